@@ -1,0 +1,15 @@
+/* One function per subcommand: (argc, argv) with argv[0] the subcommand name.
+ * Returns the process exit code: 0 success, 2 bad usage or input, 1 other failure. */
+#ifndef BENCH_COMMANDS_H
+#define BENCH_COMMANDS_H
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} Command;
+
+int cmd_data(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+#endif

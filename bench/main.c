@@ -1,0 +1,29 @@
+/* The meki command: dispatches to one file per subcommand. */
+#include "bench/commands.h"
+#include <stdio.h>
+#include <string.h>
+
+static const Command COMMANDS[] = {
+    {"data", cmd_data, "prepare the corpus, tokenizer and token shards"},
+    {"train", cmd_train, "train a model from a preset or an experiment file"},
+    {"eval", cmd_eval, "validation loss and perplexity of a checkpoint or bundle"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: ./meki COMMAND [options]   (./meki COMMAND --help for each)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        fprintf(out, "  %-8s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { usage(stderr); return 2; }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "meki: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

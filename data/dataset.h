@@ -1,0 +1,30 @@
+/* The prepared corpus: a folder holding tokenizer.bin, train.tok, val.tok, val.txt
+ * (the held-out documents as text, for building zero-shot tasks) and summary.txt.
+ * The default corpus is the King James Bible (Debian's bible-kjv); each book is a
+ * document and about 5% of the books (deterministically chosen) are held out. */
+#ifndef DATA_DATASET_H
+#define DATA_DATASET_H
+
+#define DATA_MAX_FILES 64
+
+typedef struct {
+    const char *corpus_files[DATA_MAX_FILES];  /* none: the built-in Bible corpus */
+    int n_files;
+    int vocab_size;                            /* 256..32768, default 4096 */
+    const char *out_dir;                       /* NULL: data_default_dir(...) */
+} DataOptions;
+
+typedef struct {
+    char dir[4096];
+    long train_tokens, val_tokens, train_bytes, val_bytes;
+    int documents, val_documents, vocab_size;
+    double unigram_val_ppl;   /* perplexity of a unigram model fit on train, on val */
+} DataSummary;
+
+/* Builds everything (skips work already done for the same inputs), fills summary. */
+int dataset_prepare(const DataOptions *options, DataSummary *summary);
+/* data/cache/<corpus>-v<vocab>: "bible" for the built-in corpus, else a hash of the files */
+void data_default_dir(char *out, int size, const DataOptions *options);
+/* Open a prepared folder: ERR_INPUT naming what is missing (run ./meki data). */
+int dataset_summary_load(const char *dir, DataSummary *summary);
+#endif

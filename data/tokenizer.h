@@ -1,0 +1,24 @@
+/* Byte-level BPE: 256 byte tokens plus learned merges, vocabulary 256..32768.
+ * decode(encode(text)) == text for any bytes. */
+#ifndef DATA_TOKENIZER_H
+#define DATA_TOKENIZER_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Tokenizer Tokenizer;
+
+/* Learn vocab_size - 256 merges from text. ERR_INPUT if vocab_size is out of range. */
+int tokenizer_train(Tokenizer **out, const unsigned char *text, size_t bytes, int vocab_size);
+int tokenizer_save(const Tokenizer *tok, const char *path);      /* atomic write */
+int tokenizer_load(Tokenizer **out, const char *path);           /* ERR_INPUT on a bad file */
+void tokenizer_free(Tokenizer *tok);
+int tokenizer_vocab_size(const Tokenizer *tok);
+/* Encode into a malloc'd array of ids. */
+int tokenizer_encode(const Tokenizer *tok, const unsigned char *text, size_t bytes,
+                     uint16_t **ids, long *count);
+/* Decode into a malloc'd NUL-terminated buffer (bytes excludes the NUL). */
+int tokenizer_decode(const Tokenizer *tok, const uint16_t *ids, long count, char **text,
+                     size_t *bytes);
+/* The bytes of one token (not NUL-terminated). */
+const unsigned char *tokenizer_token_bytes(const Tokenizer *tok, int id, int *length);
+#endif

@@ -1,0 +1,11 @@
+/* RMSNorm with a learned gain: out = in / sqrt(mean(in^2) + eps) * gain. */
+#ifndef KERNELS_RMSNORM_H
+#define KERNELS_RMSNORM_H
+
+/* out[N, C], rstd[N] (saved for backward), in[N, C], gain[C] (NULL: no gain) */
+void rmsnorm_forward(float *out, float *rstd, const float *in, const float *gain, int N, int C,
+                     float eps);
+/* din[N, C] += ..., dgain[C] += ... (either may be NULL) */
+void rmsnorm_backward(float *din, float *dgain, const float *dout, const float *in,
+                      const float *gain, const float *rstd, int N, int C);
+#endif

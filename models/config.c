@@ -1,0 +1,149 @@
+#include "models/config.h"
+#include "util/error.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct { const char *name; int d_model, n_layers, n_heads, n_kv_heads, ffn_hidden, seq_len; } Preset;
+
+/* Sized for a 2-core CPU: tiny trains in seconds (tests), large in about an hour. */
+static const Preset PRESETS[] = {
+    {"tiny", 64, 2, 4, 2, 192, 64},
+    {"small", 128, 4, 4, 2, 384, 128},
+    {"medium", 192, 6, 6, 2, 576, 256},
+    {"large", 256, 8, 8, 4, 768, 256},
+};
+
+int model_preset(ModelConfig *cfg, const char *name) {
+    for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++) {
+        const Preset *p = &PRESETS[i];
+        if (strcmp(p->name, name) != 0) continue;
+        memset(cfg, 0, sizeof *cfg);
+        cfg->d_model = p->d_model;
+        cfg->n_layers = p->n_layers;
+        cfg->n_heads = p->n_heads;
+        cfg->n_kv_heads = p->n_kv_heads;
+        cfg->ffn_hidden = p->ffn_hidden;
+        cfg->seq_len = p->seq_len;
+        cfg->vocab_size = 4096;
+        cfg->rope_theta = 500000.0f;   /* as Qwen3 in the paper */
+        cfg->norm_eps = 1e-6f;
+        cfg->qk_norm = 1;
+        cfg->tie_embeddings = 1;
+        cfg->memory = MEMORY_NONE;
+        cfg->meki.d_mem = p->d_model / 8;
+        cfg->meki.memory = MEKI_BOTH;
+        cfg->meki.position = POS_PARALLEL_FFN;
+        cfg->meki.fusion = FUSION_ADD_SIGMOID;
+        cfg->meki.projector = PROJECTOR_SWIGLU;
+        memset(cfg->meki.layers, 1, MAX_LAYERS);
+        cfg->ple.width = p->d_model / 8;
+        memset(cfg->ple.layers, 1, MAX_LAYERS);
+        cfg->engram.max_ngram = 3;
+        cfg->engram.heads = 4;
+        cfg->engram.table_size = 4093;
+        cfg->engram.width = p->d_model / 16;
+        cfg->engram.layers[1 % p->n_layers] = 1;
+        cfg->engram.layers[p->n_layers / 2] = 1;
+        return OK;
+    }
+    return error_set(ERR_INPUT, "unknown preset '%s' (tiny, small, medium, large)", name);
+}
+
+static int check(int ok, const char *what) {
+    return ok ? OK : error_set(ERR_INPUT, "model: %s", what);
+}
+
+int model_config_validate(ModelConfig *c) {
+    int rc;
+    if ((rc = check(c->d_model > 0 && c->d_model <= 8192, "d_model must be in 1..8192")) ||
+        (rc = check(c->n_layers > 0 && c->n_layers <= MAX_LAYERS, "n_layers must be in 1..64")) ||
+        (rc = check(c->n_heads > 0 && c->d_model % c->n_heads == 0,
+                    "n_heads must be positive and divide d_model")) ||
+        (rc = check(c->n_kv_heads > 0 && c->n_heads % c->n_kv_heads == 0,
+                    "n_kv_heads must be positive and divide n_heads")) ||
+        (rc = check((c->d_model / c->n_heads) % 2 == 0, "head dimension must be even (RoPE)")) ||
+        (rc = check(c->ffn_hidden > 0, "ffn_hidden must be positive")) ||
+        (rc = check(c->vocab_size >= 256 && c->vocab_size <= 65536, "vocab_size must be in 256..65536")) ||
+        (rc = check(c->seq_len > 1 && c->seq_len <= 65536, "seq_len must be in 2..65536")) ||
+        (rc = check(c->rope_theta > 0, "rope_theta must be positive")) ||
+        (rc = check(c->norm_eps > 0, "norm_eps must be positive")))
+        return rc;
+    c->head_dim = c->d_model / c->n_heads;
+    if (c->memory == MEMORY_MEKI &&
+        ((rc = check(c->meki.d_mem > 0, "meki d_mem must be positive")) ||
+         (rc = check(c->meki.memory >= MEKI_STATIC && c->meki.memory <= MEKI_BOTH, "meki memory"))))
+        return rc;
+    if (c->memory == MEMORY_PLE && (rc = check(c->ple.width > 0, "ple width must be positive")))
+        return rc;
+    if (c->memory == MEMORY_ENGRAM &&
+        ((rc = check(c->engram.max_ngram >= 2, "engram max_ngram must be >= 2")) ||
+         (rc = check(c->engram.heads > 0, "engram heads must be positive")) ||
+         (rc = check(c->engram.table_size > 1, "engram table_size must be > 1")) ||
+         (rc = check(c->engram.width > 0, "engram width must be positive"))))
+        return rc;
+    return OK;
+}
+
+int parse_layer_list(unsigned char *flags, const char *text, int n_layers) {
+    memset(flags, 0, MAX_LAYERS);
+    int count;
+    char *end;
+    if (strcmp(text, "all") == 0) {
+        memset(flags, 1, (size_t)n_layers);
+        return OK;
+    }
+    int first = strncmp(text, "first:", 6) == 0, last = strncmp(text, "last:", 5) == 0;
+    if (first || last) {
+        count = (int)strtol(text + (first ? 6 : 5), &end, 10);
+        if (*end || count <= 0 || count > n_layers)
+            return error_set(ERR_INPUT, "layers '%s': N must be in 1..%d", text, n_layers);
+        for (int l = 0; l < count; l++) flags[first ? l : n_layers - 1 - l] = 1;
+        return OK;
+    }
+    const char *p = text;
+    while (*p) {
+        long l = strtol(p, &end, 10);
+        if (end == p || l < 0 || l >= n_layers)
+            return error_set(ERR_INPUT, "layers '%s': expected all, first:N, last:N or indices in 0..%d",
+                             text, n_layers - 1);
+        flags[l] = 1;
+        p = end;
+        while (*p == ' ') p++;
+        if (*p == ',') p++;
+        while (*p == ' ') p++;
+    }
+    return OK;
+}
+
+void format_layer_list(char *out, int size, const unsigned char *flags, int n_layers) {
+    int used = 0, all = 1;
+    out[0] = 0;
+    for (int l = 0; l < n_layers; l++) all &= flags[l];
+    if (all) { snprintf(out, (size_t)size, "all"); return; }
+    for (int l = 0; l < n_layers && used < size; l++)
+        if (flags[l]) used += snprintf(out + used, (size_t)(size - used), "%s%d", used ? "," : "", l);
+}
+
+static const char *KIND_NAMES[] = {"none", "meki", "ple", "engram"};
+static const char *MEMORY_NAMES[] = {"", "static", "dynamic", "both"};
+static const char *POSITION_NAMES[] = {"parallel_ffn", "parallel_attn", "after_attn", "after_ffn"};
+static const char *FUSION_NAMES[] = {"add_sigmoid", "mul_sigmoid", "add_silu", "mul_silu"};
+static const char *PROJECTOR_NAMES[] = {"swiglu", "linear"};
+
+static int find(const char *const *names, int n, const char *s) {
+    for (int i = 0; i < n; i++)
+        if (names[i][0] && strcmp(names[i], s) == 0) return i;
+    return -1;
+}
+
+const char *memory_kind_name(MemoryKind k) { return KIND_NAMES[k]; }
+const char *meki_memory_name(MekiMemory m) { return MEMORY_NAMES[m]; }
+const char *meki_position_name(MekiPosition p) { return POSITION_NAMES[p]; }
+const char *meki_fusion_name(MekiFusion f) { return FUSION_NAMES[f]; }
+const char *meki_projector_name(MekiProjector p) { return PROJECTOR_NAMES[p]; }
+int memory_kind_parse(const char *s) { return find(KIND_NAMES, 4, s); }
+int meki_memory_parse(const char *s) { return find(MEMORY_NAMES, 4, s); }
+int meki_position_parse(const char *s) { return find(POSITION_NAMES, 4, s); }
+int meki_fusion_parse(const char *s) { return find(FUSION_NAMES, 4, s); }
+int meki_projector_parse(const char *s) { return find(PROJECTOR_NAMES, 2, s); }

@@ -1,0 +1,40 @@
+#include "util/progress.h"
+#include "util/timer.h"
+#include <stdio.h>
+#include <unistd.h>
+
+void progress_begin(Progress *p, const char *label, double total) {
+    p->label = label;
+    p->total = total;
+    p->start_time = now_seconds();
+    p->last_print = 0;
+    p->on_terminal = isatty(fileno(stderr));
+    p->interval = p->on_terminal ? 0.2 : 10.0;
+}
+
+static void format_duration(char *out, size_t n, double s) {
+    if (s < 0 || s > 1e7) { snprintf(out, n, "--"); return; }
+    int t = (int)(s + 0.5);
+    if (t >= 3600) snprintf(out, n, "%dh%02dm", t / 3600, t / 60 % 60);
+    else snprintf(out, n, "%dm%02ds", t / 60, t % 60);
+}
+
+void progress_update(Progress *p, double done, const char *detail) {
+    double now = now_seconds();
+    if (now - p->last_print < p->interval && done < p->total) return;
+    p->last_print = now;
+    double elapsed = now - p->start_time;
+    double eta = done > 0 ? elapsed * (p->total - done) / done : -1;
+    char eta_text[32], elapsed_text[32];
+    format_duration(eta_text, sizeof eta_text, eta);
+    format_duration(elapsed_text, sizeof elapsed_text, elapsed);
+    double pct = p->total > 0 ? 100.0 * done / p->total : 0;
+    fprintf(stderr, "%s%s %5.1f%% %s | elapsed %s eta %s%s", p->on_terminal ? "\r" : "",
+            p->label, pct, detail ? detail : "", elapsed_text, eta_text,
+            p->on_terminal ? "\033[K" : "\n");
+    fflush(stderr);
+}
+
+void progress_end(Progress *p) {
+    if (p->on_terminal) fprintf(stderr, "\n");
+}
