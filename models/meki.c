@@ -14,6 +14,7 @@
 #include "kernels/embedding.h"
 #include "kernels/gemm.h"
 #include "kernels/rmsnorm.h"
+#include "models/romtable.h"
 #include "util/error.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,3 +251,79 @@ static void backward(Model *m, int l, const float *dout, float *din, int B, int 
         vector_add(din, dh, (long)N * d);
     if (!m->folded) expert_backward(m, l, de, N);
 }
+
+void meki_folded_row(const MekiState *st, int layer, int token, float *out) {
+    if (st->rom) { rom_table_read_row(st->rom, layer, token, out); return; }
+    const float *row = st->folded[layer] + (long)token * st->folded_width;
+    memcpy(out, row, sizeof(float) * st->folded_width);
+}
+
+/* M~_l for all V tokens, in chunks through the training-form expert path. */
+static int fold(Model *trained, Model *folded) {
+    const ModelConfig *c = &trained->cfg;
+    MekiState *src = state(trained), *dst = state(folded);
+    int V = c->vocab_size, dm = c->meki.d_mem, chunk = 256;
+    MekiActs a = {0};
+    int32_t *tokens = malloc(sizeof(int32_t) * chunk);
+    if (alloc_acts(&a, c, chunk) || !tokens) { free(tokens); free_acts(&a); return ERR_FAILURE; }
+    dst->folded = calloc((size_t)c->n_layers, sizeof(float *));
+    dst->folded_width = dm;
+    for (int l = 0; l < c->n_layers; l++) {
+        if (!src->w[l].active) continue;
+        dst->folded[l] = malloc(sizeof(float) * (size_t)V * dm);
+        for (int v0 = 0; v0 < V; v0 += chunk) {
+            int n = V - v0 < chunk ? V - v0 : chunk;
+            for (int i = 0; i < n; i++) tokens[i] = v0 + i;
+            meki_expert_forward(c, &src->w[l], tokens, trained->embed + (long)v0 * c->d_model, n, &a);
+            memcpy(dst->folded[l] + (long)v0 * dm, a.e, sizeof(float) * (size_t)n * dm);
+        }
+    }
+    free(tokens);
+    free_acts(&a);
+    return OK;
+}
+
+static void accounting(const Model *m, Accounting *acc) {
+    const ModelConfig *c = &m->cfg;
+    const MekiConfig *k = &c->meki;
+    double d = c->d_model, dm = k->d_mem, hidden = projector_hidden(c);
+    int layers = 0;
+    for (int l = 0; l < c->n_layers; l++) layers += k->layers[l] != 0;
+    double fusion_macs = 2 * d * dm;   /* W_gate and W_out */
+    double projector_macs = !(k->memory & MEKI_DYNAMIC) ? 0
+                          : k->projector == PROJECTOR_SWIGLU ? 2 * d * hidden + hidden * dm
+                          : d * dm;
+    acc->rom_weights += (long)layers * c->vocab_size * k->d_mem;
+    acc->train_flops_per_token += 3 * 2 * layers * (fusion_macs + projector_macs);
+    acc->inference_flops_per_token += 2 * layers * fusion_macs;
+}
+
+static void release(Model *m) {
+    MekiState *st = state(m);
+    if (!st) return;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        free_acts(&st->acts[l]);
+        if (st->folded) free(st->folded[l]);
+    }
+    float *bufs[] = {st->d_small, st->d_small2, st->d_e, st->d_hidden, st->d_hidden2,
+                     st->d_wide, st->d_wide2};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    free(st->folded);
+    free(st->acts);
+    free(st->w);
+    free(st->g);
+    free(st);
+    m->memory = NULL;
+}
+
+const MemoryOps MEKI_OPS = {
+    .kind = MEMORY_MEKI,
+    .declare = declare,
+    .reserve = reserve,
+    .site = site,
+    .forward = forward,
+    .backward = backward,
+    .fold = fold,
+    .accounting = accounting,
+    .release = release,
+};

@@ -28,6 +28,7 @@ typedef struct {
     float *d_small, *d_small2, *d_e, *d_hidden, *d_hidden2, *d_wide, *d_wide2;
     /* folded form: rows of layer l come from the ROM table, or from heap tables */
     float **folded;                        /* [L][V * m] when computed in memory */
+    int folded_width;
     const struct RomTable *rom;
 } MekiState;
 
