@@ -55,6 +55,12 @@ static int write_tensors(const char *path, const ParamSet *ps, const float *base
     return rc;
 }
 
+int model_save_file(const Model *m, const char *path, const TrainState *s) {
+    char keys[128][64], values[128][128];
+    int n_meta = build_meta(m, s, keys, values);
+    return write_tensors(path, &m->params, m->params.data, "", keys, values, n_meta);
+}
+
 int checkpoint_save(const Model *m, const char *dir, const TrainState *s) {
     char keys[128][64], values[128][128], path[4096];
     int n_meta = build_meta(m, s, keys, values), rc;
@@ -89,6 +95,8 @@ static int config_from_file(ModelConfig *cfg, const SafeTensors *st, int *folded
     return OK;
 }
 
+static int load_optimizer(Model *m, const char *dir, const TrainState *s);
+
 static long meta_long(const SafeTensors *st, const char *key) {
     const char *v = safetensors_meta(st, key);
     return v ? atol(v) : 0;
@@ -106,10 +114,16 @@ static int load_tensors(ParamSet *ps, float *base, const SafeTensors *st) {
 
 int checkpoint_load(Model *m, const char *dir, int training, TrainState *s) {
     char path[4096];
+    path_join(path, sizeof path, dir, "checkpoint.safetensors");
+    int rc = model_load_file(m, path, training, s);
+    if (rc || !training || s->step == 0) return rc;
+    return load_optimizer(m, dir, s);
+}
+
+int model_load_file(Model *m, const char *path, int training, TrainState *s) {
     SafeTensors st;
     ModelConfig cfg;
     int folded = 0, rc;
-    path_join(path, sizeof path, dir, "checkpoint.safetensors");
     if ((rc = safetensors_open(&st, path))) return rc;
     if ((rc = config_from_file(&cfg, &st, &folded)) ||
         (rc = model_create(m, &cfg, folded, training))) {
@@ -129,8 +143,15 @@ int checkpoint_load(Model *m, const char *dir, int training, TrainState *s) {
     const char *loss = safetensors_meta(&st, "train.loss");
     s->train_loss = loss ? atof(loss) : 0;
     safetensors_close(&st);
-    if (rc || !training || s->step == 0) return rc;
-    /* the optimizer moments must come from the same step as the weights */
+    if (rc) model_free(m);
+    return rc;
+}
+
+/* The optimizer moments must come from the same step as the weights. */
+static int load_optimizer(Model *m, const char *dir, const TrainState *s) {
+    char path[4096];
+    SafeTensors st;
+    int rc = OK;
     const char *names[2] = {"optimizer_m.safetensors", "optimizer_v.safetensors"};
     float *targets[2] = {m->params.adam_m, m->params.adam_v};
     for (int k = 0; k < 2 && !rc; k++) {
@@ -143,5 +164,6 @@ int checkpoint_load(Model *m, const char *dir, int training, TrainState *s) {
             rc = load_tensors(&m->params, targets[k], &st);
         safetensors_close(&st);
     }
+    if (rc) model_free(m);
     return rc;
 }

@@ -1,5 +1,6 @@
 #include "models/model.h"
 #include "models/memory.h"
+#include "models/romtable.h"
 #include "kernels/activation.h"
 #include "kernels/attention.h"
 #include "kernels/crossentropy.h"
@@ -116,6 +117,7 @@ int model_reserve(Model *m, int B, int T) {
 
 void model_free(Model *m) {
     if (m->ops && m->ops->release) m->ops->release(m);
+    if (m->rom) { rom_table_close(m->rom); free(m->rom); }
     if (m->acts) {
         for (int l = 0; l < m->cfg.n_layers; l++) {
             LayerActs *a = &m->acts[l];

@@ -46,6 +46,7 @@ struct Model {
     LayerWeights *w, *g;         /* per layer: weights and their gradients */
     const struct MemoryOps *ops; /* NULL for a dense model */
     void *memory;                /* the variant's own state */
+    struct RomTable *rom;        /* folded tables on storage (bundles), owned */
 
     /* activations, sized for B x T by model_reserve */
     int B, T, reserved_rows, reserved_T;
