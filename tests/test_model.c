@@ -110,7 +110,7 @@ static void test_meki_gradients_every_axis(void **state) {
     for (int f = 1; f < 4; f++) { variants[n] = base; variants[n++].meki.fusion = f; }
     for (int p = 1; p < 4; p++) { variants[n] = base; variants[n++].meki.position = p; }
     variants[n] = base; variants[n++].meki.projector = PROJECTOR_LINEAR;
-    variants[n] = base; variants[n].meki.d_mem = 20; variants[n++].meki.layers[0] = 0;
+    variants[n] = base; variants[n].meki.d_mem = 20; strcpy(variants[n++].meki.layers_spec, "1");
     for (int v = 0; v < n; v++) {
         const MekiConfig *k = &variants[v].meki;
         double worst = check_gradients(&variants[v], 8);
