@@ -9,7 +9,8 @@ Each fixture is a safetensors file holding, for one tiny model with random weigh
 every parameter under its C (Hugging Face Qwen3) name, the batch ("input.tokens",
 "input.targets", I32 [B, T]), the outputs ("output.logits" F32 [B*T, V], "output.loss"
 F32 [1]), the gradient of the mean loss for every parameter ("grad.<name>"), and the
-configuration as strings in "__metadata__". The model is written from the equations
+configuration as strings in "__metadata__", under the C config's own field names
+("model.d_model", "meki.d_mem", ...; models/config_fields.c). The model is written from the equations
 (PAPER.md; DESIGN.md), not from the C code, and computed in float64 from the float32
 weights that are stored, so the only error the test sees is the C model's.
 """
@@ -55,6 +56,18 @@ FIXTURES = {
     "meki_after_ffn": config(seed=7, **ABLATION, meki_position="after_ffn",
                              meki_fusion="mul_silu", meki_memory="static"),
 }
+
+
+def metadata_key(key):
+    """The C config field (models/config_fields.c) a setting is stored under; the batch
+    shape and seed go under "reference.", which the C test reads itself."""
+    if key in ("batch", "seq", "seed"):
+        return "reference." + key
+    if key == "memory":
+        return "memory.kind"
+    if key.startswith("meki_"):
+        return "meki." + key[len("meki_"):]
+    return "model." + key
 
 
 def meki_layer_flags(c):
@@ -273,7 +286,7 @@ def make(name, c):
     out["output.loss"] = np.array([loss.item()], dtype=np.float32)
     for n, t in params.items():
         out["grad." + n] = t.grad.numpy().astype(np.float32)
-    meta = {k: str(v) for k, v in c.items()}
+    meta = {metadata_key(k): str(v) for k, v in c.items()}
     path = os.path.join(HERE, name + ".safetensors")
     write_safetensors(path, out, meta)
     print(f"{path}: {len(params)} parameters, loss {loss.item():.6f}, "
