@@ -6,7 +6,7 @@ BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-openmp
 BLAS_LIB := /usr/lib/x86_64-linux-gnu/openblas-openmp
 SANITIZE ?=
 OPT     ?= -O3 -march=native
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -MMD -MP $(OPT) -fopenmp -I. \
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -MMD -MP $(OPT) -fopenmp -I. \
            -I$(BLAS_INC)
 LDLIBS  += -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lsqlite3 -linih -lm -fopenmp
 BUILD   := build$(if $(SANITIZE),-san)

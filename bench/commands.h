@@ -12,4 +12,5 @@ typedef struct {
 int cmd_data(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_fold(int argc, char **argv);
 #endif

@@ -6,6 +6,7 @@
 static const Command COMMANDS[] = {
     {"data", cmd_data, "prepare the corpus, tokenizer and token shards"},
     {"train", cmd_train, "train a model from a preset or an experiment file"},
+    {"fold", cmd_fold, "fold a MeKi checkpoint into a deploy bundle (RAM weights + ROM table)"},
     {"eval", cmd_eval, "validation loss and perplexity of a checkpoint or bundle"},
 };
 
