@@ -13,4 +13,5 @@ int cmd_data(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_fold(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 #endif

@@ -8,6 +8,7 @@ static const Command COMMANDS[] = {
     {"train", cmd_train, "train a model from a preset or an experiment file"},
     {"fold", cmd_fold, "fold a MeKi checkpoint into a deploy bundle (RAM weights + ROM table)"},
     {"eval", cmd_eval, "validation loss and perplexity of a checkpoint or bundle"},
+    {"bench", cmd_bench, "speed figures: training tokens/s and MFU"},
 };
 
 static void usage(FILE *out) {
