@@ -269,6 +269,8 @@ typedef struct {
 /* Held-out documents go to val, the rest to train, each in corpus order. */
 static int split_corpus(const Corpus *c, Split *split) {
     memset(split, 0, sizeof *split);
+    if (c->count < 2)
+        return error_set(ERR_INPUT, "the corpus has %d document(s); a split needs two", c->count);
     for (int i = 0; i < c->count; i++) {
         if (corpus_held_out(i, c->count)) {
             split->val_bytes += c->lengths[i];
