@@ -9,6 +9,7 @@ static const Command COMMANDS[] = {
     {"fold", cmd_fold, "fold a MeKi checkpoint into a deploy bundle (RAM weights + ROM table)"},
     {"eval", cmd_eval, "validation loss and perplexity of a checkpoint or bundle"},
     {"bench", cmd_bench, "speed figures: training tokens/s and MFU"},
+    {"report", cmd_report, "results/report.md and plots from the results database"},
 };
 
 static void usage(FILE *out) {

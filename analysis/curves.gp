@@ -1,0 +1,21 @@
+# Validation-loss curves, one per variant (mean over seeds), as in the paper's Fig. 5.
+# Left: the whole run; right: the second half, where variants separate, with the seed
+# spread (mean ± std) as a band. Data: blocks of "tokens mean std" each headed by its label.
+# Set by the caller: gpdir, datafile, outfile, plottitle, nblocks.
+plotwidth = 1000
+load gpdir.'/terminal.gp'
+stats datafile using 1 nooutput
+last = STATS_max
+set multiplot layout 1, 2 title plottitle
+set xlabel 'training tokens'
+set ylabel 'validation loss (nats/token)'
+set format x '%.0s%c'
+set key off
+set title 'whole run'
+plot for [i=0:nblocks-1] datafile index i using 1:2 with lines lw 2 lc i+1 title columnheader(1)
+set title 'second half of training (band: ± std over seeds)'
+set xrange [last / 2 : last * 1.02]
+set key top right
+plot for [i=0:nblocks-1] datafile index i using 1:($2-$3):($2+$3) with filledcurves fs transparent solid 0.15 noborder lc i+1 notitle, \
+     for [i=0:nblocks-1] datafile index i using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc i+1 title columnheader(1)
+unset multiplot
