@@ -81,6 +81,7 @@ Stat stat_of(const double *x, int n);
 typedef struct {
     int n;
     double intercept, slope, r2;
+    double residual_std;        /* sqrt(SSE / (n - 2)), NAN below three points */
 } LineFit;
 LineFit fit_line(const double *x, const double *y, int n);   /* least squares y = a + b x */
 /* Fills f's ours, gap, noise and verdict for the claim "a beats b" on a figure where

@@ -1,7 +1,8 @@
 # Validation-loss curves, one per variant (mean over seeds), as in the paper's Fig. 5.
 # Left: the whole run; right: the second half, where variants separate, with the seed
 # spread (mean ± std) as a band. Data: blocks of "tokens mean std" each headed by its label.
-# Set by the caller: gpdir, datafile, outfile, plottitle, nblocks.
+# Set by the caller: gpdir, datafile, outfile, plottitle, nblocks, dashes (a dash type per
+# block: 2 for dense baselines, 1 otherwise).
 plotwidth = 1000
 load gpdir.'/terminal.gp'
 stats datafile using 1 nooutput
@@ -12,10 +13,10 @@ set ylabel 'validation loss (nats/token)'
 set format x '%.0s%c'
 set key off
 set title 'whole run'
-plot for [i=0:nblocks-1] datafile index i using 1:2 with lines lw 2 lc i+1 title columnheader(1)
+plot for [i=0:nblocks-1] datafile index i using 1:2 with lines lw 2 lc i+1 dt int(word(dashes, i+1)) title columnheader(1)
 set title 'second half of training (band: ± std over seeds)'
 set xrange [last / 2 : last * 1.02]
 set key top right
 plot for [i=0:nblocks-1] datafile index i using 1:($2-$3):($2+$3) with filledcurves fs transparent solid 0.15 noborder lc i+1 notitle, \
-     for [i=0:nblocks-1] datafile index i using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc i+1 title columnheader(1)
+     for [i=0:nblocks-1] datafile index i using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc i+1 dt int(word(dashes, i+1)) title columnheader(1)
 unset multiplot

@@ -110,7 +110,7 @@ int plot_draw(Report *r, const char *script, const char *name, const char *title
 
 /* One data block per variant ("label" line, then tokens mean std), blocks separated by
  * two blank lines so that gnuplot's index selects a variant. */
-static int write_curve_blocks(Report *r, sqlite3_stmt *st, FILE *f, int *blocks) {
+static int write_curve_blocks(Report *r, sqlite3_stmt *st, FILE *f, int *blocks, char *dashes, size_t size) {
     char previous[512] = "", label[512];
     int step;
     while ((step = db_step(r, st)) == SQLITE_ROW) {
@@ -120,6 +120,9 @@ static int write_curve_blocks(Report *r, sqlite3_stmt *st, FILE *f, int *blocks)
             short_label(label, sizeof label, variant);
             fprintf(f, "\"%s\"\n", label);
             snprintf(previous, sizeof previous, "%s", variant);
+            /* dense baselines dashed, so that they stand apart whatever their colour */
+            size_t used = strlen(dashes);
+            snprintf(dashes + used, size - used, "%s%d", used ? " " : "", strstr(variant, "memory.kind=none") ? 2 : 1);
             ++*blocks;
         }
         double std = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 3);
@@ -128,12 +131,12 @@ static int write_curve_blocks(Report *r, sqlite3_stmt *st, FILE *f, int *blocks)
     return step < 0 ? ERR_FAILURE : OK;
 }
 
-static int curve_data(Report *r, const char *experiment, FILE *f, int *blocks) {
+static int curve_data(Report *r, const char *experiment, FILE *f, int *blocks, char *dashes, size_t size) {
     sqlite3_stmt *st;
     int rc = db_prepare(r, "SELECT variant, tokens, val_loss_mean, val_loss_std FROM curve_summary "
                            "WHERE experiment = ?1 ORDER BY variant, step", &st);
     if (rc) return rc;
-    if (!(rc = db_bind_texts(r, st, &experiment, 1))) rc = write_curve_blocks(r, st, f, blocks);
+    if (!(rc = db_bind_texts(r, st, &experiment, 1))) rc = write_curve_blocks(r, st, f, blocks, dashes, size);
     return db_finish(r, st, rc);
 }
 
@@ -146,22 +149,22 @@ int plot_curves(Report *r, const char *experiment) {
         fprintf(r->body, "*%.0f variants: too many for one readable loss-curve plot; none drawn.*\n\n", variants);
         return OK;
     }
-    char clean[200], name[220], title[300], extra[64];
+    char clean[200], name[220], title[300], extra[128], dashes[64] = "";
     sanitize_name(clean, sizeof clean, experiment);
     snprintf(name, sizeof name, "curves_%s", clean);
     FILE *f = plot_data_open(r, name);
     if (!f) return ERR_FAILURE;
     int blocks = 0;
-    rc = curve_data(r, experiment, f, &blocks);
+    rc = curve_data(r, experiment, f, &blocks, dashes, sizeof dashes);
     int closed = plot_data_close(r, f, name);
     if (rc || (rc = closed) || blocks == 0) return rc;
     snprintf(title, sizeof title, "Validation loss during training: %s (mean over seeds)", experiment);
-    snprintf(extra, sizeof extra, "nblocks=%d", blocks);
+    snprintf(extra, sizeof extra, "nblocks=%d; dashes='%s'", blocks, dashes);
     return plot_draw(r, "curves.gp", name, title, extra);
 }
 
 /* Decode speed per variant: dense twin, folded and unfolded MeKi, mean and std. */
-static int decode_data(Report *r, const char *experiment, FILE *f, int *rows) {
+static int decode_data(Report *r, const char *experiment, FILE *f, int *rows, int present[3]) {
     sqlite3_stmt *st;
     int rc = db_prepare(r, "SELECT variant, dense_decode_tok_s_mean, dense_decode_tok_s_std, folded_decode_tok_s_mean, "
                            "folded_decode_tok_s_std, unfolded_decode_tok_s_mean, unfolded_decode_tok_s_std "
@@ -176,6 +179,7 @@ static int decode_data(Report *r, const char *experiment, FILE *f, int *rows) {
         fprintf(f, "\"%s\"", label);
         for (int c = 1; c <= 6; c++) {
             int missing = sqlite3_column_type(st, c) == SQLITE_NULL;
+            if (c % 2 && !missing) present[c / 2] = 1;
             fprintf(f, missing ? (c % 2 ? " NaN" : " 0") : " %.3f", sqlite3_column_double(st, c));
         }
         fprintf(f, "\n");
@@ -195,10 +199,13 @@ int plot_decode(Report *r, const char *experiment) {
     if (rc || !(measured >= 1)) return rc;
     FILE *f = plot_data_open(r, name);
     if (!f) return ERR_FAILURE;
-    int rows = 0;
-    rc = decode_data(r, experiment, f, &rows);
+    int rows = 0, present[3] = {0};
+    rc = decode_data(r, experiment, f, &rows, present);
     int closed = plot_data_close(r, f, name);
     if (rc || (rc = closed) || rows == 0) return rc;
+    char extra[96];
+    /* a series never measured is left out rather than drawn as an empty slot */
+    snprintf(extra, sizeof extra, "has_dense=%d; has_folded=%d; has_unfolded=%d", present[0], present[1], present[2]);
     snprintf(title, sizeof title, "Decode speed by variant: %s (mean ± std over seeds)", experiment);
-    return plot_draw(r, "decode.gp", name, title, "");
+    return plot_draw(r, "decode.gp", name, title, extra);
 }

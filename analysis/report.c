@@ -11,20 +11,21 @@
 
 typedef struct {
     const char *name, *title;
+    int curves, decode;         /* draw loss curves and decode bars (not where a figure says more) */
 } KnownExperiment;
 
 /* The paper's tables and figures, in the paper's order; experiment names are the INI files'. */
 static const KnownExperiment KNOWN[] = {
-    {"table1", "Table 1: dense vs MeKi at three scales"},
-    {"table2", "Table 2: MeKi vs PLE vs Engram at the same ROM budget"},
-    {"table3", "Table 3: memory type (static, dynamic, both)"},
-    {"table4", "Table 4: position of the MeKi module"},
-    {"fig5", "Figure 5: fusion of expert vector and gate"},
-    {"fig6", "Figure 6: memory width vs ROM weights"},
-    {"projector", "Projector: SwiGLU vs linear"},
-    {"fig7", "Figure 7: logit lens"},
-    {"layers", "Which layers carry memory"},
-    {"quant", "ROM table dtype: perplexity, bytes, decode speed"},
+    {"table1", "Table 1: dense vs MeKi at three scales", 1, 1},
+    {"table2", "Table 2: MeKi vs PLE vs Engram at the same ROM budget", 1, 1},
+    {"table3", "Table 3: memory type (static, dynamic, both)", 1, 1},
+    {"table4", "Table 4: position of the MeKi module", 1, 1},
+    {"fig5", "Figure 5: fusion of expert vector and gate", 1, 1},
+    {"fig6", "Figure 6: memory width vs ROM weights", 0, 0},
+    {"projector", "Projector: SwiGLU vs linear", 1, 1},
+    {"fig7", "Figure 7: logit lens", 0, 0},   /* its runs are Table 1's: their curves are there */
+    {"layers", "Which layers carry memory", 1, 1},
+    {"quant", "ROM table dtype: perplexity, bytes, decode speed", 0, 1},
 };
 #define N_KNOWN ((int)(sizeof KNOWN / sizeof KNOWN[0]))
 
@@ -51,6 +52,8 @@ void short_label(char *out, size_t size, const char *variant) {
         while (*p == ' ' || *p == ',') p++;
         const char *end = p + strcspn(p, " ,"), *equals = memchr(p, '=', (size_t)(end - p));
         const char *value = equals ? equals + 1 : p;
+        if (end - value == 4 && !strncmp(value, "none", 4) && equals && !strncmp(p, "memory.kind=", 12))
+            value = "dense", end = value + 5;   /* memory.kind=none is the dense baseline */
         if (end > value)
             used += (size_t)snprintf(out + used, size - used, "%s%.*s", used ? " " : "", (int)(end - value), value);
         p = end;
@@ -106,7 +109,8 @@ static int known_section(Report *r, const char *name) {
 }
 
 /* One experiment: its table, findings, plots and the per-variant figures; or why not. */
-static int write_experiment(Report *r, const char *name, const char *title, int known, int *present) {
+static int write_experiment(Report *r, const char *name, const char *title, const KnownExperiment *known,
+                            int *present) {
     double counts[3];
     int rc = experiment_counts(r, name, counts);
     if (rc) return rc;
@@ -122,14 +126,15 @@ static int write_experiment(Report *r, const char *name, const char *title, int 
     int first = r->n_findings;
     if (known && (rc = known_section(r, name))) return rc;
     write_findings(r->body, r, first);
-    if ((rc = plot_curves(r, name)) || (rc = plot_decode(r, name))) return rc;
+    if ((!known || known->curves) && (rc = plot_curves(r, name))) return rc;
+    if ((!known || known->decode) && (rc = plot_decode(r, name))) return rc;
     return section_generic(r, name);
 }
 
 static int write_sections(Report *r, int *present_count) {
     int rc, present;
     for (int i = 0; i < N_KNOWN; i++) {
-        if ((rc = write_experiment(r, KNOWN[i].name, KNOWN[i].title, 1, &present))) return rc;
+        if ((rc = write_experiment(r, KNOWN[i].name, KNOWN[i].title, &KNOWN[i], &present))) return rc;
         *present_count += present;
     }
     TextList others = {0};
@@ -140,7 +145,7 @@ static int write_sections(Report *r, int *present_count) {
         if (known) continue;
         char title[160];
         snprintf(title, sizeof title, "Other experiment: %s", others.items[i]);
-        rc = write_experiment(r, others.items[i], title, 0, &present);
+        rc = write_experiment(r, others.items[i], title, NULL, &present);
         *present_count += present;
     }
     text_list_free(&others);
@@ -167,7 +172,7 @@ static int write_list(Report *r, FILE *out, const char *label, const char *sql) 
     return rc;
 }
 
-static int write_failures(Report *r, FILE *out, ReportSummary *summary) {
+static int write_failures(Report *r, FILE *out) {
     sqlite3_stmt *st;
     int rc = db_prepare(r, "SELECT experiment, variant, seed, status, error FROM run_failures "
                            "ORDER BY experiment, variant, seed LIMIT 50", &st), step, rows = 0;
@@ -201,15 +206,14 @@ static int write_setup(Report *r, FILE *out, ReportSummary *s) {
                                 "threads || ' threads, ' || openblas FROM environment ORDER BY first_seen")) ||
         (rc = write_list(r, out, "threads per run", "SELECT DISTINCT threads FROM runs ORDER BY threads")))
         return rc;
-    if ((rc = query_number(r, "SELECT count(*) FROM runs", NULL, 0, &(double){0})) ||
-        (rc = status_count(r, "done", &s->done)) || (rc = status_count(r, "failed", &s->failed)) ||
+    if ((rc = status_count(r, "done", &s->done)) || (rc = status_count(r, "failed", &s->failed)) ||
         (rc = status_count(r, "diverged", &diverged)) || (rc = status_count(r, "running", &running)))
         return rc;
     s->runs = s->done + s->failed + diverged + running;
     fprintf(out, "- runs (distinct configurations): %d in total, %d done, %d failed, %d diverged, %d running or "
                  "interrupted\n", s->runs, s->done, s->failed, diverged, running);
     s->failed += diverged;
-    return write_failures(r, out, s);
+    return write_failures(r, out);
 }
 
 static void write_reading_guide(FILE *out) {

@@ -94,7 +94,7 @@ static void add_comparisons(Report *r, const char *section, const char *claim, c
     char text[160];
     snprintf(text, sizeof text, "%s (val loss)", claim);
     finding_compare(report_add_finding(r, section, text, paper), a_name, a->loss, b_name, b->loss, 1, "nats", 4, 1);
-    if (!has_zero_shot) return;
+    if (!has_zero_shot || !a->zero_shot.n || !b->zero_shot.n) return;   /* no row for a figure never measured */
     snprintf(text, sizeof text, "%s (zero-shot avg)", claim);
     finding_compare(report_add_finding(r, section, text, paper), a_name, a->zero_shot, b_name, b->zero_shot, 0, "%",
                     1, 100);

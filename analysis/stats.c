@@ -18,7 +18,7 @@ Stat stat_of(const double *x, int n) {
 }
 
 LineFit fit_line(const double *x, const double *y, int n) {
-    LineFit f = {n, NAN, NAN, NAN};
+    LineFit f = {n, NAN, NAN, NAN, NAN};
     if (n < 2) return f;
     double mx = 0, my = 0, sxx = 0, sxy = 0, syy = 0;
     for (int i = 0; i < n; i++) mx += x[i], my += y[i];
@@ -32,6 +32,12 @@ LineFit fit_line(const double *x, const double *y, int n) {
     f.slope = sxy / sxx;
     f.intercept = my - f.slope * mx;
     f.r2 = syy > 0 ? sxy * sxy / (sxx * syy) : 1.0;
+    double sse = 0;
+    for (int i = 0; i < n; i++) {
+        double e = y[i] - f.intercept - f.slope * x[i];
+        sse += e * e;
+    }
+    if (n > 2) f.residual_std = sqrt(sse / (n - 2));
     return f;
 }
 
@@ -72,7 +78,8 @@ void finding_compare(Finding *f, const char *a_name, Stat a, const char *b_name,
              b_name, format_stat(sb, sizeof sb, b, digits, scale), unit);
     double difference = a.mean - b.mean;
     double better = lower_is_better ? -difference : difference;   /* > 0: the claim holds */
-    snprintf(f->gap, sizeof f->gap, "%+.*f %s (%+.1f%%)", digits, difference * scale, unit,
+    /* a difference of accuracies in percent is in points; the relative change is in % */
+    snprintf(f->gap, sizeof f->gap, "%+.*f %s (%+.1f%%)", digits, difference * scale, strcmp(unit, "%") ? unit : "points",
              b.mean != 0 ? 100 * difference / fabs(b.mean) : NAN);
     double noise = pooled_std(a, b);
     if (isfinite(noise) && noise > 0) {

@@ -10,5 +10,5 @@ if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {
 }
 set output outfile
 set grid lc rgb '#dddddd' lt 1
-set key noenhanced opaque box
+set key noenhanced opaque box width 1 height 0.5
 set border lw 1
