@@ -95,6 +95,9 @@ void finding_threshold(Finding *f, const char *name, Stat s, double threshold, i
 /* "4.2686 ± 0.0160", "4.2686 (n=1)" or "–" when nothing was measured. */
 char *format_stat(char *out, size_t size, Stat s, int digits, double scale);
 char *format_count(char *out, size_t size, double value);   /* 1234567 -> "1.23M" */
+char *format_bytes(char *out, size_t size, double bytes);    /* 262144 -> "256 KiB" */
+/* "2.3× (exceeds)", or with a name for the noise "2.3× the fit residual std (exceeds)". */
+char *format_ratio(char *out, size_t size, double ratio, int exceeded, const char *noise);
 
 /* report.c */
 Finding *report_add_finding(Report *r, const char *section, const char *claim, const char *paper);

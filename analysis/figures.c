@@ -94,14 +94,13 @@ static void fig6_finding(Report *r, const char *scale, int rank, const Fig6Scale
     /* Noise: the mean seed std of the points; with one seed per width (the usual Fig. 6
      * sweep), the scatter of the points around the fit instead. */
     double drop = -fit.slope * (hi - lo), noise = p->n_std ? p->std_sum / p->n_std : fit.residual_std;
-    const char *noise_name = p->n_std ? "mean seed std" : "fit residual std";
+    const char *noise_name = p->n_std ? "the mean seed std" : "the fit residual std";
     snprintf(f->ours, sizeof f->ours, "slope %+.4f nats per 10× ROM weights, R² %.3f over %d widths", fit.slope, fit.r2,
              p->n);
     snprintf(f->gap, sizeof f->gap, "fitted drop %+.4f nats over the range", drop);
     f->noise_exceeded = isfinite(noise) && noise > 0 ? fabs(drop) > noise : -1;
     if (f->noise_exceeded >= 0)
-        snprintf(f->noise, sizeof f->noise, "%.1f× %s (%s)", fabs(drop) / noise, noise_name,
-                 f->noise_exceeded ? "exceeds" : "within");
+        format_ratio(f->noise, sizeof f->noise, fabs(drop) / noise, f->noise_exceeded, noise_name);
     else if (isfinite(noise)) {   /* points exactly on the line */
         f->noise_exceeded = drop != 0;
         snprintf(f->noise, sizeof f->noise, "%s 0 (%s)", noise_name, f->noise_exceeded ? "exceeds" : "within");
@@ -235,9 +234,9 @@ static int dtype_row(Report *r, const char *dtype, FILE *data, DtypeRow *row) {
         (rc = query_stat_in(r, "dtype_figures", "decode_tok_s", "quant", c, 1, &row->tok_s)))
         return rc;
     char a[64], b[64], d[64], e[64];
-    fprintf(r->body, "| %s | %s | %d | %s | %s%% | %s |\n", dtype, format_count(a, sizeof a, row->bytes.mean), row->ppl.n,
-            format_stat(b, sizeof b, row->ppl, 3, 1), format_stat(d, sizeof d, row->change, 2, 100),
-            format_stat(e, sizeof e, row->tok_s, 1, 1));
+    fprintf(r->body, "| %s | %s | %d | %s | %s%s | %s |\n", dtype, format_bytes(a, sizeof a, row->bytes.mean),
+            row->ppl.n, format_stat(b, sizeof b, row->ppl, 3, 1), format_stat(d, sizeof d, row->change, 2, 100),
+            row->change.n ? " %" : "", format_stat(e, sizeof e, row->tok_s, 1, 1));
     if (row->bytes.n && row->ppl.n)
         fprintf(data, "%s %.6f %.6f %.6f %.6f %.6f\n", dtype, row->bytes.mean / (1024.0 * 1024.0), row->ppl.mean,
                 isfinite(row->ppl.std) ? row->ppl.std : 0, row->tok_s.n ? row->tok_s.mean : NAN,

@@ -54,7 +54,7 @@ static int spawn_gnuplot(Report *r, char *const argv[]) {
 
 int plot_run(Report *r, const char *script, const char *assignments, const char *png_path) {
     if (r->gnuplot_state == 0) return 0;
-    char script_path[4200], dir[4200], all[8192];
+    char script_path[4200], dir[4300], all[20000];
     const char *program = r->options->gnuplot ? r->options->gnuplot : "gnuplot";
     snprintf(script_path, sizeof script_path, "%s/%s", r->options->analysis_dir, script);
     gnuplot_quote(dir, sizeof dir, r->options->analysis_dir);
@@ -108,6 +108,13 @@ int plot_draw(Report *r, const char *script, const char *name, const char *title
     return OK;
 }
 
+/* A legend label for a quoted field of a data file: no double quote may end it early. */
+static void data_label(char *out, size_t size, const char *variant) {
+    short_label(out, size, variant);
+    for (char *c = out; *c; c++)
+        if (*c == '"') *c = '\'';
+}
+
 /* One data block per variant ("label" line, then tokens mean std), blocks separated by
  * two blank lines so that gnuplot's index selects a variant. */
 static int write_curve_blocks(Report *r, sqlite3_stmt *st, FILE *f, int *blocks, char *dashes, size_t size) {
@@ -117,7 +124,7 @@ static int write_curve_blocks(Report *r, sqlite3_stmt *st, FILE *f, int *blocks,
         const char *variant = (const char *)sqlite3_column_text(st, 0);
         if (strcmp(variant, previous)) {
             if (*blocks) fprintf(f, "\n\n");
-            short_label(label, sizeof label, variant);
+            data_label(label, sizeof label, variant);
             fprintf(f, "\"%s\"\n", label);
             snprintf(previous, sizeof previous, "%s", variant);
             /* dense baselines dashed, so that they stand apart whatever their colour */
@@ -175,7 +182,7 @@ static int decode_data(Report *r, const char *experiment, FILE *f, int *rows, in
     fprintf(f, "# variant dense std folded std unfolded std (tok/s; NaN: not measured)\n");
     while ((step = db_step(r, st)) == SQLITE_ROW) {
         char label[256];
-        short_label(label, sizeof label, (const char *)sqlite3_column_text(st, 0));
+        data_label(label, sizeof label, (const char *)sqlite3_column_text(st, 0));
         fprintf(f, "\"%s\"", label);
         for (int c = 1; c <= 6; c++) {
             int missing = sqlite3_column_type(st, c) == SQLITE_NULL;

@@ -326,7 +326,8 @@ int section_generic(Report *r, const char *experiment) {
     sqlite3_stmt *st;
     if (rc || (rc = db_prepare(r, "SELECT variant, n, val_loss_mean, val_loss_std, val_ppl_mean, val_ppl_std, "
                                   "zero_shot_avg_mean, zero_shot_avg_std, train_tok_s_mean, train_tok_s_std, "
-                                  "ram_params, rom_weights FROM variant_summary WHERE experiment = ?1 ORDER BY variant",
+                                  "ram_params, rom_weights FROM variant_summary WHERE experiment = ?1 "
+                                  "ORDER BY d_model, n_layers, memory_kind != 'none', memory_kind, d_mem, variant",
                                &st)))
         return rc;
     if ((rc = db_bind_texts(r, st, &experiment, 1))) return db_finish(r, st, rc);

@@ -57,6 +57,23 @@ char *format_count(char *out, size_t size, double value) {
     return out;
 }
 
+char *format_bytes(char *out, size_t size, double bytes) {
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    if (!isfinite(bytes)) { snprintf(out, size, "–"); return out; }
+    int i = 0;
+    while (fabs(bytes) >= 1024 && i < 4) bytes /= 1024, i++;
+    snprintf(out, size, i ? "%.3g %s" : "%.0f %s", bytes, units[i]);
+    return out;
+}
+
+char *format_ratio(char *out, size_t size, double ratio, int exceeded, const char *noise) {
+    const char *space = *noise ? " " : "";
+    /* beyond 1000x the noise is as good as zero: a long number would only mislead */
+    if (ratio > 1000) snprintf(out, size, "> 1000×%s%s (exceeds)", space, noise);
+    else snprintf(out, size, "%.1f×%s%s (%s)", ratio, space, noise, exceeded ? "exceeds" : "within");
+    return out;
+}
+
 /* The seed noise of a difference between two variants: the pooled sample std. */
 static double pooled_std(Stat a, Stat b) {
     if (a.n < 2 || b.n < 2 || !isfinite(a.std) || !isfinite(b.std)) return NAN;
@@ -84,8 +101,7 @@ void finding_compare(Finding *f, const char *a_name, Stat a, const char *b_name,
     double noise = pooled_std(a, b);
     if (isfinite(noise) && noise > 0) {
         f->noise_exceeded = fabs(difference) > noise;
-        snprintf(f->noise, sizeof f->noise, "%.1f× (%s)", fabs(difference) / noise,
-                 f->noise_exceeded ? "exceeds" : "within");
+        format_ratio(f->noise, sizeof f->noise, fabs(difference) / noise, f->noise_exceeded, "");
     } else if (isfinite(noise)) {   /* identical seeds: any gap is beyond the noise */
         f->noise_exceeded = difference != 0;
         snprintf(f->noise, sizeof f->noise, "std 0 (%s)", f->noise_exceeded ? "exceeds" : "within");
@@ -112,7 +128,7 @@ void finding_threshold(Finding *f, const char *name, Stat s, double threshold, i
              threshold * scale, unit);
     if (s.n > 1 && isfinite(s.std) && s.std > 0) {
         f->noise_exceeded = fabs(gap) > s.std;
-        snprintf(f->noise, sizeof f->noise, "%.1f× (%s)", fabs(gap) / s.std, f->noise_exceeded ? "exceeds" : "within");
+        format_ratio(f->noise, sizeof f->noise, fabs(gap) / s.std, f->noise_exceeded, "");
     } else {
         f->noise_exceeded = -1;
         snprintf(f->noise, sizeof f->noise, s.n > 1 ? "std 0" : "unknown (1 seed)");
