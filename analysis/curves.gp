@@ -6,17 +6,17 @@
 plotwidth = 1000
 load gpdir.'/terminal.gp'
 stats datafile using 1 nooutput
-last = STATS_max
+tokscale = STATS_max >= 2e6 ? 1e6 : 1e3   # axis in thousands or millions of tokens
+last = STATS_max / tokscale
 set multiplot layout 1, 2 title plottitle
-set xlabel 'training tokens'
+set xlabel sprintf('training tokens (%s)', tokscale == 1e6 ? 'millions' : 'thousands')
 set ylabel 'validation loss (nats/token)'
-set format x '%.0s%c'
 set key off
 set title 'whole run'
-plot for [i=0:nblocks-1] datafile index i using 1:2 with lines lw 2 lc i+1 dt int(word(dashes, i+1)) title columnheader(1)
+plot for [i=0:nblocks-1] datafile index i using ($1 / tokscale):2 with lines lw 2 lc i+1 dt int(word(dashes, i+1)) title columnheader(1)
 set title 'second half of training (band: ± std over seeds)'
 set xrange [last / 2 : last * 1.02]
 set key top right
-plot for [i=0:nblocks-1] datafile index i using 1:($2-$3):($2+$3) with filledcurves fs transparent solid 0.15 noborder lc i+1 notitle, \
-     for [i=0:nblocks-1] datafile index i using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc i+1 dt int(word(dashes, i+1)) title columnheader(1)
+plot for [i=0:nblocks-1] datafile index i using ($1 / tokscale):($2-$3):($2+$3) with filledcurves fs transparent solid 0.15 noborder lc i+1 notitle, \
+     for [i=0:nblocks-1] datafile index i using ($1 / tokscale):2 with linespoints lw 2 pt 7 ps 0.5 lc i+1 dt int(word(dashes, i+1)) title columnheader(1)
 unset multiplot
