@@ -12,4 +12,7 @@ typedef struct {
 int cmd_data(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_runs(int argc, char **argv);
+int cmd_db(int argc, char **argv);
 #endif

@@ -7,6 +7,9 @@ static const Command COMMANDS[] = {
     {"data", cmd_data, "prepare the corpus, tokenizer and token shards"},
     {"train", cmd_train, "train a model from a preset or an experiment file"},
     {"eval", cmd_eval, "validation loss and perplexity of a checkpoint or bundle"},
+    {"sweep", cmd_sweep, "run every point of an experiment file's grid into the results database"},
+    {"runs", cmd_runs, "list the runs of a results database"},
+    {"db", cmd_db, "merge results databases, export them as CSV"},
 };
 
 static void usage(FILE *out) {
