@@ -36,15 +36,14 @@ int model_preset(ModelConfig *cfg, const char *name) {
         cfg->meki.position = POS_PARALLEL_FFN;
         cfg->meki.fusion = FUSION_ADD_SIGMOID;
         cfg->meki.projector = PROJECTOR_SWIGLU;
-        memset(cfg->meki.layers, 1, MAX_LAYERS);
+        strcpy(cfg->meki.layers_spec, "all");
         cfg->ple.width = p->d_model / 8;
-        memset(cfg->ple.layers, 1, MAX_LAYERS);
+        strcpy(cfg->ple.layers_spec, "all");
         cfg->engram.max_ngram = 3;
         cfg->engram.heads = 4;
         cfg->engram.table_size = 4093;
         cfg->engram.width = p->d_model / 16;
-        cfg->engram.layers[1 % p->n_layers] = 1;
-        cfg->engram.layers[p->n_layers / 2] = 1;
+        strcpy(cfg->engram.layers_spec, "default");
         return OK;
     }
     return error_set(ERR_INPUT, "unknown preset '%s' (tiny, small, medium, large)", name);
@@ -52,6 +51,19 @@ int model_preset(ModelConfig *cfg, const char *name) {
 
 static int check(int ok, const char *what) {
     return ok ? OK : error_set(ERR_INPUT, "model: %s", what);
+}
+
+/* "default" (Engram's): layer 1 and the middle layer, as the Engram paper places it. */
+static int resolve_layers(unsigned char *flags, const char *spec, int n_layers, const char *key) {
+    if (!strcmp(spec, "default")) {
+        memset(flags, 0, MAX_LAYERS);
+        flags[1 % n_layers] = 1;
+        flags[n_layers / 2] = 1;
+        return OK;
+    }
+    if (parse_layer_list(flags, spec[0] ? spec : "all", n_layers))
+        return error_set(ERR_INPUT, "%s: %s", key, error_message());
+    return OK;
 }
 
 int model_config_validate(ModelConfig *c) {
@@ -70,6 +82,10 @@ int model_config_validate(ModelConfig *c) {
         (rc = check(c->norm_eps > 0, "norm_eps must be positive")))
         return rc;
     c->head_dim = c->d_model / c->n_heads;
+    if ((rc = resolve_layers(c->meki.layers, c->meki.layers_spec, c->n_layers, "meki.layers")) ||
+        (rc = resolve_layers(c->ple.layers, c->ple.layers_spec, c->n_layers, "ple.layers")) ||
+        (rc = resolve_layers(c->engram.layers, c->engram.layers_spec, c->n_layers, "engram.layers")))
+        return rc;
     if (c->memory == MEMORY_MEKI &&
         ((rc = check(c->meki.d_mem > 0, "meki d_mem must be positive")) ||
          (rc = check(c->meki.memory >= MEKI_STATIC && c->meki.memory <= MEKI_BOTH, "meki memory"))))

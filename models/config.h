@@ -19,11 +19,13 @@ typedef struct {
     MekiPosition position;
     MekiFusion fusion;
     MekiProjector projector;
-    unsigned char layers[MAX_LAYERS];   /* 1 where layer l carries a MeKi module */
+    char layers_spec[96];               /* all | 0,2,4 | first:N | last:N */
+    unsigned char layers[MAX_LAYERS];   /* resolved by model_config_validate */
 } MekiConfig;
 
 typedef struct {
     int width;                          /* p: per-layer token vector width */
+    char layers_spec[96];
     unsigned char layers[MAX_LAYERS];
 } PleConfig;
 
@@ -33,6 +35,7 @@ typedef struct {
     int table_size;                     /* rows per head (rounded to a distinct prime) */
     int width;                          /* columns per head */
     int normalize_tokens;               /* merge case / leading-space variants */
+    char layers_spec[96];               /* default: layer 1 and the middle layer */
     unsigned char layers[MAX_LAYERS];
 } EngramConfig;
 
@@ -67,4 +70,11 @@ int meki_memory_parse(const char *s);
 int meki_position_parse(const char *s);
 int meki_fusion_parse(const char *s);
 int meki_projector_parse(const char *s);
+
+/* Every field as "section.key" (model., memory., meki., ple., engram.): iterate them to
+ * store a config, set them from text to read one back or apply an override. */
+int model_config_field_count(void);
+const char *model_config_field_key(int i);
+void model_config_field_value(const ModelConfig *c, int i, char *out, int size);
+int model_config_set(ModelConfig *c, const char *key, const char *value); /* ERR_INPUT */
 #endif

@@ -1,0 +1,39 @@
+#include <stdio.h>
+#include "bench/report.h"
+#include "util/json.h"
+
+void report_accounting(const Accounting *a, FILE *out) {
+    fprintf(out, "ram params %ld, rom weights %ld, training params %ld\n", a->ram_params,
+            a->rom_weights, a->training_params);
+    fprintf(out, "flops per token: training %.3g, inference %.3g\n", a->train_flops_per_token,
+            a->inference_flops_per_token);
+}
+
+void report_train(const TrainResult *r, const char *out_dir, int json) {
+    printf("trained %ld steps, %ld tokens in %.1f s -> %s\n", r->steps, r->tokens, r->seconds, out_dir);
+    if (r->diverged) printf("DIVERGED: %s\n", r->reason);
+    printf("train loss %.4f  val loss %.4f  val ppl %.2f\n", r->train_loss, r->val_loss, r->val_ppl);
+    printf("train %.0f tok/s  mfu %.3f (sgemm %.1f GFLOP/s)\n", r->train_tok_s, r->mfu, r->sgemm_flops / 1e9);
+    printf("ram params %ld  rom weights %ld  flops/token train %.3g inference %.3g\n", r->ram_params,
+           r->rom_weights, r->train_flops_per_token, r->inference_flops_per_token);
+    if (!json) return;
+    Json j;
+    json_begin(&j);
+    json_string(&j, "out", out_dir);
+    json_int(&j, "steps", r->steps);
+    json_int(&j, "tokens", r->tokens);
+    json_number(&j, "seconds", r->seconds);
+    json_number(&j, "train_loss", r->train_loss);
+    json_number(&j, "val_loss", r->val_loss);
+    json_number(&j, "val_ppl", r->val_ppl);
+    json_number(&j, "train_tok_s", r->train_tok_s);
+    json_number(&j, "mfu", r->mfu);
+    json_number(&j, "sgemm_flop_s", r->sgemm_flops);
+    json_int(&j, "ram_params", r->ram_params);
+    json_int(&j, "rom_weights", r->rom_weights);
+    json_number(&j, "train_flops_per_token", r->train_flops_per_token);
+    json_number(&j, "inference_flops_per_token", r->inference_flops_per_token);
+    json_int(&j, "diverged", r->diverged);
+    printf("%s\n", json_end(&j));
+    json_free(&j);
+}

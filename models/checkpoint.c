@@ -1,0 +1,169 @@
+#include "models/checkpoint.h"
+#include "models/safetensors.h"
+#include "util/error.h"
+#include "util/fileio.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FORMAT "meki-checkpoint-1"
+
+static void path_join(char *out, size_t n, const char *dir, const char *file) {
+    snprintf(out, n, "%s/%s", dir, file);
+}
+
+int checkpoint_exists(const char *dir) {
+    char path[4096];
+    path_join(path, sizeof path, dir, "checkpoint.safetensors");
+    return file_exists(path);
+}
+
+/* Metadata: format, every config field, the training position. */
+static int build_meta(const Model *m, const TrainState *s, char keys[][64], char values[][128]) {
+    int n = 0;
+    snprintf(keys[n], 64, "format"); snprintf(values[n++], 128, FORMAT);
+    snprintf(keys[n], 64, "folded"); snprintf(values[n++], 128, "%d", m->folded);
+    for (int i = 0; i < model_config_field_count(); i++) {
+        snprintf(keys[n], 64, "%s", model_config_field_key(i));
+        model_config_field_value(&m->cfg, i, values[n++], 128);
+    }
+    snprintf(keys[n], 64, "train.step"); snprintf(values[n++], 128, "%ld", s->step);
+    snprintf(keys[n], 64, "train.tokens"); snprintf(values[n++], 128, "%ld", s->tokens);
+    snprintf(keys[n], 64, "train.finished"); snprintf(values[n++], 128, "%d", s->finished);
+    snprintf(keys[n], 64, "train.loss"); snprintf(values[n++], 128, "%.9g", s->train_loss);
+    return n;
+}
+
+static int write_tensors(const char *path, const ParamSet *ps, const float *base, const char *prefix,
+                         char keys[][64], char values[][128], int n_meta) {
+    SafeTensorEntry *entries = calloc((size_t)ps->count, sizeof *entries);
+    char (*names)[128] = calloc((size_t)ps->count, 128);
+    const char **key_ptrs = calloc((size_t)n_meta + 1, sizeof(char *));
+    const char **value_ptrs = calloc((size_t)n_meta + 1, sizeof(char *));
+    for (int i = 0; i < n_meta; i++) { key_ptrs[i] = keys[i]; value_ptrs[i] = values[i]; }
+    for (int i = 0; i < ps->count; i++) {
+        const ParamTensor *t = &ps->tensors[i];
+        snprintf(names[i], 128, "%s%s", prefix, t->name);
+        entries[i].name = names[i];
+        entries[i].dtype = "F32";
+        entries[i].ndim = t->ndim;
+        for (int k = 0; k < t->ndim; k++) entries[i].shape[k] = t->shape[k];
+        entries[i].data = base + t->offset;
+    }
+    int rc = safetensors_write(path, entries, ps->count, key_ptrs, value_ptrs, n_meta);
+    free(entries); free(names); free(key_ptrs); free(value_ptrs);
+    return rc;
+}
+
+int model_save_file(const Model *m, const char *path, const TrainState *s) {
+    char keys[128][64], values[128][128];
+    int n_meta = build_meta(m, s, keys, values);
+    return write_tensors(path, &m->params, m->params.data, "", keys, values, n_meta);
+}
+
+int checkpoint_save(const Model *m, const char *dir, const TrainState *s) {
+    char keys[128][64], values[128][128], path[4096];
+    int n_meta = build_meta(m, s, keys, values), rc;
+    if ((rc = make_dirs(dir))) return rc;
+    if (m->params.adam_m) {
+        /* each file carries the step too, so a load can tell they belong together */
+        char path_m[4096], path_v[4096];
+        path_join(path_m, sizeof path_m, dir, "optimizer_m.safetensors");
+        path_join(path_v, sizeof path_v, dir, "optimizer_v.safetensors");
+        if ((rc = write_tensors(path_m, &m->params, m->params.adam_m, "", keys, values, n_meta)) ||
+            (rc = write_tensors(path_v, &m->params, m->params.adam_v, "", keys, values, n_meta)))
+            return rc;
+    }
+    path_join(path, sizeof path, dir, "checkpoint.safetensors");
+    return write_tensors(path, &m->params, m->params.data, "", keys, values, n_meta);
+}
+
+static int config_from_file(ModelConfig *cfg, const SafeTensors *st, int *folded) {
+    const char *format = safetensors_meta(st, "format");
+    if (!format || strcmp(format, FORMAT))
+        return error_set(ERR_INPUT, "%s: not a meki checkpoint (format '%s')", st->path,
+                         format ? format : "missing");
+    model_preset(cfg, "tiny");
+    for (int i = 0; i < model_config_field_count(); i++) {
+        const char *key = model_config_field_key(i), *value = safetensors_meta(st, key);
+        if (!value) return error_set(ERR_INPUT, "%s: metadata lacks %s", st->path, key);
+        if (model_config_set(cfg, key, value))
+            return error_set(ERR_INPUT, "%s: %s", st->path, error_message());
+    }
+    const char *f = safetensors_meta(st, "folded");
+    *folded = f && !strcmp(f, "1");
+    return OK;
+}
+
+static int load_optimizer(Model *m, const char *dir, const TrainState *s);
+
+static long meta_long(const SafeTensors *st, const char *key) {
+    const char *v = safetensors_meta(st, key);
+    return v ? atol(v) : 0;
+}
+
+static int load_tensors(ParamSet *ps, float *base, const SafeTensors *st) {
+    for (int i = 0; i < ps->count; i++) {
+        const ParamTensor *t = &ps->tensors[i];
+        const float *src = safetensors_f32(st, t->name, t->numel);
+        if (!src) return ERR_INPUT;
+        memcpy(base + t->offset, src, sizeof(float) * (size_t)t->numel);
+    }
+    return OK;
+}
+
+int checkpoint_load(Model *m, const char *dir, int training, TrainState *s) {
+    char path[4096];
+    path_join(path, sizeof path, dir, "checkpoint.safetensors");
+    int rc = model_load_file(m, path, training, s);
+    if (rc || !training || s->step == 0) return rc;
+    return load_optimizer(m, dir, s);
+}
+
+int model_load_file(Model *m, const char *path, int training, TrainState *s) {
+    SafeTensors st;
+    ModelConfig cfg;
+    int folded = 0, rc;
+    if ((rc = safetensors_open(&st, path))) return rc;
+    if ((rc = config_from_file(&cfg, &st, &folded)) ||
+        (rc = model_create(m, &cfg, folded, training))) {
+        if (rc == ERR_INPUT && !strstr(error_message(), path)) {
+            char message[1024];
+            snprintf(message, sizeof message, "%s", error_message());
+            error_set(ERR_INPUT, "%s: %s", path, message);
+        }
+        safetensors_close(&st);
+        return rc;
+    }
+    rc = load_tensors(&m->params, m->params.data, &st);
+    memset(s, 0, sizeof *s);
+    s->step = meta_long(&st, "train.step");
+    s->tokens = meta_long(&st, "train.tokens");
+    s->finished = (int)meta_long(&st, "train.finished");
+    const char *loss = safetensors_meta(&st, "train.loss");
+    s->train_loss = loss ? atof(loss) : 0;
+    safetensors_close(&st);
+    if (rc) model_free(m);
+    return rc;
+}
+
+/* The optimizer moments must come from the same step as the weights. */
+static int load_optimizer(Model *m, const char *dir, const TrainState *s) {
+    char path[4096];
+    SafeTensors st;
+    int rc = OK;
+    const char *names[2] = {"optimizer_m.safetensors", "optimizer_v.safetensors"};
+    float *targets[2] = {m->params.adam_m, m->params.adam_v};
+    for (int k = 0; k < 2 && !rc; k++) {
+        path_join(path, sizeof path, dir, names[k]);
+        if ((rc = safetensors_open(&st, path))) break;
+        if (meta_long(&st, "train.step") != s->step)
+            rc = error_set(ERR_INPUT, "%s: optimizer state is from step %ld, weights from step %ld",
+                           path, meta_long(&st, "train.step"), s->step);
+        else
+            rc = load_tensors(&m->params, targets[k], &st);
+        safetensors_close(&st);
+    }
+    if (rc) model_free(m);
+    return rc;
+}

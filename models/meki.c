@@ -1,0 +1,329 @@
+/* MeKi: per-layer token-indexed memory (PAPER.md, "Training form" and "Re-parameterisation").
+ *
+ * Training form, per layer with memory, for N tokens x with shared embeddings u = E[x]:
+ *   s = M[x]                       [N, m]   static table (V x m)
+ *   q = G(u)                       [N, m]   SwiGLU d -> d/2 -> m, or linear d -> m
+ *   e = alpha * RMSNorm_m(s + beta q)       (static only: s; dynamic only: beta q)
+ *   g = act(h W_gate^T)            [N, m]   act: sigmoid or SiLU
+ *   v = e + g  or  e * g
+ *   y = RMSNorm_d(v W_out^T)       [N, d]   added to the residual stream
+ * Folded form: e = M~[x], with M~ = alpha RMSNorm_m(M + beta G(E)) computed for all V rows. */
+#include "models/meki.h"
+#include "models/memory.h"
+#include "kernels/activation.h"
+#include "kernels/embedding.h"
+#include "kernels/gemm.h"
+#include "kernels/rmsnorm.h"
+#include "models/romtable.h"
+#include "util/error.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static MekiState *state(const Model *m) { return m->memory; }
+
+static int has_own_norm(const MekiConfig *c) {
+    return c->position == POS_AFTER_ATTN || c->position == POS_AFTER_FFN;
+}
+
+static int projector_hidden(const ModelConfig *c) { return c->d_model / 2; }
+
+static int declare(Model *m) {
+    const ModelConfig *c = &m->cfg;
+    const MekiConfig *k = &c->meki;
+    MekiState *st = calloc(1, sizeof *st);
+    m->memory = st;
+    st->w = calloc((size_t)c->n_layers, sizeof(MekiWeights));
+    st->g = calloc((size_t)c->n_layers, sizeof(MekiWeights));
+    st->acts = calloc((size_t)c->n_layers, sizeof(MekiActs));
+    long V = c->vocab_size, d = c->d_model, dm = k->d_mem, hidden = projector_hidden(c);
+    char name[96];
+    for (int l = 0; l < c->n_layers; l++) {
+        if (!k->layers[l]) continue;
+        MekiWeights *w = &st->w[l], *g = &st->g[l];
+        w->active = g->active = 1;
+#define ADD(field, suffix, d0, d1, init, std, decay, rom)                                \
+    snprintf(name, sizeof name, "layers.%d.meki." suffix, l);                            \
+    params_add(&m->params, name, d0, d1, 0, init, std, decay, rom, &w->field, &g->field)
+        if (!m->folded) {
+            /* Training-only tensors: rom 1 is the table that stays in storage, rom 2 what
+             * the fold absorbs into it. */
+            if (k->memory & MEKI_STATIC) { ADD(table, "table", V, dm, INIT_NORMAL, 1.0f, 0, 1); }
+            if (k->memory & MEKI_DYNAMIC) {
+                if (k->projector == PROJECTOR_SWIGLU) {
+                    ADD(proj_gate, "proj.gate_proj.weight", hidden, d, INIT_NORMAL, 0.02f, 1, 2);
+                    ADD(proj_up, "proj.up_proj.weight", hidden, d, INIT_NORMAL, 0.02f, 1, 2);
+                    ADD(proj_down, "proj.down_proj.weight", dm, hidden, INIT_NORMAL, 0.02f, 1, 2);
+                } else {
+                    ADD(proj_down, "proj.weight", dm, d, INIT_NORMAL, 0.02f, 1, 2);
+                }
+                ADD(beta, "beta", 1, 0, INIT_ONES, 0, 0, 2);
+            }
+            ADD(alpha, "alpha", 1, 0, INIT_ONES, 0, 0, 2);
+            ADD(mix_norm, "mix_norm.weight", dm, 0, INIT_ONES, 0, 0, 2);
+        }
+        if (has_own_norm(k)) { ADD(in_norm, "in_norm.weight", d, 0, INIT_ONES, 0, 0, 0); }
+        ADD(w_gate, "gate.weight", dm, d, INIT_NORMAL, 0.02f, 1, 0);
+        ADD(w_out, "out.weight", d, dm, INIT_NORMAL, 0.02f, 1, 0);
+        ADD(out_norm, "out_norm.weight", d, 0, INIT_ONES, 0, 0, 0);
+#undef ADD
+    }
+    return OK;
+}
+
+static float *floats(long n) { return calloc((size_t)(n > 0 ? n : 1), sizeof(float)); }
+
+static void free_acts(MekiActs *a) {
+    float *all[] = {a->in, a->h, a->in_rstd, a->s, a->p_gate, a->p_up, a->p_act, a->q, a->mix,
+                    a->mix_rstd, a->r, a->e, a->gpre, a->gact, a->v, a->o, a->o_rstd};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+    memset(a, 0, sizeof *a);
+}
+
+/* Buffers for N rows of one layer's module. */
+static int alloc_acts(MekiActs *a, const ModelConfig *c, long N) {
+    long d = c->d_model, dm = c->meki.d_mem, hidden = projector_hidden(c);
+    free_acts(a);
+    a->in = floats(N * d); a->h = floats(N * d); a->in_rstd = floats(N);
+    a->s = floats(N * dm); a->p_gate = floats(N * hidden); a->p_up = floats(N * hidden);
+    a->p_act = floats(N * hidden); a->q = floats(N * dm); a->mix = floats(N * dm);
+    a->mix_rstd = floats(N); a->r = floats(N * dm); a->e = floats(N * dm);
+    a->gpre = floats(N * dm); a->gact = floats(N * dm); a->v = floats(N * dm);
+    a->o = floats(N * d); a->o_rstd = floats(N);
+    return a->o_rstd ? OK : error_set(ERR_FAILURE, "out of memory for MeKi activations");
+}
+
+static int reserve(Model *m, int B, int T) {
+    const ModelConfig *c = &m->cfg;
+    MekiState *st = state(m);
+    long N = (long)B * T, d = c->d_model, dm = c->meki.d_mem, hidden = projector_hidden(c);
+    for (int l = 0; l < c->n_layers; l++)
+        if (st->w[l].active && alloc_acts(&st->acts[l], c, N)) return ERR_FAILURE;
+    float **bufs[] = {&st->d_small, &st->d_small2, &st->d_e, &st->d_hidden, &st->d_hidden2,
+                      &st->d_wide, &st->d_wide2};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(*bufs[i]);
+    st->d_small = floats(N * dm); st->d_small2 = floats(N * dm); st->d_e = floats(N * dm);
+    st->d_hidden = floats(N * hidden); st->d_hidden2 = floats(N * hidden);
+    st->d_wide = floats(N * d); st->d_wide2 = floats(N * d);
+    return st->d_wide2 ? OK : error_set(ERR_FAILURE, "out of memory for MeKi gradients");
+}
+
+static MemorySite site(const Model *m, int l) {
+    if (!state(m)->w[l].active) return SITE_NONE;
+    switch (m->cfg.meki.position) {
+    case POS_PARALLEL_FFN: return SITE_PARALLEL_FFN;
+    case POS_PARALLEL_ATTN: return SITE_PARALLEL_ATTN;
+    case POS_AFTER_ATTN: return SITE_AFTER_ATTN;
+    case POS_AFTER_FFN: return SITE_AFTER_FFN;
+    }
+    return SITE_NONE;
+}
+
+void meki_expert_forward(const ModelConfig *c, const MekiWeights *w, const int32_t *tokens,
+                         const float *u, int N, MekiActs *a) {
+    const MekiConfig *k = &c->meki;
+    int d = c->d_model, dm = k->d_mem, hidden = projector_hidden(c);
+    long n = (long)N * dm;
+    if (k->memory & MEKI_STATIC) embedding_forward(a->s, w->table, tokens, N, dm);
+    else memset(a->s, 0, sizeof(float) * n);
+    if (k->memory & MEKI_DYNAMIC) {
+        if (k->projector == PROJECTOR_SWIGLU) {
+            matmul_forward(a->p_gate, u, w->proj_gate, N, d, hidden, 0);
+            matmul_forward(a->p_up, u, w->proj_up, N, d, hidden, 0);
+            swiglu_forward(a->p_act, a->p_gate, a->p_up, (long)N * hidden);
+            matmul_forward(a->q, a->p_act, w->proj_down, N, hidden, dm, 0);
+        } else {
+            matmul_forward(a->q, u, w->proj_down, N, d, dm, 0);
+        }
+    }
+    float beta = (k->memory & MEKI_DYNAMIC) ? w->beta[0] : 0.0f;
+    for (long i = 0; i < n; i++) a->mix[i] = a->s[i] + (beta != 0.0f ? beta * a->q[i] : 0.0f);
+    rmsnorm_forward(a->r, a->mix_rstd, a->mix, w->mix_norm, N, dm, c->norm_eps);
+    float alpha = w->alpha[0];
+    for (long i = 0; i < n; i++) a->e[i] = alpha * a->r[i];
+}
+
+static Activation gate_activation(MekiFusion f) {
+    return f == FUSION_ADD_SIGMOID || f == FUSION_MUL_SIGMOID ? ACT_SIGMOID : ACT_SILU;
+}
+
+static int multiplicative(MekiFusion f) { return f == FUSION_MUL_SIGMOID || f == FUSION_MUL_SILU; }
+
+static void forward(Model *m, int l, const float *in, float *out, int B, int T) {
+    const ModelConfig *c = &m->cfg;
+    const MekiConfig *k = &c->meki;
+    MekiState *st = state(m);
+    const MekiWeights *w = &st->w[l];
+    MekiActs *a = &st->acts[l];
+    int N = B * T, d = c->d_model, dm = k->d_mem;
+    long n = (long)N * dm;
+    memcpy(a->in, in, sizeof(float) * N * d);   /* in may alias out */
+    const float *h = a->in;
+    if (has_own_norm(k)) {
+        rmsnorm_forward(a->h, a->in_rstd, a->in, w->in_norm, N, d, c->norm_eps);
+        h = a->h;
+    }
+    if (m->folded) {
+        for (int i = 0; i < N; i++)
+            meki_folded_row(st, l, m->tokens[i], a->e + (long)i * dm);
+    } else {
+        meki_expert_forward(c, w, m->tokens, m->embedded, N, a);
+    }
+    matmul_forward(a->gpre, h, w->w_gate, N, d, dm, 0);
+    activation_forward(gate_activation(k->fusion), a->gact, a->gpre, n);
+    if (multiplicative(k->fusion))
+        for (long i = 0; i < n; i++) a->v[i] = a->e[i] * a->gact[i];
+    else
+        for (long i = 0; i < n; i++) a->v[i] = a->e[i] + a->gact[i];
+    matmul_forward(a->o, a->v, w->w_out, N, dm, d, 0);
+    float *y = st->d_wide2;   /* free during the forward */
+    rmsnorm_forward(y, a->o_rstd, a->o, w->out_norm, N, d, c->norm_eps);
+    vector_add(out, y, (long)N * d);
+}
+
+static void zero(float *p, long n) { memset(p, 0, sizeof(float) * n); }
+
+/* de[N, m]: gradient of the expert vectors; parameters and m->d_embedded receive theirs. */
+static void expert_backward(Model *m, int l, const float *de, int N) {
+    const ModelConfig *c = &m->cfg;
+    const MekiConfig *k = &c->meki;
+    MekiState *st = state(m);
+    const MekiWeights *w = &st->w[l];
+    MekiWeights *g = &st->g[l];
+    const MekiActs *a = &st->acts[l];
+    int d = c->d_model, dm = k->d_mem, hidden = projector_hidden(c);
+    long n = (long)N * dm;
+    float *dr = st->d_small, *dmix = st->d_small2;
+    double dalpha = 0;
+    for (long i = 0; i < n; i++) { dalpha += (double)de[i] * a->r[i]; dr[i] = w->alpha[0] * de[i]; }
+    g->alpha[0] += (float)dalpha;
+    zero(dmix, n);
+    rmsnorm_backward(dmix, g->mix_norm, dr, a->mix, w->mix_norm, a->mix_rstd, N, dm);
+    if (k->memory & MEKI_STATIC) embedding_backward(g->table, dmix, m->tokens, N, dm);
+    if (!(k->memory & MEKI_DYNAMIC)) return;
+    double dbeta = 0;
+    float *dq = dr;   /* dr is no longer needed */
+    for (long i = 0; i < n; i++) { dbeta += (double)dmix[i] * a->q[i]; dq[i] = w->beta[0] * dmix[i]; }
+    g->beta[0] += (float)dbeta;
+    if (k->projector == PROJECTOR_SWIGLU) {
+        float *dact = st->d_hidden, *dgate = st->d_hidden2, *dup = st->d_wide;
+        zero(dact, (long)N * hidden);
+        matmul_backward(dact, g->proj_down, dq, a->p_act, w->proj_down, N, hidden, dm);
+        zero(dgate, (long)N * hidden);
+        zero(dup, (long)N * hidden);
+        swiglu_backward(dgate, dup, dact, a->p_gate, a->p_up, (long)N * hidden);
+        matmul_backward(m->d_embedded, g->proj_gate, dgate, m->embedded, w->proj_gate, N, d, hidden);
+        matmul_backward(m->d_embedded, g->proj_up, dup, m->embedded, w->proj_up, N, d, hidden);
+    } else {
+        matmul_backward(m->d_embedded, g->proj_down, dq, m->embedded, w->proj_down, N, d, dm);
+    }
+}
+
+static void backward(Model *m, int l, const float *dout, float *din, int B, int T) {
+    const ModelConfig *c = &m->cfg;
+    const MekiConfig *k = &c->meki;
+    MekiState *st = state(m);
+    const MekiWeights *w = &st->w[l];
+    MekiWeights *g = &st->g[l];
+    const MekiActs *a = &st->acts[l];
+    int N = B * T, d = c->d_model, dm = k->d_mem;
+    long n = (long)N * dm;
+    float *d_o = st->d_wide2, *dv = st->d_small, *dgpre = st->d_small2;
+    zero(d_o, (long)N * d);
+    rmsnorm_backward(d_o, g->out_norm, dout, a->o, w->out_norm, a->o_rstd, N, d);
+    zero(dv, n);
+    matmul_backward(dv, g->w_out, d_o, a->v, w->w_out, N, dm, d);
+    /* dv becomes dgact in place once de is taken from it */
+    float *de = st->d_e;
+    if (multiplicative(k->fusion))
+        for (long i = 0; i < n; i++) { de[i] = dv[i] * a->gact[i]; dv[i] *= a->e[i]; }
+    else
+        memcpy(de, dv, sizeof(float) * n);
+    zero(dgpre, n);
+    activation_backward(gate_activation(k->fusion), dgpre, dv, a->gpre, n);
+    const float *h = has_own_norm(k) ? a->h : a->in;
+    float *dh = st->d_wide;
+    zero(dh, (long)N * d);
+    matmul_backward(dh, g->w_gate, dgpre, h, w->w_gate, N, d, dm);
+    if (has_own_norm(k))
+        rmsnorm_backward(din, g->in_norm, dh, a->in, w->in_norm, a->in_rstd, N, d);
+    else
+        vector_add(din, dh, (long)N * d);
+    if (!m->folded) expert_backward(m, l, de, N);
+}
+
+void meki_folded_row(const MekiState *st, int layer, int token, float *out) {
+    if (st->rom) { rom_table_read_row(st->rom, layer, token, out); return; }
+    const float *row = st->folded[layer] + (long)token * st->folded_width;
+    memcpy(out, row, sizeof(float) * st->folded_width);
+}
+
+/* M~_l for all V tokens, in chunks through the training-form expert path. */
+static int fold(Model *trained, Model *folded) {
+    const ModelConfig *c = &trained->cfg;
+    MekiState *src = state(trained), *dst = state(folded);
+    int V = c->vocab_size, dm = c->meki.d_mem, chunk = 256;
+    MekiActs a = {0};
+    int32_t *tokens = malloc(sizeof(int32_t) * chunk);
+    if (alloc_acts(&a, c, chunk) || !tokens) { free(tokens); free_acts(&a); return ERR_FAILURE; }
+    dst->folded = calloc((size_t)c->n_layers, sizeof(float *));
+    dst->folded_width = dm;
+    for (int l = 0; l < c->n_layers; l++) {
+        if (!src->w[l].active) continue;
+        dst->folded[l] = malloc(sizeof(float) * (size_t)V * dm);
+        for (int v0 = 0; v0 < V; v0 += chunk) {
+            int n = V - v0 < chunk ? V - v0 : chunk;
+            for (int i = 0; i < n; i++) tokens[i] = v0 + i;
+            meki_expert_forward(c, &src->w[l], tokens, trained->embed + (long)v0 * c->d_model, n, &a);
+            memcpy(dst->folded[l] + (long)v0 * dm, a.e, sizeof(float) * (size_t)n * dm);
+        }
+    }
+    free(tokens);
+    free_acts(&a);
+    return OK;
+}
+
+static void accounting(const Model *m, Accounting *acc) {
+    const ModelConfig *c = &m->cfg;
+    const MekiConfig *k = &c->meki;
+    double d = c->d_model, dm = k->d_mem, hidden = projector_hidden(c);
+    int layers = 0;
+    for (int l = 0; l < c->n_layers; l++) layers += k->layers[l] != 0;
+    double fusion_macs = 2 * d * dm;   /* W_gate and W_out */
+    double projector_macs = !(k->memory & MEKI_DYNAMIC) ? 0
+                          : k->projector == PROJECTOR_SWIGLU ? 2 * d * hidden + hidden * dm
+                          : d * dm;
+    acc->rom_weights += (long)layers * c->vocab_size * k->d_mem;
+    acc->train_flops_per_token += 3 * 2 * layers * (fusion_macs + projector_macs);
+    acc->inference_flops_per_token += 2 * layers * fusion_macs;
+}
+
+static void release(Model *m) {
+    MekiState *st = state(m);
+    if (!st) return;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        free_acts(&st->acts[l]);
+        if (st->folded) free(st->folded[l]);
+    }
+    float *bufs[] = {st->d_small, st->d_small2, st->d_e, st->d_hidden, st->d_hidden2,
+                     st->d_wide, st->d_wide2};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    free(st->folded);
+    free(st->acts);
+    free(st->w);
+    free(st->g);
+    free(st);
+    m->memory = NULL;
+}
+
+const MemoryOps MEKI_OPS = {
+    .kind = MEMORY_MEKI,
+    .declare = declare,
+    .reserve = reserve,
+    .site = site,
+    .forward = forward,
+    .backward = backward,
+    .fold = fold,
+    .accounting = accounting,
+    .release = release,
+};

@@ -1,0 +1,285 @@
+#include "models/model.h"
+#include "models/memory.h"
+#include "models/romtable.h"
+#include "kernels/activation.h"
+#include "kernels/attention.h"
+#include "kernels/crossentropy.h"
+#include "kernels/embedding.h"
+#include "kernels/gemm.h"
+#include "kernels/rmsnorm.h"
+#include "kernels/rope.h"
+#include "util/error.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const float INIT_STD = 0.02f;
+
+/* Parameter names follow Hugging Face's Qwen3 so the PyTorch reference maps one to one. */
+static void declare_layer(Model *m, int l) {
+    const ModelConfig *c = &m->cfg;
+    LayerWeights *w = &m->w[l], *g = &m->g[l];
+    long d = c->d_model, q_dim = (long)c->n_heads * c->head_dim, kv_dim = (long)c->n_kv_heads * c->head_dim;
+    char name[96];
+#define ADD(field, fmt, d0, d1, init, decay)                                           \
+    snprintf(name, sizeof name, "layers.%d." fmt, l);                                  \
+    params_add(&m->params, name, d0, d1, 0, init, INIT_STD, decay, 0, &w->field, &g->field)
+    ADD(attn_norm, "input_layernorm.weight", d, 0, INIT_ONES, 0);
+    ADD(wq, "self_attn.q_proj.weight", q_dim, d, INIT_NORMAL, 1);
+    ADD(wk, "self_attn.k_proj.weight", kv_dim, d, INIT_NORMAL, 1);
+    ADD(wv, "self_attn.v_proj.weight", kv_dim, d, INIT_NORMAL, 1);
+    ADD(wo, "self_attn.o_proj.weight", d, q_dim, INIT_NORMAL, 1);
+    if (c->qk_norm) {
+        ADD(q_norm, "self_attn.q_norm.weight", c->head_dim, 0, INIT_ONES, 0);
+        ADD(k_norm, "self_attn.k_norm.weight", c->head_dim, 0, INIT_ONES, 0);
+    }
+    ADD(ffn_norm, "post_attention_layernorm.weight", d, 0, INIT_ONES, 0);
+    ADD(w_gate, "mlp.gate_proj.weight", c->ffn_hidden, d, INIT_NORMAL, 1);
+    ADD(w_up, "mlp.up_proj.weight", c->ffn_hidden, d, INIT_NORMAL, 1);
+    ADD(w_down, "mlp.down_proj.weight", d, c->ffn_hidden, INIT_NORMAL, 1);
+#undef ADD
+}
+
+int model_create(Model *m, const ModelConfig *cfg, int folded, int training) {
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    int rc = model_config_validate(&m->cfg);
+    if (rc) return rc;
+    const ModelConfig *c = &m->cfg;
+    m->folded = folded;
+    m->w = calloc((size_t)c->n_layers, sizeof(LayerWeights));
+    m->g = calloc((size_t)c->n_layers, sizeof(LayerWeights));
+    params_add(&m->params, "embed_tokens.weight", c->vocab_size, c->d_model, 0, INIT_NORMAL,
+               INIT_STD, 0, 0, &m->embed, &m->d_embed);
+    for (int l = 0; l < c->n_layers; l++) declare_layer(m, l);
+    params_add(&m->params, "norm.weight", c->d_model, 0, 0, INIT_ONES, 0, 0, 0, &m->final_norm,
+               &m->d_final_norm);
+    if (!c->tie_embeddings)
+        params_add(&m->params, "lm_head.weight", c->vocab_size, c->d_model, 0, INIT_NORMAL,
+                   INIT_STD, 1, 0, &m->lm_head, &m->d_lm_head);
+    m->ops = memory_ops(c->memory);
+    if (m->ops && (rc = m->ops->declare(m))) return rc;
+    if ((rc = params_allocate(&m->params, training))) return rc;
+    if (c->tie_embeddings) {
+        m->lm_head = m->embed;
+        m->d_lm_head = m->d_embed;
+    }
+    return OK;
+}
+
+void model_init_weights(Model *m, uint64_t seed) { params_init(&m->params, seed); }
+
+static float *floats(long n) { return calloc((size_t)n, sizeof(float)); }
+
+int model_reserve(Model *m, int B, int T) {
+    const ModelConfig *c = &m->cfg;
+    if (m->reserved_rows >= B * T && m->reserved_T >= T) { m->B = B; m->T = T; return OK; }
+    long N = (long)B * T, d = c->d_model, F = c->ffn_hidden, V = c->vocab_size;
+    long q_dim = (long)c->n_heads * c->head_dim, kv_dim = (long)c->n_kv_heads * c->head_dim;
+    m->B = B;
+    m->T = T;
+    m->reserved_rows = B * T;
+    m->reserved_T = T;
+    m->tokens = realloc(m->tokens, sizeof(int32_t) * N);
+    m->targets = realloc(m->targets, sizeof(int32_t) * N);
+    if (!m->acts) m->acts = calloc((size_t)c->n_layers, sizeof(LayerActs));
+    for (int l = 0; l < c->n_layers; l++) {
+        LayerActs *a = &m->acts[l];
+        float **all[] = {&a->x_in, &a->h_attn, &a->rstd_attn, &a->q_raw, &a->k_raw, &a->q_rstd,
+                         &a->k_rstd, &a->q, &a->k, &a->v, &a->probs, &a->attn, &a->x_mid,
+                         &a->h_ffn, &a->rstd_ffn, &a->ffn_gate, &a->ffn_up, &a->ffn_act};
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(*all[i]);
+        a->x_in = floats(N * d); a->h_attn = floats(N * d); a->rstd_attn = floats(N);
+        a->q_raw = floats(N * q_dim); a->k_raw = floats(N * kv_dim);
+        a->q_rstd = floats(N * c->n_heads); a->k_rstd = floats(N * c->n_kv_heads);
+        a->q = floats(N * q_dim); a->k = floats(N * kv_dim); a->v = floats(N * kv_dim);
+        a->probs = floats(N * c->n_heads * T); a->attn = floats(N * q_dim);
+        a->x_mid = floats(N * d); a->h_ffn = floats(N * d); a->rstd_ffn = floats(N);
+        a->ffn_gate = floats(N * F); a->ffn_up = floats(N * F); a->ffn_act = floats(N * F);
+    }
+    float **bufs[] = {&m->embedded, &m->d_embedded, &m->x_final, &m->h_final, &m->rstd_final,
+                      &m->logits, &m->losses, &m->cos_table, &m->sin_table, &m->dx, &m->dh,
+                      &m->dq, &m->dk, &m->dv, &m->dattn, &m->dgate, &m->dup, &m->dact, &m->scratch};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(*bufs[i]);
+    m->embedded = floats(N * d); m->d_embedded = floats(N * d); m->x_final = floats(N * d);
+    m->h_final = floats(N * d); m->rstd_final = floats(N); m->logits = floats(N * V);
+    m->losses = floats(N);
+    m->cos_table = floats((long)T * c->head_dim / 2); m->sin_table = floats((long)T * c->head_dim / 2);
+    m->dx = floats(N * d); m->dh = floats(N * d); m->dq = floats(N * q_dim);
+    m->dk = floats(N * kv_dim); m->dv = floats(N * kv_dim); m->dattn = floats(N * q_dim);
+    m->dgate = floats(N * F); m->dup = floats(N * F); m->dact = floats(N * F);
+    m->scratch = floats(N * (q_dim > F ? q_dim : F));
+    rope_table(m->cos_table, m->sin_table, T, c->head_dim, c->rope_theta);
+    if (!m->logits || !m->scratch) return error_set(ERR_FAILURE, "out of memory for activations");
+    if (m->ops && m->ops->reserve) return m->ops->reserve(m, B, T);
+    return OK;
+}
+
+void model_free(Model *m) {
+    if (m->ops && m->ops->release) m->ops->release(m);
+    if (m->rom) { rom_table_close(m->rom); free(m->rom); }
+    if (m->acts) {
+        for (int l = 0; l < m->cfg.n_layers; l++) {
+            LayerActs *a = &m->acts[l];
+            float *all[] = {a->x_in, a->h_attn, a->rstd_attn, a->q_raw, a->k_raw, a->q_rstd,
+                            a->k_rstd, a->q, a->k, a->v, a->probs, a->attn, a->x_mid,
+                            a->h_ffn, a->rstd_ffn, a->ffn_gate, a->ffn_up, a->ffn_act};
+            for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+        }
+    }
+    float *bufs[] = {m->embedded, m->d_embedded, m->x_final, m->h_final, m->rstd_final,
+                     m->logits, m->losses, m->cos_table, m->sin_table, m->dx, m->dh, m->dq,
+                     m->dk, m->dv, m->dattn, m->dgate, m->dup, m->dact, m->scratch};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    free(m->tokens);
+    free(m->targets);
+    free(m->acts);
+    free(m->w);
+    free(m->g);
+    params_free(&m->params);
+    memset(m, 0, sizeof *m);
+}
+
+static MemorySite site_of(const Model *m, int l) { return m->ops ? m->ops->site(m, l) : SITE_NONE; }
+
+/* x[N, d] is the residual stream, updated in place. */
+static void block_forward(Model *m, int l, float *x, int B, int T) {
+    const ModelConfig *c = &m->cfg;
+    const LayerWeights *w = &m->w[l];
+    LayerActs *a = &m->acts[l];
+    int N = B * T, d = c->d_model, H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim;
+    int F = c->ffn_hidden;
+    MemorySite site = site_of(m, l);
+
+    if (site == SITE_BEFORE_ATTN) m->ops->forward(m, l, x, x, B, T);
+    memcpy(a->x_in, x, sizeof(float) * N * d);
+    rmsnorm_forward(a->h_attn, a->rstd_attn, x, w->attn_norm, N, d, c->norm_eps);
+    matmul_forward(a->q_raw, a->h_attn, w->wq, N, d, H * hd, 0);
+    matmul_forward(a->k_raw, a->h_attn, w->wk, N, d, KV * hd, 0);
+    matmul_forward(a->v, a->h_attn, w->wv, N, d, KV * hd, 0);
+    if (c->qk_norm) {
+        rmsnorm_forward(a->q, a->q_rstd, a->q_raw, w->q_norm, N * H, hd, c->norm_eps);
+        rmsnorm_forward(a->k, a->k_rstd, a->k_raw, w->k_norm, N * KV, hd, c->norm_eps);
+    } else {
+        memcpy(a->q, a->q_raw, sizeof(float) * N * H * hd);
+        memcpy(a->k, a->k_raw, sizeof(float) * N * KV * hd);
+    }
+    rope_forward(a->q, m->cos_table, m->sin_table, B, T, H, hd);
+    rope_forward(a->k, m->cos_table, m->sin_table, B, T, KV, hd);
+    attention_forward(a->attn, a->probs, a->q, a->k, a->v, B, T, H, KV, hd);
+    matmul_forward(x, a->attn, w->wo, N, H * hd, d, 1);
+    if (site == SITE_PARALLEL_ATTN) m->ops->forward(m, l, a->h_attn, x, B, T);
+    if (site == SITE_AFTER_ATTN) m->ops->forward(m, l, x, x, B, T);
+
+    memcpy(a->x_mid, x, sizeof(float) * N * d);
+    rmsnorm_forward(a->h_ffn, a->rstd_ffn, x, w->ffn_norm, N, d, c->norm_eps);
+    matmul_forward(a->ffn_gate, a->h_ffn, w->w_gate, N, d, F, 0);
+    matmul_forward(a->ffn_up, a->h_ffn, w->w_up, N, d, F, 0);
+    swiglu_forward(a->ffn_act, a->ffn_gate, a->ffn_up, (long)N * F);
+    matmul_forward(x, a->ffn_act, w->w_down, N, F, d, 1);
+    if (site == SITE_PARALLEL_FFN) m->ops->forward(m, l, a->h_ffn, x, B, T);
+    if (site == SITE_AFTER_FFN) m->ops->forward(m, l, x, x, B, T);
+}
+
+double model_forward(Model *m, const int32_t *tokens, const int32_t *targets, int B, int T) {
+    const ModelConfig *c = &m->cfg;
+    int N = B * T, d = c->d_model, V = c->vocab_size;
+    m->B = B;
+    m->T = T;
+    memcpy(m->tokens, tokens, sizeof(int32_t) * N);
+    embedding_forward(m->embedded, m->embed, tokens, N, d);
+    memcpy(m->x_final, m->embedded, sizeof(float) * N * d);
+    for (int l = 0; l < c->n_layers; l++) block_forward(m, l, m->x_final, B, T);
+    rmsnorm_forward(m->h_final, m->rstd_final, m->x_final, m->final_norm, N, d, c->norm_eps);
+    matmul_forward(m->logits, m->h_final, m->lm_head, N, d, V, 0);
+    if (!targets) return 0;
+    memcpy(m->targets, targets, sizeof(int32_t) * N);
+    return crossentropy_forward_backward(m->losses, NULL, m->logits, targets, N, V, 0);
+}
+
+static void zero(float *p, long n) { memset(p, 0, sizeof(float) * n); }
+
+/* dx[N, d]: gradient of the block's output residual on entry, of its input on exit. */
+static void block_backward(Model *m, int l, float *dx, int B, int T) {
+    const ModelConfig *c = &m->cfg;
+    const LayerWeights *w = &m->w[l];
+    LayerWeights *g = &m->g[l];
+    LayerActs *a = &m->acts[l];
+    int N = B * T, d = c->d_model, H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim;
+    int F = c->ffn_hidden;
+    MemorySite site = site_of(m, l);
+    float *dh = m->dh;
+
+    if (site == SITE_AFTER_FFN) m->ops->backward(m, l, dx, dx, B, T);
+    zero(m->dact, (long)N * F);
+    matmul_backward(m->dact, g->w_down, dx, a->ffn_act, w->w_down, N, F, d);
+    zero(m->dgate, (long)N * F);
+    zero(m->dup, (long)N * F);
+    swiglu_backward(m->dgate, m->dup, m->dact, a->ffn_gate, a->ffn_up, (long)N * F);
+    zero(dh, (long)N * d);
+    matmul_backward(dh, g->w_gate, m->dgate, a->h_ffn, w->w_gate, N, d, F);
+    matmul_backward(dh, g->w_up, m->dup, a->h_ffn, w->w_up, N, d, F);
+    if (site == SITE_PARALLEL_FFN) m->ops->backward(m, l, dx, dh, B, T);
+    rmsnorm_backward(dx, g->ffn_norm, dh, a->x_mid, w->ffn_norm, a->rstd_ffn, N, d);
+
+    if (site == SITE_AFTER_ATTN) m->ops->backward(m, l, dx, dx, B, T);
+    zero(m->dattn, (long)N * H * hd);
+    matmul_backward(m->dattn, g->wo, dx, a->attn, w->wo, N, H * hd, d);
+    zero(m->dq, (long)N * H * hd);
+    zero(m->dk, (long)N * KV * hd);
+    zero(m->dv, (long)N * KV * hd);
+    attention_backward(m->dq, m->dk, m->dv, m->dattn, a->probs, a->q, a->k, a->v, B, T, H, KV, hd);
+    rope_backward(m->dq, m->cos_table, m->sin_table, B, T, H, hd);
+    rope_backward(m->dk, m->cos_table, m->sin_table, B, T, KV, hd);
+    zero(dh, (long)N * d);
+    float *dq = m->dq, *dk = m->dk;
+    if (c->qk_norm) {   /* scratch and dattn (now free) receive the pre-norm gradients */
+        zero(m->scratch, (long)N * H * hd);
+        rmsnorm_backward(m->scratch, g->q_norm, m->dq, a->q_raw, w->q_norm, a->q_rstd, N * H, hd);
+        zero(m->dattn, (long)N * KV * hd);
+        rmsnorm_backward(m->dattn, g->k_norm, m->dk, a->k_raw, w->k_norm, a->k_rstd, N * KV, hd);
+        dq = m->scratch;
+        dk = m->dattn;
+    }
+    matmul_backward(dh, g->wq, dq, a->h_attn, w->wq, N, d, H * hd);
+    matmul_backward(dh, g->wk, dk, a->h_attn, w->wk, N, d, KV * hd);
+    matmul_backward(dh, g->wv, m->dv, a->h_attn, w->wv, N, d, KV * hd);
+    if (site == SITE_PARALLEL_ATTN) m->ops->backward(m, l, dx, dh, B, T);
+    rmsnorm_backward(dx, g->attn_norm, dh, a->x_in, w->attn_norm, a->rstd_attn, N, d);
+    if (site == SITE_BEFORE_ATTN) m->ops->backward(m, l, dx, dx, B, T);
+}
+
+void model_backward(Model *m) {
+    const ModelConfig *c = &m->cfg;
+    int B = m->B, T = m->T, N = B * T, d = c->d_model, V = c->vocab_size;
+    /* logits become dlogits in place: d(mean loss)/d logits */
+    crossentropy_forward_backward(NULL, m->logits, m->logits, m->targets, N, V, 1.0f / N);
+    zero(m->dh, (long)N * d);
+    matmul_backward(m->dh, m->d_lm_head, m->logits, m->h_final, m->lm_head, N, d, V);
+    zero(m->dx, (long)N * d);
+    rmsnorm_backward(m->dx, m->d_final_norm, m->dh, m->x_final, m->final_norm, m->rstd_final, N, d);
+    zero(m->d_embedded, (long)N * d);
+    for (int l = c->n_layers - 1; l >= 0; l--) block_backward(m, l, m->dx, B, T);
+    vector_add(m->d_embedded, m->dx, (long)N * d);
+    embedding_backward(m->d_embed, m->d_embedded, m->tokens, N, d);
+}
+
+const float *model_layer_output(const Model *m, int layer) {
+    return layer + 1 < m->cfg.n_layers ? m->acts[layer + 1].x_in : m->x_final;
+}
+
+void model_accounting(const Model *m, Accounting *a) {
+    const ModelConfig *c = &m->cfg;
+    double d = c->d_model, q_dim = (double)c->n_heads * c->head_dim;
+    double kv_dim = (double)c->n_kv_heads * c->head_dim, F = c->ffn_hidden, V = c->vocab_size;
+    double context = (c->seq_len + 1) / 2.0;   /* mean keys per query under the causal mask */
+    double layer_macs = d * q_dim * 2 + d * kv_dim * 2 + 3 * d * F + 2 * q_dim * context;
+    double forward = 2 * (c->n_layers * layer_macs + d * V);
+    memset(a, 0, sizeof *a);
+    a->ram_params = params_count(&m->params, 0);
+    a->training_params = 0;
+    for (int i = 0; i < m->params.count; i++) a->training_params += m->params.tensors[i].numel;
+    a->train_flops_per_token = 3 * forward;
+    a->inference_flops_per_token = forward;
+    if (m->ops) m->ops->accounting(m, a);
+}

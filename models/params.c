@@ -1,0 +1,100 @@
+#include "models/params.h"
+#include "util/error.h"
+#include "util/rng.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t string_hash(const char *s) {
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+void params_add(ParamSet *ps, const char *name, long d0, long d1, long d2, ParamInit init,
+                float std, int decay, int rom, float **slot, float **grad_slot) {
+    if (ps->count == ps->capacity) {
+        ps->capacity = ps->capacity ? ps->capacity * 2 : 64;
+        ps->tensors = realloc(ps->tensors, sizeof(ParamTensor) * ps->capacity);
+    }
+    ParamTensor *t = &ps->tensors[ps->count++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    long dims[3] = {d0, d1, d2};
+    t->numel = 1;
+    for (int i = 0; i < 3 && dims[i] > 0; i++) {
+        t->shape[t->ndim++] = dims[i];
+        t->numel *= dims[i];
+    }
+    /* Offsets rounded to 16 floats keep every tensor 64-byte aligned for SIMD. */
+    t->offset = ps->total;
+    ps->total += (t->numel + 15) / 16 * 16;
+    t->init = init;
+    t->init_std = std;
+    t->decay = decay;
+    t->rom = rom;
+    t->slot = slot;
+    t->grad_slot = grad_slot;
+}
+
+static float *alloc_floats(long n) {
+    float *p = aligned_alloc(64, sizeof(float) * (size_t)((n + 15) / 16 * 16));
+    if (p) memset(p, 0, sizeof(float) * (size_t)n);
+    return p;
+}
+
+int params_allocate(ParamSet *ps, int with_training_state) {
+    ps->data = alloc_floats(ps->total);
+    if (with_training_state) {
+        ps->grad = alloc_floats(ps->total);
+        ps->adam_m = alloc_floats(ps->total);
+        ps->adam_v = alloc_floats(ps->total);
+    }
+    if (!ps->data || (with_training_state && (!ps->grad || !ps->adam_m || !ps->adam_v)))
+        return error_set(ERR_FAILURE, "out of memory for %ld parameters", ps->total);
+    for (int i = 0; i < ps->count; i++) {
+        ParamTensor *t = &ps->tensors[i];
+        *t->slot = ps->data + t->offset;
+        if (t->grad_slot) *t->grad_slot = ps->grad ? ps->grad + t->offset : NULL;
+    }
+    return OK;
+}
+
+void params_init(ParamSet *ps, uint64_t seed) {
+    for (int i = 0; i < ps->count; i++) {
+        ParamTensor *t = &ps->tensors[i];
+        float *p = ps->data + t->offset;
+        Rng rng;
+        rng_seed(&rng, seed ^ string_hash(t->name));
+        for (long j = 0; j < t->numel; j++)
+            p[j] = t->init == INIT_ONES ? 1.0f
+                 : t->init == INIT_ZEROS ? 0.0f
+                 : t->init_std * rng_normal(&rng);
+    }
+}
+
+const ParamTensor *params_find(const ParamSet *ps, const char *name) {
+    for (int i = 0; i < ps->count; i++)
+        if (!strcmp(ps->tensors[i].name, name)) return &ps->tensors[i];
+    return NULL;
+}
+
+void params_zero_grad(ParamSet *ps) {
+    if (ps->grad) memset(ps->grad, 0, sizeof(float) * (size_t)ps->total);
+}
+
+void params_free(ParamSet *ps) {
+    free(ps->tensors);
+    free(ps->data);
+    free(ps->grad);
+    free(ps->adam_m);
+    free(ps->adam_v);
+    memset(ps, 0, sizeof *ps);
+}
+
+long params_count(const ParamSet *ps, int rom) {
+    long n = 0;
+    for (int i = 0; i < ps->count; i++)
+        if (ps->tensors[i].rom == rom) n += ps->tensors[i].numel;
+    return n;
+}

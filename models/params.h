@@ -1,0 +1,43 @@
+/* A model's parameters as one flat float array, with a table of named tensors.
+ * Gradients and AdamW moments are parallel arrays with the same offsets, so the
+ * optimizer, clipping and checkpoints walk one list. */
+#ifndef MODELS_PARAMS_H
+#define MODELS_PARAMS_H
+#include <stdint.h>
+
+typedef enum { INIT_NORMAL, INIT_ONES, INIT_ZEROS } ParamInit;
+
+typedef struct {
+    char name[96];
+    int ndim;
+    long shape[3];
+    long offset, numel;
+    ParamInit init;
+    float init_std;
+    int decay;          /* AdamW weight decay applies */
+    int rom;            /* lives in storage at deployment (counted as ROM weights) */
+    float **slot;       /* where the model keeps its pointer to the data */
+    float **grad_slot;  /* and to the gradient (may be NULL) */
+} ParamTensor;
+
+typedef struct {
+    ParamTensor *tensors;
+    int count, capacity;
+    long total;
+    float *data, *grad, *adam_m, *adam_v;
+} ParamSet;
+
+/* Declare a tensor; pointers are bound by params_allocate. shape: up to 3 dims, 0-terminated */
+void params_add(ParamSet *ps, const char *name, long d0, long d1, long d2, ParamInit init,
+                float std, int decay, int rom, float **slot, float **grad_slot);
+/* Allocate data (and gradients and moments when training) and bind every slot. */
+int params_allocate(ParamSet *ps, int with_training_state);
+/* Each tensor from its own stream seeded by (seed, name): the init of one tensor does not
+ * depend on which others exist, so a dense model equals MeKi with memory off. */
+void params_init(ParamSet *ps, uint64_t seed);
+const ParamTensor *params_find(const ParamSet *ps, const char *name);
+void params_zero_grad(ParamSet *ps);
+void params_free(ParamSet *ps);
+long params_count(const ParamSet *ps, int rom);   /* RAM (rom = 0) or ROM (rom = 1) values */
+uint64_t string_hash(const char *s);
+#endif

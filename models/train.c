@@ -1,0 +1,211 @@
+#include "models/train.h"
+#include "data/dataset.h"
+#include "data/tokens.h"
+#include "kernels/activation.h"
+#include "kernels/adamw.h"
+#include "kernels/gemm.h"
+#include "models/checkpoint.h"
+#include "models/eval.h"
+#include "models/model.h"
+#include "util/error.h"
+#include "util/fileio.h"
+#include "util/progress.h"
+#include "util/rng.h"
+#include "util/timer.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void train_config_defaults(TrainConfig *t) {
+    memset(t, 0, sizeof *t);
+    t->tokens = 2000000;
+    t->batch = 16;
+    t->lr = 3e-3f;        /* small models tolerate (and need) a higher rate than the paper's 4e-4 */
+    t->min_lr = 3e-4f;
+    t->warmup = 50;
+    t->beta1 = 0.9f;
+    t->beta2 = 0.95f;
+    t->eps = 1e-8f;
+    t->weight_decay = 0.1f;
+    t->clip = 1.0f;
+    t->seed = 1;
+    t->eval_every = 200;
+    t->eval_tokens = 32768;
+    t->diverge_loss = 30.0f;
+}
+
+/* Linear warm-up, then cosine from lr to min_lr at the last step. */
+static float learning_rate(const TrainConfig *t, long step, long steps) {
+    if (step < t->warmup) return t->lr * (step + 1) / t->warmup;
+    double progress = steps > t->warmup ? (double)(step - t->warmup) / (steps - t->warmup) : 1.0;
+    return t->min_lr + 0.5f * (t->lr - t->min_lr) * (float)(1.0 + cos(M_PI * progress));
+}
+
+/* Sequence b of step s starts at a position drawn from (seed, s, b) alone, so a resumed
+ * run reads exactly the batches the uninterrupted run would have. */
+static void load_batch(int32_t *tokens, int32_t *targets, const TokenFile *data, uint64_t seed,
+                       long step, int B, int T) {
+    for (int b = 0; b < B; b++) {
+        uint64_t h = hash64(seed * 0x9e3779b97f4a7c15ULL ^ hash64((uint64_t)step * B + b));
+        long start = (long)(h % (uint64_t)(data->count - T - 1));
+        for (int t = 0; t < T; t++) {
+            tokens[b * T + t] = data->ids[start + t];
+            targets[b * T + t] = data->ids[start + t + 1];
+        }
+    }
+}
+
+static double clip_gradients(ParamSet *ps, float clip) {
+    double norm = sqrt(vector_sum_squares(ps->grad, ps->total));
+    if (clip > 0 && norm > clip) vector_scale(ps->grad, (float)(clip / norm), ps->total);
+    return norm;
+}
+
+static void optimizer_step(ParamSet *ps, const TrainConfig *t, float lr, long step) {
+    AdamWSettings s = {lr, t->beta1, t->beta2, t->eps, t->weight_decay};
+    for (int i = 0; i < ps->count; i++) {
+        const ParamTensor *p = &ps->tensors[i];
+        adamw_update(ps->data + p->offset, ps->grad + p->offset, ps->adam_m + p->offset,
+                     ps->adam_v + p->offset, p->numel, &s, step + 1, p->decay);
+    }
+}
+
+/* A checkpoint left by an interrupted run is resumed only if it is the same model. */
+static int open_or_create(Model *m, const ModelConfig *cfg, const TrainConfig *t, const char *dir,
+                          TrainState *state) {
+    memset(state, 0, sizeof *state);
+    if (!checkpoint_exists(dir)) {
+        int rc = model_create(m, cfg, 0, 1);
+        if (!rc) model_init_weights(m, t->seed);
+        return rc;
+    }
+    int rc = checkpoint_load(m, dir, 1, state);
+    if (rc) return rc;
+    ModelConfig wanted = *cfg;
+    model_config_validate(&wanted);
+    for (int i = 0; i < model_config_field_count(); i++) {
+        char a[128], b[128];
+        model_config_field_value(&m->cfg, i, a, sizeof a);
+        model_config_field_value(&wanted, i, b, sizeof b);
+        if (strcmp(a, b)) {
+            model_free(m);
+            return error_set(ERR_INPUT, "%s holds a checkpoint with %s = %s, not %s: use another --out",
+                             dir, model_config_field_key(i), a, b);
+        }
+    }
+    return OK;
+}
+
+static int open_data(const char *data_dir, int vocab, TokenFile *train, TokenFile *val) {
+    DataSummary summary;
+    char path[4096];
+    int rc = dataset_summary_load(data_dir, &summary);
+    if (rc) return rc;
+    if (summary.vocab_size != vocab)
+        return error_set(ERR_INPUT, "%s has a %d-token vocabulary but the model expects %d (./meki data --vocab %d)",
+                         data_dir, summary.vocab_size, vocab, vocab);
+    snprintf(path, sizeof path, "%s/train.tok", data_dir);
+    if ((rc = token_file_open(train, path))) return rc;
+    snprintf(path, sizeof path, "%s/val.tok", data_dir);
+    if ((rc = token_file_open(val, path))) { token_file_close(train); return rc; }
+    return OK;
+}
+
+int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir,
+              const char *out_dir, StepCallback on_step, void *user, TrainResult *result) {
+    memset(result, 0, sizeof *result);
+    kernels_set_threads(t->threads);
+    int T = t->seq_len > 0 ? t->seq_len : cfg->seq_len, B = t->batch, rc;
+    if (B <= 0 || T < 2 || T > cfg->seq_len)
+        return error_set(ERR_INPUT, "train: batch must be positive and seq_len in 2..%d", cfg->seq_len);
+    long steps = t->tokens / ((long)B * T);
+    if (steps < 1) return error_set(ERR_INPUT, "train: tokens (%ld) is less than one batch (%d)", t->tokens, B * T);
+    TokenFile train, val;
+    if ((rc = open_data(data_dir, cfg->vocab_size, &train, &val))) return rc;
+    if (train.count < T + 2) {
+        token_file_close(&train); token_file_close(&val);
+        return error_set(ERR_INPUT, "%s/train.tok is shorter than one sequence", data_dir);
+    }
+    Model m;
+    TrainState state;
+    if ((rc = make_dirs(out_dir)) || (rc = open_or_create(&m, cfg, t, out_dir, &state))) {
+        token_file_close(&train); token_file_close(&val);
+        return rc;
+    }
+    Accounting acc;
+    model_accounting(&m, &acc);
+    result->ram_params = acc.ram_params;
+    result->rom_weights = acc.rom_weights;
+    result->train_flops_per_token = acc.train_flops_per_token;
+    result->inference_flops_per_token = acc.inference_flops_per_token;
+    result->sgemm_flops = sgemm_peak_flops(512, 0.3);
+    model_reserve(&m, B, T);
+
+    int32_t *tokens = malloc(sizeof(int32_t) * B * T), *targets = malloc(sizeof(int32_t) * B * T);
+    int already_finished = state.finished;
+    long timing_start_step = state.step + (steps - state.step > 20 ? 5 : 1);
+    double timed_seconds = 0, loss = state.train_loss, start = now_seconds();
+    long timed_tokens = 0;
+    Progress progress;
+    progress_begin(&progress, "train", (double)steps);
+    for (long step = state.step; step < steps && !state.finished; step++) {
+        double step_start = now_seconds();
+        float lr = learning_rate(t, step, steps);
+        load_batch(tokens, targets, &train, t->seed, step, B, T);
+        params_zero_grad(&m.params);
+        loss = model_forward(&m, tokens, targets, B, T);
+        if (!isfinite(loss) || loss > t->diverge_loss) {
+            result->diverged = 1;
+            snprintf(result->reason, sizeof result->reason, "loss %g at step %ld", loss, step);
+            break;
+        }
+        model_backward(&m);
+        clip_gradients(&m.params, t->clip);
+        optimizer_step(&m.params, t, lr, step);
+        double step_seconds = now_seconds() - step_start;
+        if (step >= timing_start_step) { timed_seconds += step_seconds; timed_tokens += (long)B * T; }
+        state.step = step + 1;
+        state.tokens = state.step * B * T;
+        state.train_loss = loss;
+        StepRecord record = {state.step, state.tokens, loss, NAN, lr, B * T / step_seconds};
+        int last = state.step == steps;
+        if ((t->eval_every > 0 && state.step % t->eval_every == 0) || last) {
+            record.val_loss = evaluate_loss(&m, val.ids, val.count, B, T, last ? 0 : t->eval_tokens, NULL);
+            model_reserve(&m, B, T);
+        }
+        if (on_step) on_step(user, &record);
+        if (!t->quiet) {
+            char detail[160];
+            snprintf(detail, sizeof detail, " step %ld/%ld loss %.4f lr %.2e %.0f tok/s", state.step,
+                     steps, loss, lr, timed_seconds > 0 ? timed_tokens / timed_seconds : record.tok_s);
+            if (!isnan(record.val_loss)) {
+                char with_val[200];
+                snprintf(with_val, sizeof with_val, "%s val %.4f", detail, record.val_loss);
+                progress.last_print = 0;
+                progress_update(&progress, (double)state.step, with_val);
+            } else {
+                progress_update(&progress, (double)state.step, detail);
+            }
+        }
+        if (last) { state.finished = 1; result->val_loss = record.val_loss; }
+        if (last || (t->checkpoint_every > 0 && state.step % t->checkpoint_every == 0))
+            if ((rc = checkpoint_save(&m, out_dir, &state))) break;
+    }
+    if (!t->quiet) progress_end(&progress);
+    if (!rc && already_finished)   /* nothing left to train: report the stored model */
+        result->val_loss = evaluate_loss(&m, val.ids, val.count, B, T, 0, NULL);
+    result->steps = state.step;
+    result->tokens = state.tokens;
+    result->train_loss = loss;
+    result->val_ppl = exp(result->val_loss);
+    result->seconds = now_seconds() - start;
+    result->train_tok_s = timed_seconds > 0 ? timed_tokens / timed_seconds : 0;
+    result->mfu = result->train_tok_s * result->train_flops_per_token / result->sgemm_flops;
+    free(tokens);
+    free(targets);
+    model_free(&m);
+    token_file_close(&train);
+    token_file_close(&val);
+    return rc;
+}
