@@ -16,8 +16,11 @@
 /* Enum fields of ModelConfig are written through an int pointer. */
 _Static_assert(sizeof(MemoryKind) == sizeof(int) && sizeof(MekiFusion) == sizeof(int), "enum size");
 
+/* Model keys ([model] but preset, [memory], [meki], [ple], [engram]) go through the
+ * model's own field table (models/config.h), so a new field or memory variant is settable
+ * here without a change. This table holds the rest. */
 typedef enum {
-    K_INT, K_LONG, K_FLOAT, K_SWITCH, K_ENUM, K_LAYERS, K_DTYPES, K_FILES, K_SEED, K_PRESET,
+    K_INT, K_LONG, K_FLOAT, K_SWITCH, K_DTYPES, K_FILES, K_SEED, K_PRESET,
     K_EXPERIMENT   /* [experiment] keys: stored in ExperimentConfig, not in RunSettings */
 } KeyType;
 
@@ -26,72 +29,41 @@ typedef struct {
     KeyType type;
     size_t offset;              /* into RunSettings */
     double min, max;
-    int (*parse)(const char *); /* K_ENUM: name -> value, -1 if unknown */
-    const char *choices;
 } KeySpec;
 
 #define RS(field) offsetof(RunSettings, field)
 static const KeySpec KEYS[] = {
-    {"experiment", "name", K_EXPERIMENT, 0, 0, 0, NULL, NULL},
-    {"experiment", "description", K_EXPERIMENT, 0, 0, 0, NULL, NULL},
-    {"experiment", "seeds", K_EXPERIMENT, 0, 0, 0, NULL, NULL},
-    {"model", "preset", K_PRESET, 0, 0, 0, NULL, "tiny, small, medium, large"},
-    {"model", "d_model", K_INT, RS(model.d_model), 1, 8192, NULL, NULL},
-    {"model", "n_layers", K_INT, RS(model.n_layers), 1, MAX_LAYERS, NULL, NULL},
-    {"model", "n_heads", K_INT, RS(model.n_heads), 1, 1024, NULL, NULL},
-    {"model", "n_kv_heads", K_INT, RS(model.n_kv_heads), 1, 1024, NULL, NULL},
-    {"model", "ffn_hidden", K_INT, RS(model.ffn_hidden), 1, 65536, NULL, NULL},
-    {"model", "vocab_size", K_INT, RS(model.vocab_size), 256, 32768, NULL, NULL},
-    {"model", "seq_len", K_INT, RS(model.seq_len), 2, 65536, NULL, NULL},
-    {"model", "rope_theta", K_FLOAT, RS(model.rope_theta), 1, 1e9, NULL, NULL},
-    {"model", "norm_eps", K_FLOAT, RS(model.norm_eps), 1e-12, 1e-2, NULL, NULL},
-    {"model", "qk_norm", K_SWITCH, RS(model.qk_norm), 0, 1, NULL, NULL},
-    {"model", "tie_embeddings", K_SWITCH, RS(model.tie_embeddings), 0, 1, NULL, NULL},
-    {"memory", "kind", K_ENUM, RS(model.memory), 0, 0, memory_kind_parse, "none, meki, ple, engram"},
-    {"meki", "d_mem", K_INT, RS(model.meki.d_mem), 1, 8192, NULL, NULL},
-    {"meki", "memory", K_ENUM, RS(model.meki.memory), 0, 0, meki_memory_parse, "static, dynamic, both"},
-    {"meki", "position", K_ENUM, RS(model.meki.position), 0, 0, meki_position_parse,
-     "parallel_ffn, parallel_attn, after_attn, after_ffn"},
-    {"meki", "fusion", K_ENUM, RS(model.meki.fusion), 0, 0, meki_fusion_parse,
-     "add_sigmoid, mul_sigmoid, add_silu, mul_silu"},
-    {"meki", "projector", K_ENUM, RS(model.meki.projector), 0, 0, meki_projector_parse, "swiglu, linear"},
-    {"meki", "layers", K_LAYERS, RS(model.meki.layers), 0, 0, NULL, NULL},
-    {"ple", "width", K_INT, RS(model.ple.width), 1, 8192, NULL, NULL},
-    {"ple", "layers", K_LAYERS, RS(model.ple.layers), 0, 0, NULL, NULL},
-    {"engram", "max_ngram", K_INT, RS(model.engram.max_ngram), 2, 8, NULL, NULL},
-    {"engram", "heads", K_INT, RS(model.engram.heads), 1, 64, NULL, NULL},
-    {"engram", "table_size", K_INT, RS(model.engram.table_size), 2, 1 << 26, NULL, NULL},
-    {"engram", "width", K_INT, RS(model.engram.width), 1, 8192, NULL, NULL},
-    {"engram", "normalize_tokens", K_SWITCH, RS(model.engram.normalize_tokens), 0, 1, NULL, NULL},
-    {"engram", "layers", K_LAYERS, RS(model.engram.layers), 0, 0, NULL, NULL},
-    {"train", "tokens", K_LONG, RS(train.tokens), 1, 1e13, NULL, NULL},
-    {"train", "batch", K_INT, RS(train.batch), 1, 65536, NULL, NULL},
-    {"train", "seq_len", K_INT, RS(train.seq_len), 0, 65536, NULL, NULL},
-    {"train", "lr", K_FLOAT, RS(train.lr), 1e-9, 10, NULL, NULL},
-    {"train", "min_lr", K_FLOAT, RS(train.min_lr), 0, 10, NULL, NULL},
-    {"train", "warmup", K_INT, RS(train.warmup), 0, 1e9, NULL, NULL},
-    {"train", "beta1", K_FLOAT, RS(train.beta1), 0, 0.9999999, NULL, NULL},
-    {"train", "beta2", K_FLOAT, RS(train.beta2), 0, 0.9999999, NULL, NULL},
-    {"train", "eps", K_FLOAT, RS(train.eps), 1e-20, 1, NULL, NULL},
-    {"train", "weight_decay", K_FLOAT, RS(train.weight_decay), 0, 10, NULL, NULL},
-    {"train", "clip", K_FLOAT, RS(train.clip), 0, 1e6, NULL, NULL},
-    {"train", "seed", K_SEED, RS(train.seed), 0, 0, NULL, NULL},
-    {"train", "eval_every", K_INT, RS(train.eval_every), 0, 1e9, NULL, NULL},
-    {"train", "eval_tokens", K_LONG, RS(train.eval_tokens), 0, 1e13, NULL, NULL},
-    {"train", "checkpoint_every", K_INT, RS(train.checkpoint_every), 0, 1e9, NULL, NULL},
-    {"train", "diverge_loss", K_FLOAT, RS(train.diverge_loss), 1e-3, 1e9, NULL, NULL},
-    {"eval", "zero_shot", K_SWITCH, RS(eval.zero_shot), 0, 1, NULL, NULL},
-    {"eval", "logit_lens", K_SWITCH, RS(eval.logit_lens), 0, 1, NULL, NULL},
-    {"bench", "table_dtypes", K_DTYPES, RS(bench.table_dtypes), 0, 0, NULL, NULL},
-    {"bench", "decode_tokens", K_INT, RS(bench.decode_tokens), 1, 1e6, NULL, NULL},
-    {"bench", "cold", K_SWITCH, RS(bench.cold), 0, 1, NULL, NULL},
-    {"bench", "prefetch", K_SWITCH, RS(bench.prefetch), 0, 1, NULL, NULL},
-    {"data", "corpus", K_FILES, RS(data), 0, 0, NULL, NULL},
+    {"experiment", "name", K_EXPERIMENT, 0, 0, 0},
+    {"experiment", "description", K_EXPERIMENT, 0, 0, 0},
+    {"experiment", "seeds", K_EXPERIMENT, 0, 0, 0},
+    {"model", "preset", K_PRESET, 0, 0, 0},
+    {"train", "tokens", K_LONG, RS(train.tokens), 1, 1e13},
+    {"train", "batch", K_INT, RS(train.batch), 1, 65536},
+    {"train", "seq_len", K_INT, RS(train.seq_len), 0, 65536},
+    {"train", "lr", K_FLOAT, RS(train.lr), 1e-9, 10},
+    {"train", "min_lr", K_FLOAT, RS(train.min_lr), 0, 10},
+    {"train", "warmup", K_INT, RS(train.warmup), 0, 1e9},
+    {"train", "beta1", K_FLOAT, RS(train.beta1), 0, 0.9999999},
+    {"train", "beta2", K_FLOAT, RS(train.beta2), 0, 0.9999999},
+    {"train", "eps", K_FLOAT, RS(train.eps), 1e-20, 1},
+    {"train", "weight_decay", K_FLOAT, RS(train.weight_decay), 0, 10},
+    {"train", "clip", K_FLOAT, RS(train.clip), 0, 1e6},
+    {"train", "seed", K_SEED, RS(train.seed), 0, 0},
+    {"train", "eval_every", K_INT, RS(train.eval_every), 0, 1e9},
+    {"train", "eval_tokens", K_LONG, RS(train.eval_tokens), 0, 1e13},
+    {"train", "checkpoint_every", K_INT, RS(train.checkpoint_every), 0, 1e9},
+    {"train", "diverge_loss", K_FLOAT, RS(train.diverge_loss), 1e-3, 1e9},
+    {"eval", "zero_shot", K_SWITCH, RS(eval.zero_shot), 0, 1},
+    {"eval", "logit_lens", K_SWITCH, RS(eval.logit_lens), 0, 1},
+    {"bench", "table_dtypes", K_DTYPES, RS(bench.table_dtypes), 0, 0},
+    {"bench", "decode_tokens", K_INT, RS(bench.decode_tokens), 1, 1e6},
+    {"bench", "cold", K_SWITCH, RS(bench.cold), 0, 1},
+    {"bench", "prefetch", K_SWITCH, RS(bench.prefetch), 0, 1},
+    {"data", "corpus", K_FILES, RS(data), 0, 0},
 };
 #define N_KEYS (int)(sizeof KEYS / sizeof KEYS[0])
 
-static const char *SECTIONS[] = {"experiment", "model", "memory", "meki", "ple", "engram",
-                                 "train", "eval", "bench", "data", "sweep"};
+static const char *SECTIONS[] = {"experiment", "model", "memory", "train", "eval", "bench", "data", "sweep"};
 static const char *DTYPE_NAMES[] = {"f32", "f16", "bf16", "q8", "q4"};
 
 /* ---------- values ---------- */
@@ -204,9 +176,31 @@ static int parse_files(const KeySpec *k, const char *text, DataSettings *data, P
     return 0;
 }
 
-/* Parses text as the value of key k into settings. Layer lists need the layer count,
- * which is only known once the preset and overrides are applied. */
-static int parse_value(const KeySpec *k, const char *text, RunSettings *s, int n_layers, Problem *pr) {
+/* A known key: either an entry of KEYS or a model field (index into the field table). */
+typedef struct {
+    const KeySpec *spec;
+    int field;
+    char full[64];              /* "section.key" */
+} KeyRef;
+
+static int find_key(const char *section, const char *key, KeyRef *ref) {
+    memset(ref, 0, sizeof *ref);
+    ref->field = -1;
+    snprintf(ref->full, sizeof ref->full, "%s.%s", section, key);
+    for (int i = 0; i < N_KEYS; i++)
+        if (!strcmp(KEYS[i].section, section) && !strcmp(KEYS[i].key, key)) return ref->spec = &KEYS[i], 1;
+    for (int i = 0; i < model_config_field_count(); i++)
+        if (!strcmp(model_config_field_key(i), ref->full)) return ref->field = i, 1;
+    return 0;
+}
+
+/* Parses text as the value of a key into settings. */
+static int parse_value(const KeyRef *ref, const char *text, RunSettings *s, Problem *pr) {
+    const KeySpec *k = ref->spec;
+    if (!k) {
+        if (model_config_set(&s->model, ref->full, text)) return problem(pr, "%s", error_message());
+        return 0;
+    }
     void *field = (char *)s + k->offset;
     int v;
     switch (k->type) {
@@ -216,15 +210,6 @@ static int parse_value(const KeySpec *k, const char *text, RunSettings *s, int n
             return problem(pr, "[%s] %s = '%s': expected on or off", k->section, k->key, text);
         *(int *)field = v;
         return 0;
-    case K_ENUM:
-        if ((v = k->parse(text)) < 0)
-            return problem(pr, "[%s] %s = '%s': expected one of %s", k->section, k->key, text, k->choices);
-        *(int *)field = v;
-        return 0;
-    case K_LAYERS:
-        if (parse_layer_list(field, text, n_layers))
-            return problem(pr, "[%s] %s: %s", k->section, k->key, error_message());
-        return 0;
     case K_DTYPES: return parse_dtypes(k, text, field, pr);
     case K_FILES: return parse_files(k, text, field, pr);
     case K_SEED:
@@ -233,31 +218,36 @@ static int parse_value(const KeySpec *k, const char *text, RunSettings *s, int n
         return 0;
     case K_PRESET:
         if (model_preset(&s->model, text))
-            return problem(pr, "[%s] %s = '%s': expected one of %s", k->section, k->key, text, k->choices);
+            return problem(pr, "[%s] %s = '%s': expected tiny, small, medium or large", k->section, k->key, text);
         return 0;
     case K_EXPERIMENT: break;
     }
     return problem(pr, "[%s] %s cannot be set here", k->section, k->key);
 }
 
-static const KeySpec *find_key(const char *section, const char *key) {
-    for (int i = 0; i < N_KEYS; i++)
-        if (!strcmp(KEYS[i].section, section) && !strcmp(KEYS[i].key, key)) return &KEYS[i];
-    return NULL;
-}
-
+/* Our sections, and those of the model's fields (one per memory variant). */
 static int known_section(const char *name) {
+    size_t length = strlen(name);
     for (size_t i = 0; i < sizeof SECTIONS / sizeof SECTIONS[0]; i++)
         if (!strcmp(SECTIONS[i], name)) return 1;
+    for (int i = 0; i < model_config_field_count(); i++) {
+        const char *key = model_config_field_key(i);
+        if (!strncmp(key, name, length) && key[length] == '.') return 1;
+    }
     return 0;
 }
 
 static void list_keys(char *out, size_t size, const char *section) {
-    size_t used = 0;
+    size_t used = 0, length = strlen(section);
     out[0] = 0;
     for (int i = 0; i < N_KEYS && used < size; i++)
         if (!strcmp(KEYS[i].section, section))
             used += (size_t)snprintf(out + used, size - used, "%s%s", used ? ", " : "", KEYS[i].key);
+    for (int i = 0; i < model_config_field_count() && used < size; i++) {
+        const char *key = model_config_field_key(i);
+        if (!strncmp(key, section, length) && key[length] == '.')
+            used += (size_t)snprintf(out + used, size - used, "%s%s", used ? ", " : "", key + length + 1);
+    }
 }
 
 /* ---------- parsing the file ---------- */
@@ -358,11 +348,12 @@ static int add_axis(Parser *p, const char *name, const char *value, int line) {
     char section[16] = "", key[32];
     const char *dot = strchr(name, '.');
     if (dot && (size_t)(dot - name) < sizeof section) trim_copy(section, sizeof section, name, (size_t)(dot - name));
-    const KeySpec *k = dot ? find_key(section, dot + 1) : NULL;
-    if (!k) return fail(p, line, "[sweep] '%s': expected section.key naming a known key", name);
-    if (k->type == K_EXPERIMENT || k->type == K_SEED)
+    KeyRef k;
+    if (!dot || !find_key(section, dot + 1, &k))
+        return fail(p, line, "[sweep] unknown key '%s' (expected section.key naming a known key)", name);
+    if (k.spec && (k.spec->type == K_EXPERIMENT || k.spec->type == K_SEED))
         return fail(p, line, "[sweep] %s cannot be swept (list seeds in [experiment] seeds)", name);
-    snprintf(key, sizeof key, "%s", k->key);
+    snprintf(key, sizeof key, "%s", dot + 1);
     for (int a = 0; a < exp->n_axes; a++)
         if (!strcmp(exp->axes[a].section, section) && !strcmp(exp->axes[a].key, key))
             return fail(p, line, "duplicate key '%s' in [sweep] (first set at line %d)", name, exp->axes[a].line);
@@ -373,7 +364,7 @@ static int add_axis(Parser *p, const char *name, const char *value, int line) {
     if (split_list(value, strchr(value, '|') ? '|' : ',', axis->values, EXP_MAX_VALUES, &axis->n_values, &pr))
         return fail(p, line, "[sweep] %s: %s", name, pr.text);
     for (int v = 0; v < axis->n_values; v++) {
-        if (parse_value(k, axis->values[v], &p->scratch, MAX_LAYERS, &pr)) return fail(p, line, "%s", pr.text);
+        if (parse_value(&k, axis->values[v], &p->scratch, &pr)) return fail(p, line, "%s", pr.text);
         for (int w = 0; w < v; w++)
             if (!strcmp(axis->values[w], axis->values[v]))
                 return fail(p, line, "[sweep] %s: value '%s' is listed twice", name, axis->values[v]);
@@ -388,8 +379,8 @@ static int add_axis(Parser *p, const char *name, const char *value, int line) {
 static int add_entry(Parser *p, const char *section, const char *name, const char *value, int line) {
     ExperimentConfig *exp = p->exp;
     Problem pr;
-    const KeySpec *k = find_key(section, name);
-    if (!k) {
+    KeyRef k;
+    if (!find_key(section, name, &k)) {
         char keys[512];
         list_keys(keys, sizeof keys, section);
         return fail(p, line, "unknown key '%s' in [%s] (known: %s)", name, section, keys);
@@ -398,7 +389,7 @@ static int add_entry(Parser *p, const char *section, const char *name, const cha
         if (!strcmp(exp->entries[e].section, section) && !strcmp(exp->entries[e].key, name))
             return fail(p, line, "duplicate key '%s' in [%s] (first set at line %d)", name, section,
                         exp->entries[e].line);
-    if (parse_value(k, value, &p->scratch, MAX_LAYERS, &pr)) return fail(p, line, "%s", pr.text);
+    if (parse_value(&k, value, &p->scratch, &pr)) return fail(p, line, "%s", pr.text);
     if (exp->n_entries >= EXP_MAX_ENTRIES) return fail(p, line, "too many keys (at most %d)", EXP_MAX_ENTRIES);
     ExpEntry *entry = &exp->entries[exp->n_entries++];
     snprintf(entry->section, sizeof entry->section, "%s", section);
@@ -421,7 +412,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
     if (!*section) return fail(p, line, "'%s' is outside any [section]", name);
     if (!known_section(section)) return fail(p, line, "unknown section [%s]", section);
     if (!strcmp(section, "sweep")) return add_axis(p, name, value, line);
-    if (!strcmp(section, "experiment") && find_key(section, name)) return set_experiment_key(p, name, value, line);
+    KeyRef k;
+    if (!strcmp(section, "experiment") && find_key(section, name, &k)) return set_experiment_key(p, name, value, line);
     return add_entry(p, section, name, value, line);
 }
 
@@ -450,24 +442,39 @@ static int check_whole_file(Parser *p) {
     return 1;
 }
 
-/* Apply entries then the point's axis values; pass 0 sets everything but layer lists,
- * pass 1 the layer lists, which depend on the final n_layers. */
-static int apply_pass(Parser *p, const int *choice, RunSettings *s, int pass, int *model_line) {
+/* Applies the entries, then the point's axis values, over the preset. *model_line gets the
+ * line of the last model key applied: where a model-wide check failure is reported. */
+static int apply_keys(Parser *p, const int *choice, RunSettings *s, int *model_line) {
     const ExperimentConfig *exp = p->exp;
     Problem pr;
     for (int i = 0; i < exp->n_entries + exp->n_axes; i++) {
         int is_axis = i >= exp->n_entries;
         const SweepAxis *axis = is_axis ? &exp->axes[i - exp->n_entries] : NULL;
         const ExpEntry *entry = is_axis ? NULL : &exp->entries[i];
-        const KeySpec *k = find_key(is_axis ? axis->section : entry->section, is_axis ? axis->key : entry->key);
         int line = is_axis ? axis->line : entry->line;
-        if (k->type == K_PRESET || (k->type == K_LAYERS) != pass) continue;
-        if (parse_value(k, is_axis ? axis->values[choice[i - exp->n_entries]] : entry->value, s,
-                        s->model.n_layers, &pr))
+        KeyRef k;
+        find_key(is_axis ? axis->section : entry->section, is_axis ? axis->key : entry->key, &k);
+        if (k.spec && k.spec->type == K_PRESET) continue;
+        if (parse_value(&k, is_axis ? axis->values[choice[i - exp->n_entries]] : entry->value, s, &pr))
             return fail(p, line, "%s", pr.text);
-        if (k->offset < sizeof(ModelConfig) && line > *model_line) *model_line = line;
+        if (!k.spec && line > *model_line) *model_line = line;
     }
     return 1;
+}
+
+/* The line to blame for a model_config_validate message: the key it starts with
+ * ("meki.layers: ..."), else the last model key. */
+static int blame_line(const ExperimentConfig *exp, const char *message, int model_line) {
+    char full[64];
+    for (int i = 0; i < exp->n_entries + exp->n_axes; i++) {
+        int is_axis = i >= exp->n_entries;
+        const SweepAxis *axis = is_axis ? &exp->axes[i - exp->n_entries] : NULL;
+        const ExpEntry *entry = is_axis ? NULL : &exp->entries[i];
+        snprintf(full, sizeof full, "%s.%s:", is_axis ? axis->section : entry->section,
+                 is_axis ? axis->key : entry->key);
+        if (!strncmp(message, full, strlen(full))) return is_axis ? axis->line : entry->line;
+    }
+    return model_line;
 }
 
 static void apply_defaults(RunSettings *s) {
@@ -503,13 +510,14 @@ static int resolve(Parser *p, const int *choice, int seed_index, ResolvedRun *ru
         if (!strcmp(exp->axes[a].section, "model") && !strcmp(exp->axes[a].key, "preset"))
             preset = exp->axes[a].values[choice[a]], model_line = exp->axes[a].line;
     if (model_preset(&s->model, preset)) return fail(p, model_line, "%s", error_message());
-    if (!apply_pass(p, choice, s, 0, &model_line) || !apply_pass(p, choice, s, 1, &model_line)) return 0;
+    if (!apply_keys(p, choice, s, &model_line)) return 0;
     if (exp->n_seeds) s->train.seed = exp->seeds[seed_index];
     if (s->train.seq_len == 0) s->train.seq_len = s->model.seq_len;
     variant_label(exp, choice, s, run->variant, sizeof run->variant);
     const char *where = exp->n_axes ? run->variant : "";
     if (model_config_validate(&s->model))
-        return fail(p, model_line, "%s%s%s", error_message(), *where ? " in run " : "", where);
+        return fail(p, blame_line(exp, error_message(), model_line), "%s%s%s", error_message(),
+                    *where ? " in run " : "", where);
     if (s->train.seq_len > s->model.seq_len)
         return fail(p, model_line, "[train] seq_len %d exceeds the model's seq_len %d", s->train.seq_len,
                     s->model.seq_len);
@@ -605,53 +613,46 @@ static void nested(Json *j, const char *key, char *raw) {
 }
 
 static void json_bool(Json *j, const char *key, int value) { json_raw(j, key, value ? "true" : "false"); }
-
-static void json_layers(Json *j, const unsigned char *flags, int n_layers) {
-    char text[256];
-    format_layer_list(text, sizeof text, flags, n_layers);
-    json_string(j, "layers", text);
-}
-
-static char *memory_json(const ModelConfig *m) {
-    Json j;
-    json_begin(&j);
-    if (m->memory == MEMORY_MEKI) {
-        json_int(&j, "d_mem", m->meki.d_mem);
-        json_string(&j, "memory", meki_memory_name(m->meki.memory));
-        json_string(&j, "position", meki_position_name(m->meki.position));
-        json_string(&j, "fusion", meki_fusion_name(m->meki.fusion));
-        json_string(&j, "projector", meki_projector_name(m->meki.projector));
-        json_layers(&j, m->meki.layers, m->n_layers);
-    } else if (m->memory == MEMORY_PLE) {
-        json_int(&j, "width", m->ple.width);
-        json_layers(&j, m->ple.layers, m->n_layers);
-    } else if (m->memory == MEMORY_ENGRAM) {
-        json_int(&j, "max_ngram", m->engram.max_ngram);
-        json_int(&j, "heads", m->engram.heads);
-        json_int(&j, "table_size", m->engram.table_size);
-        json_int(&j, "width", m->engram.width);
-        json_bool(&j, "normalize_tokens", m->engram.normalize_tokens);
-        json_layers(&j, m->engram.layers, m->n_layers);
+/* The shortest text that reads back as the same float: 0.003, not 0.00300000003. */
+static void json_float(Json *j, const char *key, float value) {
+    char text[32];
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, value);
+        if (strtof(text, NULL) == value) break;
     }
-    return finish(&j);
+    json_raw(j, key, isfinite(value) ? text : "null");
 }
 
+/* A field's text as a JSON number when it is one (every float field is a float), else
+ * as a string; layer lists stay strings even when they name one layer ("1"). */
+static void field_json(Json *j, const char *key, const char *value) {
+    char *end;
+    double v = strtod(value, &end);
+    if (!*value || *end || !isfinite(v) || !strcmp(key, "layers")) json_string(j, key, value);
+    else if (strpbrk(value, ".eE")) json_float(j, key, (float)v);
+    else json_raw(j, key, value);   /* an integer: exact, whatever its size */
+}
+
+/* Built from the model's field table in its order: [model] fields, the memory kind, and
+ * the active variant's fields only, so that changing an inactive variant's knob (say
+ * meki.d_mem for the dense baseline) does not make a different run. */
 static char *model_json(const ModelConfig *m) {
-    Json j;
+    const char *kind = memory_kind_name(m->memory);
+    size_t kind_length = strlen(kind);
+    Json j, memory;
     json_begin(&j);
-    json_int(&j, "d_model", m->d_model);
-    json_int(&j, "n_layers", m->n_layers);
-    json_int(&j, "n_heads", m->n_heads);
-    json_int(&j, "n_kv_heads", m->n_kv_heads);
-    json_int(&j, "ffn_hidden", m->ffn_hidden);
-    json_int(&j, "vocab_size", m->vocab_size);
-    json_int(&j, "seq_len", m->seq_len);
-    json_number(&j, "rope_theta", m->rope_theta);
-    json_number(&j, "norm_eps", m->norm_eps);
-    json_bool(&j, "qk_norm", m->qk_norm);
-    json_bool(&j, "tie_embeddings", m->tie_embeddings);
-    json_string(&j, "memory", memory_kind_name(m->memory));
-    if (m->memory != MEMORY_NONE) nested(&j, memory_kind_name(m->memory), memory_json(m));
+    json_begin(&memory);
+    for (int i = 0; i < model_config_field_count(); i++) {
+        const char *key = model_config_field_key(i);
+        char value[256];
+        model_config_field_value(m, i, value, sizeof value);
+        if (!strncmp(key, "model.", 6)) field_json(&j, key + 6, value);
+        else if (!strcmp(key, "memory.kind")) json_string(&j, "memory", value);
+        else if (!strncmp(key, kind, kind_length) && key[kind_length] == '.')
+            field_json(&memory, key + kind_length + 1, value);
+    }
+    if (m->memory != MEMORY_NONE) nested(&j, kind, finish(&memory));
+    else json_free(&memory);
     return finish(&j);
 }
 
@@ -663,19 +664,19 @@ static char *train_json(const TrainConfig *t) {
     json_int(&j, "tokens", t->tokens);
     json_int(&j, "batch", t->batch);
     json_int(&j, "seq_len", t->seq_len);
-    json_number(&j, "lr", t->lr);
-    json_number(&j, "min_lr", t->min_lr);
+    json_float(&j, "lr", t->lr);
+    json_float(&j, "min_lr", t->min_lr);
     json_int(&j, "warmup", t->warmup);
-    json_number(&j, "beta1", t->beta1);
-    json_number(&j, "beta2", t->beta2);
-    json_number(&j, "eps", t->eps);
-    json_number(&j, "weight_decay", t->weight_decay);
-    json_number(&j, "clip", t->clip);
+    json_float(&j, "beta1", t->beta1);
+    json_float(&j, "beta2", t->beta2);
+    json_float(&j, "eps", t->eps);
+    json_float(&j, "weight_decay", t->weight_decay);
+    json_float(&j, "clip", t->clip);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->seed);
     json_raw(&j, "seed", seed);
     json_int(&j, "eval_every", t->eval_every);
     json_int(&j, "eval_tokens", t->eval_tokens);
-    json_number(&j, "diverge_loss", t->diverge_loss);
+    json_float(&j, "diverge_loss", t->diverge_loss);
     return finish(&j);
 }
 

@@ -138,6 +138,8 @@ static int note(Store *s, int rc) {
     const char *text = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
     if (sys && rc != SQLITE_BUSY && rc != SQLITE_CONSTRAINT)
         snprintf(s->message, sizeof s->message, "%s (%s)", text, strerror(sys));
+    else if (rc == SQLITE_IOERR || rc == SQLITE_FULL)   /* SQLite often keeps no errno for the WAL */
+        snprintf(s->message, sizeof s->message, "%s (a write failed: is the disk full?)", text);
     else
         snprintf(s->message, sizeof s->message, "%s", text);
     return rc;
@@ -282,7 +284,7 @@ static int enable_wal(Store *s) {
 }
 
 static int ensure_schema(Store *s, void *arg) {
-    long long version;
+    long long version = 0;
     int rc = read_int(s, "PRAGMA user_version", &version);
     if (rc != SQLITE_OK || version == STORE_SCHEMA_VERSION) return rc;
     if (version == 0) return exec(s, SCHEMA_SQL);
@@ -296,7 +298,11 @@ static int make_parent_dirs(const char *path) {
     snprintf(copy, sizeof copy, "%s", path);
     const char *dir = dirname(copy);
     if (!strcmp(dir, ".") || !strcmp(dir, "/")) return OK;
-    if (make_dirs(dir)) return error_set(ERR_FAILURE, "cannot create the results folder: %s", error_message());
+    if (make_dirs(dir)) {
+        char reason[1024];   /* copied: error_set must not read the buffer it writes */
+        snprintf(reason, sizeof reason, "%s", error_message());
+        return error_set(ERR_FAILURE, "cannot create the results folder of %s: %s", path, reason);
+    }
     return OK;
 }
 

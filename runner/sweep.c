@@ -71,7 +71,7 @@ static void curve_on_step(void *user, const StepRecord *r) {
 
 /* Loads the records of an interrupted attempt; a torn last line (kill -9) is ignored. */
 static void curve_open(CurveLog *c, const char *dir) {
-    char path[4200], line[512];
+    char path[4300], line[512];
     memset(c, 0, sizeof *c);
     snprintf(path, sizeof path, "%s/curve.log", dir);
     FILE *old = fopen(path, "r");
@@ -142,7 +142,7 @@ static void train_step(const SweepContext *ctx, const ResolvedRun *run, const ch
 }
 
 static int write_config(const char *dir, const char *json) {
-    char path[4200];
+    char path[4300];
     AtomicFile f;
     snprintf(path, sizeof path, "%s/config.json", dir);
     if (atomic_open(&f, path)) return ERR_FAILURE;
@@ -167,15 +167,15 @@ static void pipeline(const SweepContext *ctx, const ResolvedRun *run, const char
 /* An exclusive lock on <run>/lock, held while the run trains: two sweeps on one machine
  * never train the same run, and the kernel drops the lock when a process dies. */
 static int lock_run(const char *dir, int *fd, RunReport *report) {
-    char path[4200];
+    char path[4300];
     snprintf(path, sizeof path, "%s/lock", dir);
     *fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
     if (*fd < 0) {
-        snprintf(report->error, sizeof report->error, "cannot create %s: %s", path, strerror(errno));
+        snprintf(report->error, sizeof report->error, "cannot create %.300s: %s", path, strerror(errno));
         return -1;
     }
     if (flock(*fd, LOCK_EX | LOCK_NB) == 0) return 0;
-    snprintf(report->error, sizeof report->error, "being run by another process (%s held)", path);
+    snprintf(report->error, sizeof report->error, "being run by another process (%.300s held)", path);
     close(*fd);
     *fd = -1;
     return 1;
@@ -248,7 +248,11 @@ static int prepare_data(const RunSettings *s, char *dir, size_t size) {
     options.n_files = s->data.n_files;
     options.vocab_size = s->model.vocab_size;
     int rc = dataset_prepare(&options, &summary);
-    if (rc) return error_set(rc, "preparing the data: %s", error_message());
+    if (rc) {
+        char reason[1024];   /* copied: error_set must not read the buffer it writes */
+        snprintf(reason, sizeof reason, "%s", error_message());
+        return error_set(rc, "preparing the data: %s", reason);
+    }
     snprintf(dir, size, "%s", summary.dir);
     return OK;
 }
