@@ -95,7 +95,7 @@ static int dry_run(const ExperimentConfig *exp, const char *db, int shard_index,
 }
 
 static void print_summary(const ExperimentConfig *exp, const SweepSummary *s, int json, int rc) {
-    fprintf(stderr, "sweep %s: %d of %d runs selected: %d done, %d already done, %d failed, %d diverged, "
+    fprintf(stderr, "sweep %s: %d of %d runs selected: %d done, %d finished before, %d failed, %d diverged, "
             "%d busy elsewhere (%.1fs)%s%s\n", exp->name, s->selected, s->grid, s->done, s->skipped, s->failed,
             s->diverged, s->busy, s->seconds, rc ? "; stopped: " : "", rc ? error_message() : "");
     if (!json) return;
@@ -117,7 +117,7 @@ static void print_summary(const ExperimentConfig *exp, const SweepSummary *s, in
 
 int cmd_sweep(int argc, char **argv) {
     const char *db = DEFAULT_DB, *shard = NULL;
-    int dry = 0, json = 0, threads = 0, quiet = 0, shard_index = 0, shard_count = 1;
+    int dry = 0, json = 0, threads = 0, quiet = 0, retry = 0, shard_index = 0, shard_count = 1;
     ArgList files = {0};
     const ArgSpec specs[] = {
         {"--db", ARG_STRING, &db, "results database (default results/meki.db; runs go beside it in runs/)"},
@@ -125,6 +125,7 @@ int cmd_sweep(int argc, char **argv) {
         {"--shard", ARG_STRING, &shard, "I/N: only the runs whose position is I modulo N (0 <= I < N)"},
         {"--threads", ARG_INT, &threads, "threads per run (default: all cores)"},
         {"--quiet", ARG_FLAG, &quiet, "no progress from the runs themselves"},
+        {"--retry-diverged", ARG_FLAG, &retry, "run diverged runs again (failed ones always are)"},
         {"--json", ARG_FLAG, &json, "print the summary as one JSON line last"},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], &files, "FILE.ini [options]");
@@ -152,6 +153,7 @@ int cmd_sweep(int argc, char **argv) {
     if ((rc = store_open(&store, db)) || (rc = sweep_context_init(&ctx, store, db, threads, quiet))) {
         fprintf(stderr, "meki: %s\n", error_message());
     } else {
+        ctx.retry_diverged = retry;
         rc = sweep_run(&ctx, exp, shard_index, shard_count, &summary);
         print_summary(exp, &summary, json, rc);
     }

@@ -24,6 +24,10 @@ int sweep_selects(int position, int shard_index, int shard_count) {
     return shard_count <= 1 || position % shard_count == shard_index;
 }
 
+int sweep_finished(const SweepContext *ctx, const char *status) {
+    return !strcmp(status, "done") || (!strcmp(status, "diverged") && !ctx->retry_diverged);
+}
+
 int sweep_context_init(SweepContext *ctx, Store *store, const char *db_path, int threads, int quiet) {
     char copy[4096];
     memset(ctx, 0, sizeof *ctx);
@@ -205,7 +209,7 @@ int run_one(const SweepContext *ctx, const ExperimentConfig *exp, const Resolved
     memset(report, 0, sizeof *report);
     report->outcome = OUTCOME_SKIPPED;
     if ((rc = store_run_status(ctx->store, run->hash, status, sizeof status))) return rc;
-    if (!strcmp(status, "done")) return store_link_experiment(ctx->store, run->hash, exp->name, run->variant);
+    if (sweep_finished(ctx, status)) return store_link_experiment(ctx->store, run->hash, exp->name, run->variant);
     snprintf(dir, sizeof dir, "%s/%s", ctx->runs_dir, run->hash);
     if (make_dirs(dir)) {
         snprintf(report->error, sizeof report->error, "%s", error_message());
@@ -294,7 +298,7 @@ static void report_run(Progress *progress, int k, const ResolvedRun *run, const 
     if (progress->on_terminal) fputc('\n', stderr);
 }
 
-/* Marks the selected runs that are not done yet; done ones are linked and counted. */
+/* Marks the selected runs that are not finished; finished ones are linked and counted. */
 static int find_pending(const SweepContext *ctx, const ExperimentConfig *exp, int shard_index, int shard_count,
                         int *pending, SweepSummary *summary) {
     char status[16];
@@ -303,7 +307,7 @@ static int find_pending(const SweepContext *ctx, const ExperimentConfig *exp, in
         summary->selected++;
         int rc = store_run_status(ctx->store, exp->runs[r].hash, status, sizeof status);
         if (rc) return rc;
-        pending[r] = strcmp(status, "done") != 0;
+        pending[r] = !sweep_finished(ctx, status);
         if (pending[r]) continue;
         summary->skipped++;
         if ((rc = store_link_experiment(ctx->store, exp->runs[r].hash, exp->name, exp->runs[r].variant))) return rc;

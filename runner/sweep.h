@@ -13,12 +13,17 @@ typedef struct {
     int threads;                /* given to training; <= 0: all cores */
     int recorded_threads;       /* the thread count actually used, for the runs table */
     int quiet;                  /* no progress output from the run itself */
+    int retry_diverged;         /* run diverged runs again (they are final otherwise) */
     char git_revision[128], host[256], environment[17];
 } SweepContext;
 
 /* Fills ctx for a store opened at db_path: runs go to dirname(db_path)/runs; records
  * this machine in the environment table. */
 int sweep_context_init(SweepContext *ctx, Store *store, const char *db_path, int threads, int quiet);
+
+/* Whether a run with this stored status is finished: done, or diverged (training is
+ * deterministic, so running it again would diverge again) unless retry_diverged. */
+int sweep_finished(const SweepContext *ctx, const char *status);
 
 typedef enum { OUTCOME_DONE, OUTCOME_SKIPPED, OUTCOME_BUSY, OUTCOME_FAILED, OUTCOME_DIVERGED } RunOutcome;
 
@@ -32,7 +37,7 @@ typedef struct {
 const char *outcome_name(RunOutcome outcome);
 void run_report_free(RunReport *report);
 
-/* One run: skipped if done; passed over (OUTCOME_BUSY) if another process holds its
+/* One run: skipped if finished; passed over (OUTCOME_BUSY) if another process holds its
  * folder's lock; else trained and recorded. A failed or diverged training is an outcome,
  * not an error: the return value is non-OK only when the store cannot record it. */
 int run_one(const SweepContext *ctx, const ExperimentConfig *exp, const ResolvedRun *run,

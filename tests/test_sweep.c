@@ -22,12 +22,14 @@
 static char temp_dir[] = "/tmp/meki-test-sweep-XXXXXX";
 static const char *meki;
 
-/* Four tiny runs (dense and MeKi, two seeds), 16 steps each, a checkpoint every 4. */
+/* Four tiny runs (dense and MeKi, two seeds), 8 steps each, a checkpoint every 2. */
 static const char *EXPERIMENT =
     "[experiment]\nname = resume\nseeds = 1, 2\n"
     "[model]\npreset = tiny\n[meki]\nd_mem = 16\n"
-    "[train]\ntokens = 4096\nbatch = 4\nwarmup = 4\neval_every = 4\neval_tokens = 1024\ncheckpoint_every = 4\n"
+    "[train]\ntokens = 2048\nbatch = 4\nwarmup = 2\neval_every = 2\neval_tokens = 512\ncheckpoint_every = 2\n"
     "[sweep]\nmemory.kind = none, meki\n";
+
+static int json_count(const char *text, const char *key);
 
 static const char *temp_path(const char *name) {
     static char paths[8][4096];
@@ -165,7 +167,7 @@ static int wait_mid_run(const char *db, const char *runs_dir) {
         sqlite3_finalize(st);
         sqlite3_close(handle);
         snprintf(curve, sizeof curve, "%s/%s/curve.log", runs_dir, hash);
-        if (hash[0] && count_lines(curve) >= 6) return 1;
+        if (hash[0] && count_lines(curve) >= 3) return 1;
     }
     return 0;
 }
@@ -209,10 +211,10 @@ static void test_kill_and_resume(void **state) {
     assert_int_equal(query_pair(a, b, "SELECT count(*) FROM main.metrics x JOIN a.metrics y USING (hash, name) "
                                       "WHERE x.name IN ('val_loss', 'train_loss', 'steps', 'tokens', 'ram_params') "
                                       "AND x.value = y.value"), 4 * 5);
-    assert_int_equal(query_pair(a, b, "SELECT count(*) FROM main.curves"), 4 * 16);
+    assert_int_equal(query_pair(a, b, "SELECT count(*) FROM main.curves"), 4 * 8);
     assert_int_equal(query_pair(a, b, "SELECT count(*) FROM main.curves x JOIN a.curves y USING (hash, step) "
                                       "WHERE x.train_loss = y.train_loss AND x.tokens = y.tokens AND "
-                                      "x.val_loss IS y.val_loss"), 4 * 16);
+                                      "x.val_loss IS y.val_loss"), 4 * 8);
 
     /* a third sweep has nothing to do */
     if (run_meki(log, sweep_b) != 0) { show_log(log); fail(); }
@@ -231,7 +233,33 @@ static void test_kill_and_resume(void **state) {
     assert_int_equal(count_lines(csv), 5);
     assert_int_equal(run_meki(log, (const char *[]){"db", "merge", a, b, "-o", merged, NULL}), 0);
     assert_int_equal(query_int(merged, "SELECT count(*) FROM runs"), 4);
-    assert_int_equal(query_int(merged, "SELECT count(*) FROM curves"), 4 * 16);
+    assert_int_equal(query_int(merged, "SELECT count(*) FROM curves"), 4 * 8);
+}
+
+/* A run that fails and one that diverges are recorded with their reason; the sweep goes
+ * on, exits 1, and a second sweep retries the failed run but not the diverged one. */
+static void test_failures_recorded(void **state) {
+    const char *ini = temp_path("failing.ini"), *db = temp_path("f/meki.db"), *log = temp_path("failing.log");
+    write_text(ini, "[experiment]\nname = failing\n[train]\nbatch = 4\nwarmup = 1\n"
+                    "[sweep]\ntrain.tokens = 100, 512\ntrain.diverge_loss = 0.001, 30\n");
+    const char *args[] = {"sweep", ini, "--db", db, "--quiet", "--json", NULL};
+    if (run_meki(log, args) != 1) { show_log(log); fail(); }
+    assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'failed' AND error LIKE "
+                                   "'%less than one batch%'"), 2);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'diverged' AND error LIKE "
+                                   "'loss % at step 0'"), 1);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'done'"), 1);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM metrics m JOIN runs r USING (hash) "
+                                   "WHERE r.status = 'diverged' AND m.name = 'train_loss'"), 1);
+    truncate(log, 0);
+    if (run_meki(log, args) != 1) { show_log(log); fail(); }
+    char *text;
+    size_t bytes;
+    assert_int_equal(read_file(log, &text, &bytes), 0);
+    assert_int_equal(json_count(text, "failed"), 2);
+    assert_int_equal(json_count(text, "diverged"), 0);
+    assert_int_equal(json_count(text, "skipped"), 2);
+    free(text);
 }
 
 static int json_count(const char *text, const char *key) {
@@ -259,7 +287,7 @@ static void test_concurrent_sweeps(void **state) {
     }
     assert_int_equal(done, 4);
     assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'done'"), 4);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM curves"), 4 * 16);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM curves"), 4 * 8);
 }
 
 static int setup(void **state) {
@@ -278,6 +306,7 @@ int main(void) {
         cmocka_unit_test(test_bad_input_writes_nothing),
         cmocka_unit_test(test_kill_and_resume),
         cmocka_unit_test(test_concurrent_sweeps),
+        cmocka_unit_test(test_failures_recorded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
