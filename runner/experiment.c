@@ -13,9 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Enum fields of ModelConfig are written through an int pointer. */
-_Static_assert(sizeof(MemoryKind) == sizeof(int) && sizeof(MekiFusion) == sizeof(int), "enum size");
-
 /* Model keys ([model] but preset, [memory], [meki], [ple], [engram]) go through the
  * model's own field table (models/config.h), so a new field or memory variant is settable
  * here without a change. This table holds the rest. */
@@ -462,6 +459,15 @@ static int apply_keys(Parser *p, const int *choice, RunSettings *s, int *model_l
     return 1;
 }
 
+/* The line where section.key is set or swept, else fallback. */
+static int key_line(const ExperimentConfig *exp, const char *section, const char *key, int fallback) {
+    for (int e = 0; e < exp->n_entries; e++)
+        if (!strcmp(exp->entries[e].section, section) && !strcmp(exp->entries[e].key, key)) return exp->entries[e].line;
+    for (int a = 0; a < exp->n_axes; a++)
+        if (!strcmp(exp->axes[a].section, section) && !strcmp(exp->axes[a].key, key)) return exp->axes[a].line;
+    return fallback;
+}
+
 /* The line to blame for a model_config_validate message: the key it starts with
  * ("meki.layers: ..."), else the last model key. */
 static int blame_line(const ExperimentConfig *exp, const char *message, int model_line) {
@@ -519,10 +525,12 @@ static int resolve(Parser *p, const int *choice, int seed_index, ResolvedRun *ru
         return fail(p, blame_line(exp, error_message(), model_line), "%s%s%s", error_message(),
                     *where ? " in run " : "", where);
     if (s->train.seq_len > s->model.seq_len)
-        return fail(p, model_line, "[train] seq_len %d exceeds the model's seq_len %d", s->train.seq_len,
-                    s->model.seq_len);
+        return fail(p, key_line(exp, "train", "seq_len", model_line), "[train] seq_len %d exceeds the model's "
+                    "seq_len %d%s%s", s->train.seq_len, s->model.seq_len, *where ? " in run " : "", where);
     if (s->train.min_lr > s->train.lr)
-        return fail(p, 1, "[train] min_lr %g exceeds lr %g", s->train.min_lr, s->train.lr);
+        return fail(p, key_line(exp, "train", "min_lr", key_line(exp, "train", "lr", 1)),
+                    "[train] min_lr %g exceeds lr %g%s%s", s->train.min_lr, s->train.lr, *where ? " in run " : "",
+                    where);
     run->config_json = run_settings_json(s);
     config_hash(run->hash, run->config_json);
     return 1;

@@ -87,7 +87,10 @@ static const BadFile BAD_FILES[] = {
     {"indented continuation", HEAD "[train]\nlr = 1e-3\n  batch = 4\n", 5, "multi-line values are not supported"},
     {"layers beyond the model", HEAD "[memory]\nkind = meki\n[meki]\nlayers = 0, 5\n", 6, "meki.layers"},
     {"heads do not divide", HEAD "[model]\npreset = tiny\nn_heads = 3\n", 5, "n_heads must be positive and divide d_model"},
-    {"train seq_len too long", HEAD "[train]\nseq_len = 4096\n", 1, "exceeds the model's seq_len"},
+    {"train seq_len too long", HEAD "[train]\nseq_len = 4096\n", 4, "exceeds the model's seq_len"},
+    {"min_lr above lr", HEAD "[train]\nlr = 1e-3\nmin_lr = 1e-2\n", 5, "min_lr 0.01 exceeds lr 0.001"},
+    {"swept seq_len too long", HEAD "[sweep]\ntrain.seq_len = 32, 128\n", 4, "seq_len 128 exceeds the model's "
+     "seq_len 64 in run train.seq_len=128"},
     {"missing corpus file", HEAD "[data]\ncorpus = /nonexistent/corpus.txt\n", 4, "cannot read corpus file"},
 };
 
