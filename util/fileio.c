@@ -86,3 +86,8 @@ int file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
 }
+
+long long file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}

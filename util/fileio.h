@@ -21,4 +21,5 @@ void atomic_abort(AtomicFile *af);                    /* remove the temporary fi
 int read_file(const char *path, char **data, size_t *bytes);
 int make_dirs(const char *path);                      /* mkdir -p */
 int file_exists(const char *path);
+long long file_size(const char *path);                /* -1 if missing */
 #endif
