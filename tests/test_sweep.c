@@ -22,9 +22,9 @@
 static char temp_dir[] = "/tmp/meki-test-sweep-XXXXXX";
 static const char *meki;
 
-/* Four tiny runs (dense and MeKi, two seeds), 8 steps each, a checkpoint every 2. */
+/* Two tiny runs (dense and MeKi), 8 steps each, a checkpoint every 2. */
 static const char *EXPERIMENT =
-    "[experiment]\nname = resume\nseeds = 1, 2\n"
+    "[experiment]\nname = resume\nseeds = 7\n"
     "[model]\npreset = tiny\n[meki]\nd_mem = 16\n"
     "[train]\ntokens = 2048\nbatch = 4\nwarmup = 2\neval_every = 2\neval_tokens = 512\ncheckpoint_every = 2\n"
     "[sweep]\nmemory.kind = none, meki\n";
@@ -179,7 +179,7 @@ static void test_kill_and_resume(void **state) {
     /* the reference: one uninterrupted sweep */
     const char *sweep_a[] = {"sweep", ini, "--db", a, "--threads", "2", "--quiet", NULL};
     if (run_meki(log, sweep_a) != 0) { show_log(log); fail(); }
-    assert_int_equal(query_int(a, "SELECT count(*) FROM runs WHERE status = 'done'"), 4);
+    assert_int_equal(query_int(a, "SELECT count(*) FROM runs WHERE status = 'done'"), 2);
 
     /* the same sweep killed with -9 in the middle of its second run, then run again */
     const char *sweep_b[] = {"sweep", ini, "--db", b, "--threads", "2", "--quiet", NULL};
@@ -190,7 +190,7 @@ static void test_kill_and_resume(void **state) {
     if (!mid_run) { show_log(log); fail_msg("the sweep never reached the middle of its second run"); }
     long long done_before = query_int(b, "SELECT count(*) FROM runs WHERE status = 'done'");
     fprintf(stderr, "  killed the sweep after %lld finished runs, in the next one past its checkpoint\n", done_before);
-    assert_true(done_before >= 1 && done_before < 4);
+    assert_true(done_before == 1);
     assert_true(query_int(b, "SELECT count(*) FROM runs WHERE status = 'running'") <= 1);
     /* a killed run leaves no curve or metric rows, only its 'running' mark */
     assert_int_equal(query_int(b, "SELECT count(*) FROM metrics m JOIN runs r USING (hash) WHERE r.status = 'running'"), 0);
@@ -201,20 +201,20 @@ static void test_kill_and_resume(void **state) {
     sqlite3_close(handle);
 
     if (run_meki(log, sweep_b) != 0) { show_log(log); fail(); }
-    assert_int_equal(query_int(b, "SELECT count(*) FROM runs WHERE status = 'done'"), 4);
-    assert_int_equal(query_int(b, "SELECT count(*) FROM runs"), 4);
+    assert_int_equal(query_int(b, "SELECT count(*) FROM runs WHERE status = 'done'"), 2);
+    assert_int_equal(query_int(b, "SELECT count(*) FROM runs"), 2);
     /* finished runs were not run again */
     assert_int_equal(query_int(b, "SELECT count(*) FROM finished_before f JOIN runs r USING (hash) "
                                   "WHERE r.finished_at = f.finished_at"), done_before);
     /* the same runs with the same figures, to the last bit */
-    assert_int_equal(query_pair(a, b, "SELECT count(*) FROM main.runs JOIN a.runs USING (hash)"), 4);
+    assert_int_equal(query_pair(a, b, "SELECT count(*) FROM main.runs JOIN a.runs USING (hash)"), 2);
     assert_int_equal(query_pair(a, b, "SELECT count(*) FROM main.metrics x JOIN a.metrics y USING (hash, name) "
                                       "WHERE x.name IN ('val_loss', 'train_loss', 'steps', 'tokens', 'ram_params') "
-                                      "AND x.value = y.value"), 4 * 5);
-    assert_int_equal(query_pair(a, b, "SELECT count(*) FROM main.curves"), 4 * 8);
+                                      "AND x.value = y.value"), 2 * 5);
+    assert_int_equal(query_pair(a, b, "SELECT count(*) FROM main.curves"), 2 * 8);
     assert_int_equal(query_pair(a, b, "SELECT count(*) FROM main.curves x JOIN a.curves y USING (hash, step) "
                                       "WHERE x.train_loss = y.train_loss AND x.tokens = y.tokens AND "
-                                      "x.val_loss IS y.val_loss"), 4 * 8);
+                                      "x.val_loss IS y.val_loss"), 2 * 8);
 
     /* a third sweep has nothing to do */
     if (run_meki(log, sweep_b) != 0) { show_log(log); fail(); }
@@ -227,13 +227,13 @@ static void test_kill_and_resume(void **state) {
     char *text;
     size_t bytes;
     assert_int_equal(read_file(out, &text, &bytes), 0);
-    assert_non_null(strstr(text, "{\"count\":4,\"runs\":[{\"hash\":"));
+    assert_non_null(strstr(text, "{\"count\":2,\"runs\":[{\"hash\":"));
     free(text);
     assert_int_equal(run_meki(csv, (const char *[]){"db", "export", "--csv", "--db", b, NULL}), 0);
-    assert_int_equal(count_lines(csv), 5);
+    assert_int_equal(count_lines(csv), 3);
     assert_int_equal(run_meki(log, (const char *[]){"db", "merge", a, b, "-o", merged, NULL}), 0);
-    assert_int_equal(query_int(merged, "SELECT count(*) FROM runs"), 4);
-    assert_int_equal(query_int(merged, "SELECT count(*) FROM curves"), 4 * 8);
+    assert_int_equal(query_int(merged, "SELECT count(*) FROM runs"), 2);
+    assert_int_equal(query_int(merged, "SELECT count(*) FROM curves"), 2 * 8);
 }
 
 /* A run that fails and one that diverges are recorded with their reason; the sweep goes
@@ -285,9 +285,9 @@ static void test_concurrent_sweeps(void **state) {
         done += json_count(text, "done");
         free(text);
     }
-    assert_int_equal(done, 4);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'done'"), 4);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM curves"), 4 * 8);
+    assert_int_equal(done, 2);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'done'"), 2);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM curves"), 2 * 8);
 }
 
 static int setup(void **state) {
