@@ -1,10 +1,12 @@
 #include "runner/sweep.h"
 #include "runner/machine.h"
+#include "models/checkpoint.h"
 #include "data/dataset.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/progress.h"
 #include "util/timer.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *OUTCOME_NAMES[] = {"done", "skipped", "busy", "failed", "diverged"};
@@ -123,9 +126,8 @@ static void train_metrics(MetricList *m, const TrainResult *r) {
     metrics_add(m, "inference_flops_per_token", r->inference_flops_per_token, "flop/token");
 }
 
-/* Trains the run; the outcome and figures go to report, the curve to curve. */
-static void train_step(const SweepContext *ctx, const ResolvedRun *run, const char *data_dir, const char *dir,
-                       CurveLog *curve, RunReport *report) {
+static void train_attempt(const SweepContext *ctx, const ResolvedRun *run, const char *data_dir, const char *dir,
+                          CurveLog *curve, RunReport *report) {
     TrainConfig train = run->settings.train;
     TrainResult result;
     memset(&result, 0, sizeof result);
@@ -133,6 +135,7 @@ static void train_step(const SweepContext *ctx, const ResolvedRun *run, const ch
     train.quiet = ctx->quiet;
     error_clear();
     int rc = train_run(&run->settings.model, &train, data_dir, dir, curve_on_step, curve, &result);
+    metrics_free(&report->metrics);
     train_metrics(&report->metrics, &result);
     if (result.diverged) {
         report->outcome = OUTCOME_DIVERGED;
@@ -142,6 +145,51 @@ static void train_step(const SweepContext *ctx, const ResolvedRun *run, const ch
         snprintf(report->error, sizeof report->error, "%s", error_message());
     } else {
         report->outcome = OUTCOME_DONE;
+    }
+}
+
+/* Moves the checkpoint files (every *.safetensors of the run folder) into
+ * <run>/unusable-<time>/, kept for inspection. */
+static int set_aside_checkpoint(const char *dir, char *aside, size_t size) {
+    char from[4400], to[4400];
+    snprintf(aside, size, "%s/unusable-%ld", dir, (long)time(NULL));
+    if (make_dirs(aside)) return ERR_FAILURE;
+    DIR *d = opendir(dir);
+    if (!d) return error_set(ERR_FAILURE, "cannot list %s: %s", dir, strerror(errno));
+    struct dirent *e;
+    int rc = OK;
+    while (rc == OK && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 12 || strcmp(e->d_name + n - 12, ".safetensors")) continue;
+        snprintf(from, sizeof from, "%s/%s", dir, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", aside, e->d_name);
+        if (rename(from, to) != 0) rc = error_set(ERR_FAILURE, "cannot move %s: %s", from, strerror(errno));
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Trains the run; the outcome and figures go to report, the curve to curve. A run that
+ * cannot resume from the checkpoint of an interrupted attempt (say, killed while saving
+ * it) starts again from scratch: training is deterministic, so the figures are the same. */
+static void train_step(const SweepContext *ctx, const ResolvedRun *run, const char *data_dir, const char *dir,
+                       CurveLog *curve, RunReport *report) {
+    int resuming = checkpoint_exists(dir);
+    train_attempt(ctx, run, data_dir, dir, curve, report);
+    if (report->outcome != OUTCOME_FAILED || !resuming) return;
+    char first[512], aside[4200];
+    snprintf(first, sizeof first, "%s", report->error);
+    if (set_aside_checkpoint(dir, aside, sizeof aside)) {
+        snprintf(report->error, sizeof report->error, "%s; cannot set the checkpoint aside: %s", first,
+                 error_message());
+        return;
+    }
+    fprintf(stderr, "run %s: cannot resume (%s); checkpoint moved to %s, starting again\n", run->hash, first, aside);
+    train_attempt(ctx, run, data_dir, dir, curve, report);
+    if (report->outcome == OUTCOME_FAILED) {
+        char second[512];
+        snprintf(second, sizeof second, "%s", report->error);
+        snprintf(report->error, sizeof report->error, "resuming: %.240s; from scratch: %.240s", first, second);
     }
 }
 

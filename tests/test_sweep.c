@@ -102,6 +102,18 @@ static long long query_int(const char *db_path, const char *sql) {
     return value;
 }
 
+static void query_text(const char *db_path, const char *sql, char *out, size_t size) {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    out[0] = 0;
+    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_text(st, 0))
+        snprintf(out, size, "%s", sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 /* A query over database b with database a attached as "a". */
 static long long query_pair(const char *a, const char *b, const char *sql) {
     sqlite3 *db;
@@ -220,6 +232,27 @@ static void test_kill_and_resume(void **state) {
     if (run_meki(log, sweep_b) != 0) { show_log(log); fail(); }
     assert_int_equal(query_int(b, "SELECT count(*) FROM finished_before f JOIN runs r USING (hash) "
                                   "WHERE r.finished_at = f.finished_at"), done_before);
+
+    /* a damaged checkpoint (here truncated; a kill while it was being saved can leave its
+     * files from different steps) is set aside and the run starts again from scratch */
+    char hash[64], checkpoint[4300], command[4400];
+    query_text(b, "SELECT hash FROM runs ORDER BY hash LIMIT 1", hash, sizeof hash);
+    snprintf(checkpoint, sizeof checkpoint, "%s/%s/checkpoint.safetensors", temp_path("b/runs"), hash);
+    assert_int_equal(truncate(checkpoint, 100), 0);
+    assert_int_equal(sqlite3_open(b, &handle), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(handle, "UPDATE runs SET status = 'failed' WHERE hash = (SELECT hash FROM runs "
+                                          "ORDER BY hash LIMIT 1)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(handle);
+    if (run_meki(log, sweep_b) != 0) { show_log(log); fail(); }
+    snprintf(command, sizeof command, "ls -d %s/%s/unusable-* >/dev/null 2>&1", temp_path("b/runs"), hash);
+    assert_int_equal(system(command), 0);
+    assert_int_equal(query_int(b, "SELECT count(*) FROM runs WHERE status = 'done'"), 2);
+    assert_int_equal(query_pair(a, b, "SELECT count(*) FROM main.metrics x JOIN a.metrics y USING (hash, name) "
+                                      "WHERE x.name IN ('val_loss', 'train_loss', 'steps', 'tokens', 'ram_params') "
+                                      "AND x.value = y.value"), 2 * 5);
+    assert_int_equal(query_pair(a, b, "SELECT count(*) FROM main.curves x JOIN a.curves y USING (hash, step) "
+                                      "WHERE x.train_loss = y.train_loss AND x.tokens = y.tokens AND "
+                                      "x.val_loss IS y.val_loss"), 2 * 8);
 
     /* the listing, the export and the merge of the two databases */
     const char *out = temp_path("runs.json"), *csv = temp_path("export.csv"), *merged = temp_path("merged.db");
