@@ -266,7 +266,11 @@ int run_one(const SweepContext *ctx, const ExperimentConfig *exp, const Resolved
     int locked = lock_run(dir, &fd, report);
     if (locked < 0) return record_unstarted(ctx, exp, run, report);
     if (locked > 0) { report->outcome = OUTCOME_BUSY; return OK; }
-    /* the lock also orders us after a process that finished this run a moment ago */
+    /* another process may have finished it between our first look and the lock */
+    if ((rc = store_run_status(ctx->store, run->hash, status, sizeof status)) || sweep_finished(ctx, status)) {
+        close(fd);
+        return rc ? rc : store_link_experiment(ctx->store, run->hash, exp->name, run->variant);
+    }
     RunIdentity id = identity(ctx, exp, run);
     int started;
     rc = store_begin_run(ctx->store, &id, &started);
