@@ -9,6 +9,9 @@ static const Command COMMANDS[] = {
     {"fold", cmd_fold, "fold a MeKi checkpoint into a deploy bundle (RAM weights + ROM table)"},
     {"eval", cmd_eval, "validation loss and perplexity of a checkpoint or bundle"},
     {"bench", cmd_bench, "speed figures: training tokens/s and MFU"},
+    {"sweep", cmd_sweep, "run every point of an experiment file's grid into the results database"},
+    {"runs", cmd_runs, "list the runs of a results database"},
+    {"db", cmd_db, "merge results databases, export them as CSV"},
 };
 
 static void usage(FILE *out) {
