@@ -14,4 +14,5 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_fold(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_decode(int argc, char **argv);
 #endif

@@ -3,10 +3,7 @@
  * table's prefetch and residency helpers. Shapes follow models/model.c: weights are
  * [out, in] (PyTorch's nn.Linear), rows are tokens. */
 #include "models/engine.h"
-#include "kernels/activation.h"
-#include "kernels/attention.h"
-#include "kernels/matvec.h"
-#include "kernels/rmsnorm.h"
+#include "kernels/inference.h"
 #include "kernels/rope.h"
 #include "models/memory.h"
 #include "models/romtable.h"
@@ -134,8 +131,8 @@ static void attention_step(Engine *e, int l, int n, int pos) {
     size_t kv_dim = (size_t)KV * hd, layer_offset = (size_t)l * e->context * kv_dim;
     float *key_cache = e->key_cache + layer_offset, *value_cache = e->value_cache + layer_offset;
     if (c->qk_norm) {   /* per head, in place: the kernel reads each row before writing it */
-        rmsnorm_forward(e->q, NULL, e->q, w->q_norm, n * H, hd, c->norm_eps);
-        rmsnorm_forward(e->k, NULL, e->k, w->k_norm, n * KV, hd, c->norm_eps);
+        rmsnorm_rows(e->q, e->q, w->q_norm, n * H, hd, c->norm_eps);
+        rmsnorm_rows(e->k, e->k, w->k_norm, n * KV, hd, c->norm_eps);
     }
     for (int i = 0; i < n; i++) {
         int p = pos + i;
@@ -148,7 +145,7 @@ static void attention_step(Engine *e, int l, int n, int pos) {
     memcpy(value_cache + (size_t)pos * kv_dim, e->v, sizeof(float) * n * kv_dim);
 #pragma omp parallel for if (n > 1)
     for (int i = 0; i < n; i++)
-        attention_decode(e->attn + (size_t)i * H * hd, e->q + (size_t)i * H * hd, key_cache,
+        attention_query(e->attn + (size_t)i * H * hd, e->q + (size_t)i * H * hd, key_cache,
                          value_cache, e->scores + (size_t)i * e->context, pos + i + 1, H, KV, hd);
 }
 
@@ -161,7 +158,7 @@ static void block(Engine *e, int l, const int32_t *tokens, int n, int pos) {
     int F = c->ffn_hidden;
     float *x = e->x, *h = e->h;
 
-    rmsnorm_forward(h, NULL, x, w->attn_norm, n, d, c->norm_eps);
+    rmsnorm_rows(h, x, w->attn_norm, n, d, c->norm_eps);
     linear_forward(e->q, h, w->wq, n, d, q_dim, 0);
     linear_forward(e->k, h, w->wk, n, d, kv_dim, 0);
     linear_forward(e->v, h, w->wv, n, d, kv_dim, 0);
@@ -170,10 +167,10 @@ static void block(Engine *e, int l, const int32_t *tokens, int n, int pos) {
     memory_at(e, l, SITE_PARALLEL_ATTN, tokens, h, x, n);
     memory_at(e, l, SITE_AFTER_ATTN, tokens, x, x, n);
 
-    rmsnorm_forward(h, NULL, x, w->ffn_norm, n, d, c->norm_eps);
+    rmsnorm_rows(h, x, w->ffn_norm, n, d, c->norm_eps);
     linear_forward(e->ffn_gate, h, w->w_gate, n, d, F, 0);
     linear_forward(e->ffn_up, h, w->w_up, n, d, F, 0);
-    swiglu_forward(e->ffn_gate, e->ffn_gate, e->ffn_up, (long)n * F);
+    swiglu_rows(e->ffn_gate, e->ffn_gate, e->ffn_up, (long)n * F);
     linear_forward(x, e->ffn_gate, w->w_down, n, F, d, 1);
     memory_at(e, l, SITE_PARALLEL_FFN, tokens, h, x, n);
     memory_at(e, l, SITE_AFTER_FFN, tokens, x, x, n);
@@ -205,7 +202,7 @@ static const float *step(Engine *e, const int32_t *tokens, int n, int pos) {
     memcpy(e->x, e->embedded, sizeof(float) * n * d);
     for (int l = 0; l < c->n_layers; l++) block(e, l, tokens, n, pos);
     const float *last = e->x + (size_t)(n - 1) * d;
-    rmsnorm_forward(e->h, NULL, last, m->final_norm, 1, d, c->norm_eps);
+    rmsnorm_rows(e->h, last, m->final_norm, 1, d, c->norm_eps);
     linear_forward(e->logits, e->h, m->lm_head, 1, d, c->vocab_size, 0);
     return e->logits;
 }

@@ -1,11 +1,10 @@
 /* MeKi's forward for the inference engine. The steps are those of models/meki.c's
- * forward (see the formulas there); they are restated here over `n` rows through
- * linear_forward so that one decoded token costs matrix-vector products, not sgemm calls
- * with one row. */
+ * forward (see the formulas there); they are restated here over `n` rows with the
+ * inference kernels (kernels/inference.h), so that one decoded token costs matrix-vector
+ * products and no OpenMP regions. */
 #include "models/meki_infer.h"
 #include "kernels/activation.h"
-#include "kernels/matvec.h"
-#include "kernels/rmsnorm.h"
+#include "kernels/inference.h"
 #include "models/romtable.h"
 #include "util/error.h"
 #include <stdlib.h>
@@ -68,7 +67,7 @@ static void expert_unfolded(const ModelConfig *c, const MekiWeights *w, const in
         if (k->projector == PROJECTOR_SWIGLU) {
             linear_forward(a->p_gate, u, w->proj_gate, n, d, hidden, 0);
             linear_forward(a->p_up, u, w->proj_up, n, d, hidden, 0);
-            swiglu_forward(a->p_act, a->p_gate, a->p_up, (long)n * hidden);
+            swiglu_rows(a->p_act, a->p_gate, a->p_up, (long)n * hidden);
             linear_forward(a->q, a->p_act, w->proj_down, n, hidden, dm, 0);
         } else {
             linear_forward(a->q, u, w->proj_down, n, d, dm, 0);
@@ -76,7 +75,7 @@ static void expert_unfolded(const ModelConfig *c, const MekiWeights *w, const in
     }
     float beta = (k->memory & MEKI_DYNAMIC) ? w->beta[0] : 0.0f, alpha = w->alpha[0];
     for (long i = 0; i < count; i++) a->mix[i] = a->s[i] + (beta != 0.0f ? beta * a->q[i] : 0.0f);
-    rmsnorm_forward(a->r, NULL, a->mix, w->mix_norm, n, dm, c->norm_eps);
+    rmsnorm_rows(a->r, a->mix, w->mix_norm, n, dm, c->norm_eps);
     for (long i = 0; i < count; i++) a->e[i] = alpha * a->r[i];
 }
 
@@ -92,7 +91,7 @@ void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const 
     memcpy(a->in, in, sizeof(float) * n * d);   /* in may alias out */
     const float *h = a->in;
     if (own_norm(k)) {
-        rmsnorm_forward(a->h, NULL, a->in, w->in_norm, n, d, c->norm_eps);
+        rmsnorm_rows(a->h, a->in, w->in_norm, n, d, c->norm_eps);
         h = a->h;
     }
     if (m->folded)
@@ -106,6 +105,6 @@ void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const 
     else
         for (long i = 0; i < count; i++) a->v[i] = a->e[i] + a->gact[i];
     linear_forward(a->o, a->v, w->w_out, n, dm, d, 0);
-    rmsnorm_forward(s->y, NULL, a->o, w->out_norm, n, d, c->norm_eps);
-    vector_add(out, s->y, (long)n * d);
+    rmsnorm_rows(s->y, a->o, w->out_norm, n, d, c->norm_eps);
+    add_rows(out, s->y, (long)n * d);
 }
