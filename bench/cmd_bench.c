@@ -62,11 +62,11 @@ static int bench_train(int argc, char **argv) {
 
 static double mib(size_t bytes) { return bytes / 1048576.0; }
 
-static void print_decode(const DecodeBenchResult *r, const char *dtype, int threads) {
+static void print_decode(const DecodeBenchResult *r, const char *dtype, const char *stream, int threads) {
     printf("d_model %d, %d layers, d_mem %d (%d MeKi layers), vocab %d; table %s; %d threads\n",
            r->d_model, r->n_layers, r->d_mem, r->meki_layers, r->vocab_size, dtype, threads);
-    printf("prefill %d tokens, then decode %d; median of %d interleaved repeats\n\n", r->context,
-           r->tokens, r->repeats);
+    printf("prefill %d tokens, then decode %d (%s); median of %d interleaved repeats\n\n",
+           r->context, r->tokens, stream ? stream : "uniformly random ids", r->repeats);
     printf("%-23s %11s %10s %17s %10s %8s %8s %10s %10s\n", "variant", "prefill t/s", "decode t/s",
            "decode range", "cpu t/s", "/dense", "/warm", "minflt/run", "majflt/run");
     for (int i = 0; i < VARIANT_COUNT; i++) {
@@ -79,14 +79,15 @@ static void print_decode(const DecodeBenchResult *r, const char *dtype, int thre
     }
     printf("(/dense, /warm: medians of per-round decode speed ratios; cpu t/s: per CPU second)\n");
     if (r->v[VARIANT_COLD_FOLDED].measured)
-        printf("\ncold / warm decode: %.3f with prefetch, %.3f without\n",
-               r->v[VARIANT_COLD_FOLDED].over_warm, r->v[VARIANT_COLD_NOPREFETCH_FOLDED].over_warm);
+        printf("\ncold / warm decode: %.3f with prefetch (madvise), %.3f (thread), %.3f without\n",
+               r->v[VARIANT_COLD_FOLDED].over_warm, r->v[VARIANT_COLD_THREAD_FOLDED].over_warm,
+               r->v[VARIANT_COLD_NOPREFETCH_FOLDED].over_warm);
     printf("\nRAM: peak RSS %.1f MiB (all models), folded alone %.1f MiB; anon %.1f MiB, file %.1f MiB\n",
            mib(r->peak_rss_bytes), mib(r->folded_rss_bytes), mib(r->anon_resident_bytes),
            mib(r->file_resident_bytes));
-    printf("weights: dense %.2f MiB, folded %.2f MiB, unfolded %.2f MiB; KV cache %.2f MiB\n",
-           mib(r->dense_weights_bytes), mib(r->folded_weights_bytes), mib(r->unfolded_weights_bytes),
-           mib(r->kv_cache_bytes));
+    printf("weights: dense %.2f MiB, folded %.2f MiB, unfolded %.2f MiB; KV cache %.2f MiB of the "
+           "engine's %.2f MiB\n", mib(r->dense_weights_bytes), mib(r->folded_weights_bytes),
+           mib(r->unfolded_weights_bytes), mib(r->kv_cache_bytes), mib(r->engine_bytes));
     printf("ROM: table %.2f MiB on disk (%zu-byte rows); resident warm %.2f MiB", mib(r->rom_bytes),
            r->row_bytes, mib(r->table_resident_bytes));
     if (r->v[VARIANT_COLD_FOLDED].measured)
@@ -95,7 +96,8 @@ static void print_decode(const DecodeBenchResult *r, const char *dtype, int thre
     printf("\n");
 }
 
-static void json_decode(const DecodeBenchResult *r, const char *bundle, const char *dtype, int threads) {
+static void json_decode(const DecodeBenchResult *r, const char *bundle, const char *dtype,
+                        const char *stream, int threads) {
     Json j;
     char key[96];
     json_begin(&j);
@@ -109,6 +111,7 @@ static void json_decode(const DecodeBenchResult *r, const char *bundle, const ch
     json_int(&j, "context", r->context);
     json_int(&j, "decode_tokens", r->tokens);
     json_int(&j, "repeats", r->repeats);
+    json_string(&j, "stream", stream ? stream : "random");
     for (int i = 0; i < VARIANT_COUNT; i++) {
         const VariantFigures *f = &r->v[i];
         if (!f->measured) continue;
@@ -131,6 +134,7 @@ static void json_decode(const DecodeBenchResult *r, const char *bundle, const ch
     }
     if (r->v[VARIANT_COLD_FOLDED].measured) {
         json_number(&j, "cold_over_warm", r->v[VARIANT_COLD_FOLDED].over_warm);
+        json_number(&j, "cold_thread_over_warm", r->v[VARIANT_COLD_THREAD_FOLDED].over_warm);
         json_number(&j, "cold_noprefetch_over_warm", r->v[VARIANT_COLD_NOPREFETCH_FOLDED].over_warm);
         json_int(&j, "cold_table_resident_bytes", (long long)r->cold_table_resident_bytes);
         json_int(&j, "evicted_table_resident_bytes", (long long)r->evicted_resident_bytes);
@@ -145,12 +149,13 @@ static void json_decode(const DecodeBenchResult *r, const char *bundle, const ch
     json_int(&j, "folded_weights_bytes", (long long)r->folded_weights_bytes);
     json_int(&j, "unfolded_weights_bytes", (long long)r->unfolded_weights_bytes);
     json_int(&j, "kv_cache_bytes", (long long)r->kv_cache_bytes);
+    json_int(&j, "engine_bytes", (long long)r->engine_bytes);
     printf("%s\n", json_end(&j));
     json_free(&j);
 }
 
 static int bench_decode(int argc, char **argv) {
-    const char *bundle = NULL, *checkpoint = NULL, *dtype_text = "f32";
+    const char *bundle = NULL, *checkpoint = NULL, *dtype_text = "f32", *stream = NULL;
     int json = 0, threads = 1, context = 128, tokens = 128, repeats = 5, warmup = 1, chunk = 64, cold = 0;
     long seed = 1;
     ArgSpec specs[] = {
@@ -163,7 +168,8 @@ static int bench_decode(int argc, char **argv) {
         {"--warmup", ARG_INT, &warmup, "untimed rounds first (default 1)"},
         {"--chunk", ARG_INT, &chunk, "rows per batched prefill step (default 64; 1: token by token)"},
         {"--cold", ARG_FLAG, &cold, "also measure with the table evicted from the page cache"},
-        {"--seed", ARG_LONG, &seed, "token stream and dense twin weights (default 1)"},
+        {"--stream", ARG_STRING, &stream, "token file (e.g. DATA/val.tok) to take the ids from (default: uniformly random ids)"},
+        {"--seed", ARG_LONG, &seed, "random ids and dense twin weights (default 1)"},
         {"--threads", ARG_INT, &threads, "threads (default 1: decoding is matrix-vector work)"},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line"},
     };
@@ -179,7 +185,8 @@ static int bench_decode(int argc, char **argv) {
         return 2;
     }
     kernels_set_threads(threads);
-    DecodeBenchOptions o = {.bundle = bundle, .checkpoint = checkpoint, .dtype = (TableDtype)dtype,
+    DecodeBenchOptions o = {.bundle = bundle, .checkpoint = checkpoint, .stream_path = stream,
+                            .dtype = (TableDtype)dtype,
                             .context = context, .tokens = tokens, .repeats = repeats,
                             .warmup = warmup, .chunk = chunk, .cold = cold, .seed = (uint64_t)seed};
     DecodeBenchResult r;
@@ -187,8 +194,8 @@ static int bench_decode(int argc, char **argv) {
         fprintf(stderr, "meki bench decode: %s\n", error_message());
         return rc;
     }
-    print_decode(&r, dtype_text, kernels_threads());
-    if (json) json_decode(&r, bundle, dtype_text, kernels_threads());
+    print_decode(&r, dtype_text, stream, kernels_threads());
+    if (json) json_decode(&r, bundle, dtype_text, stream, kernels_threads());
     return 0;
 }
 

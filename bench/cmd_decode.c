@@ -16,8 +16,8 @@
 #include <string.h>
 
 typedef struct {
-    const char *bundle, *checkpoint, *prompt, *dtype, *data_dir;
-    int tokens, threads, no_prefetch;
+    const char *bundle, *checkpoint, *prompt, *dtype, *data_dir, *prefetch;
+    int tokens, threads;
     float temperature, top_p;
     long seed;
 } DecodeArgs;
@@ -87,7 +87,11 @@ static int generate(const Model *m, const Tokenizer *tok, const int32_t *prompt,
         engine_free(&e);
         return rc;
     }
-    if (a->no_prefetch) e.prefetch = PREFETCH_OFF;
+    if ((rc = engine_set_prefetch(&e, (PrefetchMode)prefetch_mode_parse(a->prefetch)))) {
+        sampler_free(&s);
+        engine_free(&e);
+        return rc;
+    }
     fputs(a->prompt, stdout);
     double start = now_seconds();
     const float *logits = engine_prefill(&e, prompt, n_prompt, 0);
@@ -113,7 +117,7 @@ static int generate(const Model *m, const Tokenizer *tok, const int32_t *prompt,
 }
 
 int cmd_decode(int argc, char **argv) {
-    DecodeArgs a = {.dtype = "f32", .tokens = 64, .threads = 1, .temperature = 0.8f, .top_p = 0.95f, .seed = 1};
+    DecodeArgs a = {.dtype = "f32", .prefetch = "madvise", .tokens = 64, .threads = 1, .temperature = 0.8f, .top_p = 0.95f, .seed = 1};
     ArgSpec specs[] = {
         {"--bundle", ARG_STRING, &a.bundle, "deploy bundle folder (folded model, ROM table)"},
         {"--checkpoint", ARG_STRING, &a.checkpoint, "training run folder (dense or unfolded MeKi)"},
@@ -124,7 +128,7 @@ int cmd_decode(int argc, char **argv) {
         {"--seed", ARG_LONG, &a.seed, "sampling seed (default 1)"},
         {"--table-dtype", ARG_STRING, &a.dtype, "which ROM table of the bundle (default f32)"},
         {"--data", ARG_STRING, &a.data_dir, "prepared corpus folder holding tokenizer.bin (default: ./meki data's)"},
-        {"--no-prefetch", ARG_FLAG, &a.no_prefetch, "do not prefetch ROM rows"},
+        {"--prefetch", ARG_STRING, &a.prefetch, "ROM rows: madvise | thread | off (default madvise)"},
         {"--threads", ARG_INT, &a.threads, "threads (default 1: decoding is matrix-vector work)"},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
@@ -133,6 +137,10 @@ int cmd_decode(int argc, char **argv) {
     if (!a.bundle == !a.checkpoint) { fprintf(stderr, "meki decode: give exactly one of --bundle or --checkpoint\n"); return 2; }
     if (!a.prompt) { fprintf(stderr, "meki decode: --prompt is required\n"); return 2; }
     if (a.tokens < 1) { fprintf(stderr, "meki decode: -n must be positive\n"); return 2; }
+    if (prefetch_mode_parse(a.prefetch) < 0) {
+        fprintf(stderr, "meki decode: --prefetch: unknown mode '%s' (madvise, thread, off)\n", a.prefetch);
+        return 2;
+    }
     kernels_set_threads(a.threads);
     Model m;
     Tokenizer *tok = NULL;

@@ -1,4 +1,5 @@
 #include "models/decode_bench.h"
+#include "data/tokens.h"
 #include "models/checkpoint.h"
 #include "models/engine.h"
 #include "models/fold.h"
@@ -13,7 +14,8 @@
 #include <time.h>
 
 static const char *const VARIANT_NAMES[VARIANT_COUNT] = {
-    "dense", "unfolded", "folded", "folded_noprefetch", "cold_folded", "cold_noprefetch_folded",
+    "dense", "unfolded", "folded", "folded_noprefetch", "cold_folded", "cold_thread_folded",
+    "cold_noprefetch_folded",
 };
 
 const char *decode_variant_name(DecodeVariant v) {
@@ -106,10 +108,10 @@ typedef struct {
 
 static long run_variant(Variant *v, const int32_t *stream, const DecodeBenchOptions *o, int repeat) {
     RunTimes t;
-    v->engine->prefetch = v->prefetch;
+    engine_set_prefetch(v->engine, v->prefetch);
     if (!v->cold) engine_table_populate(v->engine);   /* warm: every page mapped, untimed */
     long sink = run_once(v->engine, stream, o->context, o->tokens, v->cold, &t);
-    v->engine->prefetch = PREFETCH_ON;
+    engine_set_prefetch(v->engine, PREFETCH_MADVISE);
     if (repeat < 0) return sink;   /* warm-up */
     v->prefill_seconds[repeat] = t.prefill_seconds;
     v->decode_seconds[repeat] = t.decode_seconds;
@@ -259,17 +261,19 @@ static void describe(const Models *s, const DecodeBenchOptions *o, DecodeBenchRe
     r->unfolded_weights_bytes = s->has_unfolded ? sizeof(float) * (size_t)s->unfolded.params.total : 0;
     r->kv_cache_bytes = sizeof(float) * 2 * (size_t)c->n_layers * (o->context + o->tokens) *
                         c->n_kv_heads * c->head_dim;
+    r->engine_bytes = engine_bytes(&s->engines[2]);
 }
 
 /* Which variants run, on which engine, in which state. */
 static int plan(Models *s, const DecodeBenchOptions *o, Variant *v, int *active) {
     int n = 0;
     Engine *folded = &s->engines[2];
-    v[VARIANT_DENSE] = (Variant){.engine = &s->engines[0], .prefetch = PREFETCH_ON};
-    v[VARIANT_UNFOLDED] = (Variant){.engine = &s->engines[1], .prefetch = PREFETCH_ON};
-    v[VARIANT_FOLDED] = (Variant){.engine = folded, .prefetch = PREFETCH_ON};
+    v[VARIANT_DENSE] = (Variant){.engine = &s->engines[0], .prefetch = PREFETCH_MADVISE};
+    v[VARIANT_UNFOLDED] = (Variant){.engine = &s->engines[1], .prefetch = PREFETCH_MADVISE};
+    v[VARIANT_FOLDED] = (Variant){.engine = folded, .prefetch = PREFETCH_MADVISE};
     v[VARIANT_FOLDED_NOPREFETCH] = (Variant){.engine = folded, .prefetch = PREFETCH_OFF};
-    v[VARIANT_COLD_FOLDED] = (Variant){.engine = folded, .cold = 1, .prefetch = PREFETCH_ON};
+    v[VARIANT_COLD_FOLDED] = (Variant){.engine = folded, .cold = 1, .prefetch = PREFETCH_MADVISE};
+    v[VARIANT_COLD_THREAD_FOLDED] = (Variant){.engine = folded, .cold = 1, .prefetch = PREFETCH_THREAD};
     v[VARIANT_COLD_NOPREFETCH_FOLDED] = (Variant){.engine = folded, .cold = 1, .prefetch = PREFETCH_OFF};
     for (int i = 0; i < VARIANT_COUNT; i++) {
         if (i == VARIANT_UNFOLDED && !s->has_unfolded) continue;
@@ -297,6 +301,24 @@ static void footprint(Models *s, const DecodeBenchOptions *o, const int32_t *str
     r->peak_rss_bytes = peak_rss_bytes();
 }
 
+static int fill_stream(int32_t *stream, int n, const DecodeBenchOptions *o, int vocab_size) {
+    if (!o->stream_path) {
+        Rng rng;
+        rng_seed(&rng, o->seed);
+        for (int i = 0; i < n; i++) stream[i] = (int32_t)rng_below(&rng, (uint64_t)vocab_size);
+        return OK;
+    }
+    TokenFile tf;
+    int rc = token_file_open(&tf, o->stream_path);
+    if (rc) return rc;
+    if (tf.vocab_size != vocab_size || tf.count < n)
+        rc = error_set(ERR_INPUT, "%s: %ld tokens of a %d-token vocabulary; the run needs %d of %d",
+                       o->stream_path, tf.count, tf.vocab_size, n, vocab_size);
+    for (int i = 0; !rc && i < n; i++) stream[i] = tf.ids[i];
+    token_file_close(&tf);
+    return rc;
+}
+
 int decode_bench_run(const DecodeBenchOptions *o, DecodeBenchResult *r) {
     memset(r, 0, sizeof *r);
     int rc = check_options(o);
@@ -309,16 +331,18 @@ int decode_bench_run(const DecodeBenchOptions *o, DecodeBenchResult *r) {
         free(stream); free(variants); free(s);
         return error_set(ERR_FAILURE, "out of memory");
     }
-    if ((rc = load_folded(s, o))) goto done;
-    Rng rng;
-    rng_seed(&rng, o->seed);
-    for (int i = 0; i < n_stream; i++) stream[i] = (int32_t)rng_below(&rng, (uint64_t)s->folded.cfg.vocab_size);
+    if ((rc = load_folded(s, o)) || (rc = fill_stream(stream, n_stream, o, s->folded.cfg.vocab_size)))
+        goto done;
     if ((rc = load_others(s, o, stream, r))) goto done;
     describe(s, o, r);
     int active[VARIANT_COUNT], n = plan(s, o, variants, active);
     long sink = 0;
+    /* each round starts one variant later, so none always follows the cold runs */
     for (int repeat = -o->warmup; repeat < o->repeats; repeat++)
-        for (int i = 0; i < n; i++) sink += run_variant(&variants[active[i]], stream, o, repeat);
+        for (int i = 0; i < n; i++) {
+            int which = active[(i + repeat + o->warmup) % n];
+            sink += run_variant(&variants[which], stream, o, repeat);
+        }
     ratios(variants, active, n, o->repeats, r);
     for (int i = 0; i < n; i++) summarize(&variants[active[i]], o, &r->v[active[i]]);
     footprint(s, o, stream, r);

@@ -2,9 +2,10 @@
  * the memory removed, random weights: speed does not depend on values) and, when given,
  * the unfolded checkpoint it came from. Every variant runs in the same process, round-robin
  * over the repeats, on the same token stream: prefill `context` tokens, then decode
- * `tokens` more one at a time (the ids come from the stream, uniformly random, so table
- * rows are spread over the whole table as in a worst case; the argmax of each step's
- * logits is still computed, as a greedy decoder would). */
+ * `tokens` more one at a time. The ids come from the stream: uniformly random by default,
+ * so table rows are spread over the whole table as in a worst case, or the start of a
+ * token file (real text: frequent tokens repeat, so a cold table warms faster). The
+ * argmax of each step's logits is still computed, as a greedy decoder would. */
 #ifndef MODELS_DECODE_BENCH_H
 #define MODELS_DECODE_BENCH_H
 #include "kernels/quant.h"
@@ -14,9 +15,10 @@
 typedef enum {
     VARIANT_DENSE,
     VARIANT_UNFOLDED,
-    VARIANT_FOLDED,                  /* warm table, prefetch on */
+    VARIANT_FOLDED,                  /* warm table, prefetch by madvise (the default) */
     VARIANT_FOLDED_NOPREFETCH,       /* warm table, prefetch off */
     VARIANT_COLD_FOLDED,             /* table evicted before prefill and before decode */
+    VARIANT_COLD_THREAD_FOLDED,      /* same, prefetch by a helper thread */
     VARIANT_COLD_NOPREFETCH_FOLDED,
     VARIANT_COUNT
 } DecodeVariant;
@@ -25,6 +27,7 @@ enum { DECODE_BENCH_MAX_REPEATS = 101 };
 
 typedef struct {
     const char *bundle, *checkpoint;   /* checkpoint may be NULL */
+    const char *stream_path;           /* a token file (data/tokens.h), or NULL: random ids */
     TableDtype dtype;
     int context, tokens, repeats, warmup, chunk, cold;
     uint64_t seed;
@@ -52,6 +55,7 @@ typedef struct {
     size_t cold_table_resident_bytes;  /* after one cold decode: what decoding pulled in */
     size_t evicted_resident_bytes;     /* left after an eviction (0 if it worked) */
     size_t dense_weights_bytes, folded_weights_bytes, unfolded_weights_bytes, kv_cache_bytes;
+    size_t engine_bytes;               /* KV cache and activations of one engine */
 } DecodeBenchResult;
 
 const char *decode_variant_name(DecodeVariant v);   /* "dense", "cold_folded", ... */

@@ -8,11 +8,8 @@
 #include "models/memory.h"
 #include "models/romtable.h"
 #include "util/error.h"
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 enum { DEFAULT_CHUNK = 64 };
 
@@ -59,19 +56,6 @@ static int allocate(Engine *e) {
     return OK;
 }
 
-/* Rows of a token table are read at random: the kernel's read-around (up to 128 KB per
- * fault) would fetch neighbours nobody asked for, so the mapping is marked random. */
-static int prepare_rom(Engine *e) {
-    const RomTable *t = rom_of(e);
-    if (!t) return OK;
-    e->page_bytes = (size_t)sysconf(_SC_PAGESIZE);
-    e->pages = (t->file_bytes + e->page_bytes - 1) / e->page_bytes;
-    e->requested = calloc(e->pages, 1);
-    if (!e->requested) return error_set(ERR_FAILURE, "engine: out of memory");
-    madvise((void *)t->base, t->file_bytes, MADV_RANDOM);
-    return OK;
-}
-
 int engine_create(Engine *e, const Model *m, int context, int chunk) {
     memset(e, 0, sizeof *e);
     int rc = check_model(m, context);
@@ -79,10 +63,9 @@ int engine_create(Engine *e, const Model *m, int context, int chunk) {
     e->model = m;
     e->context = context;
     e->chunk = chunk > 0 ? chunk : DEFAULT_CHUNK;
-    e->prefetch = PREFETCH_ON;
     e->has_meki = m->cfg.memory == MEMORY_MEKI;
     if ((rc = allocate(e)) || (e->has_meki && (rc = meki_infer_create(&e->meki, &m->cfg, e->chunk))) ||
-        (rc = prepare_rom(e))) {
+        (rom_of(e) && (rc = prefetcher_create(&e->prefetcher, rom_of(e), PREFETCH_MADVISE)))) {
         engine_free(e);
         return rc;
     }
@@ -95,7 +78,7 @@ void engine_free(Engine *e) {
                     e->h, e->q, e->k, e->v, e->attn, e->ffn_gate, e->ffn_up, e->scores, e->logits};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) free(all[i]);
     if (e->has_meki) meki_infer_free(&e->meki);
-    free(e->requested);
+    prefetcher_free(e->prefetcher);
     memset(e, 0, sizeof *e);
 }
 
@@ -105,7 +88,7 @@ size_t engine_bytes(const Engine *e) {
     size_t kv_dim = (size_t)c->n_kv_heads * c->head_dim, rows = e->chunk;
     size_t values = 2 * (size_t)c->n_layers * e->context * kv_dim + (size_t)e->context * c->head_dim +
                     rows * (3 * d + 2 * q_dim + 2 * kv_dim + 2 * F + e->context) + c->vocab_size;
-    return values * sizeof(float) + e->pages;
+    return values * sizeof(float);
 }
 
 /* ---- one block over n rows at positions pos..pos+n-1 ---------------------------------- */
@@ -224,59 +207,24 @@ const float *engine_prefill(Engine *e, const int32_t *tokens, int n, int pos) {
     return logits;
 }
 
-/* ---- the ROM table: prefetch and residency ----------------------------------------- */
+/* ---- the ROM table: prefetch and residency (models/prefetch.c) ------------------- */
 
-/* Pages not requested yet are handed to the kernel (asynchronous readahead); every row's
- * cache lines are prefetched too, which helps when the page is already mapped. */
 void engine_prefetch(Engine *e, const int32_t *tokens, int n) {
-    const RomTable *t = rom_of(e);
-    if (!t || e->prefetch == PREFETCH_OFF) return;
-    for (int i = 0; i < n; i++)
-        for (int s = 0; s < t->n_tables; s++) {
-            const uint8_t *row = rom_table_row_address(t, t->layer[s], tokens[i]);
-            if (!row) continue;
-            size_t first = (size_t)(row - t->base) / e->page_bytes;
-            size_t last = (size_t)(row + t->row_bytes - 1 - t->base) / e->page_bytes;
-            for (size_t p = first; p <= last; p++) {
-                if (e->requested[p]) continue;
-                e->requested[p] = 1;
-                madvise((void *)(t->base + p * e->page_bytes), e->page_bytes, MADV_WILLNEED);
-            }
-            for (size_t b = 0; b < t->row_bytes; b += 64) __builtin_prefetch(row + b, 0, 3);
-        }
+    if (e->prefetcher) prefetcher_request(e->prefetcher, tokens, n);
 }
 
-int engine_has_rom(const Engine *e) { return rom_of(e) != NULL; }
+int engine_set_prefetch(Engine *e, PrefetchMode mode) {
+    return e->prefetcher ? prefetcher_set_mode(e->prefetcher, mode) : OK;
+}
+
+int engine_has_rom(const Engine *e) { return e->prefetcher != NULL; }
 
 size_t engine_rom_bytes(const Engine *e) { return rom_of(e) ? rom_of(e)->file_bytes : 0; }
 
 size_t engine_table_resident_bytes(const Engine *e) {
-    const RomTable *t = rom_of(e);
-    if (!t) return 0;
-    unsigned char *vec = malloc(e->pages);
-    if (!vec || mincore((void *)t->base, t->file_bytes, vec) != 0) { free(vec); return 0; }
-    size_t resident = 0;
-    for (size_t p = 0; p < e->pages; p++) resident += vec[p] & 1;
-    free(vec);
-    return resident * e->page_bytes;
+    return e->prefetcher ? prefetcher_resident_bytes(e->prefetcher) : 0;
 }
 
-/* Our own page-table entries go first: the page cache keeps pages a process maps. */
-size_t engine_table_evict(Engine *e) {
-    const RomTable *t = rom_of(e);
-    if (!t) return 0;
-    madvise((void *)t->base, t->file_bytes, MADV_DONTNEED);
-    posix_fadvise(t->fd, 0, 0, POSIX_FADV_DONTNEED);
-    memset(e->requested, 0, e->pages);
-    return engine_table_resident_bytes(e);
-}
+size_t engine_table_evict(Engine *e) { return e->prefetcher ? prefetcher_evict(e->prefetcher) : 0; }
 
-void engine_table_populate(Engine *e) {
-    const RomTable *t = rom_of(e);
-    if (!t) return;
-    madvise((void *)t->base, t->file_bytes, MADV_WILLNEED);
-    volatile uint8_t sink = 0;
-    for (size_t p = 0; p < e->pages; p++) sink ^= t->base[p * e->page_bytes];
-    (void)sink;
-    memset(e->requested, 1, e->pages);
-}
+void engine_table_populate(Engine *e) { if (e->prefetcher) prefetcher_populate(e->prefetcher); }

@@ -15,19 +15,14 @@
 #define MODELS_ENGINE_H
 #include "models/meki_infer.h"
 #include "models/model.h"
+#include "models/prefetch.h"
 #include <stddef.h>
 #include <stdint.h>
-
-typedef enum {
-    PREFETCH_OFF,      /* rows are faulted in when the layer reads them */
-    PREFETCH_ON,       /* madvise(WILLNEED) on row pages not yet requested, cache-line prefetch */
-} PrefetchMode;
 
 typedef struct {
     const Model *model;          /* weights; not owned */
     int context;                 /* positions the KV cache holds */
     int chunk;                   /* rows per step of a batched prefill */
-    PrefetchMode prefetch;
     float *key_cache, *value_cache;   /* [L][context][KV * hd] */
     float *cos_table, *sin_table;     /* [context][hd / 2] */
     /* one step's activations, [chunk][width] */
@@ -35,13 +30,11 @@ typedef struct {
     float *logits;               /* [V] for the last row of a step */
     int has_meki;
     MekiInfer meki;
-    /* ROM table bookkeeping: one flag per page of the file, set once the page has been
-     * requested (madvise) or populated, so a warm table costs no system calls. */
-    unsigned char *requested;
-    size_t pages, page_bytes;
+    Prefetcher *prefetcher;      /* NULL without a ROM table */
 } Engine;
 
-/* chunk <= 0: a default (64). ERR_INPUT for a model the engine cannot run. */
+/* chunk <= 0: a default (64). Prefetch starts in PREFETCH_MADVISE. ERR_INPUT for a model
+ * the engine cannot run. */
 int engine_create(Engine *e, const Model *m, int context, int chunk);
 void engine_free(Engine *e);
 
@@ -55,6 +48,8 @@ const float *engine_prefill(Engine *e, const int32_t *tokens, int n, int pos);
 /* Request the ROM rows of tokens[0..n) in every layer (no-op without a ROM table or with
  * prefetch off). engine_forward and engine_prefill call it themselves. */
 void engine_prefetch(Engine *e, const int32_t *tokens, int n);
+/* No-op without a ROM table; ERR_FAILURE if the helper thread cannot start. */
+int engine_set_prefetch(Engine *e, PrefetchMode mode);
 
 /* The ROM table's residency, for the benchmark. Without a ROM table these return 0. */
 int engine_has_rom(const Engine *e);

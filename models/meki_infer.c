@@ -88,11 +88,13 @@ void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const 
     MekiActs *a = &s->a;
     int d = c->d_model, dm = k->d_mem;
     long count = (long)n * dm;
-    memcpy(a->in, in, sizeof(float) * n * d);   /* in may alias out */
-    const float *h = a->in;
-    if (own_norm(k)) {
-        rmsnorm_rows(a->h, a->in, w->in_norm, n, d, c->norm_eps);
+    const float *h = in;
+    if (own_norm(k)) {   /* after_attn, after_ffn: in is the residual stream, which out is */
+        rmsnorm_rows(a->h, in, w->in_norm, n, d, c->norm_eps);
         h = a->h;
+    } else if (in == out) {
+        memcpy(a->in, in, sizeof(float) * n * d);
+        h = a->in;
     }
     if (m->folded)
         for (int i = 0; i < n; i++) meki_folded_row(st, layer, tokens[i], a->e + (long)i * dm);

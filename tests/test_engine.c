@@ -193,9 +193,12 @@ static void test_bundle_rom_table(void **state) {
     assert_true(engine_has_rom(&e));
     float with_prefetch[V];
     memcpy(with_prefetch, engine_prefill(&e, tokens, T, 0), sizeof with_prefetch);
-    e.prefetch = PREFETCH_OFF;
-    engine_table_evict(&e);
-    assert_memory_equal(engine_prefill(&e, tokens, T, 0), with_prefetch, sizeof with_prefetch);
+    for (int mode = PREFETCH_OFF; mode <= PREFETCH_THREAD; mode++) {
+        assert_int_equal(engine_set_prefetch(&e, mode), 0);
+        engine_table_evict(&e);
+        assert_memory_equal(engine_prefill(&e, tokens, T, 0), with_prefetch, sizeof with_prefetch);
+        for (int t = 0; t < T; t++) engine_forward(&e, tokens[T - 1 - t], t);
+    }
     engine_table_populate(&e);
     assert_int_equal(engine_table_resident_bytes(&e), engine_rom_bytes(&e));
     engine_free(&e);
