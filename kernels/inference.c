@@ -1,5 +1,6 @@
 #include "kernels/inference.h"
 #include "kernels/activation.h"
+#include "kernels/fastmath.h"
 #include "kernels/gemm.h"
 #include <cblas.h>
 #include <math.h>
@@ -34,8 +35,8 @@ void add_rows(float *y, const float *x, long n) {
     for (long i = 0; i < n; i++) y[i] += x[i];
 }
 
-/* Softmax as attention_forward computes it: max first, float sum; the 1/sum is folded into
- * the second product. */
+/* Softmax as attention_forward computes it: max first, fast_expf, float sum; the 1/sum is
+ * folded into the second product. */
 void attention_query(float *out, const float *q, const float *k_cache, const float *v_cache,
                      float *scratch, int n, int H, int KV, int hd) {
     float scale = 1.0f / sqrtf((float)hd);
@@ -46,7 +47,7 @@ void attention_query(float *out, const float *q, const float *k_cache, const flo
                     scratch, 1);
         float max = scratch[0], sum = 0;
         for (int j = 1; j < n; j++) max = scratch[j] > max ? scratch[j] : max;
-        for (int j = 0; j < n; j++) { scratch[j] = expf(scratch[j] - max); sum += scratch[j]; }
+        for (int j = 0; j < n; j++) { scratch[j] = fast_expf(scratch[j] - max); sum += scratch[j]; }
         cblas_sgemv(CblasRowMajor, CblasTrans, n, hd, 1.0f / sum, values, stride, scratch, 1, 0.0f,
                     out + h * hd, 1);
     }
