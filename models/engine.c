@@ -126,10 +126,14 @@ static void attention_step(Engine *e, int l, int n, int pos) {
     }
     memcpy(key_cache + (size_t)pos * kv_dim, e->k, sizeof(float) * n * kv_dim);
     memcpy(value_cache + (size_t)pos * kv_dim, e->v, sizeof(float) * n * kv_dim);
-#pragma omp parallel for if (n > 1)
+    if (n == 1) {   /* decoding: no OpenMP region, whose entry alone costs microseconds */
+        attention_query(e->attn, e->q, key_cache, value_cache, e->scores, pos + 1, H, KV, hd);
+        return;
+    }
+#pragma omp parallel for
     for (int i = 0; i < n; i++)
         attention_query(e->attn + (size_t)i * H * hd, e->q + (size_t)i * H * hd, key_cache,
-                         value_cache, e->scores + (size_t)i * e->context, pos + i + 1, H, KV, hd);
+                        value_cache, e->scores + (size_t)i * e->context, pos + i + 1, H, KV, hd);
 }
 
 /* x[n, d], the residual stream, is updated in place; the order of the additions is
