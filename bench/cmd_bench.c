@@ -121,6 +121,7 @@ static void json_decode(const DecodeBenchResult *r, const char *bundle, const ch
         snprintf(key, sizeof key, "%s_decode_cpu_tok_s", name); json_number(&j, key, f->decode_cpu_tok_s);
         snprintf(key, sizeof key, "%s_decode_minor_faults", name); json_number(&j, key, f->decode_minor_faults);
         snprintf(key, sizeof key, "%s_decode_major_faults", name); json_number(&j, key, f->decode_major_faults);
+        snprintf(key, sizeof key, "%s_prefill_major_faults", name); json_number(&j, key, f->prefill_major_faults);
     }
     const VariantFigures *dense = &r->v[VARIANT_DENSE], *warm = &r->v[VARIANT_FOLDED];
     const VariantFigures *unfolded = &r->v[VARIANT_UNFOLDED];

@@ -106,20 +106,21 @@ typedef struct {
     Faults decode_faults, prefill_faults;   /* sums over the timed runs */
 } Variant;
 
-static long run_variant(Variant *v, const int32_t *stream, const DecodeBenchOptions *o, int repeat) {
+static int run_variant(Variant *v, const int32_t *stream, const DecodeBenchOptions *o, int repeat,
+                       long *sink) {
     RunTimes t;
-    engine_set_prefetch(v->engine, v->prefetch);
+    int rc = engine_set_prefetch(v->engine, v->prefetch);
+    if (rc) return rc;
     if (!v->cold) engine_table_populate(v->engine);   /* warm: every page mapped, untimed */
-    long sink = run_once(v->engine, stream, o->context, o->tokens, v->cold, &t);
-    engine_set_prefetch(v->engine, PREFETCH_MADVISE);
-    if (repeat < 0) return sink;   /* warm-up */
+    *sink += run_once(v->engine, stream, o->context, o->tokens, v->cold, &t);
+    if ((rc = engine_set_prefetch(v->engine, PREFETCH_MADVISE)) || repeat < 0) return rc;
     v->prefill_seconds[repeat] = t.prefill_seconds;
     v->decode_seconds[repeat] = t.decode_seconds;
     v->decode_cpu_seconds[repeat] = t.decode_cpu_seconds;
     v->decode_faults.minor += t.decode_faults.minor;
     v->decode_faults.major += t.decode_faults.major;
     v->prefill_faults.major += t.prefill_faults.major;
-    return sink;
+    return OK;
 }
 
 static int compare_doubles(const void *a, const void *b) {
@@ -319,6 +320,24 @@ static int fill_stream(int32_t *stream, int n, const DecodeBenchOptions *o, int 
     return rc;
 }
 
+/* Round-robin over the variants; each round starts one variant later, so none always
+ * follows the cold runs. */
+static int measure(Models *s, const DecodeBenchOptions *o, Variant *variants, const int32_t *stream,
+                   DecodeBenchResult *r) {
+    int active[VARIANT_COUNT], n = plan(s, o, variants, active), rc = OK;
+    long sink = 0;
+    describe(s, o, r);
+    for (int repeat = -o->warmup; !rc && repeat < o->repeats; repeat++)
+        for (int i = 0; !rc && i < n; i++)
+            rc = run_variant(&variants[active[(i + repeat + o->warmup) % n]], stream, o, repeat, &sink);
+    if (rc) return rc;
+    ratios(variants, active, n, o->repeats, r);
+    for (int i = 0; i < n; i++) summarize(&variants[active[i]], o, &r->v[active[i]]);
+    footprint(s, o, stream, r);
+    r->argmax_checksum = sink;
+    return OK;
+}
+
 int decode_bench_run(const DecodeBenchOptions *o, DecodeBenchResult *r) {
     memset(r, 0, sizeof *r);
     int rc = check_options(o);
@@ -333,20 +352,8 @@ int decode_bench_run(const DecodeBenchOptions *o, DecodeBenchResult *r) {
     }
     if ((rc = load_folded(s, o)) || (rc = fill_stream(stream, n_stream, o, s->folded.cfg.vocab_size)))
         goto done;
-    if ((rc = load_others(s, o, stream, r))) goto done;
-    describe(s, o, r);
-    int active[VARIANT_COUNT], n = plan(s, o, variants, active);
-    long sink = 0;
-    /* each round starts one variant later, so none always follows the cold runs */
-    for (int repeat = -o->warmup; repeat < o->repeats; repeat++)
-        for (int i = 0; i < n; i++) {
-            int which = active[(i + repeat + o->warmup) % n];
-            sink += run_variant(&variants[which], stream, o, repeat);
-        }
-    ratios(variants, active, n, o->repeats, r);
-    for (int i = 0; i < n; i++) summarize(&variants[active[i]], o, &r->v[active[i]]);
-    footprint(s, o, stream, r);
-    if (sink == -1) fprintf(stderr, " ");   /* keeps the argmaxes live */
+    rc = load_others(s, o, stream, r);
+    if (!rc) rc = measure(s, o, variants, stream, r);
 done:
     release(s);
     free(s);

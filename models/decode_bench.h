@@ -56,6 +56,7 @@ typedef struct {
     size_t evicted_resident_bytes;     /* left after an eviction (0 if it worked) */
     size_t dense_weights_bytes, folded_weights_bytes, unfolded_weights_bytes, kv_cache_bytes;
     size_t engine_bytes;               /* KV cache and activations of one engine */
+    long argmax_checksum;              /* sum of every step's argmax: the work is observable */
 } DecodeBenchResult;
 
 const char *decode_variant_name(DecodeVariant v);   /* "dense", "cold_folded", ... */
