@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "kernels/gemm.h"
+#include "models/checkpoint.h"
+#include "models/decode_bench.h"
 #include "models/engine.h"
 #include "models/fold.h"
 #include "models/meki.h"
@@ -307,6 +309,57 @@ static void test_sampler(void **state) {
     sampler_free(&greedy);
 }
 
+static void remove_tree(const char *dir) {
+    char command[4200];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    assert_int_equal(system(command), 0);
+}
+
+/* The benchmark on a tiny bundle and its checkpoint: every variant measured, the warm table
+ * fully resident; a checkpoint of another model is refused. */
+static void test_decode_bench_smoke(void **state) {
+    ModelConfig c;
+    small_config(&c, MEMORY_MEKI);
+    Model trained, folded;
+    assert_int_equal(model_create(&trained, &c, 0, 0), 0);
+    randomize(&trained, 91);
+    assert_int_equal(model_fold(&trained, &folded), 0);
+    char dir[] = "/tmp/meki-bench-XXXXXX", bundle[4096], checkpoint[4096], other[4096];
+    assert_non_null(mkdtemp(dir));
+    snprintf(bundle, sizeof bundle, "%s/bundle", dir);
+    snprintf(checkpoint, sizeof checkpoint, "%s/run", dir);
+    snprintf(other, sizeof other, "%s/other", dir);
+    TableDtype f32 = TABLE_F32;
+    TrainState ts = {0};
+    assert_int_equal(bundle_write(&folded, bundle, &f32, 1), 0);
+    assert_int_equal(checkpoint_save(&trained, checkpoint, &ts), 0);
+    DecodeBenchOptions o = {.bundle = bundle, .checkpoint = checkpoint, .dtype = TABLE_F32,
+                            .context = 6, .tokens = 4, .repeats = 3, .warmup = 1, .chunk = 4,
+                            .cold = 1, .seed = 1};
+    DecodeBenchResult r;
+    assert_int_equal(decode_bench_run(&o, &r), 0);
+    for (int v = 0; v < VARIANT_COUNT; v++) {
+        assert_true(r.v[v].measured);
+        assert_true(r.v[v].decode_tok_s > 0 && r.v[v].prefill_tok_s > 0 && r.v[v].over_dense > 0);
+    }
+    assert_int_equal(r.table_resident_bytes, r.rom_bytes);
+    assert_true(r.peak_rss_bytes > 0 && r.folded_weights_bytes > r.dense_weights_bytes);
+
+    Model dense;   /* same shape without memory: not the bundle's model */
+    small_config(&c, MEMORY_NONE);
+    assert_int_equal(model_create(&dense, &c, 0, 0), 0);
+    assert_int_equal(checkpoint_save(&dense, other, &ts), 0);
+    o.checkpoint = other;
+    assert_int_equal(decode_bench_run(&o, &r), 2);
+    o.checkpoint = NULL;
+    o.repeats = 0;
+    assert_int_equal(decode_bench_run(&o, &r), 2);
+    model_free(&dense);
+    remove_tree(dir);
+    model_free(&folded);
+    model_free(&trained);
+}
+
 int main(void) {
     kernels_set_threads(1);   /* tiny products: threads would only wait for each other */
     const struct CMUnitTest tests[] = {
@@ -316,6 +369,7 @@ int main(void) {
         cmocka_unit_test(test_kv_cache_reuse_and_rewind),
         cmocka_unit_test(test_engine_refuses_unsupported_models),
         cmocka_unit_test(test_sampler),
+        cmocka_unit_test(test_decode_bench_smoke),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
