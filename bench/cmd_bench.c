@@ -157,7 +157,7 @@ static void json_decode(const DecodeBenchResult *r, const char *bundle, const ch
 
 static int bench_decode(int argc, char **argv) {
     const char *bundle = NULL, *checkpoint = NULL, *dtype_text = "f32", *stream = NULL;
-    int json = 0, threads = 1, context = 128, tokens = 128, repeats = 5, warmup = 1, chunk = 64, cold = 0;
+    int json = 0, threads = 1, context = 128, tokens = 128, repeats = 9, warmup = 1, chunk = 64, cold = 0;
     long seed = 1;
     ArgSpec specs[] = {
         {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (folded model, ROM table)"},
@@ -165,7 +165,7 @@ static int bench_decode(int argc, char **argv) {
         {"--table-dtype", ARG_STRING, &dtype_text, "which ROM table of the bundle (default f32)"},
         {"--context", ARG_INT, &context, "tokens prefilled before decoding (default 128)"},
         {"--tokens", ARG_INT, &tokens, "tokens decoded one at a time (default 128)"},
-        {"--repeats", ARG_INT, &repeats, "timed rounds over every variant (default 5)"},
+        {"--repeats", ARG_INT, &repeats, "timed rounds over every variant (default 9)"},
         {"--warmup", ARG_INT, &warmup, "untimed rounds first (default 1)"},
         {"--chunk", ARG_INT, &chunk, "rows per batched prefill step (default 64; 1: token by token)"},
         {"--cold", ARG_FLAG, &cold, "also measure with the table evicted from the page cache"},

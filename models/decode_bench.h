@@ -5,7 +5,12 @@
  * `tokens` more one at a time. The ids come from the stream: uniformly random by default,
  * so table rows are spread over the whole table as in a worst case, or the start of a
  * token file (real text: frequent tokens repeat, so a cold table warms faster). The
- * argmax of each step's logits is still computed, as a greedy decoder would. */
+ * argmax of each step's logits is still computed, as a greedy decoder would.
+ * Variants run whole (prefill then decode), rotated from round to round; speed ratios are
+ * medians of per-round ratios. Running them in lockstep instead (blocks of 8 tokens each
+ * in turn) was tried and rejected: a model that follows itself finds its weights still in
+ * cache, which biased two variants with identical work (folded with and without prefetch)
+ * by 12-16%. With whole runs, the prefill warms the caches before the decode is timed. */
 #ifndef MODELS_DECODE_BENCH_H
 #define MODELS_DECODE_BENCH_H
 #include "kernels/quant.h"
