@@ -24,7 +24,28 @@ void rmsnorm_rows(float *out, const float *in, const float *gain, int N, int C, 
     }
 }
 
+void rmsnorm_add_rows(float *out, const float *in, const float *gain, int N, int C, float eps) {
+    for (int n = 0; n < N; n++) {
+        const float *x = in + (long)n * C;
+        float *y = out + (long)n * C;
+        double sum = 0;
+        for (int c = 0; c < C; c++) sum += (double)x[c] * x[c];
+        float r = (float)(1.0 / sqrt(sum / C + eps));
+        for (int c = 0; c < C; c++) y[c] += x[c] * r * (gain ? gain[c] : 1.0f);
+    }
+}
+
 /* `omp simd` is a compile-time hint: no runtime region. */
+void sigmoid_rows(float *out, const float *in, long n) {
+#pragma omp simd
+    for (long i = 0; i < n; i++) out[i] = 1.0f / (1.0f + fast_expf(-in[i]));
+}
+
+void silu_rows(float *out, const float *in, long n) {
+#pragma omp simd
+    for (long i = 0; i < n; i++) out[i] = in[i] / (1.0f + fast_expf(-in[i]));
+}
+
 void swiglu_rows(float *out, const float *gate, const float *up, long n) {
 #pragma omp simd
     for (long i = 0; i < n; i++) out[i] = siluf(gate[i]) * up[i];

@@ -18,6 +18,11 @@ void linear_forward(float *out, const float *in, const float *weight, int N, int
                     int accumulate);
 /* out[N, C] = in / sqrt(mean(in^2) + eps) * gain; out may be in */
 void rmsnorm_rows(float *out, const float *in, const float *gain, int N, int C, float eps);
+/* out[N, C] += in / sqrt(mean(in^2) + eps) * gain (rmsnorm_rows then add_rows, fused) */
+void rmsnorm_add_rows(float *out, const float *in, const float *gain, int N, int C, float eps);
+/* out = sigmoid(in), out = SiLU(in), with fast_expf (kernels/fastmath.h) so they vectorize */
+void sigmoid_rows(float *out, const float *in, long n);
+void silu_rows(float *out, const float *in, long n);
 /* out = SiLU(gate) * up; out may be gate */
 void swiglu_rows(float *out, const float *gate, const float *up, long n);
 /* y += x */

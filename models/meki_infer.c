@@ -3,7 +3,6 @@
  * inference kernels (kernels/inference.h), so that one decoded token costs matrix-vector
  * products and no OpenMP regions. */
 #include "models/meki_infer.h"
-#include "kernels/activation.h"
 #include "kernels/inference.h"
 #include "models/romtable.h"
 #include "util/error.h"
@@ -14,9 +13,7 @@ static int own_norm(const MekiConfig *k) {
     return k->position == POS_AFTER_ATTN || k->position == POS_AFTER_FFN;
 }
 
-static Activation gate_activation(MekiFusion f) {
-    return f == FUSION_ADD_SIGMOID || f == FUSION_MUL_SIGMOID ? ACT_SIGMOID : ACT_SILU;
-}
+static int sigmoid_gate(MekiFusion f) { return f == FUSION_ADD_SIGMOID || f == FUSION_MUL_SIGMOID; }
 
 static int multiplicative(MekiFusion f) { return f == FUSION_MUL_SIGMOID || f == FUSION_MUL_SILU; }
 
@@ -24,7 +21,7 @@ int meki_infer_create(MekiInfer *s, const ModelConfig *c, int rows) {
     memset(s, 0, sizeof *s);
     long n = rows, d = c->d_model, dm = c->meki.d_mem, hidden = d / 2;
     MekiActs *a = &s->a;
-    float **wide[] = {&a->in, &a->h, &a->o, &s->y};
+    float **wide[] = {&a->in, &a->h, &a->o};
     float **narrow[] = {&a->s, &a->q, &a->mix, &a->r, &a->e, &a->gpre, &a->gact, &a->v};
     float **half[] = {&a->p_gate, &a->p_up, &a->p_act};
     int failed = 0;
@@ -38,7 +35,7 @@ int meki_infer_create(MekiInfer *s, const ModelConfig *c, int rows) {
 
 void meki_infer_free(MekiInfer *s) {
     MekiActs *a = &s->a;
-    float *all[] = {a->in, a->h, a->o, s->y, a->s, a->q, a->mix, a->r, a->e, a->gpre, a->gact,
+    float *all[] = {a->in, a->h, a->o, a->s, a->q, a->mix, a->r, a->e, a->gpre, a->gact,
                     a->v, a->p_gate, a->p_up, a->p_act};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) free(all[i]);
     memset(s, 0, sizeof *s);
@@ -101,12 +98,12 @@ void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const 
     else
         expert_unfolded(c, w, tokens, embedded, n, a);
     linear_forward(a->gpre, h, w->w_gate, n, d, dm, 0);
-    activation_forward(gate_activation(k->fusion), a->gact, a->gpre, count);
+    if (sigmoid_gate(k->fusion)) sigmoid_rows(a->gact, a->gpre, count);
+    else silu_rows(a->gact, a->gpre, count);
     if (multiplicative(k->fusion))
         for (long i = 0; i < count; i++) a->v[i] = a->e[i] * a->gact[i];
     else
         for (long i = 0; i < count; i++) a->v[i] = a->e[i] + a->gact[i];
     linear_forward(a->o, a->v, w->w_out, n, dm, d, 0);
-    rmsnorm_rows(s->y, a->o, w->out_norm, n, d, c->norm_eps);
-    add_rows(out, s->y, (long)n * d);
+    rmsnorm_add_rows(out, a->o, w->out_norm, n, d, c->norm_eps);
 }

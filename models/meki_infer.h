@@ -10,7 +10,6 @@
 typedef struct {
     int rows;     /* capacity */
     MekiActs a;   /* reused as scratch: in, h, s, p_*, q, mix, r, e, gpre, gact, v, o */
-    float *y;     /* [rows, d] the module's output before it joins the residual stream */
 } MekiInfer;
 
 int meki_infer_create(MekiInfer *s, const ModelConfig *c, int rows);
