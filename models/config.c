@@ -109,6 +109,13 @@ int parse_layer_list(unsigned char *flags, const char *text, int n_layers) {
         memset(flags, 1, (size_t)n_layers);
         return OK;
     }
+    if (strncmp(text, "every:", 6) == 0) {   /* every:K = layers 0, K, 2K, ... */
+        int step = (int)strtol(text + 6, &end, 10);
+        if (*end || step <= 0 || step > n_layers)
+            return error_set(ERR_INPUT, "layers '%s': K must be in 1..%d", text, n_layers);
+        for (int l = 0; l < n_layers; l += step) flags[l] = 1;
+        return OK;
+    }
     int first = strncmp(text, "first:", 6) == 0, last = strncmp(text, "last:", 5) == 0;
     if (first || last) {
         count = (int)strtol(text + (first ? 6 : 5), &end, 10);
@@ -121,7 +128,7 @@ int parse_layer_list(unsigned char *flags, const char *text, int n_layers) {
     while (*p) {
         long l = strtol(p, &end, 10);
         if (end == p || l < 0 || l >= n_layers)
-            return error_set(ERR_INPUT, "layers '%s': expected all, first:N, last:N or indices in 0..%d",
+            return error_set(ERR_INPUT, "layers '%s': expected all, first:N, last:N, every:K or indices in 0..%d",
                              text, n_layers - 1);
         flags[l] = 1;
         p = end;

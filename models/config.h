@@ -19,7 +19,7 @@ typedef struct {
     MekiPosition position;
     MekiFusion fusion;
     MekiProjector projector;
-    char layers_spec[96];               /* all | 0,2,4 | first:N | last:N */
+    char layers_spec[96];               /* all | 0,2,4 | first:N | last:N | every:K */
     unsigned char layers[MAX_LAYERS];   /* resolved by model_config_validate */
 } MekiConfig;
 
@@ -55,7 +55,7 @@ typedef struct {
 int model_preset(ModelConfig *cfg, const char *name);
 /* Derived fields (head_dim) and range checks; ERR_INPUT with a message naming the field. */
 int model_config_validate(ModelConfig *cfg);
-/* Parse a layer selection "all", "0,2,4", "first:N", "last:N" into flags. */
+/* Parse a layer selection "all", "0,2,4", "first:N", "last:N", "every:K" into flags. */
 int parse_layer_list(unsigned char *flags, const char *text, int n_layers);
 void format_layer_list(char *out, int size, const unsigned char *flags, int n_layers);
 
