@@ -17,4 +17,5 @@ int cmd_bench(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_db(int argc, char **argv);
+int cmd_decode(int argc, char **argv);
 #endif
