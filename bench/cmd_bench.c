@@ -1,6 +1,9 @@
-/* ./meki bench: speed figures. `train` measures training tokens/s and MFU. */
+/* ./meki bench: speed figures. `train` measures training tokens/s and MFU; `decode` the
+ * prefill and decode speed and the footprint of a bundle against its dense twin. */
 #include "bench/args.h"
 #include "bench/commands.h"
+#include "kernels/gemm.h"
+#include "models/decode_bench.h"
 #include "models/speed.h"
 #include "util/error.h"
 #include "util/json.h"
@@ -56,12 +59,163 @@ static int bench_train(int argc, char **argv) {
     return 0;
 }
 
+
+static double mib(size_t bytes) { return bytes / 1048576.0; }
+
+static void print_decode(const DecodeBenchResult *r, const char *dtype, const char *stream, int threads) {
+    printf("d_model %d, %d layers, d_mem %d (%d MeKi layers), vocab %d; table %s; %d threads\n",
+           r->d_model, r->n_layers, r->d_mem, r->meki_layers, r->vocab_size, dtype, threads);
+    printf("prefill %d tokens, then decode %d (%s); median of %d interleaved repeats\n\n",
+           r->context, r->tokens, stream ? stream : "uniformly random ids", r->repeats);
+    printf("%-23s %11s %10s %17s %10s %8s %8s %10s %10s\n", "variant", "prefill t/s", "decode t/s",
+           "decode range", "cpu t/s", "/dense", "/warm", "minflt/run", "majflt/run");
+    for (int i = 0; i < VARIANT_COUNT; i++) {
+        const VariantFigures *f = &r->v[i];
+        if (!f->measured) continue;
+        printf("%-23s %11.0f %10.1f %8.1f..%-8.1f %10.1f %8.3f %8.3f %10.1f %10.1f\n",
+               decode_variant_name(i), f->prefill_tok_s, f->decode_tok_s, f->decode_min_tok_s,
+               f->decode_max_tok_s, f->decode_cpu_tok_s, f->over_dense, f->over_warm,
+               f->decode_minor_faults, f->decode_major_faults);
+    }
+    printf("(/dense, /warm: medians of per-round decode speed ratios; cpu t/s: per CPU second;\n"
+           " best runs: folded / dense %.3f", r->v[VARIANT_FOLDED].decode_max_tok_s / r->v[VARIANT_DENSE].decode_max_tok_s);
+    if (r->v[VARIANT_UNFOLDED].measured)
+        printf(", unfolded / dense %.3f", r->v[VARIANT_UNFOLDED].decode_max_tok_s / r->v[VARIANT_DENSE].decode_max_tok_s);
+    printf(")\n");
+    if (r->v[VARIANT_COLD_FOLDED].measured)
+        printf("\ncold / warm decode: %.3f with prefetch (madvise), %.3f (thread), %.3f without\n",
+               r->v[VARIANT_COLD_FOLDED].over_warm, r->v[VARIANT_COLD_THREAD_FOLDED].over_warm,
+               r->v[VARIANT_COLD_NOPREFETCH_FOLDED].over_warm);
+    printf("\nRAM: peak RSS %.1f MiB (all models), folded alone %.1f MiB; anon %.1f MiB, file %.1f MiB\n",
+           mib(r->peak_rss_bytes), mib(r->folded_rss_bytes), mib(r->anon_resident_bytes),
+           mib(r->file_resident_bytes));
+    printf("weights: dense %.2f MiB, folded %.2f MiB, unfolded %.2f MiB; KV cache %.2f MiB of the "
+           "engine's %.2f MiB\n", mib(r->dense_weights_bytes), mib(r->folded_weights_bytes),
+           mib(r->unfolded_weights_bytes), mib(r->kv_cache_bytes), mib(r->engine_bytes));
+    printf("ROM: table %.2f MiB on disk (%zu-byte rows); resident warm %.2f MiB", mib(r->rom_bytes),
+           r->row_bytes, mib(r->table_resident_bytes));
+    if (r->v[VARIANT_COLD_FOLDED].measured)
+        printf(", after eviction %.2f MiB, after one cold run %.2f MiB", mib(r->evicted_resident_bytes),
+               mib(r->cold_table_resident_bytes));
+    printf("\n");
+}
+
+static void json_decode(const DecodeBenchResult *r, const char *bundle, const char *dtype,
+                        const char *stream, int threads) {
+    Json j;
+    char key[96];
+    json_begin(&j);
+    json_string(&j, "bundle", bundle);
+    json_string(&j, "table_dtype", dtype);
+    json_int(&j, "threads", threads);
+    json_int(&j, "d_model", r->d_model);
+    json_int(&j, "n_layers", r->n_layers);
+    json_int(&j, "d_mem", r->d_mem);
+    json_int(&j, "vocab_size", r->vocab_size);
+    json_int(&j, "context", r->context);
+    json_int(&j, "decode_tokens", r->tokens);
+    json_int(&j, "repeats", r->repeats);
+    json_string(&j, "stream", stream ? stream : "random");
+    for (int i = 0; i < VARIANT_COUNT; i++) {
+        const VariantFigures *f = &r->v[i];
+        if (!f->measured) continue;
+        const char *name = decode_variant_name(i);
+        snprintf(key, sizeof key, "%s_prefill_tok_s", name); json_number(&j, key, f->prefill_tok_s);
+        snprintf(key, sizeof key, "%s_decode_tok_s", name); json_number(&j, key, f->decode_tok_s);
+        snprintf(key, sizeof key, "%s_decode_cpu_tok_s", name); json_number(&j, key, f->decode_cpu_tok_s);
+        snprintf(key, sizeof key, "%s_decode_best_tok_s", name); json_number(&j, key, f->decode_max_tok_s);
+        snprintf(key, sizeof key, "%s_decode_minor_faults", name); json_number(&j, key, f->decode_minor_faults);
+        snprintf(key, sizeof key, "%s_decode_major_faults", name); json_number(&j, key, f->decode_major_faults);
+        snprintf(key, sizeof key, "%s_prefill_major_faults", name); json_number(&j, key, f->prefill_major_faults);
+    }
+    const VariantFigures *dense = &r->v[VARIANT_DENSE], *warm = &r->v[VARIANT_FOLDED];
+    const VariantFigures *unfolded = &r->v[VARIANT_UNFOLDED];
+    json_number(&j, "folded_over_dense", warm->over_dense);
+    json_number(&j, "folded_over_dense_cpu", warm->decode_cpu_tok_s / dense->decode_cpu_tok_s);
+    json_number(&j, "folded_over_dense_best", warm->decode_max_tok_s / dense->decode_max_tok_s);
+    if (unfolded->measured) {
+        json_number(&j, "unfolded_over_dense", unfolded->over_dense);
+        json_number(&j, "unfolded_over_dense_cpu", unfolded->decode_cpu_tok_s / dense->decode_cpu_tok_s);
+        json_number(&j, "unfolded_over_dense_best", unfolded->decode_max_tok_s / dense->decode_max_tok_s);
+    } else {
+        json_raw(&j, "unfolded_over_dense", "null");
+    }
+    if (r->v[VARIANT_COLD_FOLDED].measured) {
+        json_number(&j, "cold_over_warm", r->v[VARIANT_COLD_FOLDED].over_warm);
+        json_number(&j, "cold_thread_over_warm", r->v[VARIANT_COLD_THREAD_FOLDED].over_warm);
+        json_number(&j, "cold_noprefetch_over_warm", r->v[VARIANT_COLD_NOPREFETCH_FOLDED].over_warm);
+        json_int(&j, "cold_table_resident_bytes", (long long)r->cold_table_resident_bytes);
+        json_int(&j, "evicted_table_resident_bytes", (long long)r->evicted_resident_bytes);
+    }
+    json_int(&j, "peak_rss_bytes", (long long)r->peak_rss_bytes);
+    json_int(&j, "folded_rss_bytes", (long long)r->folded_rss_bytes);
+    json_int(&j, "anon_resident_bytes", (long long)r->anon_resident_bytes);
+    json_int(&j, "file_resident_bytes", (long long)r->file_resident_bytes);
+    json_int(&j, "table_resident_bytes", (long long)r->table_resident_bytes);
+    json_int(&j, "rom_bytes", (long long)r->rom_bytes);
+    json_int(&j, "dense_weights_bytes", (long long)r->dense_weights_bytes);
+    json_int(&j, "folded_weights_bytes", (long long)r->folded_weights_bytes);
+    json_int(&j, "unfolded_weights_bytes", (long long)r->unfolded_weights_bytes);
+    json_int(&j, "kv_cache_bytes", (long long)r->kv_cache_bytes);
+    json_int(&j, "engine_bytes", (long long)r->engine_bytes);
+    printf("%s\n", json_end(&j));
+    json_free(&j);
+}
+
+static int bench_decode(int argc, char **argv) {
+    const char *bundle = NULL, *checkpoint = NULL, *dtype_text = "f32", *stream = NULL;
+    int json = 0, threads = 1, context = 128, tokens = 128, repeats = 9, warmup = 1, chunk = 64, cold = 0;
+    long seed = 1;
+    ArgSpec specs[] = {
+        {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (folded model, ROM table)"},
+        {"--checkpoint", ARG_STRING, &checkpoint, "the training checkpoint it was folded from (adds the unfolded model)"},
+        {"--table-dtype", ARG_STRING, &dtype_text, "which ROM table of the bundle (default f32)"},
+        {"--context", ARG_INT, &context, "tokens prefilled before decoding (default 128)"},
+        {"--tokens", ARG_INT, &tokens, "tokens decoded one at a time (default 128)"},
+        {"--repeats", ARG_INT, &repeats, "timed rounds over every variant (default 9)"},
+        {"--warmup", ARG_INT, &warmup, "untimed rounds first (default 1)"},
+        {"--chunk", ARG_INT, &chunk, "rows per batched prefill step (default 64; 1: token by token)"},
+        {"--cold", ARG_FLAG, &cold, "also measure with the table evicted from the page cache"},
+        {"--stream", ARG_STRING, &stream, "token file (e.g. DATA/val.tok) to take the ids from (default: uniformly random ids)"},
+        {"--seed", ARG_LONG, &seed, "random ids and dense twin weights (default 1)"},
+        {"--threads", ARG_INT, &threads, "threads (default 1: decoding is matrix-vector work)"},
+        {"--json", ARG_FLAG, &json, "print the figures as one JSON line"},
+    };
+    char name[] = "bench decode";   /* for the messages of args_parse */
+    argv[0] = name;
+    int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
+                        "--bundle DIR [--checkpoint DIR] [--context N] [--tokens N] [--repeats R] [--cold] [--json]");
+    if (rc) return rc == 1 ? 0 : rc;
+    if (!bundle) { fprintf(stderr, "meki bench decode: --bundle is required\n"); return 2; }
+    int dtype = table_dtype_parse(dtype_text);
+    if (dtype < 0) {
+        fprintf(stderr, "meki bench decode: --table-dtype: unknown dtype '%s' (f32, f16, bf16, q8, q4)\n", dtype_text);
+        return 2;
+    }
+    kernels_set_threads(threads);
+    DecodeBenchOptions o = {.bundle = bundle, .checkpoint = checkpoint, .stream_path = stream,
+                            .dtype = (TableDtype)dtype,
+                            .context = context, .tokens = tokens, .repeats = repeats,
+                            .warmup = warmup, .chunk = chunk, .cold = cold, .seed = (uint64_t)seed};
+    DecodeBenchResult r;
+    if ((rc = decode_bench_run(&o, &r))) {
+        fprintf(stderr, "meki bench decode: %s\n", error_message());
+        return rc;
+    }
+    print_decode(&r, dtype_text, stream, kernels_threads());
+    if (json) json_decode(&r, bundle, dtype_text, stream, kernels_threads());
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "decode")) return bench_decode(argc - 1, argv + 1);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: ./meki bench train [--preset NAME] [--memory none|meki] [--json]\n");
+        printf("usage: ./meki bench train [--preset NAME] [--memory none|meki] [--json]\n"
+               "       ./meki bench decode --bundle DIR [--checkpoint DIR] [--context N] [--tokens N]\n"
+               "                           [--repeats R] [--cold] [--json]   (see bench decode --help)\n");
         return 0;
     }
-    fprintf(stderr, "meki bench: expected 'train' (see ./meki bench --help)\n");
+    fprintf(stderr, "meki bench: expected 'train' or 'decode' (see ./meki bench --help)\n");
     return 2;
 }

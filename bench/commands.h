@@ -14,5 +14,9 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_fold(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_runs(int argc, char **argv);
+int cmd_db(int argc, char **argv);
+int cmd_decode(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 #endif

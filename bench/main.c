@@ -8,7 +8,11 @@ static const Command COMMANDS[] = {
     {"train", cmd_train, "train a model from a preset or an experiment file"},
     {"fold", cmd_fold, "fold a MeKi checkpoint into a deploy bundle (RAM weights + ROM table)"},
     {"eval", cmd_eval, "validation loss and perplexity of a checkpoint or bundle"},
-    {"bench", cmd_bench, "speed figures: training tokens/s and MFU"},
+    {"decode", cmd_decode, "generate text from a prompt (bundle or checkpoint)"},
+    {"bench", cmd_bench, "speed figures: training tokens/s and MFU; decode speed and footprint"},
+    {"sweep", cmd_sweep, "run every point of an experiment file's grid into the results database"},
+    {"runs", cmd_runs, "list the runs of a results database"},
+    {"db", cmd_db, "merge results databases, export them as CSV"},
     {"report", cmd_report, "results/report.md and plots from the results database"},
 };
 

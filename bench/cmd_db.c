@@ -1,0 +1,67 @@
+/* ./meki db merge|export: combine shard databases, export runs for spreadsheets. */
+#include "bench/args.h"
+#include "bench/commands.h"
+#include "runner/store.h"
+#include "util/error.h"
+#include <stdio.h>
+#include <string.h>
+
+static int exit_code(int rc) { return rc == OK ? 0 : rc == ERR_INPUT ? 2 : 1; }
+
+static int db_merge(int argc, char **argv) {
+    const char *out = NULL;
+    ArgList inputs = {0};
+    const ArgSpec specs[] = {
+        {"-o", ARG_STRING, &out, "the merged database (created if missing; may already hold runs)"},
+    };
+    int rc = args_parse(argc, argv, specs, 1, &inputs, "A.db B.db ... -o OUT.db");
+    if (rc) return rc == 1 ? 0 : 2;
+    if (!out || inputs.count == 0) {
+        fprintf(stderr, "meki db merge: expected input databases and -o OUT.db\n");
+        return 2;
+    }
+    Store *store;
+    if ((rc = store_open(&store, out))) die(exit_code(rc), "%s", error_message());
+    int total = 0;
+    for (int i = 0; i < inputs.count && rc == OK; i++) {
+        int taken;
+        rc = store_merge(store, inputs.items[i], &taken);
+        if (rc == OK) fprintf(stderr, "merged %s: %d runs taken\n", inputs.items[i], taken);
+        total += taken;
+    }
+    if (rc) fprintf(stderr, "meki: %s\n", error_message());
+    else fprintf(stderr, "%s: %d runs taken from %d databases\n", out, total, inputs.count);
+    store_close(store);
+    return exit_code(rc);
+}
+
+static int db_export(int argc, char **argv) {
+    const char *db = "results/meki.db";
+    int csv = 0;
+    const ArgSpec specs[] = {
+        {"--csv", ARG_FLAG, &csv, "CSV to stdout: one row per run, one column per metric (required)"},
+        {"--db", ARG_STRING, &db, "results database (default results/meki.db)"},
+    };
+    int rc = args_parse(argc, argv, specs, 2, NULL, "--csv [--db PATH]");
+    if (rc) return rc == 1 ? 0 : 2;
+    if (!csv) {
+        fprintf(stderr, "meki db export: --csv is the only format\n");
+        return 2;
+    }
+    Store *store;
+    if ((rc = store_open_readonly(&store, db))) die(exit_code(rc), "%s", error_message());
+    rc = store_export_csv(store, stdout);
+    if (rc) fprintf(stderr, "meki: %s\n", error_message());
+    store_close(store);
+    return exit_code(rc);
+}
+
+int cmd_db(int argc, char **argv) {
+    /* the sub-subcommand becomes argv[0], named in messages as "meki db merge: ..." */
+    if (argc >= 2 && !strcmp(argv[1], "merge")) return argv[1] = (char *)"db merge", db_merge(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "export")) return argv[1] = (char *)"db export", db_export(argc - 1, argv + 1);
+    FILE *out = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? stdout : stderr;
+    fprintf(out, "usage: ./meki db merge A.db B.db ... -o OUT.db\n"
+                 "       ./meki db export --csv [--db PATH]\n");
+    return out == stdout ? 0 : 2;
+}

@@ -1,0 +1,157 @@
+/* ./meki decode: generate text from a prompt with the inference engine, from a deploy
+ * bundle (folded, ROM table) or a training checkpoint (dense, or MeKi unfolded). */
+#include "bench/args.h"
+#include "bench/commands.h"
+#include "data/dataset.h"
+#include "data/tokenizer.h"
+#include "kernels/gemm.h"
+#include "models/checkpoint.h"
+#include "models/engine.h"
+#include "models/fold.h"
+#include "models/sampler.h"
+#include "util/error.h"
+#include "util/timer.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *bundle, *checkpoint, *prompt, *dtype, *data_dir, *prefetch;
+    int tokens, threads;
+    float temperature, top_p;
+    long seed;
+} DecodeArgs;
+
+static int load_model(Model *m, const DecodeArgs *a) {
+    TrainState state;
+    if (a->checkpoint) return checkpoint_load(m, a->checkpoint, 0, &state);
+    int dtype = table_dtype_parse(a->dtype);
+    if (dtype < 0) return error_set(ERR_INPUT, "--table-dtype: unknown dtype '%s' (f32, f16, bf16, q8, q4)", a->dtype);
+    return bundle_load(m, a->bundle, (TableDtype)dtype);
+}
+
+/* The tokenizer of the prepared corpus the model was trained on (same vocabulary). */
+static int load_tokenizer(Tokenizer **tok, const DecodeArgs *a, int vocab_size) {
+    char dir[4096], path[4200];
+    const char *data_dir = a->data_dir;
+    if (!data_dir) {
+        DataOptions options = {.vocab_size = vocab_size};
+        data_default_dir(dir, sizeof dir, &options);
+        data_dir = dir;
+    }
+    snprintf(path, sizeof path, "%s/tokenizer.bin", data_dir);
+    int rc = tokenizer_load(tok, path);
+    if (rc) {
+        char why[1024];   /* error_set writes the buffer error_message reads */
+        snprintf(why, sizeof why, "%s", error_message());
+        return error_set(rc, "%s (run ./meki data, or give --data)", why);
+    }
+    if (tokenizer_vocab_size(*tok) != vocab_size) {
+        rc = error_set(ERR_INPUT, "%s has %d tokens but the model has a %d-token vocabulary: wrong tokenizer",
+                       path, tokenizer_vocab_size(*tok), vocab_size);
+        tokenizer_free(*tok);
+        *tok = NULL;
+    }
+    return rc;
+}
+
+static int encode_prompt(const Tokenizer *tok, const char *prompt, int32_t **out, int *n) {
+    uint16_t *ids = NULL;
+    long count = 0;
+    int rc = tokenizer_encode(tok, (const unsigned char *)prompt, strlen(prompt), &ids, &count);
+    if (rc) return rc;
+    if (count < 1) { free(ids); return error_set(ERR_INPUT, "--prompt is empty: give at least one character"); }
+    *out = malloc(sizeof(int32_t) * count);
+    if (!*out) { free(ids); return error_set(ERR_FAILURE, "out of memory"); }
+    for (long i = 0; i < count; i++) (*out)[i] = ids[i];
+    *n = (int)count;
+    free(ids);
+    return OK;
+}
+
+static void print_token(const Tokenizer *tok, int id) {
+    int length;
+    const unsigned char *bytes = tokenizer_token_bytes(tok, id, &length);
+    fwrite(bytes, 1, (size_t)length, stdout);
+    fflush(stdout);
+}
+
+/* Prompt, then one sampled token at a time; the timing goes to stderr. */
+static int generate(const Model *m, const Tokenizer *tok, const int32_t *prompt, int n_prompt,
+                    const DecodeArgs *a) {
+    Engine e;
+    Sampler s;
+    int rc = engine_create(&e, m, n_prompt + a->tokens, 0);
+    if (rc) return rc;
+    if ((rc = sampler_create(&s, m->cfg.vocab_size, a->temperature, a->top_p, (unsigned long long)a->seed))) {
+        engine_free(&e);
+        return rc;
+    }
+    if ((rc = engine_set_prefetch(&e, (PrefetchMode)prefetch_mode_parse(a->prefetch)))) {
+        sampler_free(&s);
+        engine_free(&e);
+        return rc;
+    }
+    fputs(a->prompt, stdout);
+    double start = now_seconds();
+    const float *logits = engine_prefill(&e, prompt, n_prompt, 0);
+    double prefill_seconds = now_seconds() - start;
+    start = now_seconds();
+    for (int i = 0; logits && i < a->tokens; i++) {
+        int next = sampler_next(&s, logits);
+        print_token(tok, next);
+        if (i + 1 < a->tokens) logits = engine_forward(&e, next, n_prompt + i);
+    }
+    double decode_seconds = now_seconds() - start;
+    printf("\n");
+    if (!logits) rc = ERR_FAILURE;
+    else if (n_prompt + a->tokens > m->cfg.seq_len)
+        fprintf(stderr, "note: %d positions exceed the %d the model was trained on\n",
+                n_prompt + a->tokens, m->cfg.seq_len);
+    fprintf(stderr, "prompt %d tokens at %.0f tok/s, generated %d at %.1f tok/s (%s model)\n",
+            n_prompt, n_prompt / prefill_seconds, a->tokens, a->tokens / decode_seconds,
+            m->cfg.memory == MEMORY_NONE ? "dense" : m->folded ? "folded" : "unfolded");
+    sampler_free(&s);
+    engine_free(&e);
+    return rc;
+}
+
+int cmd_decode(int argc, char **argv) {
+    DecodeArgs a = {.dtype = "f32", .prefetch = "madvise", .tokens = 64, .threads = 1, .temperature = 0.8f, .top_p = 0.95f, .seed = 1};
+    ArgSpec specs[] = {
+        {"--bundle", ARG_STRING, &a.bundle, "deploy bundle folder (folded model, ROM table)"},
+        {"--checkpoint", ARG_STRING, &a.checkpoint, "training run folder (dense or unfolded MeKi)"},
+        {"--prompt", ARG_STRING, &a.prompt, "text to continue"},
+        {"-n", ARG_INT, &a.tokens, "tokens to generate (default 64)"},
+        {"--temperature", ARG_FLOAT, &a.temperature, "softmax temperature; 0 is greedy (default 0.8)"},
+        {"--top-p", ARG_FLOAT, &a.top_p, "nucleus: smallest set of tokens with this mass (default 0.95)"},
+        {"--seed", ARG_LONG, &a.seed, "sampling seed (default 1)"},
+        {"--table-dtype", ARG_STRING, &a.dtype, "which ROM table of the bundle (default f32)"},
+        {"--data", ARG_STRING, &a.data_dir, "prepared corpus folder holding tokenizer.bin (default: ./meki data's)"},
+        {"--prefetch", ARG_STRING, &a.prefetch, "ROM rows: madvise | thread | off (default madvise)"},
+        {"--threads", ARG_INT, &a.threads, "threads (default 1: decoding is matrix-vector work)"},
+    };
+    int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
+                        "(--bundle DIR | --checkpoint DIR) --prompt TEXT [-n N] [--temperature T] [--top-p P] [--seed S]");
+    if (rc) return rc == 1 ? 0 : rc;
+    if (!a.bundle == !a.checkpoint) { fprintf(stderr, "meki decode: give exactly one of --bundle or --checkpoint\n"); return 2; }
+    if (!a.prompt) { fprintf(stderr, "meki decode: --prompt is required\n"); return 2; }
+    if (a.tokens < 1) { fprintf(stderr, "meki decode: -n must be positive\n"); return 2; }
+    if (prefetch_mode_parse(a.prefetch) < 0) {
+        fprintf(stderr, "meki decode: --prefetch: unknown mode '%s' (madvise, thread, off)\n", a.prefetch);
+        return 2;
+    }
+    kernels_set_threads(a.threads);
+    Model m;
+    Tokenizer *tok = NULL;
+    int32_t *prompt = NULL;
+    int n_prompt = 0;
+    if ((rc = load_model(&m, &a))) { fprintf(stderr, "meki decode: %s\n", error_message()); return rc; }
+    if (!(rc = load_tokenizer(&tok, &a, m.cfg.vocab_size)) && !(rc = encode_prompt(tok, a.prompt, &prompt, &n_prompt)))
+        rc = generate(&m, tok, prompt, n_prompt, &a);
+    if (rc) fprintf(stderr, "meki decode: %s\n", error_message());
+    free(prompt);
+    tokenizer_free(tok);
+    model_free(&m);
+    return rc;
+}

@@ -1,0 +1,165 @@
+/* ./meki sweep FILE.ini: every run of an experiment's grid, recorded in the results database. */
+#include "bench/args.h"
+#include "bench/commands.h"
+#include "runner/experiment.h"
+#include "runner/store.h"
+#include "runner/sweep.h"
+#include "util/error.h"
+#include "util/fileio.h"
+#include "util/json.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_DB "results/meki.db"
+
+static int parse_shard(const char *text, int *index, int *count) {
+    char *slash;
+    long i = strtol(text, &slash, 10), n = 0;
+    if (slash != text && *slash == '/') {
+        char *end;
+        n = strtol(slash + 1, &end, 10);
+        if (*end || end == slash + 1) n = 0;
+    }
+    if (n < 1 || i < 0 || i >= n || n > 100000) {
+        fprintf(stderr, "meki sweep: bad --shard '%s' (expected I/N with 0 <= I < N)\n", text);
+        return 2;
+    }
+    *index = (int)i;
+    *count = (int)n;
+    return 0;
+}
+
+static void settings_summary(char *out, size_t size, const RunSettings *s) {
+    const ModelConfig *m = &s->model;
+    int used = snprintf(out, size, "d%d L%d V%d %s", m->d_model, m->n_layers, m->vocab_size,
+                        memory_kind_name(m->memory));
+    if (m->memory == MEMORY_MEKI && used > 0 && (size_t)used < size)
+        snprintf(out + used, size - (size_t)used, " d_mem %d", m->meki.d_mem);
+}
+
+/* Status of each run in an existing database, for the dry-run listing; "" if none. */
+static void dry_run_status(Store *store, const ResolvedRun *run, char *status, int size) {
+    status[0] = 0;
+    if (store && store_run_status(store, run->hash, status, size)) status[0] = 0;
+    if (!status[0]) snprintf(status, (size_t)size, "new");
+}
+
+static int dry_run(const ExperimentConfig *exp, const char *db, int shard_index, int shard_count, int json) {
+    Store *store = NULL;
+    if (file_exists(db) && store_open_readonly(&store, db)) store = NULL;   /* listing without statuses */
+    Json out;
+    json_begin(&out);
+    json_string(&out, "experiment", exp->name);
+    size_t used = 1, capacity = 4096;
+    char *runs = malloc(capacity);
+    if (!runs) { store_close(store); die(1, "out of memory"); }
+    strcpy(runs, "[");
+    if (!json) printf("%s: %d runs (%s)\n%-4s %-16s %-8s %-6s %-28s %-10s %s\n", exp->name, exp->n_runs, exp->path,
+                      "#", "hash", "status", "seed", "model", "tokens", "variant");
+    for (int r = 0; r < exp->n_runs; r++) {
+        const ResolvedRun *run = &exp->runs[r];
+        char status[16], model[128];
+        if (!sweep_selects(r, shard_index, shard_count)) continue;
+        dry_run_status(store, run, status, sizeof status);
+        settings_summary(model, sizeof model, &run->settings);
+        if (!json) {
+            printf("%-4d %-16s %-8s %-6llu %-28s %-10ld %s\n", r, run->hash, status,
+                   (unsigned long long)run->settings.train.seed, model, run->settings.train.tokens, run->variant);
+            continue;
+        }
+        Json item;
+        json_begin(&item);
+        json_string(&item, "hash", run->hash);
+        json_string(&item, "variant", run->variant);
+        json_string(&item, "status", status);
+        json_raw(&item, "config", run->config_json);
+        const char *text = json_end(&item);
+        size_t need = used + strlen(text) + 3;
+        if (need > capacity) {
+            capacity = need * 2;
+            char *grown = realloc(runs, capacity);
+            if (!grown) { free(runs); json_free(&item); store_close(store); die(1, "out of memory"); }
+            runs = grown;
+        }
+        used += (size_t)sprintf(runs + used, "%s%s", used > 1 ? "," : "", text);
+        json_free(&item);
+    }
+    strcpy(runs + used, "]");
+    json_raw(&out, "runs", runs);
+    if (json) printf("%s\n", json_end(&out));
+    free(runs);
+    json_free(&out);
+    store_close(store);
+    return 0;
+}
+
+static void print_summary(const ExperimentConfig *exp, const SweepSummary *s, int json, int rc) {
+    fprintf(stderr, "sweep %s: %d of %d runs selected: %d done, %d finished before, %d failed, %d diverged, "
+            "%d busy elsewhere (%.1fs)%s%s\n", exp->name, s->selected, s->grid, s->done, s->skipped, s->failed,
+            s->diverged, s->busy, s->seconds, rc ? "; stopped: " : "", rc ? error_message() : "");
+    if (!json) return;
+    Json out;
+    json_begin(&out);
+    json_string(&out, "experiment", exp->name);
+    json_int(&out, "runs", s->grid);
+    json_int(&out, "selected", s->selected);
+    json_int(&out, "done", s->done);
+    json_int(&out, "skipped", s->skipped);
+    json_int(&out, "failed", s->failed);
+    json_int(&out, "diverged", s->diverged);
+    json_int(&out, "busy", s->busy);
+    json_number(&out, "seconds", s->seconds);
+    if (rc) json_string(&out, "error", error_message());
+    printf("%s\n", json_end(&out));
+    json_free(&out);
+}
+
+int cmd_sweep(int argc, char **argv) {
+    const char *db = DEFAULT_DB, *shard = NULL;
+    int dry = 0, json = 0, threads = 0, quiet = 0, retry = 0, shard_index = 0, shard_count = 1;
+    ArgList files = {0};
+    const ArgSpec specs[] = {
+        {"--db", ARG_STRING, &db, "results database (default results/meki.db; runs go beside it in runs/)"},
+        {"--dry-run", ARG_FLAG, &dry, "list the resolved runs and their status; run nothing"},
+        {"--shard", ARG_STRING, &shard, "I/N: only the runs whose position is I modulo N (0 <= I < N)"},
+        {"--threads", ARG_INT, &threads, "threads per run (default: all cores)"},
+        {"--quiet", ARG_FLAG, &quiet, "no progress from the runs themselves"},
+        {"--retry-diverged", ARG_FLAG, &retry, "run diverged runs again (failed ones always are)"},
+        {"--json", ARG_FLAG, &json, "print the summary as one JSON line last"},
+    };
+    int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], &files, "FILE.ini [options]");
+    if (rc) return rc == 1 ? 0 : 2;
+    if (files.count != 1) {
+        fprintf(stderr, "meki sweep: expected one experiment file (see ./meki sweep --help)\n");
+        return 2;
+    }
+    if (shard && parse_shard(shard, &shard_index, &shard_count)) return 2;
+    ExperimentConfig *exp = malloc(sizeof *exp);
+    if (!exp) die(1, "out of memory");
+    if ((rc = experiment_load(exp, files.items[0]))) {
+        free(exp);
+        die(rc, "%s", error_message());
+    }
+    if (dry) {
+        rc = dry_run(exp, db, shard_index, shard_count, json);
+        experiment_free(exp);
+        free(exp);
+        return rc;
+    }
+    Store *store;
+    SweepContext ctx;
+    SweepSummary summary = {0};
+    if ((rc = store_open(&store, db)) || (rc = sweep_context_init(&ctx, store, db, threads, quiet))) {
+        fprintf(stderr, "meki: %s\n", error_message());
+    } else {
+        ctx.retry_diverged = retry;
+        rc = sweep_run(&ctx, exp, shard_index, shard_count, &summary);
+        print_summary(exp, &summary, json, rc);
+    }
+    store_close(store);
+    experiment_free(exp);
+    free(exp);
+    if (rc) return rc == ERR_INPUT ? 2 : 1;
+    return summary.failed || summary.diverged ? 1 : 0;
+}

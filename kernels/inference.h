@@ -1,0 +1,35 @@
+/* Kernels for the inference engine, where a step has one row (decoding) or a few
+ * (prefill). Each gives the result of its training counterpart, without what costs time
+ * at one row:
+ * - linear_forward is matmul_forward (kernels/gemm.h), but one row goes through
+ *   cblas_sgemv: OpenBLAS 0.3.21's sgemm with one row is about 5x slower than its sgemv
+ *   at this harness's widths (measured: 128 x 128, 8.4 us vs 1.5 us);
+ * - rmsnorm_rows, swiglu_rows and add_rows are rmsnorm_forward, swiglu_forward and
+ *   vector_add without their `omp parallel ... if (large)` regions: libgomp enters a
+ *   region even when the condition is false, about 1.8 us per call (measured), which is
+ *   more than the arithmetic of a 128-wide row and adds up to a fifth of a small decode step;
+ * - attention_query is attention_decode (kernels/attention.h) with its two loops over the
+ *   cache as sgemv calls, which vectorize (the scalar loops cannot without reassociation). */
+#ifndef KERNELS_INFERENCE_H
+#define KERNELS_INFERENCE_H
+
+/* out[N, O] (=, or += when accumulate) in[N, C] @ weight[O, C]^T */
+void linear_forward(float *out, const float *in, const float *weight, int N, int C, int O,
+                    int accumulate);
+/* out[N, C] = in / sqrt(mean(in^2) + eps) * gain; out may be in */
+void rmsnorm_rows(float *out, const float *in, const float *gain, int N, int C, float eps);
+/* out[N, C] += in / sqrt(mean(in^2) + eps) * gain (rmsnorm_rows then add_rows, fused) */
+void rmsnorm_add_rows(float *out, const float *in, const float *gain, int N, int C, float eps);
+/* out = sigmoid(in), out = SiLU(in), with fast_expf (kernels/fastmath.h) so they vectorize */
+void sigmoid_rows(float *out, const float *in, long n);
+void silu_rows(float *out, const float *in, long n);
+/* out = SiLU(gate) * up; out may be gate */
+void swiglu_rows(float *out, const float *gate, const float *up, long n);
+/* y += x */
+void add_rows(float *y, const float *x, long n);
+/* One query against n cached positions, grouped-query heads (head h reads kv head
+ * h / (H / KV)), scores scaled by 1/sqrt(hd).
+ * out[H, hd], q[H, hd], k_cache[n, KV, hd], v_cache[n, KV, hd], scratch[n] */
+void attention_query(float *out, const float *q, const float *k_cache, const float *v_cache,
+                     float *scratch, int n, int H, int KV, int hd);
+#endif

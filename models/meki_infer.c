@@ -1,0 +1,109 @@
+/* MeKi's forward for the inference engine. The steps are those of models/meki.c's
+ * forward (see the formulas there); they are restated here over `n` rows with the
+ * inference kernels (kernels/inference.h), so that one decoded token costs matrix-vector
+ * products and no OpenMP regions. */
+#include "models/meki_infer.h"
+#include "kernels/inference.h"
+#include "models/romtable.h"
+#include "util/error.h"
+#include <stdlib.h>
+#include <string.h>
+
+static int own_norm(const MekiConfig *k) {
+    return k->position == POS_AFTER_ATTN || k->position == POS_AFTER_FFN;
+}
+
+static int sigmoid_gate(MekiFusion f) { return f == FUSION_ADD_SIGMOID || f == FUSION_MUL_SIGMOID; }
+
+static int multiplicative(MekiFusion f) { return f == FUSION_MUL_SIGMOID || f == FUSION_MUL_SILU; }
+
+int meki_infer_create(MekiInfer *s, const ModelConfig *c, int rows) {
+    memset(s, 0, sizeof *s);
+    long n = rows, d = c->d_model, dm = c->meki.d_mem, hidden = d / 2;
+    MekiActs *a = &s->a;
+    float **wide[] = {&a->in, &a->h, &a->o};
+    float **narrow[] = {&a->s, &a->q, &a->mix, &a->r, &a->e, &a->gpre, &a->gact, &a->v};
+    float **half[] = {&a->p_gate, &a->p_up, &a->p_act};
+    int failed = 0;
+    for (size_t i = 0; i < sizeof wide / sizeof *wide; i++) failed |= !(*wide[i] = calloc(n * d, sizeof(float)));
+    for (size_t i = 0; i < sizeof narrow / sizeof *narrow; i++) failed |= !(*narrow[i] = calloc(n * dm, sizeof(float)));
+    for (size_t i = 0; i < sizeof half / sizeof *half; i++) failed |= !(*half[i] = calloc(n * hidden, sizeof(float)));
+    s->rows = rows;
+    if (failed) { meki_infer_free(s); return error_set(ERR_FAILURE, "out of memory for MeKi inference buffers"); }
+    return OK;
+}
+
+void meki_infer_free(MekiInfer *s) {
+    MekiActs *a = &s->a;
+    float *all[] = {a->in, a->h, a->o, a->s, a->q, a->mix, a->r, a->e, a->gpre, a->gact,
+                    a->v, a->p_gate, a->p_up, a->p_act};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) free(all[i]);
+    memset(s, 0, sizeof *s);
+}
+
+int meki_infer_check(const Model *m) {
+    const MekiState *st = m->memory;
+    if (!st) return error_set(ERR_INPUT, "MeKi model without its memory state");
+    if (m->folded && !st->rom && !st->folded)
+        return error_set(ERR_INPUT, "folded MeKi model without tables (neither heap nor ROM)");
+    return OK;
+}
+
+/* e[n, m] in training form: alpha * RMSNorm_m(M[x] + beta * G(E[x])). */
+static void expert_unfolded(const ModelConfig *c, const MekiWeights *w, const int32_t *tokens,
+                            const float *u, int n, MekiActs *a) {
+    const MekiConfig *k = &c->meki;
+    int d = c->d_model, dm = k->d_mem, hidden = d / 2;
+    long count = (long)n * dm;
+    for (int i = 0; i < n; i++) {
+        float *row = a->s + (long)i * dm;
+        if (k->memory & MEKI_STATIC) memcpy(row, w->table + (long)tokens[i] * dm, sizeof(float) * dm);
+        else memset(row, 0, sizeof(float) * dm);
+    }
+    if (k->memory & MEKI_DYNAMIC) {
+        if (k->projector == PROJECTOR_SWIGLU) {
+            linear_forward(a->p_gate, u, w->proj_gate, n, d, hidden, 0);
+            linear_forward(a->p_up, u, w->proj_up, n, d, hidden, 0);
+            swiglu_rows(a->p_act, a->p_gate, a->p_up, (long)n * hidden);
+            linear_forward(a->q, a->p_act, w->proj_down, n, hidden, dm, 0);
+        } else {
+            linear_forward(a->q, u, w->proj_down, n, d, dm, 0);
+        }
+    }
+    float beta = (k->memory & MEKI_DYNAMIC) ? w->beta[0] : 0.0f, alpha = w->alpha[0];
+    for (long i = 0; i < count; i++) a->mix[i] = a->s[i] + (beta != 0.0f ? beta * a->q[i] : 0.0f);
+    rmsnorm_rows(a->r, a->mix, w->mix_norm, n, dm, c->norm_eps);
+    for (long i = 0; i < count; i++) a->e[i] = alpha * a->r[i];
+}
+
+void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const float *embedded,
+                        const float *in, float *out, int n, MekiInfer *s) {
+    const ModelConfig *c = &m->cfg;
+    const MekiConfig *k = &c->meki;
+    const MekiState *st = m->memory;
+    const MekiWeights *w = &st->w[layer];
+    MekiActs *a = &s->a;
+    int d = c->d_model, dm = k->d_mem;
+    long count = (long)n * dm;
+    const float *h = in;
+    if (own_norm(k)) {   /* after_attn, after_ffn: in is the residual stream, which out is */
+        rmsnorm_rows(a->h, in, w->in_norm, n, d, c->norm_eps);
+        h = a->h;
+    } else if (in == out) {
+        memcpy(a->in, in, sizeof(float) * n * d);
+        h = a->in;
+    }
+    if (m->folded)
+        for (int i = 0; i < n; i++) meki_folded_row(st, layer, tokens[i], a->e + (long)i * dm);
+    else
+        expert_unfolded(c, w, tokens, embedded, n, a);
+    linear_forward(a->gpre, h, w->w_gate, n, d, dm, 0);
+    if (sigmoid_gate(k->fusion)) sigmoid_rows(a->gact, a->gpre, count);
+    else silu_rows(a->gact, a->gpre, count);
+    if (multiplicative(k->fusion))
+        for (long i = 0; i < count; i++) a->v[i] = a->e[i] * a->gact[i];
+    else
+        for (long i = 0; i < count; i++) a->v[i] = a->e[i] + a->gact[i];
+    linear_forward(a->o, a->v, w->w_out, n, dm, d, 0);
+    rmsnorm_add_rows(out, a->o, w->out_norm, n, d, c->norm_eps);
+}

@@ -1,0 +1,23 @@
+/* MeKi for the inference engine (models/engine.c): the module applied to a few rows at
+ * known positions, with no training buffers and nothing saved for a backward.
+ * Folded models read one row per layer (heap table or ROM table); unfolded models
+ * (training form) recompute the expert vector, paying the projector on every token. */
+#ifndef MODELS_MEKI_INFER_H
+#define MODELS_MEKI_INFER_H
+#include "models/meki.h"
+#include "models/model.h"
+
+typedef struct {
+    int rows;     /* capacity */
+    MekiActs a;   /* reused as scratch: in, h, s, p_*, q, mix, r, e, gpre, gact, v, o */
+} MekiInfer;
+
+int meki_infer_create(MekiInfer *s, const ModelConfig *c, int rows);
+void meki_infer_free(MekiInfer *s);
+/* out[n, d] += MeKi_layer(in[n, d]) for tokens[n]; embedded[n, d] = E[tokens] (used by
+ * the unfolded form only). in may alias out. n <= s->rows. */
+void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const float *embedded,
+                        const float *in, float *out, int n, MekiInfer *s);
+/* Can this model's memory be run here? ERR_INPUT naming what is missing. */
+int meki_infer_check(const Model *m);
+#endif

@@ -1,0 +1,91 @@
+/* Experiment files: an INI file describing a model, its training, what to measure, and a
+ * grid of variants ([sweep] axes x seeds). Loading parses, validates every key and
+ * expands the grid into fully resolved runs, each identified by the hash of its
+ * canonical JSON. Any problem is ERR_INPUT with a message "FILE:LINE: ..." and nothing
+ * else happens: callers run or write nothing for a file that did not load. */
+#ifndef RUNNER_EXPERIMENT_H
+#define RUNNER_EXPERIMENT_H
+#include "models/config.h"
+#include "models/train.h"
+#include <stdint.h>
+
+#define EXP_MAX_ENTRIES 128
+#define EXP_MAX_AXES 8
+#define EXP_MAX_VALUES 32
+#define EXP_MAX_SEEDS 64
+#define EXP_MAX_FILES 64
+#define EXP_MAX_RUNS 10000
+#define EXP_TEXT 200            /* INI_MAX_LINE of Debian's libinih */
+
+/* Deployment table dtypes measured by [bench] table_dtypes, as bit flags. */
+enum { DTYPE_F32 = 1, DTYPE_F16 = 2, DTYPE_BF16 = 4, DTYPE_Q8 = 8, DTYPE_Q4 = 16 };
+
+typedef struct {
+    int zero_shot, logit_lens;  /* on/off */
+} EvalSettings;
+
+typedef struct {
+    unsigned table_dtypes;      /* DTYPE_* flags; 0: no deployment benchmark */
+    int decode_tokens;
+    int cold, prefetch;         /* on/off */
+} BenchSettings;
+
+typedef struct {
+    int n_files;                /* 0: the built-in Bible corpus */
+    char files[EXP_MAX_FILES][EXP_TEXT];
+} DataSettings;
+
+/* Everything that determines a run's results. */
+typedef struct {
+    ModelConfig model;
+    TrainConfig train;          /* train.seed is the run's seed */
+    EvalSettings eval;
+    BenchSettings bench;
+    DataSettings data;
+} RunSettings;
+
+typedef struct {
+    RunSettings settings;
+    int index;                  /* position in the full grid (before de-duplication) */
+    char variant[256];          /* "memory.kind=meki meki.d_mem=16", or "base" without axes */
+    char hash[17];              /* 16 hex digits of the canonical JSON's hash */
+    char *config_json;          /* canonical JSON of settings (malloc'd) */
+} ResolvedRun;
+
+/* One key = value of the file, kept with its line for later error messages. */
+typedef struct {
+    char section[16], key[32], value[EXP_TEXT];
+    int line;
+} ExpEntry;
+
+typedef struct {
+    char section[16], key[32];
+    int line, n_values;
+    char values[EXP_MAX_VALUES][EXP_TEXT];
+} SweepAxis;
+
+typedef struct {
+    char path[4096];
+    char name[64], description[EXP_TEXT];
+    uint64_t seeds[EXP_MAX_SEEDS];
+    int n_seeds;
+    ExpEntry entries[EXP_MAX_ENTRIES];
+    int n_entries;
+    SweepAxis axes[EXP_MAX_AXES];
+    int n_axes;
+    ResolvedRun *runs;          /* unique runs in grid order; duplicates (same hash) dropped */
+    int n_runs;
+} ExperimentConfig;
+
+/* Parse, validate and expand path. On error exp holds no runs and the message is set. */
+int experiment_load(ExperimentConfig *exp, const char *path);
+void experiment_free(ExperimentConfig *exp);
+
+/* The canonical JSON of settings (malloc'd, fixed key order, only the active memory
+ * variant's parameters) and its 16-hex-digit hash. */
+char *run_settings_json(const RunSettings *settings);
+void config_hash(char out[17], const char *text);
+
+/* "f32,q8" for a DTYPE_* mask. */
+void format_dtypes(char *out, int size, unsigned mask);
+#endif

@@ -1,0 +1,411 @@
+#include "runner/sweep.h"
+#include "runner/machine.h"
+#include "models/checkpoint.h"
+#include "data/dataset.h"
+#include "util/error.h"
+#include "util/fileio.h"
+#include "util/progress.h"
+#include "util/timer.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *OUTCOME_NAMES[] = {"done", "skipped", "busy", "failed", "diverged"};
+const char *outcome_name(RunOutcome outcome) { return OUTCOME_NAMES[outcome]; }
+
+void run_report_free(RunReport *report) { metrics_free(&report->metrics); }
+
+int sweep_selects(int position, int shard_index, int shard_count) {
+    return shard_count <= 1 || position % shard_count == shard_index;
+}
+
+int sweep_finished(const SweepContext *ctx, const char *status) {
+    return !strcmp(status, "done") || (!strcmp(status, "diverged") && !ctx->retry_diverged);
+}
+
+int sweep_context_init(SweepContext *ctx, Store *store, const char *db_path, int threads, int quiet) {
+    char copy[4096];
+    memset(ctx, 0, sizeof *ctx);
+    ctx->store = store;
+    ctx->threads = threads;
+    ctx->recorded_threads = threads > 0 ? threads : machine_cores();
+    ctx->quiet = quiet;
+    snprintf(copy, sizeof copy, "%s", db_path);
+    snprintf(ctx->runs_dir, sizeof ctx->runs_dir, "%s/runs", dirname(copy));
+    machine_git_revision(ctx->git_revision, sizeof ctx->git_revision);
+    machine_host(ctx->host, sizeof ctx->host);
+    return store_record_environment(store, ctx->recorded_threads, ctx->environment);
+}
+
+/* ---------- the per-step curve, kept on disk so that a resumed run has all of it ---------- */
+
+typedef struct {
+    StepRecord *items;
+    long count, capacity;
+    FILE *file;                 /* <run>/curve.log, one line per step record, appended */
+} CurveLog;
+
+/* A run resumed from a checkpoint repeats the steps after it: a record for step s replaces
+ * every record from s on. */
+static void curve_add(CurveLog *c, const StepRecord *r) {
+    while (c->count > 0 && c->items[c->count - 1].step >= r->step) c->count--;
+    if (c->count == c->capacity) {
+        long capacity = c->capacity ? c->capacity * 2 : 256;
+        StepRecord *items = realloc(c->items, (size_t)capacity * sizeof *items);
+        if (!items) return;   /* out of memory: the curve loses a point, the run goes on */
+        c->items = items;
+        c->capacity = capacity;
+    }
+    c->items[c->count++] = *r;
+}
+
+static void curve_on_step(void *user, const StepRecord *r) {
+    CurveLog *c = user;
+    curve_add(c, r);
+    if (!c->file) return;
+    fprintf(c->file, "%ld %ld %.17g %.17g %.17g %.17g\n", r->step, r->tokens, r->train_loss, r->val_loss, r->lr,
+            r->tok_s);
+    fflush(c->file);
+}
+
+/* Loads the records of an interrupted attempt; a torn last line (kill -9) is ignored. */
+static void curve_open(CurveLog *c, const char *dir) {
+    char path[4300], line[512];
+    memset(c, 0, sizeof *c);
+    snprintf(path, sizeof path, "%s/curve.log", dir);
+    FILE *old = fopen(path, "r");
+    while (old && fgets(line, sizeof line, old)) {
+        StepRecord r;
+        if (!strchr(line, '\n') ||
+            sscanf(line, "%ld %ld %lf %lf %lf %lf", &r.step, &r.tokens, &r.train_loss, &r.val_loss, &r.lr,
+                   &r.tok_s) != 6)
+            break;
+        curve_add(c, &r);
+    }
+    if (old) fclose(old);
+    /* rewrite it whole: drops a torn line, so later appends start on a line boundary */
+    c->file = fopen(path, "w");
+    for (long i = 0; c->file && i < c->count; i++) {
+        const StepRecord *r = &c->items[i];
+        fprintf(c->file, "%ld %ld %.17g %.17g %.17g %.17g\n", r->step, r->tokens, r->train_loss, r->val_loss,
+                r->lr, r->tok_s);
+    }
+    if (c->file) fflush(c->file);
+}
+
+static void curve_close(CurveLog *c) {
+    if (c->file) fclose(c->file);
+    free(c->items);
+    memset(c, 0, sizeof *c);
+}
+
+/* ---------- one run ---------- */
+
+static void train_metrics(MetricList *m, const TrainResult *r) {
+    metrics_add(m, "steps", (double)r->steps, "steps");
+    metrics_add(m, "tokens", (double)r->tokens, "tokens");
+    metrics_add(m, "train_loss", r->train_loss, "nats");
+    if (r->diverged) return;   /* the rest is meaningless for a diverged run */
+    metrics_add(m, "val_loss", r->val_loss, "nats");
+    metrics_add(m, "val_ppl", r->val_ppl, "ppl");
+    metrics_add(m, "train_tok_s", r->train_tok_s, "tok/s");
+    metrics_add(m, "mfu", r->mfu, "fraction");
+    metrics_add(m, "sgemm_flops", r->sgemm_flops, "flop/s");
+    metrics_add(m, "seconds", r->seconds, "s");
+    metrics_add(m, "ram_params", (double)r->ram_params, "params");
+    metrics_add(m, "rom_weights", (double)r->rom_weights, "values");
+    metrics_add(m, "train_flops_per_token", r->train_flops_per_token, "flop/token");
+    metrics_add(m, "inference_flops_per_token", r->inference_flops_per_token, "flop/token");
+}
+
+static void train_attempt(const SweepContext *ctx, const ResolvedRun *run, const char *data_dir, const char *dir,
+                          CurveLog *curve, RunReport *report) {
+    TrainConfig train = run->settings.train;
+    TrainResult result;
+    memset(&result, 0, sizeof result);
+    train.threads = ctx->threads;
+    train.quiet = ctx->quiet;
+    error_clear();
+    int rc = train_run(&run->settings.model, &train, data_dir, dir, curve_on_step, curve, &result);
+    metrics_free(&report->metrics);
+    train_metrics(&report->metrics, &result);
+    if (result.diverged) {
+        report->outcome = OUTCOME_DIVERGED;
+        snprintf(report->error, sizeof report->error, "%s", result.reason[0] ? result.reason : "diverged");
+    } else if (rc != OK) {
+        report->outcome = OUTCOME_FAILED;
+        snprintf(report->error, sizeof report->error, "%s", error_message());
+    } else {
+        report->outcome = OUTCOME_DONE;
+    }
+}
+
+/* Moves the checkpoint files (every *.safetensors of the run folder) into
+ * <run>/unusable-<time>/, kept for inspection. */
+static int set_aside_checkpoint(const char *dir, char *aside, size_t size) {
+    char from[4400], to[4400];
+    snprintf(aside, size, "%s/unusable-%ld", dir, (long)time(NULL));
+    if (make_dirs(aside)) return ERR_FAILURE;
+    DIR *d = opendir(dir);
+    if (!d) return error_set(ERR_FAILURE, "cannot list %s: %s", dir, strerror(errno));
+    struct dirent *e;
+    int rc = OK;
+    while (rc == OK && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 12 || strcmp(e->d_name + n - 12, ".safetensors")) continue;
+        snprintf(from, sizeof from, "%s/%s", dir, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", aside, e->d_name);
+        if (rename(from, to) != 0) rc = error_set(ERR_FAILURE, "cannot move %s: %s", from, strerror(errno));
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Trains the run; the outcome and figures go to report, the curve to curve. A run that
+ * cannot resume from the checkpoint of an interrupted attempt (say, killed while saving
+ * it) starts again from scratch: training is deterministic, so the figures are the same. */
+static void train_step(const SweepContext *ctx, const ResolvedRun *run, const char *data_dir, const char *dir,
+                       CurveLog *curve, RunReport *report) {
+    int resuming = checkpoint_exists(dir);
+    train_attempt(ctx, run, data_dir, dir, curve, report);
+    if (report->outcome != OUTCOME_FAILED || !resuming) return;
+    char first[512], aside[4200];
+    snprintf(first, sizeof first, "%s", report->error);
+    if (set_aside_checkpoint(dir, aside, sizeof aside)) {
+        snprintf(report->error, sizeof report->error, "%s; cannot set the checkpoint aside: %s", first,
+                 error_message());
+        return;
+    }
+    fprintf(stderr, "run %s: cannot resume (%s); checkpoint moved to %s, starting again\n", run->hash, first, aside);
+    train_attempt(ctx, run, data_dir, dir, curve, report);
+    if (report->outcome == OUTCOME_FAILED) {
+        char second[512];
+        snprintf(second, sizeof second, "%s", report->error);
+        snprintf(report->error, sizeof report->error, "resuming: %.240s; from scratch: %.240s", first, second);
+    }
+}
+
+static int write_config(const char *dir, const char *json) {
+    char path[4300];
+    AtomicFile f;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (atomic_open(&f, path)) return ERR_FAILURE;
+    if (atomic_write(&f, json, strlen(json)) || atomic_write(&f, "\n", 1)) {
+        atomic_abort(&f);
+        return ERR_FAILURE;
+    }
+    return atomic_commit(&f);
+}
+
+/* The pipeline proper, once the run is ours: later issues add fold, eval and bench here. */
+static void pipeline(const SweepContext *ctx, const ResolvedRun *run, const char *data_dir, const char *dir,
+                     CurveLog *curve, RunReport *report) {
+    if (write_config(dir, run->config_json)) {
+        report->outcome = OUTCOME_FAILED;
+        snprintf(report->error, sizeof report->error, "%s", error_message());
+        return;
+    }
+    train_step(ctx, run, data_dir, dir, curve, report);
+}
+
+/* An exclusive lock on <run>/lock, held while the run trains: two sweeps on one machine
+ * never train the same run, and the kernel drops the lock when a process dies. */
+static int lock_run(const char *dir, int *fd, RunReport *report) {
+    char path[4300];
+    snprintf(path, sizeof path, "%s/lock", dir);
+    *fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (*fd < 0) {
+        snprintf(report->error, sizeof report->error, "cannot create %.300s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(*fd, LOCK_EX | LOCK_NB) == 0) return 0;
+    snprintf(report->error, sizeof report->error, "being run by another process (%.300s held)", path);
+    close(*fd);
+    *fd = -1;
+    return 1;
+}
+
+static RunIdentity identity(const SweepContext *ctx, const ExperimentConfig *exp, const ResolvedRun *run) {
+    RunIdentity id = {run->hash, exp->name, run->variant, run->config_json, run->settings.train.seed,
+                      ctx->git_revision, ctx->host, ctx->environment, ctx->recorded_threads};
+    return id;
+}
+
+/* Records a run that could not even start (no folder, no lock file) as failed. */
+static int record_unstarted(const SweepContext *ctx, const ExperimentConfig *exp, const ResolvedRun *run,
+                            RunReport *report) {
+    RunIdentity id = identity(ctx, exp, run);
+    int started, rc = store_begin_run(ctx->store, &id, &started);
+    report->outcome = OUTCOME_FAILED;
+    if (rc || !started) return rc;
+    return store_finish_run(ctx->store, run->hash, "failed", report->error, NULL, 0, NULL);
+}
+
+int run_one(const SweepContext *ctx, const ExperimentConfig *exp, const ResolvedRun *run, const char *data_dir,
+            RunReport *report) {
+    char dir[4200], status[16];
+    int fd = -1, rc;
+    double start = now_seconds();
+    memset(report, 0, sizeof *report);
+    report->outcome = OUTCOME_SKIPPED;
+    if ((rc = store_run_status(ctx->store, run->hash, status, sizeof status))) return rc;
+    if (sweep_finished(ctx, status)) return store_link_experiment(ctx->store, run->hash, exp->name, run->variant);
+    snprintf(dir, sizeof dir, "%s/%s", ctx->runs_dir, run->hash);
+    if (make_dirs(dir)) {
+        snprintf(report->error, sizeof report->error, "%s", error_message());
+        return record_unstarted(ctx, exp, run, report);
+    }
+    int locked = lock_run(dir, &fd, report);
+    if (locked < 0) return record_unstarted(ctx, exp, run, report);
+    if (locked > 0) { report->outcome = OUTCOME_BUSY; return OK; }
+    /* another process may have finished it between our first look and the lock */
+    if ((rc = store_run_status(ctx->store, run->hash, status, sizeof status)) || sweep_finished(ctx, status)) {
+        close(fd);
+        return rc ? rc : store_link_experiment(ctx->store, run->hash, exp->name, run->variant);
+    }
+    RunIdentity id = identity(ctx, exp, run);
+    int started;
+    rc = store_begin_run(ctx->store, &id, &started);
+    if (rc == OK && started) {
+        CurveLog curve;
+        curve_open(&curve, dir);
+        pipeline(ctx, run, data_dir, dir, &curve, report);
+        rc = store_finish_run(ctx->store, run->hash, outcome_name(report->outcome), report->error, curve.items,
+                              curve.count, &report->metrics);
+        curve_close(&curve);
+    }
+    close(fd);
+    report->seconds = now_seconds() - start;
+    return rc;
+}
+
+/* ---------- the sweep ---------- */
+
+static int same_data(const RunSettings *a, const RunSettings *b) {
+    if (a->model.vocab_size != b->model.vocab_size || a->data.n_files != b->data.n_files) return 0;
+    for (int i = 0; i < a->data.n_files; i++)
+        if (strcmp(a->data.files[i], b->data.files[i])) return 0;
+    return 1;
+}
+
+static int prepare_data(const RunSettings *s, char *dir, size_t size) {
+    DataOptions options;
+    DataSummary summary;
+    memset(&options, 0, sizeof options);
+    for (int i = 0; i < s->data.n_files; i++) options.corpus_files[i] = s->data.files[i];
+    options.n_files = s->data.n_files;
+    options.vocab_size = s->model.vocab_size;
+    int rc = dataset_prepare(&options, &summary);
+    if (rc) {
+        char reason[1024];   /* copied: error_set must not read the buffer it writes */
+        snprintf(reason, sizeof reason, "%s", error_message());
+        return error_set(rc, "preparing the data: %s", reason);
+    }
+    snprintf(dir, size, "%s", summary.dir);
+    return OK;
+}
+
+/* Before the first run: every corpus/vocabulary the pending runs need, each once. */
+static int prepare_all_data(const ExperimentConfig *exp, const int *pending, char (*dirs)[4096]) {
+    for (int r = 0; r < exp->n_runs; r++) {
+        if (!pending[r]) continue;
+        int same = -1;
+        for (int q = 0; q < r && same < 0; q++)
+            if (pending[q] && same_data(&exp->runs[q].settings, &exp->runs[r].settings)) same = q;
+        if (same >= 0) memcpy(dirs[r], dirs[same], sizeof dirs[r]);
+        else if (prepare_data(&exp->runs[r].settings, dirs[r], sizeof dirs[r])) return ERR_FAILURE;
+    }
+    return OK;
+}
+
+static void tally(SweepSummary *summary, RunOutcome outcome) {
+    switch (outcome) {
+    case OUTCOME_DONE: summary->done++; break;
+    case OUTCOME_SKIPPED: summary->skipped++; break;
+    case OUTCOME_BUSY: summary->busy++; break;
+    case OUTCOME_FAILED: summary->failed++; break;
+    case OUTCOME_DIVERGED: summary->diverged++; break;
+    }
+}
+
+static void report_run(Progress *progress, int k, const ResolvedRun *run, const RunReport *report) {
+    char detail[768];
+    double loss = metrics_get(&report->metrics, "val_loss");
+    if (report->outcome == OUTCOME_DONE)
+        snprintf(detail, sizeof detail, " | run %d %s done: val_loss %.4f in %.1fs", k, run->hash, loss,
+                 report->seconds);
+    else
+        snprintf(detail, sizeof detail, " | run %d %s %s: %s", k, run->hash, outcome_name(report->outcome),
+                 report->error);
+    progress->last_print = 0;   /* always print a line at the end of a run */
+    progress_update(progress, k, detail);
+    if (progress->on_terminal) fputc('\n', stderr);
+}
+
+/* Marks the selected runs that are not finished; finished ones are linked and counted. */
+static int find_pending(const SweepContext *ctx, const ExperimentConfig *exp, int shard_index, int shard_count,
+                        int *pending, SweepSummary *summary) {
+    char status[16];
+    for (int r = 0; r < exp->n_runs; r++) {
+        if (!sweep_selects(r, shard_index, shard_count)) continue;
+        summary->selected++;
+        int rc = store_run_status(ctx->store, exp->runs[r].hash, status, sizeof status);
+        if (rc) return rc;
+        pending[r] = !sweep_finished(ctx, status);
+        if (pending[r]) continue;
+        summary->skipped++;
+        if ((rc = store_link_experiment(ctx->store, exp->runs[r].hash, exp->name, exp->runs[r].variant))) return rc;
+    }
+    return OK;
+}
+
+static int run_pending(const SweepContext *ctx, const ExperimentConfig *exp, const int *pending,
+                       char (*dirs)[4096], int n_pending, SweepSummary *summary) {
+    char label[128];
+    Progress progress;
+    snprintf(label, sizeof label, "sweep %s", exp->name);
+    progress_begin(&progress, label, n_pending);
+    int k = 0;
+    for (int r = 0; r < exp->n_runs; r++) {
+        if (!pending[r]) continue;
+        const ResolvedRun *run = &exp->runs[r];
+        RunReport report;
+        fprintf(stderr, "%s: run %d of %d: %s %s seed %llu\n", label, ++k, n_pending, run->hash, run->variant,
+                (unsigned long long)run->settings.train.seed);
+        int rc = run_one(ctx, exp, run, dirs[r], &report);
+        if (rc == OK) {
+            tally(summary, report.outcome);
+            report_run(&progress, k, run, &report);
+        }
+        run_report_free(&report);
+        if (rc) return rc;   /* the store cannot record results: stop rather than waste runs */
+    }
+    return OK;
+}
+
+int sweep_run(const SweepContext *ctx, const ExperimentConfig *exp, int shard_index, int shard_count,
+              SweepSummary *summary) {
+    double start = now_seconds();
+    memset(summary, 0, sizeof *summary);
+    summary->grid = exp->n_runs;
+    int *pending = calloc((size_t)exp->n_runs + 1, sizeof *pending);
+    char (*dirs)[4096] = calloc((size_t)exp->n_runs + 1, sizeof *dirs);
+    int rc = pending && dirs ? OK : error_set(ERR_FAILURE, "out of memory");
+    if (rc == OK) rc = find_pending(ctx, exp, shard_index, shard_count, pending, summary);
+    int n_pending = 0;
+    for (int r = 0; r < exp->n_runs; r++) n_pending += pending && pending[r];
+    if (rc == OK && n_pending) rc = prepare_all_data(exp, pending, dirs);
+    if (rc == OK && n_pending) rc = run_pending(ctx, exp, pending, dirs, n_pending, summary);
+    free(pending);
+    free(dirs);
+    summary->seconds = now_seconds() - start;
+    return rc;
+}

@@ -1,0 +1,57 @@
+/* The sweep driver: every run of an experiment's grid (or of one shard of it) goes through
+ * run_one, which trains it into <runs_dir>/<hash>/ (resuming from that folder's checkpoint
+ * after an interruption) and records the outcome in the store in one transaction.
+ * Later steps of the pipeline (fold, eval, bench) add their figures inside run_one. */
+#ifndef RUNNER_SWEEP_H
+#define RUNNER_SWEEP_H
+#include "runner/experiment.h"
+#include "runner/store.h"
+
+typedef struct {
+    Store *store;
+    char runs_dir[4096];        /* one folder per run hash */
+    int threads;                /* given to training; <= 0: all cores */
+    int recorded_threads;       /* the thread count actually used, for the runs table */
+    int quiet;                  /* no progress output from the run itself */
+    int retry_diverged;         /* run diverged runs again (they are final otherwise) */
+    char git_revision[128], host[256], environment[17];
+} SweepContext;
+
+/* Fills ctx for a store opened at db_path: runs go to dirname(db_path)/runs; records
+ * this machine in the environment table. */
+int sweep_context_init(SweepContext *ctx, Store *store, const char *db_path, int threads, int quiet);
+
+/* Whether a run with this stored status is finished: done, or diverged (training is
+ * deterministic, so running it again would diverge again) unless retry_diverged. */
+int sweep_finished(const SweepContext *ctx, const char *status);
+
+typedef enum { OUTCOME_DONE, OUTCOME_SKIPPED, OUTCOME_BUSY, OUTCOME_FAILED, OUTCOME_DIVERGED } RunOutcome;
+
+typedef struct {
+    RunOutcome outcome;
+    char error[512];            /* why it failed or diverged; why it was passed over */
+    MetricList metrics;
+    double seconds;
+} RunReport;
+
+const char *outcome_name(RunOutcome outcome);
+void run_report_free(RunReport *report);
+
+/* One run: skipped if finished; passed over (OUTCOME_BUSY) if another process holds its
+ * folder's lock; else trained and recorded. A failed or diverged training is an outcome,
+ * not an error: the return value is non-OK only when the store cannot record it. */
+int run_one(const SweepContext *ctx, const ExperimentConfig *exp, const ResolvedRun *run,
+            const char *data_dir, RunReport *report);
+
+typedef struct {
+    int grid, selected, done, skipped, busy, failed, diverged;
+    double seconds;
+} SweepSummary;
+
+/* Shard k of n takes the runs whose position in exp->runs is k modulo n. */
+int sweep_selects(int position, int shard_index, int shard_count);
+/* Prepares the data the pending runs need, then runs them in order with a progress line.
+ * Returns OK when every selected run was handled (whatever its outcome). */
+int sweep_run(const SweepContext *ctx, const ExperimentConfig *exp, int shard_index, int shard_count,
+              SweepSummary *summary);
+#endif

@@ -1,0 +1,375 @@
+/* The inference engine gives the training forward's logits at every position, for dense
+ * models, MeKi in training form, MeKi folded into heap tables and MeKi read from a ROM
+ * table in a bundle; its KV cache can be reused and rewound; the sampler is deterministic. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "kernels/gemm.h"
+#include "models/checkpoint.h"
+#include "models/decode_bench.h"
+#include "models/engine.h"
+#include "models/fold.h"
+#include "models/meki.h"
+#include "models/model.h"
+#include "models/sampler.h"
+#include "util/rng.h"
+
+enum { T = 12, V = 300 };
+static const double TOLERANCE = 1e-5;
+
+static void small_config(ModelConfig *c, MemoryKind memory) {
+    model_preset(c, "tiny");
+    c->vocab_size = V;
+    c->d_model = 32;
+    c->n_layers = 2;
+    c->n_heads = 4;
+    c->n_kv_heads = 2;
+    c->ffn_hidden = 48;
+    c->seq_len = T;
+    c->memory = memory;
+    c->meki.d_mem = 8;
+}
+
+static void random_tokens(int32_t *tokens, int n, uint64_t seed) {
+    Rng rng;
+    rng_seed(&rng, seed);
+    for (int i = 0; i < n; i++) tokens[i] = (int32_t)rng_below(&rng, V);
+}
+
+/* Random weights, with norm gains and MeKi scalars moved away from 1 so that every
+ * tensor matters. */
+static void randomize(Model *m, uint64_t seed) {
+    model_init_weights(m, seed);
+    Rng rng;
+    rng_seed(&rng, seed + 1);
+    for (long i = 0; i < m->params.total; i++) m->params.data[i] += 0.2f * rng_normal(&rng);
+}
+
+/* max |a - b| / max |b| */
+static double relative_error(const float *a, const float *b, int n) {
+    double diff = 0, scale = 0;
+    for (int i = 0; i < n; i++) {
+        diff = fmax(diff, fabs((double)a[i] - b[i]));
+        scale = fmax(scale, fabs((double)b[i]));
+    }
+    return diff / scale;
+}
+
+/* Reference logits [T, V] of `m` in training form for tokens. */
+static float *reference_logits(Model *m, const int32_t *tokens) {
+    assert_int_equal(model_reserve(m, 1, T), 0);
+    model_forward(m, tokens, NULL, 1, T);
+    float *out = malloc(sizeof(float) * T * V);
+    memcpy(out, m->logits, sizeof(float) * T * V);
+    return out;
+}
+
+/* The engine, token by token, against reference logits at every position; then a batched
+ * prefill in uneven chunks followed by decoding, which must reuse the cache. */
+static double engine_error(const Model *m, const float *reference, const int32_t *tokens) {
+    Engine e;
+    double worst = 0;
+    assert_int_equal(engine_create(&e, m, T, 5), 0);
+    for (int t = 0; t < T; t++) {
+        const float *logits = engine_forward(&e, tokens[t], t);
+        assert_non_null(logits);
+        worst = fmax(worst, relative_error(logits, reference + (long)t * V, V));
+    }
+    for (int split = 1; split < T; split += 4) {
+        const float *logits = engine_prefill(&e, tokens, split, 0);
+        assert_non_null(logits);
+        worst = fmax(worst, relative_error(logits, reference + (long)(split - 1) * V, V));
+        for (int t = split; t < T; t++) {
+            logits = engine_forward(&e, tokens[t], t);
+            worst = fmax(worst, relative_error(logits, reference + (long)t * V, V));
+        }
+    }
+    engine_free(&e);
+    return worst;
+}
+
+static void test_dense_equals_training_forward(void **state) {
+    for (int tied = 0; tied < 2; tied++)
+        for (int qk_norm = 0; qk_norm < 2; qk_norm++) {
+            ModelConfig c;
+            small_config(&c, MEMORY_NONE);
+            c.tie_embeddings = tied;
+            c.qk_norm = qk_norm;
+            Model m;
+            assert_int_equal(model_create(&m, &c, 0, 0), 0);
+            randomize(&m, 3 + tied * 2 + qk_norm);
+            int32_t tokens[T];
+            random_tokens(tokens, T, 11);
+            float *reference = reference_logits(&m, tokens);
+            double err = engine_error(&m, reference, tokens);
+            if (err > TOLERANCE) fprintf(stderr, "dense tied %d qk_norm %d: %.2e\n", tied, qk_norm, err);
+            assert_true(err < TOLERANCE);
+            free(reference);
+            model_free(&m);
+        }
+}
+
+/* Unfolded against its own training forward, and the folded model (heap tables) against
+ * the same reference and its own forward, for every MeKi variant. */
+static double check_meki_variant(const ModelConfig *c, uint64_t seed) {
+    Model trained, folded;
+    assert_int_equal(model_create(&trained, c, 0, 0), 0);
+    randomize(&trained, seed);
+    int32_t tokens[T];
+    random_tokens(tokens, T, seed + 7);
+    float *reference = reference_logits(&trained, tokens);
+    double unfolded_err = engine_error(&trained, reference, tokens);
+    assert_int_equal(model_fold(&trained, &folded), 0);
+    double folded_err = engine_error(&folded, reference, tokens);
+    float *own = reference_logits(&folded, tokens);
+    double folded_own_err = engine_error(&folded, own, tokens);
+    if (unfolded_err > TOLERANCE || folded_err > TOLERANCE || folded_own_err > TOLERANCE)
+        fprintf(stderr, "%s %s %s %s layers %s: unfolded %.2e folded %.2e / %.2e\n",
+                meki_memory_name(c->meki.memory), meki_fusion_name(c->meki.fusion),
+                meki_position_name(c->meki.position), meki_projector_name(c->meki.projector),
+                c->meki.layers_spec, unfolded_err, folded_err, folded_own_err);
+    assert_true(unfolded_err < TOLERANCE && folded_err < TOLERANCE && folded_own_err < TOLERANCE);
+    free(reference);
+    free(own);
+    model_free(&folded);
+    model_free(&trained);
+    return fmax(unfolded_err, fmax(folded_err, folded_own_err));
+}
+
+static void test_meki_unfolded_and_folded_equal_training_forward(void **state) {
+    int variants = 0;
+    double worst = 0;
+    for (int memory = MEKI_STATIC; memory <= MEKI_BOTH; memory++)
+        for (int fusion = 0; fusion < 4; fusion++)
+            for (int position = 0; position < 4; position++)
+                for (int projector = 0; projector < 2; projector++) {
+                    if (!(memory & MEKI_DYNAMIC) && projector) continue;
+                    ModelConfig c;
+                    small_config(&c, MEMORY_MEKI);
+                    c.meki.memory = memory;
+                    c.meki.fusion = fusion;
+                    c.meki.position = position;
+                    c.meki.projector = projector;
+                    c.tie_embeddings = variants % 2;
+                    worst = fmax(worst, check_meki_variant(&c, 100 + variants++));
+                }
+    ModelConfig c;   /* memory in one layer only */
+    small_config(&c, MEMORY_MEKI);
+    strcpy(c.meki.layers_spec, "last:1");
+    worst = fmax(worst, check_meki_variant(&c, 500));
+    fprintf(stderr, "engine == training forward for %d MeKi variants (worst relative error %.1e)\n",
+            variants + 1, worst);
+}
+
+/* A bundle in a temporary folder: the f32 ROM table gives the training form's logits;
+ * a q8 table gives the logits of model_forward over the same quantized rows. Prefetch on
+ * or off changes nothing; populate makes the whole table resident. */
+static void test_bundle_rom_table(void **state) {
+    ModelConfig c;
+    small_config(&c, MEMORY_MEKI);
+    c.meki.position = POS_AFTER_ATTN;
+    Model trained, folded, loaded;
+    assert_int_equal(model_create(&trained, &c, 0, 0), 0);
+    randomize(&trained, 77);
+    assert_int_equal(model_fold(&trained, &folded), 0);
+    char dir[] = "/tmp/meki-engine-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    TableDtype dtypes[] = {TABLE_F32, TABLE_Q8};
+    assert_int_equal(bundle_write(&folded, dir, dtypes, 2), 0);
+    int32_t tokens[T];
+    random_tokens(tokens, T, 78);
+    float *reference = reference_logits(&trained, tokens);
+
+    assert_int_equal(bundle_load(&loaded, dir, TABLE_F32), 0);
+    assert_non_null(loaded.rom);
+    assert_true(engine_error(&loaded, reference, tokens) < TOLERANCE);
+    Engine e;
+    assert_int_equal(engine_create(&e, &loaded, T, 0), 0);
+    assert_true(engine_has_rom(&e));
+    float with_prefetch[V];
+    memcpy(with_prefetch, engine_prefill(&e, tokens, T, 0), sizeof with_prefetch);
+    for (int mode = PREFETCH_OFF; mode <= PREFETCH_THREAD; mode++) {
+        assert_int_equal(engine_set_prefetch(&e, mode), 0);
+        engine_table_evict(&e);
+        assert_memory_equal(engine_prefill(&e, tokens, T, 0), with_prefetch, sizeof with_prefetch);
+        for (int t = 0; t < T; t++) engine_forward(&e, tokens[T - 1 - t], t);
+    }
+    engine_table_populate(&e);
+    assert_int_equal(engine_table_resident_bytes(&e), engine_rom_bytes(&e));
+    engine_free(&e);
+    model_free(&loaded);
+
+    assert_int_equal(bundle_load(&loaded, dir, TABLE_Q8), 0);
+    float *quantized = reference_logits(&loaded, tokens);
+    assert_true(engine_error(&loaded, quantized, tokens) < TOLERANCE);
+    assert_true(relative_error(quantized, reference, T * V) > 0);   /* the q8 rows are really read */
+    model_free(&loaded);
+
+    char path[4096];
+    for (int i = 0; i < 2; i++) { bundle_table_path(path, sizeof path, dir, dtypes[i]); unlink(path); }
+    snprintf(path, sizeof path, "%s/weights.safetensors", dir);
+    unlink(path);
+    rmdir(dir);
+    free(reference);
+    free(quantized);
+    model_free(&folded);
+    model_free(&trained);
+}
+
+/* Rewinding: after a full sequence, positions from k on are replaced by other tokens and
+ * the logits are those of the new sequence; running twice gives the same bits. */
+static void test_kv_cache_reuse_and_rewind(void **state) {
+    ModelConfig c;
+    small_config(&c, MEMORY_MEKI);
+    Model m;
+    assert_int_equal(model_create(&m, &c, 0, 0), 0);
+    randomize(&m, 21);
+    int32_t first[T], second[T];
+    random_tokens(first, T, 22);
+    memcpy(second, first, sizeof first);
+    random_tokens(second + 5, T - 5, 23);
+    float *reference = reference_logits(&m, second);
+    Engine e;
+    assert_int_equal(engine_create(&e, &m, T, 4), 0);
+    float once[V];
+    memcpy(once, engine_prefill(&e, first, T, 0), sizeof once);
+    assert_memory_equal(engine_prefill(&e, first, T, 0), once, sizeof once);
+    for (int t = 5; t < T; t++) {
+        const float *logits = engine_forward(&e, second[t], t);
+        assert_true(relative_error(logits, reference + (long)t * V, V) < TOLERANCE);
+    }
+    const float *logits = engine_prefill(&e, second + 5, T - 5, 5);
+    assert_true(relative_error(logits, reference + (long)(T - 1) * V, V) < TOLERANCE);
+    assert_null(engine_forward(&e, V, 0));          /* token outside the vocabulary */
+    assert_null(engine_forward(&e, 1, T));          /* position outside the context */
+    assert_null(engine_prefill(&e, second, T, 1));  /* runs past the context */
+    engine_free(&e);
+    free(reference);
+    model_free(&m);
+}
+
+static void test_engine_refuses_unsupported_models(void **state) {
+    ModelConfig c;
+    small_config(&c, MEMORY_PLE);
+    Model m;
+    if (model_create(&m, &c, 0, 0) == 0) {   /* PLE may not be registered on this branch */
+        Engine e;
+        assert_int_equal(engine_create(&e, &m, T, 0), 2);
+        model_free(&m);
+    }
+    small_config(&c, MEMORY_NONE);
+    assert_int_equal(model_create(&m, &c, 0, 0), 0);
+    Engine e;
+    assert_int_equal(engine_create(&e, &m, 0, 0), 2);
+    model_free(&m);
+}
+
+static void test_sampler(void **state) {
+    float logits[V];
+    Rng rng;
+    rng_seed(&rng, 5);
+    for (int i = 0; i < V; i++) logits[i] = rng_normal(&rng);
+    Sampler greedy, a, b, c;
+    assert_int_equal(sampler_create(&greedy, V, 0.0f, 1.0f, 1), 0);
+    assert_int_equal(sampler_next(&greedy, logits), sample_argmax(logits, V));
+    assert_int_equal(sampler_create(&a, V, 1.0f, 0.9f, 42), 0);
+    assert_int_equal(sampler_create(&b, V, 1.0f, 0.9f, 42), 0);
+    assert_int_equal(sampler_create(&c, V, 1.0f, 0.9f, 43), 0);
+    int differ = 0;
+    for (int i = 0; i < 50; i++) {
+        int x = sampler_next(&a, logits), y = sampler_next(&b, logits), z = sampler_next(&c, logits);
+        assert_int_equal(x, y);
+        differ += x != z;
+    }
+    assert_true(differ > 0);
+    sampler_free(&a);
+    sampler_free(&c);
+    /* a nucleus smaller than the top token is the top token */
+    assert_int_equal(sampler_create(&a, V, 1.0f, 1e-6f, 9), 0);
+    for (int i = 0; i < 20; i++) assert_int_equal(sampler_next(&a, logits), sample_argmax(logits, V));
+    sampler_free(&a);
+    /* frequencies follow the softmax: p = 1/4, 3/4 */
+    float two[2] = {0.0f, logf(3.0f)};
+    assert_int_equal(sampler_create(&a, 2, 1.0f, 1.0f, 10), 0);
+    int ones = 0;
+    for (int i = 0; i < 4000; i++) ones += sampler_next(&a, two);
+    assert_true(fabs(ones / 4000.0 - 0.75) < 0.03);
+    assert_int_equal(sampler_create(&c, V, -1.0f, 1.0f, 1), 2);
+    assert_int_equal(sampler_create(&c, V, 1.0f, 0.0f, 1), 2);
+    assert_int_equal(sampler_create(&c, V, 1.0f, 1.5f, 1), 2);
+    sampler_free(&a);
+    sampler_free(&b);
+    sampler_free(&greedy);
+}
+
+static void remove_tree(const char *dir) {
+    char command[4200];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    assert_int_equal(system(command), 0);
+}
+
+/* The benchmark on a tiny bundle and its checkpoint: every variant measured, the warm table
+ * fully resident; a checkpoint of another model is refused. */
+static void test_decode_bench_smoke(void **state) {
+    ModelConfig c;
+    small_config(&c, MEMORY_MEKI);
+    Model trained, folded;
+    assert_int_equal(model_create(&trained, &c, 0, 0), 0);
+    randomize(&trained, 91);
+    assert_int_equal(model_fold(&trained, &folded), 0);
+    char dir[] = "/tmp/meki-bench-XXXXXX", bundle[4096], checkpoint[4096], other[4096];
+    assert_non_null(mkdtemp(dir));
+    snprintf(bundle, sizeof bundle, "%s/bundle", dir);
+    snprintf(checkpoint, sizeof checkpoint, "%s/run", dir);
+    snprintf(other, sizeof other, "%s/other", dir);
+    TableDtype f32 = TABLE_F32;
+    TrainState ts = {0};
+    assert_int_equal(bundle_write(&folded, bundle, &f32, 1), 0);
+    assert_int_equal(checkpoint_save(&trained, checkpoint, &ts), 0);
+    DecodeBenchOptions o = {.bundle = bundle, .checkpoint = checkpoint, .dtype = TABLE_F32,
+                            .context = 6, .tokens = 4, .repeats = 3, .warmup = 1, .chunk = 4,
+                            .cold = 1, .seed = 1};
+    DecodeBenchResult r;
+    assert_int_equal(decode_bench_run(&o, &r), 0);
+    for (int v = 0; v < VARIANT_COUNT; v++) {
+        assert_true(r.v[v].measured);
+        assert_true(r.v[v].decode_tok_s > 0 && r.v[v].prefill_tok_s > 0 && r.v[v].over_dense > 0);
+    }
+    assert_int_equal(r.table_resident_bytes, r.rom_bytes);
+    assert_true(r.peak_rss_bytes > 0 && r.folded_weights_bytes > r.dense_weights_bytes);
+
+    Model dense;   /* same shape without memory: not the bundle's model */
+    small_config(&c, MEMORY_NONE);
+    assert_int_equal(model_create(&dense, &c, 0, 0), 0);
+    assert_int_equal(checkpoint_save(&dense, other, &ts), 0);
+    o.checkpoint = other;
+    assert_int_equal(decode_bench_run(&o, &r), 2);
+    o.checkpoint = NULL;
+    o.repeats = 0;
+    assert_int_equal(decode_bench_run(&o, &r), 2);
+    model_free(&dense);
+    remove_tree(dir);
+    model_free(&folded);
+    model_free(&trained);
+}
+
+int main(void) {
+    kernels_set_threads(1);   /* tiny products: threads would only wait for each other */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dense_equals_training_forward),
+        cmocka_unit_test(test_meki_unfolded_and_folded_equal_training_forward),
+        cmocka_unit_test(test_bundle_rom_table),
+        cmocka_unit_test(test_kv_cache_reuse_and_rewind),
+        cmocka_unit_test(test_engine_refuses_unsupported_models),
+        cmocka_unit_test(test_sampler),
+        cmocka_unit_test(test_decode_bench_smoke),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

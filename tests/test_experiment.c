@@ -1,0 +1,248 @@
+/* Experiment files: every kind of bad file is refused naming its line; presets, overrides,
+ * grids and hashes resolve the same way whatever the order of the keys. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "runner/experiment.h"
+#include "util/error.h"
+
+static char temp_dir[] = "/tmp/meki-test-experiment-XXXXXX";
+
+static const char *write_ini(const char *name, const char *text) {
+    static char path[4096];
+    snprintf(path, sizeof path, "%s/%s", temp_dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static ExperimentConfig *load_ok(const char *text) {
+    ExperimentConfig *exp = malloc(sizeof *exp);
+    const char *path = write_ini("ok.ini", text);
+    int rc = experiment_load(exp, path);
+    if (rc) fprintf(stderr, "unexpected error: %s\n", error_message());
+    assert_int_equal(rc, OK);
+    return exp;
+}
+
+static void release(ExperimentConfig *exp) {
+    experiment_free(exp);
+    free(exp);
+}
+
+#define HEAD "[experiment]\nname = t\n"   /* two lines: the bad key of each case is on line 3+ */
+
+typedef struct {
+    const char *what, *text;
+    int line;
+    const char *message;
+} BadFile;
+
+static const BadFile BAD_FILES[] = {
+    {"unknown key", HEAD "[model]\ndmodel = 64\n", 4, "unknown key 'dmodel' in [model]"},
+    {"unknown experiment key", HEAD "seed = 1\n", 3, "unknown key 'seed' in [experiment]"},
+    {"unknown section", HEAD "[modle]\nd_model = 64\n", 3, "unknown section [modle]"},
+    {"empty unknown section", HEAD "\n[extras]\n", 4, "unknown section [extras]"},
+    {"bad integer", HEAD "[train]\ntokens = 12abc\n", 4, "[train] tokens = '12abc': expected an integer"},
+    {"fractional integer", HEAD "[train]\nbatch = 2.5\n", 4, "expected an integer"},
+    {"bad float", HEAD "[train]\nlr = fast\n", 4, "[train] lr = 'fast': expected a number"},
+    {"out of range", HEAD "[train]\nbatch = 0\n", 4, "[train] batch = 0 is out of range (1..65536)"},
+    {"negative", HEAD "[train]\nweight_decay = -1\n", 4, "out of range"},
+    {"model field out of range", HEAD "[meki]\nd_mem = 0\n", 4, "meki.d_mem: 0 is out of range"},
+    {"model field not a number", HEAD "[model]\nd_model = wide\n", 4, "model.d_model: 'wide' is not an integer"},
+    {"bad enum", HEAD "[memory]\nkind = mekki\n", 4, "memory.kind: unknown value 'mekki'"},
+    {"bad switch", HEAD "[eval]\nzero_shot = maybe\n", 4, "expected on or off"},
+    {"bad preset", HEAD "[model]\npreset = huge\n", 4, "expected tiny, small, medium or large"},
+    {"bad dtype", HEAD "[bench]\ntable_dtypes = f32, q3\n", 4, "unknown dtype 'q3'"},
+    {"duplicate key", HEAD "[train]\nlr = 1e-3\nlr = 2e-3\n", 5, "duplicate key 'lr' in [train] (first set at line 4)"},
+    {"duplicate across sections", HEAD "[train]\nlr = 1e-3\n[eval]\nzero_shot = on\n[train]\nlr = 2e-3\n", 8,
+     "duplicate key 'lr' in [train] (first set at line 4)"},
+    {"duplicate name", HEAD "name = u\n", 3, "duplicate key 'name' in [experiment] (first set at line 2)"},
+    {"empty axis", HEAD "[sweep]\nmemory.kind =\n", 4, "[sweep] memory.kind: empty axis"},
+    {"empty axis item", HEAD "[sweep]\nmemory.kind = none,,meki\n", 4, "empty item"},
+    {"bad axis value", HEAD "[sweep]\nmemory.kind = none, mekki\n", 4, "memory.kind: unknown value 'mekki'"},
+    {"repeated axis value", HEAD "[sweep]\nmeki.d_mem = 8, 8\n", 4, "value '8' is listed twice"},
+    {"unknown axis", HEAD "[sweep]\nmeki.width = 8, 16\n", 4, "[sweep] unknown key 'meki.width'"},
+    {"axis without section", HEAD "[sweep]\nd_mem = 8, 16\n", 4, "[sweep] unknown key 'd_mem'"},
+    {"seed axis", HEAD "[sweep]\ntrain.seed = 1, 2\n", 4, "cannot be swept"},
+    {"duplicate axis", HEAD "[sweep]\nmeki.d_mem = 8\nmeki.d_mem = 16\n", 5, "duplicate key 'meki.d_mem' in [sweep]"},
+    {"axis also set", HEAD "[meki]\nd_mem = 8\n[sweep]\nmeki.d_mem = 8, 16\n", 6, "also set at line 4"},
+    {"bad seeds", HEAD "seeds = 1, two\n", 3, "'two' is not a non-negative integer"},
+    {"negative seed", HEAD "seeds = -1\n", 3, "not a non-negative integer"},
+    {"repeated seed", HEAD "seeds = 1, 2, 1\n", 3, "seed 1 is listed twice"},
+    {"two seed settings", HEAD "seeds = 1, 2\n[train]\nseed = 3\n", 5, "both set"},
+    {"missing name", "[model]\npreset = tiny\n", 1, "[experiment] name is required"},
+    {"bad name", "[experiment]\nname = a b\n", 2, "expected 1..63 letters"},
+    {"outside section", "name = t\n", 1, "'name' is outside any [section]"},
+    {"syntax error", HEAD "[model]\nthis line has no value\n", 4, "syntax error"},
+    {"unclosed section", HEAD "[model\n", 3, "syntax error"},
+    {"indented continuation", HEAD "[train]\nlr = 1e-3\n  batch = 4\n", 5, "multi-line values are not supported"},
+    {"layers beyond the model", HEAD "[memory]\nkind = meki\n[meki]\nlayers = 0, 5\n", 6, "meki.layers"},
+    {"heads do not divide", HEAD "[model]\npreset = tiny\nn_heads = 3\n", 5, "n_heads must be positive and divide d_model"},
+    {"train seq_len too long", HEAD "[train]\nseq_len = 4096\n", 4, "exceeds the model's seq_len"},
+    {"min_lr above lr", HEAD "[train]\nlr = 1e-3\nmin_lr = 1e-2\n", 5, "min_lr 0.01 exceeds lr 0.001"},
+    {"swept seq_len too long", HEAD "[sweep]\ntrain.seq_len = 32, 128\n", 4, "seq_len 128 exceeds the model's "
+     "seq_len 64 in run train.seq_len=128"},
+    {"missing corpus file", HEAD "[data]\ncorpus = /nonexistent/corpus.txt\n", 4, "cannot read corpus file"},
+};
+
+static void test_bad_files(void **state) {
+    for (size_t i = 0; i < sizeof BAD_FILES / sizeof BAD_FILES[0]; i++) {
+        const BadFile *b = &BAD_FILES[i];
+        ExperimentConfig *exp = malloc(sizeof *exp);
+        const char *path = write_ini("bad.ini", b->text);
+        char prefix[4200];
+        snprintf(prefix, sizeof prefix, "%s:%d: ", path, b->line);
+        error_clear();
+        int rc = experiment_load(exp, path);
+        const char *message = error_message();
+        if (rc != ERR_INPUT || strncmp(message, prefix, strlen(prefix)) || !strstr(message, b->message))
+            fail_msg("case '%s': rc %d, message '%s'; expected '%s...%s'", b->what, rc, message, prefix, b->message);
+        assert_int_equal(exp->n_runs, 0);
+        assert_null(exp->runs);
+        free(exp);
+    }
+}
+
+static void test_long_line(void **state) {
+    char text[600];
+    snprintf(text, sizeof text, HEAD "description = %0300d\n", 7);
+    ExperimentConfig *exp = malloc(sizeof *exp);
+    const char *path = write_ini("long.ini", text);
+    assert_int_equal(experiment_load(exp, path), ERR_INPUT);
+    assert_non_null(strstr(error_message(), ":3: line is too long"));
+    free(exp);
+}
+
+static void test_missing_file(void **state) {
+    ExperimentConfig *exp = malloc(sizeof *exp);
+    assert_int_equal(experiment_load(exp, "/nonexistent/experiment.ini"), ERR_INPUT);
+    assert_string_equal(error_message(), "/nonexistent/experiment.ini: cannot open: No such file or directory");
+    free(exp);
+}
+
+/* The preset is applied first, whatever the order of keys; comments and spacing don't matter. */
+static void test_preset_then_overrides(void **state) {
+    ExperimentConfig *a = load_ok("[experiment]\nname = t\n[model]\nd_model = 256\nn_heads = 8\npreset = small\n");
+    assert_int_equal(a->n_runs, 1);
+    const ModelConfig *m = &a->runs[0].settings.model;
+    assert_int_equal(m->d_model, 256);
+    assert_int_equal(m->n_heads, 8);
+    assert_int_equal(m->n_layers, 4);          /* from small */
+    assert_int_equal(a->runs[0].settings.train.seq_len, 128);   /* 0: the model's */
+    char hash[17];
+    strcpy(hash, a->runs[0].hash);
+    release(a);
+    ExperimentConfig *b = load_ok("; same thing\n[model]\npreset=small\n\nn_heads   =  8 ; inline comment\n"
+                                  "d_model = 256\n[experiment]\nname = t\n");
+    assert_string_equal(b->runs[0].hash, hash);
+    release(b);
+    /* a different experiment name is the same run: the hash covers what determines results */
+    ExperimentConfig *c = load_ok("[experiment]\nname = other\ndescription = x\n[model]\npreset = small\n"
+                                  "n_heads = 8\nd_model = 256\n");
+    assert_string_equal(c->runs[0].hash, hash);
+    release(c);
+}
+
+static void test_grid_order_and_dedup(void **state) {
+    ExperimentConfig *exp = load_ok("[experiment]\nname = g\nseeds = 3, 4\n[sweep]\nmemory.kind = none, meki\n"
+                                    "meki.d_mem = 8, 16\n");
+    /* none x {8, 16} is one configuration: d_mem does not apply to the dense model */
+    assert_int_equal(exp->n_runs, 6);
+    const char *variants[] = {"memory.kind=none", "memory.kind=none", "memory.kind=meki meki.d_mem=8",
+                              "memory.kind=meki meki.d_mem=8", "memory.kind=meki meki.d_mem=16",
+                              "memory.kind=meki meki.d_mem=16"};
+    const int seeds[] = {3, 4, 3, 4, 3, 4}, indices[] = {0, 1, 4, 5, 6, 7};
+    for (int r = 0; r < 6; r++) {
+        assert_string_equal(exp->runs[r].variant, variants[r]);
+        assert_int_equal(exp->runs[r].settings.train.seed, seeds[r]);
+        assert_int_equal(exp->runs[r].index, indices[r]);
+        for (int q = 0; q < r; q++) assert_string_not_equal(exp->runs[q].hash, exp->runs[r].hash);
+    }
+    assert_int_equal(exp->runs[4].settings.model.meki.d_mem, 16);
+    assert_int_equal(exp->runs[4].settings.model.memory, MEMORY_MEKI);
+    release(exp);
+}
+
+static void test_list_valued_axis(void **state) {
+    ExperimentConfig *exp = load_ok("[experiment]\nname = l\n[memory]\nkind = meki\n[sweep]\n"
+                                    "meki.layers = all | 0 | last:1\nbench.table_dtypes = f32,q8 | q4\n");
+    assert_int_equal(exp->n_runs, 6);
+    assert_string_equal(exp->runs[2].variant, "meki.layers=0 bench.table_dtypes=f32,q8");
+    assert_int_equal(exp->runs[2].settings.model.meki.layers[0], 1);
+    assert_int_equal(exp->runs[2].settings.model.meki.layers[1], 0);
+    assert_int_equal(exp->runs[2].settings.bench.table_dtypes, DTYPE_F32 | DTYPE_Q8);
+    assert_non_null(strstr(exp->runs[5].config_json, "\"layers\":\"1\""));
+    release(exp);
+}
+
+static void test_hash(void **state) {
+    char a[17], b[17];
+    config_hash(a, "");
+    config_hash(b, "{}");
+    assert_int_equal(strlen(a), 16);
+    assert_string_not_equal(a, b);
+    config_hash(b, "");
+    assert_string_equal(a, b);
+    /* the function itself is frozen: changing it would orphan every stored run */
+    config_hash(a, "meki");
+    assert_string_equal(a, "7d5e71d74d9e2481");
+    ExperimentConfig *exp = load_ok("[experiment]\nname = h\nseeds = 1, 2\n[train]\ntokens = 1e5\n");
+    assert_int_equal(exp->runs[0].settings.train.tokens, 100000);
+    config_hash(a, exp->runs[0].config_json);
+    assert_string_equal(a, exp->runs[0].hash);
+    char *json = run_settings_json(&exp->runs[0].settings);
+    assert_string_equal(json, exp->runs[0].config_json);
+    free(json);
+    assert_string_not_equal(exp->runs[0].hash, exp->runs[1].hash);   /* seeds differ */
+    release(exp);
+}
+
+/* Operational knobs do not change the run; every knob that changes results does. */
+static void test_hash_covers_results(void **state) {
+    ExperimentConfig *base = load_ok("[experiment]\nname = h\n");
+    ExperimentConfig *ops = load_ok("[experiment]\nname = h\n[train]\ncheckpoint_every = 7\n");
+    assert_string_equal(base->runs[0].hash, ops->runs[0].hash);
+    const char *changes[] = {"[train]\nlr = 1e-3\n", "[train]\nseed = 9\n", "[model]\nqk_norm = off\n",
+                             "[memory]\nkind = meki\n", "[eval]\nzero_shot = on\n", "[bench]\ntable_dtypes = q8\n",
+                             "[model]\nvocab_size = 512\n"};
+    for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "[experiment]\nname = h\n%s", changes[i]);
+        ExperimentConfig *changed = load_ok(text);
+        if (!strcmp(changed->runs[0].hash, base->runs[0].hash)) fail_msg("'%s' did not change the hash", changes[i]);
+        release(changed);
+    }
+    release(base);
+    release(ops);
+}
+
+static int setup(void **state) { return mkdtemp(temp_dir) ? 0 : -1; }
+
+static int teardown(void **state) {
+    char command[4200];
+    snprintf(command, sizeof command, "rm -rf %s", temp_dir);
+    return system(command);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_preset_then_overrides),
+        cmocka_unit_test(test_grid_order_and_dedup),
+        cmocka_unit_test(test_list_valued_axis),
+        cmocka_unit_test(test_hash),
+        cmocka_unit_test(test_hash_covers_results),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,376 @@
+/* The results store: round trip, many writers at once, merge, and failures (read-only
+ * folder, full disk) that must give a clear error and lose nothing already recorded. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "runner/store.h"
+#include "util/error.h"
+#include "util/fileio.h"
+
+static char temp_dir[] = "/tmp/meki-test-store-XXXXXX";
+
+static const char *temp_path(const char *name) {
+    static char paths[4][4096];
+    static int next;
+    char *path = paths[next++ % 4];
+    snprintf(path, 4096, "%s/%s", temp_dir, name);
+    return path;
+}
+
+/* The first column of the first row of a query, read with a separate connection. */
+static long long query_int(const char *db_path, const char *sql) {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    long long value = -1;
+    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 30000);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    if (sqlite3_step(st) == SQLITE_ROW) value = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return value;
+}
+
+static void query_text(const char *db_path, const char *sql, char *out, size_t size) {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    out[0] = 0;
+    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        snprintf(out, size, "%s", sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static RunIdentity identity(const char *hash, const char *experiment, uint64_t seed) {
+    RunIdentity id = {hash, experiment, "memory.kind=meki", "{\"model\":{}}", seed, "abc123", "testhost", NULL, 2};
+    return id;
+}
+
+/* Starts and finishes a run with n_curve curve points and a few metrics. */
+static int record_run(Store *s, const char *hash, const char *status, long n_curve, double loss) {
+    RunIdentity id = identity(hash, "t", 1);
+    int started, rc = store_begin_run(s, &id, &started);
+    if (rc) return rc;
+    StepRecord *curve = calloc((size_t)n_curve + 1, sizeof *curve);
+    for (long i = 0; i < n_curve; i++)
+        curve[i] = (StepRecord){i + 1, (i + 1) * 512, loss + 1.0 / (i + 1), i % 4 ? NAN : loss, 1e-3, 1000};
+    MetricList m = {0};
+    metrics_add(&m, "val_loss", loss, "nats");
+    metrics_add(&m, "val_ppl", exp(loss), "ppl");
+    metrics_add(&m, "ram_params", 12345, "params");
+    metrics_add(&m, "mfu", NAN, "fraction");
+    rc = store_finish_run(s, hash, status, strcmp(status, "done") ? "loss nan at step 3" : NULL, curve, n_curve, &m);
+    metrics_free(&m);
+    free(curve);
+    return rc;
+}
+
+static void test_schema_file_matches(void **state) {
+    char *text;
+    size_t bytes;
+    assert_int_equal(read_file("results/schema.sql", &text, &bytes), OK);
+    assert_string_equal(text, store_schema_sql());
+    free(text);
+}
+
+static void test_round_trip(void **state) {
+    const char *path = temp_path("round/trip/meki.db");   /* missing folders are created */
+    Store *s;
+    char status[16], env[17], text[256];
+    assert_int_equal(store_open(&s, path), OK);
+    assert_int_equal(store_record_environment(s, 2, env), OK);
+    assert_int_equal(store_run_status(s, "aaaa", status, sizeof status), OK);
+    assert_string_equal(status, "");
+    RunIdentity id = identity("aaaa", "t", 7);
+    id.environment = env;
+    int started;
+    assert_int_equal(store_begin_run(s, &id, &started), OK);
+    assert_true(started);
+    assert_int_equal(store_run_status(s, "aaaa", status, sizeof status), OK);
+    assert_string_equal(status, "running");
+    assert_int_equal(record_run(s, "aaaa", "done", 10, 2.5), OK);
+    assert_int_equal(store_begin_run(s, &id, &started), OK);   /* done: never restarted */
+    assert_false(started);
+    assert_int_equal(record_run(s, "bbbb", "diverged", 3, 9.0), OK);
+    assert_int_equal(store_link_experiment(s, "aaaa", "other", "base"), OK);
+    store_close(s);
+
+    assert_int_equal(query_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    query_text(path, "PRAGMA journal_mode", text, sizeof text);
+    assert_string_equal(text, "wal");
+    assert_int_equal(query_int(path, "SELECT count(*) FROM runs"), 2);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM curves WHERE hash = 'aaaa'"), 10);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM curves WHERE hash = 'aaaa' AND val_loss IS NULL"), 7);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM metrics WHERE hash = 'aaaa' AND value IS NULL"), 1);
+    assert_int_equal(query_int(path, "SELECT seed FROM runs WHERE hash = 'aaaa'"), 7);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM run_experiments WHERE hash = 'aaaa'"), 2);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM environment"), 1);
+    query_text(path, "SELECT error FROM runs WHERE hash = 'bbbb'", text, sizeof text);
+    assert_string_equal(text, "loss nan at step 3");
+    query_text(path, "SELECT status || ' ' || (finished_at IS NOT NULL) FROM runs WHERE hash = 'aaaa'", text,
+               sizeof text);
+    assert_string_equal(text, "done 1");
+
+    assert_int_equal(store_open_readonly(&s, path), OK);
+    assert_int_equal(store_run_status(s, "bbbb", status, sizeof status), OK);
+    assert_string_equal(status, "diverged");
+    store_close(s);
+    assert_int_equal(store_open_readonly(&s, temp_path("absent.db")), ERR_INPUT);
+    assert_false(file_exists(temp_path("absent.db")));
+}
+
+/* A failed run is retried by the next sweep: begin marks it running again. */
+static void test_failed_run_restarts(void **state) {
+    const char *path = temp_path("restart.db");
+    Store *s;
+    int started;
+    assert_int_equal(store_open(&s, path), OK);
+    assert_int_equal(record_run(s, "cccc", "failed", 2, 5.0), OK);
+    RunIdentity id = identity("cccc", "t", 1);
+    assert_int_equal(store_begin_run(s, &id, &started), OK);
+    assert_true(started);
+    assert_int_equal(record_run(s, "cccc", "done", 4, 3.0), OK);
+    store_close(s);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM curves WHERE hash = 'cccc'"), 4);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM runs WHERE error IS NULL AND status = 'done'"), 1);
+}
+
+static void test_not_a_database(void **state) {
+    const char *path = temp_path("garbage.db");
+    FILE *f = fopen(path, "w");
+    fputs("this is not an SQLite database, just some text that is long enough to be a header.......", f);
+    fclose(f);
+    Store *s;
+    assert_int_equal(store_open(&s, path), ERR_INPUT);
+    assert_non_null(strstr(error_message(), path));
+    assert_non_null(strstr(error_message(), "not a database"));
+}
+
+enum { WRITERS = 3, RUNS_EACH = 150, SHARED = 30, CURVE = 20 };
+
+/* Each writer records its own runs plus SHARED runs that every writer records too. */
+static int writer(const char *path, int k) {
+    Store *s;
+    char hash[32];
+    if (store_open(&s, path)) { fprintf(stderr, "writer %d: %s\n", k, error_message()); return 1; }
+    for (int i = 0; i < RUNS_EACH; i++) {
+        if (i < SHARED) snprintf(hash, sizeof hash, "shared%04d", i);
+        else snprintf(hash, sizeof hash, "w%d-%04d", k, i);
+        if (record_run(s, hash, "done", CURVE, 1.0 + i)) {
+            fprintf(stderr, "writer %d: %s\n", k, error_message());
+            store_close(s);
+            return 1;
+        }
+    }
+    store_close(s);
+    return 0;
+}
+
+static void test_concurrent_writers(void **state) {
+    const char *path = temp_path("concurrent.db");
+    pid_t pids[WRITERS];
+    for (int k = 0; k < WRITERS; k++) {
+        pids[k] = fork();
+        assert_true(pids[k] >= 0);
+        if (pids[k] == 0) _exit(writer(path, k));   /* each opens (and maybe creates) the database */
+    }
+    for (int k = 0; k < WRITERS; k++) {
+        int status;
+        assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    long long runs = WRITERS * (RUNS_EACH - SHARED) + SHARED;
+    assert_int_equal(query_int(path, "SELECT count(*) FROM runs WHERE status = 'done'"), runs);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM curves"), runs * CURVE);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM metrics"), runs * 4);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM (SELECT hash FROM curves GROUP BY hash HAVING "
+                                     "count(*) != 20)"), 0);
+}
+
+/* Runs as "nobody" when we are root, so that file permissions apply. */
+static void drop_privileges(void) {
+    if (geteuid() != 0) return;
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(3);
+}
+
+static int try_write_readonly(const char *existing, const char *fresh) {
+    drop_privileges();
+    Store *s;
+    int rc = store_open(&s, existing);
+    if (rc == OK) {   /* opened for reading: the write itself must fail cleanly */
+        rc = record_run(s, "late", "done", 5, 1.0);
+        store_close(s);
+    }
+    if (rc == OK || !strstr(error_message(), existing)) return 1;
+    fprintf(stderr, "  (expected) %s\n", error_message());
+    if (store_open(&s, fresh) == OK || !strstr(error_message(), fresh)) return 2;
+    fprintf(stderr, "  (expected) %s\n", error_message());
+    return 0;
+}
+
+static void test_readonly_folder(void **state) {
+    const char *dir = temp_path("readonly"), *path = temp_path("readonly/meki.db");
+    const char *fresh = temp_path("readonly/new/meki.db");
+    Store *s;
+    assert_int_equal(make_dirs(dir), OK);
+    assert_int_equal(store_open(&s, path), OK);
+    assert_int_equal(record_run(s, "kept", "done", 8, 2.0), OK);
+    store_close(s);
+    assert_int_equal(chmod(path, 0444), 0);
+    assert_int_equal(chmod(dir, 0555), 0);
+    pid_t pid = fork();
+    if (pid == 0) _exit(try_write_readonly(path, fresh));
+    int status;
+    waitpid(pid, &status, 0);
+    chmod(dir, 0755);
+    chmod(path, 0644);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM runs"), 1);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM curves WHERE hash = 'kept'"), 8);
+    /* a folder that cannot exist: a file stands where it should be */
+    assert_int_equal(store_open(&s, temp_path("round/trip/meki.db/sub/meki.db")), ERR_FAILURE);
+    assert_non_null(strstr(error_message(), "cannot create the results folder"));
+}
+
+/* In a child limited to a small file size, records runs until the disk is "full";
+ * reports through the pipe how many were committed. */
+static int fill_disk(const char *path, int report_fd) {
+    struct stat st;
+    if (stat(path, &st) != 0) return 4;
+    struct rlimit limit = {(rlim_t)st.st_size + 96 * 1024, (rlim_t)st.st_size + 96 * 1024};
+    signal(SIGXFSZ, SIG_IGN);   /* a write past the limit fails with EFBIG instead of killing us */
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) return 5;
+    Store *s;
+    if (store_open(&s, path)) return 6;
+    int committed = 0, rc = OK;
+    char hash[32];
+    while (committed < 1000) {
+        snprintf(hash, sizeof hash, "fill%04d", committed);
+        if ((rc = record_run(s, hash, "done", 200, 1.0))) break;
+        committed++;
+    }
+    fprintf(stderr, "  (expected) after %d runs: %s\n", committed, error_message());
+    int clear = rc != OK && strstr(error_message(), path) && strstr(error_message(), hash);
+    store_close(s);
+    if (write(report_fd, &committed, sizeof committed) != sizeof committed) return 7;
+    return clear ? 0 : 8;
+}
+
+static void test_full_disk(void **state) {
+    const char *path = temp_path("full.db");
+    Store *s;
+    assert_int_equal(store_open(&s, path), OK);
+    assert_int_equal(record_run(s, "before", "done", 50, 2.0), OK);
+    store_close(s);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) _exit(fill_disk(path, fds[1]));
+    int status, committed = -1;
+    waitpid(pid, &status, 0);
+    assert_int_equal(read(fds[0], &committed, sizeof committed), sizeof committed);
+    close(fds[0]);
+    close(fds[1]);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(committed > 0 && committed < 1000);
+    char check[64];
+    query_text(path, "PRAGMA integrity_check", check, sizeof check);
+    assert_string_equal(check, "ok");
+    /* everything committed is whole; the run that hit the limit is still marked running
+     * (a later sweep runs it again) and has no curve or metric rows */
+    assert_int_equal(query_int(path, "SELECT count(*) FROM runs WHERE status = 'done' AND hash LIKE 'fill%'"),
+                     committed);
+    assert_true(query_int(path, "SELECT count(*) FROM runs WHERE status = 'running'") <= 1);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM runs WHERE status NOT IN ('done', 'running')"), 0);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM curves WHERE hash LIKE 'fill%'"), committed * 200);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM metrics WHERE hash LIKE 'fill%'"), committed * 4);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM curves WHERE hash = 'before'"), 50);
+}
+
+static void test_merge(void **state) {
+    const char *a = temp_path("shard-a.db"), *b = temp_path("shard-b.db"), *out = temp_path("merged.db");
+    Store *s;
+    assert_int_equal(store_open(&s, a), OK);
+    assert_int_equal(record_run(s, "both", "failed", 2, 9.0), OK);
+    assert_int_equal(record_run(s, "only-a", "done", 3, 1.0), OK);
+    store_close(s);
+    assert_int_equal(store_open(&s, b), OK);
+    assert_int_equal(record_run(s, "both", "done", 5, 2.0), OK);
+    assert_int_equal(record_run(s, "only-b", "done", 4, 1.5), OK);
+    store_close(s);
+    int taken;
+    assert_int_equal(store_open(&s, out), OK);
+    assert_int_equal(store_merge(s, a, &taken), OK);
+    assert_int_equal(taken, 2);
+    assert_int_equal(store_merge(s, b, &taken), OK);
+    assert_int_equal(taken, 2);   /* only-b, and both: done replaces failed */
+    assert_int_equal(store_merge(s, a, &taken), OK);
+    assert_int_equal(taken, 0);   /* merging again changes nothing */
+    assert_int_equal(store_merge(s, temp_path("nothing.db"), &taken), ERR_INPUT);
+    assert_int_equal(store_merge(s, out, &taken), ERR_INPUT);
+    store_close(s);
+    assert_int_equal(query_int(out, "SELECT count(*) FROM runs"), 3);
+    assert_int_equal(query_int(out, "SELECT count(*) FROM runs WHERE status = 'done'"), 3);
+    assert_int_equal(query_int(out, "SELECT count(*) FROM curves WHERE hash = 'both'"), 5);
+    assert_int_equal(query_int(out, "SELECT count(*) FROM curves"), 12);
+    assert_int_equal(query_int(out, "SELECT count(*) FROM metrics"), 12);
+}
+
+static void test_export_csv(void **state) {
+    Store *s;
+    char *text = NULL;
+    size_t size = 0;
+    assert_int_equal(store_open_readonly(&s, temp_path("merged.db")), OK);
+    FILE *out = open_memstream(&text, &size);
+    assert_int_equal(store_export_csv(s, out), OK);
+    fclose(out);
+    store_close(s);
+    int lines = 0;
+    for (char *c = text; *c; c++) lines += *c == '\n';
+    assert_int_equal(lines, 4);   /* header and three runs */
+    assert_non_null(strstr(text, "hash,experiment,variant,seed,status,error,git_revision,host,threads,started_at,"
+                                 "finished_at,mfu,ram_params,val_loss,val_ppl,config_json\n"));
+    assert_non_null(strstr(text, ",12345,1.5,"));
+    assert_non_null(strstr(text, "\"{\"\"model\"\":{}}\""));   /* quotes doubled inside quotes */
+    free(text);
+}
+
+static int setup(void **state) { return mkdtemp(temp_dir) && chmod(temp_dir, 0755) == 0 ? 0 : -1; }
+
+static int teardown(void **state) {
+    char command[4200];
+    snprintf(command, sizeof command, "rm -rf %s", temp_dir);
+    return system(command);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_schema_file_matches),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_failed_run_restarts),
+        cmocka_unit_test(test_not_a_database),
+        cmocka_unit_test(test_concurrent_writers),
+        cmocka_unit_test(test_readonly_folder),
+        cmocka_unit_test(test_full_disk),
+        cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_export_csv),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
