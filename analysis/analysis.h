@@ -49,9 +49,16 @@ typedef struct {
     int plots, plot_failures;
 } Report;
 
+/* The order variants are listed in, over the "variants" table aliased v: smaller models
+ * first, the dense baseline before the memory variants, narrower memory first. */
+#define VARIANT_ORDER "v.d_model, v.n_layers, v.memory_kind != 'none', v.memory_kind, v.d_mem, v.variant"
+
 /* query.c: every function returns OK or ERR_FAILURE with the SQLite message set. */
 int db_open_readonly(Report *r, const char *path);
 int db_apply_views(Report *r, const char *analysis_dir);
+/* Opens the read transaction of the whole report and fills the temp tables "figures"
+ * and "variants" (snapshots of the run_figures and variant_summary views). */
+int db_snapshot(Report *r);
 int db_prepare(Report *r, const char *sql, sqlite3_stmt **statement);
 int db_bind_texts(Report *r, sqlite3_stmt *statement, const char *const *params, int n_params);
 int db_step(Report *r, sqlite3_stmt *statement);    /* SQLITE_ROW, SQLITE_DONE or -1 on error */
@@ -60,7 +67,7 @@ int db_finish(Report *r, sqlite3_stmt *statement, int rc);   /* finalizes; keeps
 int query_texts(Report *r, const char *sql, const char *const *params, int n_params, TextList *list);
 /* One number (column 0 of the first row; NAN when no row or NULL). */
 int query_number(Report *r, const char *sql, const char *const *params, int n_params, double *value);
-/* Non-NULL values of column in run_figures (or view) for the experiment's rows meeting conds. */
+/* Non-NULL values of column in figures (or view) for the experiment's rows meeting conds. */
 int query_values(Report *r, const char *column, const char *experiment, const Cond *conds, int n_conds,
                  Values *values);
 int query_values_in(Report *r, const char *view, const char *column, const char *experiment, const Cond *conds,

@@ -4,6 +4,7 @@
 # Set by the caller: gpdir, datafile, outfile, plottitle, has_dense, has_folded, has_unfolded
 # (series never measured are left out, so the bars of each variant stay centred on it).
 load gpdir.'/terminal.gp'
+set bmargin 6   # room for the legend below the axis label
 set title plottitle
 set datafile missing 'NaN'
 set style data histograms
@@ -11,8 +12,8 @@ set style histogram errorbars gap 2 lw 1
 set style fill solid 0.75 border -1
 set ylabel 'decode speed (tokens/s)'
 set yrange [0:*]
+set offsets 0, 0, graph 0.08, 0   # headroom above the tallest bar and its error bar
 set xtics rotate by -20 nomirror
-set key top right
 columns = (has_dense ? '2 ' : '') . (has_folded ? '4 ' : '') . (has_unfolded ? '6' : '')
 name(c) = c == 2 ? 'dense twin' : c == 4 ? 'MeKi folded' : 'MeKi unfolded'
 colour(c) = c == 2 ? '#7f7f7f' : c == 4 ? '#1f77b4' : '#ff7f0e'

@@ -3,13 +3,13 @@
 # Set by the caller: gpdir, datafile, outfile, plottitle, fit_a, fit_b, fit_r2 (the report's
 # own least-squares fit of mean loss on log10(ROM weights), so plot and text agree).
 load gpdir.'/terminal.gp'
+set bmargin 7   # room for the legend below the axis label
 set title plottitle
 set logscale x 10
 set format x '%.0s%c'
 set xlabel 'ROM weights (table values L·V·m, log scale)'
 set ylabel 'final validation loss (nats/token)'
 set offsets graph 0.08, graph 0.08, graph 0.1, graph 0.1
-set key bottom left
 f(x) = fit_a + fit_b * log10(x)
 plot datafile index 1 using 1:2 with points pt 6 ps 0.8 lc rgb '#888888' title 'single runs (seeds)', \
      datafile index 0 using 1:2:3 with yerrorbars pt 7 ps 1.2 lw 1.5 lc rgb '#1f77b4' title 'mean ± std over seeds', \

@@ -26,7 +26,7 @@ typedef struct {
 static int fig6_collect(Report *r, const char *scale, Fig6Scale *p) {
     TextList widths = {0};
     const char *params[] = {scale};
-    int rc = query_texts(r, "SELECT CAST(d_mem AS TEXT) FROM run_figures WHERE experiment = 'fig6' AND scale = ?1 "
+    int rc = query_texts(r, "SELECT CAST(d_mem AS TEXT) FROM figures WHERE experiment = 'fig6' AND scale = ?1 "
                             "AND memory_kind = 'meki' AND d_mem IS NOT NULL GROUP BY d_mem ORDER BY d_mem",
                          params, 1, &widths);
     for (int i = 0; !rc && i < widths.count && p->rows < MAX_POINTS; i++) {
@@ -54,7 +54,7 @@ static void fig6_print(Report *r, const char *scale, const Fig6Scale *p) {
 /* Every run's point (block 1 of the data file). */
 static int fig6_runs(Report *r, const char *scale, FILE *f) {
     sqlite3_stmt *st;
-    int rc = db_prepare(r, "SELECT rom_weights, val_loss, d_mem FROM run_figures WHERE experiment = 'fig6' AND "
+    int rc = db_prepare(r, "SELECT rom_weights, val_loss, d_mem FROM figures WHERE experiment = 'fig6' AND "
                            "scale = ?1 AND memory_kind = 'meki' AND rom_weights > 0 AND val_loss IS NOT NULL "
                            "ORDER BY d_mem, seed", &st), step;
     if (rc) return rc;

@@ -140,8 +140,9 @@ static int write_curve_blocks(Report *r, sqlite3_stmt *st, FILE *f, int *blocks,
 
 static int curve_data(Report *r, const char *experiment, FILE *f, int *blocks, char *dashes, size_t size) {
     sqlite3_stmt *st;
-    int rc = db_prepare(r, "SELECT variant, tokens, val_loss_mean, val_loss_std FROM curve_summary "
-                           "WHERE experiment = ?1 ORDER BY variant, step", &st);
+    int rc = db_prepare(r, "SELECT c.variant, c.tokens, c.val_loss_mean, c.val_loss_std FROM curve_summary c "
+                           "LEFT JOIN variants v ON v.experiment = c.experiment AND v.variant = c.variant "
+                           "WHERE c.experiment = ?1 ORDER BY " VARIANT_ORDER ", c.step", &st);
     if (rc) return rc;
     if (!(rc = db_bind_texts(r, st, &experiment, 1))) rc = write_curve_blocks(r, st, f, blocks, dashes, size);
     return db_finish(r, st, rc);
@@ -175,8 +176,9 @@ static int decode_data(Report *r, const char *experiment, FILE *f, int *rows, in
     sqlite3_stmt *st;
     int rc = db_prepare(r, "SELECT variant, dense_decode_tok_s_mean, dense_decode_tok_s_std, folded_decode_tok_s_mean, "
                            "folded_decode_tok_s_std, unfolded_decode_tok_s_mean, unfolded_decode_tok_s_std "
-                           "FROM variant_summary WHERE experiment = ?1 AND coalesce(dense_decode_tok_s_mean, "
-                           "folded_decode_tok_s_mean, unfolded_decode_tok_s_mean) IS NOT NULL ORDER BY variant", &st), step;
+                           "FROM variants v WHERE experiment = ?1 AND coalesce(dense_decode_tok_s_mean, "
+                           "folded_decode_tok_s_mean, unfolded_decode_tok_s_mean) IS NOT NULL ORDER BY " VARIANT_ORDER,
+                        &st), step;
     if (rc) return rc;
     if ((rc = db_bind_texts(r, st, &experiment, 1))) return db_finish(r, st, rc);
     fprintf(f, "# variant dense std folded std unfolded std (tok/s; NaN: not measured)\n");
@@ -200,7 +202,7 @@ int plot_decode(Report *r, const char *experiment) {
     sanitize_name(clean, sizeof clean, experiment);
     snprintf(name, sizeof name, "decode_%s", clean);
     double measured;
-    int rc = query_number(r, "SELECT count(*) FROM variant_summary WHERE experiment = ?1 AND coalesce("
+    int rc = query_number(r, "SELECT count(*) FROM variants WHERE experiment = ?1 AND coalesce("
                              "dense_decode_tok_s_mean, folded_decode_tok_s_mean, unfolded_decode_tok_s_mean) IS NOT NULL",
                           &experiment, 1, &measured);
     if (rc || !(measured >= 1)) return rc;

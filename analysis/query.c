@@ -45,6 +45,17 @@ int db_apply_views(Report *r, const char *analysis_dir) {
     return rc;
 }
 
+int db_snapshot(Report *r) {
+    /* One read transaction for the whole report: a sweep writing meanwhile cannot make
+     * the header, tables and plots disagree. The pivot and the per-variant summary are
+     * evaluated once into temp tables (the temp schema is writable on a read-only
+     * connection) that every cell of every table then queries. */
+    static const char *const sql = "BEGIN; CREATE TEMP TABLE figures AS SELECT * FROM run_figures; "
+                                   "CREATE TEMP TABLE variants AS SELECT * FROM variant_summary;";
+    if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK) return db_error(r, "snapshot");
+    return OK;
+}
+
 int db_prepare(Report *r, const char *sql, sqlite3_stmt **statement) {
     if (sqlite3_prepare_v2(r->db, sql, -1, statement, NULL) != SQLITE_OK) {
         *statement = NULL;
@@ -121,7 +132,7 @@ int query_values_in(Report *r, const char *view, const char *column, const char 
 
 int query_values(Report *r, const char *column, const char *experiment, const Cond *conds, int n_conds,
                  Values *values) {
-    return query_values_in(r, "run_figures", column, experiment, conds, n_conds, values);
+    return query_values_in(r, "figures", column, experiment, conds, n_conds, values);
 }
 
 int query_stat_in(Report *r, const char *view, const char *column, const char *experiment, const Cond *conds,
@@ -135,11 +146,11 @@ int query_stat_in(Report *r, const char *view, const char *column, const char *e
 
 int query_stat(Report *r, const char *column, const char *experiment, const Cond *conds, int n_conds,
                Stat *stat) {
-    return query_stat_in(r, "run_figures", column, experiment, conds, n_conds, stat);
+    return query_stat_in(r, "figures", column, experiment, conds, n_conds, stat);
 }
 
 int query_scales(Report *r, const char *experiment, TextList *scales) {
-    const char *sql = "SELECT scale FROM run_figures WHERE experiment = ?1 GROUP BY scale "
+    const char *sql = "SELECT scale FROM figures WHERE experiment = ?1 GROUP BY scale "
                       "ORDER BY max(coalesce(d_model, 0)), max(coalesce(n_layers, 0)), max(coalesce(ram_params, 0)), scale";
     return query_texts(r, sql, &experiment, 1, scales);
 }

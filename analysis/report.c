@@ -279,7 +279,8 @@ static void count_findings(const Report *r, ReportSummary *s) {
 static int generate(Report *r, ReportSummary *s) {
     const ReportOptions *o = r->options;
     int rc, present = 0;
-    if ((rc = db_open_readonly(r, o->db_path)) || (rc = db_apply_views(r, o->analysis_dir))) return rc;
+    if ((rc = db_open_readonly(r, o->db_path)) || (rc = db_apply_views(r, o->analysis_dir)) || (rc = db_snapshot(r)))
+        return rc;
     snprintf(r->plots_dir, sizeof r->plots_dir, "%s/plots", o->out_dir);
     if ((rc = make_dirs(r->plots_dir))) return rc;
     r->body = open_memstream(&r->body_text, &r->body_size);
@@ -307,6 +308,9 @@ int analysis_report(const ReportOptions *options, ReportSummary *summary) {
     if (r.body) fclose(r.body);
     free(r.body_text);
     free(r.findings);
-    if (r.db) sqlite3_close(r.db);
+    if (r.db) {
+        sqlite3_exec(r.db, "ROLLBACK", NULL, NULL, NULL);   /* a read transaction: nothing to keep */
+        sqlite3_close(r.db);
+    }
     return rc;
 }

@@ -10,5 +10,12 @@ if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {
 }
 set output outfile
 set grid lc rgb '#dddddd' lt 1
-set key noenhanced opaque box width 1 height 0.5
+# Legends go below the plot by default (inside, they end up hiding some point or bar);
+# gnuplot leaves them too little room under the axis label, so each script that keeps
+# this default sets its bottom margin.
+set key noenhanced below box width 1
 set border lw 1
+# A tick step giving about five ticks over a span: 1, 2 or 5 times a power of ten.
+nice_step(span) = (span / 5.0) / 10**floor(log10(span / 5.0)) < 2 ? 2 * 10**floor(log10(span / 5.0)) : \
+                  (span / 5.0) / 10**floor(log10(span / 5.0)) < 5 ? 5 * 10**floor(log10(span / 5.0)) : \
+                  10 * 10**floor(log10(span / 5.0))

@@ -10,6 +10,7 @@
 DROP VIEW IF EXISTS temp.run_membership;
 DROP VIEW IF EXISTS temp.run_config;
 DROP VIEW IF EXISTS temp.run_metrics;
+DROP VIEW IF EXISTS temp.preset_sizes;
 DROP VIEW IF EXISTS temp.run_figures;
 DROP VIEW IF EXISTS temp.variant_summary;
 DROP VIEW IF EXISTS temp.curve_summary;
@@ -74,15 +75,28 @@ SELECT hash,
        max(CASE name WHEN 'cold_prefetch_decode_tok_s' THEN value END) AS cold_prefetch_decode_tok_s
 FROM metrics GROUP BY hash;
 
+-- The preset a variant label names ("model.preset=small ..."), or NULL.
+-- Experiments that fix the preset in [model] do not name it in their labels; the model
+-- sizes that some other label names lend them its name (see run_figures.scale).
+CREATE TEMP VIEW preset_sizes AS
+SELECT c.d_model, c.n_layers, min(substr(m.rest, 1, instr(m.rest || ' ', ' ') - 1)) AS preset
+FROM (SELECT hash, replace(substr(variant, instr(variant, 'model.preset=') + 13), ',', ' ') AS rest
+      FROM run_membership WHERE instr(variant, 'model.preset=') > 0) m
+JOIN run_config c ON c.hash = m.hash
+GROUP BY c.d_model, c.n_layers;
+
 -- The pivot: one row per (experiment, finished run). scale is the model preset named by the
--- variant label ("model.preset=small ..."), else by the config, else "d<width> L<layers>".
+-- variant label, else by the config, else by another run of the same size, else
+-- "d<width> L<layers>".
 -- zero_shot_avg averages the two task accuracies (the 4-way choice length-normalised, as
 -- lm-evaluation-harness reports HellaSwag), like the paper's average over its tasks.
 CREATE TEMP VIEW run_figures AS
 SELECT m.experiment, m.variant, c.hash, c.seed, c.git_revision, c.host, c.threads,
        coalesce(CASE WHEN instr(m.variant, 'model.preset=') > 0
                      THEN substr(m.rest, 1, instr(m.rest || ' ', ' ') - 1) END,
-                c.config_preset, 'd' || coalesce(c.d_model, '?') || ' L' || coalesce(c.n_layers, '?')) AS scale,
+                c.config_preset,
+                (SELECT p.preset FROM preset_sizes p WHERE p.d_model = c.d_model AND p.n_layers = c.n_layers),
+                'd' || coalesce(c.d_model, '?') || ' L' || coalesce(c.n_layers, '?')) AS scale,
        c.d_model, c.n_layers, c.memory_kind, c.d_mem, c.meki_memory, c.meki_position, c.meki_fusion,
        c.meki_projector, c.meki_layers, c.table_dtypes,
        x.val_loss, x.val_ppl, x.train_loss, x.cloze_acc, x.choice_acc, x.choice_acc_norm,
