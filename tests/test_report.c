@@ -378,6 +378,14 @@ static void test_views(void **state) {
     assert_int_equal(sqlite3_column_int(st, 1), 0);
     assert_int_equal(sqlite3_column_int(st, 2), 1);
     sqlite3_finalize(st);
+    /* table3 names no preset in its labels: its MeKi runs borrow "small" from table1's
+     * runs of the same size */
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT DISTINCT scale FROM run_figures WHERE experiment = 'table3'", -1, &st,
+                                        NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "small");
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
     sqlite3_close(db);
 }
 
