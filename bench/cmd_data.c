@@ -1,3 +1,81 @@
+/* ./meki data: prepare the corpus, tokenizer and token files, then print their figures. */
+#include "bench/args.h"
 #include "bench/commands.h"
+#include "data/dataset.h"
+#include "util/error.h"
+#include "util/json.h"
+#include "util/timer.h"
 #include <stdio.h>
-int cmd_data(int argc, char **argv) { fprintf(stderr, "meki data: not implemented yet\n"); return 1; }
+#include <string.h>
+
+static double ratio(long a, long b) { return b > 0 ? (double)a / (double)b : 0.0; }
+
+static void print_summary(const DataSummary *s, int asked_vocab, int reused, double seconds) {
+    printf("folder            %s%s\n", s->dir, reused ? " (already prepared)" : "");
+    if (s->vocab_size == asked_vocab) printf("vocab size        %d\n", s->vocab_size);
+    else printf("vocab size        %d (asked %d: no more pairs to merge)\n", s->vocab_size, asked_vocab);
+    printf("documents         %d (%d held out for validation)\n", s->documents, s->val_documents);
+    printf("train             %ld tokens, %ld bytes, %.3f bytes/token\n", s->train_tokens,
+           s->train_bytes, ratio(s->train_bytes, s->train_tokens));
+    printf("val               %ld tokens, %ld bytes, %.3f bytes/token\n", s->val_tokens,
+           s->val_bytes, ratio(s->val_bytes, s->val_tokens));
+    printf("unigram val ppl   %.2f\n", s->unigram_val_ppl);
+    printf("elapsed           %.2f s\n", seconds);
+}
+
+static void print_json(const DataSummary *s, int reused, double seconds) {
+    Json j;
+    json_begin(&j);
+    json_string(&j, "dir", s->dir);
+    json_int(&j, "vocab_size", s->vocab_size);
+    json_int(&j, "documents", s->documents);
+    json_int(&j, "val_documents", s->val_documents);
+    json_int(&j, "train_tokens", s->train_tokens);
+    json_int(&j, "val_tokens", s->val_tokens);
+    json_int(&j, "train_bytes", s->train_bytes);
+    json_int(&j, "val_bytes", s->val_bytes);
+    json_number(&j, "train_bytes_per_token", ratio(s->train_bytes, s->train_tokens));
+    json_number(&j, "val_bytes_per_token", ratio(s->val_bytes, s->val_tokens));
+    json_number(&j, "unigram_val_ppl", s->unigram_val_ppl);
+    json_raw(&j, "reused", reused ? "true" : "false");
+    json_number(&j, "elapsed_s", seconds);
+    printf("%s\n", json_end(&j));
+    json_free(&j);
+}
+
+int cmd_data(int argc, char **argv) {
+    ArgList corpus = {0};
+    int vocab = 4096, json = 0;
+    const char *out = NULL;
+    const ArgSpec specs[] = {
+        {"--corpus", ARG_STRINGS, &corpus, "text files, one document each (default: KJV Bible)"},
+        {"--vocab", ARG_INT, &vocab, "BPE vocabulary size, 256..32768 (default 4096)"},
+        {"--out", ARG_STRING, &out, "output folder (default data/cache/<corpus>-v<vocab>)"},
+        {"--json", ARG_FLAG, &json, "print the figures as one JSON object on the last line"},
+    };
+    int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
+                        "[--corpus FILE...] [--vocab N] [--out DIR] [--json]");
+    if (rc) return rc == 1 ? 0 : 2;
+    if (vocab < 256 || vocab > 32768) {
+        fprintf(stderr, "meki data: --vocab %d is out of range (256..32768)\n", vocab);
+        return 2;
+    }
+    if (corpus.count > DATA_MAX_FILES) {
+        fprintf(stderr, "meki data: --corpus takes at most %d files\n", DATA_MAX_FILES);
+        return 2;
+    }
+    DataOptions options = {.n_files = corpus.count, .vocab_size = vocab, .out_dir = out};
+    for (int i = 0; i < corpus.count; i++) options.corpus_files[i] = corpus.items[i];
+    DataSummary summary;
+    int reused = 0;
+    double start = now_seconds();
+    rc = dataset_prepare_logged(&options, &summary, stderr, &reused);
+    if (rc) {
+        fprintf(stderr, "meki data: %s\n", error_message());
+        return rc == ERR_INPUT ? 2 : 1;
+    }
+    double seconds = now_seconds() - start;
+    print_summary(&summary, vocab, reused, seconds);
+    if (json) print_json(&summary, reused, seconds);
+    return 0;
+}

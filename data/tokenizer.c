@@ -1,0 +1,418 @@
+/* Byte-level BPE: encoder, decoder and the tokenizer file.
+ *
+ * File layout (little-endian): "MEKIBPE1", u32 version, u32 vocab_size, u32 n_merges,
+ * u32 reserved (0), u64 checksum, then n_merges pairs of u16 (left, right). The checksum
+ * (FNV-1a) covers the first 24 header bytes and the merges, so any flipped byte is seen. */
+#include "data/tokenizer.h"
+#include "data/bpe.h"
+#include "data/checksum.h"
+#include "util/error.h"
+#include "util/fileio.h"
+#include "util/rng.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define TOKENIZER_MAGIC "MEKIBPE1"
+enum { TOKENIZER_VERSION = 1, HEADER_BYTES = 32 };
+/* A crafted file could double token lengths merge after merge; real ones stay tiny. */
+enum { MAX_TOKEN_BYTES = 1 << 16, MAX_TOTAL_TOKEN_BYTES = 1 << 26 };
+#define RANK_EMPTY 0xffffffffu
+
+struct Tokenizer {
+    int vocab_size;                 /* 256 + n_merges */
+    int n_merges;
+    uint16_t (*merges)[2];          /* merge i makes token 256 + i */
+    uint32_t *offsets, *lengths;    /* token id is bytes[offsets[id] .. + lengths[id]] */
+    unsigned char *bytes;
+    uint32_t *rank_keys;            /* open addressing: left << 16 | right, or RANK_EMPTY */
+    int32_t *rank_values;           /* the merge's rank (its index) */
+    uint32_t rank_mask;
+};
+
+void tokenizer_free(Tokenizer *tok) {
+    if (!tok) return;
+    free(tok->merges);
+    free(tok->offsets);
+    free(tok->lengths);
+    free(tok->bytes);
+    free(tok->rank_keys);
+    free(tok->rank_values);
+    free(tok);
+}
+
+int tokenizer_vocab_size(const Tokenizer *tok) { return tok->vocab_size; }
+
+const unsigned char *tokenizer_token_bytes(const Tokenizer *tok, int id, int *length) {
+    if (id < 0 || id >= tok->vocab_size) {
+        *length = 0;
+        return NULL;
+    }
+    *length = (int)tok->lengths[id];
+    return tok->bytes + tok->offsets[id];
+}
+
+static uint32_t rank_slot(uint32_t key, uint32_t mask) { return (uint32_t)hash64(key) & mask; }
+
+/* Rank of merging (a, b), or -1 when the pair is never merged. */
+static int32_t rank_of(const Tokenizer *tok, uint32_t a, uint32_t b) {
+    uint32_t key = a << 16 | b, s = rank_slot(key, tok->rank_mask);
+    while (tok->rank_keys[s] != RANK_EMPTY) {
+        if (tok->rank_keys[s] == key) return tok->rank_values[s];
+        s = (s + 1) & tok->rank_mask;
+    }
+    return -1;
+}
+
+static int build_ranks(Tokenizer *tok) {
+    uint32_t capacity = 64;
+    while (capacity < 2u * (uint32_t)tok->n_merges + 2) capacity *= 2;
+    tok->rank_keys = malloc(capacity * sizeof *tok->rank_keys);
+    tok->rank_values = malloc(capacity * sizeof *tok->rank_values);
+    if (!tok->rank_keys || !tok->rank_values) return error_set(ERR_FAILURE, "out of memory");
+    memset(tok->rank_keys, 0xff, capacity * sizeof *tok->rank_keys);
+    tok->rank_mask = capacity - 1;
+    for (int i = 0; i < tok->n_merges; i++) {
+        uint32_t key = (uint32_t)tok->merges[i][0] << 16 | tok->merges[i][1];
+        uint32_t s = rank_slot(key, tok->rank_mask);
+        while (tok->rank_keys[s] != RANK_EMPTY && tok->rank_keys[s] != key)
+            s = (s + 1) & tok->rank_mask;
+        /* a duplicate merge could never fire; keep the first (lowest) rank */
+        if (tok->rank_keys[s] == key) continue;
+        tok->rank_keys[s] = key;
+        tok->rank_values[s] = i;
+    }
+    return OK;
+}
+
+/* Token byte strings: bytes for the first 256, then the concatenation of each merge. */
+static int build_token_bytes(Tokenizer *tok, const char *source) {
+    int n = tok->vocab_size;
+    tok->offsets = malloc((size_t)n * sizeof *tok->offsets);
+    tok->lengths = malloc((size_t)n * sizeof *tok->lengths);
+    if (!tok->offsets || !tok->lengths) return error_set(ERR_FAILURE, "out of memory");
+    size_t total = BPE_BYTE_TOKENS;
+    for (int id = 0; id < n; id++) {
+        if (id < BPE_BYTE_TOKENS) {
+            tok->lengths[id] = 1;
+            continue;
+        }
+        int a = tok->merges[id - BPE_BYTE_TOKENS][0], b = tok->merges[id - BPE_BYTE_TOKENS][1];
+        if (a >= id || b >= id)
+            return error_set(ERR_INPUT, "%s: merge %d uses token %d before it exists", source,
+                             id - BPE_BYTE_TOKENS, a >= id ? a : b);
+        tok->lengths[id] = tok->lengths[a] + tok->lengths[b];
+        total += tok->lengths[id];
+        if (tok->lengths[id] > MAX_TOKEN_BYTES || total > MAX_TOTAL_TOKEN_BYTES)
+            return error_set(ERR_INPUT, "%s: implausibly long tokens (corrupt file?)", source);
+    }
+    tok->bytes = malloc(total);
+    if (!tok->bytes) return error_set(ERR_FAILURE, "out of memory");
+    size_t at = 0;
+    for (int id = 0; id < n; id++) {
+        tok->offsets[id] = (uint32_t)at;
+        if (id < BPE_BYTE_TOKENS) {
+            tok->bytes[at++] = (unsigned char)id;
+            continue;
+        }
+        int a = tok->merges[id - BPE_BYTE_TOKENS][0], b = tok->merges[id - BPE_BYTE_TOKENS][1];
+        memcpy(tok->bytes + at, tok->bytes + tok->offsets[a], tok->lengths[a]);
+        memcpy(tok->bytes + at + tok->lengths[a], tok->bytes + tok->offsets[b], tok->lengths[b]);
+        at += tok->lengths[id];
+    }
+    return OK;
+}
+
+int tokenizer_from_merges(Tokenizer **out, const uint16_t (*merges)[2], int n_merges,
+                          const char *source) {
+    *out = NULL;
+    if (n_merges < 0 || n_merges > BPE_VOCAB_MAX - BPE_BYTE_TOKENS)
+        return error_set(ERR_INPUT, "%s: %d merges is out of range", source, n_merges);
+    Tokenizer *tok = calloc(1, sizeof *tok);
+    if (!tok) return error_set(ERR_FAILURE, "out of memory");
+    tok->n_merges = n_merges;
+    tok->vocab_size = BPE_BYTE_TOKENS + n_merges;
+    tok->merges = malloc(((size_t)n_merges + 1) * sizeof *tok->merges);
+    if (!tok->merges) {
+        tokenizer_free(tok);
+        return error_set(ERR_FAILURE, "out of memory");
+    }
+    if (n_merges) memcpy(tok->merges, merges, (size_t)n_merges * sizeof *tok->merges);
+    int rc = build_token_bytes(tok, source);
+    if (!rc) rc = build_ranks(tok);
+    if (rc) {
+        tokenizer_free(tok);
+        return rc;
+    }
+    *out = tok;
+    return OK;
+}
+
+int tokenizer_train(Tokenizer **out, const unsigned char *text, size_t bytes, int vocab_size) {
+    *out = NULL;
+    if (vocab_size < BPE_VOCAB_MIN || vocab_size > BPE_VOCAB_MAX)
+        return error_set(ERR_INPUT, "vocab size %d is out of range (%d..%d)", vocab_size,
+                         BPE_VOCAB_MIN, BPE_VOCAB_MAX);
+    int wanted = vocab_size - BPE_BYTE_TOKENS, learned = 0;
+    uint16_t (*merges)[2] = malloc(((size_t)wanted + 1) * sizeof *merges);
+    if (!merges) return error_set(ERR_FAILURE, "out of memory");
+    int rc = bpe_learn_merges(text, bytes, wanted, merges, &learned);
+    if (!rc) rc = tokenizer_from_merges(out, (const uint16_t (*)[2])merges, learned, "training");
+    free(merges);
+    return rc;
+}
+
+/* ---- encoding ---- */
+
+/* Applies merges by rank inside one chunk (at most BPE_CHUNK_MAX bytes); returns the
+ * number of ids written. Each step merges every occurrence of the lowest-ranked pair,
+ * left to right, which replays what training did to the same chunk. */
+static int encode_chunk(const Tokenizer *tok, const unsigned char *chunk, size_t length,
+                        uint16_t *out) {
+    int32_t s[BPE_CHUNK_MAX];
+    int n = (int)length;
+    for (int i = 0; i < n; i++) s[i] = chunk[i];
+    while (n > 1) {
+        int32_t best = -1;
+        int at = -1;
+        for (int i = 0; i + 1 < n; i++) {
+            int32_t r = rank_of(tok, (uint32_t)s[i], (uint32_t)s[i + 1]);
+            if (r >= 0 && (best < 0 || r < best)) {
+                best = r;
+                at = i;
+            }
+        }
+        if (best < 0) break;
+        int32_t a = s[at], b = s[at + 1], m = at;
+        for (int i = at; i < n;) {
+            if (i + 1 < n && s[i] == a && s[i + 1] == b) {
+                s[m++] = BPE_BYTE_TOKENS + best;
+                i += 2;
+            } else {
+                s[m++] = s[i++];
+            }
+        }
+        n = m;
+    }
+    for (int i = 0; i < n; i++) out[i] = (uint16_t)s[i];
+    return n;
+}
+
+/* Encodings of the chunks seen so far in one encode call. Keys point into the text
+ * being encoded, which outlives the cache, so nothing is copied. */
+typedef struct {
+    uint64_t hash;
+    size_t position;
+    uint32_t first_id;       /* in ChunkCache.ids */
+    uint8_t length, n_ids;   /* length 0: empty slot */
+} CacheSlot;
+
+typedef struct {
+    CacheSlot *slots;
+    size_t mask, used;
+    uint16_t *ids;
+    size_t n_ids, cap_ids;
+} ChunkCache;
+
+enum { CACHE_MAX_SLOTS = 1 << 21 };   /* stop growing (but keep encoding) past ~1M chunks */
+
+static void cache_free(ChunkCache *c) {
+    free(c->slots);
+    free(c->ids);
+}
+
+static int cache_rehash(ChunkCache *c) {
+    size_t capacity = c->slots ? (c->mask + 1) * 2 : 4096;
+    CacheSlot *fresh = calloc(capacity, sizeof *fresh);
+    if (!fresh) return error_set(ERR_FAILURE, "out of memory");
+    for (size_t i = 0; c->slots && i <= c->mask; i++) {
+        if (!c->slots[i].length) continue;
+        size_t s = c->slots[i].hash & (capacity - 1);
+        while (fresh[s].length) s = (s + 1) & (capacity - 1);
+        fresh[s] = c->slots[i];
+    }
+    free(c->slots);
+    c->slots = fresh;
+    c->mask = capacity - 1;
+    return OK;
+}
+
+static CacheSlot *cache_find(ChunkCache *c, const unsigned char *text, size_t position,
+                             size_t length, uint64_t hash) {
+    size_t s = hash & c->mask;
+    while (c->slots[s].length) {
+        CacheSlot *slot = &c->slots[s];
+        if (slot->hash == hash && slot->length == length &&
+            !memcmp(text + slot->position, text + position, length))
+            return slot;
+        s = (s + 1) & c->mask;
+    }
+    return &c->slots[s];
+}
+
+/* Remembers a chunk's ids; silently skipped when the cache is full. */
+static int cache_store(ChunkCache *c, CacheSlot *slot, uint64_t hash, size_t position,
+                       size_t length, const uint16_t *ids, int n_ids) {
+    if ((c->used + 1) * 2 > c->mask + 1 && c->mask + 1 >= CACHE_MAX_SLOTS) return OK;
+    if (c->n_ids + (size_t)n_ids > c->cap_ids) {
+        size_t cap = c->cap_ids ? c->cap_ids * 2 : 1 << 16;
+        uint16_t *bigger = realloc(c->ids, cap * sizeof *bigger);
+        if (!bigger) return error_set(ERR_FAILURE, "out of memory");
+        c->ids = bigger;
+        c->cap_ids = cap;
+    }
+    *slot = (CacheSlot){hash, position, (uint32_t)c->n_ids, (uint8_t)length, (uint8_t)n_ids};
+    memcpy(c->ids + c->n_ids, ids, (size_t)n_ids * sizeof *ids);
+    c->n_ids += (size_t)n_ids;
+    c->used++;
+    if (c->used * 2 > c->mask + 1 && c->mask + 1 < CACHE_MAX_SLOTS) return cache_rehash(c);
+    return OK;
+}
+
+/* Makes room for BPE_CHUNK_MAX more ids in the output. */
+static int reserve_output(uint16_t **ids, size_t *capacity, size_t count) {
+    if (count + BPE_CHUNK_MAX <= *capacity) return OK;
+    size_t cap = *capacity + *capacity / 2 + BPE_CHUNK_MAX;
+    uint16_t *bigger = realloc(*ids, cap * sizeof *bigger);
+    if (!bigger) return error_set(ERR_FAILURE, "out of memory encoding text");
+    *ids = bigger;
+    *capacity = cap;
+    return OK;
+}
+
+int tokenizer_encode(const Tokenizer *tok, const unsigned char *text, size_t bytes,
+                     uint16_t **ids_out, long *count_out) {
+    *ids_out = NULL;
+    *count_out = 0;
+    ChunkCache cache = {0};
+    size_t capacity = bytes / 3 + BPE_CHUNK_MAX, count = 0;
+    uint16_t *ids = malloc(capacity * sizeof *ids);
+    int rc = ids ? cache_rehash(&cache) : error_set(ERR_FAILURE, "out of memory encoding text");
+    for (size_t position = 0; position < bytes && !rc;) {
+        size_t length = bpe_chunk_length(text + position, bytes - position);
+        rc = reserve_output(&ids, &capacity, count);
+        if (rc) break;
+        uint64_t hash = checksum_bytes(text + position, length);
+        CacheSlot *slot = cache_find(&cache, text, position, length, hash);
+        if (slot->length) {
+            memcpy(ids + count, cache.ids + slot->first_id, slot->n_ids * sizeof *ids);
+            count += slot->n_ids;
+        } else {
+            int n = encode_chunk(tok, text + position, length, ids + count);
+            rc = cache_store(&cache, slot, hash, position, length, ids + count, n);
+            count += (size_t)n;
+        }
+        position += length;
+    }
+    cache_free(&cache);
+    if (rc) {
+        free(ids);
+        return rc;
+    }
+    *ids_out = ids;
+    *count_out = (long)count;
+    return OK;
+}
+
+int tokenizer_decode(const Tokenizer *tok, const uint16_t *ids, long count, char **text,
+                     size_t *bytes) {
+    *text = NULL;
+    *bytes = 0;
+    size_t total = 0;
+    for (long i = 0; i < count; i++) {
+        if (ids[i] >= tok->vocab_size)
+            return error_set(ERR_INPUT, "token id %d at position %ld is out of range (vocab %d)",
+                             ids[i], i, tok->vocab_size);
+        total += tok->lengths[ids[i]];
+    }
+    char *out = malloc(total + 1);
+    if (!out) return error_set(ERR_FAILURE, "out of memory decoding %ld tokens", count);
+    size_t at = 0;
+    for (long i = 0; i < count; i++) {
+        memcpy(out + at, tok->bytes + tok->offsets[ids[i]], tok->lengths[ids[i]]);
+        at += tok->lengths[ids[i]];
+    }
+    out[total] = 0;
+    *text = out;
+    *bytes = total;
+    return OK;
+}
+
+/* ---- file ---- */
+
+static uint64_t file_checksum(const unsigned char *file, size_t size) {
+    uint64_t sum = checksum_update(CHECKSUM_SEED, file, 24);
+    return checksum_update(sum, file + HEADER_BYTES, size - HEADER_BYTES);
+}
+
+int tokenizer_save(const Tokenizer *tok, const char *path) {
+    size_t size = HEADER_BYTES + 4 * (size_t)tok->n_merges;
+    unsigned char *file = calloc(1, size);
+    if (!file) return error_set(ERR_FAILURE, "out of memory writing %s", path);
+    memcpy(file, TOKENIZER_MAGIC, 8);
+    store_u32(file + 8, TOKENIZER_VERSION);
+    store_u32(file + 12, (uint32_t)tok->vocab_size);
+    store_u32(file + 16, (uint32_t)tok->n_merges);
+    for (int i = 0; i < tok->n_merges; i++) {
+        unsigned char *m = file + HEADER_BYTES + 4 * (size_t)i;
+        m[0] = (unsigned char)tok->merges[i][0];
+        m[1] = (unsigned char)(tok->merges[i][0] >> 8);
+        m[2] = (unsigned char)tok->merges[i][1];
+        m[3] = (unsigned char)(tok->merges[i][1] >> 8);
+    }
+    store_u64(file + 24, file_checksum(file, size));
+    AtomicFile af;
+    int rc = atomic_open(&af, path);
+    if (!rc) {
+        rc = atomic_write(&af, file, size);
+        if (rc) atomic_abort(&af);
+        else rc = atomic_commit(&af);
+    }
+    free(file);
+    return rc;
+}
+
+/* Checks the header of a tokenizer file of size bytes; fills the merge count. */
+static int check_header(const unsigned char *file, size_t size, const char *path, int *n_merges) {
+    if (size < HEADER_BYTES)
+        return error_set(ERR_INPUT, "%s: truncated tokenizer file (%zu bytes)", path, size);
+    if (memcmp(file, TOKENIZER_MAGIC, 8))
+        return error_set(ERR_INPUT, "%s: not a meki tokenizer file (bad magic)", path);
+    uint32_t version = load_u32(file + 8), vocab = load_u32(file + 12);
+    uint32_t merges = load_u32(file + 16);
+    if (version != TOKENIZER_VERSION)
+        return error_set(ERR_INPUT, "%s: unsupported tokenizer version %u", path, version);
+    if (vocab < BPE_VOCAB_MIN || vocab > BPE_VOCAB_MAX || merges != vocab - BPE_BYTE_TOKENS ||
+        load_u32(file + 20) != 0)
+        return error_set(ERR_INPUT, "%s: corrupt tokenizer header (vocab %u, %u merges)", path,
+                         vocab, merges);
+    size_t expected = HEADER_BYTES + 4 * (size_t)merges;
+    if (size != expected)
+        return error_set(ERR_INPUT, "%s: %s tokenizer file (%zu bytes, expected %zu)", path,
+                         size < expected ? "truncated" : "oversized", size, expected);
+    if (load_u64(file + 24) != file_checksum(file, size))
+        return error_set(ERR_INPUT, "%s: tokenizer checksum mismatch (corrupt file)", path);
+    *n_merges = (int)merges;
+    return OK;
+}
+
+int tokenizer_load(Tokenizer **out, const char *path) {
+    *out = NULL;
+    char *data;
+    size_t size;
+    int rc = read_file(path, &data, &size);
+    if (rc) return rc;
+    const unsigned char *file = (const unsigned char *)data;
+    int n_merges = 0;
+    rc = check_header(file, size, path, &n_merges);
+    uint16_t (*merges)[2] = rc ? NULL : malloc(((size_t)n_merges + 1) * sizeof *merges);
+    if (!rc && !merges) rc = error_set(ERR_FAILURE, "out of memory reading %s", path);
+    for (int i = 0; !rc && i < n_merges; i++) {
+        const unsigned char *m = file + HEADER_BYTES + 4 * (size_t)i;
+        merges[i][0] = (uint16_t)(m[0] | m[1] << 8);
+        merges[i][1] = (uint16_t)(m[2] | m[3] << 8);
+    }
+    if (!rc) rc = tokenizer_from_merges(out, (const uint16_t (*)[2])merges, n_merges, path);
+    free(merges);
+    free(data);
+    return rc;
+}

@@ -1,0 +1,94 @@
+#include "models/zeroshot.h"
+#include "kernels/crossentropy.h"
+#include "kernels/gemm.h"
+#include "kernels/rmsnorm.h"
+#include "util/error.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Log-likelihood of option k given the context; *greedy: every option token is the argmax. */
+static double option_loglik(Model *m, const TaskItem *item, int k, int *greedy) {
+    int n = item->context_len + item->option_len[k], T = n - 1, V = m->cfg.vocab_size;
+    int32_t *tokens = malloc(sizeof(int32_t) * T), *targets = malloc(sizeof(int32_t) * T);
+    for (int t = 0; t < T; t++) {
+        int at = t, next = t + 1;
+        tokens[t] = at < item->context_len ? item->context[at] : item->options[k][at - item->context_len];
+        targets[t] = next < item->context_len ? item->context[next] : item->options[k][next - item->context_len];
+    }
+    model_forward(m, tokens, targets, 1, T);
+    double sum = 0;
+    *greedy = 1;
+    for (int t = item->context_len - 1; t < T; t++) {
+        sum -= m->losses[t];
+        const float *row = m->logits + (long)t * V;
+        int best = 0;
+        for (int v = 1; v < V; v++) best = row[v] > row[best] ? v : best;
+        if (best != targets[t]) *greedy = 0;
+    }
+    free(tokens);
+    free(targets);
+    return sum;
+}
+
+int task_score(Model *m, const Task *task, TaskScore *score) {
+    memset(score, 0, sizeof *score);
+    int rc = model_reserve(m, 1, m->cfg.seq_len);
+    if (rc) return rc;
+    int correct = 0, correct_norm = 0;
+    for (int i = 0; i < task->count; i++) {
+        const TaskItem *item = &task->items[i];
+        if (item->context_len + item->option_len[0] > m->cfg.seq_len + 1) continue;
+        int greedy, best = 0, best_norm = 0;
+        double ll[4], norm[4];
+        for (int k = 0; k < item->n_options; k++) {
+            ll[k] = option_loglik(m, item, k, &greedy);
+            norm[k] = ll[k] / item->option_bytes[k];
+            if (ll[k] > ll[best]) best = k;
+            if (norm[k] > norm[best_norm]) best_norm = k;
+        }
+        if (item->n_options == 1) { correct += greedy; correct_norm += greedy; }
+        else { correct += best == item->answer; correct_norm += best_norm == item->answer; }
+        score->count++;
+    }
+    if (!score->count) return error_set(ERR_INPUT, "task %s: no item fits the context length", task->name);
+    score->accuracy = (double)correct / score->count;
+    score->accuracy_norm = (double)correct_norm / score->count;
+    return OK;
+}
+
+/* KL(p || q) for one row of logits each: sum p (log p - log q). */
+static double row_kl(const float *log_p, const float *log_q, int V) {
+    double kl = 0;
+    for (int v = 0; v < V; v++) kl += expf(log_p[v]) * (log_p[v] - log_q[v]);
+    return kl;
+}
+
+int logit_lens(Model *m, const uint16_t *ids, long n_ids, int T, long max_tokens, double *kl) {
+    const ModelConfig *c = &m->cfg;
+    int L = c->n_layers, d = c->d_model, V = c->vocab_size;
+    int rc = model_reserve(m, 1, T);
+    if (rc) return rc;
+    float *h = malloc(sizeof(float) * T * d), *logits = malloc(sizeof(float) * T * V);
+    float *log_final = malloc(sizeof(float) * V), *log_layer = malloc(sizeof(float) * V);
+    int32_t *tokens = malloc(sizeof(int32_t) * T), *targets = malloc(sizeof(int32_t) * T);
+    long counted = 0;
+    memset(kl, 0, sizeof(double) * L);
+    for (long start = 0; start + T + 1 <= n_ids && counted < max_tokens; start += T) {
+        for (int t = 0; t < T; t++) { tokens[t] = ids[start + t]; targets[t] = ids[start + t + 1]; }
+        model_forward(m, tokens, targets, 1, T);
+        for (int l = 0; l < L - 1; l++) {
+            rmsnorm_forward(h, NULL, model_layer_output(m, l), m->final_norm, T, d, c->norm_eps);
+            matmul_forward(logits, h, m->lm_head, T, d, V, 0);
+            for (int t = 0; t < T; t++) {
+                log_softmax(log_final, m->logits + (long)t * V, V);
+                log_softmax(log_layer, logits + (long)t * V, V);
+                kl[l] += row_kl(log_final, log_layer, V);
+            }
+        }
+        counted += T;
+    }
+    for (int l = 0; l < L; l++) kl[l] = counted ? kl[l] / counted : 0;
+    free(h); free(logits); free(log_final); free(log_layer); free(tokens); free(targets);
+    return counted ? OK : error_set(ERR_INPUT, "logit lens: held-out split shorter than one window");
+}

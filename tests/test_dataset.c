@@ -1,0 +1,373 @@
+/* dataset_prepare: document-level split, reuse of finished work, refusal of bad inputs,
+ * and the ./meki data command's exit codes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "data/corpus.h"
+#include "data/dataset.h"
+#include "data/tokenizer.h"
+#include "data/tokens.h"
+#include "util/error.h"
+#include "util/fileio.h"
+#include "util/rng.h"
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct {
+    char dir[64];
+    char a[128], b[128], out[128];
+    char *a_text, *b_text;
+    size_t a_bytes, b_bytes;
+} Fixture;
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    return remove(path);
+}
+
+static void write_bytes(const char *path, const void *data, size_t bytes) {
+    FILE *out = fopen(path, "wb");
+    assert_non_null(out);
+    assert_int_equal(fwrite(data, 1, bytes, out), bytes);
+    assert_int_equal(fclose(out), 0);
+}
+
+/* Lines of a word list picked by seed; every line ends with a newline. */
+static char *make_text(uint64_t seed, const char *marker, size_t bytes, size_t *length) {
+    static const char *const words[] = {"light", "water", "stone", "river", "field", "night",
+                                        "bread", "house", "cloud", "seed", "wind", "fire"};
+    char *text = malloc(bytes + 128);
+    Rng rng;
+    rng_seed(&rng, seed);
+    size_t at = 0;
+    while (at < bytes) {
+        at += (size_t)sprintf(text + at, "%s", marker);
+        for (int w = 0; w < 8; w++) at += (size_t)sprintf(text + at, " %s", words[rng_below(&rng, 12)]);
+        at += (size_t)sprintf(text + at, " %d.\n", (int)rng_below(&rng, 100000));
+    }
+    *length = at;
+    return text;
+}
+
+static int setup(void **state) {
+    Fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/meki-test-data-XXXXXX");
+    if (!mkdtemp(f->dir)) return -1;
+    snprintf(f->a, sizeof f->a, "%s/alpha.txt", f->dir);
+    snprintf(f->b, sizeof f->b, "%s/bravo.txt", f->dir);
+    snprintf(f->out, sizeof f->out, "%s/prepared", f->dir);
+    f->a_text = make_text(1, "Alpha", 30000, &f->a_bytes);
+    f->b_text = make_text(2, "Bravo", 20000, &f->b_bytes);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    Fixture *f = *state;
+    nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f->a_text);
+    free(f->b_text);
+    free(f);
+    return 0;
+}
+
+/* Each test starts from fresh input files and no prepared folder. */
+static int reset(void **state) {
+    Fixture *f = *state;
+    nftw(f->out, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    write_bytes(f->a, f->a_text, f->a_bytes);
+    write_bytes(f->b, f->b_text, f->b_bytes);
+    return 0;
+}
+
+static DataOptions two_files(const Fixture *f) {
+    DataOptions o = {.n_files = 2, .vocab_size = 400, .out_dir = f->out};
+    o.corpus_files[0] = f->a;
+    o.corpus_files[1] = f->b;
+    return o;
+}
+
+static char *decode_file(const char *dir, const char *name, size_t *bytes) {
+    char path[256];
+    Tokenizer *tok;
+    TokenFile tf;
+    snprintf(path, sizeof path, "%s/tokenizer.bin", dir);
+    assert_int_equal(tokenizer_load(&tok, path), OK);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(token_file_open(&tf, path), OK);
+    assert_int_equal(tf.vocab_size, tokenizer_vocab_size(tok));
+    char *text;
+    assert_int_equal(tokenizer_decode(tok, tf.ids, tf.count, &text, bytes), OK);
+    token_file_close(&tf);
+    tokenizer_free(tok);
+    return text;
+}
+
+static char *slurp(const char *dir, const char *name, size_t *bytes) {
+    char path[256], *text;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(read_file(path, &text, bytes), OK);
+    return text;
+}
+
+static void test_two_files_split_by_document(void **state) {
+    Fixture *f = *state;
+    DataOptions o = two_files(f);
+    DataSummary s;
+    int reused = -1;
+    assert_int_equal(dataset_prepare_logged(&o, &s, NULL, &reused), OK);
+    assert_int_equal(reused, 0);
+    assert_string_equal(s.dir, f->out);
+    assert_int_equal(s.documents, 2);
+    assert_int_equal(s.val_documents, 1);
+    assert_int_equal(s.vocab_size, 400);
+    assert_int_equal(s.train_bytes + s.val_bytes, (long)(f->a_bytes + f->b_bytes));
+    assert_true(s.train_tokens > 0 && s.val_tokens > 0);
+    assert_true(s.unigram_val_ppl > 1 && s.unigram_val_ppl < 400);
+    /* one whole file on each side, nothing of it on the other */
+    size_t train_bytes, val_bytes, val_txt_bytes;
+    char *train = decode_file(f->out, "train.tok", &train_bytes);
+    char *val = decode_file(f->out, "val.tok", &val_bytes);
+    char *val_txt = slurp(f->out, "val.txt", &val_txt_bytes);
+    assert_int_equal(val_bytes, val_txt_bytes);
+    assert_memory_equal(val, val_txt, val_bytes);
+    int a_held = val_bytes == f->a_bytes && !memcmp(val, f->a_text, f->a_bytes);
+    int b_held = val_bytes == f->b_bytes && !memcmp(val, f->b_text, f->b_bytes);
+    assert_true(a_held != b_held);
+    assert_memory_equal(train, a_held ? f->b_text : f->a_text, train_bytes);
+    assert_null(strstr(train, a_held ? "Alpha" : "Bravo"));
+    assert_null(strstr(val, a_held ? "Bravo" : "Alpha"));
+    DataSummary loaded;
+    assert_int_equal(dataset_summary_load(f->out, &loaded), OK);
+    assert_memory_equal(&loaded, &s, sizeof s);
+    free(train);
+    free(val);
+    free(val_txt);
+}
+
+static long mtime_ns(const char *dir, const char *name) {
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mtim.tv_sec * 1000000000L + st.st_mtim.tv_nsec;
+}
+
+static void test_rerun_skips_work(void **state) {
+    Fixture *f = *state;
+    DataOptions o = two_files(f);
+    DataSummary first, second;
+    int reused = -1;
+    assert_int_equal(dataset_prepare_logged(&o, &first, NULL, &reused), OK);
+    assert_int_equal(reused, 0);
+    const char *names[] = {"tokenizer.bin", "train.tok", "val.tok", "val.txt", "summary.txt"};
+    long before[5];
+    for (int i = 0; i < 5; i++) before[i] = mtime_ns(f->out, names[i]);
+    assert_int_equal(dataset_prepare_logged(&o, &second, NULL, &reused), OK);
+    assert_int_equal(reused, 1);
+    assert_memory_equal(&first, &second, sizeof first);
+    for (int i = 0; i < 5; i++) assert_true(mtime_ns(f->out, names[i]) == before[i]);
+    /* another vocabulary or changed text is new work */
+    o.vocab_size = 300;
+    assert_int_equal(dataset_prepare_logged(&o, &second, NULL, &reused), OK);
+    assert_int_equal(reused, 0);
+    assert_int_equal(second.vocab_size, 300);
+    o.vocab_size = 400;
+    char saved = f->b_text[5];
+    f->b_text[5] = 'X';
+    write_bytes(f->b, f->b_text, f->b_bytes);
+    f->b_text[5] = saved;
+    assert_int_equal(dataset_prepare_logged(&o, &second, NULL, &reused), OK);
+    assert_int_equal(reused, 0);
+}
+
+static void test_damaged_folder_is_rebuilt(void **state) {
+    Fixture *f = *state;
+    DataOptions o = two_files(f);
+    DataSummary s;
+    int reused = -1;
+    assert_int_equal(dataset_prepare_logged(&o, &s, NULL, &reused), OK);
+    size_t bytes;
+    char *tokens = slurp(f->out, "train.tok", &bytes);
+    tokens[bytes - 1] ^= 1;
+    char path[256];
+    snprintf(path, sizeof path, "%s/train.tok", f->out);
+    write_bytes(path, tokens, bytes);
+    free(tokens);
+    assert_int_equal(dataset_prepare_logged(&o, &s, NULL, &reused), OK);
+    assert_int_equal(reused, 0);
+    TokenFile tf;
+    assert_int_equal(token_file_open(&tf, path), OK);
+    token_file_close(&tf);
+}
+
+static void test_single_file_is_cut_into_documents(void **state) {
+    Fixture *f = *state;
+    DataOptions o = {.n_files = 1, .vocab_size = 350, .out_dir = f->out};
+    o.corpus_files[0] = f->a;
+    DataSummary s;
+    assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), OK);
+    assert_true(s.documents >= 19 && s.documents <= 21);
+    assert_int_equal(s.val_documents, 1);
+    /* pieces end at newlines, so train + val is the file with one piece taken out */
+    size_t train_bytes, val_bytes;
+    char *train = decode_file(f->out, "train.tok", &train_bytes);
+    char *val = decode_file(f->out, "val.tok", &val_bytes);
+    assert_int_equal(train_bytes + val_bytes, f->a_bytes);
+    char *at = memmem(f->a_text, f->a_bytes, val, val_bytes);
+    assert_non_null(at);
+    size_t offset = (size_t)(at - f->a_text);
+    assert_memory_equal(train, f->a_text, offset);
+    assert_memory_equal(train + offset, at + val_bytes, f->a_bytes - offset - val_bytes);
+    free(train);
+    free(val);
+}
+
+static void test_bad_inputs_refused(void **state) {
+    Fixture *f = *state;
+    char empty[128], missing[128], summary[256];
+    snprintf(empty, sizeof empty, "%s/empty.txt", f->dir);
+    snprintf(missing, sizeof missing, "%s/missing.txt", f->dir);
+    snprintf(summary, sizeof summary, "%s/summary.txt", f->out);
+    write_bytes(empty, "", 0);
+    DataOptions o = two_files(f);
+    DataSummary s;
+    o.corpus_files[1] = empty;
+    assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), ERR_INPUT);
+    assert_non_null(strstr(error_message(), empty));
+    o.corpus_files[1] = missing;
+    assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), ERR_INPUT);
+    assert_non_null(strstr(error_message(), missing));
+    o = two_files(f);
+    o.vocab_size = 100;
+    assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), ERR_INPUT);
+    assert_non_null(strstr(error_message(), "vocab"));
+    o.vocab_size = 40000;
+    assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), ERR_INPUT);
+    write_bytes(empty, "tiny\n", 5);   /* a lone file too small to split */
+    o = (DataOptions){.n_files = 1, .vocab_size = 300, .out_dir = f->out};
+    o.corpus_files[0] = empty;
+    assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), ERR_INPUT);
+    assert_non_null(strstr(error_message(), empty));
+    assert_false(file_exists(summary));
+}
+
+static void test_summary_load_needs_a_prepared_folder(void **state) {
+    Fixture *f = *state;
+    DataSummary s;
+    assert_int_equal(dataset_summary_load(f->out, &s), ERR_INPUT);
+    assert_non_null(strstr(error_message(), "run ./meki data"));
+    assert_non_null(strstr(error_message(), f->out));
+    DataOptions o = two_files(f);
+    assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), OK);
+    char path[256];
+    snprintf(path, sizeof path, "%s/val.tok", f->out);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(dataset_summary_load(f->out, &s), ERR_INPUT);
+    assert_non_null(strstr(error_message(), "val.tok"));
+    snprintf(path, sizeof path, "%s/summary.txt", f->out);
+    write_bytes(path, "vocab_size = many\n", 18);
+    assert_int_equal(dataset_summary_load(f->out, &s), ERR_INPUT);
+    assert_non_null(strstr(error_message(), "summary.txt:1"));
+}
+
+static void test_default_dirs_and_held_out_books(void **state) {
+    Fixture *f = *state;
+    char dir[256];
+    DataOptions bible = {.vocab_size = 4096};
+    data_default_dir(dir, sizeof dir, &bible);
+    assert_string_equal(dir, "data/cache/bible-v4096");
+    DataOptions files = two_files(f);
+    data_default_dir(dir, sizeof dir, &files);
+    assert_int_equal(strlen(dir), strlen("data/cache/01234567-v400"));
+    assert_int_equal(strncmp(dir, "data/cache/", 11), 0);
+    assert_string_equal(dir + 19, "-v400");
+    for (int n = 2; n <= 300; n++) {
+        int held = 0;
+        for (int i = 0; i < n; i++) held += corpus_held_out(i, n);
+        assert_int_equal(held, (n + 10) / 20 > 0 ? (n + 10) / 20 : 1);
+    }
+}
+
+static void test_bible_corpus(void **state) {
+    Fixture *f = *state;
+    Corpus corpus;
+    if (corpus_read_bible(&corpus) != OK) {
+        print_message("bible-kjv not installed: %s\n", error_message());
+        skip();
+    }
+    assert_int_equal(corpus.count, 66);
+    assert_string_equal(corpus.names[0], "Ge");
+    assert_string_equal(corpus.names[65], "Rev");
+    assert_int_equal(strncmp(corpus.text, "In the beginning God created", 28), 0);
+    corpus_free(&corpus);
+    DataOptions o = {.vocab_size = 512, .out_dir = f->out};
+    DataSummary s;
+    assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), OK);
+    assert_int_equal(s.documents, 66);
+    assert_int_equal(s.val_documents, 3);
+    assert_true(s.val_bytes > 100000 && s.train_bytes > 3900000);
+}
+
+/* Runs ./meki (MEKI_BIN, set by make test) and returns its exit code. */
+static int run_meki(const Fixture *f, const char *arguments, char *stderr_text, size_t size) {
+    const char *meki = getenv("MEKI_BIN");
+    char command[2048], err_path[256];
+    snprintf(err_path, sizeof err_path, "%s/stderr.txt", f->dir);
+    snprintf(command, sizeof command, "%s data %s >%s/stdout.txt 2>%s", meki, arguments, f->dir,
+             err_path);
+    int status = system(command);
+    FILE *in = fopen(err_path, "r");
+    size_t got = in ? fread(stderr_text, 1, size - 1, in) : 0;
+    stderr_text[got] = 0;
+    if (in) fclose(in);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_command_exit_codes(void **state) {
+    Fixture *f = *state;
+    if (!getenv("MEKI_BIN") || access(getenv("MEKI_BIN"), X_OK) != 0) skip();
+    char arguments[1024], err[4096];
+    snprintf(arguments, sizeof arguments, "--corpus %s %s --vocab 300 --out %s --json", f->a, f->b,
+             f->out);
+    assert_int_equal(run_meki(f, arguments, err, sizeof err), 0);
+    size_t bytes;
+    char *out = slurp(f->dir, "stdout.txt", &bytes);
+    char *last = out + bytes - 1;
+    while (last > out && last[-1] != '\n') last--;
+    assert_int_equal(strncmp(last, "{\"dir\":", 7), 0);
+    assert_non_null(strstr(last, "\"train_tokens\":"));
+    assert_non_null(strstr(last, "\"unigram_val_ppl\":"));
+    free(out);
+    snprintf(arguments, sizeof arguments, "--corpus %s --vocab 100 --out %s", f->a, f->out);
+    assert_int_equal(run_meki(f, arguments, err, sizeof err), 2);
+    assert_non_null(strstr(err, "--vocab"));
+    snprintf(arguments, sizeof arguments, "--corpus %s %s/nope.txt --out %s", f->a, f->dir, f->out);
+    assert_int_equal(run_meki(f, arguments, err, sizeof err), 2);
+    assert_non_null(strstr(err, "nope.txt"));
+    assert_int_equal(run_meki(f, "--frobnicate", err, sizeof err), 2);
+    assert_int_equal(run_meki(f, "--help", err, sizeof err), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_two_files_split_by_document, reset),
+        cmocka_unit_test_setup(test_rerun_skips_work, reset),
+        cmocka_unit_test_setup(test_damaged_folder_is_rebuilt, reset),
+        cmocka_unit_test_setup(test_single_file_is_cut_into_documents, reset),
+        cmocka_unit_test_setup(test_bad_inputs_refused, reset),
+        cmocka_unit_test_setup(test_summary_load_needs_a_prepared_folder, reset),
+        cmocka_unit_test_setup(test_default_dirs_and_held_out_books, reset),
+        cmocka_unit_test_setup(test_bible_corpus, reset),
+        cmocka_unit_test_setup(test_command_exit_codes, reset),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
