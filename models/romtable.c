@@ -284,6 +284,8 @@ static void fill_table(RomTable *t, const RomHeader *h) {
     t->file_bytes = h->file_bytes;
 }
 
+/* The header is read with pread, not through the mapping, so that nothing is mapped
+ * until the sizes are known to match the file (a mapping past EOF faults on access). */
 static int validate(int fd, const char *path, RomHeader *h, long long size) {
     uint8_t page[ROM_PAGE];
     size_t got;

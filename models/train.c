@@ -189,8 +189,10 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
             }
         }
         if (last) { state.finished = 1; result->val_loss = record.val_loss; }
-        if (last || (t->checkpoint_every > 0 && state.step % t->checkpoint_every == 0))
+        int stop = !last && t->stop_after_steps > 0 && state.step >= t->stop_after_steps;
+        if (last || stop || (t->checkpoint_every > 0 && state.step % t->checkpoint_every == 0))
             if ((rc = checkpoint_save(&m, out_dir, &state))) break;
+        if (stop) break;
     }
     if (!t->quiet) progress_end(&progress);
     if (!rc && already_finished)   /* nothing left to train: report the stored model */

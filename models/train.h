@@ -19,6 +19,7 @@ typedef struct {
     int threads;            /* <= 0: all cores */
     float diverge_loss;     /* a train loss above this (or NaN) stops the run as diverged */
     int quiet;              /* no progress output */
+    long stop_after_steps;  /* > 0: checkpoint and return at this step, unfinished (tests) */
 } TrainConfig;
 
 void train_config_defaults(TrainConfig *t);
