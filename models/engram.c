@@ -106,7 +106,10 @@ static int declare(Model *m) {
 #define ADD(field, suffix, d0, d1, init, std, decay, rom)                                \
     snprintf(name, sizeof name, "layers.%d.engram." suffix, l);                          \
     params_add(&m->params, name, d0, d1, 0, init, std, decay, rom, &w->field, &g->field)
-        if (!m->folded) { ADD(table, "table", st->rows, e->width, INIT_NORMAL, 1.0f, 0, 1); }
+        /* Rows start at the scale of the other weights: unit rows, hashed with collisions,
+         * swamp the 0.02-scale residual stream early on (tiny preset, 200k tokens: val
+         * loss 5.29 with std 1 against 4.89 with 0.02, dense 4.94). */
+        if (!m->folded) { ADD(table, "table", st->rows, e->width, INIT_NORMAL, 0.02f, 0, 1); }
         ADD(w_key, "key.weight", d, D, INIT_NORMAL, 0.02f, 1, 0);
         ADD(w_value, "value.weight", d, D, INIT_NORMAL, 0.02f, 1, 0);
         ADD(key_norm, "key_norm.weight", d, 0, INIT_ONES, 0, 0, 0);

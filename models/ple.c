@@ -44,8 +44,10 @@ static int declare(Model *m) {
     snprintf(name, sizeof name, "layers.%d.ple." suffix, l);                             \
     params_add(&m->params, name, d0, d1, 0, init, std, decay, rom, &w->field, &g->field)
         if (!m->folded) {
-            /* rom 1: the table that stays in storage; rom 2: what the fold absorbs into it */
-            ADD(table, "table", V, p, INIT_NORMAL, 1.0f, 0, 1);
+            /* rom 1: the table that stays in storage; rom 2: what the fold absorbs into it.
+             * The table starts at the scale of the other weights, not at unit rows: on the
+             * tiny preset (200k tokens, 2 seeds) val loss 4.88 against 4.93 with std 1. */
+            ADD(table, "table", V, p, INIT_NORMAL, 0.02f, 0, 1);
             ADD(proj, "proj.weight", p, d, INIT_NORMAL, 0.02f, 1, 2);
             ADD(proj_norm, "proj_norm.weight", p, 0, INIT_ONES, 0, 0, 2);
         }
