@@ -45,3 +45,13 @@ void causal_conv1d_backward(float *din, float *dweight, const float *dout, const
             }
     }
 }
+
+void causal_conv1d_step(float *out, const float *history, int position, const float *weight,
+                        int C, int K, int dilation) {
+    for (int k = 0; k < K; k++) {
+        int source = position - (K - 1 - k) * dilation;
+        if (source < 0) continue;
+        const float *x = history + (long)source * C;
+        for (int c = 0; c < C; c++) out[c] += weight[(long)c * K + k] * x[c];
+    }
+}

@@ -12,4 +12,8 @@ void causal_conv1d_forward(float *out, const float *in, const float *weight, int
 /* din[B, T, C] += ..., dweight[C, K] += ... from dout[B, T, C] (either may be NULL) */
 void causal_conv1d_backward(float *din, float *dweight, const float *dout, const float *in,
                             const float *weight, int B, int T, int C, int K, int dilation);
+/* One step of a decoder: out[C] += conv at `position` of one sequence, whose inputs so far
+ * are history[position + 1, C] (row `position` the newest) */
+void causal_conv1d_step(float *out, const float *history, int position, const float *weight,
+                        int C, int K, int dilation);
 #endif

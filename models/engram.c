@@ -200,26 +200,36 @@ static void check_token_map(EngramState *st, int V) {
                     "(engram_set_token_map); token ids are used as they are\n");
 }
 
+/* a->value[n, d] for rows whose table rows (a->rows) and stream (a->in) are in place:
+ * k, the gate and W_value k, saving what the backward needs. */
+static void value_rows(const Model *m, int l, int n, EngramActs *a) {
+    const ModelConfig *c = &m->cfg;
+    const EngramState *st = state(m);
+    const EngramWeights *w = &st->w[l];
+    int d = c->d_model, width = c->engram.width, D = st->heads * width;
+    if (m->folded) memory_tables_gather(&st->tables, l, a->rows, n * st->heads, a->k);
+    else embedding_forward(a->k, w->table, a->rows, n * st->heads, width);
+    matmul_forward(a->kp, a->k, w->w_key, n, D, d, 0);
+    rmsnorm_forward(a->kn, a->k_rstd, a->kp, w->key_norm, n, d, c->norm_eps);
+    rmsnorm_forward(a->hn, a->h_rstd, a->in, w->query_norm, n, d, c->norm_eps);
+    dot_gate_forward(a->gate, a->score, a->kn, a->hn, n, d, 1.0f / sqrtf((float)d));
+    matmul_forward(a->vp, a->k, w->w_value, n, D, d, 0);
+    for (int r = 0; r < n; r++)
+        for (int i = 0; i < d; i++) a->value[(long)r * d + i] = a->gate[r] * a->vp[(long)r * d + i];
+}
+
 static void forward(Model *m, int l, const float *in, float *out, int B, int T) {
     const ModelConfig *c = &m->cfg;
     EngramState *st = state(m);
-    const EngramWeights *w = &st->w[l];
     EngramActs *a = &st->acts[l];
-    int N = B * T, d = c->d_model, width = c->engram.width, D = st->heads * width;
+    int N = B * T, d = c->d_model;
     memcpy(a->in, in, sizeof(float) * N * d);   /* in may alias out */
     check_token_map(st, c->vocab_size);
     engram_hash_rows(st, c, l, m->tokens, B, T, a->rows);
-    if (m->folded) memory_tables_gather(&st->tables, l, a->rows, N * st->heads, a->k);
-    else embedding_forward(a->k, w->table, a->rows, N * st->heads, width);
-    matmul_forward(a->kp, a->k, w->w_key, N, D, d, 0);
-    rmsnorm_forward(a->kn, a->k_rstd, a->kp, w->key_norm, N, d, c->norm_eps);
-    rmsnorm_forward(a->hn, a->h_rstd, a->in, w->query_norm, N, d, c->norm_eps);
-    dot_gate_forward(a->gate, a->score, a->kn, a->hn, N, d, 1.0f / sqrtf((float)d));
-    matmul_forward(a->vp, a->k, w->w_value, N, D, d, 0);
-    for (int n = 0; n < N; n++)
-        for (int i = 0; i < d; i++) a->value[(long)n * d + i] = a->gate[n] * a->vp[(long)n * d + i];
+    value_rows(m, l, N, a);
     memcpy(st->y, a->value, sizeof(float) * N * d);
-    causal_conv1d_forward(st->y, a->value, w->conv, B, T, d, ENGRAM_CONV_KERNEL, c->engram.max_ngram);
+    causal_conv1d_forward(st->y, a->value, st->w[l].conv, B, T, d, ENGRAM_CONV_KERNEL,
+                          c->engram.max_ngram);
     vector_add(out, st->y, (long)N * d);
 }
 
@@ -299,6 +309,54 @@ static void release(Model *m) {
     free(st->g);
     free(st);
     m->memory = NULL;
+}
+
+/* ------------------------------------------------------------ decoding */
+
+int engram_stream_create(EngramStream *s, const Model *m, int context, int rows) {
+    const ModelConfig *c = &m->cfg;
+    memset(s, 0, sizeof *s);
+    s->context = context;
+    s->rows = rows;
+    s->tokens = malloc(sizeof(int32_t) * (size_t)context);
+    s->values = calloc((size_t)c->n_layers * context * c->d_model, sizeof(float));
+    s->y = floats((long)rows * c->d_model);
+    if (!s->tokens || !s->values || !s->y || alloc_acts(&s->a, c, state(m)->heads, rows)) {
+        engram_stream_free(s);
+        return error_set(ERR_FAILURE, "engram: out of memory for a context of %d", context);
+    }
+    return OK;
+}
+
+void engram_stream_free(EngramStream *s) {
+    free(s->tokens);
+    free(s->values);
+    free(s->y);
+    free_acts(&s->a);
+    memset(s, 0, sizeof *s);
+}
+
+void engram_stream_forward(const Model *m, int l, const int32_t *tokens, int pos,
+                           const float *in, float *out, int n, EngramStream *s) {
+    const ModelConfig *c = &m->cfg;
+    const EngramState *st = state(m);
+    int d = c->d_model, N = c->engram.max_ngram;
+    EngramActs *a = &s->a;
+    for (int i = 0; i < n; i++) s->tokens[pos + i] = engram_normalized_token(st, c->vocab_size, tokens[i]);
+    for (int i = 0; i < n; i++) {
+        int32_t window[8];
+        for (int j = 0; j < N; j++) window[j] = pos + i - j >= 0 ? s->tokens[pos + i - j] : c->vocab_size;
+        engram_rows_at(st, c, l, window, a->rows + (long)i * st->heads);
+    }
+    memcpy(a->in, in, sizeof(float) * n * d);   /* in may alias out */
+    value_rows(m, l, n, a);
+    float *history = s->values + (long)l * s->context * d;
+    memcpy(history + (long)pos * d, a->value, sizeof(float) * n * d);
+    memcpy(s->y, a->value, sizeof(float) * n * d);
+    for (int i = 0; i < n; i++)
+        causal_conv1d_step(s->y + (long)i * d, history, pos + i, st->w[l].conv, d,
+                           ENGRAM_CONV_KERNEL, N);
+    vector_add(out, s->y, (long)n * d);
 }
 
 /* ------------------------------------------------------------ token normalisation */

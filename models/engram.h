@@ -3,6 +3,7 @@
 #define MODELS_ENGRAM_H
 #include "models/config.h"
 #include "models/memtables.h"
+#include "models/model.h"
 #include <stdint.h>
 
 enum {
@@ -56,6 +57,25 @@ void engram_rows_at(const EngramState *st, const ModelConfig *c, int layer,
 /* rows[B*T, H] for every position of B sequences of T raw tokens. */
 void engram_hash_rows(const EngramState *st, const ModelConfig *c, int layer,
                       const int32_t *tokens, int B, int T, int32_t *rows);
+/* Decoding: Engram over a few new rows at a time, with the normalised tokens and the values
+ * of earlier positions kept (the convolution reads back 3 N positions, the hash N - 1). */
+typedef struct {
+    int context, rows;             /* positions held, rows per call */
+    int32_t *tokens;               /* [context] normalised token of each position */
+    float *values;                 /* [L, context, d] value rows, for the convolution */
+    EngramActs a;                  /* scratch for `rows` rows */
+    float *y;                      /* [rows, d] the module's output */
+} EngramStream;
+
+int engram_stream_create(EngramStream *s, const Model *m, int context, int rows);
+void engram_stream_free(EngramStream *s);
+/* out[n, d] += Engram_layer(in[n, d]) for tokens[n] at positions pos..pos+n-1, given
+ * positions < pos from earlier calls (for this layer, and the tokens from any layer);
+ * positions >= pos are overwritten, so a caller may rewind. n <= rows, pos + n <= context;
+ * in may alias out. Equals the training forward of the whole sequence, row for row. */
+void engram_stream_forward(const Model *m, int layer, const int32_t *tokens, int pos,
+                           const float *in, float *out, int n, EngramStream *s);
+
 /* Normalisation map from the vocabulary's bytes: tokens equal after ASCII lower-casing
  * and dropping one leading space merge into the smallest id among them. ERR_INPUT if the
  * model has normalize_tokens off or the vocabulary size differs. */

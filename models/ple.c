@@ -61,17 +61,16 @@ static int declare(Model *m) {
 
 static float *floats(long n) { return calloc((size_t)(n > 0 ? n : 1), sizeof(float)); }
 
-static void free_acts(PleActs *a) {
+void ple_acts_free(PleActs *a) {
     float *all[] = {a->in, a->s, a->q, a->q_rstd, a->qn, a->e, a->gpre, a->gact, a->u,
                     a->o, a->o_rstd};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
     memset(a, 0, sizeof *a);
 }
 
-/* Buffers for N rows of one layer's module. */
-static int alloc_acts(PleActs *a, const ModelConfig *c, long N) {
+int ple_acts_create(PleActs *a, const ModelConfig *c, long N) {
     long d = c->d_model, p = c->ple.width;
-    free_acts(a);
+    ple_acts_free(a);
     a->in = floats(N * d); a->s = floats(N * p); a->q = floats(N * p); a->q_rstd = floats(N);
     a->qn = floats(N * p); a->e = floats(N * p); a->gpre = floats(N * p);
     a->gact = floats(N * p); a->u = floats(N * p); a->o = floats(N * d); a->o_rstd = floats(N);
@@ -83,7 +82,7 @@ static int reserve(Model *m, int B, int T) {
     PleState *st = state(m);
     long N = (long)B * T, d = c->d_model, p = c->ple.width;
     for (int l = 0; l < c->n_layers; l++)
-        if (st->w[l].active && alloc_acts(&st->acts[l], c, N)) return ERR_FAILURE;
+        if (st->w[l].active && ple_acts_create(&st->acts[l], c, N)) return ERR_FAILURE;
     float **bufs[] = {&st->d_small, &st->d_small2, &st->d_small3, &st->d_wide};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(*bufs[i]);
     st->d_small = floats(N * p); st->d_small2 = floats(N * p); st->d_small3 = floats(N * p);
@@ -105,23 +104,28 @@ void ple_embedding_forward(const ModelConfig *c, const PleWeights *w, const int3
     for (long i = 0; i < n; i++) a->e[i] = (a->s[i] + a->qn[i]) * INV_SQRT2;
 }
 
-static void forward(Model *m, int l, const float *in, float *out, int B, int T) {
+void ple_rows_forward(const Model *m, int l, const int32_t *tokens, const float *embedded,
+                      const float *in, float *out, int n, PleActs *a, float *y) {
     const ModelConfig *c = &m->cfg;
-    PleState *st = state(m);
+    const PleState *st = state(m);
     const PleWeights *w = &st->w[l];
-    PleActs *a = &st->acts[l];
-    int N = B * T, d = c->d_model, p = c->ple.width;
-    long n = (long)N * p;
-    memcpy(a->in, in, sizeof(float) * N * d);   /* in may alias out */
-    if (m->folded) memory_tables_gather(&st->folded, l, m->tokens, N, a->e);
-    else ple_embedding_forward(c, w, m->tokens, m->embedded, N, a);
-    matmul_forward(a->gpre, a->in, w->w_gate, N, d, p, 0);
-    activation_forward(ACT_GELU, a->gact, a->gpre, n);
-    for (long i = 0; i < n; i++) a->u[i] = a->gact[i] * a->e[i];
-    matmul_forward(a->o, a->u, w->w_out, N, p, d, 0);
-    float *y = st->d_wide;   /* free during the forward */
-    rmsnorm_forward(y, a->o_rstd, a->o, w->out_norm, N, d, c->norm_eps);
-    vector_add(out, y, (long)N * d);
+    int d = c->d_model, p = c->ple.width;
+    long np = (long)n * p;
+    memcpy(a->in, in, sizeof(float) * n * d);   /* in may alias out */
+    if (m->folded) memory_tables_gather(&st->folded, l, tokens, n, a->e);
+    else ple_embedding_forward(c, w, tokens, embedded, n, a);
+    matmul_forward(a->gpre, a->in, w->w_gate, n, d, p, 0);
+    activation_forward(ACT_GELU, a->gact, a->gpre, np);
+    for (long i = 0; i < np; i++) a->u[i] = a->gact[i] * a->e[i];
+    matmul_forward(a->o, a->u, w->w_out, n, p, d, 0);
+    rmsnorm_forward(y, a->o_rstd, a->o, w->out_norm, n, d, c->norm_eps);
+    vector_add(out, y, (long)n * d);
+}
+
+static void forward(Model *m, int l, const float *in, float *out, int B, int T) {
+    PleState *st = state(m);
+    /* d_wide is free during the forward */
+    ple_rows_forward(m, l, m->tokens, m->embedded, in, out, B * T, &st->acts[l], st->d_wide);
 }
 
 static void zero(float *p, long n) { memset(p, 0, sizeof(float) * n); }
@@ -177,11 +181,11 @@ static int fold(Model *trained, Model *folded) {
     PleState *dst = state(folded);
     enum { CHUNK = 256 };
     PleActs a = {0};
-    int rc = alloc_acts(&a, c, CHUNK);
+    int rc = ple_acts_create(&a, c, CHUNK);
     for (int l = 0; l < c->n_layers && !rc; l++)
         if (state(trained)->w[l].active)
             rc = memory_tables_compute(&dst->folded, trained, l, fold_rows, &a, CHUNK);
-    free_acts(&a);
+    ple_acts_free(&a);
     return rc;
 }
 
@@ -208,7 +212,7 @@ static void release(Model *m) {
     PleState *st = state(m);
     if (!st) return;
     for (int l = 0; l < m->cfg.n_layers; l++)
-        if (st->acts) free_acts(&st->acts[l]);
+        if (st->acts) ple_acts_free(&st->acts[l]);
     float *bufs[] = {st->d_small, st->d_small2, st->d_small3, st->d_wide};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     memory_tables_free(&st->folded);

@@ -526,6 +526,67 @@ static void test_convolution_dilation_is_max_ngram(void **state) {
     model_free(&m);
 }
 
+/* The decoder's stream, fed one row at a time or a few, gives the training forward's output
+ * for every position, in training and folded form; rewinding and feeding again too. */
+static void check_stream(Model *m, const int32_t *tokens, const float *x0) {
+    const ModelConfig *c = &m->cfg;
+    int d = c->d_model;
+    long n = (long)T * d;
+    float *expected = copy_array(x0, n), *got = copy_array(x0, n);
+    memcpy(m->tokens, tokens, sizeof(int32_t) * T);
+    EngramStream s;
+    assert_int_equal(engram_stream_create(&s, m, T, 3), 0);
+    for (int l = 0; l < c->n_layers; l++) {
+        if (m->ops->site(m, l) != SITE_BEFORE_ATTN) continue;
+        memcpy(expected, x0, sizeof(float) * n);
+        m->ops->forward(m, l, expected, expected, 1, T);
+        for (int chunk = 1; chunk <= 3; chunk += 2) {
+            memcpy(got, x0, sizeof(float) * n);
+            for (int pos = 0; pos < T; pos += chunk) {
+                int rows = T - pos < chunk ? T - pos : chunk;
+                engram_stream_forward(m, l, tokens + pos, pos, got + (long)pos * d,
+                                      got + (long)pos * d, rows, &s);
+            }
+            for (long i = 0; i < n; i++) assert_true(fabs(got[i] - expected[i]) < 1e-5);
+        }
+        /* rewind to position 2 with other tokens, then back to the true ones */
+        int32_t other[T];
+        for (int t = 0; t < T; t++) other[t] = (tokens[t] + 5) % c->vocab_size;
+        memcpy(got, x0, sizeof(float) * n);
+        engram_stream_forward(m, l, other + 2, 2, got + 2 * d, got + 2 * d, 3, &s);
+        memcpy(got, x0, sizeof(float) * n);
+        for (int pos = 2; pos < T; pos++)
+            engram_stream_forward(m, l, tokens + pos, pos, got + (long)pos * d, got + (long)pos * d, 1, &s);
+        for (long i = 2 * d; i < n; i++) assert_true(fabs(got[i] - expected[i]) < 1e-5);
+    }
+    engram_stream_free(&s);
+    free(expected);
+    free(got);
+}
+
+static void test_stream_equals_training_forward(void **state) {
+    ModelConfig c;
+    engram_config(&c);
+    c.engram.max_ngram = 2;   /* the convolution reaches back 6 steps */
+    c.engram.normalize_tokens = 1;
+    Model m, folded;
+    create(&m, &c, 61);
+    ((EngramState *)m.memory)->token_map[3] = -1;
+    assert_int_equal(model_reserve(&m, 1, T), 0);
+    int32_t tokens[T];
+    random_tokens(tokens, T, 6, 62);
+    Rng rng;
+    rng_seed(&rng, 63);
+    float *x0 = random_array(&rng, (long)T * c.d_model, -1, 1);
+    check_stream(&m, tokens, x0);
+    assert_int_equal(model_fold(&m, &folded), 0);
+    assert_int_equal(model_reserve(&folded, 1, T), 0);
+    check_stream(&folded, tokens, x0);
+    model_free(&folded);
+    model_free(&m);
+    free(x0);
+}
+
 /* Logits at t do not change when tokens after t do: the hash windows and the convolution
  * look back only. */
 static void test_causal(void **state) {
@@ -590,6 +651,7 @@ int main(void) {
         cmocka_unit_test(test_fold_and_bundle_equal_training_form),
         cmocka_unit_test(test_accounting_closed_forms),
         cmocka_unit_test(test_convolution_dilation_is_max_ngram),
+        cmocka_unit_test(test_stream_equals_training_forward),
         cmocka_unit_test(test_causal),
         cmocka_unit_test(test_training_lowers_the_loss),
     };

@@ -129,6 +129,41 @@ static void test_bundle_round_trip(void **state) {
     assert_int_equal(system(command), 0);
 }
 
+/* The rows forward a decoder calls, one row at a time, gives the module's training forward
+ * over the batch, in both forms. */
+static void check_rows_forward(Model *m) {
+    int d = m->cfg.d_model;
+    long n = (long)B * T * d;
+    random_tokens(m->tokens, B * T, m->cfg.vocab_size, 71);
+    for (int i = 0; i < B * T; i++)
+        memcpy(m->embedded + (long)i * d, m->embed + (long)m->tokens[i] * d, sizeof(float) * d);
+    Rng rng;
+    rng_seed(&rng, 72);
+    float *expected = random_array(&rng, n, -1, 1), *got = copy_array(expected, n), *y = zero_array(d);
+    PleActs a = {0};
+    assert_int_equal(ple_acts_create(&a, &m->cfg, 1), 0);
+    m->ops->forward(m, 1, expected, expected, B, T);
+    for (int i = 0; i < B * T; i++)
+        ple_rows_forward(m, 1, m->tokens + i, m->embedded + (long)i * d, got + (long)i * d,
+                         got + (long)i * d, 1, &a, y);
+    for (long i = 0; i < n; i++) assert_true(fabs(got[i] - expected[i]) < 1e-5);
+    ple_acts_free(&a);
+    free(expected); free(got); free(y);
+}
+
+static void test_rows_forward_equals_training_forward(void **state) {
+    ModelConfig c;
+    ple_config(&c);
+    Model m, folded;
+    create(&m, &c, 70);
+    check_rows_forward(&m);
+    assert_int_equal(model_fold(&m, &folded), 0);
+    assert_int_equal(model_reserve(&folded, B, T), 0);
+    check_rows_forward(&folded);
+    model_free(&folded);
+    model_free(&m);
+}
+
 /* RAM params, ROM weights and FLOPs against closed forms written out by hand. */
 static void test_accounting_closed_forms(void **state) {
     ModelConfig c, cd;
@@ -210,6 +245,7 @@ int main(void) {
         cmocka_unit_test(test_model_gradients),
         cmocka_unit_test(test_fold_equals_training_form),
         cmocka_unit_test(test_bundle_round_trip),
+        cmocka_unit_test(test_rows_forward_equals_training_forward),
         cmocka_unit_test(test_accounting_closed_forms),
         cmocka_unit_test(test_dense_is_ple_without_output),
         cmocka_unit_test(test_training_lowers_the_loss),
