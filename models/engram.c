@@ -15,8 +15,9 @@
  *
  * Token normalisation is a [V] map stored with the model as the parameter
  * engram.token_map (canonical id - id, so zeros mean no merging; never trained: its
- * gradient stays zero and it has no decay). engram_set_token_map fills it from the
- * vocabulary once, before training; checkpoints and bundles then carry it. */
+ * gradient stays zero and it has no decay; it counts in ram_params, as V values resident
+ * at deployment). engram_set_token_map fills it from the vocabulary once, before training;
+ * checkpoints and bundles then carry it. */
 #include "models/engram.h"
 #include "models/memory.h"
 #include "models/romtable.h"
