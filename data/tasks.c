@@ -36,6 +36,8 @@ static int encode(const Tokenizer *tok, const char *s, size_t n, uint16_t **ids)
 /* Keeps the last max_context tokens of text[0, end). */
 static int encode_context(const Tokenizer *tok, const char *text, size_t end, int max_context,
                           uint16_t **ids) {
+    *ids = NULL;
+    if (max_context < 8) return 0;   /* the continuation leaves no room: the caller skips */
     size_t from = end > (size_t)max_context * 8 ? end - (size_t)max_context * 8 : 0;
     uint16_t *all;
     int n = encode(tok, text + from, end - from, &all);

@@ -1,4 +1,5 @@
 #include "kernels/attention.h"
+#include "kernels/fastmath.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@ void attention_forward(float *out, float *probs, const float *q, const float *k,
             for (int t = 0; t < T; t++) {
                 float *row = p + (long)t * T, max = row[0], sum = 0;
                 for (int j = 1; j <= t; j++) max = row[j] > max ? row[j] : max;
-                for (int j = 0; j <= t; j++) { row[j] = expf(row[j] - max); sum += row[j]; }
+                for (int j = 0; j <= t; j++) { row[j] = fast_expf(row[j] - max); sum += row[j]; }
                 float inv = 1.0f / sum;
                 for (int j = 0; j <= t; j++) row[j] *= inv;
                 for (int j = t + 1; j < T; j++) row[j] = 0.0f;
