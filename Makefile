@@ -27,6 +27,14 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 MEKI     := meki$(if $(SANITIZE),-san)
 
 .PHONY: all deps build data test reproduce report bench clean
+
+# make reproduce [SCALE=quick]: every experiment file into one database, then the report.
+# Finished runs are skipped and an interrupted run resumes, so it can be run again after
+# an interruption. quick: tiny models, 150k tokens, one seed (about 15 minutes).
+SCALE   ?= full
+EXP_DIR := $(if $(filter quick,$(SCALE)),experiments/quick,experiments)
+DB      ?= results/$(if $(filter quick,$(SCALE)),quick,meki).db
+EXPERIMENT_ORDER := table1 table3 table4 fig5 projector layers fig6 table2 fig7 quant
 all: build
 build: $(MEKI)
 
@@ -53,6 +61,21 @@ $(BUILD)/tests/%: tests/%.c $(LIB_OBJ)
 
 data: build
 	./meki data
+
+reproduce: deps build data
+	@failed=0; for name in $(EXPERIMENT_ORDER); do \
+	  echo "== $(EXP_DIR)/$$name.ini"; \
+	  ./meki sweep $(EXP_DIR)/$$name.ini --db $(DB) || failed=1; \
+	done; \
+	$(MAKE) --no-print-directory report DB=$(DB); \
+	if [ $$failed -ne 0 ]; then echo "some runs failed: ./meki runs --db $(DB) --status failed"; exit 1; fi
+
+report: build
+	./meki report --db $(DB) --out results
+
+bench: build
+	./meki bench train --preset small
+	./meki bench train --preset small --memory meki
 
 # Each test binary runs from the repository root; a failing binary fails the target.
 test: deps $(MEKI) $(TEST_BIN)

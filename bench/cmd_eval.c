@@ -26,49 +26,6 @@ static int load_model(Model *m, const char *checkpoint, const char *bundle, cons
     return bundle_load(m, bundle, (TableDtype)dtype);
 }
 
-typedef struct {
-    TaskScore cloze, choice;
-    double kl[MAX_LAYERS];
-} EvalExtras;
-
-/* Zero-shot tasks from the held-out text and the logit lens over the held-out tokens. */
-static int eval_extras(Model *m, const char *data_dir, const TokenFile *val, int zero_shot, int lens,
-                       int items, EvalExtras *x) {
-    int rc = OK;
-    if (zero_shot) {
-        char path[4096], *text = NULL;
-        size_t bytes;
-        Tokenizer *tok = NULL;
-        Task cloze = {0}, choice = {0};
-        snprintf(path, sizeof path, "%s/tokenizer.bin", data_dir);
-        if (!(rc = tokenizer_load(&tok, path))) {
-            snprintf(path, sizeof path, "%s/val.txt", data_dir);
-            rc = read_file(path, &text, &bytes);
-        }
-        if (!rc) rc = task_build_cloze(&cloze, tok, text, bytes, items, m->cfg.seq_len);
-        if (!rc) rc = task_build_choice(&choice, tok, text, bytes, items, m->cfg.seq_len);
-        if (!rc) rc = task_score(m, &cloze, &x->cloze);
-        if (!rc) rc = task_score(m, &choice, &x->choice);
-        if (!rc)
-            printf("zero-shot: cloze acc %.3f (%d items), choice acc %.3f acc_norm %.3f (%d items)\n",
-                   x->cloze.accuracy, x->cloze.count, x->choice.accuracy, x->choice.accuracy_norm,
-                   x->choice.count);
-        task_free(&cloze);
-        task_free(&choice);
-        free(text);
-        if (tok) tokenizer_free(tok);
-    }
-    if (!rc && lens) {
-        rc = logit_lens(m, val->ids, val->count, m->cfg.seq_len, 16384, x->kl);
-        if (!rc) {
-            printf("logit lens KL per layer:");
-            for (int l = 0; l < m->cfg.n_layers; l++) printf(" %.3f", x->kl[l]);
-            printf("\n");
-        }
-    }
-    return rc;
-}
-
 int cmd_eval(int argc, char **argv) {
     const char *checkpoint = NULL, *bundle = NULL, *data_dir = NULL, *dtype_text = "f32";
     int json = 0, threads = 0, batch = 8, zero_shot = 0, lens = 0, items = 400;
@@ -124,8 +81,8 @@ int cmd_eval(int argc, char **argv) {
     const char *source = checkpoint ? checkpoint : bundle;
     printf("%s (%s form): val loss %.5f  val ppl %.3f  over %ld tokens in %.1f s\n", source,
            m.folded ? "folded" : "training", loss, exp(loss), count, seconds);
-    EvalExtras extras = {0};
-    if ((zero_shot || lens) && (rc = eval_extras(&m, data_dir, &val, zero_shot, lens, items, &extras))) {
+    DownstreamResult extras = {0};
+    if ((zero_shot || lens) && (rc = evaluate_downstream(&m, data_dir, &val, zero_shot, lens, items, &extras))) {
         fprintf(stderr, "meki eval: %s\n", error_message());
         token_file_close(&val);
         model_free(&m);

@@ -1,6 +1,5 @@
 #include "models/fold.h"
 #include "models/checkpoint.h"
-#include "models/meki.h"
 #include "models/memory.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -33,28 +32,20 @@ int bundle_table_path(char *out, int size, const char *dir, TableDtype dtype) {
     return snprintf(out, (size_t)size, "%s/table.%s.rom", dir, table_dtype_name(dtype));
 }
 
-/* The folded tables of the memory layers, in layer order. */
-static int collect_tables(const Model *m, int *layers, const float **tables, int *width) {
-    const MekiState *st = m->memory;
-    int n = 0;
-    if (m->cfg.memory != MEMORY_MEKI || !st || !st->folded)
-        return error_set(ERR_FAILURE, "bundle: the model holds no folded tables");
-    for (int l = 0; l < m->cfg.n_layers; l++)
-        if (st->folded[l]) { layers[n] = l; tables[n++] = st->folded[l]; }
-    *width = st->folded_width;
-    return n;
-}
-
 int bundle_write(const Model *folded, const char *dir, const TableDtype *dtypes, int n) {
     char path[4096];
-    int layers[64], width = 0, rc;
-    const float *tables[64];
-    int count = collect_tables(folded, layers, tables, &width);
-    if (count <= 0) return count < 0 ? count : ERR_FAILURE;
+    RomTableList list;
+    int rc;
+    if (!folded->folded || !folded->ops || !folded->ops->rom_tables)
+        return error_set(ERR_FAILURE, "bundle: the model holds no folded tables");
+    folded->ops->rom_tables(folded, &list);
+    for (int i = 0; i < list.count; i++)
+        if (!list.tables[i]) return error_set(ERR_FAILURE, "bundle: the model holds no folded tables");
     if ((rc = make_dirs(dir))) return rc;
     for (int i = 0; i < n; i++) {
         bundle_table_path(path, sizeof path, dir, dtypes[i]);
-        if ((rc = rom_table_write(path, dtypes[i], count, folded->cfg.vocab_size, width, layers, tables)))
+        if ((rc = rom_table_write(path, dtypes[i], list.count, list.rows, list.width, list.layers,
+                                  list.tables)))
             return rc;
     }
     TrainState state = {0};
@@ -68,7 +59,7 @@ int bundle_load(Model *m, const char *dir, TableDtype dtype) {
     snprintf(path, sizeof path, "%s/weights.safetensors", dir);
     int rc = model_load_file(m, path, 0, &state);
     if (rc) return rc;
-    if (!m->folded) {
+    if (!m->folded || !m->ops) {
         model_free(m);
         return error_set(ERR_INPUT, "%s is not a folded model: use --checkpoint", path);
     }
@@ -81,22 +72,20 @@ int bundle_load(Model *m, const char *dir, TableDtype dtype) {
         return rc;
     }
     const RomTable *t = m->rom;
-    MekiState *st = m->memory;
-    int expected = 0;
-    for (int l = 0; l < m->cfg.n_layers; l++) expected += m->cfg.meki.layers[l] != 0;
-    if (t->rows != m->cfg.vocab_size || t->width != m->cfg.meki.d_mem || t->n_tables != expected) {
+    RomTableList list;
+    m->ops->rom_tables(m, &list);
+    if (t->rows != list.rows || t->width != list.width || t->n_tables != list.count) {
         rc = error_set(ERR_INPUT, "%s: table shape %d tables x %d x %d does not match the weights (%d x %d x %d)",
-                       path, t->n_tables, t->rows, t->width, expected, m->cfg.vocab_size, m->cfg.meki.d_mem);
+                       path, t->n_tables, t->rows, t->width, list.count, list.rows, list.width);
         model_free(m);
         return rc;
     }
-    for (int l = 0; l < m->cfg.n_layers; l++)
-        if (m->cfg.meki.layers[l] && t->slot_of_layer[l] < 0) {
-            rc = error_set(ERR_INPUT, "%s: no table for layer %d", path, l);
+    for (int i = 0; i < list.count; i++)
+        if (t->slot_of_layer[list.layers[i]] < 0) {
+            rc = error_set(ERR_INPUT, "%s: no table for layer %d", path, list.layers[i]);
             model_free(m);
             return rc;
         }
-    st->rom = m->rom;
-    st->folded_width = t->width;
+    m->ops->attach_rom(m, m->rom);
     return OK;
 }

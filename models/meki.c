@@ -298,6 +298,23 @@ static void accounting(const Model *m, Accounting *acc) {
     acc->inference_flops_per_token += 2 * layers * fusion_macs;
 }
 
+static void rom_tables(const Model *m, RomTableList *list) {
+    const MekiState *st = state(m);
+    memset(list, 0, sizeof *list);
+    list->rows = m->cfg.vocab_size;
+    list->width = m->cfg.meki.d_mem;
+    for (int l = 0; l < m->cfg.n_layers; l++)
+        if (st->w[l].active) {
+            list->layers[list->count] = l;
+            list->tables[list->count++] = st->folded ? st->folded[l] : NULL;
+        }
+}
+
+static void attach_rom(Model *m, const RomTable *rom) {
+    state(m)->rom = rom;
+    state(m)->folded_width = rom->width;
+}
+
 static void release(Model *m) {
     MekiState *st = state(m);
     if (!st) return;
@@ -325,5 +342,7 @@ const MemoryOps MEKI_OPS = {
     .backward = backward,
     .fold = fold,
     .accounting = accounting,
+    .rom_tables = rom_tables,
+    .attach_rom = attach_rom,
     .release = release,
 };

@@ -5,8 +5,8 @@
 const MemoryOps *memory_ops(MemoryKind kind) {
     switch (kind) {
     case MEMORY_MEKI: return &MEKI_OPS;
-    case MEMORY_PLE:
-    case MEMORY_ENGRAM:
+    case MEMORY_PLE: return &PLE_OPS;
+    case MEMORY_ENGRAM: return &ENGRAM_OPS;
     case MEMORY_NONE: return NULL;
     }
     return NULL;

@@ -14,6 +14,17 @@ typedef enum {
     SITE_AFTER_FFN,      /* input: residual after the FFN; added to it */
 } MemorySite;
 
+/* The tables a folded model keeps in its ROM table file (models/romtable.h): one
+ * [rows, width] table per listed model layer, in layer order. tables[i] is NULL when the
+ * model does not hold that table in memory (a model loaded from a bundle). */
+typedef struct {
+    int count, rows, width;
+    int layers[MAX_LAYERS];
+    const float *tables[MAX_LAYERS];
+} RomTableList;
+
+struct RomTable;
+
 typedef struct MemoryOps {
     MemoryKind kind;
     int (*declare)(Model *m);                 /* params (training or folded form), state */
@@ -26,9 +37,13 @@ typedef struct MemoryOps {
     /* Compute the folded form of a trained model's memory into folded (created folded). */
     int (*fold)(Model *trained, Model *folded);
     void (*accounting)(const Model *m, Accounting *a);
+    /* Folded form: the tables that go to the ROM file (shape from the config, data when
+     * held), and from now on reading their rows from rom, whose shape the caller checked. */
+    void (*rom_tables)(const Model *m, RomTableList *list);
+    void (*attach_rom)(Model *m, const struct RomTable *rom);
     void (*release)(Model *m);
 } MemoryOps;
 
 const MemoryOps *memory_ops(MemoryKind kind);   /* NULL for MEMORY_NONE */
-extern const MemoryOps MEKI_OPS;
+extern const MemoryOps MEKI_OPS, PLE_OPS, ENGRAM_OPS;
 #endif

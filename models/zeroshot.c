@@ -3,6 +3,8 @@
 #include "kernels/gemm.h"
 #include "kernels/rmsnorm.h"
 #include "util/error.h"
+#include "util/fileio.h"
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,3 +94,42 @@ int logit_lens(Model *m, const uint16_t *ids, long n_ids, int T, long max_tokens
     free(h); free(logits); free(log_final); free(log_layer); free(tokens); free(targets);
     return counted ? OK : error_set(ERR_INPUT, "logit lens: held-out split shorter than one window");
 }
+
+/* Zero-shot tasks from the held-out text and the logit lens over the held-out tokens. */
+int evaluate_downstream(Model *m, const char *data_dir, const TokenFile *val, int zero_shot, int lens,
+                        int items, DownstreamResult *x) {
+    int rc = OK;
+    if (zero_shot) {
+        char path[4096], *text = NULL;
+        size_t bytes;
+        Tokenizer *tok = NULL;
+        Task cloze = {0}, choice = {0};
+        snprintf(path, sizeof path, "%s/tokenizer.bin", data_dir);
+        if (!(rc = tokenizer_load(&tok, path))) {
+            snprintf(path, sizeof path, "%s/val.txt", data_dir);
+            rc = read_file(path, &text, &bytes);
+        }
+        if (!rc) rc = task_build_cloze(&cloze, tok, text, bytes, items, m->cfg.seq_len);
+        if (!rc) rc = task_build_choice(&choice, tok, text, bytes, items, m->cfg.seq_len);
+        if (!rc) rc = task_score(m, &cloze, &x->cloze);
+        if (!rc) rc = task_score(m, &choice, &x->choice);
+        if (!rc)
+            printf("zero-shot: cloze acc %.3f (%d items), choice acc %.3f acc_norm %.3f (%d items)\n",
+                   x->cloze.accuracy, x->cloze.count, x->choice.accuracy, x->choice.accuracy_norm,
+                   x->choice.count);
+        task_free(&cloze);
+        task_free(&choice);
+        free(text);
+        if (tok) tokenizer_free(tok);
+    }
+    if (!rc && lens) {
+        rc = logit_lens(m, val->ids, val->count, m->cfg.seq_len, 16384, x->kl);
+        if (!rc) {
+            printf("logit lens KL per layer:");
+            for (int l = 0; l < m->cfg.n_layers; l++) printf(" %.3f", x->kl[l]);
+            printf("\n");
+        }
+    }
+    return rc;
+}
+

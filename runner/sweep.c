@@ -1,4 +1,5 @@
 #include "runner/sweep.h"
+#include "runner/measure.h"
 #include "runner/machine.h"
 #include "models/checkpoint.h"
 #include "data/dataset.h"
@@ -214,6 +215,13 @@ static void pipeline(const SweepContext *ctx, const ResolvedRun *run, const char
         return;
     }
     train_step(ctx, run, data_dir, dir, curve, report);
+    if (report->outcome != OUTCOME_DONE) return;
+    /* a failed measurement fails the run; its training stays in dir, so a re-run resumes
+     * from the finished checkpoint and only measures again */
+    if (measure_run(&run->settings, data_dir, dir, ctx->threads, &report->metrics)) {
+        report->outcome = OUTCOME_FAILED;
+        snprintf(report->error, sizeof report->error, "measuring: %s", error_message());
+    }
 }
 
 /* An exclusive lock on <run>/lock, held while the run trains: two sweeps on one machine

@@ -1,0 +1,64 @@
+#include "models/memtables.h"
+#include "models/romtable.h"
+#include "util/error.h"
+#include <stdlib.h>
+#include <string.h>
+
+void memory_tables_gather(const MemoryTables *t, int layer, const int32_t *rows, int n,
+                          float *out) {
+    size_t row_bytes = sizeof(float) * (size_t)t->width;
+    for (int i = 0; i < n; i++) {
+        float *dst = out + (long)i * t->width;
+        if (t->rom) rom_table_read_row(t->rom, layer, rows[i], dst);
+        else memcpy(dst, t->heap[layer] + (long)rows[i] * t->width, row_bytes);
+    }
+}
+
+static float *heap_table(MemoryTables *t, int layer) {
+    free(t->heap[layer]);
+    t->heap[layer] = malloc(sizeof(float) * (size_t)t->rows * (size_t)t->width);
+    if (!t->heap[layer]) error_set(ERR_FAILURE, "out of memory for a %d x %d table", t->rows, t->width);
+    return t->heap[layer];
+}
+
+int memory_tables_copy(MemoryTables *t, int layer, const float *table) {
+    float *dst = heap_table(t, layer);
+    if (!dst) return ERR_FAILURE;
+    memcpy(dst, table, sizeof(float) * (size_t)t->rows * (size_t)t->width);
+    return OK;
+}
+
+int memory_tables_compute(MemoryTables *t, const Model *m, int layer, TableRowsFunction f,
+                          void *scratch, int chunk) {
+    float *dst = heap_table(t, layer);
+    int32_t *tokens = malloc(sizeof(int32_t) * (size_t)chunk);
+    if (!dst || !tokens) {
+        free(tokens);
+        return error_set(ERR_FAILURE, "out of memory folding layer %d", layer);
+    }
+    int d = m->cfg.d_model;
+    for (int v0 = 0; v0 < t->rows; v0 += chunk) {
+        int n = t->rows - v0 < chunk ? t->rows - v0 : chunk;
+        for (int i = 0; i < n; i++) tokens[i] = v0 + i;
+        f(m, layer, tokens, m->embed + (long)v0 * d, n, dst + (long)v0 * t->width, scratch);
+    }
+    free(tokens);
+    return OK;
+}
+
+void memory_tables_list(const MemoryTables *t, const unsigned char *layers, int n_layers,
+                        RomTableList *list) {
+    memset(list, 0, sizeof *list);
+    list->rows = t->rows;
+    list->width = t->width;
+    for (int l = 0; l < n_layers; l++)
+        if (layers[l]) {
+            list->layers[list->count] = l;
+            list->tables[list->count++] = t->heap[l];
+        }
+}
+
+void memory_tables_free(MemoryTables *t) {
+    for (int l = 0; l < MAX_LAYERS; l++) free(t->heap[l]);
+    memset(t, 0, sizeof *t);
+}
