@@ -213,8 +213,10 @@ JOIN (SELECT experiment, variant, layer, avg(kl) AS mean FROM lens_kl GROUP BY e
 GROUP BY l.experiment, l.variant, l.layer;
 
 -- Folded bundles per ROM-table dtype: perplexity, bytes on disk, decode speed, and the
--- perplexity change against the same run's f32 table. Decode speed is the per-dtype
--- metric when recorded, else the run's folded speed when the run benchmarked that dtype only.
+-- perplexity change against the same run's f32 table. Decode speed is the per-dtype metric
+-- folded_decode_tok_s_<dtype> when recorded; else the run's folded_decode_tok_s, which the
+-- sweep measures through the f32 table (runner/measure.c), or through the one dtype of a
+-- run that benchmarked a single dtype.
 CREATE TEMP VIEW dtype_figures AS
 WITH dtypes(dtype, position) AS (VALUES ('f32', 0), ('f16', 1), ('bf16', 2), ('q8', 3), ('q4', 4)),
      cells AS (
@@ -222,7 +224,8 @@ WITH dtypes(dtype, position) AS (VALUES ('f32', 0), ('f16', 1), ('bf16', 2), ('q
               (SELECT value FROM metrics WHERE hash = f.hash AND name = 'bundle_val_ppl_' || d.dtype) AS bundle_val_ppl,
               (SELECT value FROM metrics WHERE hash = f.hash AND name = 'rom_bytes_' || d.dtype) AS rom_bytes,
               coalesce((SELECT value FROM metrics WHERE hash = f.hash AND name = 'folded_decode_tok_s_' || d.dtype),
-                       CASE WHEN f.table_dtypes = d.dtype THEN f.folded_decode_tok_s END) AS decode_tok_s,
+                       CASE WHEN f.table_dtypes = d.dtype OR (d.dtype = 'f32' AND f.table_dtypes LIKE '%,%')
+                            THEN f.folded_decode_tok_s END) AS decode_tok_s,
               (SELECT value FROM metrics WHERE hash = f.hash AND name = 'bundle_val_ppl_f32') AS f32_ppl
        FROM run_figures f CROSS JOIN dtypes d)
 SELECT experiment, variant, hash, dtype, position, bundle_val_ppl, rom_bytes, decode_tok_s,
