@@ -7,13 +7,14 @@ plotwidth = 1100
 load gpdir.'/terminal.gp'
 stats datafile using 1 nooutput
 tokscale = STATS_max >= 2e6 ? 1e6 : 1e3   # axis in thousands or millions of tokens
+first = STATS_min / tokscale
 last = STATS_max / tokscale
 set multiplot layout 1, 2 title plottitle
 set xlabel sprintf('training tokens (%s)', tokscale == 1e6 ? 'millions' : 'thousands')
 set ylabel 'validation loss (nats/token)'
 set key off
 set title 'whole run'
-set xtics nice_step(last)
+set xtics nice_step(last - first)
 set autoscale xfix   # no stretch of the axis to the next tick
 set lmargin at screen 0.07
 set rmargin at screen 0.39
