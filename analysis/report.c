@@ -4,6 +4,7 @@
 #include "util/error.h"
 #include "util/fileio.h"
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +284,11 @@ static int generate(Report *r, ReportSummary *s) {
         return rc;
     snprintf(r->plots_dir, sizeof r->plots_dir, "%s/plots", o->out_dir);
     if ((rc = make_dirs(r->plots_dir))) return rc;
+    char log[4200];
+    snprintf(log, sizeof log, "%s/gnuplot.log", r->plots_dir);
+    FILE *fresh = fopen(log, "w");   /* gnuplot appends to it: start each report empty */
+    if (!fresh) return error_set(ERR_FAILURE, "cannot write %s: %s", log, strerror(errno));
+    fclose(fresh);
     r->body = open_memstream(&r->body_text, &r->body_size);
     if (!r->body) return error_set(ERR_FAILURE, "out of memory");
     rc = write_sections(r, &present);
