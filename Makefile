@@ -18,7 +18,7 @@ endif
 
 DEPS_APT := build-essential pkg-config libopenblas-openmp-dev libsqlite3-dev sqlite3 gnuplot-nox \
             libcmocka-dev libinih-dev bible-kjv
-SRC_DIRS := util kernels models data runner bench
+SRC_DIRS := util kernels models data runner analysis bench
 LIB_SRC  := $(filter-out bench/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/bench/main.o

@@ -18,4 +18,5 @@ int cmd_sweep(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 #endif

@@ -13,6 +13,7 @@ static const Command COMMANDS[] = {
     {"sweep", cmd_sweep, "run every point of an experiment file's grid into the results database"},
     {"runs", cmd_runs, "list the runs of a results database"},
     {"db", cmd_db, "merge results databases, export them as CSV"},
+    {"report", cmd_report, "results/report.md and plots from the results database"},
 };
 
 static void usage(FILE *out) {

@@ -1,0 +1,141 @@
+/* Internals of the report generator shared by the analysis/ sources: the report's state, queries
+ * over the views, statistics, findings (paper claim vs this run) and plots. */
+#ifndef ANALYSIS_ANALYSIS_H
+#define ANALYSIS_ANALYSIS_H
+#include "analysis/report.h"
+#include <sqlite3.h>
+#include <stdio.h>
+
+/* n measured runs, their mean and sample standard deviation (NAN below two runs). */
+typedef struct {
+    int n;
+    double mean, std;
+} Stat;
+
+/* A condition "column = value" on the run_figures view; columns come from code, never
+ * from the database, and values are bound as parameters. */
+typedef struct {
+    const char *column, *value;
+} Cond;
+
+typedef struct {
+    char **items;
+    int count, capacity;
+} TextList;
+
+typedef struct {
+    double *x;
+    int count, capacity;
+} Values;
+
+/* One of the paper's findings checked against this run. verdict: 1 reproduced,
+ * 0 not reproduced, -1 not measured. noise_exceeded: 1 the gap exceeds the seed std,
+ * 0 it does not, -1 unknown (fewer than two seeds on a side). */
+typedef struct {
+    char section[24], claim[160], paper[96], ours[200], gap[96], noise[64];
+    int verdict, noise_exceeded;
+} Finding;
+
+typedef struct {
+    sqlite3 *db;
+    const ReportOptions *options;
+    char plots_dir[4096];
+    FILE *body;                 /* the sections, written before the summary that heads them */
+    char *body_text;
+    size_t body_size;
+    Finding *findings;
+    int n_findings, capacity;
+    int gnuplot_state;          /* 1 usable, 0 missing, -1 not tried yet */
+    int plots, plot_failures;
+} Report;
+
+/* The order variants are listed in, over the "variants" table aliased v: smaller models
+ * first, the dense baseline before the memory variants, narrower memory first. */
+#define VARIANT_ORDER "v.d_model, v.n_layers, v.memory_kind != 'none', v.memory_kind, v.d_mem, v.variant"
+
+/* query.c: every function returns OK or ERR_FAILURE with the SQLite message set. */
+int db_open_readonly(Report *r, const char *path);
+int db_apply_views(Report *r, const char *analysis_dir);
+/* Opens the read transaction of the whole report and fills the temp tables "figures"
+ * and "variants" (snapshots of the run_figures and variant_summary views). */
+int db_snapshot(Report *r);
+int db_prepare(Report *r, const char *sql, sqlite3_stmt **statement);
+int db_bind_texts(Report *r, sqlite3_stmt *statement, const char *const *params, int n_params);
+int db_step(Report *r, sqlite3_stmt *statement);    /* SQLITE_ROW, SQLITE_DONE or -1 on error */
+int db_finish(Report *r, sqlite3_stmt *statement, int rc);   /* finalizes; keeps the first error */
+/* Column 0 of every row of sql (NULLs skipped) into list. */
+int query_texts(Report *r, const char *sql, const char *const *params, int n_params, TextList *list);
+/* One number (column 0 of the first row; NAN when no row or NULL). */
+int query_number(Report *r, const char *sql, const char *const *params, int n_params, double *value);
+/* Non-NULL values of column in figures (or view) for the experiment's rows meeting conds. */
+int query_values(Report *r, const char *column, const char *experiment, const Cond *conds, int n_conds,
+                 Values *values);
+int query_values_in(Report *r, const char *view, const char *column, const char *experiment, const Cond *conds,
+                    int n_conds, Values *values);
+int query_stat_in(Report *r, const char *view, const char *column, const char *experiment, const Cond *conds,
+                  int n_conds, Stat *stat);
+int query_stat(Report *r, const char *column, const char *experiment, const Cond *conds, int n_conds,
+               Stat *stat);
+/* The experiment's scales, smallest model first. */
+int query_scales(Report *r, const char *experiment, TextList *scales);
+void text_list_add(TextList *list, const char *text);
+void text_list_free(TextList *list);
+void values_add(Values *values, double x);
+void values_free(Values *values);
+
+/* stats.c */
+Stat stat_of(const double *x, int n);
+typedef struct {
+    int n;
+    double intercept, slope, r2;
+    double residual_std;        /* sqrt(SSE / (n - 2)), NAN below three points */
+} LineFit;
+LineFit fit_line(const double *x, const double *y, int n);   /* least squares y = a + b x */
+/* Fills f's ours, gap, noise and verdict for the claim "a beats b" on a figure where
+ * lower (or higher) is better; scale multiplies values for display (100 for percent). */
+void finding_compare(Finding *f, const char *a_name, Stat a, const char *b_name, Stat b, int lower_is_better,
+                     const char *unit, int digits, double scale);
+/* The claim "s stays below (or above) threshold": the verdict, the gap to the threshold,
+ * and whether that gap exceeds the seed std. */
+void finding_threshold(Finding *f, const char *name, Stat s, double threshold, int below_is_good, const char *unit,
+                       int digits, double scale);
+/* "4.2686 ± 0.0160", "4.2686 (n=1)" or "–" when nothing was measured. */
+char *format_stat(char *out, size_t size, Stat s, int digits, double scale);
+char *format_count(char *out, size_t size, double value);   /* 1234567 -> "1.23M" */
+char *format_bytes(char *out, size_t size, double bytes);    /* 262144 -> "256 KiB" */
+/* "2.3× (exceeds)", or with a name for the noise "2.3× the fit residual std (exceeds)". */
+char *format_ratio(char *out, size_t size, double ratio, int exceeded, const char *noise);
+
+/* report.c */
+Finding *report_add_finding(Report *r, const char *section, const char *claim, const char *paper);
+/* "model.preset=small memory.kind=meki" -> "small meki": the values only, for legends. */
+void short_label(char *out, size_t size, const char *variant);
+void sanitize_name(char *out, size_t size, const char *text);   /* for file names */
+
+/* sections.c: the paper's tables. Each returns OK or an error (SQLite). */
+int section_table1(Report *r);
+int section_table2(Report *r);
+int section_ablation(Report *r, const char *experiment);     /* table3, table4, fig5, projector, layers */
+int section_generic(Report *r, const char *experiment);      /* any experiment: per-variant figures */
+
+/* figures.c: sections built around a plot. */
+int section_fig6(Report *r);
+int section_fig7(Report *r);
+int section_quant(Report *r);
+
+/* plots.c: .dat files and gnuplot. Each writes a markdown image line into the body when
+ * the PNG was drawn, a note when it was not. Plot failures are not errors. */
+int plot_curves(Report *r, const char *experiment);
+int plot_decode(Report *r, const char *experiment);
+/* Runs analysis_dir/script with the -e assignments; returns 1 when output was drawn. */
+int plot_run(Report *r, const char *script, const char *assignments, const char *png_path);
+/* gnuplot string literal: single-quoted, quotes doubled. */
+void gnuplot_quote(char *out, size_t size, const char *text);
+void plot_embed(Report *r, const char *png_name, const char *caption, int drawn);
+/* plots/<name>.dat for writing (NULL with the message set), and its checked close. */
+FILE *plot_data_open(Report *r, const char *name);
+int plot_data_close(Report *r, FILE *f, const char *name);
+/* Draws plots/<name>.png from <name>.dat with script (extra: more "-e" assignments) and
+ * embeds it in the body with title as caption. */
+int plot_draw(Report *r, const char *script, const char *name, const char *title, const char *extra);
+#endif

@@ -1,0 +1,291 @@
+/* Sections built around a figure: Fig. 6 (loss vs ROM weights, log-linear fit per scale),
+ * Fig. 7 (logit-lens KL per layer, dense vs MeKi) and the ROM-table dtype comparison. */
+#include "analysis/analysis.h"
+#include "util/error.h"
+#include <math.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_POINTS 64
+#define FIG6_MIN_R2 0.8          /* "log-linear": the fit must explain most of the variation */
+
+static const char *const FIG6_PAPER[] = {"0.6B, m = 64–192", "1.7B, m = 192–448"};
+
+/* One scale of Fig. 6: a row per memory width, and the points of the fit (widths with
+ * a loss and ROM weights > 0, the only ones with a place on a log axis). */
+typedef struct {
+    char width[MAX_POINTS][24];
+    Stat loss[MAX_POINTS];
+    double rom[MAX_POINTS];
+    int rows;
+    double fit_x[MAX_POINTS], fit_y[MAX_POINTS], std_sum;
+    int n, n_std;
+} Fig6Scale;
+
+static int fig6_collect(Report *r, const char *scale, Fig6Scale *p) {
+    TextList widths = {0};
+    const char *params[] = {scale};
+    int rc = query_texts(r, "SELECT CAST(d_mem AS TEXT) FROM figures WHERE experiment = 'fig6' AND scale = ?1 "
+                            "AND memory_kind = 'meki' AND d_mem IS NOT NULL GROUP BY d_mem ORDER BY d_mem",
+                         params, 1, &widths);
+    for (int i = 0; !rc && i < widths.count && p->rows < MAX_POINTS; i++) {
+        Cond c[] = {{"scale", scale}, {"memory_kind", "meki"}, {"CAST(d_mem AS TEXT)", widths.items[i]}};
+        Stat loss, rom;
+        if ((rc = query_stat(r, "val_loss", "fig6", c, 3, &loss)) || (rc = query_stat(r, "rom_weights", "fig6", c, 3, &rom)))
+            break;
+        snprintf(p->width[p->rows], sizeof p->width[0], "%s", widths.items[i]);
+        p->loss[p->rows] = loss, p->rom[p->rows++] = rom.mean;
+        if (loss.n == 0 || !(rom.mean > 0)) continue;
+        p->fit_x[p->n] = log10(rom.mean), p->fit_y[p->n++] = loss.mean;
+        if (loss.n > 1) p->std_sum += loss.std, p->n_std++;
+    }
+    text_list_free(&widths);
+    return rc;
+}
+
+static void fig6_print(Report *r, const char *scale, const Fig6Scale *p) {
+    char a[64], b[64];
+    for (int i = 0; i < p->rows; i++)
+        fprintf(r->body, "| %s | %s | %s | %d | %s |\n", scale, p->width[i], format_count(a, sizeof a, p->rom[i]),
+                p->loss[i].n, format_stat(b, sizeof b, p->loss[i], 4, 1));
+}
+
+/* Every run's point (block 1 of the data file). */
+static int fig6_runs(Report *r, const char *scale, FILE *f) {
+    sqlite3_stmt *st;
+    int rc = db_prepare(r, "SELECT rom_weights, val_loss, d_mem FROM figures WHERE experiment = 'fig6' AND "
+                           "scale = ?1 AND memory_kind = 'meki' AND rom_weights > 0 AND val_loss IS NOT NULL "
+                           "ORDER BY d_mem, seed", &st), step;
+    if (rc) return rc;
+    if ((rc = db_bind_texts(r, st, &scale, 1))) return db_finish(r, st, rc);
+    while ((step = db_step(r, st)) == SQLITE_ROW)
+        fprintf(f, "%.0f %.6f 0 %d\n", sqlite3_column_double(st, 0), sqlite3_column_double(st, 1),
+                sqlite3_column_int(st, 2));
+    return db_finish(r, st, step < 0 ? ERR_FAILURE : OK);
+}
+
+/* Means with their std (block 0) and every run (block 1), for the plot. */
+static int fig6_data(Report *r, const char *scale, const Fig6Scale *p, const char *name) {
+    FILE *f = plot_data_open(r, name);
+    if (!f) return ERR_FAILURE;
+    fprintf(f, "# ROM weights, val loss (nats), std, d_mem; block 0: means over seeds, block 1: runs\n");
+    for (int i = 0; i < p->rows; i++)
+        if (p->loss[i].n > 0 && p->rom[i] > 0)
+            fprintf(f, "%.0f %.6f %.6f %s\n", p->rom[i], p->loss[i].mean,
+                    isfinite(p->loss[i].std) ? p->loss[i].std : 0.0, p->width[i]);
+    fprintf(f, "\n\n");
+    int rc = fig6_runs(r, scale, f), closed = plot_data_close(r, f, name);
+    return rc ? rc : closed;
+}
+
+static void fig6_finding(Report *r, const char *scale, int rank, const Fig6Scale *p, LineFit fit) {
+    char claim[160];
+    snprintf(claim, sizeof claim, "%s: val loss falls log-linearly with ROM weights", scale);
+    Finding *f = report_add_finding(r, "Fig. 6", claim, rank < 2 ? FIG6_PAPER[rank] : "log-linear fall");
+    if (p->n < 3) {
+        snprintf(f->ours, sizeof f->ours, "%d memory width(s) measured: a fit needs at least 3", p->n);
+        snprintf(f->gap, sizeof f->gap, "–");
+        snprintf(f->noise, sizeof f->noise, "–");
+        return;
+    }
+    double lo = p->fit_x[0], hi = p->fit_x[0];
+    for (int i = 1; i < p->n; i++) lo = fmin(lo, p->fit_x[i]), hi = fmax(hi, p->fit_x[i]);
+    /* Noise: the mean seed std of the points; with one seed per width (the usual Fig. 6
+     * sweep), the scatter of the points around the fit instead. */
+    double drop = -fit.slope * (hi - lo), noise = p->n_std ? p->std_sum / p->n_std : fit.residual_std;
+    const char *noise_name = p->n_std ? "the mean seed std" : "the fit residual std";
+    snprintf(f->ours, sizeof f->ours, "slope %+.4f nats per 10× ROM weights, R² %.3f over %d widths", fit.slope, fit.r2,
+             p->n);
+    snprintf(f->gap, sizeof f->gap, "fitted drop %+.4f nats over the range", drop);
+    f->noise_exceeded = isfinite(noise) && noise > 0 ? fabs(drop) > noise : -1;
+    if (f->noise_exceeded >= 0)
+        format_ratio(f->noise, sizeof f->noise, fabs(drop) / noise, f->noise_exceeded, noise_name);
+    else if (isfinite(noise)) {   /* points exactly on the line */
+        f->noise_exceeded = drop != 0;
+        snprintf(f->noise, sizeof f->noise, "%s 0 (%s)", noise_name, f->noise_exceeded ? "exceeds" : "within");
+    } else snprintf(f->noise, sizeof f->noise, "unknown");
+    f->verdict = fit.slope < 0 && fit.r2 >= FIG6_MIN_R2;
+}
+
+static int fig6_plot(Report *r, const char *scale, const Fig6Scale *p, LineFit fit) {
+    char clean[200], name[220], title[300], extra[200];
+    sanitize_name(clean, sizeof clean, scale);
+    snprintf(name, sizeof name, "fig6_%s", clean);
+    int rc = fig6_data(r, scale, p, name);
+    if (rc) return rc;
+    snprintf(title, sizeof title, "Final validation loss vs ROM weights, scale %s", scale);
+    snprintf(extra, sizeof extra, "fit_a=%.10g; fit_b=%.10g; fit_r2=%.6g", fit.intercept, fit.slope,
+             isfinite(fit.r2) ? fit.r2 : 0);
+    return plot_draw(r, "fig6.gp", name, title, extra);
+}
+
+int section_fig6(Report *r) {
+    TextList scales = {0};
+    int rc = query_scales(r, "fig6", &scales);
+    int n = rc ? 0 : scales.count;
+    Fig6Scale *points = calloc((size_t)(n ? n : 1), sizeof *points);
+    if (!points) { text_list_free(&scales); return error_set(ERR_FAILURE, "out of memory"); }
+    fprintf(r->body, "Paper: final validation loss falls log-linearly with the ROM weights (L·V·m) as m grows "
+                     "(0.6B: m ∈ {64, 96, 128, 160, 192}; 1.7B: m ∈ {192, …, 448}). Here: least-squares fit of "
+                     "mean val loss against log10(ROM weights) per scale; reproduced when the slope is negative "
+                     "and R² ≥ %.1f. The gap column is the fitted fall across the measured range, compared with "
+                     "the mean seed std of the points (or, with one seed per width, with the scatter of the points "
+                     "around the line).\n\n| scale | m (d_mem) | ROM weights | seeds | val loss (nats) |\n"
+                     "|---|---|---|---|---|\n", FIG6_MIN_R2);
+    for (int i = 0; !rc && i < n; i++)
+        if (!(rc = fig6_collect(r, scales.items[i], &points[i]))) fig6_print(r, scales.items[i], &points[i]);
+    fprintf(r->body, "\n");
+    for (int i = 0; !rc && i < n; i++) {
+        LineFit fit = fit_line(points[i].fit_x, points[i].fit_y, points[i].n);
+        fig6_finding(r, scales.items[i], i, &points[i], fit);
+        if (points[i].n >= 2) rc = fig6_plot(r, scales.items[i], &points[i], fit);
+    }
+    free(points);
+    text_list_free(&scales);
+    return rc;
+}
+
+#define LENS_ZERO 1e-9   /* the last layer's lens is the model's own head: KL 0 for both */
+
+typedef struct {
+    int compared, lower, exceeded;
+    double difference_sum, dense_sum;
+} LensTally;
+
+static int lens_layer(Report *r, const char *layer, FILE *data, LensTally *t) {
+    Cond dense_c[] = {{"memory_kind", "none"}, {"CAST(layer AS TEXT)", layer}};
+    Cond meki_c[] = {{"memory_kind", "meki"}, {"CAST(layer AS TEXT)", layer}};
+    Stat dense, meki;
+    int rc;
+    if ((rc = query_stat_in(r, "lens_kl", "kl", "fig7", dense_c, 2, &dense)) ||
+        (rc = query_stat_in(r, "lens_kl", "kl", "fig7", meki_c, 2, &meki)))
+        return rc;
+    Finding row = {0};
+    char a[64], b[64];
+    finding_compare(&row, "MeKi", meki, "dense", dense, 1, "nats", 4, 1);
+    int trivial = dense.n && meki.n && fabs(dense.mean) < LENS_ZERO && fabs(meki.mean) < LENS_ZERO;
+    fprintf(r->body, "| %s | %s | %s | %s | %s |\n", layer, format_stat(a, sizeof a, dense, 4, 1),
+            format_stat(b, sizeof b, meki, 4, 1), trivial ? "0 (the model's own head)" : row.gap,
+            trivial ? "–" : row.noise);
+    fprintf(data, "%s %.6f %.6f %.6f %.6f\n", layer, dense.n ? dense.mean : NAN, isfinite(dense.std) ? dense.std : 0,
+            meki.n ? meki.mean : NAN, isfinite(meki.std) ? meki.std : 0);
+    if (trivial || row.verdict < 0) return OK;
+    t->compared++, t->lower += row.verdict, t->exceeded += row.noise_exceeded == 1;
+    t->difference_sum += meki.mean - dense.mean, t->dense_sum += dense.mean;
+    return OK;
+}
+
+static void lens_finding(Report *r, const LensTally *t) {
+    Finding *f = report_add_finding(r, "Fig. 7", "MeKi's logit-lens KL is lower at every layer",
+                                    "Fig. 7: lower at every layer");
+    if (!t->compared) {
+        snprintf(f->ours, sizeof f->ours, "no layer measured for both dense and MeKi");
+        snprintf(f->gap, sizeof f->gap, "–");
+        snprintf(f->noise, sizeof f->noise, "–");
+        return;
+    }
+    snprintf(f->ours, sizeof f->ours, "MeKi lower at %d of %d layers", t->lower, t->compared);
+    snprintf(f->gap, sizeof f->gap, "mean %+.4f nats (%+.1f%%)", t->difference_sum / t->compared,
+             t->dense_sum > 0 ? 100 * t->difference_sum / t->dense_sum : NAN);
+    snprintf(f->noise, sizeof f->noise, "exceeds at %d of %d layers", t->exceeded, t->compared);
+    f->verdict = t->lower == t->compared;
+    f->noise_exceeded = t->exceeded == t->compared;
+}
+
+int section_fig7(Report *r) {
+    TextList layers = {0};
+    int rc = query_texts(r, "SELECT CAST(layer AS TEXT) FROM lens_kl WHERE experiment = 'fig7' GROUP BY layer "
+                            "ORDER BY layer", NULL, 0, &layers);
+    fprintf(r->body, "Paper: the KL divergence between the final head applied to each layer's output and the "
+                     "model's final distribution is lower for MeKi than for dense at every layer (MeKi layers "
+                     "reach a usable prediction earlier).\n\n");
+    if (!rc && layers.count == 0) fprintf(r->body, "No logit-lens figures recorded (`[eval] logit_lens = on`).\n\n");
+    FILE *data = NULL;
+    if (!rc && layers.count && !(data = plot_data_open(r, "fig7_lens"))) rc = ERR_FAILURE;
+    LensTally tally = {0};
+    if (data) {
+        fprintf(data, "# layer, dense KL mean, std, MeKi KL mean, std (nats)\n");
+        fprintf(r->body, "| layer | dense KL (nats) | MeKi KL (nats) | MeKi − dense | gap / seed std |\n"
+                         "|---|---|---|---|---|\n");
+    }
+    for (int i = 0; data && !rc && i < layers.count; i++) rc = lens_layer(r, layers.items[i], data, &tally);
+    if (data) {
+        int closed = plot_data_close(r, data, "fig7_lens");
+        if (!rc) rc = closed;
+        fprintf(r->body, "\n");
+    }
+    if (!rc) lens_finding(r, &tally);
+    if (!rc && data) rc = plot_draw(r, "lens.gp", "fig7_lens", "Logit lens: KL to the final distribution per layer", "");
+    text_list_free(&layers);
+    return rc;
+}
+
+typedef struct {
+    Stat ppl, bytes, change, tok_s;
+} DtypeRow;
+
+static int dtype_row(Report *r, const char *dtype, FILE *data, DtypeRow *row) {
+    Cond c[] = {{"dtype", dtype}};
+    int rc;
+    if ((rc = query_stat_in(r, "dtype_figures", "bundle_val_ppl", "quant", c, 1, &row->ppl)) ||
+        (rc = query_stat_in(r, "dtype_figures", "rom_bytes", "quant", c, 1, &row->bytes)) ||
+        (rc = query_stat_in(r, "dtype_figures", "ppl_change", "quant", c, 1, &row->change)) ||
+        (rc = query_stat_in(r, "dtype_figures", "decode_tok_s", "quant", c, 1, &row->tok_s)))
+        return rc;
+    char a[64], b[64], d[64], e[64];
+    fprintf(r->body, "| %s | %s | %d | %s | %s%s | %s |\n", dtype, format_bytes(a, sizeof a, row->bytes.mean),
+            row->ppl.n, format_stat(b, sizeof b, row->ppl, 3, 1), format_stat(d, sizeof d, row->change, 2, 100),
+            row->change.n ? " %" : "", format_stat(e, sizeof e, row->tok_s, 1, 1));
+    if (row->bytes.n && row->ppl.n)
+        fprintf(data, "%s %.6f %.6f %.6f %.6f %.6f\n", dtype, row->bytes.mean / (1024.0 * 1024.0), row->ppl.mean,
+                isfinite(row->ppl.std) ? row->ppl.std : 0, row->tok_s.n ? row->tok_s.mean : NAN,
+                isfinite(row->tok_s.std) ? row->tok_s.std : 0);
+    return OK;
+}
+
+static void quant_findings(Report *r, const char *const *dtypes, const DtypeRow *rows, int n) {
+    static const struct { const char *dtype; double bound; } BOUNDS[] = {{"q8", 0.005}, {"q4", 0.03}};
+    for (int b = 0; b < 2; b++) {
+        char claim[160], paper[96];
+        snprintf(claim, sizeof claim, "%s table: perplexity within %.1f%% of f32", BOUNDS[b].dtype, 100 * BOUNDS[b].bound);
+        snprintf(paper, sizeof paper, "harness target (no paper number)");
+        Stat none = {0, NAN, NAN}, change = none;
+        for (int i = 0; i < n; i++)
+            if (!strcmp(dtypes[i], BOUNDS[b].dtype)) change = rows[i].change;
+        finding_threshold(report_add_finding(r, "Quant", claim, paper), "ppl change", change, BOUNDS[b].bound, 1, "%",
+                          2, 100);
+    }
+}
+
+int section_quant(Report *r) {
+    TextList dtypes = {0};
+    DtypeRow rows[8] = {0};
+    int rc = query_texts(r, "SELECT dtype FROM dtype_summary WHERE experiment = 'quant' ORDER BY position", NULL, 0,
+                         &dtypes), has_decode = 0;
+    fprintf(r->body, "PAPER.md gives no quantisation numbers; the harness's own targets are a q8 table within 0.5%% "
+                     "and a q4 table within 3%% of the f32 table's perplexity, for a 4x and about 6x smaller ROM "
+                     "table. Change vs f32 is per run, then averaged.\n\n");
+    if (!rc && dtypes.count == 0) fprintf(r->body, "No folded-bundle figures recorded (`[bench] table_dtypes`).\n\n");
+    FILE *data = NULL;
+    if (!rc && dtypes.count && !(data = plot_data_open(r, "quant"))) rc = ERR_FAILURE;
+    if (data) {
+        fprintf(data, "# dtype, ROM table MiB, val ppl mean, std, decode tok/s mean, std\n");
+        fprintf(r->body, "| table dtype | ROM bytes | seeds | bundle val ppl | change vs f32 | decode tok/s |\n"
+                         "|---|---|---|---|---|---|\n");
+    }
+    int n = dtypes.count < 8 ? dtypes.count : 8;
+    for (int i = 0; data && !rc && i < n; i++)
+        if (!(rc = dtype_row(r, dtypes.items[i], data, &rows[i]))) has_decode |= rows[i].tok_s.n > 0;
+    if (data) {
+        int closed = plot_data_close(r, data, "quant");
+        if (!rc) rc = closed;
+        fprintf(r->body, "\n");
+    }
+    if (!rc) quant_findings(r, (const char *const *)dtypes.items, rows, n);
+    if (!rc && data)
+        rc = plot_draw(r, "quant.gp", "quant", "ROM table dtype: perplexity and decode speed vs table size",
+                       has_decode ? "has_decode=1" : "has_decode=0");
+    text_list_free(&dtypes);
+    return rc;
+}

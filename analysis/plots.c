@@ -1,0 +1,220 @@
+/* Plots: each writes its data to plots/<name>.dat (kept, so a figure can be redrawn or
+ * checked by hand) and runs one of the analysis/ gnuplot scripts on it. gnuplot's messages go to
+ * plots/gnuplot.log; a plot that fails is named in the report, never fatal. */
+#include "analysis/analysis.h"
+#include "util/error.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_CURVES 12   /* beyond this a legend stops being readable */
+
+extern char **environ;
+
+void gnuplot_quote(char *out, size_t size, const char *text) {
+    size_t used = 0;
+    if (size < 3) { if (size) out[0] = 0; return; }
+    out[used++] = '\'';
+    for (const char *c = text; *c && used + 3 < size; c++) {
+        if (*c == '\'') out[used++] = '\'';   /* '' is a quote inside a single-quoted string */
+        out[used++] = *c;
+    }
+    out[used++] = '\'';
+    out[used] = 0;
+}
+
+void plot_embed(Report *r, const char *png_name, const char *caption, int drawn) {
+    if (drawn) fprintf(r->body, "![%s](plots/%s)\n\n", caption, png_name);
+    else if (r->gnuplot_state != 0) fprintf(r->body, "*Plot `%s` (%s) could not be drawn: see plots/gnuplot.log.*\n\n",
+                                            png_name, caption);
+}
+
+/* Runs gnuplot with stdout to /dev/null and stderr appended to plots/gnuplot.log.
+ * Returns the exit status, 127 when gnuplot cannot be started, -1 on a spawn error. */
+static int spawn_gnuplot(Report *r, char *const argv[]) {
+    char log[4200];
+    posix_spawn_file_actions_t actions;
+    pid_t pid;
+    int status;
+    snprintf(log, sizeof log, "%s/gnuplot.log", r->plots_dir);
+    if (posix_spawn_file_actions_init(&actions)) return -1;
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int rc = posix_spawnp(&pid, argv[0], &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc) return rc == ENOENT || rc == EACCES ? 127 : -1;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int plot_run(Report *r, const char *script, const char *assignments, const char *png_path) {
+    if (r->gnuplot_state == 0) return 0;
+    char script_path[4200], dir[4300], all[20000];
+    const char *program = r->options->gnuplot ? r->options->gnuplot : "gnuplot";
+    snprintf(script_path, sizeof script_path, "%s/%s", r->options->analysis_dir, script);
+    gnuplot_quote(dir, sizeof dir, r->options->analysis_dir);
+    snprintf(all, sizeof all, "gpdir=%s; %s", dir, assignments);
+    char *argv[] = {(char *)program, "-e", all, script_path, NULL};
+    unlink(png_path);   /* an old PNG must not pass for a new one */
+    int status = spawn_gnuplot(r, argv);
+    if (status == 127) { r->gnuplot_state = 0; return 0; }
+    r->gnuplot_state = 1;
+    if (status == 0 && access(png_path, F_OK) == 0) { r->plots++; return 1; }
+    r->plot_failures++;
+    unlink(png_path);   /* gnuplot opens the output before it fails: no half-drawn file */
+    return 0;
+}
+
+/* Common assignments: data file, output file and title, all quoted for gnuplot. */
+static void base_assignments(Report *r, char *out, size_t size, const char *name, const char *title,
+                             char *png_path, size_t png_size) {
+    char data[4200], png[4200], q_data[4300], q_png[4300], q_title[600];
+    snprintf(data, sizeof data, "%s/%s.dat", r->plots_dir, name);
+    snprintf(png, sizeof png, "%s/%s.png", r->plots_dir, name);
+    snprintf(png_path, png_size, "%s", png);
+    gnuplot_quote(q_data, sizeof q_data, data);
+    gnuplot_quote(q_png, sizeof q_png, png);
+    gnuplot_quote(q_title, sizeof q_title, title);
+    snprintf(out, size, "datafile=%s; outfile=%s; plottitle=%s", q_data, q_png, q_title);
+}
+
+FILE *plot_data_open(Report *r, const char *name) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s.dat", r->plots_dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) error_set(ERR_FAILURE, "cannot write %s: %s", path, strerror(errno));
+    return f;
+}
+
+int plot_data_close(Report *r, FILE *f, const char *name) {
+    if (fclose(f) != 0) return error_set(ERR_FAILURE, "cannot write %s/%s.dat", r->plots_dir, name);
+    return OK;
+}
+
+/* Draws name.png from name.dat with script and extra assignments, and embeds it. */
+int plot_draw(Report *r, const char *script, const char *name, const char *title, const char *extra) {
+    char assignments[16384], png[4200];
+    base_assignments(r, assignments, sizeof assignments, name, title, png, sizeof png);
+    size_t used = strlen(assignments);
+    if (extra && *extra) snprintf(assignments + used, sizeof assignments - used, "; %s", extra);
+    char file[300];
+    snprintf(file, sizeof file, "%s.png", name);
+    plot_embed(r, file, title, plot_run(r, script, assignments, png));
+    return OK;
+}
+
+/* A legend label for a quoted field of a data file: no double quote may end it early. */
+static void data_label(char *out, size_t size, const char *variant) {
+    short_label(out, size, variant);
+    for (char *c = out; *c; c++)
+        if (*c == '"') *c = '\'';
+}
+
+/* One data block per variant ("label" line, then tokens mean std), blocks separated by
+ * two blank lines so that gnuplot's index selects a variant. */
+static int write_curve_blocks(Report *r, sqlite3_stmt *st, FILE *f, int *blocks, char *dashes, size_t size) {
+    char previous[512] = "", label[512];
+    int step;
+    while ((step = db_step(r, st)) == SQLITE_ROW) {
+        const char *variant = (const char *)sqlite3_column_text(st, 0);
+        if (strcmp(variant, previous)) {
+            if (*blocks) fprintf(f, "\n\n");
+            data_label(label, sizeof label, variant);
+            fprintf(f, "\"%s\"\n", label);
+            snprintf(previous, sizeof previous, "%s", variant);
+            /* dense baselines dashed, so that they stand apart whatever their colour */
+            size_t used = strlen(dashes);
+            snprintf(dashes + used, size - used, "%s%d", used ? " " : "", strstr(variant, "memory.kind=none") ? 2 : 1);
+            ++*blocks;
+        }
+        double std = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 3);
+        fprintf(f, "%.0f %.6f %.6f\n", sqlite3_column_double(st, 1), sqlite3_column_double(st, 2), std);
+    }
+    return step < 0 ? ERR_FAILURE : OK;
+}
+
+static int curve_data(Report *r, const char *experiment, FILE *f, int *blocks, char *dashes, size_t size) {
+    sqlite3_stmt *st;
+    int rc = db_prepare(r, "SELECT c.variant, c.tokens, c.val_loss_mean, c.val_loss_std FROM curve_summary c "
+                           "LEFT JOIN variants v ON v.experiment = c.experiment AND v.variant = c.variant "
+                           "WHERE c.experiment = ?1 ORDER BY " VARIANT_ORDER ", c.step", &st);
+    if (rc) return rc;
+    if (!(rc = db_bind_texts(r, st, &experiment, 1))) rc = write_curve_blocks(r, st, f, blocks, dashes, size);
+    return db_finish(r, st, rc);
+}
+
+int plot_curves(Report *r, const char *experiment) {
+    double variants;
+    int rc = query_number(r, "SELECT count(DISTINCT variant) FROM curve_summary WHERE experiment = ?1", &experiment, 1,
+                          &variants);
+    if (rc || !(variants >= 1)) return rc;
+    if (variants > MAX_CURVES) {
+        fprintf(r->body, "*%.0f variants: too many for one readable loss-curve plot; none drawn.*\n\n", variants);
+        return OK;
+    }
+    char clean[200], name[220], title[300], extra[128], dashes[64] = "";
+    sanitize_name(clean, sizeof clean, experiment);
+    snprintf(name, sizeof name, "curves_%s", clean);
+    FILE *f = plot_data_open(r, name);
+    if (!f) return ERR_FAILURE;
+    int blocks = 0;
+    rc = curve_data(r, experiment, f, &blocks, dashes, sizeof dashes);
+    int closed = plot_data_close(r, f, name);
+    if (rc || (rc = closed) || blocks == 0) return rc;
+    snprintf(title, sizeof title, "Validation loss during training: %s (mean over seeds)", experiment);
+    snprintf(extra, sizeof extra, "nblocks=%d; dashes='%s'", blocks, dashes);
+    return plot_draw(r, "curves.gp", name, title, extra);
+}
+
+/* Decode speed per variant: dense twin, folded and unfolded MeKi, mean and std. */
+static int decode_data(Report *r, const char *experiment, FILE *f, int *rows, int present[3]) {
+    sqlite3_stmt *st;
+    int rc = db_prepare(r, "SELECT variant, dense_decode_tok_s_mean, dense_decode_tok_s_std, folded_decode_tok_s_mean, "
+                           "folded_decode_tok_s_std, unfolded_decode_tok_s_mean, unfolded_decode_tok_s_std "
+                           "FROM variants v WHERE experiment = ?1 AND coalesce(dense_decode_tok_s_mean, "
+                           "folded_decode_tok_s_mean, unfolded_decode_tok_s_mean) IS NOT NULL ORDER BY " VARIANT_ORDER,
+                        &st), step;
+    if (rc) return rc;
+    if ((rc = db_bind_texts(r, st, &experiment, 1))) return db_finish(r, st, rc);
+    fprintf(f, "# variant dense std folded std unfolded std (tok/s; NaN: not measured)\n");
+    while ((step = db_step(r, st)) == SQLITE_ROW) {
+        char label[256];
+        data_label(label, sizeof label, (const char *)sqlite3_column_text(st, 0));
+        fprintf(f, "\"%s\"", label);
+        for (int c = 1; c <= 6; c++) {
+            int missing = sqlite3_column_type(st, c) == SQLITE_NULL;
+            if (c % 2 && !missing) present[c / 2] = 1;
+            fprintf(f, missing ? (c % 2 ? " NaN" : " 0") : " %.3f", sqlite3_column_double(st, c));
+        }
+        fprintf(f, "\n");
+        ++*rows;
+    }
+    return db_finish(r, st, step < 0 ? ERR_FAILURE : OK);
+}
+
+int plot_decode(Report *r, const char *experiment) {
+    char clean[200], name[220], title[300];
+    sanitize_name(clean, sizeof clean, experiment);
+    snprintf(name, sizeof name, "decode_%s", clean);
+    double measured;
+    int rc = query_number(r, "SELECT count(*) FROM variants WHERE experiment = ?1 AND coalesce("
+                             "dense_decode_tok_s_mean, folded_decode_tok_s_mean, unfolded_decode_tok_s_mean) IS NOT NULL",
+                          &experiment, 1, &measured);
+    if (rc || !(measured >= 1)) return rc;
+    FILE *f = plot_data_open(r, name);
+    if (!f) return ERR_FAILURE;
+    int rows = 0, present[3] = {0};
+    rc = decode_data(r, experiment, f, &rows, present);
+    int closed = plot_data_close(r, f, name);
+    if (rc || (rc = closed) || rows == 0) return rc;
+    char extra[96];
+    /* a series never measured is left out rather than drawn as an empty slot */
+    snprintf(extra, sizeof extra, "has_dense=%d; has_folded=%d; has_unfolded=%d", present[0], present[1], present[2]);
+    snprintf(title, sizeof title, "Decode speed by variant: %s (mean ± std over seeds)", experiment);
+    return plot_draw(r, "decode.gp", name, title, extra);
+}
