@@ -61,21 +61,37 @@ int model_save_file(const Model *m, const char *path, const TrainState *s) {
     return write_tensors(path, &m->params, m->params.data, "", keys, values, n_meta);
 }
 
+/* Weights, and when training the AdamW moments as optim.m.* and optim.v.*, in one file
+ * written atomically: a checkpoint is whole or absent, never weights of one step with
+ * moments of another. */
 int checkpoint_save(const Model *m, const char *dir, const TrainState *s) {
     char keys[128][64], values[128][128], path[4096];
     int n_meta = build_meta(m, s, keys, values), rc;
     if ((rc = make_dirs(dir))) return rc;
-    if (m->params.adam_m) {
-        /* each file carries the step too, so a load can tell they belong together */
-        char path_m[4096], path_v[4096];
-        path_join(path_m, sizeof path_m, dir, "optimizer_m.safetensors");
-        path_join(path_v, sizeof path_v, dir, "optimizer_v.safetensors");
-        if ((rc = write_tensors(path_m, &m->params, m->params.adam_m, "", keys, values, n_meta)) ||
-            (rc = write_tensors(path_v, &m->params, m->params.adam_v, "", keys, values, n_meta)))
-            return rc;
-    }
     path_join(path, sizeof path, dir, "checkpoint.safetensors");
-    return write_tensors(path, &m->params, m->params.data, "", keys, values, n_meta);
+    const ParamSet *ps = &m->params;
+    int sets = ps->adam_m ? 3 : 1, n = ps->count * sets;
+    SafeTensorEntry *entries = calloc((size_t)n, sizeof *entries);
+    char (*names)[128] = calloc((size_t)n, 128);
+    const char *prefixes[3] = {"", "optim.m.", "optim.v."};
+    const float *bases[3] = {ps->data, ps->adam_m, ps->adam_v};
+    for (int k = 0; k < sets; k++)
+        for (int i = 0; i < ps->count; i++) {
+            const ParamTensor *t = &ps->tensors[i];
+            SafeTensorEntry *e = &entries[k * ps->count + i];
+            snprintf(names[k * ps->count + i], 128, "%s%s", prefixes[k], t->name);
+            e->name = names[k * ps->count + i];
+            e->dtype = "F32";
+            e->ndim = t->ndim;
+            for (int d = 0; d < t->ndim; d++) e->shape[d] = t->shape[d];
+            e->data = bases[k] + t->offset;
+        }
+    const char *key_ptrs[128], *value_ptrs[128];
+    for (int i = 0; i < n_meta; i++) { key_ptrs[i] = keys[i]; value_ptrs[i] = values[i]; }
+    rc = safetensors_write(path, entries, n, key_ptrs, value_ptrs, n_meta);
+    free(entries);
+    free(names);
+    return rc;
 }
 
 static int config_from_file(ModelConfig *cfg, const SafeTensors *st, int *folded) {
@@ -95,17 +111,17 @@ static int config_from_file(ModelConfig *cfg, const SafeTensors *st, int *folded
     return OK;
 }
 
-static int load_optimizer(Model *m, const char *dir, const TrainState *s);
-
 static long meta_long(const SafeTensors *st, const char *key) {
     const char *v = safetensors_meta(st, key);
     return v ? atol(v) : 0;
 }
 
-static int load_tensors(ParamSet *ps, float *base, const SafeTensors *st) {
+static int load_tensors(ParamSet *ps, float *base, const char *prefix, const SafeTensors *st) {
     for (int i = 0; i < ps->count; i++) {
         const ParamTensor *t = &ps->tensors[i];
-        const float *src = safetensors_f32(st, t->name, t->numel);
+        char name[160];
+        snprintf(name, sizeof name, "%s%s", prefix, t->name);
+        const float *src = safetensors_f32(st, name, t->numel);
         if (!src) return ERR_INPUT;
         memcpy(base + t->offset, src, sizeof(float) * (size_t)t->numel);
     }
@@ -115,9 +131,7 @@ static int load_tensors(ParamSet *ps, float *base, const SafeTensors *st) {
 int checkpoint_load(Model *m, const char *dir, int training, TrainState *s) {
     char path[4096];
     path_join(path, sizeof path, dir, "checkpoint.safetensors");
-    int rc = model_load_file(m, path, training, s);
-    if (rc || !training || s->step == 0) return rc;
-    return load_optimizer(m, dir, s);
+    return model_load_file(m, path, training, s);
 }
 
 int model_load_file(Model *m, const char *path, int training, TrainState *s) {
@@ -135,7 +149,12 @@ int model_load_file(Model *m, const char *path, int training, TrainState *s) {
         safetensors_close(&st);
         return rc;
     }
-    rc = load_tensors(&m->params, m->params.data, &st);
+    rc = load_tensors(&m->params, m->params.data, "", &st);
+    /* a training run resumes with its moments; a file without them starts them at zero */
+    if (!rc && training && safetensors_find(&st, "optim.m.embed_tokens.weight")) {
+        rc = load_tensors(&m->params, m->params.adam_m, "optim.m.", &st);
+        if (!rc) rc = load_tensors(&m->params, m->params.adam_v, "optim.v.", &st);
+    }
     memset(s, 0, sizeof *s);
     s->step = meta_long(&st, "train.step");
     s->tokens = meta_long(&st, "train.tokens");
@@ -147,23 +166,3 @@ int model_load_file(Model *m, const char *path, int training, TrainState *s) {
     return rc;
 }
 
-/* The optimizer moments must come from the same step as the weights. */
-static int load_optimizer(Model *m, const char *dir, const TrainState *s) {
-    char path[4096];
-    SafeTensors st;
-    int rc = OK;
-    const char *names[2] = {"optimizer_m.safetensors", "optimizer_v.safetensors"};
-    float *targets[2] = {m->params.adam_m, m->params.adam_v};
-    for (int k = 0; k < 2 && !rc; k++) {
-        path_join(path, sizeof path, dir, names[k]);
-        if ((rc = safetensors_open(&st, path))) break;
-        if (meta_long(&st, "train.step") != s->step)
-            rc = error_set(ERR_INPUT, "%s: optimizer state is from step %ld, weights from step %ld",
-                           path, meta_long(&st, "train.step"), s->step);
-        else
-            rc = load_tensors(&m->params, targets[k], &st);
-        safetensors_close(&st);
-    }
-    if (rc) model_free(m);
-    return rc;
-}

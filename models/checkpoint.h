@@ -1,7 +1,7 @@
-/* Checkpoints: DIR/checkpoint.safetensors holds every parameter under its name and, in
- * its metadata, the model config and the training position; DIR/optimizer_m.safetensors
- * and optimizer_v.safetensors hold the AdamW moments. Each is written atomically,
- * optimizer first, and records its step: a load refuses moments from another step. */
+/* Checkpoints: DIR/checkpoint.safetensors holds every parameter under its name, the
+ * AdamW moments as optim.m.<name> and optim.v.<name>, and in its metadata the model
+ * config and the training position. One file written atomically, so a checkpoint is
+ * always consistent, even when the process is killed while writing it. */
 #ifndef MODELS_CHECKPOINT_H
 #define MODELS_CHECKPOINT_H
 #include "models/model.h"

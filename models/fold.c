@@ -9,8 +9,8 @@
 
 int model_fold(const Model *trained, Model *folded) {
     if (!trained->ops || !trained->ops->fold)
-        return error_set(ERR_INPUT, "nothing to fold: the model has no %s memory",
-                         trained->ops ? "foldable" : "(it is dense)");
+        return error_set(ERR_INPUT, "nothing to fold: %s", trained->ops ? "its memory has no folded form"
+                                                                         : "it is a dense model");
     if (trained->folded) return error_set(ERR_INPUT, "the model is folded already");
     int rc = model_create(folded, &trained->cfg, 1, 0);
     if (rc) return rc;

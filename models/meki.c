@@ -48,7 +48,7 @@ static int declare(Model *m) {
         if (!m->folded) {
             /* Training-only tensors: rom 1 is the table that stays in storage, rom 2 what
              * the fold absorbs into it. */
-            if (k->memory & MEKI_STATIC) { ADD(table, "table", V, dm, INIT_NORMAL, 1.0f, 0, 1); }
+            if (k->memory & MEKI_STATIC) { ADD(table, "table", V, dm, INIT_NORMAL, 0.02f, 0, 1); }
             if (k->memory & MEKI_DYNAMIC) {
                 if (k->projector == PROJECTOR_SWIGLU) {
                     ADD(proj_gate, "proj.gate_proj.weight", hidden, d, INIT_NORMAL, 0.02f, 1, 2);
