@@ -1,9 +1,11 @@
 /* Elementwise activations over flat arrays of n values; backwards accumulate (+=). */
 #ifndef KERNELS_ACTIVATION_H
 #define KERNELS_ACTIVATION_H
+#include "kernels/fastmath.h"
 #include <math.h>
 
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+/* fast_expf keeps the SwiGLU and gate loops vectorised (glibc's expf is scalar) */
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + fast_expf(-x)); }
 static inline float siluf(float x) { return x * sigmoidf(x); }
 static inline float silu_derivative(float x) {
     float s = sigmoidf(x);
