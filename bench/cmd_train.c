@@ -16,7 +16,7 @@ int cmd_train(int argc, char **argv) {
     ArgList sets = {0};
     ArgSpec specs[] = {
         {"--preset", ARG_STRING, &preset, "tiny | small | medium | large (default small)"},
-        {"--memory", ARG_STRING, &memory, "none | meki (shorthand for --set memory.kind=...)"},
+        {"--memory", ARG_STRING, &memory, "none | meki | ple | engram (shorthand for --set memory.kind=...)"},
         {"--set", ARG_STRINGS, &sets, "section.key=value model override, e.g. meki.d_mem=32 (repeatable)"},
         {"--tokens", ARG_LONG, &tokens, "training tokens (default 2e6)"},
         {"--batch", ARG_INT, &batch, "sequences per step (default 16)"},
