@@ -23,9 +23,6 @@ static int check_model(const Model *m, int context) {
     if (!m->params.data) return error_set(ERR_INPUT, "engine: the model has no weights");
     if (context < 1) return error_set(ERR_INPUT, "engine: context must be positive (got %d)", context);
     if (m->cfg.memory == MEMORY_MEKI) return meki_infer_check(m);
-    if (m->cfg.memory != MEMORY_NONE)
-        return error_set(ERR_INPUT, "engine: %s memory is not supported yet (dense and meki are)",
-                         memory_kind_name(m->cfg.memory));
     return OK;
 }
 
@@ -56,6 +53,12 @@ static int allocate(Engine *e) {
     return OK;
 }
 
+static int ple_buffers(Engine *e) {
+    e->ple_y = floats((size_t)e->chunk * e->model->cfg.d_model);
+    if (!e->ple_y) return error_set(ERR_FAILURE, "engine: out of memory");
+    return ple_acts_create(&e->ple, &e->model->cfg, e->chunk);
+}
+
 int engine_create(Engine *e, const Model *m, int context, int chunk) {
     memset(e, 0, sizeof *e);
     int rc = check_model(m, context);
@@ -64,8 +67,14 @@ int engine_create(Engine *e, const Model *m, int context, int chunk) {
     e->context = context;
     e->chunk = chunk > 0 ? chunk : DEFAULT_CHUNK;
     e->has_meki = m->cfg.memory == MEMORY_MEKI;
+    e->has_engram = m->cfg.memory == MEMORY_ENGRAM;
+    /* Engram's rows are hashed from the last N tokens, not indexed by the token: the
+     * per-token prefetcher would fetch the wrong rows, so it is left off for now */
+    int prefetch = rom_of(e) && !e->has_engram;
     if ((rc = allocate(e)) || (e->has_meki && (rc = meki_infer_create(&e->meki, &m->cfg, e->chunk))) ||
-        (rom_of(e) && (rc = prefetcher_create(&e->prefetcher, rom_of(e), PREFETCH_MADVISE)))) {
+        (m->cfg.memory == MEMORY_PLE && (rc = ple_buffers(e))) ||
+        (e->has_engram && (rc = engram_stream_create(&e->engram, m, context, e->chunk))) ||
+        (prefetch && (rc = prefetcher_create(&e->prefetcher, rom_of(e), PREFETCH_MADVISE)))) {
         engine_free(e);
         return rc;
     }
@@ -78,6 +87,9 @@ void engine_free(Engine *e) {
                     e->h, e->q, e->k, e->v, e->attn, e->ffn_gate, e->ffn_up, e->scores, e->logits};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) free(all[i]);
     if (e->has_meki) meki_infer_free(&e->meki);
+    if (e->ple_y) ple_acts_free(&e->ple);
+    free(e->ple_y);
+    if (e->has_engram) engram_stream_free(&e->engram);
     prefetcher_free(e->prefetcher);
     memset(e, 0, sizeof *e);
 }
@@ -98,11 +110,16 @@ static MemorySite site_of(const Engine *e, int l) {
     return m->ops ? m->ops->site(m, l) : SITE_NONE;
 }
 
-/* The memory module where it sits: out[n, d] += memory(in[n, d]). */
+/* The memory module where it sits: out[n, d] += memory(in[n, d]) for rows at pos.. */
 static void memory_at(Engine *e, int l, MemorySite here, const int32_t *tokens, const float *in,
-                      float *out, int n) {
+                      float *out, int n, int pos) {
     if (site_of(e, l) != here) return;
-    meki_infer_forward(e->model, l, tokens, e->embedded, in, out, n, &e->meki);
+    switch (e->model->cfg.memory) {
+    case MEMORY_MEKI: meki_infer_forward(e->model, l, tokens, e->embedded, in, out, n, &e->meki); break;
+    case MEMORY_PLE: ple_rows_forward(e->model, l, tokens, e->embedded, in, out, n, &e->ple, e->ple_y); break;
+    case MEMORY_ENGRAM: engram_stream_forward(e->model, l, tokens, pos, in, out, n, &e->engram); break;
+    case MEMORY_NONE: break;
+    }
 }
 
 /* Attention for n new rows: their keys and values join the cache, then row i attends to
@@ -145,22 +162,23 @@ static void block(Engine *e, int l, const int32_t *tokens, int n, int pos) {
     int F = c->ffn_hidden;
     float *x = e->x, *h = e->h;
 
+    memory_at(e, l, SITE_BEFORE_ATTN, tokens, x, x, n, pos);
     rmsnorm_rows(h, x, w->attn_norm, n, d, c->norm_eps);
     linear_forward(e->q, h, w->wq, n, d, q_dim, 0);
     linear_forward(e->k, h, w->wk, n, d, kv_dim, 0);
     linear_forward(e->v, h, w->wv, n, d, kv_dim, 0);
     attention_step(e, l, n, pos);
     linear_forward(x, e->attn, w->wo, n, q_dim, d, 1);
-    memory_at(e, l, SITE_PARALLEL_ATTN, tokens, h, x, n);
-    memory_at(e, l, SITE_AFTER_ATTN, tokens, x, x, n);
+    memory_at(e, l, SITE_PARALLEL_ATTN, tokens, h, x, n, pos);
+    memory_at(e, l, SITE_AFTER_ATTN, tokens, x, x, n, pos);
 
     rmsnorm_rows(h, x, w->ffn_norm, n, d, c->norm_eps);
     linear_forward(e->ffn_gate, h, w->w_gate, n, d, F, 0);
     linear_forward(e->ffn_up, h, w->w_up, n, d, F, 0);
     swiglu_rows(e->ffn_gate, e->ffn_gate, e->ffn_up, (long)n * F);
     linear_forward(x, e->ffn_gate, w->w_down, n, F, d, 1);
-    memory_at(e, l, SITE_PARALLEL_FFN, tokens, h, x, n);
-    memory_at(e, l, SITE_AFTER_FFN, tokens, x, x, n);
+    memory_at(e, l, SITE_PARALLEL_FFN, tokens, h, x, n, pos);
+    memory_at(e, l, SITE_AFTER_FFN, tokens, x, x, n, pos);
 }
 
 /* ---- steps ------------------------------------------------------------------------- */

@@ -1,5 +1,6 @@
 /* The inference engine: a decoder run one token at a time (or a few, for prefill) against
- * a KV cache, for dense models and MeKi models in training (unfolded) or folded form.
+ * a KV cache, for dense models, MeKi models in training (unfolded) or folded form, and the
+ * peers PLE (either form) and Engram.
  * It reads the weights of a Model (models/model.h) and owns only what inference needs:
  * the KV cache, RoPE tables, activations for `chunk` rows, and the prefetch bookkeeping.
  *
@@ -13,7 +14,9 @@
  * storage as soon as the token is known, so the read overlaps the layers before them. */
 #ifndef MODELS_ENGINE_H
 #define MODELS_ENGINE_H
+#include "models/engram.h"
 #include "models/meki_infer.h"
+#include "models/ple.h"
 #include "models/model.h"
 #include "models/prefetch.h"
 #include <stddef.h>
@@ -31,6 +34,10 @@ typedef struct {
     float *logits;               /* [V] for the last row of a step */
     int has_meki;
     MekiInfer meki;
+    PleActs ple;                 /* PLE: scratch for `chunk` rows, and its output */
+    float *ple_y;
+    int has_engram;
+    EngramStream engram;         /* Engram: past tokens and values, for the hash and conv */
     Prefetcher *prefetcher;      /* NULL without a ROM table */
 } Engine;
 

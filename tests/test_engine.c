@@ -255,16 +255,42 @@ static void test_kv_cache_reuse_and_rewind(void **state) {
     model_free(&m);
 }
 
-static void test_engine_refuses_unsupported_models(void **state) {
-    ModelConfig c;
-    small_config(&c, MEMORY_PLE);
-    Model m;
-    if (model_create(&m, &c, 0, 0) == 0) {   /* PLE may not be registered on this branch */
-        Engine e;
-        assert_int_equal(engine_create(&e, &m, T, 0), 2);
+/* The peers: PLE (training form, and folded into heap tables) and Engram (whose rows come
+ * from the last tokens, kept by the engine's stream) against the training forward. */
+static void test_peers_equal_training_forward(void **state) {
+    for (int kind = 0; kind < 3; kind++) {
+        ModelConfig c;
+        small_config(&c, kind == 2 ? MEMORY_ENGRAM : MEMORY_PLE);
+        c.ple.width = 8;
+        c.engram.width = 4;
+        c.engram.table_size = 97;
+        if (kind == 1) strcpy(c.ple.layers_spec, "last:1");
+        Model m, folded;
+        assert_int_equal(model_create(&m, &c, 0, 0), 0);
+        randomize(&m, 40 + kind);
+        int32_t tokens[T];
+        random_tokens(tokens, T, 50 + kind);
+        float *reference = reference_logits(&m, tokens);
+        double err = engine_error(&m, reference, tokens);
+        fprintf(stderr, "%s%s: engine vs training forward %.2e\n", memory_kind_name(c.memory),
+                kind == 1 ? " (last layer only)" : "", err);
+        assert_true(err < TOLERANCE);
+        if (c.memory == MEMORY_PLE) {
+            assert_int_equal(model_fold(&m, &folded), 0);
+            double folded_err = engine_error(&folded, reference, tokens);
+            fprintf(stderr, "ple folded: engine vs training forward %.2e\n", folded_err);
+            assert_true(folded_err < TOLERANCE);
+            model_free(&folded);
+        }
+        free(reference);
         model_free(&m);
     }
+}
+
+static void test_engine_refuses_bad_context(void **state) {
+    ModelConfig c;
     small_config(&c, MEMORY_NONE);
+    Model m;
     assert_int_equal(model_create(&m, &c, 0, 0), 0);
     Engine e;
     assert_int_equal(engine_create(&e, &m, 0, 0), 2);
@@ -367,7 +393,8 @@ int main(void) {
         cmocka_unit_test(test_meki_unfolded_and_folded_equal_training_forward),
         cmocka_unit_test(test_bundle_rom_table),
         cmocka_unit_test(test_kv_cache_reuse_and_rewind),
-        cmocka_unit_test(test_engine_refuses_unsupported_models),
+        cmocka_unit_test(test_peers_equal_training_forward),
+        cmocka_unit_test(test_engine_refuses_bad_context),
         cmocka_unit_test(test_sampler),
         cmocka_unit_test(test_decode_bench_smoke),
     };
