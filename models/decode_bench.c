@@ -215,8 +215,8 @@ static int load_folded(Models *s, const DecodeBenchOptions *o) {
     int rc = bundle_load(&s->folded, o->bundle, o->dtype);
     if (rc) return rc;
     s->loaded_folded = 1;
-    if (s->folded.cfg.memory != MEMORY_MEKI || !s->folded.rom)
-        return error_set(ERR_INPUT, "%s: a bundle of a MeKi model with a ROM table is needed", o->bundle);
+    if (s->folded.cfg.memory == MEMORY_NONE || !s->folded.rom)
+        return error_set(ERR_INPUT, "%s: a bundle of a memory model with a ROM table is needed", o->bundle);
     if ((rc = engine_create(&s->engines[2], &s->folded, o->context + o->tokens, o->chunk))) return rc;
     s->engines_made[2] = 1;
     return OK;
@@ -249,7 +249,7 @@ static void describe(const Models *s, const DecodeBenchOptions *o, DecodeBenchRe
     const RomTable *t = s->folded.rom;
     r->d_model = c->d_model;
     r->n_layers = c->n_layers;
-    r->d_mem = c->meki.d_mem;
+    r->d_mem = t->width;   /* the table's width: d_mem, PLE's p, or Engram's head width */
     r->vocab_size = c->vocab_size;
     r->meki_layers = t->n_tables;
     r->context = o->context;
@@ -278,7 +278,8 @@ static int plan(Models *s, const DecodeBenchOptions *o, Variant *v, int *active)
     v[VARIANT_COLD_NOPREFETCH_FOLDED] = (Variant){.engine = folded, .cold = 1, .prefetch = PREFETCH_OFF};
     for (int i = 0; i < VARIANT_COUNT; i++) {
         if (i == VARIANT_UNFOLDED && !s->has_unfolded) continue;
-        if (v[i].cold && !o->cold) continue;
+        /* cold runs need the table's pages under the engine's control (not Engram's yet) */
+        if (v[i].cold && (!o->cold || !engine_has_rom(folded))) continue;
         active[n++] = i;
     }
     return n;
@@ -294,7 +295,7 @@ static void footprint(Models *s, const DecodeBenchOptions *o, const int32_t *str
     r->table_resident_bytes = engine_table_resident_bytes(folded);
     r->anon_resident_bytes = status_bytes("RssAnon");
     r->file_resident_bytes = status_bytes("RssFile");
-    if (o->cold) {
+    if (o->cold && engine_has_rom(folded)) {
         r->evicted_resident_bytes = engine_table_evict(folded);
         run_once(folded, stream, o->context, o->tokens, 1, &t);
         r->cold_table_resident_bytes = engine_table_resident_bytes(folded);

@@ -123,8 +123,7 @@ int measure_run(const RunSettings *s, const char *data_dir, const char *dir, int
     int foldable = ops && ops->fold;
     snprintf(bundle, sizeof bundle, "%s/bundle", dir);
     if (!rc && foldable && s->bench.table_dtypes) rc = bundles(s, dir, &val, bundle, m);
-    /* the decode benchmark's engine runs MeKi (folded and unfolded) and dense */
-    if (!rc && s->model.memory == MEMORY_MEKI && s->bench.table_dtypes && s->bench.decode_tokens > 0)
+    if (!rc && foldable && s->bench.table_dtypes && s->bench.decode_tokens > 0)
         rc = decode_speed(s, dir, bundle, m);
     kernels_set_threads(threads);
     token_file_close(&val);
