@@ -68,9 +68,7 @@ int engine_create(Engine *e, const Model *m, int context, int chunk) {
     e->chunk = chunk > 0 ? chunk : DEFAULT_CHUNK;
     e->has_meki = m->cfg.memory == MEMORY_MEKI;
     e->has_engram = m->cfg.memory == MEMORY_ENGRAM;
-    /* Engram's rows are hashed from the last N tokens, not indexed by the token: the
-     * per-token prefetcher would fetch the wrong rows, so it is left off for now */
-    int prefetch = rom_of(e) && !e->has_engram;
+    int prefetch = rom_of(e) != NULL;
     if ((rc = allocate(e)) || (e->has_meki && (rc = meki_infer_create(&e->meki, &m->cfg, e->chunk))) ||
         (m->cfg.memory == MEMORY_PLE && (rc = ple_buffers(e))) ||
         (e->has_engram && (rc = engram_stream_create(&e->engram, m, context, e->chunk))) ||
@@ -195,13 +193,37 @@ static int check_step(const Engine *e, const int32_t *tokens, int n, int pos) {
     return OK;
 }
 
+/* Engram's rows hang on the last N tokens, not on the token alone: the rows of the new
+ * positions in every Engram layer, from the stream's earlier tokens and the new ones. */
+static void engram_prefetch(Engine *e, const int32_t *tokens, int n, int pos) {
+    if (!e->prefetcher) return;
+    const Model *m = e->model;
+    const ModelConfig *c = &m->cfg;
+    const EngramState *st = m->memory;
+    int N = c->engram.max_ngram, V = c->vocab_size, H = engram_head_count(c);
+    int32_t window[8], rows[512];   /* N <= 8 and heads <= 64 (config ranges) */
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < N; k++) {
+            int p = pos + i - k;
+            window[k] = p < 0 ? V : p >= pos ? engram_normalized_token(st, V, tokens[p - pos])
+                                             : e->engram.tokens[p];
+        }
+        for (int l = 0; l < c->n_layers; l++) {
+            if (!c->engram.layers[l]) continue;
+            engram_rows_at(st, c, l, window, rows);
+            prefetcher_request_rows(e->prefetcher, l, rows, H);
+        }
+    }
+}
+
 /* n <= chunk rows; logits of the last row only (the others are never sampled). */
 static const float *step(Engine *e, const int32_t *tokens, int n, int pos) {
     const Model *m = e->model;
     const ModelConfig *c = &m->cfg;
     int d = c->d_model;
     if (check_step(e, tokens, n, pos)) return NULL;
-    engine_prefetch(e, tokens, n);
+    if (e->has_engram) engram_prefetch(e, tokens, n, pos);
+    else engine_prefetch(e, tokens, n);
     for (int i = 0; i < n; i++)
         memcpy(e->embedded + (size_t)i * d, m->embed + (size_t)tokens[i] * d, sizeof(float) * d);
     memcpy(e->x, e->embedded, sizeof(float) * n * d);
@@ -231,8 +253,9 @@ const float *engine_prefill(Engine *e, const int32_t *tokens, int n, int pos) {
 
 /* ---- the ROM table: prefetch and residency (models/prefetch.c) ------------------- */
 
+/* By token: MeKi and PLE rows. Engram's depend on the context and are requested in step. */
 void engine_prefetch(Engine *e, const int32_t *tokens, int n) {
-    if (e->prefetcher) prefetcher_request(e->prefetcher, tokens, n);
+    if (e->prefetcher && !e->has_engram) prefetcher_request(e->prefetcher, tokens, n);
 }
 
 int engine_set_prefetch(Engine *e, PrefetchMode mode) {

@@ -147,6 +147,27 @@ static int request_row(Prefetcher *p, const uint8_t *row) {
     return queued;
 }
 
+/* One row: its cache lines, and its pages unless already requested. *locked tracks the
+ * queue lock of the thread mode, taken at the first new page of a request. */
+static int request_one(Prefetcher *p, const uint8_t *row, int *locked) {
+    const RomTable *t = p->table;
+    for (size_t b = 0; b < t->row_bytes; b += 64) __builtin_prefetch(row + b, 0, 3);
+    if (p->mode == PREFETCH_THREAD && !*locked) {   /* only when a page is new */
+        size_t page = (size_t)(row - t->base) / p->page_bytes;
+        size_t end = (size_t)(row + t->row_bytes - 1 - t->base) / p->page_bytes;
+        if (p->requested[page] && p->requested[end]) return 0;
+        pthread_mutex_lock(&p->lock);
+        *locked = 1;
+    }
+    return request_row(p, row);
+}
+
+static void finish_request(Prefetcher *p, int locked, int queued) {
+    if (!locked) return;
+    if (queued) pthread_cond_signal(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+}
+
 void prefetcher_request(Prefetcher *p, const int32_t *tokens, int n) {
     const RomTable *t = p->table;
     if (p->mode == PREFETCH_OFF) return;
@@ -154,20 +175,19 @@ void prefetcher_request(Prefetcher *p, const int32_t *tokens, int n) {
     for (int i = 0; i < n; i++)
         for (int s = 0; s < t->n_tables; s++) {
             const uint8_t *row = rom_table_row_address(t, t->layer[s], tokens[i]);
-            if (!row) continue;
-            for (size_t b = 0; b < t->row_bytes; b += 64) __builtin_prefetch(row + b, 0, 3);
-            if (p->mode == PREFETCH_THREAD && !locked) {   /* only when a page is new */
-                size_t page = (size_t)(row - t->base) / p->page_bytes;
-                size_t end = (size_t)(row + t->row_bytes - 1 - t->base) / p->page_bytes;
-                if (p->requested[page] && p->requested[end]) continue;
-                pthread_mutex_lock(&p->lock);
-                locked = 1;
-            }
-            queued |= request_row(p, row);
+            if (row) queued |= request_one(p, row, &locked);
         }
-    if (!locked) return;
-    if (queued) pthread_cond_signal(&p->wake);
-    pthread_mutex_unlock(&p->lock);
+    finish_request(p, locked, queued);
+}
+
+void prefetcher_request_rows(Prefetcher *p, int layer, const int32_t *rows, int n) {
+    if (p->mode == PREFETCH_OFF) return;
+    int locked = 0, queued = 0;
+    for (int i = 0; i < n; i++) {
+        const uint8_t *row = rom_table_row_address(p->table, layer, rows[i]);
+        if (row) queued |= request_one(p, row, &locked);
+    }
+    finish_request(p, locked, queued);
 }
 
 void prefetcher_drain(Prefetcher *p) {

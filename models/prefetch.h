@@ -29,6 +29,8 @@ int prefetcher_set_mode(Prefetcher *p, PrefetchMode mode);
 PrefetchMode prefetcher_mode(const Prefetcher *p);
 /* Request the rows of tokens[0..n) in every table. */
 void prefetcher_request(Prefetcher *p, const int32_t *tokens, int n);
+/* Request explicit rows of one layer's table (Engram: rows hashed from the last tokens). */
+void prefetcher_request_rows(Prefetcher *p, int layer, const int32_t *rows, int n);
 /* Wait until the helper thread has handled every request (no-op in other modes). */
 void prefetcher_drain(Prefetcher *p);
 

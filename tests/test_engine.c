@@ -255,6 +255,12 @@ static void test_kv_cache_reuse_and_rewind(void **state) {
     model_free(&m);
 }
 
+static void remove_tree(const char *dir) {
+    char command[4200];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    assert_int_equal(system(command), 0);
+}
+
 /* The peers: PLE (training form, and folded into heap tables) and Engram (whose rows come
  * from the last tokens, kept by the engine's stream) against the training forward. */
 static void test_peers_equal_training_forward(void **state) {
@@ -275,13 +281,21 @@ static void test_peers_equal_training_forward(void **state) {
         fprintf(stderr, "%s%s: engine vs training forward %.2e\n", memory_kind_name(c.memory),
                 kind == 1 ? " (last layer only)" : "", err);
         assert_true(err < TOLERANCE);
-        if (c.memory == MEMORY_PLE) {
-            assert_int_equal(model_fold(&m, &folded), 0);
-            double folded_err = engine_error(&folded, reference, tokens);
-            fprintf(stderr, "ple folded: engine vs training forward %.2e\n", folded_err);
-            assert_true(folded_err < TOLERANCE);
-            model_free(&folded);
-        }
+        /* the inference form through a bundle: the ROM file mapped, rows prefetched
+         * (by token for PLE, by the hashed context for Engram) */
+        char dir[] = "/tmp/meki-test-engine-peers-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        TableDtype f32 = TABLE_F32;
+        Model loaded;
+        assert_int_equal(model_fold(&m, &folded), 0);
+        assert_int_equal(bundle_write(&folded, dir, &f32, 1), 0);
+        assert_int_equal(bundle_load(&loaded, dir, TABLE_F32), 0);
+        double bundle_err = engine_error(&loaded, reference, tokens);
+        fprintf(stderr, "%s bundle: engine vs training forward %.2e\n", memory_kind_name(c.memory), bundle_err);
+        assert_true(bundle_err < TOLERANCE);
+        model_free(&loaded);
+        model_free(&folded);
+        remove_tree(dir);
         free(reference);
         model_free(&m);
     }
@@ -335,11 +349,6 @@ static void test_sampler(void **state) {
     sampler_free(&greedy);
 }
 
-static void remove_tree(const char *dir) {
-    char command[4200];
-    snprintf(command, sizeof command, "rm -rf '%s'", dir);
-    assert_int_equal(system(command), 0);
-}
 
 /* The benchmark on a tiny bundle and its checkpoint: every variant measured, the warm table
  * fully resident; a checkpoint of another model is refused. */
