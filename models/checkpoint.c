@@ -34,47 +34,19 @@ static int build_meta(const Model *m, const TrainState *s, char keys[][64], char
     return n;
 }
 
-static int write_tensors(const char *path, const ParamSet *ps, const float *base, const char *prefix,
-                         char keys[][64], char values[][128], int n_meta) {
-    SafeTensorEntry *entries = calloc((size_t)ps->count, sizeof *entries);
-    char (*names)[128] = calloc((size_t)ps->count, 128);
-    const char **key_ptrs = calloc((size_t)n_meta + 1, sizeof(char *));
-    const char **value_ptrs = calloc((size_t)n_meta + 1, sizeof(char *));
-    for (int i = 0; i < n_meta; i++) { key_ptrs[i] = keys[i]; value_ptrs[i] = values[i]; }
-    for (int i = 0; i < ps->count; i++) {
-        const ParamTensor *t = &ps->tensors[i];
-        snprintf(names[i], 128, "%s%s", prefix, t->name);
-        entries[i].name = names[i];
-        entries[i].dtype = "F32";
-        entries[i].ndim = t->ndim;
-        for (int k = 0; k < t->ndim; k++) entries[i].shape[k] = t->shape[k];
-        entries[i].data = base + t->offset;
-    }
-    int rc = safetensors_write(path, entries, ps->count, key_ptrs, value_ptrs, n_meta);
-    free(entries); free(names); free(key_ptrs); free(value_ptrs);
-    return rc;
-}
-
-int model_save_file(const Model *m, const char *path, const TrainState *s) {
+/* The parameters, and with moments the AdamW moments as optim.m.* and optim.v.*, with the
+ * config and training position as metadata, in one atomically written file. */
+static int write_model(const char *path, const Model *m, const TrainState *s, int moments) {
     char keys[128][64], values[128][128];
+    const char *key_ptrs[128], *value_ptrs[128];
     int n_meta = build_meta(m, s, keys, values);
-    return write_tensors(path, &m->params, m->params.data, "", keys, values, n_meta);
-}
-
-/* Weights, and when training the AdamW moments as optim.m.* and optim.v.*, in one file
- * written atomically: a checkpoint is whole or absent, never weights of one step with
- * moments of another. */
-int checkpoint_save(const Model *m, const char *dir, const TrainState *s) {
-    char keys[128][64], values[128][128], path[4096];
-    int n_meta = build_meta(m, s, keys, values), rc;
-    if ((rc = make_dirs(dir))) return rc;
-    path_join(path, sizeof path, dir, "checkpoint.safetensors");
+    for (int i = 0; i < n_meta; i++) { key_ptrs[i] = keys[i]; value_ptrs[i] = values[i]; }
     const ParamSet *ps = &m->params;
-    int sets = ps->adam_m ? 3 : 1, n = ps->count * sets;
-    SafeTensorEntry *entries = calloc((size_t)n, sizeof *entries);
-    char (*names)[128] = calloc((size_t)n, 128);
     const char *prefixes[3] = {"", "optim.m.", "optim.v."};
     const float *bases[3] = {ps->data, ps->adam_m, ps->adam_v};
+    int sets = moments && ps->adam_m ? 3 : 1, n = ps->count * sets;
+    SafeTensorEntry *entries = calloc((size_t)n, sizeof *entries);
+    char (*names)[128] = calloc((size_t)n, 128);
     for (int k = 0; k < sets; k++)
         for (int i = 0; i < ps->count; i++) {
             const ParamTensor *t = &ps->tensors[i];
@@ -86,12 +58,24 @@ int checkpoint_save(const Model *m, const char *dir, const TrainState *s) {
             for (int d = 0; d < t->ndim; d++) e->shape[d] = t->shape[d];
             e->data = bases[k] + t->offset;
         }
-    const char *key_ptrs[128], *value_ptrs[128];
-    for (int i = 0; i < n_meta; i++) { key_ptrs[i] = keys[i]; value_ptrs[i] = values[i]; }
-    rc = safetensors_write(path, entries, n, key_ptrs, value_ptrs, n_meta);
+    int rc = safetensors_write(path, entries, n, key_ptrs, value_ptrs, n_meta);
     free(entries);
     free(names);
     return rc;
+}
+
+int model_save_file(const Model *m, const char *path, const TrainState *s) {
+    return write_model(path, m, s, 0);
+}
+
+/* One file, so a checkpoint is whole or absent: never weights of one step with moments
+ * of another. */
+int checkpoint_save(const Model *m, const char *dir, const TrainState *s) {
+    char path[4096];
+    int rc = make_dirs(dir);
+    if (rc) return rc;
+    path_join(path, sizeof path, dir, "checkpoint.safetensors");
+    return write_model(path, m, s, 1);
 }
 
 static int config_from_file(ModelConfig *cfg, const SafeTensors *st, int *folded) {
