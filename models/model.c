@@ -71,6 +71,21 @@ void model_init_weights(Model *m, uint64_t seed) { params_init(&m->params, seed)
 
 static float *floats(long n) { return calloc((size_t)n, sizeof(float)); }
 
+/* Every activation buffer, for freeing before a re-allocation and at the end. */
+static void free_activations(Model *m) {
+    for (int l = 0; m->acts && l < m->cfg.n_layers; l++) {
+        LayerActs *a = &m->acts[l];
+        float *all[] = {a->x_in, a->h_attn, a->rstd_attn, a->q_raw, a->k_raw, a->q_rstd,
+                        a->k_rstd, a->q, a->k, a->v, a->probs, a->attn, a->x_mid,
+                        a->h_ffn, a->rstd_ffn, a->ffn_gate, a->ffn_up, a->ffn_act};
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+    }
+    float *bufs[] = {m->embedded, m->d_embedded, m->x_final, m->h_final, m->rstd_final,
+                     m->logits, m->losses, m->cos_table, m->sin_table, m->dx, m->dh, m->dq,
+                     m->dk, m->dv, m->dattn, m->dgate, m->dup, m->dact, m->scratch};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+}
+
 int model_reserve(Model *m, int B, int T) {
     const ModelConfig *c = &m->cfg;
     if (m->reserved_rows >= B * T && m->reserved_T >= T) { m->B = B; m->T = T; return OK; }
@@ -82,13 +97,10 @@ int model_reserve(Model *m, int B, int T) {
     m->reserved_T = T;
     m->tokens = realloc(m->tokens, sizeof(int32_t) * N);
     m->targets = realloc(m->targets, sizeof(int32_t) * N);
+    free_activations(m);
     if (!m->acts) m->acts = calloc((size_t)c->n_layers, sizeof(LayerActs));
     for (int l = 0; l < c->n_layers; l++) {
         LayerActs *a = &m->acts[l];
-        float **all[] = {&a->x_in, &a->h_attn, &a->rstd_attn, &a->q_raw, &a->k_raw, &a->q_rstd,
-                         &a->k_rstd, &a->q, &a->k, &a->v, &a->probs, &a->attn, &a->x_mid,
-                         &a->h_ffn, &a->rstd_ffn, &a->ffn_gate, &a->ffn_up, &a->ffn_act};
-        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(*all[i]);
         a->x_in = floats(N * d); a->h_attn = floats(N * d); a->rstd_attn = floats(N);
         a->q_raw = floats(N * q_dim); a->k_raw = floats(N * kv_dim);
         a->q_rstd = floats(N * c->n_heads); a->k_rstd = floats(N * c->n_kv_heads);
@@ -97,10 +109,6 @@ int model_reserve(Model *m, int B, int T) {
         a->x_mid = floats(N * d); a->h_ffn = floats(N * d); a->rstd_ffn = floats(N);
         a->ffn_gate = floats(N * F); a->ffn_up = floats(N * F); a->ffn_act = floats(N * F);
     }
-    float **bufs[] = {&m->embedded, &m->d_embedded, &m->x_final, &m->h_final, &m->rstd_final,
-                      &m->logits, &m->losses, &m->cos_table, &m->sin_table, &m->dx, &m->dh,
-                      &m->dq, &m->dk, &m->dv, &m->dattn, &m->dgate, &m->dup, &m->dact, &m->scratch};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(*bufs[i]);
     m->embedded = floats(N * d); m->d_embedded = floats(N * d); m->x_final = floats(N * d);
     m->h_final = floats(N * d); m->rstd_final = floats(N); m->logits = floats(N * V);
     m->losses = floats(N);
@@ -118,19 +126,7 @@ int model_reserve(Model *m, int B, int T) {
 void model_free(Model *m) {
     if (m->ops && m->ops->release) m->ops->release(m);
     if (m->rom) { rom_table_close(m->rom); free(m->rom); }
-    if (m->acts) {
-        for (int l = 0; l < m->cfg.n_layers; l++) {
-            LayerActs *a = &m->acts[l];
-            float *all[] = {a->x_in, a->h_attn, a->rstd_attn, a->q_raw, a->k_raw, a->q_rstd,
-                            a->k_rstd, a->q, a->k, a->v, a->probs, a->attn, a->x_mid,
-                            a->h_ffn, a->rstd_ffn, a->ffn_gate, a->ffn_up, a->ffn_act};
-            for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
-        }
-    }
-    float *bufs[] = {m->embedded, m->d_embedded, m->x_final, m->h_final, m->rstd_final,
-                     m->logits, m->losses, m->cos_table, m->sin_table, m->dx, m->dh, m->dq,
-                     m->dk, m->dv, m->dattn, m->dgate, m->dup, m->dact, m->scratch};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    free_activations(m);
     free(m->tokens);
     free(m->targets);
     free(m->acts);

@@ -14,14 +14,10 @@
 
 static const int TASK_ITEMS = 400;
 
-static int downstream(const RunSettings *s, const char *data_dir, const char *dir, const TokenFile *val,
+static int downstream(const RunSettings *s, const char *data_dir, Model *m, const TokenFile *val,
                       MetricList *out) {
-    Model m;
-    TrainState state;
-    int rc = checkpoint_load(&m, dir, 0, &state);
-    if (rc) return rc;
     DownstreamResult x = {0};
-    rc = evaluate_downstream(&m, data_dir, val, s->eval.zero_shot, s->eval.logit_lens, TASK_ITEMS, &x);
+    int rc = evaluate_downstream(m, data_dir, val, s->eval.zero_shot, s->eval.logit_lens, TASK_ITEMS, &x);
     if (!rc && s->eval.zero_shot) {
         metrics_add(out, "cloze_acc", x.cloze.accuracy, "fraction");
         metrics_add(out, "choice_acc", x.choice.accuracy, "fraction");
@@ -30,12 +26,11 @@ static int downstream(const RunSettings *s, const char *data_dir, const char *di
         metrics_add(out, "choice_items", x.choice.count, "items");
     }
     if (!rc && s->eval.logit_lens)
-        for (int l = 0; l < m.cfg.n_layers; l++) {
+        for (int l = 0; l < m->cfg.n_layers; l++) {
             char name[32];
             snprintf(name, sizeof name, "lens_kl_%d", l);
             metrics_add(out, name, x.kl[l], "nats");
         }
-    model_free(&m);
     return rc;
 }
 
@@ -49,16 +44,12 @@ static int dtype_list(unsigned mask, TableDtype *out) {
 }
 
 /* Folds into dir/bundle, then the held-out perplexity through each table dtype. */
-static int bundles(const RunSettings *s, const char *dir, const TokenFile *val, const char *bundle,
+static int bundles(const RunSettings *s, const Model *trained, const TokenFile *val, const char *bundle,
                    MetricList *out) {
     TableDtype dtypes[5];
     int n = dtype_list(s->bench.table_dtypes, dtypes), rc;
-    Model trained, folded;
-    TrainState state;
-    if ((rc = checkpoint_load(&trained, dir, 0, &state))) return rc;
-    rc = model_fold(&trained, &folded);
-    model_free(&trained);
-    if (rc) return rc;
+    Model folded;
+    if ((rc = model_fold(trained, &folded))) return rc;
     rc = bundle_write(&folded, bundle, dtypes, n);
     model_free(&folded);
     for (int i = 0; i < n && !rc; i++) {
@@ -118,12 +109,21 @@ int measure_run(const RunSettings *s, const char *data_dir, const char *dir, int
     int rc = token_file_open(&val, path);
     if (rc) return rc;
     kernels_set_threads(threads);
-    if (s->eval.zero_shot || s->eval.logit_lens) rc = downstream(s, data_dir, dir, &val, m);
     const MemoryOps *ops = memory_ops(s->model.memory);
-    int foldable = ops && ops->fold;
-    snprintf(bundle, sizeof bundle, "%s/bundle", dir);
-    if (!rc && foldable && s->bench.table_dtypes) rc = bundles(s, dir, &val, bundle, m);
-    if (!rc && foldable && s->bench.table_dtypes && s->bench.decode_tokens > 0)
+    int foldable = ops && ops->fold, wants_bundle = foldable && s->bench.table_dtypes;
+    if (s->eval.zero_shot || s->eval.logit_lens || wants_bundle) {   /* the checkpoint, read once */
+        Model trained;
+        TrainState state;
+        if ((rc = checkpoint_load(&trained, dir, 0, &state))) {
+            token_file_close(&val);
+            return rc;
+        }
+        if (s->eval.zero_shot || s->eval.logit_lens) rc = downstream(s, data_dir, &trained, &val, m);
+        snprintf(bundle, sizeof bundle, "%s/bundle", dir);
+        if (!rc && wants_bundle) rc = bundles(s, &trained, &val, bundle, m);
+        model_free(&trained);
+    }
+    if (!rc && wants_bundle && s->bench.decode_tokens > 0)
         rc = decode_speed(s, dir, bundle, m);
     kernels_set_threads(threads);
     token_file_close(&val);
