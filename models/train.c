@@ -193,17 +193,15 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
         }
         if (on_step) on_step(user, &record);
         if (!t->quiet) {
-            char detail[160];
-            snprintf(detail, sizeof detail, " step %ld/%ld loss %.4f lr %.2e %.0f tok/s", state.step,
-                     steps, loss, lr, timed_seconds > 0 ? timed_tokens / timed_seconds : record.tok_s);
-            if (!isnan(record.val_loss)) {
-                char with_val[200];
-                snprintf(with_val, sizeof with_val, "%s val %.4f", detail, record.val_loss);
+            char detail[200], val_text[32] = "";
+            if (!isnan(record.val_loss)) {   /* a validation line is always shown */
+                snprintf(val_text, sizeof val_text, " val %.4f", record.val_loss);
                 progress.last_print = 0;
-                progress_update(&progress, (double)state.step, with_val);
-            } else {
-                progress_update(&progress, (double)state.step, detail);
             }
+            snprintf(detail, sizeof detail, " step %ld/%ld loss %.4f lr %.2e %.0f tok/s%s", state.step,
+                     steps, loss, lr, timed_seconds > 0 ? timed_tokens / timed_seconds : record.tok_s,
+                     val_text);
+            progress_update(&progress, (double)state.step, detail);
         }
         if (last) { state.finished = 1; result->val_loss = record.val_loss; }
         int stop = !last && t->stop_after_steps > 0 && state.step >= t->stop_after_steps;
