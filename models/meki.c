@@ -36,6 +36,8 @@ static int declare(Model *m) {
     st->w = calloc((size_t)c->n_layers, sizeof(MekiWeights));
     st->g = calloc((size_t)c->n_layers, sizeof(MekiWeights));
     st->acts = calloc((size_t)c->n_layers, sizeof(MekiActs));
+    st->folded.rows = c->vocab_size;
+    st->folded.width = c->meki.d_mem;
     long V = c->vocab_size, d = c->d_model, dm = k->d_mem, hidden = projector_hidden(c);
     char name[96];
     for (int l = 0; l < c->n_layers; l++) {
@@ -164,8 +166,7 @@ static void forward(Model *m, int l, const float *in, float *out, int B, int T) 
         h = a->h;
     }
     if (m->folded) {
-        for (int i = 0; i < N; i++)
-            meki_folded_row(st, l, m->tokens[i], a->e + (long)i * dm);
+        memory_tables_gather(&st->folded, l, m->tokens, N, a->e);
     } else {
         meki_expert_forward(c, w, m->tokens, m->embedded, N, a);
     }
@@ -252,35 +253,25 @@ static void backward(Model *m, int l, const float *dout, float *din, int B, int 
     if (!m->folded) expert_backward(m, l, de, N);
 }
 
-void meki_folded_row(const MekiState *st, int layer, int token, float *out) {
-    if (st->rom) { rom_table_read_row(st->rom, layer, token, out); return; }
-    const float *row = st->folded[layer] + (long)token * st->folded_width;
-    memcpy(out, row, sizeof(float) * st->folded_width);
+/* Folding in chunks: the training-form expert vectors of n tokens, into out[n, m]. */
+static void fold_rows(const Model *m, int layer, const int32_t *tokens, const float *embedded,
+                      int n, float *out, void *scratch) {
+    MekiActs *a = scratch;
+    meki_expert_forward(&m->cfg, &state(m)->w[layer], tokens, embedded, n, a);
+    memcpy(out, a->e, sizeof(float) * (size_t)n * m->cfg.meki.d_mem);
 }
 
-/* M~_l for all V tokens, in chunks through the training-form expert path. */
+/* M~_l for all V tokens, through the training-form expert path. */
 static int fold(Model *trained, Model *folded) {
     const ModelConfig *c = &trained->cfg;
-    MekiState *src = state(trained), *dst = state(folded);
-    int V = c->vocab_size, dm = c->meki.d_mem, chunk = 256;
+    enum { CHUNK = 256 };
     MekiActs a = {0};
-    int32_t *tokens = malloc(sizeof(int32_t) * chunk);
-    if (alloc_acts(&a, c, chunk) || !tokens) { free(tokens); free_acts(&a); return ERR_FAILURE; }
-    dst->folded = calloc((size_t)c->n_layers, sizeof(float *));
-    dst->folded_width = dm;
-    for (int l = 0; l < c->n_layers; l++) {
-        if (!src->w[l].active) continue;
-        dst->folded[l] = malloc(sizeof(float) * (size_t)V * dm);
-        for (int v0 = 0; v0 < V; v0 += chunk) {
-            int n = V - v0 < chunk ? V - v0 : chunk;
-            for (int i = 0; i < n; i++) tokens[i] = v0 + i;
-            meki_expert_forward(c, &src->w[l], tokens, trained->embed + (long)v0 * c->d_model, n, &a);
-            memcpy(dst->folded[l] + (long)v0 * dm, a.e, sizeof(float) * (size_t)n * dm);
-        }
-    }
-    free(tokens);
+    int rc = alloc_acts(&a, c, CHUNK);
+    for (int l = 0; l < c->n_layers && !rc; l++)
+        if (state(trained)->w[l].active)
+            rc = memory_tables_compute(&state(folded)->folded, trained, l, fold_rows, &a, CHUNK);
     free_acts(&a);
-    return OK;
+    return rc;
 }
 
 static void accounting(const Model *m, Accounting *acc) {
@@ -299,33 +290,19 @@ static void accounting(const Model *m, Accounting *acc) {
 }
 
 static void rom_tables(const Model *m, RomTableList *list) {
-    const MekiState *st = state(m);
-    memset(list, 0, sizeof *list);
-    list->rows = m->cfg.vocab_size;
-    list->width = m->cfg.meki.d_mem;
-    for (int l = 0; l < m->cfg.n_layers; l++)
-        if (st->w[l].active) {
-            list->layers[list->count] = l;
-            list->tables[list->count++] = st->folded ? st->folded[l] : NULL;
-        }
+    memory_tables_list(&state(m)->folded, m->cfg.meki.layers, m->cfg.n_layers, list);
 }
 
-static void attach_rom(Model *m, const RomTable *rom) {
-    state(m)->rom = rom;
-    state(m)->folded_width = rom->width;
-}
+static void attach_rom(Model *m, const RomTable *rom) { state(m)->folded.rom = rom; }
 
 static void release(Model *m) {
     MekiState *st = state(m);
     if (!st) return;
-    for (int l = 0; l < m->cfg.n_layers; l++) {
-        free_acts(&st->acts[l]);
-        if (st->folded) free(st->folded[l]);
-    }
+    for (int l = 0; l < m->cfg.n_layers; l++) free_acts(&st->acts[l]);
+    memory_tables_free(&st->folded);
     float *bufs[] = {st->d_small, st->d_small2, st->d_e, st->d_hidden, st->d_hidden2,
                      st->d_wide, st->d_wide2};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
-    free(st->folded);
     free(st->acts);
     free(st->w);
     free(st->g);

@@ -2,6 +2,7 @@
 #ifndef MODELS_MEKI_H
 #define MODELS_MEKI_H
 #include "models/config.h"
+#include "models/memtables.h"
 #include <stdint.h>
 
 typedef struct {
@@ -20,21 +21,14 @@ typedef struct {
     float *gpre, *gact, *v, *o, *o_rstd;   /* gate, fusion, output */
 } MekiActs;
 
-struct RomTable;
-
 typedef struct {
     MekiWeights *w, *g;                    /* per layer */
     MekiActs *acts;
     float *d_small, *d_small2, *d_e, *d_hidden, *d_hidden2, *d_wide, *d_wide2;
-    /* folded form: rows of layer l come from the ROM table, or from heap tables */
-    float **folded;                        /* [L][V * m] when computed in memory */
-    int folded_width;
-    const struct RomTable *rom;
+    MemoryTables folded;                   /* inference form: M~_l, heap or ROM file */
 } MekiState;
 
 /* e[N, m] for tokens with shared embeddings u[N, d], in training form, into a->e. */
 void meki_expert_forward(const ModelConfig *c, const MekiWeights *w, const int32_t *tokens,
                          const float *u, int N, MekiActs *a);
-/* Row token of layer l's folded table, as float. */
-void meki_folded_row(const MekiState *st, int layer, int token, float *out);
 #endif

@@ -44,7 +44,9 @@ void meki_infer_free(MekiInfer *s) {
 int meki_infer_check(const Model *m) {
     const MekiState *st = m->memory;
     if (!st) return error_set(ERR_INPUT, "MeKi model without its memory state");
-    if (m->folded && !st->rom && !st->folded)
+    int held = 0;
+    for (int l = 0; l < m->cfg.n_layers; l++) held |= st->folded.heap[l] != NULL;
+    if (m->folded && !st->folded.rom && !held)
         return error_set(ERR_INPUT, "folded MeKi model without tables (neither heap nor ROM)");
     return OK;
 }
@@ -94,7 +96,7 @@ void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const 
         h = a->in;
     }
     if (m->folded)
-        for (int i = 0; i < n; i++) meki_folded_row(st, layer, tokens[i], a->e + (long)i * dm);
+        memory_tables_gather(&st->folded, layer, tokens, n, a->e);
     else
         expert_unfolded(c, w, tokens, embedded, n, a);
     linear_forward(a->gpre, h, w->w_gate, n, d, dm, 0);
