@@ -1,4 +1,5 @@
 #include "runner/experiment.h"
+#include "kernels/quant.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/json.h"
@@ -61,7 +62,6 @@ static const KeySpec KEYS[] = {
 #define N_KEYS (int)(sizeof KEYS / sizeof KEYS[0])
 
 static const char *SECTIONS[] = {"experiment", "model", "memory", "train", "eval", "bench", "data", "sweep"};
-static const char *DTYPE_NAMES[] = {"f32", "f16", "bf16", "q8", "q4"};
 
 /* ---------- values ---------- */
 
@@ -151,9 +151,7 @@ static int parse_dtypes(const KeySpec *k, const char *text, unsigned *mask, Prob
     if (!strcmp(text, "none")) return 0;
     if (split_list(text, ',', items, 8, &count, pr)) return -1;
     for (int i = 0; i < count; i++) {
-        int found = -1;
-        for (int d = 0; d < 5; d++)
-            if (!strcmp(items[i], DTYPE_NAMES[d])) found = d;
+        int found = table_dtype_parse(items[i]);
         if (found < 0)
             return problem(pr, "[%s] %s: unknown dtype '%s' (f32, f16, bf16, q8, q4 or none)", k->section,
                            k->key, items[i]);
@@ -733,6 +731,6 @@ void format_dtypes(char *out, int size, unsigned mask) {
     out[0] = 0;
     for (int d = 0; d < 5 && used < size; d++)
         if (mask & (1u << d)) used += snprintf(out + used, (size_t)(size - used), "%s%s", used ? "," : "",
-                                               DTYPE_NAMES[d]);
+                                               table_dtype_name((TableDtype)d));
     if (!mask) snprintf(out, (size_t)size, "none");
 }

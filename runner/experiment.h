@@ -5,6 +5,7 @@
  * else happens: callers run or write nothing for a file that did not load. */
 #ifndef RUNNER_EXPERIMENT_H
 #define RUNNER_EXPERIMENT_H
+#include "kernels/quant.h"
 #include "models/config.h"
 #include "models/train.h"
 #include <stdint.h>
@@ -17,8 +18,11 @@
 #define EXP_MAX_RUNS 10000
 #define EXP_TEXT 200            /* INI_MAX_LINE of Debian's libinih */
 
-/* Deployment table dtypes measured by [bench] table_dtypes, as bit flags. */
-enum { DTYPE_F32 = 1, DTYPE_F16 = 2, DTYPE_BF16 = 4, DTYPE_Q8 = 8, DTYPE_Q4 = 16 };
+/* Deployment table dtypes measured by [bench] table_dtypes, as bit flags: 1 << TableDtype. */
+enum {
+    DTYPE_F32 = 1 << TABLE_F32, DTYPE_F16 = 1 << TABLE_F16, DTYPE_BF16 = 1 << TABLE_BF16,
+    DTYPE_Q8 = 1 << TABLE_Q8, DTYPE_Q4 = 1 << TABLE_Q4
+};
 
 typedef struct {
     int zero_shot, logit_lens;  /* on/off */

@@ -35,11 +35,9 @@ static int downstream(const RunSettings *s, const char *data_dir, Model *m, cons
 }
 
 static int dtype_list(unsigned mask, TableDtype *out) {
-    static const unsigned FLAGS[] = {DTYPE_F32, DTYPE_F16, DTYPE_BF16, DTYPE_Q8, DTYPE_Q4};
-    static const TableDtype TYPES[] = {TABLE_F32, TABLE_F16, TABLE_BF16, TABLE_Q8, TABLE_Q4};
     int n = 0;
-    for (int i = 0; i < 5; i++)
-        if (mask & FLAGS[i]) out[n++] = TYPES[i];
+    for (int d = TABLE_F32; d <= TABLE_Q4; d++)
+        if (mask & (1u << d)) out[n++] = (TableDtype)d;
     return n;
 }
 
