@@ -5,16 +5,25 @@
 /* max and log-sum-exp of one row; float partial sums over short blocks keep the error
  * near 1e-7 while letting the compiler vectorise the exponentials. */
 static float row_log_sum_exp(const float *row, int V) {
+    /* omp simd: without -ffast-math the compiler may not reorder these reductions itself */
     float max = row[0];
+#pragma omp simd reduction(max : max)
     for (int i = 1; i < V; i++) max = row[i] > max ? row[i] : max;
     double sum = 0;
     for (int start = 0; start < V; start += 256) {
         int end = start + 256 < V ? start + 256 : V;
         float block = 0;
+#pragma omp simd reduction(+ : block)
         for (int i = start; i < end; i++) block += fast_expf(row[i] - max);
         sum += block;
     }
     return (float)log(sum) + max;
+}
+
+/* d = dloss * softmax(row), given the row's log-sum-exp */
+static void softmax_scaled(float *restrict d, const float *restrict row, float log_sum, float dloss, int V) {
+#pragma omp simd
+    for (int i = 0; i < V; i++) d[i] = fast_expf(row[i] - log_sum) * dloss;
 }
 
 double crossentropy_forward_backward(float *losses, float *dlogits, const float *logits,
@@ -29,7 +38,7 @@ double crossentropy_forward_backward(float *losses, float *dlogits, const float 
         total += loss;
         if (dlogits) {
             float *d = dlogits + (long)n * V;
-            for (int i = 0; i < V; i++) d[i] = fast_expf(row[i] - log_sum) * dloss;
+            softmax_scaled(d, row, log_sum, dloss, V);
             d[targets[n]] -= dloss;
         }
     }
