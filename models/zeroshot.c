@@ -109,8 +109,11 @@ int evaluate_downstream(Model *m, const char *data_dir, const TokenFile *val, in
             snprintf(path, sizeof path, "%s/val.txt", data_dir);
             rc = read_file(path, &text, &bytes);
         }
-        if (!rc) rc = task_build_cloze(&cloze, tok, text, bytes, items, m->cfg.seq_len);
-        if (!rc) rc = task_build_choice(&choice, tok, text, bytes, items, m->cfg.seq_len);
+        /* one context length for every model that can take it, so the items (and their
+         * difficulty) are the same across scales and the cost does not grow with seq_len */
+        int context = m->cfg.seq_len < ZERO_SHOT_CONTEXT ? m->cfg.seq_len : ZERO_SHOT_CONTEXT;
+        if (!rc) rc = task_build_cloze(&cloze, tok, text, bytes, items, context);
+        if (!rc) rc = task_build_choice(&choice, tok, text, bytes, items, context);
         if (!rc) rc = task_score(m, &cloze, &x->cloze);
         if (!rc) rc = task_score(m, &choice, &x->choice);
         if (!rc)

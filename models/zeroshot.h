@@ -21,6 +21,9 @@ typedef struct {
     double kl[MAX_LAYERS];
 } DownstreamResult;
 
+/* Tokens of context plus option per zero-shot item (less when the model's seq_len is shorter). */
+#define ZERO_SHOT_CONTEXT 128
+
 /* Zero-shot tasks built from data_dir/val.txt (items per task) and the logit lens over the
  * held-out tokens, as asked; prints one line for each. */
 int evaluate_downstream(Model *m, const char *data_dir, const TokenFile *val, int zero_shot, int lens,
