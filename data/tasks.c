@@ -94,6 +94,13 @@ int task_build_choice(Task *task, const Tokenizer *tok, const char *text, size_t
     Rng rng;
     rng_seed(&rng, 20260203);
     for (int i = 1; i + 1 < n && task->count < max_items; i += stride) {
+        /* every option starts with the white space that really follows sentence i ("\n" between
+         * verses), so the options differ only in the sentence; when a skipped short sentence
+         * lies between i and i + 1, the latter is not the true continuation: no item */
+        size_t gap = s[i + 1].start - s[i].end;
+        int contiguous = gap > 0 && gap <= 8;
+        for (size_t g = s[i].end; contiguous && g < s[i + 1].start; g++) contiguous = isspace((unsigned char)text[g]);
+        if (!contiguous) continue;
         TaskItem item = {0};
         item.n_options = 4;
         item.answer = (int)rng_below(&rng, 4);
@@ -102,13 +109,12 @@ int task_build_choice(Task *task, const Tokenizer *tok, const char *text, size_t
             if (k != item.answer) {   /* a distractor from far away, not the true one */
                 do j = (int)rng_below(&rng, (uint64_t)n); while (abs(j - i) < 3);
             }
-            /* " " + sentence, so the continuation starts a new word as in the text */
             size_t len = s[j].end - s[j].start;
-            char *piece = malloc(len + 2);
-            piece[0] = ' ';
-            memcpy(piece + 1, text + s[j].start, len);
-            item.option_len[k] = encode(tok, piece, len + 1, &item.options[k]);
-            item.option_bytes[k] = (int)len + 1;
+            char *piece = malloc(gap + len);
+            memcpy(piece, text + s[i].end, gap);
+            memcpy(piece + gap, text + s[j].start, len);
+            item.option_len[k] = encode(tok, piece, gap + len, &item.options[k]);
+            item.option_bytes[k] = (int)(gap + len);
             free(piece);
         }
         int longest = 0;

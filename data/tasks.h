@@ -3,7 +3,8 @@
  *  - cloze (LAMBADA-style): predict the last word of a sentence from the text before it;
  *    correct when every token of the word is the model's greedy choice.
  *  - choice (HellaSwag-style): the true next sentence against 3 sentences taken from
- *    elsewhere in the held-out text; the highest length-normalised log-likelihood wins. */
+ *    elsewhere in the held-out text, each after the white space that really follows the
+ *    context; the highest length-normalised log-likelihood wins. */
 #ifndef DATA_TASKS_H
 #define DATA_TASKS_H
 #include "data/tokenizer.h"

@@ -40,7 +40,9 @@ int task_score(Model *m, const Task *task, TaskScore *score) {
     int correct = 0, correct_norm = 0;
     for (int i = 0; i < task->count; i++) {
         const TaskItem *item = &task->items[i];
-        if (item->context_len + item->option_len[0] > m->cfg.seq_len + 1) continue;
+        int longest = 0;
+        for (int k = 0; k < item->n_options; k++) longest = item->option_len[k] > longest ? item->option_len[k] : longest;
+        if (item->context_len + longest > m->cfg.seq_len + 1) continue;
         int greedy, best = 0, best_norm = 0;
         double ll[4], norm[4];
         for (int k = 0; k < item->n_options; k++) {
