@@ -188,7 +188,9 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
         StepRecord record = {state.step, state.tokens, loss, NAN, lr, B * T / step_seconds};
         int last = state.step == steps;
         if ((t->eval_every > 0 && state.step % t->eval_every == 0) || last) {
-            record.val_loss = evaluate_loss(&m, val.ids, val.count, B, T, last ? 0 : t->eval_tokens, NULL);
+            /* every curve point on the same eval_tokens, the last one too (the whole split
+             * is the run's val_loss, below): a different set at the end kinked the curve */
+            record.val_loss = evaluate_loss(&m, val.ids, val.count, B, T, t->eval_tokens, NULL);
             model_reserve(&m, B, T);
         }
         if (on_step) on_step(user, &record);
@@ -203,7 +205,11 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
                      val_text);
             progress_update(&progress, (double)state.step, detail);
         }
-        if (last) { state.finished = 1; result->val_loss = record.val_loss; }
+        if (last) {
+            state.finished = 1;
+            result->val_loss = evaluate_loss(&m, val.ids, val.count, B, T, 0, NULL);
+            model_reserve(&m, B, T);
+        }
         int stop = !last && t->stop_after_steps > 0 && state.step >= t->stop_after_steps;
         if (last || stop || (t->checkpoint_every > 0 && state.step % t->checkpoint_every == 0))
             if ((rc = checkpoint_save(&m, out_dir, &state))) break;
