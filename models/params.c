@@ -98,3 +98,11 @@ long params_count(const ParamSet *ps, int rom) {
         if (ps->tensors[i].rom == rom) n += ps->tensors[i].numel;
     return n;
 }
+
+void params_adamw_step(ParamSet *ps, const AdamWSettings *s, long step) {
+    for (int i = 0; i < ps->count; i++) {
+        const ParamTensor *p = &ps->tensors[i];
+        adamw_update(ps->data + p->offset, ps->grad + p->offset, ps->adam_m + p->offset,
+                     ps->adam_v + p->offset, p->numel, s, step, p->decay);
+    }
+}

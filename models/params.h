@@ -3,6 +3,7 @@
  * optimizer, clipping and checkpoints walk one list. */
 #ifndef MODELS_PARAMS_H
 #define MODELS_PARAMS_H
+#include "kernels/adamw.h"
 #include <stdint.h>
 
 typedef enum { INIT_NORMAL, INIT_ONES, INIT_ZEROS } ParamInit;
@@ -37,6 +38,8 @@ int params_allocate(ParamSet *ps, int with_training_state);
 void params_init(ParamSet *ps, uint64_t seed);
 const ParamTensor *params_find(const ParamSet *ps, const char *name);
 void params_zero_grad(ParamSet *ps);
+/* One AdamW step (step counts from 1) on every tensor, decay where the tensor takes it. */
+void params_adamw_step(ParamSet *ps, const AdamWSettings *s, long step);
 void params_free(ParamSet *ps);
 long params_count(const ParamSet *ps, int rom);   /* RAM (rom = 0) or ROM (rom = 1) values */
 uint64_t string_hash(const char *s);

@@ -33,11 +33,7 @@ int measure_train_speed(const ModelConfig *cfg, int batch, int steps, int thread
         double t1 = now_seconds();
         model_backward(&m);
         double t2 = now_seconds();
-        for (int i = 0; i < m.params.count; i++) {
-            const ParamTensor *p = &m.params.tensors[i];
-            adamw_update(m.params.data + p->offset, m.params.grad + p->offset, m.params.adam_m + p->offset,
-                         m.params.adam_v + p->offset, p->numel, &s, step + 1, p->decay);
-        }
+        params_adamw_step(&m.params, &s, step + 1);
         double t3 = now_seconds();
         if (step < warmup) continue;
         out->forward_seconds += t1 - t0;

@@ -66,11 +66,7 @@ static double clip_gradients(ParamSet *ps, float clip) {
 
 static void optimizer_step(ParamSet *ps, const TrainConfig *t, float lr, long step) {
     AdamWSettings s = {lr, t->beta1, t->beta2, t->eps, t->weight_decay};
-    for (int i = 0; i < ps->count; i++) {
-        const ParamTensor *p = &ps->tensors[i];
-        adamw_update(ps->data + p->offset, ps->grad + p->offset, ps->adam_m + p->offset,
-                     ps->adam_v + p->offset, p->numel, &s, step + 1, p->decay);
-    }
+    params_adamw_step(ps, &s, step + 1);
 }
 
 /* A checkpoint left by an interrupted run is resumed only if it is the same model. */

@@ -54,12 +54,7 @@ static void train_steps(Model *m, int steps) {
         params_zero_grad(&m->params);
         model_forward(m, tokens, targets, B, T);
         model_backward(m);
-        for (int i = 0; i < m->params.count; i++) {
-            const ParamTensor *p = &m->params.tensors[i];
-            adamw_update(m->params.data + p->offset, m->params.grad + p->offset,
-                         m->params.adam_m + p->offset, m->params.adam_v + p->offset, p->numel, &s,
-                         step + 1, p->decay);
-        }
+        params_adamw_step(&m->params, &s, step + 1);
     }
 }
 

@@ -151,11 +151,7 @@ static void tiny_model(Model *m, size_t n_bytes, int steps) {
         params_zero_grad(&m->params);
         model_forward(m, x, y, B, T);
         model_backward(m);
-        for (int i = 0; i < m->params.count; i++) {
-            const ParamTensor *p = &m->params.tensors[i];
-            adamw_update(m->params.data + p->offset, m->params.grad + p->offset, m->params.adam_m + p->offset,
-                         m->params.adam_v + p->offset, p->numel, &s, step, p->decay);
-        }
+        params_adamw_step(&m->params, &s, step);
     }
     free(x); free(y); free(ids);
 }
