@@ -117,9 +117,7 @@ int task_build_choice(Task *task, const Tokenizer *tok, const char *text, size_t
             item.option_bytes[k] = (int)(gap + len);
             free(piece);
         }
-        int longest = 0;
-        for (int k = 0; k < 4; k++) longest = item.option_len[k] > longest ? item.option_len[k] : longest;
-        item.context_len = encode_context(tok, text, s[i].end, max_context - longest, &item.context);
+        item.context_len = encode_context(tok, text, s[i].end, max_context - task_item_longest(&item), &item.context);
         if (item.context_len < 8) {
             free(item.context);
             for (int k = 0; k < 4; k++) free(item.options[k]);
@@ -130,6 +128,12 @@ int task_build_choice(Task *task, const Tokenizer *tok, const char *text, size_t
     free(s);
     if (!task->count) return error_set(ERR_INPUT, "held-out text too short to build the choice task");
     return OK;
+}
+
+int task_item_longest(const TaskItem *item) {
+    int longest = 0;
+    for (int k = 0; k < item->n_options; k++) longest = item->option_len[k] > longest ? item->option_len[k] : longest;
+    return longest;
 }
 
 void task_free(Task *task) {

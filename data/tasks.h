@@ -31,5 +31,7 @@ int task_build_cloze(Task *task, const Tokenizer *tok, const char *text, size_t 
                      int max_items, int max_context);
 int task_build_choice(Task *task, const Tokenizer *tok, const char *text, size_t bytes,
                       int max_items, int max_context);
+/* Tokens in the item's longest option. */
+int task_item_longest(const TaskItem *item);
 void task_free(Task *task);
 #endif

@@ -40,9 +40,7 @@ int task_score(Model *m, const Task *task, TaskScore *score) {
     int correct = 0, correct_norm = 0;
     for (int i = 0; i < task->count; i++) {
         const TaskItem *item = &task->items[i];
-        int longest = 0;
-        for (int k = 0; k < item->n_options; k++) longest = item->option_len[k] > longest ? item->option_len[k] : longest;
-        if (item->context_len + longest > m->cfg.seq_len + 1) continue;
+        if (item->context_len + task_item_longest(item) > m->cfg.seq_len + 1) continue;
         int greedy, best = 0, best_norm = 0;
         double ll[4], norm[4];
         for (int k = 0; k < item->n_options; k++) {
