@@ -9,8 +9,10 @@
 #include <string.h>
 #include "data/checksum.h"
 #include "models/params.h"
-#include "models/romtable.h"
 #include "runner/experiment.h"
+#include "util/byteorder.h"
+#include "util/hash.h"
+#include "util/parse.h"
 
 static const struct {
     const char *text;
@@ -29,7 +31,7 @@ static void test_hash_values_pinned(void **state) {
         const char *t = PINNED[i].text;
         char run[17];
         assert_true(checksum_bytes(t, strlen(t)) == PINNED[i].fnv);
-        assert_true(rom_fnv1a64(ROM_FNV_OFFSET, t, strlen(t)) == PINNED[i].fnv);
+        assert_true(fnv1a64(FNV1A64_OFFSET, t, strlen(t)) == PINNED[i].fnv);
         assert_true(string_hash(t) == PINNED[i].string_seeded);
         config_hash(run, t);
         assert_string_equal(run, PINNED[i].run_hash);
@@ -39,9 +41,29 @@ static void test_hash_values_pinned(void **state) {
     assert_true(checksum_update(checksum_bytes("fo", 2), "obar", 4) == PINNED[2].fnv);
 }
 
+/* Little-endian whatever the host: the bytes of a known value, and back. */
+static void test_byteorder(void **state) {
+    unsigned char b[8];
+    store_u16(b, 0x0102);
+    assert_true(b[0] == 0x02 && b[1] == 0x01 && load_u16(b) == 0x0102);
+    store_u32(b, 0x01020304u);
+    assert_true(b[0] == 0x04 && b[3] == 0x01 && load_u32(b) == 0x01020304u);
+    store_u64(b, 0x0102030405060708ULL);
+    assert_true(b[0] == 0x08 && b[7] == 0x01 && load_u64(b) == 0x0102030405060708ULL);
+}
+
+static void test_parse_bool(void **state) {
+    const char *on[] = {"on", "true", "yes", "1"}, *off[] = {"off", "false", "no", "0"};
+    for (int i = 0; i < 4; i++) assert_int_equal(parse_bool(on[i]), 1), assert_int_equal(parse_bool(off[i]), 0);
+    const char *bad[] = {"", "On", "2", "onn", "y"};
+    for (int i = 0; i < 5; i++) assert_int_equal(parse_bool(bad[i]), -1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash_values_pinned),
+        cmocka_unit_test(test_byteorder),
+        cmocka_unit_test(test_parse_bool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
