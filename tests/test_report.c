@@ -362,8 +362,11 @@ static void test_views(void **state) {
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     free(sql);
     sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT n, val_loss_mean, val_loss_std, scale, memory_kind FROM variant_summary "
-                                            "WHERE experiment = 'table1' AND variant = 'model.preset=tiny memory.kind=none'",
+    /* metrics by name: the long view variant_values, the attributes in variant_summary */
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT v.n, m.mean, m.std, v.scale, v.memory_kind FROM variant_summary v "
+                                            "JOIN variant_values m ON m.experiment = v.experiment AND "
+                                            "m.variant = v.variant AND m.name = 'val_loss' "
+                                            "WHERE v.experiment = 'table1' AND v.variant = 'model.preset=tiny memory.kind=none'",
                                         -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(st, 0), 3);
