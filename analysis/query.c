@@ -45,7 +45,7 @@ int db_snapshot(Report *r) {
 static int open_query(Report *r, const char *sql, const char *const *params, int n_params, sqlite3_stmt **st) {
     int rc = store_prepare(r->store, sql, st);
     if (!rc && (rc = store_bind_texts(r->store, *st, params, n_params))) {
-        sqlite3_finalize(*st);
+        store_finish(*st, rc);
         *st = NULL;
     }
     return rc;
