@@ -2,7 +2,8 @@
  * over the views, statistics, findings (paper claim vs this run) and plots. */
 #ifndef ANALYSIS_ANALYSIS_H
 #define ANALYSIS_ANALYSIS_H
-#include "analysis/report.h"
+#include "analysis/report.h"   /* ReportOptions */
+#include "runner/store.h"
 #include <sqlite3.h>
 #include <stdio.h>
 
@@ -37,7 +38,7 @@ typedef struct {
 } Finding;
 
 typedef struct {
-    sqlite3 *db;
+    Store *store;               /* the results database, read-only */
     const ReportOptions *options;
     char plots_dir[4096];
     FILE *body;                 /* the sections, written before the summary that heads them */
@@ -53,29 +54,30 @@ typedef struct {
  * first, the dense baseline before the memory variants, narrower memory first. */
 #define VARIANT_ORDER "v.d_model, v.n_layers, v.memory_kind != 'none', v.memory_kind, v.d_mem, v.variant"
 
-/* query.c: every function returns OK or ERR_FAILURE with the SQLite message set. */
+/* query.c: every function returns OK or ERR_FAILURE with the SQLite message set. Statements
+ * go through the store (store_prepare, store_step, store_finish in runner/store.h). */
 int db_open_readonly(Report *r, const char *path);
 int db_apply_views(Report *r, const char *analysis_dir);
-/* Opens the read transaction of the whole report and fills the temp tables "figures"
- * and "variants" (snapshots of the run_figures and variant_summary views). */
+/* Opens the read transaction of the whole report and fills the temp tables "figures",
+ * "figure_values", "variants" and "variant_stats" (snapshots of the views run_figures,
+ * run_values, variant_summary and variant_values). */
 int db_snapshot(Report *r);
-int db_prepare(Report *r, const char *sql, sqlite3_stmt **statement);
-int db_bind_texts(Report *r, sqlite3_stmt *statement, const char *const *params, int n_params);
-int db_step(Report *r, sqlite3_stmt *statement);    /* SQLITE_ROW, SQLITE_DONE or -1 on error */
-int db_finish(Report *r, sqlite3_stmt *statement, int rc);   /* finalizes; keeps the first error */
 /* Column 0 of every row of sql (NULLs skipped) into list. */
 int query_texts(Report *r, const char *sql, const char *const *params, int n_params, TextList *list);
 /* One number (column 0 of the first row; NAN when no row or NULL). */
 int query_number(Report *r, const char *sql, const char *const *params, int n_params, double *value);
-/* Non-NULL values of column in figures (or view) for the experiment's rows meeting conds. */
-int query_values(Report *r, const char *column, const char *experiment, const Cond *conds, int n_conds,
+/* Non-NULL values of a metric (by name, in figure_values) for the experiment's runs meeting
+ * conds; the _in forms read a column of another view (lens_kl, dtype_figures). */
+int query_values(Report *r, const char *metric, const char *experiment, const Cond *conds, int n_conds,
                  Values *values);
 int query_values_in(Report *r, const char *view, const char *column, const char *experiment, const Cond *conds,
                     int n_conds, Values *values);
 int query_stat_in(Report *r, const char *view, const char *column, const char *experiment, const Cond *conds,
                   int n_conds, Stat *stat);
-int query_stat(Report *r, const char *column, const char *experiment, const Cond *conds, int n_conds,
+int query_stat(Report *r, const char *metric, const char *experiment, const Cond *conds, int n_conds,
                Stat *stat);
+/* A metric's n, mean and std over the seeds of one variant (variant_stats); n 0 if absent. */
+int query_variant_stat(Report *r, const char *experiment, const char *variant, const char *metric, Stat *stat);
 /* The experiment's scales, smallest model first. */
 int query_scales(Report *r, const char *experiment, TextList *scales);
 void text_list_add(TextList *list, const char *text);
@@ -106,7 +108,7 @@ char *format_bytes(char *out, size_t size, double bytes);    /* 262144 -> "256 K
 /* "2.3× (exceeds)", or with a name for the noise "2.3× the fit residual std (exceeds)". */
 char *format_ratio(char *out, size_t size, double ratio, int exceeded, const char *noise);
 
-/* report.c */
+/* report_util.c: helpers the sections share (report.c only dispatches). */
 Finding *report_add_finding(Report *r, const char *section, const char *claim, const char *paper);
 /* "model.preset=small memory.kind=meki" -> "small meki": the values only, for legends. */
 void short_label(char *out, size_t size, const char *variant);

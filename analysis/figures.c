@@ -54,15 +54,17 @@ static void fig6_print(Report *r, const char *scale, const Fig6Scale *p) {
 /* Every run's point (block 1 of the data file). */
 static int fig6_runs(Report *r, const char *scale, FILE *f) {
     sqlite3_stmt *st;
-    int rc = db_prepare(r, "SELECT rom_weights, val_loss, d_mem FROM figures WHERE experiment = 'fig6' AND "
-                           "scale = ?1 AND memory_kind = 'meki' AND rom_weights > 0 AND val_loss IS NOT NULL "
-                           "ORDER BY d_mem, seed", &st), step;
+    int rc = store_prepare(r->store, "SELECT w.value, l.value, f.d_mem FROM figures f "
+                           "JOIN figure_values w ON w.experiment = f.experiment AND w.hash = f.hash AND w.name = 'rom_weights' "
+                           "JOIN figure_values l ON l.experiment = f.experiment AND l.hash = f.hash AND l.name = 'val_loss' "
+                           "WHERE f.experiment = 'fig6' AND f.scale = ?1 AND f.memory_kind = 'meki' AND w.value > 0 "
+                           "ORDER BY f.d_mem, f.seed", &st), step;
     if (rc) return rc;
-    if ((rc = db_bind_texts(r, st, &scale, 1))) return db_finish(r, st, rc);
-    while ((step = db_step(r, st)) == SQLITE_ROW)
+    if ((rc = store_bind_texts(r->store, st, &scale, 1))) return store_finish(st, rc);
+    while ((step = store_step(r->store, st)) == SQLITE_ROW)
         fprintf(f, "%.0f %.6f 0 %d\n", sqlite3_column_double(st, 0), sqlite3_column_double(st, 1),
                 sqlite3_column_int(st, 2));
-    return db_finish(r, st, step < 0 ? ERR_FAILURE : OK);
+    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
 }
 
 /* Means with their std (block 0) and every run (block 1), for the plot. */

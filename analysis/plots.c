@@ -120,7 +120,7 @@ static void data_label(char *out, size_t size, const char *variant) {
 static int write_curve_blocks(Report *r, sqlite3_stmt *st, FILE *f, int *blocks, char *dashes, size_t size) {
     char previous[512] = "", label[512];
     int step;
-    while ((step = db_step(r, st)) == SQLITE_ROW) {
+    while ((step = store_step(r->store, st)) == SQLITE_ROW) {
         const char *variant = (const char *)sqlite3_column_text(st, 0);
         if (strcmp(variant, previous)) {
             if (*blocks) fprintf(f, "\n\n");
@@ -140,12 +140,12 @@ static int write_curve_blocks(Report *r, sqlite3_stmt *st, FILE *f, int *blocks,
 
 static int curve_data(Report *r, const char *experiment, FILE *f, int *blocks, char *dashes, size_t size) {
     sqlite3_stmt *st;
-    int rc = db_prepare(r, "SELECT c.variant, c.tokens, c.val_loss_mean, c.val_loss_std FROM curve_summary c "
+    int rc = store_prepare(r->store, "SELECT c.variant, c.tokens, c.val_loss_mean, c.val_loss_std FROM curve_summary c "
                            "LEFT JOIN variants v ON v.experiment = c.experiment AND v.variant = c.variant "
                            "WHERE c.experiment = ?1 ORDER BY " VARIANT_ORDER ", c.step", &st);
     if (rc) return rc;
-    if (!(rc = db_bind_texts(r, st, &experiment, 1))) rc = write_curve_blocks(r, st, f, blocks, dashes, size);
-    return db_finish(r, st, rc);
+    if (!(rc = store_bind_texts(r->store, st, &experiment, 1))) rc = write_curve_blocks(r, st, f, blocks, dashes, size);
+    return store_finish(st, rc);
 }
 
 int plot_curves(Report *r, const char *experiment) {
@@ -171,18 +171,23 @@ int plot_curves(Report *r, const char *experiment) {
     return plot_draw(r, "curves.gp", name, title, extra);
 }
 
+/* The variants of experiment ?1 with a decode speed: dense twin d, folded f and unfolded u MeKi. */
+#define DECODE_JOINS                                                                                              \
+    "FROM variants v "                                                                                            \
+    "LEFT JOIN variant_stats d ON d.experiment = v.experiment AND d.variant = v.variant AND d.name = 'dense_decode_tok_s' " \
+    "LEFT JOIN variant_stats f ON f.experiment = v.experiment AND f.variant = v.variant AND f.name = 'folded_decode_tok_s' " \
+    "LEFT JOIN variant_stats u ON u.experiment = v.experiment AND u.variant = v.variant AND u.name = 'unfolded_decode_tok_s' " \
+    "WHERE v.experiment = ?1 AND coalesce(d.mean, f.mean, u.mean) IS NOT NULL"
+
 /* Decode speed per variant: dense twin, folded and unfolded MeKi, mean and std. */
 static int decode_data(Report *r, const char *experiment, FILE *f, int *rows, int present[3]) {
     sqlite3_stmt *st;
-    int rc = db_prepare(r, "SELECT variant, dense_decode_tok_s_mean, dense_decode_tok_s_std, folded_decode_tok_s_mean, "
-                           "folded_decode_tok_s_std, unfolded_decode_tok_s_mean, unfolded_decode_tok_s_std "
-                           "FROM variants v WHERE experiment = ?1 AND coalesce(dense_decode_tok_s_mean, "
-                           "folded_decode_tok_s_mean, unfolded_decode_tok_s_mean) IS NOT NULL ORDER BY " VARIANT_ORDER,
-                        &st), step;
+    int rc = store_prepare(r->store, "SELECT v.variant, d.mean, d.std, f.mean, f.std, u.mean, u.std " DECODE_JOINS
+                           " ORDER BY " VARIANT_ORDER, &st), step;
     if (rc) return rc;
-    if ((rc = db_bind_texts(r, st, &experiment, 1))) return db_finish(r, st, rc);
+    if ((rc = store_bind_texts(r->store, st, &experiment, 1))) return store_finish(st, rc);
     fprintf(f, "# variant dense std folded std unfolded std (tok/s; NaN: not measured)\n");
-    while ((step = db_step(r, st)) == SQLITE_ROW) {
+    while ((step = store_step(r->store, st)) == SQLITE_ROW) {
         char label[256];
         data_label(label, sizeof label, (const char *)sqlite3_column_text(st, 0));
         fprintf(f, "\"%s\"", label);
@@ -194,7 +199,7 @@ static int decode_data(Report *r, const char *experiment, FILE *f, int *rows, in
         fprintf(f, "\n");
         ++*rows;
     }
-    return db_finish(r, st, step < 0 ? ERR_FAILURE : OK);
+    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
 }
 
 int plot_decode(Report *r, const char *experiment) {
@@ -202,9 +207,7 @@ int plot_decode(Report *r, const char *experiment) {
     sanitize_name(clean, sizeof clean, experiment);
     snprintf(name, sizeof name, "decode_%s", clean);
     double measured;
-    int rc = query_number(r, "SELECT count(*) FROM variants WHERE experiment = ?1 AND coalesce("
-                             "dense_decode_tok_s_mean, folded_decode_tok_s_mean, unfolded_decode_tok_s_mean) IS NOT NULL",
-                          &experiment, 1, &measured);
+    int rc = query_number(r, "SELECT count(*) " DECODE_JOINS, &experiment, 1, &measured);
     if (rc || !(measured >= 1)) return rc;
     FILE *f = plot_data_open(r, name);
     if (!f) return ERR_FAILURE;

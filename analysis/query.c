@@ -1,45 +1,28 @@
-/* Queries over the results database and the views of analysis/views.sql. */
+/* Queries over the results database and the views of analysis/views.sql, through the
+ * store's statements (runner/store.h). */
 #include "analysis/analysis.h"
 #include "util/error.h"
 #include "util/fileio.h"
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BUSY_TIMEOUT_MS 10000   /* a sweep may be writing while the report reads */
-
-static int db_error(Report *r, const char *what) {
-    return error_set(ERR_FAILURE, "%s: %s: %s", r->options->db_path, what, sqlite3_errmsg(r->db));
-}
-
-int db_open_readonly(Report *r, const char *path) {
-    if (!file_exists(path)) return error_set(ERR_INPUT, "%s: no such database (run ./meki sweep first)", path);
-    if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        int rc = error_set(ERR_INPUT, "%s: cannot open: %s", path, r->db ? sqlite3_errmsg(r->db) : "out of memory");
-        sqlite3_close(r->db);
-        r->db = NULL;
-        return rc;
-    }
-    if (sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS) != SQLITE_OK) return db_error(r, "busy timeout");
-    /* Any table of the schema missing means this is not a results database. */
-    double tables = 0;
-    const char *sql = "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
-                      "('runs', 'run_experiments', 'curves', 'metrics', 'environment')";
-    int rc = query_number(r, sql, NULL, 0, &tables);
-    if (rc) return error_set(ERR_INPUT, "%s", error_message());
-    if (tables != 5) return error_set(ERR_INPUT, "%s: not a meki results database (schema tables missing)", path);
-    return OK;
-}
+/* The results database is opened through the store (runner/store.c), the one SQLite layer:
+ * it checks the file and its schema version and sets the busy timeout a sweep writing
+ * meanwhile needs. */
+int db_open_readonly(Report *r, const char *path) { return store_open_readonly(&r->store, path); }
 
 int db_apply_views(Report *r, const char *analysis_dir) {
-    char path[4096], *sql = NULL, *message = NULL;
+    char path[4096], *sql = NULL;
     size_t bytes;
     snprintf(path, sizeof path, "%s/views.sql", analysis_dir);
     int rc = read_file(path, &sql, &bytes);
     if (rc) return rc;
-    if (sqlite3_exec(r->db, sql, NULL, NULL, &message) != SQLITE_OK) {
-        rc = error_set(ERR_FAILURE, "%s: %s", path, message ? message : sqlite3_errmsg(r->db));
-        sqlite3_free(message);
+    if ((rc = store_exec(r->store, sql))) {
+        char reason[1024];   /* copied: error_set must not read the buffer it writes */
+        snprintf(reason, sizeof reason, "%s", error_message());
+        rc = error_set(ERR_FAILURE, "%s: %s", path, reason);
     }
     free(sql);
     return rc;
@@ -47,47 +30,22 @@ int db_apply_views(Report *r, const char *analysis_dir) {
 
 int db_snapshot(Report *r) {
     /* One read transaction for the whole report: a sweep writing meanwhile cannot make
-     * the header, tables and plots disagree. The pivot and the per-variant summary are
-     * evaluated once into temp tables (the temp schema is writable on a read-only
-     * connection) that every cell of every table then queries. */
-    static const char *const sql = "BEGIN; CREATE TEMP TABLE figures AS SELECT * FROM run_figures; "
-                                   "CREATE TEMP TABLE variants AS SELECT * FROM variant_summary;";
-    if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK) return db_error(r, "snapshot");
-    return OK;
-}
-
-int db_prepare(Report *r, const char *sql, sqlite3_stmt **statement) {
-    if (sqlite3_prepare_v2(r->db, sql, -1, statement, NULL) != SQLITE_OK) {
-        *statement = NULL;
-        return db_error(r, "query");
-    }
-    return OK;
-}
-
-int db_bind_texts(Report *r, sqlite3_stmt *statement, const char *const *params, int n_params) {
-    for (int i = 0; i < n_params; i++)
-        if (sqlite3_bind_text(statement, i + 1, params[i], -1, SQLITE_TRANSIENT) != SQLITE_OK)
-            return db_error(r, "bind");
-    return OK;
-}
-
-int db_step(Report *r, sqlite3_stmt *statement) {
-    int rc = sqlite3_step(statement);
-    if (rc == SQLITE_ROW || rc == SQLITE_DONE) return rc;
-    db_error(r, "step");
-    return -1;
-}
-
-int db_finish(Report *r, sqlite3_stmt *statement, int rc) {
-    sqlite3_finalize(statement);
-    return rc;
+     * the header, tables and plots disagree. The views are evaluated once into temp
+     * tables (the temp schema is writable on a read-only connection) that every cell of
+     * every table then queries. */
+    return store_exec(r->store, "BEGIN; CREATE TEMP TABLE figures AS SELECT * FROM run_figures; "
+                                "CREATE TEMP TABLE figure_values AS SELECT * FROM run_values; "
+                                "CREATE INDEX temp.figure_values_by_name ON figure_values(experiment, name); "
+                                "CREATE TEMP TABLE variants AS SELECT * FROM variant_summary; "
+                                "CREATE TEMP TABLE variant_stats AS SELECT * FROM variant_values; "
+                                "CREATE INDEX temp.variant_stats_by_name ON variant_stats(experiment, variant, name);");
 }
 
 /* Prepares sql and binds params; the caller steps and finishes. */
 static int open_query(Report *r, const char *sql, const char *const *params, int n_params, sqlite3_stmt **st) {
-    int rc = db_prepare(r, sql, st);
-    if (!rc && (rc = db_bind_texts(r, *st, params, n_params))) {
-        sqlite3_finalize(*st);
+    int rc = store_prepare(r->store, sql, st);
+    if (!rc && (rc = store_bind_texts(r->store, *st, params, n_params))) {
+        store_finish(*st, rc);
         *st = NULL;
     }
     return rc;
@@ -97,9 +55,9 @@ int query_texts(Report *r, const char *sql, const char *const *params, int n_par
     sqlite3_stmt *st;
     int rc = open_query(r, sql, params, n_params, &st), step;
     if (rc) return rc;
-    while ((step = db_step(r, st)) == SQLITE_ROW)
+    while ((step = store_step(r->store, st)) == SQLITE_ROW)
         if (sqlite3_column_type(st, 0) != SQLITE_NULL) text_list_add(list, (const char *)sqlite3_column_text(st, 0));
-    return db_finish(r, st, step < 0 ? ERR_FAILURE : OK);
+    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
 }
 
 int query_number(Report *r, const char *sql, const char *const *params, int n_params, double *value) {
@@ -107,32 +65,39 @@ int query_number(Report *r, const char *sql, const char *const *params, int n_pa
     int rc = open_query(r, sql, params, n_params, &st), step;
     if (rc) return rc;
     *value = NAN;
-    step = db_step(r, st);
+    step = store_step(r->store, st);
     if (step == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) *value = sqlite3_column_double(st, 0);
-    return db_finish(r, st, step < 0 ? ERR_FAILURE : OK);
+    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
+}
+
+/* Non-NULL values of "SELECT column FROM view WHERE experiment = ?1 [AND name = ?2] AND conds". */
+static int collect(Report *r, const char *view, const char *column, const char *experiment, const char *metric,
+                   const Cond *conds, int n_conds, Values *values) {
+    char sql[1024];
+    const char *params[10] = {experiment, metric};
+    int first = metric ? 2 : 1;
+    size_t used = (size_t)snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE experiment = ?1 AND %s IS NOT NULL%s",
+                                   column, view, column, metric ? " AND name = ?2" : "");
+    if (n_conds > 8) return error_set(ERR_FAILURE, "query_values: too many conditions");
+    for (int i = 0; i < n_conds && used < sizeof sql; i++) {
+        used += (size_t)snprintf(sql + used, sizeof sql - used, " AND %s = ?%d", conds[i].column, first + i + 1);
+        params[first + i] = conds[i].value;
+    }
+    sqlite3_stmt *st;
+    int rc = open_query(r, sql, params, first + n_conds, &st), step;
+    if (rc) return rc;
+    while ((step = store_step(r->store, st)) == SQLITE_ROW) values_add(values, sqlite3_column_double(st, 0));
+    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
 }
 
 int query_values_in(Report *r, const char *view, const char *column, const char *experiment, const Cond *conds,
                     int n_conds, Values *values) {
-    char sql[1024];
-    const char *params[9] = {experiment};
-    size_t used = (size_t)snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE experiment = ?1 AND %s IS NOT NULL",
-                                   column, view, column);
-    if (n_conds > 8) return error_set(ERR_FAILURE, "query_values: too many conditions");
-    for (int i = 0; i < n_conds && used < sizeof sql; i++) {
-        used += (size_t)snprintf(sql + used, sizeof sql - used, " AND %s = ?%d", conds[i].column, i + 2);
-        params[i + 1] = conds[i].value;
-    }
-    sqlite3_stmt *st;
-    int rc = open_query(r, sql, params, n_conds + 1, &st), step;
-    if (rc) return rc;
-    while ((step = db_step(r, st)) == SQLITE_ROW) values_add(values, sqlite3_column_double(st, 0));
-    return db_finish(r, st, step < 0 ? ERR_FAILURE : OK);
+    return collect(r, view, column, experiment, NULL, conds, n_conds, values);
 }
 
-int query_values(Report *r, const char *column, const char *experiment, const Cond *conds, int n_conds,
+int query_values(Report *r, const char *metric, const char *experiment, const Cond *conds, int n_conds,
                  Values *values) {
-    return query_values_in(r, "figures", column, experiment, conds, n_conds, values);
+    return collect(r, "figure_values", "value", experiment, metric, conds, n_conds, values);
 }
 
 int query_stat_in(Report *r, const char *view, const char *column, const char *experiment, const Cond *conds,
@@ -144,14 +109,34 @@ int query_stat_in(Report *r, const char *view, const char *column, const char *e
     return rc;
 }
 
-int query_stat(Report *r, const char *column, const char *experiment, const Cond *conds, int n_conds,
-               Stat *stat) {
-    return query_stat_in(r, "figures", column, experiment, conds, n_conds, stat);
+int query_stat(Report *r, const char *metric, const char *experiment, const Cond *conds, int n_conds, Stat *stat) {
+    Values v = {0};
+    int rc = query_values(r, metric, experiment, conds, n_conds, &v);
+    *stat = stat_of(v.x, rc ? 0 : v.count);
+    values_free(&v);
+    return rc;
+}
+
+int query_variant_stat(Report *r, const char *experiment, const char *variant, const char *metric, Stat *stat) {
+    const char *params[] = {experiment, variant, metric};
+    sqlite3_stmt *st;
+    *stat = (Stat){0, NAN, NAN};
+    int rc = open_query(r, "SELECT n, mean, std FROM variant_stats WHERE experiment = ?1 AND variant = ?2 AND name = ?3",
+                        params, 3, &st), step;
+    if (rc) return rc;
+    if ((step = store_step(r->store, st)) == SQLITE_ROW && sqlite3_column_type(st, 1) != SQLITE_NULL) {
+        stat->n = sqlite3_column_int(st, 0);
+        stat->mean = sqlite3_column_double(st, 1);
+        stat->std = sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
+    }
+    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
 }
 
 int query_scales(Report *r, const char *experiment, TextList *scales) {
-    const char *sql = "SELECT scale FROM figures WHERE experiment = ?1 GROUP BY scale "
-                      "ORDER BY max(coalesce(d_model, 0)), max(coalesce(n_layers, 0)), max(coalesce(ram_params, 0)), scale";
+    const char *sql = "SELECT f.scale FROM figures f LEFT JOIN figure_values p ON p.experiment = f.experiment AND "
+                      "p.hash = f.hash AND p.name = 'ram_params' WHERE f.experiment = ?1 GROUP BY f.scale "
+                      "ORDER BY max(coalesce(f.d_model, 0)), max(coalesce(f.n_layers, 0)), max(coalesce(p.value, 0)), "
+                      "f.scale";
     return query_texts(r, sql, &experiment, 1, scales);
 }
 

@@ -3,7 +3,6 @@
 #include "analysis/analysis.h"
 #include "util/error.h"
 #include "util/fileio.h"
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -29,45 +28,6 @@ static const KnownExperiment KNOWN[] = {
     {"quant", "ROM table dtype: perplexity, bytes, decode speed", 0, 1},
 };
 #define N_KNOWN ((int)(sizeof KNOWN / sizeof KNOWN[0]))
-
-Finding *report_add_finding(Report *r, const char *section, const char *claim, const char *paper) {
-    if (r->n_findings == r->capacity) {
-        r->capacity = r->capacity ? 2 * r->capacity : 32;
-        Finding *grown = realloc(r->findings, (size_t)r->capacity * sizeof *grown);
-        if (!grown) abort();
-        r->findings = grown;
-    }
-    Finding *f = &r->findings[r->n_findings++];
-    memset(f, 0, sizeof *f);
-    snprintf(f->section, sizeof f->section, "%s", section);
-    snprintf(f->claim, sizeof f->claim, "%s", claim);
-    snprintf(f->paper, sizeof f->paper, "%s", paper);
-    f->verdict = -1, f->noise_exceeded = -1;
-    return f;
-}
-
-void short_label(char *out, size_t size, const char *variant) {
-    size_t used = 0;
-    out[0] = 0;
-    for (const char *p = variant; *p && used + 1 < size;) {
-        while (*p == ' ' || *p == ',') p++;
-        const char *end = p + strcspn(p, " ,"), *equals = memchr(p, '=', (size_t)(end - p));
-        const char *value = equals ? equals + 1 : p;
-        if (end - value == 4 && !strncmp(value, "none", 4) && equals && !strncmp(p, "memory.kind=", 12))
-            value = "dense", end = value + 5;   /* memory.kind=none is the dense baseline */
-        if (end > value)
-            used += (size_t)snprintf(out + used, size - used, "%s%.*s", used ? " " : "", (int)(end - value), value);
-        p = end;
-    }
-    if (!out[0]) snprintf(out, size, "%s", variant);
-}
-
-void sanitize_name(char *out, size_t size, const char *text) {
-    size_t i = 0;
-    for (; text[i] && i + 1 < size; i++)
-        out[i] = isalnum((unsigned char)text[i]) || text[i] == '-' || text[i] == '.' ? text[i] : '_';
-    out[i] = 0;
-}
 
 static const char *verdict_text(const Finding *f) {
     return f->verdict < 0 ? "not measured" : f->verdict ? "**reproduced**" : "**not reproduced**";
@@ -175,16 +135,16 @@ static int write_list(Report *r, FILE *out, const char *label, const char *sql) 
 
 static int write_failures(Report *r, FILE *out) {
     sqlite3_stmt *st;
-    int rc = db_prepare(r, "SELECT experiment, variant, seed, status, error FROM run_failures "
+    int rc = store_prepare(r->store, "SELECT experiment, variant, seed, status, error FROM run_failures "
                            "ORDER BY experiment, variant, seed LIMIT 50", &st), step, rows = 0;
     if (rc) return rc;
-    while ((step = db_step(r, st)) == SQLITE_ROW) {
+    while ((step = store_step(r->store, st)) == SQLITE_ROW) {
         if (!rows++) fprintf(out, "\nRuns that failed or diverged (at most 50 listed):\n\n"
                                   "| experiment | variant | seed | status | error |\n|---|---|---|---|---|\n");
         for (int c = 0; c < 5; c++) write_cell(out, (const char *)sqlite3_column_text(st, c));
         fprintf(out, "|\n");
     }
-    return db_finish(r, st, step < 0 ? ERR_FAILURE : OK);
+    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
 }
 
 static int status_count(Report *r, const char *status, int *count) {
@@ -314,9 +274,6 @@ int analysis_report(const ReportOptions *options, ReportSummary *summary) {
     if (r.body) fclose(r.body);
     free(r.body_text);
     free(r.findings);
-    if (r.db) {
-        sqlite3_exec(r.db, "ROLLBACK", NULL, NULL, NULL);   /* a read transaction: nothing to keep */
-        sqlite3_close(r.db);
-    }
+    store_close(r.store);   /* ends the read transaction: nothing to keep */
     return rc;
 }

@@ -312,41 +312,66 @@ int section_ablation(Report *r, const char *experiment) {
     return rc;
 }
 
-static void generic_row(Report *r, sqlite3_stmt *st, int zs) {
+/* The per-variant table's columns: metric, digits, scale (100: percent), shown as a count. */
+static const struct { const char *metric; int digits; double scale; int count; } GENERIC_COLUMNS[] = {
+    {"val_loss", 4, 1, 0}, {"val_ppl", 2, 1, 0}, {"zero_shot_avg", 1, 100, 0}, {"train_tok_s", 0, 1, 0},
+    {"ram_params", 0, 1, 1}, {"rom_weights", 0, 1, 1}};
+#define N_GENERIC_COLUMNS ((int)(sizeof GENERIC_COLUMNS / sizeof GENERIC_COLUMNS[0]))
+
+static int generic_row(Report *r, const char *experiment, const char *variant, int n, int zs) {
     char text[64];
-    int n = sqlite3_column_int(st, 1);
-    /* variant_summary gives mean and std; std is NULL below two measured runs. */
-    Stat s[4];
-    for (int i = 0; i < 4; i++) {
-        int mean = 2 + 2 * i;
-        s[i].n = sqlite3_column_type(st, mean) == SQLITE_NULL ? 0 : sqlite3_column_type(st, mean + 1) == SQLITE_NULL ? 1 : n;
-        s[i].mean = sqlite3_column_double(st, mean);
-        s[i].std = s[i].n > 1 ? sqlite3_column_double(st, mean + 1) : NAN;
+    fprintf(r->body, "| %s | %d ", variant, n);
+    for (int i = 0; i < N_GENERIC_COLUMNS; i++) {
+        Stat s;
+        if (!zs && !strcmp(GENERIC_COLUMNS[i].metric, "zero_shot_avg")) continue;
+        int rc = query_variant_stat(r, experiment, variant, GENERIC_COLUMNS[i].metric, &s);
+        if (rc) return rc;
+        if (GENERIC_COLUMNS[i].count) format_count(text, sizeof text, s.n ? s.mean : NAN);
+        else format_stat(text, sizeof text, s, GENERIC_COLUMNS[i].digits, GENERIC_COLUMNS[i].scale);
+        fprintf(r->body, "| %s ", text);
     }
-    fprintf(r->body, "| %s | %d | %s ", (const char *)sqlite3_column_text(st, 0), n,
-            format_stat(text, sizeof text, s[0], 4, 1));
-    fprintf(r->body, "| %s ", format_stat(text, sizeof text, s[1], 2, 1));
-    if (zs) fprintf(r->body, "| %s ", format_stat(text, sizeof text, s[2], 1, 100));
-    fprintf(r->body, "| %s ", format_stat(text, sizeof text, s[3], 0, 1));
-    fprintf(r->body, "| %s ", format_count(text, sizeof text,
-                                           sqlite3_column_type(st, 10) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 10)));
-    fprintf(r->body, "| %s |\n", format_count(text, sizeof text,
-                                             sqlite3_column_type(st, 11) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 11)));
+    fprintf(r->body, "|\n");
+    return OK;
+}
+
+/* Every metric recorded for the experiment, by name, folded away under the table: a metric
+ * the runner starts recording appears here with no change to the report. */
+static int all_metrics(Report *r, const char *experiment) {
+    sqlite3_stmt *st;
+    int rc = store_prepare(r->store, "SELECT s.name, s.unit, s.variant, s.n, s.mean, s.std FROM variant_stats s "
+                                     "JOIN variants v ON v.experiment = s.experiment AND v.variant = s.variant "
+                                     "WHERE s.experiment = ?1 ORDER BY s.name, " VARIANT_ORDER, &st), step, rows = 0;
+    if (rc || (rc = store_bind_texts(r->store, st, &experiment, 1))) return store_finish(st, rc);
+    while ((step = store_step(r->store, st)) == SQLITE_ROW) {
+        if (!rows++) fprintf(r->body, "<details><summary>Every recorded metric of <code>%s</code> (mean ± std over "
+                                      "seeds)</summary>\n\n| metric | unit | variant | seeds | value |\n"
+                                      "|---|---|---|---|---|\n", experiment);
+        char value[64];
+        int n = sqlite3_column_int(st, 3);
+        if (n > 1 && sqlite3_column_type(st, 5) != SQLITE_NULL)
+            snprintf(value, sizeof value, "%.6g ± %.2g", sqlite3_column_double(st, 4), sqlite3_column_double(st, 5));
+        else snprintf(value, sizeof value, "%.6g", sqlite3_column_double(st, 4));
+        fprintf(r->body, "| %s | %s | %s | %d | %s |\n", (const char *)sqlite3_column_text(st, 0),
+                sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "",
+                (const char *)sqlite3_column_text(st, 2), n, value);
+    }
+    if (rows) fprintf(r->body, "\n</details>\n\n");
+    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
 }
 
 int section_generic(Report *r, const char *experiment) {
     int zs, rc = has_values(r, experiment, "zero_shot_avg", &zs), step;
     sqlite3_stmt *st;
-    if (rc || (rc = db_prepare(r, "SELECT variant, n, val_loss_mean, val_loss_std, val_ppl_mean, val_ppl_std, "
-                                  "zero_shot_avg_mean, zero_shot_avg_std, train_tok_s_mean, train_tok_s_std, "
-                                  "ram_params, rom_weights FROM variants v WHERE experiment = ?1 ORDER BY " VARIANT_ORDER,
-                               &st)))
+    if (rc || (rc = store_prepare(r->store, "SELECT variant, n FROM variants v WHERE experiment = ?1 ORDER BY "
+                                            VARIANT_ORDER, &st)))
         return rc;
-    if ((rc = db_bind_texts(r, st, &experiment, 1))) return db_finish(r, st, rc);
+    if ((rc = store_bind_texts(r->store, st, &experiment, 1))) return store_finish(st, rc);
     fprintf(r->body, "Every variant of `%s`:\n\n| variant | seeds | val loss (nats) | val ppl %s| train tok/s | "
                      "RAM params | ROM weights |\n|---|---|---|---%s|---|---|---|\n", experiment,
             zs ? "| zero-shot avg % " : "", zs ? "|---" : "");
-    while ((step = db_step(r, st)) == SQLITE_ROW) generic_row(r, st, zs);
+    while (!rc && (step = store_step(r->store, st)) == SQLITE_ROW)
+        rc = generic_row(r, experiment, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1), zs);
     fprintf(r->body, "\n");
-    return db_finish(r, st, step < 0 ? ERR_FAILURE : OK);
+    rc = store_finish(st, rc ? rc : step < 0 ? ERR_FAILURE : OK);
+    return rc ? rc : all_metrics(r, experiment);
 }

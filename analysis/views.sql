@@ -2,17 +2,20 @@
 -- They are TEMP views: they live in the connection only, so the results database is never
 -- modified and a read-only connection can use them:
 --   sqlite3 -readonly results/meki.db -cmd '.read analysis/views.sql' \
---           'SELECT experiment, variant, n, val_loss_mean, val_loss_std FROM variant_summary'
+--           "SELECT experiment, variant, n, mean, std FROM variant_values WHERE name = 'val_loss'"
+-- Metrics are read by name from the metrics table: a metric the runner records shows in
+-- run_values and variant_values with nothing to add here.
 -- Only finished runs (status = 'done') are counted, except in run_failures.
 -- A run belongs to every experiment listed in run_experiments, so one configuration
 -- shared by two experiments appears under both.
 
 DROP VIEW IF EXISTS temp.run_membership;
 DROP VIEW IF EXISTS temp.run_config;
-DROP VIEW IF EXISTS temp.run_metrics;
 DROP VIEW IF EXISTS temp.preset_sizes;
 DROP VIEW IF EXISTS temp.run_figures;
+DROP VIEW IF EXISTS temp.run_values;
 DROP VIEW IF EXISTS temp.variant_summary;
+DROP VIEW IF EXISTS temp.variant_values;
 DROP VIEW IF EXISTS temp.curve_summary;
 DROP VIEW IF EXISTS temp.lens_kl;
 DROP VIEW IF EXISTS temp.lens_kl_summary;
@@ -49,32 +52,6 @@ FROM (SELECT r.*, j, coalesce(json_extract(j, '$.model.memory'), json_extract(j,
                              json_extract(j, '$.memory.kind'), 'none') AS kind
       FROM (SELECT runs.*, CASE WHEN json_valid(config_json) THEN config_json ELSE '{}' END AS j FROM runs) r);
 
--- One row per run, a column per metric the report uses (NULL when not measured).
-CREATE TEMP VIEW run_metrics AS
-SELECT hash,
-       max(CASE name WHEN 'val_loss' THEN value END) AS val_loss,
-       max(CASE name WHEN 'val_ppl' THEN value END) AS val_ppl,
-       max(CASE name WHEN 'train_loss' THEN value END) AS train_loss,
-       max(CASE name WHEN 'cloze_acc' THEN value END) AS cloze_acc,
-       max(CASE name WHEN 'choice_acc' THEN value END) AS choice_acc,
-       max(CASE name WHEN 'choice_acc_norm' THEN value END) AS choice_acc_norm,
-       max(CASE name WHEN 'train_tok_s' THEN value END) AS train_tok_s,
-       max(CASE name WHEN 'mfu' THEN value END) AS mfu,
-       max(CASE name WHEN 'ram_params' THEN value END) AS ram_params,
-       max(CASE name WHEN 'rom_weights' THEN value END) AS rom_weights,
-       max(CASE name WHEN 'train_flops_per_token' THEN value END) AS train_flops_per_token,
-       max(CASE name WHEN 'inference_flops_per_token' THEN value END) AS inference_flops_per_token,
-       max(CASE name WHEN 'dense_decode_tok_s' THEN value END) AS dense_decode_tok_s,
-       max(CASE name WHEN 'folded_decode_tok_s' THEN value END) AS folded_decode_tok_s,
-       max(CASE name WHEN 'unfolded_decode_tok_s' THEN value END) AS unfolded_decode_tok_s,
-       max(CASE name WHEN 'folded_over_dense' THEN value END) AS folded_over_dense,
-       max(CASE name WHEN 'unfolded_over_dense' THEN value END) AS unfolded_over_dense,
-       max(CASE name WHEN 'prefill_tok_s' THEN value END) AS prefill_tok_s,
-       max(CASE name WHEN 'peak_rss_bytes' THEN value END) AS peak_rss_bytes,
-       max(CASE name WHEN 'table_resident_bytes' THEN value END) AS table_resident_bytes,
-       max(CASE name WHEN 'cold_prefetch_decode_tok_s' THEN value END) AS cold_prefetch_decode_tok_s
-FROM metrics GROUP BY hash;
-
 -- The preset a variant label names ("model.preset=small ..."), or NULL.
 -- Experiments that fix the preset in [model] do not name it in their labels; the model
 -- sizes that some other label names lend them its name (see run_figures.scale).
@@ -85,11 +62,9 @@ FROM (SELECT hash, replace(substr(variant, instr(variant, 'model.preset=') + 13)
 JOIN run_config c ON c.hash = m.hash
 GROUP BY c.d_model, c.n_layers;
 
--- The pivot: one row per (experiment, finished run). scale is the model preset named by the
--- variant label, else by the config, else by another run of the same size, else
--- "d<width> L<layers>".
--- zero_shot_avg averages the two task accuracies (the 4-way choice length-normalised, as
--- lm-evaluation-harness reports HellaSwag), like the paper's average over its tasks.
+-- One row per (experiment, finished run) with the attributes the tables group by. scale is
+-- the model preset named by the variant label, else by the config, else by another run of
+-- the same size, else "d<width> L<layers>".
 CREATE TEMP VIEW run_figures AS
 SELECT m.experiment, m.variant, c.hash, c.seed, c.git_revision, c.host, c.threads,
        coalesce(CASE WHEN instr(m.variant, 'model.preset=') > 0
@@ -98,81 +73,48 @@ SELECT m.experiment, m.variant, c.hash, c.seed, c.git_revision, c.host, c.thread
                 (SELECT p.preset FROM preset_sizes p WHERE p.d_model = c.d_model AND p.n_layers = c.n_layers),
                 'd' || coalesce(c.d_model, '?') || ' L' || coalesce(c.n_layers, '?')) AS scale,
        c.d_model, c.n_layers, c.memory_kind, c.d_mem, c.meki_memory, c.meki_position, c.meki_fusion,
-       c.meki_projector, c.meki_layers, c.table_dtypes,
-       x.val_loss, x.val_ppl, x.train_loss, x.cloze_acc, x.choice_acc, x.choice_acc_norm,
-       CASE WHEN x.cloze_acc IS NOT NULL AND coalesce(x.choice_acc_norm, x.choice_acc) IS NOT NULL
-            THEN (x.cloze_acc + coalesce(x.choice_acc_norm, x.choice_acc)) / 2 END AS zero_shot_avg,
-       x.train_tok_s, x.mfu, x.ram_params, x.rom_weights, x.train_flops_per_token,
-       x.inference_flops_per_token, x.dense_decode_tok_s, x.folded_decode_tok_s,
-       x.unfolded_decode_tok_s, x.folded_over_dense, x.unfolded_over_dense, x.prefill_tok_s,
-       x.peak_rss_bytes, x.table_resident_bytes, x.cold_prefetch_decode_tok_s
+       c.meki_projector, c.meki_layers, c.table_dtypes
 FROM (SELECT hash, experiment, variant,
              replace(substr(variant, instr(variant, 'model.preset=') + 13), ',', ' ') AS rest
       FROM run_membership) m
-JOIN run_config c ON c.hash = m.hash AND c.status = 'done'
-LEFT JOIN run_metrics x ON x.hash = m.hash;
+JOIN run_config c ON c.hash = m.hash AND c.status = 'done';
 
--- Per (experiment, variant): runs, then mean and sample standard deviation over seeds of
--- each figure (std NULL below two measured runs). The std takes deviations from the
--- group mean (two passes) rather than E[x^2] - E[x]^2, which cancels badly for losses.
-CREATE TEMP VIEW variant_summary AS
-SELECT f.experiment, f.variant, count(*) AS n,
-       min(f.scale) AS scale, min(f.d_model) AS d_model, min(f.n_layers) AS n_layers,
-       min(f.memory_kind) AS memory_kind, min(f.d_mem) AS d_mem, min(f.meki_memory) AS meki_memory,
-       min(f.meki_position) AS meki_position, min(f.meki_fusion) AS meki_fusion,
-       min(f.meki_projector) AS meki_projector, min(f.meki_layers) AS meki_layers,
-       avg(f.ram_params) AS ram_params, avg(f.rom_weights) AS rom_weights,
-       avg(f.peak_rss_bytes) AS peak_rss_bytes,
-       avg(f.val_loss) AS val_loss_mean,
-       CASE WHEN count(f.val_loss) > 1 THEN sqrt(sum((f.val_loss - g.val_loss) * (f.val_loss - g.val_loss)) / (count(f.val_loss) - 1)) END AS val_loss_std,
-       avg(f.val_ppl) AS val_ppl_mean,
-       CASE WHEN count(f.val_ppl) > 1 THEN sqrt(sum((f.val_ppl - g.val_ppl) * (f.val_ppl - g.val_ppl)) / (count(f.val_ppl) - 1)) END AS val_ppl_std,
-       avg(f.train_loss) AS train_loss_mean,
-       CASE WHEN count(f.train_loss) > 1 THEN sqrt(sum((f.train_loss - g.train_loss) * (f.train_loss - g.train_loss)) / (count(f.train_loss) - 1)) END AS train_loss_std,
-       avg(f.cloze_acc) AS cloze_acc_mean,
-       CASE WHEN count(f.cloze_acc) > 1 THEN sqrt(sum((f.cloze_acc - g.cloze_acc) * (f.cloze_acc - g.cloze_acc)) / (count(f.cloze_acc) - 1)) END AS cloze_acc_std,
-       avg(f.choice_acc) AS choice_acc_mean,
-       CASE WHEN count(f.choice_acc) > 1 THEN sqrt(sum((f.choice_acc - g.choice_acc) * (f.choice_acc - g.choice_acc)) / (count(f.choice_acc) - 1)) END AS choice_acc_std,
-       avg(f.choice_acc_norm) AS choice_acc_norm_mean,
-       CASE WHEN count(f.choice_acc_norm) > 1 THEN sqrt(sum((f.choice_acc_norm - g.choice_acc_norm) * (f.choice_acc_norm - g.choice_acc_norm)) / (count(f.choice_acc_norm) - 1)) END AS choice_acc_norm_std,
-       avg(f.zero_shot_avg) AS zero_shot_avg_mean,
-       CASE WHEN count(f.zero_shot_avg) > 1 THEN sqrt(sum((f.zero_shot_avg - g.zero_shot_avg) * (f.zero_shot_avg - g.zero_shot_avg)) / (count(f.zero_shot_avg) - 1)) END AS zero_shot_avg_std,
-       avg(f.train_tok_s) AS train_tok_s_mean,
-       CASE WHEN count(f.train_tok_s) > 1 THEN sqrt(sum((f.train_tok_s - g.train_tok_s) * (f.train_tok_s - g.train_tok_s)) / (count(f.train_tok_s) - 1)) END AS train_tok_s_std,
-       avg(f.mfu) AS mfu_mean,
-       CASE WHEN count(f.mfu) > 1 THEN sqrt(sum((f.mfu - g.mfu) * (f.mfu - g.mfu)) / (count(f.mfu) - 1)) END AS mfu_std,
-       avg(f.dense_decode_tok_s) AS dense_decode_tok_s_mean,
-       CASE WHEN count(f.dense_decode_tok_s) > 1 THEN sqrt(sum((f.dense_decode_tok_s - g.dense_decode_tok_s) * (f.dense_decode_tok_s - g.dense_decode_tok_s)) / (count(f.dense_decode_tok_s) - 1)) END AS dense_decode_tok_s_std,
-       avg(f.folded_decode_tok_s) AS folded_decode_tok_s_mean,
-       CASE WHEN count(f.folded_decode_tok_s) > 1 THEN sqrt(sum((f.folded_decode_tok_s - g.folded_decode_tok_s) * (f.folded_decode_tok_s - g.folded_decode_tok_s)) / (count(f.folded_decode_tok_s) - 1)) END AS folded_decode_tok_s_std,
-       avg(f.unfolded_decode_tok_s) AS unfolded_decode_tok_s_mean,
-       CASE WHEN count(f.unfolded_decode_tok_s) > 1 THEN sqrt(sum((f.unfolded_decode_tok_s - g.unfolded_decode_tok_s) * (f.unfolded_decode_tok_s - g.unfolded_decode_tok_s)) / (count(f.unfolded_decode_tok_s) - 1)) END AS unfolded_decode_tok_s_std,
-       avg(f.folded_over_dense) AS folded_over_dense_mean,
-       CASE WHEN count(f.folded_over_dense) > 1 THEN sqrt(sum((f.folded_over_dense - g.folded_over_dense) * (f.folded_over_dense - g.folded_over_dense)) / (count(f.folded_over_dense) - 1)) END AS folded_over_dense_std,
-       avg(f.unfolded_over_dense) AS unfolded_over_dense_mean,
-       CASE WHEN count(f.unfolded_over_dense) > 1 THEN sqrt(sum((f.unfolded_over_dense - g.unfolded_over_dense) * (f.unfolded_over_dense - g.unfolded_over_dense)) / (count(f.unfolded_over_dense) - 1)) END AS unfolded_over_dense_std,
-       avg(f.prefill_tok_s) AS prefill_tok_s_mean,
-       CASE WHEN count(f.prefill_tok_s) > 1 THEN sqrt(sum((f.prefill_tok_s - g.prefill_tok_s) * (f.prefill_tok_s - g.prefill_tok_s)) / (count(f.prefill_tok_s) - 1)) END AS prefill_tok_s_std
+-- The long form: one row per (experiment, finished run, measured metric), with the run's
+-- attributes to filter on. zero_shot_avg is derived here, the one figure not recorded as
+-- such: the mean of the two task accuracies (the 4-way choice length-normalised, as
+-- lm-evaluation-harness reports HellaSwag), like the paper's average over its tasks.
+CREATE TEMP VIEW run_values AS
+SELECT f.*, m.name, m.value, m.unit
+FROM run_figures f JOIN metrics m ON m.hash = f.hash
+WHERE m.value IS NOT NULL
+UNION ALL
+SELECT f.*, 'zero_shot_avg', (c.value + coalesce(cn.value, ch.value)) / 2, 'fraction'
 FROM run_figures f
-JOIN (SELECT experiment, variant,
-             avg(val_loss) AS val_loss,
-             avg(val_ppl) AS val_ppl,
-             avg(train_loss) AS train_loss,
-             avg(cloze_acc) AS cloze_acc,
-             avg(choice_acc) AS choice_acc,
-             avg(choice_acc_norm) AS choice_acc_norm,
-             avg(zero_shot_avg) AS zero_shot_avg,
-             avg(train_tok_s) AS train_tok_s,
-             avg(mfu) AS mfu,
-             avg(dense_decode_tok_s) AS dense_decode_tok_s,
-             avg(folded_decode_tok_s) AS folded_decode_tok_s,
-             avg(unfolded_decode_tok_s) AS unfolded_decode_tok_s,
-             avg(folded_over_dense) AS folded_over_dense,
-             avg(unfolded_over_dense) AS unfolded_over_dense,
-             avg(prefill_tok_s) AS prefill_tok_s
-      FROM run_figures GROUP BY experiment, variant) g
-  ON g.experiment = f.experiment AND g.variant = f.variant
-GROUP BY f.experiment, f.variant;
+JOIN metrics c ON c.hash = f.hash AND c.name = 'cloze_acc'
+LEFT JOIN metrics cn ON cn.hash = f.hash AND cn.name = 'choice_acc_norm'
+LEFT JOIN metrics ch ON ch.hash = f.hash AND ch.name = 'choice_acc'
+WHERE c.value IS NOT NULL AND coalesce(cn.value, ch.value) IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM metrics z WHERE z.hash = f.hash AND z.name = 'zero_shot_avg');
+
+-- Per (experiment, variant): finished runs and the attributes they share.
+CREATE TEMP VIEW variant_summary AS
+SELECT experiment, variant, count(*) AS n,
+       min(scale) AS scale, min(d_model) AS d_model, min(n_layers) AS n_layers,
+       min(memory_kind) AS memory_kind, min(d_mem) AS d_mem, min(meki_memory) AS meki_memory,
+       min(meki_position) AS meki_position, min(meki_fusion) AS meki_fusion,
+       min(meki_projector) AS meki_projector, min(meki_layers) AS meki_layers
+FROM run_figures GROUP BY experiment, variant;
+
+-- Per (experiment, variant, metric): the runs that measured it, their mean and sample
+-- standard deviation over seeds (std NULL below two). The std takes deviations from the
+-- group mean (two passes) rather than E[x^2] - E[x]^2, which cancels badly for losses.
+CREATE TEMP VIEW variant_values AS
+SELECT v.experiment, v.variant, v.name, min(v.unit) AS unit, count(*) AS n, avg(v.value) AS mean,
+       CASE WHEN count(*) > 1 THEN sqrt(sum((v.value - g.mean) * (v.value - g.mean)) / (count(*) - 1)) END AS std
+FROM run_values v
+JOIN (SELECT experiment, variant, name, avg(value) AS mean FROM run_values GROUP BY experiment, variant, name) g
+  ON g.experiment = v.experiment AND g.variant = v.variant AND g.name = v.name
+GROUP BY v.experiment, v.variant, v.name;
 
 -- Validation-loss curves: mean and std over seeds at each step that validated.
 CREATE TEMP VIEW curve_summary AS
@@ -225,7 +167,8 @@ WITH dtypes(dtype, position) AS (VALUES ('f32', 0), ('f16', 1), ('bf16', 2), ('q
               (SELECT value FROM metrics WHERE hash = f.hash AND name = 'rom_bytes_' || d.dtype) AS rom_bytes,
               coalesce((SELECT value FROM metrics WHERE hash = f.hash AND name = 'folded_decode_tok_s_' || d.dtype),
                        CASE WHEN f.table_dtypes = d.dtype OR (d.dtype = 'f32' AND f.table_dtypes LIKE '%,%')
-                            THEN f.folded_decode_tok_s END) AS decode_tok_s,
+                            THEN (SELECT value FROM metrics WHERE hash = f.hash AND name = 'folded_decode_tok_s') END)
+                  AS decode_tok_s,
               (SELECT value FROM metrics WHERE hash = f.hash AND name = 'bundle_val_ppl_f32') AS f32_ppl
        FROM run_figures f CROSS JOIN dtypes d)
 SELECT experiment, variant, hash, dtype, position, bundle_val_ppl, rom_bytes, decode_tok_s,

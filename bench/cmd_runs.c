@@ -11,6 +11,7 @@
 
 typedef struct {
     int json, count;
+    const char *metric;         /* the table's figure column */
     char *array;                /* JSON mode: the rows so far, "[{...},{...}" */
     size_t used, capacity;
 } Listing;
@@ -19,10 +20,11 @@ static void print_row(void *user, const RunRow *row) {
     Listing *l = user;
     l->count++;
     if (!l->json) {
-        char loss[32] = "-";
-        if (isfinite(row->val_loss)) snprintf(loss, sizeof loss, "%.4f", row->val_loss);
+        char figure[32] = "-";
+        double value = metrics_get(&row->metrics, l->metric);
+        if (isfinite(value)) snprintf(figure, sizeof figure, "%.4f", value);
         printf("%-16s %-8s %-16s %-6llu %-8s %-20s %s%s%s\n", row->hash, row->status, row->experiment, row->seed,
-               loss, row->finished_at[0] ? row->finished_at : row->started_at, row->variant,
+               figure, row->finished_at[0] ? row->finished_at : row->started_at, row->variant,
                row->error[0] ? "  # " : "", row->error);
         return;
     }
@@ -39,10 +41,12 @@ static void print_row(void *user, const RunRow *row) {
     json_string(&item, "started_at", row->started_at);
     json_string(&item, "finished_at", row->finished_at);
     json_string(&item, "error", row->error);
-    json_number(&item, "val_loss", row->val_loss);
-    json_number(&item, "val_ppl", row->val_ppl);
-    json_number(&item, "train_tok_s", row->train_tok_s);
-    json_number(&item, "seconds", row->seconds);
+    Json metrics;   /* every recorded metric by name, so a new one is listed without a change here */
+    json_begin(&metrics);
+    for (int i = 0; i < row->metrics.count; i++)
+        json_number(&metrics, row->metrics.items[i].name, row->metrics.items[i].value);
+    json_raw(&item, "metrics", json_end(&metrics));
+    json_free(&metrics);
     const char *text = json_end(&item);
     size_t need = l->used + strlen(text) + 3;
     if (need > l->capacity) {
@@ -56,12 +60,13 @@ static void print_row(void *user, const RunRow *row) {
 }
 
 int cmd_runs(int argc, char **argv) {
-    const char *db = "results/meki.db", *experiment = NULL, *status = NULL;
+    const char *db = "results/meki.db", *experiment = NULL, *status = NULL, *metric = "val_loss";
     int json = 0;
     const ArgSpec specs[] = {
         {"--db", ARG_STRING, &db, "results database (default results/meki.db)"},
         {"--experiment", ARG_STRING, &experiment, "only the runs of this experiment"},
         {"--status", ARG_STRING, &status, "only runs with this status: running, done, failed, diverged"},
+        {"--metric", ARG_STRING, &metric, "the metric shown in the table (default val_loss; --json lists them all)"},
         {"--json", ARG_FLAG, &json, "one JSON object {\"runs\": [...]} instead of a table"},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL, "[options]");
@@ -73,10 +78,10 @@ int cmd_runs(int argc, char **argv) {
     }
     Store *store;
     if ((rc = store_open_readonly(&store, db))) die(rc, "%s", error_message());
-    Listing l = {.json = json, .array = malloc(2), .used = 1, .capacity = 2};
+    Listing l = {.json = json, .metric = metric, .array = malloc(2), .used = 1, .capacity = 2};
     if (!l.array) die(1, "out of memory");
     strcpy(l.array, "[");
-    if (!json) printf("%-16s %-8s %-16s %-6s %-8s %-20s %s\n", "hash", "status", "experiment", "seed", "val_loss",
+    if (!json) printf("%-16s %-8s %-16s %-6s %-8s %-20s %s\n", "hash", "status", "experiment", "seed", metric,
                       "finished", "variant");
     rc = store_list_runs(store, experiment, status, print_row, &l);
     if (rc == OK && json) {

@@ -6,6 +6,7 @@
  * and a folder whose fingerprint matches (and whose files check out) is reused as is. */
 #include "data/dataset.h"
 #include "data/checksum.h"
+#include "util/byteorder.h"
 #include "data/corpus.h"
 #include "data/tokenizer.h"
 #include "data/tokens.h"

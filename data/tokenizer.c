@@ -6,6 +6,7 @@
 #include "data/tokenizer.h"
 #include "data/bpe.h"
 #include "data/checksum.h"
+#include "util/byteorder.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/rng.h"
@@ -354,10 +355,8 @@ int tokenizer_save(const Tokenizer *tok, const char *path) {
     store_u32(file + 16, (uint32_t)tok->n_merges);
     for (int i = 0; i < tok->n_merges; i++) {
         unsigned char *m = file + HEADER_BYTES + 4 * (size_t)i;
-        m[0] = (unsigned char)tok->merges[i][0];
-        m[1] = (unsigned char)(tok->merges[i][0] >> 8);
-        m[2] = (unsigned char)tok->merges[i][1];
-        m[3] = (unsigned char)(tok->merges[i][1] >> 8);
+        store_u16(m, tok->merges[i][0]);
+        store_u16(m + 2, tok->merges[i][1]);
     }
     store_u64(file + 24, file_checksum(file, size));
     AtomicFile af;
@@ -408,8 +407,8 @@ int tokenizer_load(Tokenizer **out, const char *path) {
     if (!rc && !merges) rc = error_set(ERR_FAILURE, "out of memory reading %s", path);
     for (int i = 0; !rc && i < n_merges; i++) {
         const unsigned char *m = file + HEADER_BYTES + 4 * (size_t)i;
-        merges[i][0] = (uint16_t)(m[0] | m[1] << 8);
-        merges[i][1] = (uint16_t)(m[2] | m[3] << 8);
+        merges[i][0] = load_u16(m);
+        merges[i][1] = load_u16(m + 2);
     }
     if (!rc) rc = tokenizer_from_merges(out, (const uint16_t (*)[2])merges, n_merges, path);
     free(merges);

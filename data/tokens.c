@@ -1,6 +1,7 @@
 /* Token files (layout in tokens.h). The checksum is FNV-1a over the ids' bytes as stored. */
 #include "data/tokens.h"
 #include "data/checksum.h"
+#include "util/byteorder.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include <errno.h>

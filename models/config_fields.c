@@ -2,6 +2,7 @@
  * metadata, to read it back, and to apply "section.key = value" overrides. */
 #include "models/config.h"
 #include "util/error.h"
+#include "util/parse.h"
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -75,12 +76,6 @@ void model_config_field_value(const ModelConfig *c, int i, char *out, int size) 
         break;
     }
     }
-}
-
-static int parse_bool(const char *s) {
-    if (!strcmp(s, "on") || !strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes")) return 1;
-    if (!strcmp(s, "off") || !strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "no")) return 0;
-    return -1;
 }
 
 int model_config_set(ModelConfig *c, const char *key, const char *value) {

@@ -1,15 +1,16 @@
 #include "models/params.h"
 #include "util/error.h"
+#include "util/hash.h"
 #include "util/rng.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t string_hash(const char *s) {
-    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
+/* FNV-1a from a seed that is not FNV's offset (its last digits were dropped long ago); kept
+ * as it is because every parameter's initial values follow from it. */
+#define STRING_HASH_SEED 1469598103934665603ULL
+
+uint64_t string_hash(const char *s) { return fnv1a64_string(STRING_HASH_SEED, s); }
 
 void params_add(ParamSet *ps, const char *name, long d0, long d1, long d2, ParamInit init,
                 float std, int decay, int rom, float **slot, float **grad_slot) {

@@ -1,5 +1,7 @@
 #include "models/romtable.h"
+#include "util/byteorder.h"
 #include "util/error.h"
+#include "util/hash.h"
 #include "util/fileio.h"
 #include <assert.h>
 #include <errno.h>
@@ -22,45 +24,26 @@ typedef struct {
     int32_t layer[ROM_MAX_TABLES];
 } RomHeader;
 
-uint64_t rom_fnv1a64(uint64_t hash, const void *bytes, size_t n) {
-    const uint8_t *p = bytes;
-    for (size_t i = 0; i < n; i++) hash = (hash ^ p[i]) * 0x100000001b3ULL;
-    return hash;
-}
-
-/* ---- header encoding: explicit little-endian bytes, independent of struct layout ---- */
-
-static void put_u32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> 8 * i); }
-static void put_u64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> 8 * i); }
-static uint32_t get_u32(const uint8_t *p) {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << 8 * i;
-    return v;
-}
-static uint64_t get_u64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << 8 * i;
-    return v;
-}
+/* ---- header encoding: explicit little-endian bytes (util/byteorder.h) ---- */
 
 static void encode_header(uint8_t page[ROM_PAGE], const RomHeader *h) {
     memset(page, 0, ROM_PAGE);
     memcpy(page, rom_magic, 8);
     const uint32_t small[6] = {h->version, h->dtype, h->n_tables, h->rows, h->width, h->group};
-    for (int i = 0; i < 6; i++) put_u32(page + 8 + 4 * i, small[i]);
+    for (int i = 0; i < 6; i++) store_u32(page + 8 + 4 * i, small[i]);
     const uint64_t big[5] = {h->row_bytes, h->table_stride, h->data_offset, h->file_bytes,
                              h->checksum};
-    for (int i = 0; i < 5; i++) put_u64(page + 32 + 8 * i, big[i]);
-    for (int s = 0; s < ROM_MAX_TABLES; s++) put_u32(page + 72 + 4 * s, (uint32_t)h->layer[s]);
+    for (int i = 0; i < 5; i++) store_u64(page + 32 + 8 * i, big[i]);
+    for (int s = 0; s < ROM_MAX_TABLES; s++) store_u32(page + 72 + 4 * s, (uint32_t)h->layer[s]);
 }
 
 static void decode_header(RomHeader *h, const uint8_t page[ROM_PAGE]) {
     uint32_t *small[6] = {&h->version, &h->dtype, &h->n_tables, &h->rows, &h->width, &h->group};
-    for (int i = 0; i < 6; i++) *small[i] = get_u32(page + 8 + 4 * i);
+    for (int i = 0; i < 6; i++) *small[i] = load_u32(page + 8 + 4 * i);
     uint64_t *big[5] = {&h->row_bytes, &h->table_stride, &h->data_offset, &h->file_bytes,
                         &h->checksum};
-    for (int i = 0; i < 5; i++) *big[i] = get_u64(page + 32 + 8 * i);
-    for (int s = 0; s < ROM_MAX_TABLES; s++) h->layer[s] = (int32_t)get_u32(page + 72 + 4 * s);
+    for (int i = 0; i < 5; i++) *big[i] = load_u64(page + 32 + 8 * i);
+    for (int s = 0; s < ROM_MAX_TABLES; s++) h->layer[s] = (int32_t)load_u32(page + 72 + 4 * s);
 }
 
 static uint64_t round_up_page(uint64_t n) { return (n + ROM_PAGE - 1) / ROM_PAGE * ROM_PAGE; }
@@ -134,11 +117,11 @@ static int write_table(AtomicFile *af, const RomHeader *h, const float *table, u
         for (size_t r = 0; r < n; r++)
             quant_encode_row(h->dtype, buffer + r * h->row_bytes,
                              table + (start + r) * (size_t)width, width);
-        *hash = rom_fnv1a64(*hash, buffer, n * h->row_bytes);
+        *hash = fnv1a64(*hash, buffer, n * h->row_bytes);
         if (atomic_write(af, buffer, n * h->row_bytes)) return ERR_FAILURE;
     }
     size_t pad = h->table_stride - h->rows * h->row_bytes;
-    *hash = rom_fnv1a64(*hash, zeros, pad);
+    *hash = fnv1a64(*hash, zeros, pad);
     return atomic_write(af, zeros, pad);
 }
 
@@ -150,7 +133,7 @@ static int write_body(AtomicFile *af, RomHeader *h, const float *const *tables) 
     uint8_t *buffer = malloc(chunk_rows * h->row_bytes);
     if (!buffer) return error_set(ERR_FAILURE, "%s: out of memory", af->path);
     int rc = atomic_write(af, zeros, ROM_PAGE);
-    h->checksum = ROM_FNV_OFFSET;
+    h->checksum = FNV1A64_OFFSET;
     for (uint32_t s = 0; !rc && s < h->n_tables; s++)
         rc = write_table(af, h, tables[s], buffer, chunk_rows, &h->checksum);
     free(buffer);
@@ -314,7 +297,7 @@ static int open_mapped(RomTable *t, const char *path, int verify_checksum) {
     t->base = base;
     fill_table(t, &h);
     if (!verify_checksum) return OK;
-    uint64_t sum = rom_fnv1a64(ROM_FNV_OFFSET, t->base + ROM_PAGE, h.file_bytes - ROM_PAGE);
+    uint64_t sum = fnv1a64(FNV1A64_OFFSET, t->base + ROM_PAGE, h.file_bytes - ROM_PAGE);
     if (sum != h.checksum)
         return error_set(ERR_INPUT, "%s: checksum mismatch (header %016llx, data %016llx): the file "
                          "is corrupted", path, (unsigned long long)h.checksum,

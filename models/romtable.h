@@ -52,7 +52,4 @@ void rom_table_close(RomTable *t);                    /* idempotent */
 void rom_table_read_row(const RomTable *t, int layer, int row, float *out);
 /* The encoded row inside the mapping; NULL if the layer has no table or row is out of range. */
 const void *rom_table_row_address(const RomTable *t, int layer, int row);
-/* FNV-1a 64 of bytes, continuing from hash (start with ROM_FNV_OFFSET). */
-#define ROM_FNV_OFFSET 0xcbf29ce484222325ULL
-uint64_t rom_fnv1a64(uint64_t hash, const void *bytes, size_t n);
 #endif

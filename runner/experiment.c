@@ -2,7 +2,9 @@
 #include "kernels/quant.h"
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/hash.h"
 #include "util/json.h"
+#include "util/parse.h"
 #include "util/rng.h"
 #include <ini.h>
 #include <errno.h>
@@ -120,15 +122,6 @@ static int parse_seed(const char *text, uint64_t *out) {
     return 0;
 }
 
-static int parse_switch(const char *text) {
-    static const char *ON[] = {"on", "true", "yes", "1"}, *OFF[] = {"off", "false", "no", "0"};
-    for (int i = 0; i < 4; i++) {
-        if (!strcmp(text, ON[i])) return 1;
-        if (!strcmp(text, OFF[i])) return 0;
-    }
-    return -1;
-}
-
 static int parse_numeric(const KeySpec *k, const char *text, void *field, Problem *pr) {
     double v;
     int integral = k->type != K_FLOAT;
@@ -201,7 +194,7 @@ static int parse_value(const KeyRef *ref, const char *text, RunSettings *s, Prob
     switch (k->type) {
     case K_INT: case K_LONG: case K_FLOAT: return parse_numeric(k, text, field, pr);
     case K_SWITCH:
-        if ((v = parse_switch(text)) < 0)
+        if ((v = parse_bool(text)) < 0)
             return problem(pr, "[%s] %s = '%s': expected on or off", k->section, k->key, text);
         *(int *)field = v;
         return 0;
@@ -718,12 +711,7 @@ char *run_settings_json(const RunSettings *s) {
 
 /* FNV-1a over the text, then a splitmix finaliser so that near-identical texts spread. */
 void config_hash(char out[17], const char *text) {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-        h ^= *c;
-        h *= 0x100000001b3ULL;
-    }
-    snprintf(out, 17, "%016llx", (unsigned long long)hash64(h));
+    snprintf(out, 17, "%016llx", (unsigned long long)hash64(fnv1a64_string(FNV1A64_OFFSET, text)));
 }
 
 void format_dtypes(char *out, int size, unsigned mask) {

@@ -514,35 +514,82 @@ static void read_run_row(sqlite3_stmt *st, RunRow *row) {
     column_text(st, 8, row->started_at, sizeof row->started_at);
     column_text(st, 9, row->finished_at, sizeof row->finished_at);
     column_text(st, 10, row->error, sizeof row->error);
-    row->val_loss = column_number(st, 11);
-    row->val_ppl = column_number(st, 12);
-    row->train_tok_s = column_number(st, 13);
-    row->seconds = column_number(st, 14);
 }
 
-#define METRIC_SQL(name) "(SELECT value FROM metrics m WHERE m.hash = r.hash AND m.name = '" name "')"
+/* Every metric of one run, by name: a new metric needs no change here to be listed. */
+static int read_run_metrics(Store *s, sqlite3_stmt *st, RunRow *row) {
+    int rc = bind(s, st, "t", row->hash);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *unit = sqlite3_column_text(st, 2);
+        metrics_add(&row->metrics, (const char *)sqlite3_column_text(st, 0), column_number(st, 1),
+                    unit ? (const char *)unit : "");
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE) note(s, rc);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
 
 int store_list_runs(Store *s, const char *experiment, const char *status, RunRowCallback each, void *user) {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st, *metrics = NULL;
     s->message[0] = 0;
     int rc = prepare(s, &st,
         "SELECT r.hash, r.status, COALESCE(e.experiment, r.experiment), COALESCE(e.variant, r.variant), "
-        "r.seed, r.git_revision, r.host, r.threads, r.started_at, r.finished_at, r.error, "
-        METRIC_SQL("val_loss") ", " METRIC_SQL("val_ppl") ", " METRIC_SQL("train_tok_s") ", "
-        METRIC_SQL("seconds") " FROM runs r LEFT JOIN run_experiments e ON e.hash = r.hash "
+        "r.seed, r.git_revision, r.host, r.threads, r.started_at, r.finished_at, r.error "
+        "FROM runs r LEFT JOIN run_experiments e ON e.hash = r.hash "
         "WHERE (?1 IS NULL OR COALESCE(e.experiment, r.experiment) = ?1) AND (?2 IS NULL OR r.status = ?2) "
         "ORDER BY 3, r.started_at, r.hash");
+    if (rc == SQLITE_OK) rc = prepare(s, &metrics, "SELECT name, value, unit FROM metrics WHERE hash = ? ORDER BY name");
     if (rc == SQLITE_OK) rc = bind(s, st, "tt", experiment, status);
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         RunRow row;
         read_run_row(st, &row);
-        each(user, &row);
-        rc = SQLITE_OK;
+        rc = read_run_metrics(s, metrics, &row);
+        if (rc == SQLITE_OK) each(user, &row);
+        metrics_free(&row.metrics);
     }
     if (rc != SQLITE_DONE) note(s, rc);
     sqlite3_finalize(st);
+    sqlite3_finalize(metrics);
     if (rc == SQLITE_DONE) return OK;
     return error_set(failure_code(rc), "%s: listing runs: %s", s->path, s->message);
+}
+
+/* ---------- statements for other readers ---------- */
+
+int store_exec(Store *s, const char *sql) {
+    s->message[0] = 0;
+    if (exec(s, sql) == SQLITE_OK) return OK;
+    return error_set(ERR_FAILURE, "%s: %s", s->path, s->message);
+}
+
+int store_prepare(Store *s, const char *sql, sqlite3_stmt **st) {
+    s->message[0] = 0;
+    if (prepare(s, st, sql) == SQLITE_OK) return OK;
+    *st = NULL;
+    return error_set(ERR_FAILURE, "%s: query: %s", s->path, s->message);
+}
+
+int store_bind_texts(Store *s, sqlite3_stmt *st, const char *const *texts, int n) {
+    s->message[0] = 0;
+    for (int i = 0; i < n; i++)
+        if (note(s, sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_TRANSIENT)) != SQLITE_OK)
+            return error_set(ERR_FAILURE, "%s: bind: %s", s->path, s->message);
+    return OK;
+}
+
+int store_step(Store *s, sqlite3_stmt *st) {
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) return rc;
+    s->message[0] = 0;
+    note(s, rc);
+    error_set(ERR_FAILURE, "%s: step: %s", s->path, s->message);
+    return -1;
+}
+
+int store_finish(sqlite3_stmt *st, int rc) {
+    sqlite3_finalize(st);
+    return rc;
 }
 
 static const char *MERGE_STEPS[] = {

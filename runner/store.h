@@ -14,6 +14,7 @@
 
 typedef struct Store Store;
 struct sqlite3;
+struct sqlite3_stmt;
 
 typedef struct {
     char name[48];
@@ -66,7 +67,7 @@ typedef struct {
     char started_at[32], finished_at[32], error[256];
     unsigned long long seed;
     int threads;
-    double val_loss, val_ppl, train_tok_s, seconds;   /* NAN when not measured */
+    MetricList metrics;         /* every metric recorded for the run, by name; freed after the callback */
 } RunRow;
 typedef void (*RunRowCallback)(void *user, const RunRow *row);
 int store_list_runs(Store *store, const char *experiment, const char *status, RunRowCallback each,
@@ -77,6 +78,16 @@ int store_list_runs(Store *store, const char *experiment, const char *status, Ru
 int store_merge(Store *store, const char *source_path, int *runs_taken);
 /* Runs joined with their metrics, one CSV row per run, a column per metric name. */
 int store_export_csv(Store *store, FILE *out);
+
+/* Statements for readers beyond the runner (the report): the one SQLite layer, so every
+ * failure names the database. Each returns OK or ERR_FAILURE with error_set(...). */
+int store_exec(Store *store, const char *sql);
+int store_prepare(Store *store, const char *sql, struct sqlite3_stmt **statement);
+int store_bind_texts(Store *store, struct sqlite3_stmt *statement, const char *const *texts, int n);
+/* SQLITE_ROW or SQLITE_DONE; -1 with the error set. */
+int store_step(Store *store, struct sqlite3_stmt *statement);
+/* Finalizes statement (NULL is fine) and passes rc through. */
+int store_finish(struct sqlite3_stmt *statement, int rc);
 
 /* The SQL that creates the schema (identical to results/schema.sql). */
 const char *store_schema_sql(void);

@@ -133,6 +133,42 @@ static void test_round_trip(void **state) {
     assert_false(file_exists(temp_path("absent.db")));
 }
 
+typedef struct { int rows; double novel, loss, absent; char unit[16]; } Listed;
+
+static void collect_row(void *user, const RunRow *row) {
+    Listed *l = user;
+    l->rows++;
+    l->novel = metrics_get(&row->metrics, "novel_metric");
+    l->loss = metrics_get(&row->metrics, "val_loss");
+    l->absent = metrics_get(&row->metrics, "never_recorded");
+    for (int i = 0; i < row->metrics.count; i++)
+        if (!strcmp(row->metrics.items[i].name, "novel_metric")) snprintf(l->unit, sizeof l->unit, "%s", row->metrics.items[i].unit);
+}
+
+/* A metric is named once, where it is measured: the listing returns every metric of a run
+ * by name, including one no listing code knows. */
+static void test_list_runs_every_metric(void **state) {
+    const char *path = temp_path("listing.db");
+    Store *s;
+    assert_int_equal(store_open(&s, path), OK);
+    RunIdentity id = identity("cccc", "listing", 3);
+    int started;
+    assert_int_equal(store_begin_run(s, &id, &started), OK);
+    MetricList m = {0};
+    metrics_add(&m, "val_loss", 3.25, "nats");
+    metrics_add(&m, "novel_metric", 42.5, "widgets");
+    assert_int_equal(store_finish_run(s, "cccc", "done", NULL, NULL, 0, &m), OK);
+    metrics_free(&m);
+    Listed l = {0};
+    assert_int_equal(store_list_runs(s, "listing", NULL, collect_row, &l), OK);
+    store_close(s);
+    assert_int_equal(l.rows, 1);
+    assert_float_equal(l.novel, 42.5, 0);
+    assert_float_equal(l.loss, 3.25, 0);
+    assert_true(isnan(l.absent));
+    assert_string_equal(l.unit, "widgets");
+}
+
 /* A failed run is retried by the next sweep: begin marks it running again. */
 static void test_failed_run_restarts(void **state) {
     const char *path = temp_path("restart.db");
@@ -369,6 +405,7 @@ int main(void) {
         cmocka_unit_test(test_concurrent_writers),
         cmocka_unit_test(test_readonly_folder),
         cmocka_unit_test(test_full_disk),
+        cmocka_unit_test(test_list_runs_every_metric),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_export_csv),
     };
