@@ -47,6 +47,18 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
+# Run records name the source and flags of the binary: git describe ("-dirty" with
+# uncommitted changes) and CFLAGS, baked into runner/record.o, rebuilt when either changes.
+REVISION    := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+BUILD_FLAGS := $(strip $(CFLAGS))
+$(BUILD)/revision.txt: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(REVISION) $(BUILD_FLAGS)' | cmp -s - $@ || echo '$(REVISION) $(BUILD_FLAGS)' > $@
+$(BUILD)/runner/record.o: $(BUILD)/revision.txt
+$(BUILD)/runner/record.o: CFLAGS += -DMEKI_REVISION='"$(REVISION)"' -DMEKI_BUILD_FLAGS='"$(BUILD_FLAGS)"'
+.PHONY: FORCE
+FORCE:
+
 $(MEKI): $(LIB_OBJ) $(MAIN_OBJ)
 	@echo "link $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

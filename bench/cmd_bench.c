@@ -4,10 +4,13 @@
 #include "bench/commands.h"
 #include "kernels/gemm.h"
 #include "models/decode_bench.h"
+#include "models/record.h"
 #include "models/speed.h"
 #include "util/error.h"
+#include "util/fileio.h"
 #include "util/json.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int bench_train(int argc, char **argv) {
@@ -162,6 +165,25 @@ static void json_decode(const DecodeBenchResult *r, const char *bundle, const ch
     json_free(&j);
 }
 
+/* A --stream from a prepared folder (DIR/val.tok) must be of the bundle's tokenizer, as
+ * its record says: ids of another tokenizer would be timed on text the model never saw. */
+static int check_stream(const char *bundle, const char *stream) {
+    char path[4200], dir[4096], checked[4096], *record = NULL;
+    size_t bytes;
+    snprintf(dir, sizeof dir, "%s", stream);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    snprintf(path, sizeof path, "%s/tokenizer.bin", dir);
+    if (!file_exists(path)) return OK;   /* a loose token file: nothing to compare with */
+    snprintf(path, sizeof path, "%s/record.json", bundle);
+    if (!file_exists(path)) return OK;   /* a bundle from before records */
+    if (read_file(path, &record, &bytes)) return ERR_INPUT;
+    int rc = record_data_dir(record, dir, dir, checked, sizeof checked);
+    free(record);
+    return rc;
+}
+
 static int bench_decode(int argc, char **argv) {
     const char *bundle = NULL, *checkpoint = NULL, *dtype_text = "f32", *stream = NULL;
     int json = 0, threads = 1, context = 128, tokens = 128, repeats = 9, warmup = 1, chunk = 64, cold = 0;
@@ -191,6 +213,10 @@ static int bench_decode(int argc, char **argv) {
     if (dtype < 0) {
         fprintf(stderr, "meki bench decode: --table-dtype: unknown dtype '%s' (f32, f16, bf16, q8, q4)\n", dtype_text);
         return 2;
+    }
+    if (stream && (rc = check_stream(bundle, stream))) {
+        fprintf(stderr, "meki bench decode: --stream: %s\n", error_message());
+        return rc;
     }
     kernels_set_threads(threads);
     DecodeBenchOptions o = {.bundle = bundle, .checkpoint = checkpoint, .stream_path = stream,

@@ -8,6 +8,7 @@
 #include "models/checkpoint.h"
 #include "models/engine.h"
 #include "models/fold.h"
+#include "models/record.h"
 #include "models/sampler.h"
 #include "util/error.h"
 #include "util/timer.h"
@@ -30,17 +31,17 @@ static int load_model(Model *m, const DecodeArgs *a) {
     return bundle_load(m, a->bundle, (TableDtype)dtype);
 }
 
-/* The tokenizer of the prepared corpus the model was trained on (same vocabulary). */
-static int load_tokenizer(Tokenizer **tok, const DecodeArgs *a, int vocab_size) {
-    char dir[4096], path[4200];
-    const char *data_dir = a->data_dir;
-    if (!data_dir) {
-        DataOptions options = {.vocab_size = vocab_size};
-        data_default_dir(dir, sizeof dir, &options);
-        data_dir = dir;
-    }
+/* The tokenizer of the prepared corpus the model was trained on (its record says which),
+ * or of --data when it is the same tokenizer. */
+static int load_tokenizer(Tokenizer **tok, const DecodeArgs *a, const Model *m) {
+    char dir[4096], data_dir[4096], path[4200];
+    int vocab_size = m->cfg.vocab_size;
+    DataOptions options = {.vocab_size = vocab_size};
+    data_default_dir(dir, sizeof dir, &options);
+    int rc = record_data_dir(m->record, a->data_dir, dir, data_dir, sizeof data_dir);
+    if (rc) return rc;
     snprintf(path, sizeof path, "%s/tokenizer.bin", data_dir);
-    int rc = tokenizer_load(tok, path);
+    rc = tokenizer_load(tok, path);
     if (rc) {
         char why[1024];   /* error_set writes the buffer error_message reads */
         snprintf(why, sizeof why, "%s", error_message());
@@ -127,7 +128,7 @@ int cmd_decode(int argc, char **argv) {
         {"--top-p", ARG_FLOAT, &a.top_p, "nucleus: smallest set of tokens with this mass (default 0.95)"},
         {"--seed", ARG_LONG, &a.seed, "sampling seed (default 1)"},
         {"--table-dtype", ARG_STRING, &a.dtype, "which ROM table of the bundle (default f32)"},
-        {"--data", ARG_STRING, &a.data_dir, "prepared corpus folder holding tokenizer.bin (default: ./meki data's)"},
+        {"--data", ARG_STRING, &a.data_dir, "prepared corpus folder holding tokenizer.bin (default: the model's own)"},
         {"--prefetch", ARG_STRING, &a.prefetch, "ROM rows: madvise | thread | off (default madvise)"},
         {"--threads", ARG_INT, &a.threads, "threads (default 1: decoding is matrix-vector work)"},
     };
@@ -147,7 +148,7 @@ int cmd_decode(int argc, char **argv) {
     int32_t *prompt = NULL;
     int n_prompt = 0;
     if ((rc = load_model(&m, &a))) { fprintf(stderr, "meki decode: %s\n", error_message()); return rc; }
-    if (!(rc = load_tokenizer(&tok, &a, m.cfg.vocab_size)) && !(rc = encode_prompt(tok, a.prompt, &prompt, &n_prompt)))
+    if (!(rc = load_tokenizer(&tok, &a, &m)) && !(rc = encode_prompt(tok, a.prompt, &prompt, &n_prompt)))
         rc = generate(&m, tok, prompt, n_prompt, &a);
     if (rc) fprintf(stderr, "meki decode: %s\n", error_message());
     free(prompt);

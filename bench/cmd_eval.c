@@ -8,6 +8,7 @@
 #include "models/checkpoint.h"
 #include "models/eval.h"
 #include "models/fold.h"
+#include "models/record.h"
 #include "models/zeroshot.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -33,7 +34,7 @@ int cmd_eval(int argc, char **argv) {
         {"--checkpoint", ARG_STRING, &checkpoint, "training run folder (training form)"},
         {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (folded form)"},
         {"--table-dtype", ARG_STRING, &dtype_text, "which ROM table of the bundle (default f32)"},
-        {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: ./meki data's)"},
+        {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: the one the model was trained on)"},
         {"--batch", ARG_INT, &batch, "sequences per forward (default 8)"},
         {"--threads", ARG_INT, &threads, "threads (default: all cores)"},
         {"--zero-shot", ARG_FLAG, &zero_shot, "also score the cloze and 4-way choice tasks"},
@@ -54,12 +55,16 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "meki eval: %s\n", error_message());
         return rc;
     }
-    char default_data[4096], path[4096];
-    if (!data_dir) {
-        DataOptions options = {.vocab_size = m.cfg.vocab_size};
-        data_default_dir(default_data, sizeof default_data, &options);
-        data_dir = default_data;
+    char default_data[4096], path[4200], chosen[4096];
+    DataOptions options = {.vocab_size = m.cfg.vocab_size};
+    data_default_dir(default_data, sizeof default_data, &options);
+    /* the data the model was trained on, unless --data says otherwise (same tokenizer) */
+    if ((rc = record_data_dir(m.record, data_dir, default_data, chosen, sizeof chosen))) {
+        fprintf(stderr, "meki eval: %s\n", error_message());
+        model_free(&m);
+        return rc;
     }
+    data_dir = chosen;
     DataSummary summary;
     TokenFile val;
     snprintf(path, sizeof path, "%s/val.tok", data_dir);

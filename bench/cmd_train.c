@@ -3,14 +3,19 @@
 #include "bench/commands.h"
 #include "bench/report.h"
 #include "data/dataset.h"
+#include "models/checkpoint.h"
 #include "models/train.h"
+#include "runner/record.h"
 #include "util/error.h"
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cmd_train(int argc, char **argv) {
     const char *preset = "small", *out = NULL, *data_dir = NULL, *memory = NULL;
-    int json = 0, threads = 0, batch = 0, seq_len = 0, quiet = 0;
+    int json = 0, threads = 0, batch = 0, seq_len = 0, quiet = 0, fresh = 0;
     long tokens = 0, seed = -1;
     float lr = 0;
     ArgList sets = {0};
@@ -24,7 +29,8 @@ int cmd_train(int argc, char **argv) {
         {"--lr", ARG_FLOAT, &lr, "peak learning rate (default 3e-3)"},
         {"--seed", ARG_LONG, &seed, "seed for init and data order (default 1)"},
         {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: ./meki data's)"},
-        {"--out", ARG_STRING, &out, "run folder (default results/train/<preset>-<memory>)"},
+        {"--out", ARG_STRING, &out, "run folder (default results/train/<preset>-<memory>-<hash of the settings>)"},
+        {"--fresh", ARG_FLAG, &fresh, "train afresh even if --out holds a run (of any settings)"},
         {"--threads", ARG_INT, &threads, "threads (default: all cores)"},
         {"--quiet", ARG_FLAG, &quiet, "no progress output"},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line"},
@@ -62,18 +68,48 @@ int cmd_train(int argc, char **argv) {
     t.threads = threads;
     t.quiet = quiet;
 
-    char default_data[4096], default_out[4096];
+    char default_data[4096], default_out[4096], hash[17];
     if (!data_dir) {
         DataOptions options = {.vocab_size = cfg.vocab_size};
         data_default_dir(default_data, sizeof default_data, &options);
         data_dir = default_data;
     }
-    if (!out) {
-        snprintf(default_out, sizeof default_out, "results/train/%s-%s", preset, memory_kind_name(cfg.memory));
+    /* the run's record: its identity as a sweep run's, plus the data it trains on */
+    RunSettings settings;
+    run_settings_defaults(&settings);
+    settings.model = cfg;
+    settings.train = t;
+    if (settings.train.seq_len == 0) settings.train.seq_len = cfg.seq_len;
+    char *record = NULL;
+    if ((rc = run_settings_set_data_dir(&settings, data_dir)) ||
+        !(record = run_record_json(&settings, data_dir, threads, hash))) {
+        fprintf(stderr, "meki train: %s\n", error_message());
+        return rc ? rc : 2;
+    }
+    t.record = record;
+    if (!out) {   /* named by the settings, so that two settings never share a folder */
+        snprintf(default_out, sizeof default_out, "results/train/%s-%s-%s", preset, memory_kind_name(cfg.memory), hash);
         out = default_out;
+    }
+    /* --fresh: the old checkpoint is moved aside (one rename), and removed once the new run
+     * has saved its own; an interrupted fresh run leaves it there, named in the message */
+    char checkpoint[4200], aside[4200];
+    snprintf(checkpoint, sizeof checkpoint, "%s/checkpoint.safetensors", out);
+    snprintf(aside, sizeof aside, "%s/checkpoint.replaced.safetensors", out);
+    int moved = 0;
+    if (fresh && checkpoint_exists(out)) {
+        if (rename(checkpoint, aside) != 0) {
+            fprintf(stderr, "meki train: --fresh: cannot move %s aside: %s\n", checkpoint, strerror(errno));
+            free(record);
+            return 1;
+        }
+        moved = 1;
     }
     TrainResult r;
     rc = train_run(&cfg, &t, data_dir, out, NULL, NULL, &r);
+    if (moved && checkpoint_exists(out)) unlink(aside);
+    else if (moved) fprintf(stderr, "meki train: the replaced checkpoint is kept as %s\n", aside);
+    free(record);
     if (rc) { fprintf(stderr, "meki train: %s\n", error_message()); return rc; }
     report_train(&r, out, json);
     return r.diverged ? 1 : 0;

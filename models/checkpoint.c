@@ -1,4 +1,5 @@
 #include "models/checkpoint.h"
+#include "models/record.h"
 #include "models/safetensors.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -41,6 +42,10 @@ static int write_model(const char *path, const Model *m, const TrainState *s, in
     const char *key_ptrs[128], *value_ptrs[128];
     int n_meta = build_meta(m, s, keys, values);
     for (int i = 0; i < n_meta; i++) { key_ptrs[i] = keys[i]; value_ptrs[i] = values[i]; }
+    if (m->record) {   /* longer than the fixed-size values: stored by pointer */
+        key_ptrs[n_meta] = RECORD_META_KEY;
+        value_ptrs[n_meta++] = m->record;
+    }
     const ParamSet *ps = &m->params;
     const char *prefixes[3] = {"", "optim.m.", "optim.v."};
     const float *bases[3] = {ps->data, ps->adam_m, ps->adam_v};
@@ -145,6 +150,8 @@ int model_load_file(Model *m, const char *path, int training, TrainState *s) {
     s->finished = (int)meta_long(&st, "train.finished");
     const char *loss = safetensors_meta(&st, "train.loss");
     s->train_loss = loss ? atof(loss) : 0;
+    const char *record = safetensors_meta(&st, RECORD_META_KEY);
+    if (!rc && record) m->record = strdup(record);
     safetensors_close(&st);
     if (rc) model_free(m);
     return rc;

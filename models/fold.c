@@ -1,6 +1,7 @@
 #include "models/fold.h"
 #include "models/checkpoint.h"
 #include "models/memory.h"
+#include "models/record.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include <stdio.h>
@@ -25,6 +26,7 @@ int model_fold(const Model *trained, Model *folded) {
                sizeof(float) * (size_t)t->numel);
     }
     if ((rc = trained->ops->fold((Model *)trained, folded))) model_free(folded);
+    else if (trained->record) folded->record = strdup(trained->record);   /* a bundle says what made it */
     return rc;
 }
 
@@ -47,6 +49,10 @@ int bundle_write(const Model *folded, const char *dir, const TableDtype *dtypes,
         if ((rc = rom_table_write(path, dtypes[i], list.count, list.rows, list.width, list.layers,
                                   list.tables)))
             return rc;
+    }
+    if (folded->record) {   /* the checkpoint's record, readable beside the bundle */
+        snprintf(path, sizeof path, "%s/record.json", dir);
+        if ((rc = record_write(path, folded->record))) return rc;
     }
     TrainState state = {0};
     snprintf(path, sizeof path, "%s/weights.safetensors", dir);

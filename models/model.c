@@ -126,6 +126,7 @@ int model_reserve(Model *m, int B, int T) {
 void model_free(Model *m) {
     if (m->ops && m->ops->release) m->ops->release(m);
     if (m->rom) { rom_table_close(m->rom); free(m->rom); }
+    free(m->record);
     free_activations(m);
     free(m->tokens);
     free(m->targets);

@@ -8,6 +8,7 @@
 #include "models/eval.h"
 #include "models/model.h"
 #include "models/engram.h"
+#include "models/record.h"
 #include "data/tokenizer.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -91,10 +92,33 @@ static int open_or_create(Model *m, const ModelConfig *cfg, const TrainConfig *t
         int rc = model_create(m, cfg, 0, 1);
         if (!rc) model_init_weights(m, t->seed);
         if (!rc && (rc = set_engram_token_map(m, data_dir))) model_free(m);
+        if (!rc && t->record && !(m->record = strdup(t->record))) {
+            model_free(m);
+            rc = error_set(ERR_FAILURE, "out of memory");
+        }
         return rc;
     }
     int rc = checkpoint_load(m, dir, 1, state);
     if (rc) return rc;
+    /* resumed (or reported) only when it is the same run: never another run's result */
+    if (t->record) {
+        char differences[2048];
+        if (!m->record) {
+            model_free(m);
+            return error_set(ERR_INPUT, "%s holds a checkpoint without a run record (made before records), so "
+                             "not known to be this run: give --fresh to train afresh, or another --out", dir);
+        }
+        if (record_identity_diff(m->record, t->record, differences, sizeof differences)) {
+            model_free(m);
+            return error_set(ERR_INPUT, "%s holds a run with other settings (%s): give --fresh to train "
+                             "afresh, or another --out", dir, differences);
+        }
+        free(m->record);   /* the same run: the new record (threads, revision) from now on */
+        if (!(m->record = strdup(t->record))) {
+            model_free(m);
+            return error_set(ERR_FAILURE, "out of memory");
+        }
+    }
     ModelConfig wanted = *cfg;
     model_config_validate(&wanted);
     for (int i = 0; i < model_config_field_count(); i++) {
@@ -143,6 +167,13 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
     Model m;
     TrainState state;
     if ((rc = make_dirs(out_dir)) || (rc = open_or_create(&m, cfg, t, out_dir, data_dir, &state))) {
+        token_file_close(&train); token_file_close(&val);
+        return rc;
+    }
+    char config_path[4200];
+    snprintf(config_path, sizeof config_path, "%s/config.json", out_dir);
+    if (t->record && (rc = record_write(config_path, t->record))) {
+        model_free(&m);
         token_file_close(&train); token_file_close(&val);
         return rc;
     }

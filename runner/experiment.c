@@ -1,4 +1,5 @@
 #include "runner/experiment.h"
+#include "data/corpus_hash.h"
 #include "kernels/quant.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -18,50 +19,60 @@
 
 /* Model keys ([model] but preset, [memory], [meki], [ple], [engram]) go through the
  * model's own field table (models/config.h), so a new field or memory variant is settable
- * here without a change. This table holds the rest. */
-typedef enum {
-    K_INT, K_LONG, K_FLOAT, K_SWITCH, K_DTYPES, K_FILES, K_SEED, K_PRESET,
-    K_EXPERIMENT   /* [experiment] keys: stored in ExperimentConfig, not in RunSettings */
-} KeyType;
-
-typedef struct {
-    const char *section, *key;
-    KeyType type;
-    size_t offset;              /* into RunSettings */
-    double min, max;
-} KeySpec;
-
-#define RS(field) offsetof(RunSettings, field)
+ * here without a change. This table holds the rest, with each key's role: identity keys
+ * make the run's JSON and hash (section_fields), operational ones do not.
+ * tests/test_experiment.c fails when a TrainConfig field is in no entry. */
+#define RS(field) offsetof(RunSettings, field), sizeof(((RunSettings *)0)->field)
+#define ID KEY_IDENTITY
+#define OP KEY_OPERATIONAL
 static const KeySpec KEYS[] = {
-    {"experiment", "name", K_EXPERIMENT, 0, 0, 0},
-    {"experiment", "description", K_EXPERIMENT, 0, 0, 0},
-    {"experiment", "seeds", K_EXPERIMENT, 0, 0, 0},
-    {"model", "preset", K_PRESET, 0, 0, 0},
-    {"train", "tokens", K_LONG, RS(train.tokens), 1, 1e13},
-    {"train", "batch", K_INT, RS(train.batch), 1, 65536},
-    {"train", "seq_len", K_INT, RS(train.seq_len), 0, 65536},
-    {"train", "lr", K_FLOAT, RS(train.lr), 1e-9, 10},
-    {"train", "min_lr", K_FLOAT, RS(train.min_lr), 0, 10},
-    {"train", "warmup", K_INT, RS(train.warmup), 0, 1e9},
-    {"train", "beta1", K_FLOAT, RS(train.beta1), 0, 0.9999999},
-    {"train", "beta2", K_FLOAT, RS(train.beta2), 0, 0.9999999},
-    {"train", "eps", K_FLOAT, RS(train.eps), 1e-20, 1},
-    {"train", "weight_decay", K_FLOAT, RS(train.weight_decay), 0, 10},
-    {"train", "clip", K_FLOAT, RS(train.clip), 0, 1e6},
-    {"train", "seed", K_SEED, RS(train.seed), 0, 0},
-    {"train", "eval_every", K_INT, RS(train.eval_every), 0, 1e9},
-    {"train", "eval_tokens", K_LONG, RS(train.eval_tokens), 0, 1e13},
-    {"train", "checkpoint_every", K_INT, RS(train.checkpoint_every), 0, 1e9},
-    {"train", "diverge_loss", K_FLOAT, RS(train.diverge_loss), 1e-3, 1e9},
-    {"eval", "zero_shot", K_SWITCH, RS(eval.zero_shot), 0, 1},
-    {"eval", "logit_lens", K_SWITCH, RS(eval.logit_lens), 0, 1},
-    {"bench", "table_dtypes", K_DTYPES, RS(bench.table_dtypes), 0, 0},
-    {"bench", "decode_tokens", K_INT, RS(bench.decode_tokens), 1, 1e6},
-    {"bench", "cold", K_SWITCH, RS(bench.cold), 0, 1},
-    {"bench", "prefetch", K_SWITCH, RS(bench.prefetch), 0, 1},
-    {"data", "corpus", K_FILES, RS(data), 0, 0},
+    /* labels of the experiment, not of the run: one run is shared by experiments */
+    {"experiment", "name", K_EXPERIMENT, OP, 1, 0, 0, 0, 0},
+    {"experiment", "description", K_EXPERIMENT, OP, 1, 0, 0, 0, 0},
+    {"experiment", "seeds", K_EXPERIMENT, ID, 1, 0, 0, 0, 0},   /* sets train.seed */
+    {"model", "preset", K_PRESET, ID, 1, 0, 0, 0, 0},           /* sets the model fields */
+    {"train", "tokens", K_LONG, ID, 1, RS(train.tokens), 1, 1e13},
+    {"train", "batch", K_INT, ID, 1, RS(train.batch), 1, 65536},
+    {"train", "seq_len", K_INT, ID, 1, RS(train.seq_len), 0, 65536},
+    {"train", "lr", K_FLOAT, ID, 1, RS(train.lr), 1e-9, 10},
+    {"train", "min_lr", K_FLOAT, ID, 1, RS(train.min_lr), 0, 10},
+    {"train", "warmup", K_INT, ID, 1, RS(train.warmup), 0, 1e9},
+    {"train", "beta1", K_FLOAT, ID, 1, RS(train.beta1), 0, 0.9999999},
+    {"train", "beta2", K_FLOAT, ID, 1, RS(train.beta2), 0, 0.9999999},
+    {"train", "eps", K_FLOAT, ID, 1, RS(train.eps), 1e-20, 1},
+    {"train", "weight_decay", K_FLOAT, ID, 1, RS(train.weight_decay), 0, 10},
+    {"train", "clip", K_FLOAT, ID, 1, RS(train.clip), 0, 1e6},
+    {"train", "seed", K_SEED, ID, 1, RS(train.seed), 0, 0},
+    /* the validation curve's points and their noise depend on these */
+    {"train", "eval_every", K_INT, ID, 1, RS(train.eval_every), 0, 1e9},
+    {"train", "eval_tokens", K_LONG, ID, 1, RS(train.eval_tokens), 0, 1e13},
+    /* resume is exact, so where checkpoints fall changes nothing */
+    {"train", "checkpoint_every", K_INT, OP, 1, RS(train.checkpoint_every), 0, 1e9},
+    /* decides whether a run ends as diverged */
+    {"train", "diverge_loss", K_FLOAT, ID, 1, RS(train.diverge_loss), 1e-3, 1e9},
+    /* threads change only the order of float sums (last bits); the runs table and the
+     * record keep the count, and results are compared across machines anyway */
+    {"train", "threads", K_INTERNAL, OP, 0, RS(train.threads), 0, 0},
+    {"train", "quiet", K_INTERNAL, OP, 0, RS(train.quiet), 0, 0},                /* output only */
+    {"train", "stop_after_steps", K_INTERNAL, OP, 0, RS(train.stop_after_steps), 0, 0},   /* tests: a pause */
+    {"train", "record", K_INTERNAL, OP, 0, RS(train.record), 0, 0},          /* the record itself */
+    {"eval", "zero_shot", K_SWITCH, ID, 1, RS(eval.zero_shot), 0, 1},
+    {"eval", "logit_lens", K_SWITCH, ID, 1, RS(eval.logit_lens), 0, 1},
+    {"bench", "table_dtypes", K_DTYPES, ID, 1, RS(bench.table_dtypes), 0, 0},
+    {"bench", "decode_tokens", K_INT, KEY_IDENTITY_IF_BENCH, 1, RS(bench.decode_tokens), 1, 1e6},
+    {"bench", "cold", K_SWITCH, KEY_IDENTITY_IF_BENCH, 1, RS(bench.cold), 0, 1},
+    {"bench", "prefetch", K_SWITCH, KEY_IDENTITY_IF_BENCH, 1, RS(bench.prefetch), 0, 1},
+    /* the files' content hash goes into the identity, not their paths */
+    {"data", "corpus", K_FILES, ID, 1, RS(data), 0, 0},
 };
+#undef ID
+#undef OP
 #define N_KEYS (int)(sizeof KEYS / sizeof KEYS[0])
+
+const KeySpec *experiment_keys(int *count) {
+    *count = N_KEYS;
+    return KEYS;
+}
 
 static const char *SECTIONS[] = {"experiment", "model", "memory", "train", "eval", "bench", "data", "sweep"};
 
@@ -176,7 +187,8 @@ static int find_key(const char *section, const char *key, KeyRef *ref) {
     ref->field = -1;
     snprintf(ref->full, sizeof ref->full, "%s.%s", section, key);
     for (int i = 0; i < N_KEYS; i++)
-        if (!strcmp(KEYS[i].section, section) && !strcmp(KEYS[i].key, key)) return ref->spec = &KEYS[i], 1;
+        if (KEYS[i].settable && !strcmp(KEYS[i].section, section) && !strcmp(KEYS[i].key, key))
+            return ref->spec = &KEYS[i], 1;
     for (int i = 0; i < model_config_field_count(); i++)
         if (!strcmp(model_config_field_key(i), ref->full)) return ref->field = i, 1;
     return 0;
@@ -208,7 +220,7 @@ static int parse_value(const KeyRef *ref, const char *text, RunSettings *s, Prob
         if (model_preset(&s->model, text))
             return problem(pr, "[%s] %s = '%s': expected tiny, small, medium or large", k->section, k->key, text);
         return 0;
-    case K_EXPERIMENT: break;
+    case K_EXPERIMENT: case K_INTERNAL: break;
     }
     return problem(pr, "[%s] %s cannot be set here", k->section, k->key);
 }
@@ -229,7 +241,7 @@ static void list_keys(char *out, size_t size, const char *section) {
     size_t used = 0, length = strlen(section);
     out[0] = 0;
     for (int i = 0; i < N_KEYS && used < size; i++)
-        if (!strcmp(KEYS[i].section, section))
+        if (KEYS[i].settable && !strcmp(KEYS[i].section, section))
             used += (size_t)snprintf(out + used, size - used, "%s%s", used ? ", " : "", KEYS[i].key);
     for (int i = 0; i < model_config_field_count() && used < size; i++) {
         const char *key = model_config_field_key(i);
@@ -474,7 +486,7 @@ static int blame_line(const ExperimentConfig *exp, const char *message, int mode
     return model_line;
 }
 
-static void apply_defaults(RunSettings *s) {
+void run_settings_defaults(RunSettings *s) {
     memset(s, 0, sizeof *s);
     train_config_defaults(&s->train);
     s->bench.decode_tokens = 128;
@@ -500,7 +512,7 @@ static int resolve(Parser *p, const int *choice, int seed_index, ResolvedRun *ru
     RunSettings *s = &run->settings;
     const char *preset = "tiny";   /* without a preset, tiny's sizes are the defaults */
     int model_line = 1;
-    apply_defaults(s);
+    run_settings_defaults(s);
     const ExpEntry *e = find_entry(exp, "model", "preset");
     if (e) preset = e->value, model_line = e->line;
     for (int a = 0; a < exp->n_axes; a++)
@@ -522,6 +534,8 @@ static int resolve(Parser *p, const int *choice, int seed_index, ResolvedRun *ru
         return fail(p, key_line(exp, "train", "min_lr", key_line(exp, "train", "lr", 1)),
                     "[train] min_lr %g exceeds lr %g%s%s", s->train.min_lr, s->train.lr, *where ? " in run " : "",
                     where);
+    if (run_settings_hash_corpus(&s->data))
+        return fail(p, key_line(exp, "data", "corpus", 1), "[data] corpus: %s", error_message());
     run->config_json = run_settings_json(s);
     config_hash(run->hash, run->config_json);
     return 1;
@@ -655,57 +669,59 @@ static char *model_json(const ModelConfig *m) {
     return finish(&j);
 }
 
-/* Operational knobs (threads, checkpoint_every, quiet) do not change results: left out. */
-static char *train_json(const TrainConfig *t) {
-    Json j;
-    char seed[32];
-    json_begin(&j);
-    json_int(&j, "tokens", t->tokens);
-    json_int(&j, "batch", t->batch);
-    json_int(&j, "seq_len", t->seq_len);
-    json_float(&j, "lr", t->lr);
-    json_float(&j, "min_lr", t->min_lr);
-    json_int(&j, "warmup", t->warmup);
-    json_float(&j, "beta1", t->beta1);
-    json_float(&j, "beta2", t->beta2);
-    json_float(&j, "eps", t->eps);
-    json_float(&j, "weight_decay", t->weight_decay);
-    json_float(&j, "clip", t->clip);
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->seed);
-    json_raw(&j, "seed", seed);
-    json_int(&j, "eval_every", t->eval_every);
-    json_int(&j, "eval_tokens", t->eval_tokens);
-    json_float(&j, "diverge_loss", t->diverge_loss);
-    return finish(&j);
-}
-
-static char *measure_json(const EvalSettings *e, const BenchSettings *b) {
-    Json j;
-    char dtypes[64];
-    json_begin(&j);
-    json_bool(&j, "zero_shot", e->zero_shot);
-    json_bool(&j, "logit_lens", e->logit_lens);
-    format_dtypes(dtypes, sizeof dtypes, b->table_dtypes);
-    json_string(&j, "table_dtypes", dtypes);
-    if (b->table_dtypes) {   /* the other bench knobs matter only when there is a bench */
-        json_int(&j, "decode_tokens", b->decode_tokens);
-        json_bool(&j, "cold", b->cold);
-        json_bool(&j, "prefetch", b->prefetch);
+/* The identity keys of one section of the table, in table order, as a JSON object:
+ * operational keys are left out, and bench-only ones when there is no bench. */
+static void section_fields(Json *out, const RunSettings *s, const char *section, int bench) {
+    Json *j = out;
+    char text[64];
+    for (int i = 0; i < N_KEYS; i++) {
+        const KeySpec *k = &KEYS[i];
+        if (strcmp(k->section, section) || k->role == KEY_OPERATIONAL) continue;
+        if (k->role == KEY_IDENTITY_IF_BENCH && !bench) continue;
+        const void *field = (const char *)s + k->offset;
+        switch (k->type) {
+        case K_INT: json_int(j, k->key, *(const int *)field); break;
+        case K_LONG: json_int(j, k->key, *(const long *)field); break;
+        case K_FLOAT: json_float(j, k->key, *(const float *)field); break;
+        case K_SWITCH: json_bool(j, k->key, *(const int *)field); break;
+        case K_DTYPES:
+            format_dtypes(text, sizeof text, *(const unsigned *)field);
+            json_string(j, k->key, text);
+            break;
+        case K_SEED:
+            snprintf(text, sizeof text, "%llu", (unsigned long long)*(const uint64_t *)field);
+            json_raw(j, k->key, text);
+            break;
+        case K_FILES: case K_PRESET: case K_EXPERIMENT: case K_INTERNAL:
+            break;   /* the corpus is written by run_settings_json; the rest sets other keys */
+        }
     }
-    return finish(&j);
 }
 
+int run_settings_hash_corpus(DataSettings *d) {
+    const char *paths[EXP_MAX_FILES];
+    uint64_t h;
+    for (int i = 0; i < d->n_files; i++) paths[i] = d->files[i];
+    int rc = corpus_content_hash(paths, d->n_files, &h);
+    if (!rc) snprintf(d->content_hash, sizeof d->content_hash, "%016llx", (unsigned long long)h);
+    return rc;
+}
+
+/* The run's identity: the model, the identity keys of the table, and the corpus by
+ * content (a corpus edited in place is another run; one moved is the same run). */
 char *run_settings_json(const RunSettings *s) {
-    Json j;
-    char corpus[EXP_MAX_FILES * EXP_TEXT] = "bible";
-    size_t used = 0;
-    for (int i = 0; i < s->data.n_files; i++)
-        used += (size_t)snprintf(corpus + used, sizeof corpus - used, "%s%s", i ? "," : "", s->data.files[i]);
+    Json j, train, measure;
     json_begin(&j);
     nested(&j, "model", model_json(&s->model));
-    nested(&j, "train", train_json(&s->train));
-    nested(&j, "measure", measure_json(&s->eval, &s->bench));
-    json_string(&j, "corpus", corpus);
+    json_begin(&train);
+    section_fields(&train, s, "train", 0);
+    nested(&j, "train", finish(&train));
+    json_begin(&measure);
+    section_fields(&measure, s, "eval", 0);
+    section_fields(&measure, s, "bench", s->bench.table_dtypes != 0);
+    nested(&j, "measure", finish(&measure));
+    json_string(&j, "corpus", s->data.n_files ? "files" : "bible");
+    json_string(&j, "corpus_hash", s->data.content_hash);
     return finish(&j);
 }
 

@@ -37,6 +37,7 @@ typedef struct {
 typedef struct {
     int n_files;                /* 0: the built-in Bible corpus */
     char files[EXP_MAX_FILES][EXP_TEXT];
+    char content_hash[17];      /* of the files' bytes (corpus_content_hash), set on load */
 } DataSettings;
 
 /* Everything that determines a run's results. */
@@ -81,9 +82,41 @@ typedef struct {
     int n_runs;
 } ExperimentConfig;
 
+/* The one table of run settings outside the model's (which has its own field table,
+ * models/config.h): every key an experiment file may set, and every other TrainConfig
+ * field, each with its role. The run's identity JSON (hence its hash) is generated from
+ * it: identity keys are in it, operational ones are not. */
+typedef enum {
+    K_INT, K_LONG, K_FLOAT, K_SWITCH, K_DTYPES, K_FILES, K_SEED, K_PRESET,
+    K_EXPERIMENT,  /* [experiment] keys: stored in ExperimentConfig, not in RunSettings */
+    K_INTERNAL     /* set by the program (a command's flag), never from a file */
+} KeyType;
+
+typedef enum {
+    KEY_IDENTITY,               /* changes results: part of the run's identity */
+    KEY_IDENTITY_IF_BENCH,      /* identity when [bench] table_dtypes is not none */
+    KEY_OPERATIONAL             /* how the run is carried out, not what it computes */
+} KeyRole;
+
+typedef struct {
+    const char *section, *key;
+    KeyType type;
+    KeyRole role;
+    int settable;               /* may appear in an experiment file */
+    size_t offset, size;        /* into RunSettings */
+    double min, max;
+} KeySpec;
+
+const KeySpec *experiment_keys(int *count);
+
 /* Parse, validate and expand path. On error exp holds no runs and the message is set. */
 int experiment_load(ExperimentConfig *exp, const char *path);
 void experiment_free(ExperimentConfig *exp);
+
+/* The settings of a file that sets nothing (the model still to be given a preset). */
+void run_settings_defaults(RunSettings *s);
+/* Sets d->content_hash from its files' bytes (the Bible's text without files). */
+int run_settings_hash_corpus(DataSettings *d);
 
 /* The canonical JSON of settings (malloc'd, fixed key order, only the active memory
  * variant's parameters) and its 16-hex-digit hash. */

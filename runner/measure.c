@@ -5,6 +5,7 @@
 #include "models/eval.h"
 #include "models/fold.h"
 #include "models/memory.h"
+#include "models/record.h"
 #include "models/zeroshot.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -112,7 +113,13 @@ int measure_run(const RunSettings *s, const char *data_dir, const char *dir, int
     if (s->eval.zero_shot || s->eval.logit_lens || wants_bundle) {   /* the checkpoint, read once */
         Model trained;
         TrainState state;
+        char checked[4096];   /* the run's own data: the tokenizer it was trained with */
         if ((rc = checkpoint_load(&trained, dir, 0, &state))) {
+            token_file_close(&val);
+            return rc;
+        }
+        if ((rc = record_data_dir(trained.record, data_dir, data_dir, checked, sizeof checked))) {
+            model_free(&trained);
             token_file_close(&val);
             return rc;
         }

@@ -1,6 +1,7 @@
 #include "runner/sweep.h"
 #include "runner/measure.h"
 #include "runner/machine.h"
+#include "runner/record.h"
 #include "models/checkpoint.h"
 #include "data/dataset.h"
 #include "util/error.h"
@@ -128,8 +129,9 @@ static void train_metrics(MetricList *m, const TrainResult *r) {
 }
 
 static void train_attempt(const SweepContext *ctx, const ResolvedRun *run, const char *data_dir, const char *dir,
-                          CurveLog *curve, RunReport *report) {
+                          const char *record, CurveLog *curve, RunReport *report) {
     TrainConfig train = run->settings.train;
+    train.record = record;
     TrainResult result;
     memset(&result, 0, sizeof result);
     train.threads = ctx->threads;
@@ -174,9 +176,9 @@ static int set_aside_checkpoint(const char *dir, char *aside, size_t size) {
  * cannot resume from the checkpoint of an interrupted attempt (say, killed while saving
  * it) starts again from scratch: training is deterministic, so the figures are the same. */
 static void train_step(const SweepContext *ctx, const ResolvedRun *run, const char *data_dir, const char *dir,
-                       CurveLog *curve, RunReport *report) {
+                       const char *record, CurveLog *curve, RunReport *report) {
     int resuming = checkpoint_exists(dir);
-    train_attempt(ctx, run, data_dir, dir, curve, report);
+    train_attempt(ctx, run, data_dir, dir, record, curve, report);
     if (report->outcome != OUTCOME_FAILED || !resuming) return;
     char first[512], aside[4200];
     snprintf(first, sizeof first, "%s", report->error);
@@ -186,7 +188,7 @@ static void train_step(const SweepContext *ctx, const ResolvedRun *run, const ch
         return;
     }
     fprintf(stderr, "run %s: cannot resume (%s); checkpoint moved to %s, starting again\n", run->hash, first, aside);
-    train_attempt(ctx, run, data_dir, dir, curve, report);
+    train_attempt(ctx, run, data_dir, dir, record, curve, report);
     if (report->outcome == OUTCOME_FAILED) {
         char second[512];
         snprintf(second, sizeof second, "%s", report->error);
@@ -194,27 +196,21 @@ static void train_step(const SweepContext *ctx, const ResolvedRun *run, const ch
     }
 }
 
-static int write_config(const char *dir, const char *json) {
-    char path[4300];
-    AtomicFile f;
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    if (atomic_open(&f, path)) return ERR_FAILURE;
-    if (atomic_write(&f, json, strlen(json)) || atomic_write(&f, "\n", 1)) {
-        atomic_abort(&f);
-        return ERR_FAILURE;
-    }
-    return atomic_commit(&f);
-}
-
 /* The pipeline proper, once the run is ours: later issues add fold, eval and bench here. */
 static void pipeline(const SweepContext *ctx, const ResolvedRun *run, const char *data_dir, const char *dir,
                      CurveLog *curve, RunReport *report) {
-    if (write_config(dir, run->config_json)) {
+    /* the run record: train_run keeps it in the checkpoint and writes it as config.json */
+    char hash[17];
+    char *record = run_record_json(&run->settings, data_dir, ctx->threads, hash);
+    if (!record || strcmp(hash, run->hash)) {   /* the record's identity is the run's */
         report->outcome = OUTCOME_FAILED;
-        snprintf(report->error, sizeof report->error, "%s", error_message());
+        snprintf(report->error, sizeof report->error, "run record: %s",
+                 record ? "its hash differs from the run's" : error_message());
+        free(record);
         return;
     }
-    train_step(ctx, run, data_dir, dir, curve, report);
+    train_step(ctx, run, data_dir, dir, record, curve, report);
+    free(record);
     if (report->outcome != OUTCOME_DONE) return;
     /* a failed measurement fails the run; its training stays in dir, so a re-run resumes
      * from the finished checkpoint and only measures again */

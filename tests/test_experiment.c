@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "runner/experiment.h"
 #include "util/error.h"
@@ -225,6 +228,141 @@ static void test_hash_covers_results(void **state) {
     release(ops);
 }
 
+
+/* Case 3 of issue 11: a corpus edited in place is another run (the identity holds the
+ * content's hash, not only the path). The edit keeps the size and is dated later, as an
+ * editor's save would be. */
+static void test_corpus_content_in_hash(void **state) {
+    char corpus[4200], text[8400];
+    snprintf(corpus, sizeof corpus, "%s/corpus.txt", temp_dir);
+    FILE *f = fopen(corpus, "w");
+    assert_non_null(f);
+    fputs("the first version of the text\n", f);
+    fclose(f);
+    snprintf(text, sizeof text, HEAD "[data]\ncorpus = %s\n", corpus);
+    ExperimentConfig *before = load_ok(text);
+    f = fopen(corpus, "w");
+    assert_non_null(f);
+    fputs("the other version of the text\n", f);
+    fclose(f);
+    struct timespec later[2];
+    clock_gettime(CLOCK_REALTIME, &later[0]);
+    later[0].tv_sec += 2;
+    later[1] = later[0];
+    assert_int_equal(utimensat(AT_FDCWD, corpus, later, 0), 0);
+    ExperimentConfig *after = load_ok(text);
+    assert_string_not_equal(before->runs[0].hash, after->runs[0].hash);
+    release(before);
+    release(after);
+}
+
+/* Case 4 of issue 11: every key of the table has a role; every identity key changed alone
+ * changes the run's hash and every operational one leaves it. */
+static void test_every_key_changes_the_hash_or_is_operational(void **state) {
+    int n;
+    const KeySpec *keys = experiment_keys(&n);
+    char corpus[4200];
+    snprintf(corpus, sizeof corpus, "%s/other-corpus.txt", temp_dir);
+    FILE *f = fopen(corpus, "w");
+    assert_non_null(f);
+    fputs("some text\n", f);
+    fclose(f);
+    const char *bench = "[bench]\ntable_dtypes = f32\n";   /* so that the bench knobs count */
+    char text[8192];
+    snprintf(text, sizeof text, HEAD "%s", bench);
+    ExperimentConfig *base = load_ok(text);
+    const RunSettings *s = &base->runs[0].settings;
+    int tested = 0;
+    for (int i = 0; i < n; i++) {
+        const KeySpec *k = &keys[i];
+        assert_true(k->role == KEY_IDENTITY || k->role == KEY_IDENTITY_IF_BENCH || k->role == KEY_OPERATIONAL);
+        if (!k->settable) {   /* set by the command line only (threads, quiet): never identity */
+            if (k->role != KEY_OPERATIONAL) fail_msg("%s.%s cannot be set from a file but is identity", k->section, k->key);
+            continue;
+        }
+        const void *field = (const char *)s + k->offset;
+        char value[EXP_TEXT + 100];
+        switch (k->type) {
+        case K_INT: snprintf(value, sizeof value, "%d", *(const int *)field + (*(const int *)field > k->min ? -1 : 1)); break;
+        case K_LONG: snprintf(value, sizeof value, "%ld", *(const long *)field + 1); break;
+        case K_FLOAT: snprintf(value, sizeof value, "%.9g", *(const float *)field ? *(const float *)field * 0.5 : 0.5); break;
+        case K_SWITCH: snprintf(value, sizeof value, "%s", *(const int *)field ? "off" : "on"); break;
+        case K_DTYPES: snprintf(value, sizeof value, "q8"); break;
+        case K_FILES: snprintf(value, sizeof value, "%s", corpus); break;
+        case K_SEED: snprintf(value, sizeof value, "%llu", (unsigned long long)*(const uint64_t *)field + 1); break;
+        case K_PRESET: snprintf(value, sizeof value, "small"); break;
+        case K_EXPERIMENT:
+            snprintf(value, sizeof value, "%s", !strcmp(k->key, "seeds") ? "5" : "other");
+            break;
+        case K_INTERNAL: fail_msg("%s.%s: an internal key marked settable", k->section, k->key);
+        }
+        if (k->type == K_EXPERIMENT)
+            snprintf(text, sizeof text, "[experiment]\n%s%s = %s\n%s", strcmp(k->key, "name") ? "name = t\n" : "",
+                     k->key, value, bench);
+        else if (!strcmp(k->key, "table_dtypes"))
+            snprintf(text, sizeof text, HEAD "[bench]\ntable_dtypes = %s\n", value);
+        else
+            snprintf(text, sizeof text, HEAD "%s[%s]\n%s = %s\n", bench, k->section, k->key, value);
+        ExperimentConfig *changed = load_ok(text);
+        int same = !strcmp(changed->runs[0].hash, base->runs[0].hash);
+        if (k->role == KEY_OPERATIONAL && !same) fail_msg("operational %s.%s = %s changed the hash", k->section, k->key, value);
+        if (k->role != KEY_OPERATIONAL && same) fail_msg("identity %s.%s = %s did not change the hash", k->section, k->key, value);
+        release(changed);
+        tested++;
+    }
+    assert_true(tested > 20);
+    /* every model field of the active (dense) model: numbers and switches changed alone */
+    int model_tested = 0;
+    for (int i = 0; i < model_config_field_count(); i++) {
+        const char *key = model_config_field_key(i), *dot = strchr(key, '.');
+        char value[256], changed_value[256];
+        model_config_field_value(&s->model, i, value, sizeof value);
+        if (strncmp(key, "model.", 6)) continue;
+        char *end;
+        long v = strtol(value, &end, 10);
+        if (!*end && *value) snprintf(changed_value, sizeof changed_value, "%ld", v * 2);
+        else if (!strcmp(value, "on") || !strcmp(value, "off")) snprintf(changed_value, sizeof changed_value, "%s", strcmp(value, "on") ? "on" : "off");
+        else continue;
+        snprintf(text, sizeof text, HEAD "%s[model]\n%s = %s\n", bench, dot + 1, changed_value);
+        ExperimentConfig changed;
+        if (experiment_load(&changed, write_ini("model.ini", text))) continue;   /* an invalid combination */
+        if (!strcmp(changed.runs[0].hash, base->runs[0].hash)) fail_msg("%s = %s did not change the hash", key, changed_value);
+        experiment_free(&changed);
+        model_tested++;
+    }
+    assert_true(model_tested > 3);
+    release(base);
+}
+
+/* The key table covers every field of the run settings but the model's (which has its own
+ * table): bytes of TrainConfig, EvalSettings, BenchSettings and DataSettings that no key
+ * covers can only be alignment padding, shorter than the alignment of what follows. A new
+ * TrainConfig field left out of the table fails here. */
+static void test_key_table_covers_the_settings(void **state) {
+    int n;
+    const KeySpec *keys = experiment_keys(&n);
+    static unsigned char covered[sizeof(RunSettings)];
+    memset(covered, 0, sizeof covered);
+    for (int i = 0; i < n; i++) {
+        if (keys[i].type == K_EXPERIMENT || keys[i].type == K_PRESET) continue;
+        assert_true(keys[i].offset + keys[i].size <= sizeof(RunSettings));
+        for (size_t b = keys[i].offset; b < keys[i].offset + keys[i].size; b++) {
+            if (covered[b]) fail_msg("%s.%s overlaps another key", keys[i].section, keys[i].key);
+            covered[b] = 1;
+        }
+    }
+    size_t start = offsetof(RunSettings, train), end = sizeof(RunSettings);
+    for (size_t b = start; b < end;) {
+        if (covered[b]) { b++; continue; }
+        size_t gap_start = b;
+        while (b < end && !covered[b]) b++;
+        size_t align = b == end ? 8 : (b & -b) < 8 ? (b & -b) : 8;
+        if (b - gap_start >= align)
+            fail_msg("RunSettings bytes %zu..%zu (TrainConfig offset %zu) are in no key of the table: "
+                     "add the field to KEYS as identity or operational", gap_start, b - 1, gap_start - start);
+    }
+}
+
 static int setup(void **state) { return mkdtemp(temp_dir) ? 0 : -1; }
 
 static int teardown(void **state) {
@@ -243,6 +381,9 @@ int main(void) {
         cmocka_unit_test(test_list_valued_axis),
         cmocka_unit_test(test_hash),
         cmocka_unit_test(test_hash_covers_results),
+        cmocka_unit_test(test_corpus_content_in_hash),
+        cmocka_unit_test(test_every_key_changes_the_hash_or_is_operational),
+        cmocka_unit_test(test_key_table_covers_the_settings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
