@@ -206,6 +206,50 @@ static void test_hash(void **state) {
     release(exp);
 }
 
+/* The model part of the run identity, pinned for a few configurations: a refactor of the
+ * config (fields, variants, their order) must not change a stored run's hash. Only the
+ * "model" object is pinned, so that other parts of the JSON may evolve on their own. */
+static void test_model_identity_pinned(void **state) {
+    ExperimentConfig *exp = load_ok("[experiment]\nname = pin\n[model]\npreset = small\n[engram]\n"
+                                    "normalize_tokens = on\n[sweep]\nmemory.kind = none, meki, ple, engram\n"
+                                    "meki.layers = all | last:1\n");
+    static const char *const expected[][2] = {
+        {"memory.kind=none", "afc39f4a5618e15c"},
+        {"memory.kind=meki meki.layers=all", "a2259ae011181c07"},
+        {"memory.kind=meki meki.layers=last:1", "143db3d68558012c"},
+        {"memory.kind=ple", "fa842309c6e02b9a"},
+        {"memory.kind=engram", "89733fa7b6a933b3"},
+    };
+    assert_int_equal(exp->n_runs, 5);
+    for (int r = 0; r < exp->n_runs; r++) {
+        const char *json = exp->runs[r].config_json, *start = strstr(json, "\"model\":{");
+        const char *end = start ? strstr(start, "},\"train\":") : NULL;
+        assert_non_null(end);
+        char model[1024], hash[17];
+        snprintf(model, sizeof model, "%.*s", (int)(end + 1 - start), start);
+        config_hash(hash, model);
+        if (strcmp(hash, expected[r][1])) fprintf(stderr, "%s: %s\n", exp->runs[r].variant, model);
+        assert_string_equal(exp->runs[r].variant, expected[r][0]);
+        assert_string_equal(hash, expected[r][1]);
+    }
+    release(exp);
+}
+
+/* Checkpoints store the config under these metadata keys: they must stay readable. */
+static void test_checkpoint_keys_kept(void **state) {
+    static const char *const keys[] = {
+        "model.d_model", "model.n_layers", "model.n_heads", "model.n_kv_heads", "model.ffn_hidden",
+        "model.vocab_size", "model.seq_len", "model.rope_theta", "model.norm_eps", "model.qk_norm",
+        "model.tie_embeddings", "memory.kind", "meki.d_mem", "meki.memory", "meki.position",
+        "meki.fusion", "meki.projector", "meki.layers", "ple.width", "ple.layers", "engram.max_ngram",
+        "engram.heads", "engram.table_size", "engram.width", "engram.normalize_tokens", "engram.layers"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        int found = 0;
+        for (int i = 0; i < model_config_field_count(); i++) found |= !strcmp(model_config_field_key(i), keys[k]);
+        if (!found) fail_msg("no config field %s", keys[k]);
+    }
+}
+
 /* Operational knobs do not change the run; every knob that changes results does. */
 static void test_hash_covers_results(void **state) {
     ExperimentConfig *base = load_ok("[experiment]\nname = h\n");
@@ -243,6 +287,8 @@ int main(void) {
         cmocka_unit_test(test_list_valued_axis),
         cmocka_unit_test(test_hash),
         cmocka_unit_test(test_hash_covers_results),
+        cmocka_unit_test(test_model_identity_pinned),
+        cmocka_unit_test(test_checkpoint_keys_kept),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
