@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "models/meki.h"
 #include "runner/experiment.h"
 #include "util/error.h"
 
@@ -167,8 +168,8 @@ static void test_grid_order_and_dedup(void **state) {
         assert_int_equal(exp->runs[r].index, indices[r]);
         for (int q = 0; q < r; q++) assert_string_not_equal(exp->runs[q].hash, exp->runs[r].hash);
     }
-    assert_int_equal(exp->runs[4].settings.model.meki.d_mem, 16);
-    assert_int_equal(exp->runs[4].settings.model.memory, MEMORY_MEKI);
+    assert_int_equal(meki_config(&exp->runs[4].settings.model)->d_mem, 16);
+    assert_int_equal(exp->runs[4].settings.model.memory, memory_kind_parse("meki"));
     release(exp);
 }
 
@@ -177,8 +178,8 @@ static void test_list_valued_axis(void **state) {
                                     "meki.layers = all | 0 | last:1\nbench.table_dtypes = f32,q8 | q4\n");
     assert_int_equal(exp->n_runs, 6);
     assert_string_equal(exp->runs[2].variant, "meki.layers=0 bench.table_dtypes=f32,q8");
-    assert_int_equal(exp->runs[2].settings.model.meki.layers[0], 1);
-    assert_int_equal(exp->runs[2].settings.model.meki.layers[1], 0);
+    assert_int_equal(meki_config(&exp->runs[2].settings.model)->layers[0], 1);
+    assert_int_equal(meki_config(&exp->runs[2].settings.model)->layers[1], 0);
     assert_int_equal(exp->runs[2].settings.bench.table_dtypes, DTYPE_F32 | DTYPE_Q8);
     assert_non_null(strstr(exp->runs[5].config_json, "\"layers\":\"1\""));
     release(exp);
