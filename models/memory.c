@@ -9,6 +9,7 @@
     X(MEKI_OPS)   /* models/meki.c */ \
     X(PLE_OPS)    /* models/ple.c */ \
     X(ENGRAM_OPS) /* models/engram.c */ \
+    X(BIAS_OPS)   /* models/bias.c */ \
     /* new variants above this line */
 
 #define DECLARE(ops) extern const MemoryOps ops;
