@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "models/checkpoint.h"
 #include "models/engine.h"
 #include "models/fold.h"
 #include "tests/memory_check.h"
@@ -153,6 +154,49 @@ static void test_config_field(void **state) {
     assert_string_equal(memory_kind_name(memory_kind_parse("bias")), "bias");
 }
 
+/* A file written before this variant existed lacks its keys: a model of another kind
+ * loads with the variant's defaults, while a file of this kind must carry them. */
+static void save_without_bias_keys(const ModelConfig *c, const char *path) {
+    Model m;
+    TrainState none = {0};
+    assert_int_equal(model_create(&m, c, 0, 0), 0);
+    model_init_weights(&m, 1);
+    assert_int_equal(model_save_file(&m, path, &none), 0);
+    model_free(&m);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    char header[8192];
+    size_t n = fread(header, 1, sizeof header, f);
+    char *key = memmem(header, n, "\"bias.layers\"", 13);
+    assert_non_null(key);
+    key[1] = 'x';   /* same length: the header stays valid, the key is gone */
+    fseek(f, key + 1 - header, SEEK_SET);
+    fputc('x', f);
+    fclose(f);
+}
+
+static void test_older_files_without_the_keys(void **state) {
+    char dir[] = "/tmp/meki-test-bias-old-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/m.safetensors", dir);
+    ModelConfig c;
+    test_config(&c, "0");
+    c.memory = memory_kind_parse("meki");
+    assert_int_equal(model_config_validate(&c), 0);
+    save_without_bias_keys(&c, path);
+    Model loaded;
+    TrainState s;
+    assert_int_equal(model_load_file(&loaded, path, 0, &s), 0);
+    assert_int_equal(loaded.cfg.memory, memory_kind_parse("meki"));
+    model_free(&loaded);
+    test_config(&c, "0");
+    save_without_bias_keys(&c, path);
+    assert_int_equal(model_load_file(&loaded, path, 0, &s), ERR_INPUT);
+    assert_non_null(strstr(error_message(), "lacks bias.layers"));
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_module_gradients),
@@ -160,6 +204,7 @@ int main(void) {
         cmocka_unit_test(test_fold_equals_training_form),
         cmocka_unit_test(test_engine_equals_training_forward),
         cmocka_unit_test(test_config_field),
+        cmocka_unit_test(test_older_files_without_the_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
