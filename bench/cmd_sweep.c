@@ -1,6 +1,7 @@
 /* ./meki sweep FILE.ini: every run of an experiment's grid, recorded in the results database. */
 #include "bench/args.h"
 #include "bench/commands.h"
+#include "models/memory.h"
 #include "runner/experiment.h"
 #include "runner/store.h"
 #include "runner/sweep.h"
@@ -34,8 +35,16 @@ static void settings_summary(char *out, size_t size, const RunSettings *s) {
     const ModelConfig *m = &s->model;
     int used = snprintf(out, size, "d%d L%d V%d %s", m->d_model, m->n_layers, m->vocab_size,
                         memory_kind_name(m->memory));
-    if (m->memory == MEMORY_MEKI && used > 0 && (size_t)used < size)
-        snprintf(out + used, size - (size_t)used, " d_mem %d", m->meki.d_mem);
+    const MemoryOps *ops = memory_ops(m->memory);
+    for (int i = 0; ops && i < ops->n_report_columns && used > 0 && (size_t)used < size; i++) {
+        const ReportColumn *r = &ops->report_columns[i];
+        for (int f = 0; r->brief && f < model_config_field_count(); f++) {
+            if (strcmp(model_config_field_key(f), r->key)) continue;
+            char value[128];
+            model_config_field_value(m, f, value, sizeof value);
+            used += snprintf(out + used, size - (size_t)used, " %s %s", strchr(r->key, '.') + 1, value);
+        }
+    }
 }
 
 /* Status of each run in an existing database, for the dry-run listing; "" if none. */

@@ -91,6 +91,9 @@ static int config_from_file(ModelConfig *cfg, const SafeTensors *st, int *folded
     model_preset(cfg, "tiny");
     for (int i = 0; i < model_config_field_count(); i++) {
         const char *key = model_config_field_key(i), *value = safetensors_meta(st, key);
+        /* a variant added after the file was written: its keys keep their defaults */
+        MemoryKind owner = model_config_field_kind(i);
+        if (!value && owner != MEMORY_NONE && owner != cfg->memory) continue;
         if (!value) return error_set(ERR_INPUT, "%s: metadata lacks %s", st->path, key);
         if (model_config_set(cfg, key, value))
             return error_set(ERR_INPUT, "%s: %s", st->path, error_message());

@@ -1,4 +1,5 @@
 #include "models/config.h"
+#include "models/memory.h"
 #include "util/error.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,21 +32,10 @@ int model_preset(ModelConfig *cfg, const char *name) {
         cfg->qk_norm = 1;
         cfg->tie_embeddings = 1;
         cfg->memory = MEMORY_NONE;
-        cfg->meki.d_mem = p->d_model / 8;
-        cfg->meki.memory = MEKI_BOTH;
-        cfg->meki.position = POS_PARALLEL_FFN;
-        cfg->meki.fusion = FUSION_ADD_SIGMOID;
-        cfg->meki.projector = PROJECTOR_SWIGLU;
-        strcpy(cfg->meki.layers_spec, "all");
-        cfg->ple.width = p->d_model / 8;
-        strcpy(cfg->ple.layers_spec, "all");
-        cfg->engram.max_ngram = 3;
-        cfg->engram.heads = 4;
-        cfg->engram.table_size = 4093;
-        /* d/32: with tables of 4093 rows this matches MeKi's ROM weights (d_mem = d/8,
-         * every layer) within 1% at the tiny and small presets (table2.ini) */
-        cfg->engram.width = p->d_model / 32;
-        strcpy(cfg->engram.layers_spec, "default");
+        for (int k = 1; k <= memory_variant_count(); k++) {
+            const MemoryOps *ops = memory_ops(k);
+            ops->config_defaults(memory_config(cfg, ops), cfg);
+        }
         return OK;
     }
     return error_set(ERR_INPUT, "unknown preset '%s' (tiny, small, medium, large)", name);
@@ -55,14 +45,9 @@ static int check(int ok, const char *what) {
     return ok ? OK : error_set(ERR_INPUT, "model: %s", what);
 }
 
-/* "default" (Engram's): layer 1 and the middle layer, as the Engram paper places it. */
-static int resolve_layers(unsigned char *flags, const char *spec, int n_layers, const char *key) {
-    if (!strcmp(spec, "default")) {
-        memset(flags, 0, MAX_LAYERS);
-        flags[1 % n_layers] = 1;
-        flags[n_layers / 2] = 1;
-        return OK;
-    }
+int config_require(int ok, const char *what) { return check(ok, what); }
+
+int config_resolve_layers(unsigned char *flags, const char *spec, int n_layers, const char *key) {
     if (parse_layer_list(flags, spec[0] ? spec : "all", n_layers))
         return error_set(ERR_INPUT, "%s: %s", key, error_message());
     return OK;
@@ -84,23 +69,13 @@ int model_config_validate(ModelConfig *c) {
         (rc = check(c->norm_eps > 0, "norm_eps must be positive")))
         return rc;
     c->head_dim = c->d_model / c->n_heads;
-    if ((rc = resolve_layers(c->meki.layers, c->meki.layers_spec, c->n_layers, "meki.layers")) ||
-        (rc = resolve_layers(c->ple.layers, c->ple.layers_spec, c->n_layers, "ple.layers")) ||
-        (rc = resolve_layers(c->engram.layers, c->engram.layers_spec, c->n_layers, "engram.layers")))
-        return rc;
-    if (c->memory == MEMORY_MEKI &&
-        ((rc = check(c->meki.d_mem > 0, "meki d_mem must be positive")) ||
-         (rc = check(c->meki.memory >= MEKI_STATIC && c->meki.memory <= MEKI_BOTH, "meki memory"))))
-        return rc;
-    if (c->memory == MEMORY_PLE && (rc = check(c->ple.width > 0, "ple width must be positive")))
-        return rc;
-    if (c->memory == MEMORY_ENGRAM &&
-        ((rc = check(c->engram.max_ngram >= 2, "engram max_ngram must be >= 2")) ||
-         (rc = check(c->engram.heads > 0, "engram heads must be positive")) ||
-         (rc = check(c->engram.table_size > 1, "engram table_size must be > 1")) ||
-         (rc = check(c->engram.width > 0, "engram width must be positive"))))
-        return rc;
-    return OK;
+    /* every variant's layer flags: inactive ones are stored in checkpoints too */
+    for (int k = 1; k <= memory_variant_count(); k++) {
+        const MemoryOps *ops = memory_ops(k);
+        if ((rc = ops->config_resolve(memory_config(c, ops), c))) return rc;
+    }
+    const MemoryOps *active = memory_ops(c->memory);
+    return active ? active->config_check(memory_config(c, active), c) : OK;
 }
 
 int parse_layer_list(unsigned char *flags, const char *text, int n_layers) {
@@ -149,26 +124,3 @@ void format_layer_list(char *out, int size, const unsigned char *flags, int n_la
     for (int l = 0; l < n_layers && used < size; l++)
         if (flags[l]) used += snprintf(out + used, (size_t)(size - used), "%s%d", used ? "," : "", l);
 }
-
-static const char *KIND_NAMES[] = {"none", "meki", "ple", "engram"};
-static const char *MEMORY_NAMES[] = {"", "static", "dynamic", "both"};
-static const char *POSITION_NAMES[] = {"parallel_ffn", "parallel_attn", "after_attn", "after_ffn"};
-static const char *FUSION_NAMES[] = {"add_sigmoid", "mul_sigmoid", "add_silu", "mul_silu"};
-static const char *PROJECTOR_NAMES[] = {"swiglu", "linear"};
-
-static int find(const char *const *names, int n, const char *s) {
-    for (int i = 0; i < n; i++)
-        if (names[i][0] && strcmp(names[i], s) == 0) return i;
-    return -1;
-}
-
-const char *memory_kind_name(MemoryKind k) { return KIND_NAMES[k]; }
-const char *meki_memory_name(MekiMemory m) { return MEMORY_NAMES[m]; }
-const char *meki_position_name(MekiPosition p) { return POSITION_NAMES[p]; }
-const char *meki_fusion_name(MekiFusion f) { return FUSION_NAMES[f]; }
-const char *meki_projector_name(MekiProjector p) { return PROJECTOR_NAMES[p]; }
-int memory_kind_parse(const char *s) { return find(KIND_NAMES, 4, s); }
-int meki_memory_parse(const char *s) { return find(MEMORY_NAMES, 4, s); }
-int meki_position_parse(const char *s) { return find(POSITION_NAMES, 4, s); }
-int meki_fusion_parse(const char *s) { return find(FUSION_NAMES, 4, s); }
-int meki_projector_parse(const char *s) { return find(PROJECTOR_NAMES, 2, s); }

@@ -1,80 +1,74 @@
 /* Model configuration: the architecture and its memory variant. Presets give the sizes
- * for this 2-core machine; every field can be overridden from an experiment file. */
+ * for this 2-core machine; every field can be overridden from an experiment file.
+ * The memory variants are not named here: each owns its config struct and field table
+ * (models/memory.h), kept in this struct's opaque per-variant blocks. */
 #ifndef MODELS_CONFIG_H
 #define MODELS_CONFIG_H
+#include <stddef.h>
 #include <stdint.h>
 
 #define MAX_LAYERS 64
+#define LAYER_SPEC_BYTES 96   /* text of a layer selection: all | 0,2,4 | first:N | last:N | every:K */
 
-typedef enum { MEMORY_NONE, MEMORY_MEKI, MEMORY_PLE, MEMORY_ENGRAM } MemoryKind;
-/* bit flags: static table, dynamic projection of the shared embedding, or both */
-typedef enum { MEKI_STATIC = 1, MEKI_DYNAMIC = 2, MEKI_BOTH = 3 } MekiMemory;
-typedef enum { POS_PARALLEL_FFN, POS_PARALLEL_ATTN, POS_AFTER_ATTN, POS_AFTER_FFN } MekiPosition;
-typedef enum { FUSION_ADD_SIGMOID, FUSION_MUL_SIGMOID, FUSION_ADD_SILU, FUSION_MUL_SILU } MekiFusion;
-typedef enum { PROJECTOR_SWIGLU, PROJECTOR_LINEAR } MekiProjector;
+/* The memory variant: its index in the registry (models/memory.c), 0 for none. */
+typedef int MemoryKind;
+enum { MEMORY_NONE = 0 };
+enum { MEMORY_MAX_VARIANTS = 8, MEMORY_CONFIG_BYTES = 256 };
 
+/* One variant's config, whatever its struct: the variant casts the bytes to it (and
+ * asserts statically that it fits). */
 typedef struct {
-    int d_mem;
-    MekiMemory memory;
-    MekiPosition position;
-    MekiFusion fusion;
-    MekiProjector projector;
-    char layers_spec[96];               /* all | 0,2,4 | first:N | last:N | every:K */
-    unsigned char layers[MAX_LAYERS];   /* resolved by model_config_validate */
-} MekiConfig;
-
-typedef struct {
-    int width;                          /* p: per-layer token vector width */
-    char layers_spec[96];
-    unsigned char layers[MAX_LAYERS];
-} PleConfig;
-
-typedef struct {
-    int max_ngram;                      /* N: n-grams 2..N */
-    int heads;                          /* K hash heads per n */
-    int table_size;                     /* rows per head (rounded to a distinct prime) */
-    int width;                          /* columns per head */
-    int normalize_tokens;               /* merge case / leading-space variants */
-    char layers_spec[96];               /* default: layer 1 and the middle layer */
-    unsigned char layers[MAX_LAYERS];
-} EngramConfig;
+    _Alignas(max_align_t) unsigned char bytes[MEMORY_CONFIG_BYTES];
+} MemoryConfigBlock;
 
 typedef struct {
     int d_model, n_layers, n_heads, n_kv_heads, head_dim, ffn_hidden, vocab_size, seq_len;
     float rope_theta, norm_eps;
     int qk_norm, tie_embeddings;
     MemoryKind memory;
-    MekiConfig meki;
-    PleConfig ple;
-    EngramConfig engram;
+    /* every variant's config, active or not (experiment files may set a variant's keys
+     * before choosing it): variant k's in variant_config[k - 1] */
+    MemoryConfigBlock variant_config[MEMORY_MAX_VARIANTS];
 } ModelConfig;
 
 /* Fill cfg from a preset name (tiny, small, medium, large); ERR_INPUT if unknown.
- * Memory defaults (MeKi d_mem = d_model/8, all layers, both, parallel_ffn, add_sigmoid,
- * swiglu) are set too, with memory = none. */
+ * Every memory variant's defaults are set too (its config_defaults), with memory = none. */
 int model_preset(ModelConfig *cfg, const char *name);
-/* Derived fields (head_dim) and range checks; ERR_INPUT with a message naming the field. */
+/* Derived fields (head_dim, every variant's layer flags) and range checks (the model's,
+ * the active variant's); ERR_INPUT with a message naming the field. */
 int model_config_validate(ModelConfig *cfg);
 /* Parse a layer selection "all", "0,2,4", "first:N", "last:N", "every:K" into flags. */
 int parse_layer_list(unsigned char *flags, const char *text, int n_layers);
 void format_layer_list(char *out, int size, const unsigned char *flags, int n_layers);
+/* A stored selection into flags ("" = all), ERR_INPUT prefixed with key. */
+int config_resolve_layers(unsigned char *flags, const char *spec, int n_layers, const char *key);
+/* OK if ok, else ERR_INPUT "model: what" (the validation messages). */
+int config_require(int ok, const char *what);
 
+/* The kind's name (memory.kind), from the registry; "none" for 0. -1 if unknown. */
 const char *memory_kind_name(MemoryKind k);
-const char *meki_memory_name(MekiMemory m);
-const char *meki_position_name(MekiPosition p);
-const char *meki_fusion_name(MekiFusion f);
-const char *meki_projector_name(MekiProjector p);
-/* name -> enum value; -1 if unknown */
 int memory_kind_parse(const char *s);
-int meki_memory_parse(const char *s);
-int meki_position_parse(const char *s);
-int meki_fusion_parse(const char *s);
-int meki_projector_parse(const char *s);
 
-/* Every field as "section.key" (model., memory., meki., ple., engram.): iterate them to
- * store a config, set them from text to read one back or apply an override. */
+/* A field of the config, "section.key": the model's own (offset in ModelConfig) or a
+ * memory variant's (offset in the variant's config struct). F_LAYERS: a char
+ * [LAYER_SPEC_BYTES] spec immediately followed by the resolved unsigned char
+ * [MAX_LAYERS] flags; the spec "default" is left to the variant's config_resolve. */
+typedef enum { F_INT, F_FLOAT, F_BOOL, F_LAYERS, F_ENUM } FieldType;
+typedef struct {
+    const char *key;
+    FieldType type;
+    size_t offset;
+    int min, max;                                 /* for F_INT */
+    int (*parse)(const char *);                   /* for F_ENUM: -1 if unknown */
+    const char *(*name)(int);
+} ConfigField;
+
+/* Every field (model., memory.kind, then each variant's in registry order): iterate them
+ * to store a config, set them from text to read one back or apply an override. */
 int model_config_field_count(void);
 const char *model_config_field_key(int i);
+/* The variant owning field i (0: the model's own and memory.kind). */
+MemoryKind model_config_field_kind(int i);
 void model_config_field_value(const ModelConfig *c, int i, char *out, int size);
 int model_config_set(ModelConfig *c, const char *key, const char *value); /* ERR_INPUT */
 #endif

@@ -1,6 +1,8 @@
-/* One table of every model configuration field: used to store a config in checkpoint
- * metadata, to read it back, and to apply "section.key = value" overrides. */
+/* Every model configuration field, the model's own and each memory variant's (from its
+ * ops): used to store a config in checkpoint metadata, to read it back, and to apply
+ * "section.key = value" overrides. */
 #include "models/config.h"
+#include "models/memory.h"
 #include "util/error.h"
 #include "util/parse.h"
 #include <errno.h>
@@ -9,25 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { F_INT, F_FLOAT, F_BOOL, F_LAYERS, F_ENUM } FieldType;
+static const char *kind_name(int v) { return memory_kind_name(v); }
 
-typedef struct {
-    const char *key;
-    FieldType type;
-    size_t offset;
-    int min, max;                                 /* for F_INT */
-    int (*parse)(const char *);                   /* for F_ENUM */
-    const char *(*name)(int);
-} Field;
-
-static const char *kind_name(int v) { return memory_kind_name((MemoryKind)v); }
-static const char *memory_name(int v) { return meki_memory_name((MekiMemory)v); }
-static const char *position_name(int v) { return meki_position_name((MekiPosition)v); }
-static const char *fusion_name(int v) { return meki_fusion_name((MekiFusion)v); }
-static const char *projector_name(int v) { return meki_projector_name((MekiProjector)v); }
-
+/* The model's own fields and the memory kind; each variant's follow, from its ops. */
 #define OFF(f) offsetof(ModelConfig, f)
-static const Field FIELDS[] = {
+static const ConfigField FIELDS[] = {
     {"model.d_model", F_INT, OFF(d_model), 8, 8192, 0, 0},
     {"model.n_layers", F_INT, OFF(n_layers), 1, MAX_LAYERS, 0, 0},
     {"model.n_heads", F_INT, OFF(n_heads), 1, 256, 0, 0},
@@ -40,30 +28,53 @@ static const Field FIELDS[] = {
     {"model.qk_norm", F_BOOL, OFF(qk_norm), 0, 1, 0, 0},
     {"model.tie_embeddings", F_BOOL, OFF(tie_embeddings), 0, 1, 0, 0},
     {"memory.kind", F_ENUM, OFF(memory), 0, 0, memory_kind_parse, kind_name},
-    {"meki.d_mem", F_INT, OFF(meki.d_mem), 1, 65536, 0, 0},
-    {"meki.memory", F_ENUM, OFF(meki.memory), 0, 0, meki_memory_parse, memory_name},
-    {"meki.position", F_ENUM, OFF(meki.position), 0, 0, meki_position_parse, position_name},
-    {"meki.fusion", F_ENUM, OFF(meki.fusion), 0, 0, meki_fusion_parse, fusion_name},
-    {"meki.projector", F_ENUM, OFF(meki.projector), 0, 0, meki_projector_parse, projector_name},
-    {"meki.layers", F_LAYERS, OFF(meki.layers_spec), 0, 0, 0, 0},
-    {"ple.width", F_INT, OFF(ple.width), 1, 65536, 0, 0},
-    {"ple.layers", F_LAYERS, OFF(ple.layers_spec), 0, 0, 0, 0},
-    {"engram.max_ngram", F_INT, OFF(engram.max_ngram), 2, 8, 0, 0},
-    {"engram.heads", F_INT, OFF(engram.heads), 1, 64, 0, 0},
-    {"engram.table_size", F_INT, OFF(engram.table_size), 2, 1 << 26, 0, 0},
-    {"engram.width", F_INT, OFF(engram.width), 1, 65536, 0, 0},
-    {"engram.normalize_tokens", F_BOOL, OFF(engram.normalize_tokens), 0, 1, 0, 0},
-    {"engram.layers", F_LAYERS, OFF(engram.layers_spec), 0, 0, 0, 0},
 };
 #undef OFF
 enum { FIELD_COUNT = sizeof FIELDS / sizeof FIELDS[0] };
 
-int model_config_field_count(void) { return FIELD_COUNT; }
-const char *model_config_field_key(int i) { return FIELDS[i].key; }
+/* Field i, with the variant owning it (0: the model's own) in *kind. */
+static const ConfigField *field_at(int i, MemoryKind *kind) {
+    *kind = MEMORY_NONE;
+    if (i < FIELD_COUNT) return &FIELDS[i];
+    i -= FIELD_COUNT;
+    for (int k = 1; k <= memory_variant_count(); k++) {
+        const MemoryOps *ops = memory_ops(k);
+        if (i < ops->n_fields) {
+            *kind = k;
+            return &ops->fields[i];
+        }
+        i -= ops->n_fields;
+    }
+    return NULL;
+}
+
+/* Where field f of kind's struct (or of the model) lives in c. */
+static char *field_base(const ModelConfig *c, MemoryKind kind, const ConfigField *f) {
+    char *owner = kind ? memory_config(c, memory_ops(kind)) : (char *)c;
+    return owner + f->offset;
+}
+
+int model_config_field_count(void) {
+    int n = FIELD_COUNT;
+    for (int k = 1; k <= memory_variant_count(); k++) n += memory_ops(k)->n_fields;
+    return n;
+}
+
+const char *model_config_field_key(int i) {
+    MemoryKind kind;
+    return field_at(i, &kind)->key;
+}
+
+MemoryKind model_config_field_kind(int i) {
+    MemoryKind kind;
+    field_at(i, &kind);
+    return kind;
+}
 
 void model_config_field_value(const ModelConfig *c, int i, char *out, int size) {
-    const Field *f = &FIELDS[i];
-    const char *base = (const char *)c + f->offset;
+    MemoryKind kind;
+    const ConfigField *f = field_at(i, &kind);
+    const char *base = field_base(c, kind, f);
     switch (f->type) {
     case F_INT: snprintf(out, (size_t)size, "%d", *(const int *)base); break;
     case F_FLOAT: snprintf(out, (size_t)size, "%.9g", *(const float *)base); break;
@@ -71,7 +82,7 @@ void model_config_field_value(const ModelConfig *c, int i, char *out, int size) 
     case F_ENUM: snprintf(out, (size_t)size, "%s", f->name(*(const int *)base)); break;
     case F_LAYERS: {
         /* the resolved flags follow the spec in the struct */
-        const unsigned char *flags = (const unsigned char *)base + sizeof(c->meki.layers_spec);
+        const unsigned char *flags = (const unsigned char *)base + LAYER_SPEC_BYTES;
         format_layer_list(out, size, flags, c->n_layers);
         break;
     }
@@ -79,10 +90,11 @@ void model_config_field_value(const ModelConfig *c, int i, char *out, int size) 
 }
 
 int model_config_set(ModelConfig *c, const char *key, const char *value) {
-    for (int i = 0; i < FIELD_COUNT; i++) {
-        const Field *f = &FIELDS[i];
+    for (int i = 0; i < model_config_field_count(); i++) {
+        MemoryKind kind;
+        const ConfigField *f = field_at(i, &kind);
         if (strcmp(f->key, key) != 0) continue;
-        char *base = (char *)c + f->offset, *end;
+        char *base = field_base(c, kind, f), *end;
         errno = 0;
         switch (f->type) {
         case F_INT: {
@@ -119,7 +131,7 @@ int model_config_set(ModelConfig *c, const char *key, const char *value) {
             unsigned char flags[MAX_LAYERS];
             if (strcmp(value, "default") && parse_layer_list(flags, value, MAX_LAYERS))
                 return error_set(ERR_INPUT, "%s: %s", key, error_message());
-            if (strlen(value) >= sizeof(c->meki.layers_spec))
+            if (strlen(value) >= LAYER_SPEC_BYTES)
                 return error_set(ERR_INPUT, "%s: layer list too long", key);
             strcpy(base, value);
             return OK;

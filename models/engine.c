@@ -22,7 +22,6 @@ static const RomTable *rom_of(const Engine *e) { return e->model->folded ? e->mo
 static int check_model(const Model *m, int context) {
     if (!m->params.data) return error_set(ERR_INPUT, "engine: the model has no weights");
     if (context < 1) return error_set(ERR_INPUT, "engine: context must be positive (got %d)", context);
-    if (m->cfg.memory == MEMORY_MEKI) return meki_infer_check(m);
     return OK;
 }
 
@@ -53,12 +52,6 @@ static int allocate(Engine *e) {
     return OK;
 }
 
-static int ple_buffers(Engine *e) {
-    e->ple_y = floats((size_t)e->chunk * e->model->cfg.d_model);
-    if (!e->ple_y) return error_set(ERR_FAILURE, "engine: out of memory");
-    return ple_acts_create(&e->ple, &e->model->cfg, e->chunk);
-}
-
 int engine_create(Engine *e, const Model *m, int context, int chunk) {
     memset(e, 0, sizeof *e);
     int rc = check_model(m, context);
@@ -66,12 +59,9 @@ int engine_create(Engine *e, const Model *m, int context, int chunk) {
     e->model = m;
     e->context = context;
     e->chunk = chunk > 0 ? chunk : DEFAULT_CHUNK;
-    e->has_meki = m->cfg.memory == MEMORY_MEKI;
-    e->has_engram = m->cfg.memory == MEMORY_ENGRAM;
     int prefetch = rom_of(e) != NULL;
-    if ((rc = allocate(e)) || (e->has_meki && (rc = meki_infer_create(&e->meki, &m->cfg, e->chunk))) ||
-        (m->cfg.memory == MEMORY_PLE && (rc = ple_buffers(e))) ||
-        (e->has_engram && (rc = engram_stream_create(&e->engram, m, context, e->chunk))) ||
+    if ((m->ops && (rc = m->ops->infer_create(m, context, e->chunk, &e->memory))) ||
+        (rc = allocate(e)) ||
         (prefetch && (rc = prefetcher_create(&e->prefetcher, rom_of(e), PREFETCH_MADVISE)))) {
         engine_free(e);
         return rc;
@@ -84,10 +74,7 @@ void engine_free(Engine *e) {
     float *all[] = {e->key_cache, e->value_cache, e->cos_table, e->sin_table, e->embedded, e->x,
                     e->h, e->q, e->k, e->v, e->attn, e->ffn_gate, e->ffn_up, e->scores, e->logits};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) free(all[i]);
-    if (e->has_meki) meki_infer_free(&e->meki);
-    if (e->ple_y) ple_acts_free(&e->ple);
-    free(e->ple_y);
-    if (e->has_engram) engram_stream_free(&e->engram);
+    if (e->memory) e->model->ops->infer_free(e->memory);
     prefetcher_free(e->prefetcher);
     memset(e, 0, sizeof *e);
 }
@@ -112,12 +99,7 @@ static MemorySite site_of(const Engine *e, int l) {
 static void memory_at(Engine *e, int l, MemorySite here, const int32_t *tokens, const float *in,
                       float *out, int n, int pos) {
     if (site_of(e, l) != here) return;
-    switch (e->model->cfg.memory) {
-    case MEMORY_MEKI: meki_infer_forward(e->model, l, tokens, e->embedded, in, out, n, &e->meki); break;
-    case MEMORY_PLE: ple_rows_forward(e->model, l, tokens, e->embedded, in, out, n, &e->ple, e->ple_y); break;
-    case MEMORY_ENGRAM: engram_stream_forward(e->model, l, tokens, pos, in, out, n, &e->engram); break;
-    case MEMORY_NONE: break;
-    }
+    e->model->ops->infer(e->model, e->memory, l, tokens, e->embedded, in, out, n, pos);
 }
 
 /* Attention for n new rows: their keys and values join the cache, then row i attends to
@@ -193,36 +175,14 @@ static int check_step(const Engine *e, const int32_t *tokens, int n, int pos) {
     return OK;
 }
 
-/* Engram's rows hang on the last N tokens, not on the token alone: the rows of the new
- * positions in every Engram layer, from the stream's earlier tokens and the new ones. */
-static void engram_prefetch(Engine *e, const int32_t *tokens, int n, int pos) {
-    if (!e->prefetcher) return;
-    const Model *m = e->model;
-    const ModelConfig *c = &m->cfg;
-    const EngramState *st = m->memory;
-    int N = c->engram.max_ngram, V = c->vocab_size, H = engram_head_count(c);
-    int32_t window[8], rows[512];   /* N <= 8 and heads <= 64 (config ranges) */
-    for (int i = 0; i < n; i++) {
-        for (int k = 0; k < N; k++) {
-            int p = pos + i - k;
-            window[k] = p < 0 ? V : p >= pos ? engram_normalized_token(st, V, tokens[p - pos])
-                                             : e->engram.tokens[p];
-        }
-        for (int l = 0; l < c->n_layers; l++) {
-            if (!c->engram.layers[l]) continue;
-            engram_rows_at(st, c, l, window, rows);
-            prefetcher_request_rows(e->prefetcher, l, rows, H);
-        }
-    }
-}
-
 /* n <= chunk rows; logits of the last row only (the others are never sampled). */
 static const float *step(Engine *e, const int32_t *tokens, int n, int pos) {
     const Model *m = e->model;
     const ModelConfig *c = &m->cfg;
     int d = c->d_model;
     if (check_step(e, tokens, n, pos)) return NULL;
-    if (e->has_engram) engram_prefetch(e, tokens, n, pos);
+    const MemoryOps *ops = m->ops;
+    if (e->prefetcher && ops && ops->prefetch) ops->prefetch(m, e->memory, e->prefetcher, tokens, n, pos);
     else engine_prefetch(e, tokens, n);
     for (int i = 0; i < n; i++)
         memcpy(e->embedded + (size_t)i * d, m->embed + (size_t)tokens[i] * d, sizeof(float) * d);
@@ -253,9 +213,10 @@ const float *engine_prefill(Engine *e, const int32_t *tokens, int n, int pos) {
 
 /* ---- the ROM table: prefetch and residency (models/prefetch.c) ------------------- */
 
-/* By token: MeKi and PLE rows. Engram's depend on the context and are requested in step. */
+/* By token, for variants whose rows are indexed by the token; the others' rows depend on
+ * the context and are requested in step, through their ops. */
 void engine_prefetch(Engine *e, const int32_t *tokens, int n) {
-    if (e->prefetcher && !e->has_engram) prefetcher_request(e->prefetcher, tokens, n);
+    if (e->prefetcher && !e->model->ops->prefetch) prefetcher_request(e->prefetcher, tokens, n);
 }
 
 int engine_set_prefetch(Engine *e, PrefetchMode mode) {

@@ -1,6 +1,6 @@
 /* The inference engine: a decoder run one token at a time (or a few, for prefill) against
- * a KV cache, for dense models, MeKi models in training (unfolded) or folded form, and the
- * peers PLE (either form) and Engram.
+ * a KV cache, for dense models and models with a memory variant in either form (the
+ * variant's decoding path and its state come from its ops, models/memory.h).
  * It reads the weights of a Model (models/model.h) and owns only what inference needs:
  * the KV cache, RoPE tables, activations for `chunk` rows, and the prefetch bookkeeping.
  *
@@ -9,14 +9,11 @@
  *   const float *logits = engine_prefill(&e, prompt, n, 0);   // positions 0..n-1
  *   logits = engine_forward(&e, next, n);                      // position n, and so on
  *
- * Folded MeKi models whose tables live in a ROM file (bundle_load) read one row per layer
- * through the read-only mapping; with prefetch on, the rows of a token are requested from
- * storage as soon as the token is known, so the read overlaps the layers before them. */
+ * Folded models whose tables live in a ROM file (bundle_load) read their rows through the
+ * read-only mapping; with prefetch on, the rows of a token are requested from storage as
+ * soon as the token is known, so the read overlaps the layers before them. */
 #ifndef MODELS_ENGINE_H
 #define MODELS_ENGINE_H
-#include "models/engram.h"
-#include "models/meki_infer.h"
-#include "models/ple.h"
 #include "models/model.h"
 #include "models/prefetch.h"
 #include <stddef.h>
@@ -32,12 +29,7 @@ typedef struct {
     float *embedded, *x, *h, *q, *k, *v, *attn, *ffn_gate, *ffn_up;
     float *scores;               /* [chunk][context] attention weights */
     float *logits;               /* [V] for the last row of a step */
-    int has_meki;
-    MekiInfer meki;
-    PleActs ple;                 /* PLE: scratch for `chunk` rows, and its output */
-    float *ple_y;
-    int has_engram;
-    EngramStream engram;         /* Engram: past tokens and values, for the hash and conv */
+    void *memory;                /* the memory variant's decoding state (its infer_create) */
     Prefetcher *prefetcher;      /* NULL without a ROM table */
 } Engine;
 

@@ -30,14 +30,73 @@
 #include "kernels/rmsnorm.h"
 #include "util/error.h"
 #include "util/rng.h"
+#include "models/prefetch.h"
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static EngramState *state(const Model *m) { return m->memory; }
 
-int engram_head_count(const ModelConfig *c) { return (c->engram.max_ngram - 1) * c->engram.heads; }
+/* ---- config ------------------------------------------------------------------------ */
+
+extern const MemoryOps ENGRAM_OPS;   /* at the end of this file; listed in models/memory.c */
+
+_Static_assert(sizeof(EngramConfig) <= MEMORY_CONFIG_BYTES, "EngramConfig outgrows its block");
+_Static_assert(offsetof(EngramConfig, layers) == offsetof(EngramConfig, layers_spec) + LAYER_SPEC_BYTES,
+               "F_LAYERS: the flags follow the spec");
+
+EngramConfig *engram_config(const ModelConfig *c) { return memory_config(c, &ENGRAM_OPS); }
+
+#define OFF(f) offsetof(EngramConfig, f)
+static const ConfigField FIELDS[] = {
+    {"engram.max_ngram", F_INT, OFF(max_ngram), 2, 8, 0, 0},
+    {"engram.heads", F_INT, OFF(heads), 1, 64, 0, 0},
+    {"engram.table_size", F_INT, OFF(table_size), 2, 1 << 26, 0, 0},
+    {"engram.width", F_INT, OFF(width), 1, 65536, 0, 0},
+    {"engram.normalize_tokens", F_BOOL, OFF(normalize_tokens), 0, 1, 0, 0},
+    {"engram.layers", F_LAYERS, OFF(layers_spec), 0, 0, 0, 0},
+};
+#undef OFF
+
+static void config_defaults(void *own, const ModelConfig *c) {
+    EngramConfig *e = own;
+    e->max_ngram = 3;
+    e->heads = 4;
+    e->table_size = 4093;
+    /* d/32: with tables of 4093 rows this matches MeKi's ROM weights (d_mem = d/8,
+     * every layer) within 1% at the tiny and small presets (table2.ini) */
+    e->width = c->d_model / 32;
+    strcpy(e->layers_spec, "default");
+}
+
+/* "default": layer 1 and the middle layer, as the Engram paper places it. */
+static int config_resolve(void *own, const ModelConfig *c) {
+    EngramConfig *e = own;
+    if (!strcmp(e->layers_spec, "default")) {
+        memset(e->layers, 0, MAX_LAYERS);
+        e->layers[1 % c->n_layers] = 1;
+        e->layers[c->n_layers / 2] = 1;
+        return OK;
+    }
+    return config_resolve_layers(e->layers, e->layers_spec, c->n_layers, "engram.layers");
+}
+
+static int config_check(const void *own, const ModelConfig *c) {
+    const EngramConfig *e = own;
+    int rc;
+    if ((rc = config_require(e->max_ngram >= 2, "engram max_ngram must be >= 2")) ||
+        (rc = config_require(e->heads > 0, "engram heads must be positive")) ||
+        (rc = config_require(e->table_size > 1, "engram table_size must be > 1")) ||
+        (rc = config_require(e->width > 0, "engram width must be positive")))
+        return rc;
+    return OK;
+}
+
+/* ---- training form ----------------------------------------------------------------- */
+
+int engram_head_count(const ModelConfig *c) { return (engram_config(c)->max_ngram - 1) * engram_config(c)->heads; }
 
 static int is_prime(long n) {
     if (n < 2) return 0;
@@ -49,16 +108,16 @@ static int is_prime(long n) {
 /* Head j's table has the j-th prime >= table_size rows: distinct, so heads of the same
  * n-gram order collide on different n-grams. */
 static int choose_primes(EngramState *st, const ModelConfig *c) {
-    long candidate = c->engram.table_size, total = 0;
+    long candidate = engram_config(c)->table_size, total = 0;
     for (int j = 0; j < st->heads; j++) {
         while (!is_prime(candidate)) candidate++;
         st->prime[j] = (int)candidate;
         st->offset[j] = total;
         total += candidate++;
     }
-    if (total * c->engram.width > (1L << 31) - 1)
+    if (total * engram_config(c)->width > (1L << 31) - 1)
         return error_set(ERR_INPUT, "engram: %d heads of %d rows x %d are too large a table",
-                         st->heads, c->engram.table_size, c->engram.width);
+                         st->heads, engram_config(c)->table_size, engram_config(c)->width);
     st->rows = (int)total;
     return OK;
 }
@@ -66,7 +125,7 @@ static int choose_primes(EngramState *st, const ModelConfig *c) {
 /* mult[l, j, i]: from the fixed seed and (layer, order, head, position) alone, so hashes
  * agree across runs, machines and the set of other layers. */
 static void derive_multipliers(EngramState *st, const ModelConfig *c) {
-    int N = c->engram.max_ngram, K = c->engram.heads;
+    int N = engram_config(c)->max_ngram, K = engram_config(c)->heads;
     for (int l = 0; l < c->n_layers; l++)
         for (int j = 0; j < st->heads; j++)
             for (int i = 0; i < N; i++) {
@@ -79,7 +138,7 @@ static void derive_multipliers(EngramState *st, const ModelConfig *c) {
 
 static int declare(Model *m) {
     const ModelConfig *c = &m->cfg;
-    const EngramConfig *e = &c->engram;
+    const EngramConfig *e = engram_config(c);
     EngramState *st = calloc(1, sizeof *st);
     m->memory = st;
     if (!st) return error_set(ERR_FAILURE, "out of memory for Engram");
@@ -134,7 +193,7 @@ static void free_acts(EngramActs *a) {
 
 /* Buffers for N rows of one layer's module. */
 static int alloc_acts(EngramActs *a, const ModelConfig *c, int heads, long N) {
-    long d = c->d_model, D = (long)heads * c->engram.width;
+    long d = c->d_model, D = (long)heads * engram_config(c)->width;
     free_acts(a);
     a->rows = malloc(sizeof(int32_t) * (size_t)(N * heads));
     a->in = floats(N * d); a->k = floats(N * D); a->kp = floats(N * d); a->kn = floats(N * d);
@@ -146,7 +205,7 @@ static int alloc_acts(EngramActs *a, const ModelConfig *c, int heads, long N) {
 static int reserve(Model *m, int B, int T) {
     const ModelConfig *c = &m->cfg;
     EngramState *st = state(m);
-    long N = (long)B * T, d = c->d_model, D = (long)st->heads * c->engram.width;
+    long N = (long)B * T, d = c->d_model, D = (long)st->heads * engram_config(c)->width;
     for (int l = 0; l < c->n_layers; l++)
         if (st->w[l].active && alloc_acts(&st->acts[l], c, st->heads, N)) return ERR_FAILURE;
     float **bufs[] = {&st->d_wide, &st->d_wide2, &st->d_wide3, &st->d_key, &st->y};
@@ -168,7 +227,7 @@ int32_t engram_normalized_token(const EngramState *st, int vocab_size, int32_t t
 
 void engram_rows_at(const EngramState *st, const ModelConfig *c, int layer,
                     const int32_t *window, int32_t *rows) {
-    int N = c->engram.max_ngram, K = c->engram.heads;
+    int N = engram_config(c)->max_ngram, K = engram_config(c)->heads;
     const uint64_t *mult = st->multipliers + (long)layer * st->heads * N;
     for (int j = 0; j < st->heads; j++, mult += N) {
         uint64_t hash = 0;
@@ -179,7 +238,7 @@ void engram_rows_at(const EngramState *st, const ModelConfig *c, int layer,
 
 void engram_hash_rows(const EngramState *st, const ModelConfig *c, int layer,
                       const int32_t *tokens, int B, int T, int32_t *rows) {
-    int N = c->engram.max_ngram, V = c->vocab_size;
+    int N = engram_config(c)->max_ngram, V = c->vocab_size;
 #pragma omp parallel for collapse(2) if ((long)B * T > 1024)
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
@@ -207,7 +266,7 @@ static void value_rows(const Model *m, int l, int n, EngramActs *a) {
     const ModelConfig *c = &m->cfg;
     const EngramState *st = state(m);
     const EngramWeights *w = &st->w[l];
-    int d = c->d_model, width = c->engram.width, D = st->heads * width;
+    int d = c->d_model, width = engram_config(c)->width, D = st->heads * width;
     if (m->folded) memory_tables_gather(&st->tables, l, a->rows, n * st->heads, a->k);
     else embedding_forward(a->k, w->table, a->rows, n * st->heads, width);
     matmul_forward(a->kp, a->k, w->w_key, n, D, d, 0);
@@ -230,7 +289,7 @@ static void forward(Model *m, int l, const float *in, float *out, int B, int T) 
     value_rows(m, l, N, a);
     memcpy(st->y, a->value, sizeof(float) * N * d);
     causal_conv1d_forward(st->y, a->value, st->w[l].conv, B, T, d, ENGRAM_CONV_KERNEL,
-                          c->engram.max_ngram);
+                          engram_config(c)->max_ngram);
     vector_add(out, st->y, (long)N * d);
 }
 
@@ -242,12 +301,12 @@ static void backward(Model *m, int l, const float *dout, float *din, int B, int 
     const EngramWeights *w = &st->w[l];
     EngramWeights *g = &st->g[l];
     const EngramActs *a = &st->acts[l];
-    int N = B * T, d = c->d_model, width = c->engram.width, D = st->heads * width;
+    int N = B * T, d = c->d_model, width = engram_config(c)->width, D = st->heads * width;
     float *dvalue = st->d_wide, *dkn = st->d_wide2, *dhn = st->d_wide3, *dk = st->d_key;
     /* dout is read here only, so din (which may alias it) can be added to afterwards */
     memcpy(dvalue, dout, sizeof(float) * N * d);
     causal_conv1d_backward(dvalue, g->conv, dout, a->value, w->conv, B, T, d,
-                           ENGRAM_CONV_KERNEL, c->engram.max_ngram);
+                           ENGRAM_CONV_KERNEL, engram_config(c)->max_ngram);
     float *dgate = st->y;   /* [N], free in the backward */
     for (int n = 0; n < N; n++) {
         double dot = 0;
@@ -280,18 +339,18 @@ static int fold(Model *trained, Model *folded) {
 static void accounting(const Model *m, Accounting *acc) {
     const ModelConfig *c = &m->cfg;
     const EngramState *st = state(m);
-    double d = c->d_model, D = (double)st->heads * c->engram.width;
+    double d = c->d_model, D = (double)st->heads * engram_config(c)->width;
     int layers = 0;
     for (int l = 0; l < c->n_layers; l++) layers += st->w[l].active;
     /* W_key and W_value, the gate's dot product and the convolution's taps */
     double macs = 2 * d * D + d + d * ENGRAM_CONV_KERNEL;
-    acc->rom_weights += (long)layers * st->rows * c->engram.width;
+    acc->rom_weights += (long)layers * st->rows * engram_config(c)->width;
     acc->train_flops_per_token += 3 * 2 * layers * macs;
     acc->inference_flops_per_token += 2 * layers * macs;
 }
 
 static void rom_tables(const Model *m, RomTableList *list) {
-    memory_tables_list(&state(m)->tables, m->cfg.engram.layers, m->cfg.n_layers, list);
+    memory_tables_list(&state(m)->tables, engram_config(&m->cfg)->layers, m->cfg.n_layers, list);
 }
 
 static void attach_rom(Model *m, const RomTable *rom) { state(m)->tables.rom = rom; }
@@ -341,7 +400,7 @@ void engram_stream_forward(const Model *m, int l, const int32_t *tokens, int pos
                            const float *in, float *out, int n, EngramStream *s) {
     const ModelConfig *c = &m->cfg;
     const EngramState *st = state(m);
-    int d = c->d_model, N = c->engram.max_ngram;
+    int d = c->d_model, N = engram_config(c)->max_ngram;
     EngramActs *a = &s->a;
     for (int i = 0; i < n; i++) s->tokens[pos + i] = engram_normalized_token(st, c->vocab_size, tokens[i]);
     for (int i = 0; i < n; i++) {
@@ -396,7 +455,7 @@ static int same_key(const TokenKey *a, const TokenKey *b) {
 }
 
 int engram_set_token_map(Model *m, const unsigned char *const *bytes, const int *lengths, int V) {
-    EngramState *st = m->cfg.memory == MEMORY_ENGRAM ? state(m) : NULL;
+    EngramState *st = m->ops == &ENGRAM_OPS ? state(m) : NULL;
     if (!st || !st->token_map)
         return error_set(ERR_INPUT, "engram token map: the model has no engram.normalize_tokens");
     if (V != m->cfg.vocab_size)
@@ -431,8 +490,77 @@ int engram_set_token_map_from_tokenizer(Model *m, const Tokenizer *tok) {
     return rc;
 }
 
+/* Training a new model: the normalisation map needs the tokenizer's bytes; it is then
+ * stored with the model, so checkpoints and bundles carry it. */
+static int prepare(Model *m, const char *data_dir) {
+    if (!engram_config(&m->cfg)->normalize_tokens) return OK;
+    char path[4096];
+    Tokenizer *tok;
+    snprintf(path, sizeof path, "%s/tokenizer.bin", data_dir);
+    int rc = tokenizer_load(&tok, path);
+    if (rc) return rc;
+    rc = engram_set_token_map_from_tokenizer(m, tok);
+    tokenizer_free(tok);
+    return rc;
+}
+
+/* ---- decoding: the stream's state per engine ----------------------------------------- */
+
+static int infer_create(const Model *m, int context, int rows, void **out) {
+    EngramStream *s = calloc(1, sizeof *s);
+    if (!s) return error_set(ERR_FAILURE, "engram: out of memory");
+    int rc = engram_stream_create(s, m, context, rows);
+    if (rc) { free(s); return rc; }
+    *out = s;
+    return OK;
+}
+
+static void infer_free(void *s) {
+    if (s) engram_stream_free(s);
+    free(s);
+}
+
+static void infer(const Model *m, void *s, int layer, const int32_t *tokens, const float *embedded,
+                  const float *in, float *out, int n, int pos) {
+    engram_stream_forward(m, layer, tokens, pos, in, out, n, s);
+}
+
+/* Engram's rows hang on the last N tokens, not on the token alone: the rows of the new
+ * positions in every Engram layer, from the stream's earlier tokens and the new ones. */
+static void prefetch(const Model *m, const void *stream, Prefetcher *p, const int32_t *tokens,
+                     int n, int pos) {
+    const ModelConfig *c = &m->cfg;
+    const EngramConfig *e = engram_config(c);
+    const EngramState *st = m->memory;
+    const EngramStream *s = stream;
+    int N = e->max_ngram, V = c->vocab_size, H = engram_head_count(c);
+    int32_t window[8], rows[512];   /* N <= 8 and heads <= 64 (config ranges) */
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < N; k++) {
+            int q = pos + i - k;
+            window[k] = q < 0 ? V : q >= pos ? engram_normalized_token(st, V, tokens[q - pos])
+                                             : s->tokens[q];
+        }
+        for (int l = 0; l < c->n_layers; l++) {
+            if (!e->layers[l]) continue;
+            engram_rows_at(st, c, l, window, rows);
+            prefetcher_request_rows(p, l, rows, H);
+        }
+    }
+}
+
 const MemoryOps ENGRAM_OPS = {
-    .kind = MEMORY_ENGRAM,
+    .name = "engram",
+    .fields = FIELDS,
+    .n_fields = sizeof FIELDS / sizeof FIELDS[0],
+    .config_defaults = config_defaults,
+    .config_resolve = config_resolve,
+    .config_check = config_check,
+    .prepare = prepare,
+    .infer_create = infer_create,
+    .infer_free = infer_free,
+    .infer = infer,
+    .prefetch = prefetch,
     .declare = declare,
     .reserve = reserve,
     .site = site,

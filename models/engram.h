@@ -10,6 +10,21 @@ enum {
     ENGRAM_CONV_KERNEL = 4,        /* taps of the short convolution (dilation: max_ngram) */
     ENGRAM_MAX_HEADS = 7 * 64,     /* (max_ngram - 1) * heads at the config's limits */
 };
+/* Keys engram.*; defaults: N = 3, 4 heads, 4093 rows, width d_model/32, layer 1 and the
+ * middle layer ("default"), no token normalisation. */
+typedef struct {
+    int max_ngram;                      /* N: n-grams 2..N */
+    int heads;                          /* K hash heads per n */
+    int table_size;                     /* rows per head (rounded to a distinct prime) */
+    int width;                          /* columns per head */
+    int normalize_tokens;               /* merge case / leading-space variants */
+    char layers_spec[LAYER_SPEC_BYTES]; /* default: layer 1 and the middle layer */
+    unsigned char layers[MAX_LAYERS];
+} EngramConfig;
+
+/* Engram's config inside c (whatever c's memory kind). */
+EngramConfig *engram_config(const ModelConfig *c);
+
 /* Fixed seed of the hash multipliers: changing it changes every trained Engram model. */
 #define ENGRAM_HASH_SEED 0x454e4752414d3031ULL   /* "ENGRAM01" */
 

@@ -16,11 +16,93 @@
 #include "kernels/rmsnorm.h"
 #include "models/romtable.h"
 #include "util/error.h"
+#include "models/meki_infer.h"
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static MekiState *state(const Model *m) { return m->memory; }
+
+/* ---- config ------------------------------------------------------------------------ */
+
+extern const MemoryOps MEKI_OPS;   /* at the end of this file; listed in models/memory.c */
+
+_Static_assert(sizeof(MekiConfig) <= MEMORY_CONFIG_BYTES, "MekiConfig outgrows its block");
+_Static_assert(offsetof(MekiConfig, layers) == offsetof(MekiConfig, layers_spec) + LAYER_SPEC_BYTES,
+               "F_LAYERS: the flags follow the spec");
+
+MekiConfig *meki_config(const ModelConfig *c) { return memory_config(c, &MEKI_OPS); }
+
+static const char *MEMORY_NAMES[] = {"", "static", "dynamic", "both"};
+static const char *POSITION_NAMES[] = {"parallel_ffn", "parallel_attn", "after_attn", "after_ffn"};
+static const char *FUSION_NAMES[] = {"add_sigmoid", "mul_sigmoid", "add_silu", "mul_silu"};
+static const char *PROJECTOR_NAMES[] = {"swiglu", "linear"};
+
+static int find(const char *const *names, int n, const char *s) {
+    for (int i = 0; i < n; i++)
+        if (names[i][0] && strcmp(names[i], s) == 0) return i;
+    return -1;
+}
+
+const char *meki_memory_name(MekiMemory m) { return MEMORY_NAMES[m]; }
+const char *meki_position_name(MekiPosition p) { return POSITION_NAMES[p]; }
+const char *meki_fusion_name(MekiFusion f) { return FUSION_NAMES[f]; }
+const char *meki_projector_name(MekiProjector p) { return PROJECTOR_NAMES[p]; }
+int meki_memory_parse(const char *s) { return find(MEMORY_NAMES, 4, s); }
+int meki_position_parse(const char *s) { return find(POSITION_NAMES, 4, s); }
+int meki_fusion_parse(const char *s) { return find(FUSION_NAMES, 4, s); }
+int meki_projector_parse(const char *s) { return find(PROJECTOR_NAMES, 2, s); }
+static const char *memory_name(int v) { return meki_memory_name((MekiMemory)v); }
+static const char *position_name(int v) { return meki_position_name((MekiPosition)v); }
+static const char *fusion_name(int v) { return meki_fusion_name((MekiFusion)v); }
+static const char *projector_name(int v) { return meki_projector_name((MekiProjector)v); }
+
+#define OFF(f) offsetof(MekiConfig, f)
+static const ConfigField FIELDS[] = {
+    {"meki.d_mem", F_INT, OFF(d_mem), 1, 65536, 0, 0},
+    {"meki.memory", F_ENUM, OFF(memory), 0, 0, meki_memory_parse, memory_name},
+    {"meki.position", F_ENUM, OFF(position), 0, 0, meki_position_parse, position_name},
+    {"meki.fusion", F_ENUM, OFF(fusion), 0, 0, meki_fusion_parse, fusion_name},
+    {"meki.projector", F_ENUM, OFF(projector), 0, 0, meki_projector_parse, projector_name},
+    {"meki.layers", F_LAYERS, OFF(layers_spec), 0, 0, 0, 0},
+};
+#undef OFF
+
+static const ReportColumn REPORT_COLUMNS[] = {
+    {"meki.d_mem", "d_mem", NULL, "INTEGER", 1},
+    {"meki.memory", "meki_memory", "'both'", NULL, 0},
+    {"meki.position", "meki_position", "'parallel_ffn'", NULL, 0},
+    {"meki.fusion", "meki_fusion", "'add_sigmoid'", NULL, 0},
+    {"meki.projector", "meki_projector", "'swiglu'", NULL, 0},
+    {"meki.layers", "meki_layers", "'all'", "TEXT", 0},
+};
+
+static void config_defaults(void *own, const ModelConfig *c) {
+    MekiConfig *k = own;
+    k->d_mem = c->d_model / 8;
+    k->memory = MEKI_BOTH;
+    k->position = POS_PARALLEL_FFN;
+    k->fusion = FUSION_ADD_SIGMOID;
+    k->projector = PROJECTOR_SWIGLU;
+    strcpy(k->layers_spec, "all");
+}
+
+static int config_resolve(void *own, const ModelConfig *c) {
+    MekiConfig *k = own;
+    return config_resolve_layers(k->layers, k->layers_spec, c->n_layers, "meki.layers");
+}
+
+static int config_check(const void *own, const ModelConfig *c) {
+    const MekiConfig *k = own;
+    int rc;
+    if ((rc = config_require(k->d_mem > 0, "meki d_mem must be positive")) ||
+        (rc = config_require(k->memory >= MEKI_STATIC && k->memory <= MEKI_BOTH, "meki memory")))
+        return rc;
+    return OK;
+}
+
+/* ---- training form ----------------------------------------------------------------- */
 
 static int has_own_norm(const MekiConfig *c) {
     return c->position == POS_AFTER_ATTN || c->position == POS_AFTER_FFN;
@@ -30,14 +112,14 @@ static int projector_hidden(const ModelConfig *c) { return c->d_model / 2; }
 
 static int declare(Model *m) {
     const ModelConfig *c = &m->cfg;
-    const MekiConfig *k = &c->meki;
+    const MekiConfig *k = meki_config(c);
     MekiState *st = calloc(1, sizeof *st);
     m->memory = st;
     st->w = calloc((size_t)c->n_layers, sizeof(MekiWeights));
     st->g = calloc((size_t)c->n_layers, sizeof(MekiWeights));
     st->acts = calloc((size_t)c->n_layers, sizeof(MekiActs));
     st->folded.rows = c->vocab_size;
-    st->folded.width = c->meki.d_mem;
+    st->folded.width = meki_config(c)->d_mem;
     long V = c->vocab_size, d = c->d_model, dm = k->d_mem, hidden = projector_hidden(c);
     char name[96];
     for (int l = 0; l < c->n_layers; l++) {
@@ -84,7 +166,7 @@ static void free_acts(MekiActs *a) {
 
 /* Buffers for N rows of one layer's module. */
 static int alloc_acts(MekiActs *a, const ModelConfig *c, long N) {
-    long d = c->d_model, dm = c->meki.d_mem, hidden = projector_hidden(c);
+    long d = c->d_model, dm = meki_config(c)->d_mem, hidden = projector_hidden(c);
     free_acts(a);
     a->in = floats(N * d); a->h = floats(N * d); a->in_rstd = floats(N);
     a->s = floats(N * dm); a->p_gate = floats(N * hidden); a->p_up = floats(N * hidden);
@@ -98,7 +180,7 @@ static int alloc_acts(MekiActs *a, const ModelConfig *c, long N) {
 static int reserve(Model *m, int B, int T) {
     const ModelConfig *c = &m->cfg;
     MekiState *st = state(m);
-    long N = (long)B * T, d = c->d_model, dm = c->meki.d_mem, hidden = projector_hidden(c);
+    long N = (long)B * T, d = c->d_model, dm = meki_config(c)->d_mem, hidden = projector_hidden(c);
     for (int l = 0; l < c->n_layers; l++)
         if (st->w[l].active && alloc_acts(&st->acts[l], c, N)) return ERR_FAILURE;
     float **bufs[] = {&st->d_small, &st->d_small2, &st->d_e, &st->d_hidden, &st->d_hidden2,
@@ -112,7 +194,7 @@ static int reserve(Model *m, int B, int T) {
 
 static MemorySite site(const Model *m, int l) {
     if (!state(m)->w[l].active) return SITE_NONE;
-    switch (m->cfg.meki.position) {
+    switch (meki_config(&m->cfg)->position) {
     case POS_PARALLEL_FFN: return SITE_PARALLEL_FFN;
     case POS_PARALLEL_ATTN: return SITE_PARALLEL_ATTN;
     case POS_AFTER_ATTN: return SITE_AFTER_ATTN;
@@ -123,7 +205,7 @@ static MemorySite site(const Model *m, int l) {
 
 void meki_expert_forward(const ModelConfig *c, const MekiWeights *w, const int32_t *tokens,
                          const float *u, int N, MekiActs *a) {
-    const MekiConfig *k = &c->meki;
+    const MekiConfig *k = meki_config(c);
     int d = c->d_model, dm = k->d_mem, hidden = projector_hidden(c);
     long n = (long)N * dm;
     if (k->memory & MEKI_STATIC) embedding_forward(a->s, w->table, tokens, N, dm);
@@ -153,7 +235,7 @@ static int multiplicative(MekiFusion f) { return f == FUSION_MUL_SIGMOID || f ==
 
 static void forward(Model *m, int l, const float *in, float *out, int B, int T) {
     const ModelConfig *c = &m->cfg;
-    const MekiConfig *k = &c->meki;
+    const MekiConfig *k = meki_config(c);
     MekiState *st = state(m);
     const MekiWeights *w = &st->w[l];
     MekiActs *a = &st->acts[l];
@@ -187,7 +269,7 @@ static void zero(float *p, long n) { memset(p, 0, sizeof(float) * n); }
 /* de[N, m]: gradient of the expert vectors; parameters and m->d_embedded receive theirs. */
 static void expert_backward(Model *m, int l, const float *de, int N) {
     const ModelConfig *c = &m->cfg;
-    const MekiConfig *k = &c->meki;
+    const MekiConfig *k = meki_config(c);
     MekiState *st = state(m);
     const MekiWeights *w = &st->w[l];
     MekiWeights *g = &st->g[l];
@@ -222,7 +304,7 @@ static void expert_backward(Model *m, int l, const float *de, int N) {
 
 static void backward(Model *m, int l, const float *dout, float *din, int B, int T) {
     const ModelConfig *c = &m->cfg;
-    const MekiConfig *k = &c->meki;
+    const MekiConfig *k = meki_config(c);
     MekiState *st = state(m);
     const MekiWeights *w = &st->w[l];
     MekiWeights *g = &st->g[l];
@@ -258,7 +340,7 @@ static void fold_rows(const Model *m, int layer, const int32_t *tokens, const fl
                       int n, float *out, void *scratch) {
     MekiActs *a = scratch;
     meki_expert_forward(&m->cfg, &state(m)->w[layer], tokens, embedded, n, a);
-    memcpy(out, a->e, sizeof(float) * (size_t)n * m->cfg.meki.d_mem);
+    memcpy(out, a->e, sizeof(float) * (size_t)n * meki_config(&m->cfg)->d_mem);
 }
 
 /* M~_l for all V tokens, through the training-form expert path. */
@@ -276,7 +358,7 @@ static int fold(Model *trained, Model *folded) {
 
 static void accounting(const Model *m, Accounting *acc) {
     const ModelConfig *c = &m->cfg;
-    const MekiConfig *k = &c->meki;
+    const MekiConfig *k = meki_config(c);
     double d = c->d_model, dm = k->d_mem, hidden = projector_hidden(c);
     int layers = 0;
     for (int l = 0; l < c->n_layers; l++) layers += k->layers[l] != 0;
@@ -290,7 +372,7 @@ static void accounting(const Model *m, Accounting *acc) {
 }
 
 static void rom_tables(const Model *m, RomTableList *list) {
-    memory_tables_list(&state(m)->folded, m->cfg.meki.layers, m->cfg.n_layers, list);
+    memory_tables_list(&state(m)->folded, meki_config(&m->cfg)->layers, m->cfg.n_layers, list);
 }
 
 static void attach_rom(Model *m, const RomTable *rom) { state(m)->folded.rom = rom; }
@@ -310,8 +392,39 @@ static void release(Model *m) {
     m->memory = NULL;
 }
 
+/* ---- decoding (models/meki_infer.c) ------------------------------------------------- */
+
+static int infer_create(const Model *m, int context, int rows, void **out) {
+    MekiInfer *s = calloc(1, sizeof *s);
+    int rc = s ? meki_infer_check(m) : error_set(ERR_FAILURE, "out of memory");
+    if (!rc) rc = meki_infer_create(s, &m->cfg, rows);
+    if (rc) { free(s); return rc; }
+    *out = s;
+    return OK;
+}
+
+static void infer_free(void *s) {
+    if (s) meki_infer_free(s);
+    free(s);
+}
+
+static void infer(const Model *m, void *s, int layer, const int32_t *tokens, const float *embedded,
+                  const float *in, float *out, int n, int pos) {
+    meki_infer_forward(m, layer, tokens, embedded, in, out, n, s);
+}
+
 const MemoryOps MEKI_OPS = {
-    .kind = MEMORY_MEKI,
+    .name = "meki",
+    .fields = FIELDS,
+    .n_fields = sizeof FIELDS / sizeof FIELDS[0],
+    .config_defaults = config_defaults,
+    .config_resolve = config_resolve,
+    .config_check = config_check,
+    .report_columns = REPORT_COLUMNS,
+    .n_report_columns = sizeof REPORT_COLUMNS / sizeof REPORT_COLUMNS[0],
+    .infer_create = infer_create,
+    .infer_free = infer_free,
+    .infer = infer,
     .declare = declare,
     .reserve = reserve,
     .site = site,

@@ -5,6 +5,36 @@
 #include "models/memtables.h"
 #include <stdint.h>
 
+/* bit flags: static table, dynamic projection of the shared embedding, or both */
+typedef enum { MEKI_STATIC = 1, MEKI_DYNAMIC = 2, MEKI_BOTH = 3 } MekiMemory;
+typedef enum { POS_PARALLEL_FFN, POS_PARALLEL_ATTN, POS_AFTER_ATTN, POS_AFTER_FFN } MekiPosition;
+typedef enum { FUSION_ADD_SIGMOID, FUSION_MUL_SIGMOID, FUSION_ADD_SILU, FUSION_MUL_SILU } MekiFusion;
+typedef enum { PROJECTOR_SWIGLU, PROJECTOR_LINEAR } MekiProjector;
+
+/* Keys meki.*; defaults: d_mem = d_model/8, all layers, both, parallel_ffn, add_sigmoid,
+ * swiglu. */
+typedef struct {
+    int d_mem;
+    MekiMemory memory;
+    MekiPosition position;
+    MekiFusion fusion;
+    MekiProjector projector;
+    char layers_spec[LAYER_SPEC_BYTES];  /* all | 0,2,4 | first:N | last:N | every:K */
+    unsigned char layers[MAX_LAYERS];   /* resolved by model_config_validate */
+} MekiConfig;
+
+/* MeKi's config inside c (whatever c's memory kind). */
+MekiConfig *meki_config(const ModelConfig *c);
+const char *meki_memory_name(MekiMemory m);
+const char *meki_position_name(MekiPosition p);
+const char *meki_fusion_name(MekiFusion f);
+const char *meki_projector_name(MekiProjector p);
+/* name -> enum value; -1 if unknown */
+int meki_memory_parse(const char *s);
+int meki_position_parse(const char *s);
+int meki_fusion_parse(const char *s);
+int meki_projector_parse(const char *s);
+
 typedef struct {
     int active;
     float *table;                          /* [V, m] static memory M */

@@ -19,7 +19,7 @@ static int multiplicative(MekiFusion f) { return f == FUSION_MUL_SIGMOID || f ==
 
 int meki_infer_create(MekiInfer *s, const ModelConfig *c, int rows) {
     memset(s, 0, sizeof *s);
-    long n = rows, d = c->d_model, dm = c->meki.d_mem, hidden = d / 2;
+    long n = rows, d = c->d_model, dm = meki_config(c)->d_mem, hidden = d / 2;
     MekiActs *a = &s->a;
     float **wide[] = {&a->in, &a->h, &a->o};
     float **narrow[] = {&a->s, &a->q, &a->mix, &a->r, &a->e, &a->gpre, &a->gact, &a->v};
@@ -54,7 +54,7 @@ int meki_infer_check(const Model *m) {
 /* e[n, m] in training form: alpha * RMSNorm_m(M[x] + beta * G(E[x])). */
 static void expert_unfolded(const ModelConfig *c, const MekiWeights *w, const int32_t *tokens,
                             const float *u, int n, MekiActs *a) {
-    const MekiConfig *k = &c->meki;
+    const MekiConfig *k = meki_config(c);
     int d = c->d_model, dm = k->d_mem, hidden = d / 2;
     long count = (long)n * dm;
     for (int i = 0; i < n; i++) {
@@ -81,7 +81,7 @@ static void expert_unfolded(const ModelConfig *c, const MekiWeights *w, const in
 void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const float *embedded,
                         const float *in, float *out, int n, MekiInfer *s) {
     const ModelConfig *c = &m->cfg;
-    const MekiConfig *k = &c->meki;
+    const MekiConfig *k = meki_config(c);
     const MekiState *st = m->memory;
     const MekiWeights *w = &st->w[layer];
     MekiActs *a = &s->a;

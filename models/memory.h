@@ -1,6 +1,10 @@
-/* The registry of memory variants. A variant is one file in models/ plus one line in
- * memory_ops(): it declares its parameters, says at which site of a block it sits,
- * and adds its output to the residual stream there. */
+/* The registry of memory variants. A variant is one file in models/ exporting its
+ * MemoryOps, plus one line in models/memory.c's MEMORY_VARIANTS: nothing else names it.
+ * Through its ops it owns its config (struct, field table "name.key", defaults,
+ * validation), its report columns, its parameters and training form (declares them,
+ * says at which site of a block it sits, adds its output to the residual stream there),
+ * its fold into ROM tables, its decoding path in the inference engine and the prefetch
+ * of its rows, and what it needs from the prepared data folder. */
 #ifndef MODELS_MEMORY_H
 #define MODELS_MEMORY_H
 #include "models/model.h"
@@ -23,10 +27,29 @@ typedef struct {
     const float *tables[MAX_LAYERS];
 } RomTableList;
 
+/* A column of the report's run table (analysis/views.sql) taken from a variant's key:
+ * NULL for runs of other kinds; fallback (SQL literal or NULL) for stored runs whose JSON
+ * lacks the key; cast "INTEGER" or "TEXT" (or NULL: as stored). brief: also shown in
+ * one-line summaries of a run (meki sweep --dry-run). */
+typedef struct {
+    const char *key, *column, *fallback, *cast;
+    int brief;
+} ReportColumn;
+
 struct RomTable;
+struct Prefetcher;
 
 typedef struct MemoryOps {
-    MemoryKind kind;
+    const char *name;                         /* memory.kind value; its keys are "name.*" */
+    /* ---- config: the variant's struct, in ModelConfig's block for it (memory_config) */
+    const ConfigField *fields;
+    int n_fields;
+    void (*config_defaults)(void *own, const ModelConfig *c);   /* c: a preset's sizes */
+    int (*config_resolve)(void *own, const ModelConfig *c);      /* derived fields; always */
+    int (*config_check)(const void *own, const ModelConfig *c);  /* ranges; when active */
+    const ReportColumn *report_columns;
+    int n_report_columns;
+    /* ---- training form */
     int (*declare)(Model *m);                 /* params (training or folded form), state */
     int (*reserve)(Model *m, int B, int T);   /* activation buffers */
     MemorySite (*site)(const Model *m, int layer);
@@ -34,6 +57,8 @@ typedef struct MemoryOps {
     void (*forward)(Model *m, int layer, const float *in, float *out, int B, int T);
     /* din[N, d] += d/d in; parameter gradients += ; m->d_embedded += where E is used */
     void (*backward)(Model *m, int layer, const float *dout, float *din, int B, int T);
+    /* Before training a new model, from the prepared data folder (NULL: nothing). */
+    int (*prepare)(Model *m, const char *data_dir);
     /* Compute the folded form of a trained model's memory into folded (created folded). */
     int (*fold)(Model *trained, Model *folded);
     void (*accounting)(const Model *m, Accounting *a);
@@ -42,8 +67,29 @@ typedef struct MemoryOps {
     void (*rom_tables)(const Model *m, RomTableList *list);
     void (*attach_rom)(Model *m, const struct RomTable *rom);
     void (*release)(Model *m);
+    /* ---- decoding (models/engine.c): the variant's per-engine state for a context of
+     * `context` positions and steps of up to `rows` rows; ERR_INPUT if this model's
+     * memory cannot be run. */
+    int (*infer_create)(const Model *m, int context, int rows, void **state);
+    void (*infer_free)(void *state);
+    /* out[n, d] += memory_layer(in[n, d]) for tokens[n] at positions pos..pos+n-1, whose
+     * embeddings are embedded[n, d]; in may alias out. Equals forward, row for row. */
+    void (*infer)(const Model *m, void *state, int layer, const int32_t *tokens,
+                  const float *embedded, const float *in, float *out, int n, int pos);
+    /* Request the ROM rows the step of tokens[n] at pos will read. NULL: rows are indexed
+     * by token (each table's row tokens[i]), which the engine also requests ahead. */
+    void (*prefetch)(const Model *m, const void *state, struct Prefetcher *p,
+                     const int32_t *tokens, int n, int pos);
 } MemoryOps;
 
-const MemoryOps *memory_ops(MemoryKind kind);   /* NULL for MEMORY_NONE */
-extern const MemoryOps MEKI_OPS, PLE_OPS, ENGRAM_OPS;
+/* Registry indices are 1..memory_variant_count(); memory_ops(0) is NULL (dense). */
+int memory_variant_count(void);
+const MemoryOps *memory_ops(MemoryKind kind);
+MemoryKind memory_kind_of(const MemoryOps *ops);
+/* The variant's own config struct inside c (its block, whether active or not). */
+void *memory_config(const ModelConfig *c, const MemoryOps *ops);
+/* The SQL column expressions of every variant's report columns for analysis/views.sql,
+ * one line per column: "CASE WHEN kind = 'meki' THEN ... END AS d_mem,". j is the run's
+ * JSON, kind its memory kind. Returns the length (snprintf's). */
+int memory_report_columns_sql(char *out, size_t size);
 #endif

@@ -16,6 +16,7 @@
 #include "kernels/rmsnorm.h"
 #include "util/error.h"
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,38 @@
 static const float INV_SQRT2 = 0.70710678118654752f;
 
 static PleState *state(const Model *m) { return m->memory; }
+
+/* ---- config ------------------------------------------------------------------------ */
+
+extern const MemoryOps PLE_OPS;   /* at the end of this file; listed in models/memory.c */
+
+_Static_assert(sizeof(PleConfig) <= MEMORY_CONFIG_BYTES, "PleConfig outgrows its block");
+_Static_assert(offsetof(PleConfig, layers) == offsetof(PleConfig, layers_spec) + LAYER_SPEC_BYTES,
+               "F_LAYERS: the flags follow the spec");
+
+PleConfig *ple_config(const ModelConfig *c) { return memory_config(c, &PLE_OPS); }
+
+static const ConfigField FIELDS[] = {
+    {"ple.width", F_INT, offsetof(PleConfig, width), 1, 65536, 0, 0},
+    {"ple.layers", F_LAYERS, offsetof(PleConfig, layers_spec), 0, 0, 0, 0},
+};
+
+static void config_defaults(void *own, const ModelConfig *c) {
+    PleConfig *k = own;
+    k->width = c->d_model / 8;
+    strcpy(k->layers_spec, "all");
+}
+
+static int config_resolve(void *own, const ModelConfig *c) {
+    PleConfig *k = own;
+    return config_resolve_layers(k->layers, k->layers_spec, c->n_layers, "ple.layers");
+}
+
+static int config_check(const void *own, const ModelConfig *c) {
+    return config_require(((const PleConfig *)own)->width > 0, "ple width must be positive");
+}
+
+/* ---- training form ----------------------------------------------------------------- */
 
 static int declare(Model *m) {
     const ModelConfig *c = &m->cfg;
@@ -33,11 +66,11 @@ static int declare(Model *m) {
     st->acts = calloc((size_t)c->n_layers, sizeof(PleActs));
     if (!st->w || !st->g || !st->acts) return error_set(ERR_FAILURE, "out of memory for PLE");
     st->folded.rows = c->vocab_size;
-    st->folded.width = c->ple.width;
-    long V = c->vocab_size, d = c->d_model, p = c->ple.width;
+    st->folded.width = ple_config(c)->width;
+    long V = c->vocab_size, d = c->d_model, p = ple_config(c)->width;
     char name[96];
     for (int l = 0; l < c->n_layers; l++) {
-        if (!c->ple.layers[l]) continue;
+        if (!ple_config(c)->layers[l]) continue;
         PleWeights *w = &st->w[l], *g = &st->g[l];
         w->active = g->active = 1;
 #define ADD(field, suffix, d0, d1, init, std, decay, rom)                                \
@@ -69,7 +102,7 @@ void ple_acts_free(PleActs *a) {
 }
 
 int ple_acts_create(PleActs *a, const ModelConfig *c, long N) {
-    long d = c->d_model, p = c->ple.width;
+    long d = c->d_model, p = ple_config(c)->width;
     ple_acts_free(a);
     a->in = floats(N * d); a->s = floats(N * p); a->q = floats(N * p); a->q_rstd = floats(N);
     a->qn = floats(N * p); a->e = floats(N * p); a->gpre = floats(N * p);
@@ -80,7 +113,7 @@ int ple_acts_create(PleActs *a, const ModelConfig *c, long N) {
 static int reserve(Model *m, int B, int T) {
     const ModelConfig *c = &m->cfg;
     PleState *st = state(m);
-    long N = (long)B * T, d = c->d_model, p = c->ple.width;
+    long N = (long)B * T, d = c->d_model, p = ple_config(c)->width;
     for (int l = 0; l < c->n_layers; l++)
         if (st->w[l].active && ple_acts_create(&st->acts[l], c, N)) return ERR_FAILURE;
     float **bufs[] = {&st->d_small, &st->d_small2, &st->d_small3, &st->d_wide};
@@ -96,7 +129,7 @@ static MemorySite site(const Model *m, int l) {
 
 void ple_embedding_forward(const ModelConfig *c, const PleWeights *w, const int32_t *tokens,
                            const float *u, int N, PleActs *a) {
-    int d = c->d_model, p = c->ple.width;
+    int d = c->d_model, p = ple_config(c)->width;
     long n = (long)N * p;
     embedding_forward(a->s, w->table, tokens, N, p);
     matmul_forward(a->q, u, w->proj, N, d, p, 0);
@@ -109,7 +142,7 @@ void ple_rows_forward(const Model *m, int l, const int32_t *tokens, const float 
     const ModelConfig *c = &m->cfg;
     const PleState *st = state(m);
     const PleWeights *w = &st->w[l];
-    int d = c->d_model, p = c->ple.width;
+    int d = c->d_model, p = ple_config(c)->width;
     long np = (long)n * p;
     memcpy(a->in, in, sizeof(float) * n * d);   /* in may alias out */
     if (m->folded) memory_tables_gather(&st->folded, l, tokens, n, a->e);
@@ -137,7 +170,7 @@ static void embedding_backward_training(Model *m, int l, float *de, int N) {
     const PleWeights *w = &st->w[l];
     PleWeights *g = &st->g[l];
     const PleActs *a = &st->acts[l];
-    int d = c->d_model, p = c->ple.width;
+    int d = c->d_model, p = ple_config(c)->width;
     long n = (long)N * p;
     vector_scale(de, INV_SQRT2, n);   /* now the gradient of both T_l[x] and the norm output */
     embedding_backward(g->table, de, m->tokens, N, p);
@@ -153,7 +186,7 @@ static void backward(Model *m, int l, const float *dout, float *din, int B, int 
     const PleWeights *w = &st->w[l];
     PleWeights *g = &st->g[l];
     const PleActs *a = &st->acts[l];
-    int N = B * T, d = c->d_model, p = c->ple.width;
+    int N = B * T, d = c->d_model, p = ple_config(c)->width;
     long n = (long)N * p;
     float *d_o = st->d_wide, *du = st->d_small, *de = st->d_small2, *dgpre = st->d_small3;
     /* dout is read here only, so din (which may alias it) can be added to afterwards */
@@ -173,7 +206,7 @@ static void fold_rows(const Model *m, int layer, const int32_t *tokens, const fl
                       int n, float *out, void *scratch) {
     PleActs *a = scratch;
     ple_embedding_forward(&m->cfg, &state(m)->w[layer], tokens, embedded, n, a);
-    memcpy(out, a->e, sizeof(float) * (size_t)n * m->cfg.ple.width);
+    memcpy(out, a->e, sizeof(float) * (size_t)n * ple_config(&m->cfg)->width);
 }
 
 static int fold(Model *trained, Model *folded) {
@@ -191,19 +224,19 @@ static int fold(Model *trained, Model *folded) {
 
 static void accounting(const Model *m, Accounting *acc) {
     const ModelConfig *c = &m->cfg;
-    double d = c->d_model, p = c->ple.width;
+    double d = c->d_model, p = ple_config(c)->width;
     int layers = 0;
-    for (int l = 0; l < c->n_layers; l++) layers += c->ple.layers[l] != 0;
+    for (int l = 0; l < c->n_layers; l++) layers += ple_config(c)->layers[l] != 0;
     /* multiply-adds of the matmuls, as the dense part is counted: W_g and W_p, and in
      * training also W_l (the fold turns it into the lookup) */
     double inference_macs = 2 * d * p, training_macs = inference_macs + d * p;
-    acc->rom_weights += (long)layers * c->vocab_size * c->ple.width;
+    acc->rom_weights += (long)layers * c->vocab_size * ple_config(c)->width;
     acc->train_flops_per_token += 3 * 2 * layers * training_macs;
     acc->inference_flops_per_token += 2 * layers * inference_macs;
 }
 
 static void rom_tables(const Model *m, RomTableList *list) {
-    memory_tables_list(&state(m)->folded, m->cfg.ple.layers, m->cfg.n_layers, list);
+    memory_tables_list(&state(m)->folded, ple_config(&m->cfg)->layers, m->cfg.n_layers, list);
 }
 
 static void attach_rom(Model *m, const RomTable *rom) { state(m)->folded.rom = rom; }
@@ -223,8 +256,49 @@ static void release(Model *m) {
     m->memory = NULL;
 }
 
+/* ---- decoding: the training forward's rows, with buffers for `rows` rows -------------- */
+
+typedef struct {
+    PleActs a;
+    float *y;   /* [rows, d] the module's output */
+} PleInfer;
+
+static void infer_free(void *p) {
+    PleInfer *s = p;
+    if (!s) return;
+    ple_acts_free(&s->a);
+    free(s->y);
+    free(s);
+}
+
+static int infer_create(const Model *m, int context, int rows, void **out) {
+    PleInfer *s = calloc(1, sizeof *s);
+    if (!s || !(s->y = floats((long)rows * m->cfg.d_model))) {
+        infer_free(s);
+        return error_set(ERR_FAILURE, "engine: out of memory");
+    }
+    int rc = ple_acts_create(&s->a, &m->cfg, rows);
+    if (rc) { infer_free(s); return rc; }
+    *out = s;
+    return OK;
+}
+
+static void infer(const Model *m, void *p, int layer, const int32_t *tokens, const float *embedded,
+                  const float *in, float *out, int n, int pos) {
+    PleInfer *s = p;
+    ple_rows_forward(m, layer, tokens, embedded, in, out, n, &s->a, s->y);
+}
+
 const MemoryOps PLE_OPS = {
-    .kind = MEMORY_PLE,
+    .name = "ple",
+    .fields = FIELDS,
+    .n_fields = sizeof FIELDS / sizeof FIELDS[0],
+    .config_defaults = config_defaults,
+    .config_resolve = config_resolve,
+    .config_check = config_check,
+    .infer_create = infer_create,
+    .infer_free = infer_free,
+    .infer = infer,
     .declare = declare,
     .reserve = reserve,
     .site = site,

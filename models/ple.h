@@ -6,6 +6,16 @@
 #include "models/model.h"
 #include <stdint.h>
 
+/* Keys ple.*; defaults: width d_model/8, all layers. */
+typedef struct {
+    int width;                          /* p: per-layer token vector width */
+    char layers_spec[LAYER_SPEC_BYTES];
+    unsigned char layers[MAX_LAYERS];
+} PleConfig;
+
+/* PLE's config inside c (whatever c's memory kind). */
+PleConfig *ple_config(const ModelConfig *c);
+
 typedef struct {
     int active;
     float *table, *proj, *proj_norm;       /* training form: T_l [V, p], W_l [p, d], [p] */

@@ -7,9 +7,8 @@
 #include "models/checkpoint.h"
 #include "models/eval.h"
 #include "models/model.h"
-#include "models/engram.h"
+#include "models/memory.h"
 #include "models/record.h"
-#include "data/tokenizer.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/progress.h"
@@ -71,27 +70,13 @@ static void optimizer_step(ParamSet *ps, const TrainConfig *t, float lr, long st
 }
 
 /* A checkpoint left by an interrupted run is resumed only if it is the same model. */
-/* Engram's optional token normalisation needs the tokenizer's bytes; the map is then
- * stored with the model, so checkpoints and bundles carry it. */
-static int set_engram_token_map(Model *m, const char *data_dir) {
-    if (m->cfg.memory != MEMORY_ENGRAM || !m->cfg.engram.normalize_tokens) return OK;
-    char path[4096];
-    Tokenizer *tok;
-    snprintf(path, sizeof path, "%s/tokenizer.bin", data_dir);
-    int rc = tokenizer_load(&tok, path);
-    if (rc) return rc;
-    rc = engram_set_token_map_from_tokenizer(m, tok);
-    tokenizer_free(tok);
-    return rc;
-}
-
 static int open_or_create(Model *m, const ModelConfig *cfg, const TrainConfig *t, const char *dir,
                           const char *data_dir, TrainState *state) {
     memset(state, 0, sizeof *state);
     if (!checkpoint_exists(dir)) {
         int rc = model_create(m, cfg, 0, 1);
         if (!rc) model_init_weights(m, t->seed);
-        if (!rc && (rc = set_engram_token_map(m, data_dir))) model_free(m);
+        if (!rc && m->ops && m->ops->prepare && (rc = m->ops->prepare(m, data_dir))) model_free(m);
         if (!rc && t->record && !(m->record = strdup(t->record))) {
             model_free(m);
             rc = error_set(ERR_FAILURE, "out of memory");

@@ -16,7 +16,9 @@
 #include "models/decode_bench.h"
 #include "models/engine.h"
 #include "models/fold.h"
+#include "models/engram.h"
 #include "models/meki.h"
+#include "models/ple.h"
 #include "models/model.h"
 #include "models/sampler.h"
 #include "util/rng.h"
@@ -34,7 +36,7 @@ static void small_config(ModelConfig *c, MemoryKind memory) {
     c->ffn_hidden = 48;
     c->seq_len = T;
     c->memory = memory;
-    c->meki.d_mem = 8;
+    meki_config(c)->d_mem = 8;
 }
 
 static void random_tokens(int32_t *tokens, int n, uint64_t seed) {
@@ -132,9 +134,9 @@ static double check_meki_variant(const ModelConfig *c, uint64_t seed) {
     double folded_own_err = engine_error(&folded, own, tokens);
     if (unfolded_err > TOLERANCE || folded_err > TOLERANCE || folded_own_err > TOLERANCE)
         fprintf(stderr, "%s %s %s %s layers %s: unfolded %.2e folded %.2e / %.2e\n",
-                meki_memory_name(c->meki.memory), meki_fusion_name(c->meki.fusion),
-                meki_position_name(c->meki.position), meki_projector_name(c->meki.projector),
-                c->meki.layers_spec, unfolded_err, folded_err, folded_own_err);
+                meki_memory_name(meki_config(c)->memory), meki_fusion_name(meki_config(c)->fusion),
+                meki_position_name(meki_config(c)->position), meki_projector_name(meki_config(c)->projector),
+                meki_config(c)->layers_spec, unfolded_err, folded_err, folded_own_err);
     assert_true(unfolded_err < TOLERANCE && folded_err < TOLERANCE && folded_own_err < TOLERANCE);
     free(reference);
     free(own);
@@ -152,17 +154,17 @@ static void test_meki_unfolded_and_folded_equal_training_forward(void **state) {
                 for (int projector = 0; projector < 2; projector++) {
                     if (!(memory & MEKI_DYNAMIC) && projector) continue;
                     ModelConfig c;
-                    small_config(&c, MEMORY_MEKI);
-                    c.meki.memory = memory;
-                    c.meki.fusion = fusion;
-                    c.meki.position = position;
-                    c.meki.projector = projector;
+                    small_config(&c, memory_kind_parse("meki"));
+                    meki_config(&c)->memory = memory;
+                    meki_config(&c)->fusion = fusion;
+                    meki_config(&c)->position = position;
+                    meki_config(&c)->projector = projector;
                     c.tie_embeddings = variants % 2;
                     worst = fmax(worst, check_meki_variant(&c, 100 + variants++));
                 }
     ModelConfig c;   /* memory in one layer only */
-    small_config(&c, MEMORY_MEKI);
-    strcpy(c.meki.layers_spec, "last:1");
+    small_config(&c, memory_kind_parse("meki"));
+    strcpy(meki_config(&c)->layers_spec, "last:1");
     worst = fmax(worst, check_meki_variant(&c, 500));
     fprintf(stderr, "engine == training forward for %d MeKi variants (worst relative error %.1e)\n",
             variants + 1, worst);
@@ -173,8 +175,8 @@ static void test_meki_unfolded_and_folded_equal_training_forward(void **state) {
  * or off changes nothing; populate makes the whole table resident. */
 static void test_bundle_rom_table(void **state) {
     ModelConfig c;
-    small_config(&c, MEMORY_MEKI);
-    c.meki.position = POS_AFTER_ATTN;
+    small_config(&c, memory_kind_parse("meki"));
+    meki_config(&c)->position = POS_AFTER_ATTN;
     Model trained, folded, loaded;
     assert_int_equal(model_create(&trained, &c, 0, 0), 0);
     randomize(&trained, 77);
@@ -227,7 +229,7 @@ static void test_bundle_rom_table(void **state) {
  * the logits are those of the new sequence; running twice gives the same bits. */
 static void test_kv_cache_reuse_and_rewind(void **state) {
     ModelConfig c;
-    small_config(&c, MEMORY_MEKI);
+    small_config(&c, memory_kind_parse("meki"));
     Model m;
     assert_int_equal(model_create(&m, &c, 0, 0), 0);
     randomize(&m, 21);
@@ -266,11 +268,11 @@ static void remove_tree(const char *dir) {
 static void test_peers_equal_training_forward(void **state) {
     for (int kind = 0; kind < 3; kind++) {
         ModelConfig c;
-        small_config(&c, kind == 2 ? MEMORY_ENGRAM : MEMORY_PLE);
-        c.ple.width = 8;
-        c.engram.width = 4;
-        c.engram.table_size = 97;
-        if (kind == 1) strcpy(c.ple.layers_spec, "last:1");
+        small_config(&c, kind == 2 ? memory_kind_parse("engram") : memory_kind_parse("ple"));
+        ple_config(&c)->width = 8;
+        engram_config(&c)->width = 4;
+        engram_config(&c)->table_size = 97;
+        if (kind == 1) strcpy(ple_config(&c)->layers_spec, "last:1");
         Model m, folded;
         assert_int_equal(model_create(&m, &c, 0, 0), 0);
         randomize(&m, 40 + kind);
@@ -354,7 +356,7 @@ static void test_sampler(void **state) {
  * fully resident; a checkpoint of another model is refused. */
 static void test_decode_bench_smoke(void **state) {
     ModelConfig c;
-    small_config(&c, MEMORY_MEKI);
+    small_config(&c, memory_kind_parse("meki"));
     Model trained, folded;
     assert_int_equal(model_create(&trained, &c, 0, 0), 0);
     randomize(&trained, 91);

@@ -21,13 +21,13 @@
 
 enum { B = 2, T = 7 };
 
-static void engram_config(ModelConfig *c) {
-    tiny_memory_config(c, MEMORY_ENGRAM, T);
-    c->engram.max_ngram = 3;
-    c->engram.heads = 2;
-    c->engram.table_size = 11;   /* small: n-grams share rows, as they do at full size */
-    c->engram.width = 3;
-    strcpy(c->engram.layers_spec, "all");
+static void test_config(ModelConfig *c) {
+    tiny_memory_config(c, memory_kind_parse("engram"), T);
+    engram_config(c)->max_ngram = 3;
+    engram_config(c)->heads = 2;
+    engram_config(c)->table_size = 11;   /* small: n-grams share rows, as they do at full size */
+    engram_config(c)->width = 3;
+    strcpy(engram_config(c)->layers_spec, "all");
 }
 
 /* ---------------------------------------------------------------- kernels */
@@ -137,10 +137,10 @@ static int is_prime(int n) {
 
 static void test_primes_and_multipliers(void **state) {
     ModelConfig c;
-    engram_config(&c);
-    c.engram.max_ngram = 4;
-    c.engram.heads = 5;
-    c.engram.table_size = 1000;
+    test_config(&c);
+    engram_config(&c)->max_ngram = 4;
+    engram_config(&c)->heads = 5;
+    engram_config(&c)->table_size = 1000;
     Model m;
     assert_int_equal(model_create(&m, &c, 0, 0), 0);
     const EngramState *st = m.memory;
@@ -154,11 +154,11 @@ static void test_primes_and_multipliers(void **state) {
     }
     assert_int_equal(st->prime[0], 1009);   /* the smallest prime >= 1000 */
     assert_int_equal(st->rows, offset);
-    for (long i = 0; i < (long)c.n_layers * st->heads * c.engram.max_ngram; i++)
+    for (long i = 0; i < (long)c.n_layers * st->heads * engram_config(&c)->max_ngram; i++)
         assert_true(st->multipliers[i] & 1);
     /* a prime table_size is its own first prime */
     ModelConfig p = c;
-    p.engram.table_size = 4093;
+    engram_config(&p)->table_size = 4093;
     Model mp;
     assert_int_equal(model_create(&mp, &p, 0, 0), 0);
     assert_int_equal(((EngramState *)mp.memory)->prime[0], 4093);
@@ -179,11 +179,11 @@ static void test_rows_in_bounds_over_random_sequences(void **state) {
     int sizes[][4] = {{65536, 3, 4, 2}, {4096, 2, 1, 3}, {300, 8, 3, 97}, {50000, 5, 2, 65521}};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         ModelConfig c;
-        engram_config(&c);
+        test_config(&c);
         c.vocab_size = sizes[s][0];
-        c.engram.max_ngram = sizes[s][1];
-        c.engram.heads = sizes[s][2];
-        c.engram.table_size = sizes[s][3];
+        engram_config(&c)->max_ngram = sizes[s][1];
+        engram_config(&c)->heads = sizes[s][2];
+        engram_config(&c)->table_size = sizes[s][3];
         Model m;
         assert_int_equal(model_create(&m, &c, 0, 0), 0);
         const EngramState *st = m.memory;
@@ -208,14 +208,14 @@ static void test_rows_in_bounds_over_random_sequences(void **state) {
  * tokens t-n+1..t of each head's order and on nothing else; layers hash differently. */
 static void test_hash_determinism_and_windows(void **state) {
     ModelConfig c;
-    engram_config(&c);
+    test_config(&c);
     c.vocab_size = 4096;
-    c.engram.table_size = 4093;
+    engram_config(&c)->table_size = 4093;
     Model a, b;
     assert_int_equal(model_create(&a, &c, 0, 0), 0);
     assert_int_equal(model_create(&b, &c, 0, 0), 0);
     const EngramState *sa = a.memory, *sb = b.memory;
-    int H = sa->heads, K = c.engram.heads;
+    int H = sa->heads, K = engram_config(&c)->heads;
     int32_t tokens[B * T], changed[B * T], ra[B * T * 4], rb[B * T * 4], rc[B * T * 4];
     random_tokens(tokens, B * T, c.vocab_size, 1);
     engram_hash_rows(sa, &c, 0, tokens, B, T, ra);
@@ -250,12 +250,12 @@ static void test_hash_determinism_and_windows(void **state) {
  * since a trained model's tables are only meaningful under the hash it was trained with. */
 static void test_hash_regression_values(void **state) {
     ModelConfig c;
-    engram_config(&c);
+    test_config(&c);
     c.vocab_size = 4096;
     c.n_layers = 4;
-    c.engram.max_ngram = 3;
-    c.engram.heads = 4;
-    c.engram.table_size = 4093;
+    engram_config(&c)->max_ngram = 3;
+    engram_config(&c)->heads = 4;
+    engram_config(&c)->table_size = 4093;
     Model m;
     assert_int_equal(model_create(&m, &c, 0, 0), 0);
     const EngramState *st = m.memory;
@@ -285,8 +285,8 @@ static void test_hash_regression_values(void **state) {
 
 static void test_token_map_from_bytes(void **state) {
     ModelConfig c;
-    engram_config(&c);
-    c.engram.normalize_tokens = 1;
+    test_config(&c);
+    engram_config(&c)->normalize_tokens = 1;
     Model m;
     assert_int_equal(model_create(&m, &c, 0, 0), 0);
     model_init_weights(&m, 1);
@@ -321,7 +321,7 @@ static void test_token_map_from_bytes(void **state) {
     /* refused on a model without normalisation, or for another vocabulary */
     assert_int_equal(engram_set_token_map(&m, bytes, lengths, V - 1), ERR_INPUT);
     ModelConfig off = c;
-    off.engram.normalize_tokens = 0;
+    engram_config(&off)->normalize_tokens = 0;
     Model plain;
     assert_int_equal(model_create(&plain, &off, 0, 0), 0);
     assert_int_equal(engram_set_token_map(&plain, bytes, lengths, V), ERR_INPUT);
@@ -339,8 +339,8 @@ static void test_token_map_from_tokenizer(void **state) {
     Tokenizer *tok;
     assert_int_equal(tokenizer_train(&tok, (unsigned char *)text, bytes, 320), 0);
     ModelConfig c;
-    engram_config(&c);
-    c.engram.normalize_tokens = 1;
+    test_config(&c);
+    engram_config(&c)->normalize_tokens = 1;
     c.vocab_size = tokenizer_vocab_size(tok);
     Model m;
     assert_int_equal(model_create(&m, &c, 0, 0), 0);
@@ -383,7 +383,7 @@ static void check_module(const ModelConfig *c) {
     create(&m, c, 1);
     random_tokens(m.tokens, B * T, 5, 3);
     for (int l = 0; l < c->n_layers; l++)
-        if (c->engram.layers[l] || !strcmp(c->engram.layers_spec, "all"))
+        if (engram_config(c)->layers[l] || !strcmp(engram_config(c)->layers_spec, "all"))
             assert_int_equal(check_module_gradients(&m, l, "engram.", 24, 1e-3f, GRADIENT_TOLERANCE, 10 + l), 0);
     model_free(&m);
 }
@@ -406,19 +406,19 @@ static void check_whole_model(const ModelConfig *c) {
 
 static void test_module_gradients(void **state) {
     ModelConfig c;
-    engram_config(&c);
+    test_config(&c);
     check_module(&c);
-    c.engram.max_ngram = 2;   /* dilation 2: the convolution reaches back 6 of 7 steps */
-    c.engram.heads = 3;
+    engram_config(&c)->max_ngram = 2;   /* dilation 2: the convolution reaches back 6 of 7 steps */
+    engram_config(&c)->heads = 3;
     check_module(&c);
 }
 
 static void test_model_gradients(void **state) {
     ModelConfig c;
-    engram_config(&c);
+    test_config(&c);
     check_whole_model(&c);
-    strcpy(c.engram.layers_spec, "default");   /* layer 1 only in a 2-layer model */
-    c.engram.normalize_tokens = 1;
+    strcpy(engram_config(&c)->layers_spec, "default");   /* layer 1 only in a 2-layer model */
+    engram_config(&c)->normalize_tokens = 1;
     c.tie_embeddings = 0;
     check_whole_model(&c);
 }
@@ -427,8 +427,8 @@ static void test_model_gradients(void **state) {
 
 static void test_fold_and_bundle_equal_training_form(void **state) {
     ModelConfig c;
-    engram_config(&c);
-    strcpy(c.engram.layers_spec, "default");
+    test_config(&c);
+    strcpy(engram_config(&c)->layers_spec, "default");
     Model m, folded, loaded;
     create(&m, &c, 21);
     assert_int_equal(model_fold(&m, &folded), 0);
@@ -446,7 +446,7 @@ static void test_fold_and_bundle_equal_training_form(void **state) {
     const EngramState *st = m.memory;
     assert_int_equal(loaded.rom->n_tables, 1);
     assert_int_equal(loaded.rom->rows, st->rows);
-    assert_int_equal(loaded.rom->width, c.engram.width);
+    assert_int_equal(loaded.rom->width, engram_config(&c)->width);
     assert_int_equal(loaded.rom->layer[0], 1);
     assert_int_equal(model_reserve(&loaded, B, T), 0);
     err = fold_error(&folded, &loaded, tokens, targets, B, T, &gap);
@@ -470,8 +470,8 @@ static void test_fold_and_bundle_equal_training_form(void **state) {
 
 static void test_accounting_closed_forms(void **state) {
     ModelConfig c, cd;
-    engram_config(&c);
-    strcpy(c.engram.layers_spec, "1");
+    test_config(&c);
+    strcpy(engram_config(&c)->layers_spec, "1");
     cd = c;
     cd.memory = MEMORY_NONE;
     Model dense, engram, folded;
@@ -501,11 +501,11 @@ static void test_accounting_closed_forms(void **state) {
 /* The convolution reads value[t - N] through its second-newest tap: dilation N. */
 static void test_convolution_dilation_is_max_ngram(void **state) {
     ModelConfig c;
-    engram_config(&c);
+    test_config(&c);
     Model m;
     create(&m, &c, 51);
     EngramState *st = m.memory;
-    int d = c.d_model, N = c.engram.max_ngram;
+    int d = c.d_model, N = engram_config(&c)->max_ngram;
     for (int i = 0; i < d; i++)
         for (int k = 0; k < ENGRAM_CONV_KERNEL; k++) st->w[0].conv[i * ENGRAM_CONV_KERNEL + k] = k == 2;
     random_tokens(m.tokens, B * T, c.vocab_size, 52);
@@ -566,9 +566,9 @@ static void check_stream(Model *m, const int32_t *tokens, const float *x0) {
 
 static void test_stream_equals_training_forward(void **state) {
     ModelConfig c;
-    engram_config(&c);
-    c.engram.max_ngram = 2;   /* the convolution reaches back 6 steps */
-    c.engram.normalize_tokens = 1;
+    test_config(&c);
+    engram_config(&c)->max_ngram = 2;   /* the convolution reaches back 6 steps */
+    engram_config(&c)->normalize_tokens = 1;
     Model m, folded;
     create(&m, &c, 61);
     ((EngramState *)m.memory)->token_map[3] = -1;
@@ -591,7 +591,7 @@ static void test_stream_equals_training_forward(void **state) {
  * look back only. */
 static void test_causal(void **state) {
     ModelConfig c;
-    engram_config(&c);
+    test_config(&c);
     Model m;
     create(&m, &c, 41);
     int32_t tokens[B * T], targets[B * T];
@@ -614,8 +614,8 @@ static void test_causal(void **state) {
 
 static void test_training_lowers_the_loss(void **state) {
     ModelConfig c;
-    engram_config(&c);
-    c.engram.table_size = 257;
+    test_config(&c);
+    engram_config(&c)->table_size = 257;
     Model m;
     assert_int_equal(model_create(&m, &c, 0, 1), 0);
     assert_int_equal(model_reserve(&m, B, T), 0);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "models/meki.h"
 #include "runner/experiment.h"
 #include "util/error.h"
 
@@ -170,8 +171,8 @@ static void test_grid_order_and_dedup(void **state) {
         assert_int_equal(exp->runs[r].index, indices[r]);
         for (int q = 0; q < r; q++) assert_string_not_equal(exp->runs[q].hash, exp->runs[r].hash);
     }
-    assert_int_equal(exp->runs[4].settings.model.meki.d_mem, 16);
-    assert_int_equal(exp->runs[4].settings.model.memory, MEMORY_MEKI);
+    assert_int_equal(meki_config(&exp->runs[4].settings.model)->d_mem, 16);
+    assert_int_equal(exp->runs[4].settings.model.memory, memory_kind_parse("meki"));
     release(exp);
 }
 
@@ -180,8 +181,8 @@ static void test_list_valued_axis(void **state) {
                                     "meki.layers = all | 0 | last:1\nbench.table_dtypes = f32,q8 | q4\n");
     assert_int_equal(exp->n_runs, 6);
     assert_string_equal(exp->runs[2].variant, "meki.layers=0 bench.table_dtypes=f32,q8");
-    assert_int_equal(exp->runs[2].settings.model.meki.layers[0], 1);
-    assert_int_equal(exp->runs[2].settings.model.meki.layers[1], 0);
+    assert_int_equal(meki_config(&exp->runs[2].settings.model)->layers[0], 1);
+    assert_int_equal(meki_config(&exp->runs[2].settings.model)->layers[1], 0);
     assert_int_equal(exp->runs[2].settings.bench.table_dtypes, DTYPE_F32 | DTYPE_Q8);
     assert_non_null(strstr(exp->runs[5].config_json, "\"layers\":\"1\""));
     release(exp);
@@ -207,6 +208,50 @@ static void test_hash(void **state) {
     free(json);
     assert_string_not_equal(exp->runs[0].hash, exp->runs[1].hash);   /* seeds differ */
     release(exp);
+}
+
+/* The model part of the run identity, pinned for a few configurations: a refactor of the
+ * config (fields, variants, their order) must not change a stored run's hash. Only the
+ * "model" object is pinned, so that other parts of the JSON may evolve on their own. */
+static void test_model_identity_pinned(void **state) {
+    ExperimentConfig *exp = load_ok("[experiment]\nname = pin\n[model]\npreset = small\n[engram]\n"
+                                    "normalize_tokens = on\n[sweep]\nmemory.kind = none, meki, ple, engram\n"
+                                    "meki.layers = all | last:1\n");
+    static const char *const expected[][2] = {
+        {"memory.kind=none", "afc39f4a5618e15c"},
+        {"memory.kind=meki meki.layers=all", "a2259ae011181c07"},
+        {"memory.kind=meki meki.layers=last:1", "143db3d68558012c"},
+        {"memory.kind=ple", "fa842309c6e02b9a"},
+        {"memory.kind=engram", "89733fa7b6a933b3"},
+    };
+    assert_int_equal(exp->n_runs, 5);
+    for (int r = 0; r < exp->n_runs; r++) {
+        const char *json = exp->runs[r].config_json, *start = strstr(json, "\"model\":{");
+        const char *end = start ? strstr(start, "},\"train\":") : NULL;
+        assert_non_null(end);
+        char model[1024], hash[17];
+        snprintf(model, sizeof model, "%.*s", (int)(end + 1 - start), start);
+        config_hash(hash, model);
+        if (strcmp(hash, expected[r][1])) fprintf(stderr, "%s: %s\n", exp->runs[r].variant, model);
+        assert_string_equal(exp->runs[r].variant, expected[r][0]);
+        assert_string_equal(hash, expected[r][1]);
+    }
+    release(exp);
+}
+
+/* Checkpoints store the config under these metadata keys: they must stay readable. */
+static void test_checkpoint_keys_kept(void **state) {
+    static const char *const keys[] = {
+        "model.d_model", "model.n_layers", "model.n_heads", "model.n_kv_heads", "model.ffn_hidden",
+        "model.vocab_size", "model.seq_len", "model.rope_theta", "model.norm_eps", "model.qk_norm",
+        "model.tie_embeddings", "memory.kind", "meki.d_mem", "meki.memory", "meki.position",
+        "meki.fusion", "meki.projector", "meki.layers", "ple.width", "ple.layers", "engram.max_ngram",
+        "engram.heads", "engram.table_size", "engram.width", "engram.normalize_tokens", "engram.layers"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        int found = 0;
+        for (int i = 0; i < model_config_field_count(); i++) found |= !strcmp(model_config_field_key(i), keys[k]);
+        if (!found) fail_msg("no config field %s", keys[k]);
+    }
 }
 
 /* Operational knobs do not change the run; every knob that changes results does. */
@@ -356,7 +401,8 @@ static void test_key_table_covers_the_settings(void **state) {
         if (covered[b]) { b++; continue; }
         size_t gap_start = b;
         while (b < end && !covered[b]) b++;
-        size_t align = b == end ? 8 : (b & -b) < 8 ? (b & -b) : 8;
+        /* tail padding may be as long as the struct's own alignment (the model's blocks are wide) */
+        size_t align = b == end ? _Alignof(RunSettings) : (b & -b) < 8 ? (b & -b) : 8;
         if (b - gap_start >= align)
             fail_msg("RunSettings bytes %zu..%zu (TrainConfig offset %zu) are in no key of the table: "
                      "add the field to KEYS as identity or operational", gap_start, b - 1, gap_start - start);
@@ -384,6 +430,8 @@ int main(void) {
         cmocka_unit_test(test_corpus_content_in_hash),
         cmocka_unit_test(test_every_key_changes_the_hash_or_is_operational),
         cmocka_unit_test(test_key_table_covers_the_settings),
+        cmocka_unit_test(test_model_identity_pinned),
+        cmocka_unit_test(test_checkpoint_keys_kept),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -26,8 +26,8 @@ static void small_config(ModelConfig *c) {
     c->n_kv_heads = 2;
     c->ffn_hidden = 48;
     c->seq_len = T;
-    c->memory = MEMORY_MEKI;
-    c->meki.d_mem = 8;
+    c->memory = memory_kind_parse("meki");
+    meki_config(c)->d_mem = 8;
 }
 
 static void batch(int32_t *tokens, int32_t *targets, int V, uint64_t seed) {
@@ -87,10 +87,10 @@ static void test_fold_equals_training_form_for_every_variant(void **state) {
                     if (!(memory & MEKI_DYNAMIC) && projector) continue;   /* no projector to vary */
                     ModelConfig c;
                     small_config(&c);
-                    c.meki.memory = memory;
-                    c.meki.fusion = fusion;
-                    c.meki.position = position;
-                    c.meki.projector = projector;
+                    meki_config(&c)->memory = memory;
+                    meki_config(&c)->fusion = fusion;
+                    meki_config(&c)->position = position;
+                    meki_config(&c)->projector = projector;
                     Model m;
                     assert_int_equal(model_create(&m, &c, 0, 1), 0);
                     assert_int_equal(model_reserve(&m, B, T), 0);

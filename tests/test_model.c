@@ -10,6 +10,7 @@
 #include <string.h>
 #include "models/model.h"
 #include "models/memory.h"
+#include "models/meki.h"
 #include "util/rng.h"
 
 enum { B = 2, T = 6 };
@@ -24,7 +25,7 @@ static void tiny_config(ModelConfig *c) {
     c->ffn_hidden = 24;
     c->seq_len = T;
     c->rope_theta = 10000;
-    c->meki.d_mem = 6;
+    meki_config(c)->d_mem = 6;
 }
 
 static void random_batch(int32_t *tokens, int32_t *targets, int V, uint64_t seed) {
@@ -103,16 +104,16 @@ static void test_dense_gradients(void **state) {
 static void test_meki_gradients_every_axis(void **state) {
     ModelConfig base;
     tiny_config(&base);
-    base.memory = MEMORY_MEKI;
+    base.memory = memory_kind_parse("meki");
     ModelConfig variants[16];
     int n = 0;
-    for (int k = MEKI_STATIC; k <= MEKI_BOTH; k++) { variants[n] = base; variants[n++].meki.memory = k; }
-    for (int f = 1; f < 4; f++) { variants[n] = base; variants[n++].meki.fusion = f; }
-    for (int p = 1; p < 4; p++) { variants[n] = base; variants[n++].meki.position = p; }
-    variants[n] = base; variants[n++].meki.projector = PROJECTOR_LINEAR;
-    variants[n] = base; variants[n].meki.d_mem = 20; strcpy(variants[n++].meki.layers_spec, "1");
+    for (int k = MEKI_STATIC; k <= MEKI_BOTH; k++) { variants[n] = base; meki_config(&variants[n++])->memory = k; }
+    for (int f = 1; f < 4; f++) { variants[n] = base; meki_config(&variants[n++])->fusion = f; }
+    for (int p = 1; p < 4; p++) { variants[n] = base; meki_config(&variants[n++])->position = p; }
+    variants[n] = base; meki_config(&variants[n++])->projector = PROJECTOR_LINEAR;
+    variants[n] = base; meki_config(&variants[n])->d_mem = 20; strcpy(meki_config(&variants[n++])->layers_spec, "1");
     for (int v = 0; v < n; v++) {
-        const MekiConfig *k = &variants[v].meki;
+        const MekiConfig *k = meki_config(&variants[v]);
         double worst = check_gradients(&variants[v], 8);
         fprintf(stderr, "meki %s %s %s %s d_mem %d: worst relative error %.3g\n",
                 meki_memory_name(k->memory), meki_position_name(k->position),

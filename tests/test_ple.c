@@ -17,9 +17,9 @@
 
 enum { B = 2, T = 6 };
 
-static void ple_config(ModelConfig *c) {
-    tiny_memory_config(c, MEMORY_PLE, T);
-    c->ple.width = 6;
+static void test_config(ModelConfig *c) {
+    tiny_memory_config(c, memory_kind_parse("ple"), T);
+    ple_config(c)->width = 6;
 }
 
 static void create(Model *m, const ModelConfig *c, uint64_t seed) {
@@ -31,7 +31,7 @@ static void create(Model *m, const ModelConfig *c, uint64_t seed) {
 
 static void test_module_gradients(void **state) {
     ModelConfig c;
-    ple_config(&c);
+    test_config(&c);
     Model m;
     create(&m, &c, 1);
     random_tokens(m.tokens, B * T, 5, 3);
@@ -56,11 +56,11 @@ static void check_whole_model(const ModelConfig *c) {
 
 static void test_model_gradients(void **state) {
     ModelConfig c;
-    ple_config(&c);
+    test_config(&c);
     check_whole_model(&c);
     c.tie_embeddings = 0;            /* E reaches the loss only through the input and PLE */
-    strcpy(c.ple.layers_spec, "1");  /* and a layer without PLE */
-    c.ple.width = 20;                /* wider than d */
+    strcpy(ple_config(&c)->layers_spec, "1");  /* and a layer without PLE */
+    ple_config(&c)->width = 20;                /* wider than d */
     check_whole_model(&c);
 }
 
@@ -79,7 +79,7 @@ static void assert_fold_equivalent(Model *trained, const char *when) {
 
 static void test_fold_equals_training_form(void **state) {
     ModelConfig c;
-    ple_config(&c);
+    test_config(&c);
     c.d_model = 32;
     c.vocab_size = 300;   /* not a multiple of the fold's chunk */
     Model m;
@@ -98,8 +98,8 @@ static void test_fold_equals_training_form(void **state) {
  * table file holds one V x p table per PLE layer. */
 static void test_bundle_round_trip(void **state) {
     ModelConfig c;
-    ple_config(&c);
-    strcpy(c.ple.layers_spec, "0");
+    test_config(&c);
+    strcpy(ple_config(&c)->layers_spec, "0");
     Model m, folded, loaded;
     create(&m, &c, 21);
     assert_int_equal(model_fold(&m, &folded), 0);
@@ -110,7 +110,7 @@ static void test_bundle_round_trip(void **state) {
     assert_int_equal(bundle_load(&loaded, dir, TABLE_F32), 0);
     assert_int_equal(loaded.rom->n_tables, 1);
     assert_int_equal(loaded.rom->rows, c.vocab_size);
-    assert_int_equal(loaded.rom->width, c.ple.width);
+    assert_int_equal(loaded.rom->width, ple_config(&c)->width);
     assert_int_equal(loaded.rom->layer[0], 0);
     model_reserve(&folded, B, T);
     model_reserve(&loaded, B, T);
@@ -153,7 +153,7 @@ static void check_rows_forward(Model *m) {
 
 static void test_rows_forward_equals_training_forward(void **state) {
     ModelConfig c;
-    ple_config(&c);
+    test_config(&c);
     Model m, folded;
     create(&m, &c, 70);
     check_rows_forward(&m);
@@ -167,7 +167,7 @@ static void test_rows_forward_equals_training_forward(void **state) {
 /* RAM params, ROM weights and FLOPs against closed forms written out by hand. */
 static void test_accounting_closed_forms(void **state) {
     ModelConfig c, cd;
-    ple_config(&c);
+    test_config(&c);
     cd = c;
     cd.memory = MEMORY_NONE;
     Model dense, ple, folded;
@@ -198,7 +198,7 @@ static void test_accounting_closed_forms(void **state) {
  * the same logits bit for bit: PLE adds exactly its output to the residual stream. */
 static void test_dense_is_ple_without_output(void **state) {
     ModelConfig c, cd;
-    ple_config(&c);
+    test_config(&c);
     cd = c;
     cd.memory = MEMORY_NONE;
     Model dense, ple;
@@ -221,7 +221,7 @@ static void test_dense_is_ple_without_output(void **state) {
 
 static void test_training_lowers_the_loss(void **state) {
     ModelConfig c;
-    ple_config(&c);
+    test_config(&c);
     Model m;
     assert_int_equal(model_create(&m, &c, 0, 1), 0);
     assert_int_equal(model_reserve(&m, B, T), 0);

@@ -112,7 +112,7 @@ static void test_other_config_refused(void **state) {
     snprintf(dir, sizeof dir, "%s/other", work);
     TrainResult r;
     assert_int_equal(train_run(&c, &t, data_dir, dir, NULL, NULL, &r), 0);
-    c.memory = MEMORY_MEKI;
+    c.memory = memory_kind_parse("meki");
     assert_int_equal(train_run(&c, &t, data_dir, dir, NULL, NULL, &r), ERR_INPUT);
     assert_non_null(strstr(error_message(), "memory.kind"));
 }
