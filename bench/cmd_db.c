@@ -8,13 +8,14 @@
 
 static int exit_code(int rc) { return rc == OK ? 0 : rc == ERR_INPUT ? 2 : 1; }
 
-static int db_merge(int argc, char **argv) {
+static int db_merge_inputs(int argc, char **argv, ArgList *list) {
     const char *out = NULL;
-    ArgList inputs = {0};
+    ArgList inputs = *list;
     const ArgSpec specs[] = {
         {"-o", ARG_STRING, &out, "the merged database (created if missing; may already hold runs)"},
     };
-    int rc = args_parse(argc, argv, specs, 1, &inputs, "A.db B.db ... -o OUT.db");
+    int rc = args_parse(argc, argv, specs, 1, list, "A.db B.db ... -o OUT.db");
+    inputs = *list;
     if (rc) return rc == 1 ? 0 : 2;
     if (!out || inputs.count == 0) {
         fprintf(stderr, "meki db merge: expected input databases and -o OUT.db\n");
@@ -33,6 +34,13 @@ static int db_merge(int argc, char **argv) {
     else fprintf(stderr, "%s: %d runs taken from %d databases\n", out, total, inputs.count);
     store_close(store);
     return exit_code(rc);
+}
+
+static int db_merge(int argc, char **argv) {
+    ArgList inputs = {0};
+    int rc = db_merge_inputs(argc, argv, &inputs);
+    arglist_free(&inputs);
+    return rc;
 }
 
 static int db_export(int argc, char **argv) {

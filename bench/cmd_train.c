@@ -8,16 +8,15 @@
 #include <stdio.h>
 #include <string.h>
 
-int cmd_train(int argc, char **argv) {
+static int train_main(int argc, char **argv, ArgList *sets) {
     const char *preset = "small", *out = NULL, *data_dir = NULL, *memory = NULL;
     int json = 0, threads = 0, batch = 0, seq_len = 0, quiet = 0;
     long tokens = 0, seed = -1;
     float lr = 0;
-    ArgList sets = {0};
     ArgSpec specs[] = {
         {"--preset", ARG_STRING, &preset, "tiny | small | medium | large (default small)"},
         {"--memory", ARG_STRING, &memory, "none | meki | ple | engram (shorthand for --set memory.kind=...)"},
-        {"--set", ARG_STRINGS, &sets, "section.key=value model override, e.g. meki.d_mem=32 (repeatable)"},
+        {"--set", ARG_STRINGS, sets, "section.key=value model override, e.g. meki.d_mem=32 (repeatable)"},
         {"--tokens", ARG_LONG, &tokens, "training tokens (default 2e6)"},
         {"--batch", ARG_INT, &batch, "sequences per step (default 16)"},
         {"--seq-len", ARG_INT, &seq_len, "training sequence length (default: the model's)"},
@@ -40,14 +39,14 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "meki train: --memory: %s\n", error_message());
         return 2;
     }
-    for (int i = 0; i < sets.count; i++) {
+    for (int i = 0; i < sets->count; i++) {
         char key[128];
-        const char *eq = strchr(sets.items[i], '=');
-        if (!eq || eq - sets.items[i] >= (long)sizeof key) {
-            fprintf(stderr, "meki train: --set expects section.key=value, got '%s'\n", sets.items[i]);
+        const char *eq = strchr(sets->items[i], '=');
+        if (!eq || eq - sets->items[i] >= (long)sizeof key) {
+            fprintf(stderr, "meki train: --set expects section.key=value, got '%s'\n", sets->items[i]);
             return 2;
         }
-        snprintf(key, sizeof key, "%.*s", (int)(eq - sets.items[i]), sets.items[i]);
+        snprintf(key, sizeof key, "%.*s", (int)(eq - sets->items[i]), sets->items[i]);
         if (model_config_set(&cfg, key, eq + 1)) {
             fprintf(stderr, "meki train: --set %s\n", error_message());
             return 2;
@@ -77,4 +76,11 @@ int cmd_train(int argc, char **argv) {
     if (rc) { fprintf(stderr, "meki train: %s\n", error_message()); return rc; }
     report_train(&r, out, json);
     return r.diverged ? 1 : 0;
+}
+
+int cmd_train(int argc, char **argv) {
+    ArgList sets = {0};
+    int rc = train_main(argc, argv, &sets);
+    arglist_free(&sets);
+    return rc;
 }

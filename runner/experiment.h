@@ -36,7 +36,7 @@ typedef struct {
 
 typedef struct {
     int n_files;                /* 0: the built-in Bible corpus */
-    char files[EXP_MAX_FILES][EXP_TEXT];
+    char files[EXP_MAX_FILES][EXP_TEXT];   /* inputs: files, folders, @lists (corpus_expand) */
 } DataSettings;
 
 /* Everything that determines a run's results. */

@@ -308,7 +308,9 @@ static int prepare_data(const RunSettings *s, char *dir, size_t size) {
     DataOptions options;
     DataSummary summary;
     memset(&options, 0, sizeof options);
-    for (int i = 0; i < s->data.n_files; i++) options.corpus_files[i] = s->data.files[i];
+    const char *inputs[EXP_MAX_FILES];
+    for (int i = 0; i < s->data.n_files; i++) inputs[i] = s->data.files[i];
+    options.corpus_files = inputs;
     options.n_files = s->data.n_files;
     options.vocab_size = s->model.vocab_size;
     int rc = dataset_prepare(&options, &summary);
