@@ -1,4 +1,5 @@
 #include "data/corpus.h"
+#include "util/progress.h"
 #include "data/checksum.h"
 #include "util/error.h"
 #include <ctype.h>
@@ -215,7 +216,10 @@ int corpus_read_files(Corpus *c, const char *const *paths, int n_paths) {
     size_t capacity = 0;
     uint64_t fingerprint = checksum_bytes("files", 6);
     int rc = n_paths > 0 ? OK : error_set(ERR_INPUT, "no corpus files given");
+    Progress progress;
+    progress_begin_after(&progress, "reading corpus files", n_paths, 5);
     for (int i = 0; i < n_paths && !rc; i++) {
+        progress_update(&progress, i, "");
         size_t start = c->bytes;
         rc = read_whole_file(c, &capacity, paths[i]);
         if (rc) break;
@@ -225,6 +229,7 @@ int corpus_read_files(Corpus *c, const char *const *paths, int n_paths) {
         if (n_paths == 1) rc = split_single_file(c, &capacity, paths[i]);
         else rc = end_document(c, &capacity, start, paths[i], strlen(paths[i]));
     }
+    progress_end(&progress);
     if (rc) {
         corpus_free(c);
         return rc;
