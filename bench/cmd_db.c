@@ -47,15 +47,12 @@ static int db_export(int argc, char **argv) {
     const char *db = "results/meki.db";
     int csv = 0;
     const ArgSpec specs[] = {
-        {"--csv", ARG_FLAG, &csv, "CSV to stdout: one row per run, one column per metric (required)"},
+        {"--csv", ARG_FLAG, &csv, "CSV to stdout: one row per run, one column per metric (the default and only format)"},
         {"--db", ARG_STRING, &db, "results database (default results/meki.db)"},
     };
-    int rc = args_parse(argc, argv, specs, 2, NULL, "--csv [--db PATH]");
+    int rc = args_parse(argc, argv, specs, 2, NULL, "[--csv] [--db PATH]");
     if (rc) return rc == 1 ? 0 : 2;
-    if (!csv) {
-        fprintf(stderr, "meki db export: --csv is the only format\n");
-        return 2;
-    }
+    (void)csv;   /* CSV is the only format: the flag is accepted, never required */
     Store *store;
     if ((rc = store_open_readonly(&store, db))) die(exit_code(rc), "%s", error_message());
     rc = store_export_csv(store, stdout);
@@ -70,6 +67,6 @@ int cmd_db(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "export")) return argv[1] = (char *)"db export", db_export(argc - 1, argv + 1);
     FILE *out = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? stdout : stderr;
     fprintf(out, "usage: ./meki db merge A.db B.db ... -o OUT.db\n"
-                 "       ./meki db export --csv [--db PATH]\n");
+                 "       ./meki db export [--csv] [--db PATH]\n");
     return out == stdout ? 0 : 2;
 }

@@ -106,6 +106,14 @@ int logit_lens(Model *m, const uint16_t *ids, long n_ids, int T, long max_tokens
     return counted ? OK : error_set(ERR_INPUT, "logit lens: held-out split shorter than one window");
 }
 
+static void note_shortfall(const Task *task, int scored) {
+    if (scored >= task->requested) return;
+    printf("zero-shot: %s: %d of %d items asked for", task->name, scored, task->requested);
+    if (task->count < task->requested) printf("; built %d (%s)", task->count, task->shortfall);
+    if (scored < task->count) printf("; %d longer than the context, not scored", task->count - scored);
+    printf("\n");
+}
+
 /* Zero-shot tasks from the held-out text and the logit lens over the held-out tokens. */
 int evaluate_downstream(Model *m, const char *data_dir, const TokenFile *val, int zero_shot, int lens,
                         int items, DownstreamResult *x) {
@@ -127,10 +135,14 @@ int evaluate_downstream(Model *m, const char *data_dir, const TokenFile *val, in
         if (!rc) rc = task_build_choice(&choice, tok, text, bytes, items, context);
         if (!rc) rc = task_score(m, &cloze, &x->cloze);
         if (!rc) rc = task_score(m, &choice, &x->choice);
-        if (!rc)
+        if (!rc) {
             printf("zero-shot: cloze acc %.3f (%d items), choice acc %.3f acc_norm %.3f (%d items)\n",
                    x->cloze.accuracy, x->cloze.count, x->choice.accuracy, x->choice.accuracy_norm,
                    x->choice.count);
+            /* fewer items than asked is normal for a short held-out split: say how many and why */
+            note_shortfall(&cloze, x->cloze.count);
+            note_shortfall(&choice, x->choice.count);
+        }
         task_free(&cloze);
         task_free(&choice);
         free(text);
