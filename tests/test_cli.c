@@ -70,7 +70,7 @@ static int setup(void **state) {
         }
         fclose(f);
     }
-    return run("data --corpus corpus --vocab 300 --out data") == 0 ? 0 : -1;
+    return run("data --corpus corpus/*.txt --vocab 300 --out data") == 0 ? 0 : -1;
 }
 
 static int teardown(void **state) {
