@@ -1,6 +1,7 @@
 /* The report: a header describing where the runs came from, a summary of the paper's
  * findings against this run, then one section per experiment in the paper's order. */
 #include "analysis/analysis.h"
+#include "util/progress.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include <errno.h>
@@ -94,7 +95,10 @@ static int write_experiment(Report *r, const char *name, const char *title, cons
 
 static int write_sections(Report *r, int *present_count) {
     int rc, present;
+    Progress progress;   /* plots run gnuplot once each: a full database takes a while */
+    progress_begin_after(&progress, "report", N_KNOWN + 1, 5);
     for (int i = 0; i < N_KNOWN; i++) {
+        progress_update(&progress, i, KNOWN[i].name);
         if ((rc = write_experiment(r, KNOWN[i].name, KNOWN[i].title, &KNOWN[i], &present))) return rc;
         *present_count += present;
     }
@@ -110,6 +114,8 @@ static int write_sections(Report *r, int *present_count) {
         *present_count += present;
     }
     text_list_free(&others);
+    progress_update(&progress, N_KNOWN + 1, "");
+    progress_end(&progress);
     return rc;
 }
 

@@ -4,6 +4,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+void arglist_free(ArgList *list) {
+    free(list->items);
+    memset(list, 0, sizeof *list);
+}
+
+static int arglist_add(ArgList *list, const char *text) {
+    if (list->count == list->capacity) {
+        int cap = list->capacity ? list->capacity * 2 : 16;
+        const char **bigger = realloc(list->items, (size_t)cap * sizeof *bigger);
+        if (!bigger) return 1;
+        list->items = bigger;
+        list->capacity = cap;
+    }
+    list->items[list->count++] = text;
+    return 0;
+}
+
 static void print_help(const char *command, const ArgSpec *specs, int n, const char *usage_line) {
     printf("usage: ./meki %s %s\n\noptions:\n", command, usage_line);
     for (int i = 0; i < n; i++) printf("  %-22s %s\n", specs[i].name, specs[i].help);
@@ -34,9 +51,10 @@ static int set_value(const char *command, const ArgSpec *s, const char *text) {
     }
     case ARG_STRING: *(const char **)s->value = text; return 0;
     case ARG_STRINGS: {
-        ArgList *list = s->value;
-        if (list->count >= 64) break;
-        list->items[list->count++] = text;
+        if (arglist_add(s->value, text)) {
+            fprintf(stderr, "meki %s: out of memory for %s\n", command, s->name);
+            return 1;
+        }
         return 0;
     }
     case ARG_FLAG: break;
@@ -55,11 +73,14 @@ int args_parse(int argc, char **argv, const ArgSpec *specs, int n, ArgList *posi
             return 1;
         }
         if (arg[0] != '-' || !strcmp(arg, "-")) {
-            if (!positional || positional->count >= 64) {
+            if (!positional) {
                 fprintf(stderr, "meki %s: unexpected argument '%s'\n", command, arg);
                 return 2;
             }
-            positional->items[positional->count++] = arg;
+            if (arglist_add(positional, arg)) {
+                fprintf(stderr, "meki %s: out of memory\n", command);
+                return 2;
+            }
             continue;
         }
         const char *eq = strchr(arg, '=');

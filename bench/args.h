@@ -12,9 +12,12 @@ typedef struct {
     const char *help;
 } ArgSpec;
 
-typedef struct { const char *items[64]; int count; } ArgList;
+/* Values of a list flag or the positional arguments, as many as given (points into argv). */
+typedef struct { const char **items; int count, capacity; } ArgList;
+void arglist_free(ArgList *list);
 
-/* Parses argv[1..]; positional arguments go to positional (may be NULL when none allowed).
+/* Parses argv[1..]; ArgList values grow as needed: free them with arglist_free, also after
+ * an error. Positional arguments go to positional (may be NULL when none allowed).
  * Returns 0, 1 after printing --help (caller exits 0), or 2 after printing an error. */
 int args_parse(int argc, char **argv, const ArgSpec *specs, int n_specs, ArgList *positional,
                const char *usage_line);

@@ -24,7 +24,9 @@ static int bench_train(int argc, char **argv) {
         {"--threads", ARG_INT, &threads, "threads (default: all cores)"},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line"},
     };
-    int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL, "train [options]");
+    char name[] = "bench train";   /* argv[0] is "train": help would say ./meki train train */
+    argv[0] = name;
+    int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL, "[options]");
     if (rc) return rc == 1 ? 0 : rc;
     ModelConfig cfg;
     if (model_preset(&cfg, preset) || model_config_set(&cfg, "memory.kind", memory)) {

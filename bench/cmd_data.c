@@ -43,29 +43,24 @@ static void print_json(const DataSummary *s, int reused, double seconds) {
     json_free(&j);
 }
 
-int cmd_data(int argc, char **argv) {
-    ArgList corpus = {0};
+static int data_main(int argc, char **argv, ArgList *corpus) {
     int vocab = 4096, json = 0;
     const char *out = NULL;
     const ArgSpec specs[] = {
-        {"--corpus", ARG_STRINGS, &corpus, "text files, one document each (default: KJV Bible)"},
+        {"--corpus", ARG_STRINGS, corpus, "text files (one document each), folders (their files, recursively, sorted by name; hidden ones skipped) or @LIST (a file naming one input a line, relative to it; # comments); default: the KJV Bible"},
         {"--vocab", ARG_INT, &vocab, "BPE vocabulary size, 256..32768 (default 4096)"},
         {"--out", ARG_STRING, &out, "output folder (default data/cache/<corpus>-v<vocab>)"},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON object on the last line"},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
-                        "[--corpus FILE...] [--vocab N] [--out DIR] [--json]");
+                        "[--corpus FILE|DIR|@LIST...] [--vocab N] [--out DIR] [--json]");
     if (rc) return rc == 1 ? 0 : 2;
     if (vocab < 256 || vocab > 32768) {
         fprintf(stderr, "meki data: --vocab %d is out of range (256..32768)\n", vocab);
         return 2;
     }
-    if (corpus.count > DATA_MAX_FILES) {
-        fprintf(stderr, "meki data: --corpus takes at most %d files\n", DATA_MAX_FILES);
-        return 2;
-    }
-    DataOptions options = {.n_files = corpus.count, .vocab_size = vocab, .out_dir = out};
-    for (int i = 0; i < corpus.count; i++) options.corpus_files[i] = corpus.items[i];
+    DataOptions options = {.corpus_files = corpus->items, .n_files = corpus->count,
+                           .vocab_size = vocab, .out_dir = out};
     DataSummary summary;
     int reused = 0;
     double start = now_seconds();
@@ -78,4 +73,11 @@ int cmd_data(int argc, char **argv) {
     print_summary(&summary, vocab, reused, seconds);
     if (json) print_json(&summary, reused, seconds);
     return 0;
+}
+
+int cmd_data(int argc, char **argv) {
+    ArgList corpus = {0};
+    int rc = data_main(argc, argv, &corpus);
+    arglist_free(&corpus);
+    return rc;
 }

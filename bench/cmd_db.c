@@ -8,13 +8,14 @@
 
 static int exit_code(int rc) { return rc == OK ? 0 : rc == ERR_INPUT ? 2 : 1; }
 
-static int db_merge(int argc, char **argv) {
+static int db_merge_inputs(int argc, char **argv, ArgList *list) {
     const char *out = NULL;
-    ArgList inputs = {0};
+    ArgList inputs = *list;
     const ArgSpec specs[] = {
         {"-o", ARG_STRING, &out, "the merged database (created if missing; may already hold runs)"},
     };
-    int rc = args_parse(argc, argv, specs, 1, &inputs, "A.db B.db ... -o OUT.db");
+    int rc = args_parse(argc, argv, specs, 1, list, "A.db B.db ... -o OUT.db");
+    inputs = *list;
     if (rc) return rc == 1 ? 0 : 2;
     if (!out || inputs.count == 0) {
         fprintf(stderr, "meki db merge: expected input databases and -o OUT.db\n");
@@ -35,19 +36,23 @@ static int db_merge(int argc, char **argv) {
     return exit_code(rc);
 }
 
+static int db_merge(int argc, char **argv) {
+    ArgList inputs = {0};
+    int rc = db_merge_inputs(argc, argv, &inputs);
+    arglist_free(&inputs);
+    return rc;
+}
+
 static int db_export(int argc, char **argv) {
     const char *db = "results/meki.db";
     int csv = 0;
     const ArgSpec specs[] = {
-        {"--csv", ARG_FLAG, &csv, "CSV to stdout: one row per run, one column per metric (required)"},
+        {"--csv", ARG_FLAG, &csv, "CSV to stdout: one row per run, one column per metric (the default and only format)"},
         {"--db", ARG_STRING, &db, "results database (default results/meki.db)"},
     };
-    int rc = args_parse(argc, argv, specs, 2, NULL, "--csv [--db PATH]");
+    int rc = args_parse(argc, argv, specs, 2, NULL, "[--csv] [--db PATH]");
     if (rc) return rc == 1 ? 0 : 2;
-    if (!csv) {
-        fprintf(stderr, "meki db export: --csv is the only format\n");
-        return 2;
-    }
+    (void)csv;   /* CSV is the only format: the flag is accepted, never required */
     Store *store;
     if ((rc = store_open_readonly(&store, db))) die(exit_code(rc), "%s", error_message());
     rc = store_export_csv(store, stdout);
@@ -62,6 +67,6 @@ int cmd_db(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "export")) return argv[1] = (char *)"db export", db_export(argc - 1, argv + 1);
     FILE *out = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? stdout : stderr;
     fprintf(out, "usage: ./meki db merge A.db B.db ... -o OUT.db\n"
-                 "       ./meki db export --csv [--db PATH]\n");
+                 "       ./meki db export [--csv] [--db PATH]\n");
     return out == stdout ? 0 : 2;
 }

@@ -104,7 +104,8 @@ static int generate(const Model *m, const Tokenizer *tok, const int32_t *prompt,
         if (i + 1 < a->tokens) logits = engine_forward(&e, next, n_prompt + i);
     }
     double decode_seconds = now_seconds() - start;
-    printf("\n");
+    printf("\n");   /* end the text, and flush it before the figures go to stderr */
+    fflush(stdout);
     if (!logits) rc = ERR_FAILURE;
     else if (n_prompt + a->tokens > m->cfg.seq_len)
         fprintf(stderr, "note: %d positions exceed the %d the model was trained on\n",

@@ -124,10 +124,9 @@ static void print_summary(const ExperimentConfig *exp, const SweepSummary *s, in
     json_free(&out);
 }
 
-int cmd_sweep(int argc, char **argv) {
+static int sweep_main(int argc, char **argv, ArgList *files) {
     const char *db = DEFAULT_DB, *shard = NULL;
     int dry = 0, json = 0, threads = 0, quiet = 0, retry = 0, shard_index = 0, shard_count = 1;
-    ArgList files = {0};
     const ArgSpec specs[] = {
         {"--db", ARG_STRING, &db, "results database (default results/meki.db; runs go beside it in runs/)"},
         {"--dry-run", ARG_FLAG, &dry, "list the resolved runs and their status; run nothing"},
@@ -137,16 +136,16 @@ int cmd_sweep(int argc, char **argv) {
         {"--retry-diverged", ARG_FLAG, &retry, "run diverged runs again (failed ones always are)"},
         {"--json", ARG_FLAG, &json, "print the summary as one JSON line last"},
     };
-    int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], &files, "FILE.ini [options]");
+    int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], files, "FILE.ini [options]");
     if (rc) return rc == 1 ? 0 : 2;
-    if (files.count != 1) {
+    if (files->count != 1) {
         fprintf(stderr, "meki sweep: expected one experiment file (see ./meki sweep --help)\n");
         return 2;
     }
     if (shard && parse_shard(shard, &shard_index, &shard_count)) return 2;
     ExperimentConfig *exp = malloc(sizeof *exp);
     if (!exp) die(1, "out of memory");
-    if ((rc = experiment_load(exp, files.items[0]))) {
+    if ((rc = experiment_load(exp, files->items[0]))) {
         free(exp);
         die(rc, "%s", error_message());
     }
@@ -171,4 +170,11 @@ int cmd_sweep(int argc, char **argv) {
     free(exp);
     if (rc) return rc == ERR_INPUT ? 2 : 1;
     return summary.failed || summary.diverged ? 1 : 0;
+}
+
+int cmd_sweep(int argc, char **argv) {
+    ArgList files = {0};
+    int rc = sweep_main(argc, argv, &files);
+    arglist_free(&files);
+    return rc;
 }

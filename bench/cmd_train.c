@@ -6,6 +6,7 @@
 #include "models/checkpoint.h"
 #include "models/train.h"
 #include "runner/record.h"
+#include "runner/experiment.h"
 #include "util/error.h"
 #include <errno.h>
 #include <stdio.h>
@@ -13,16 +14,57 @@
 #include <string.h>
 #include <unistd.h>
 
-int cmd_train(int argc, char **argv) {
+/* ./meki train FILE.ini: the one run of an experiment file with a one-point grid, its data
+ * prepared as a sweep would unless prepare is 0 (--data given). Fills cfg, t and the data
+ * folder; returns an exit code, 0 when all is well. */
+static int load_one_point(const char *path, ModelConfig *cfg, TrainConfig *t, char *data_dir,
+                          size_t size, char *name, size_t name_size, int prepare) {
+    ExperimentConfig *exp = malloc(sizeof *exp);
+    if (!exp) { fprintf(stderr, "meki train: out of memory\n"); return 1; }
+    int rc = experiment_load(exp, path);
+    if (rc) {
+        fprintf(stderr, "meki train: %s\n", error_message());
+        free(exp);
+        return rc == ERR_INPUT ? 2 : 1;
+    }
+    if (exp->n_runs != 1) {
+        fprintf(stderr, "meki train: %s has %d runs (its [sweep] axes x seeds); train takes a file "
+                "with exactly one: use ./meki sweep %s\n", path, exp->n_runs, path);
+        experiment_free(exp);
+        free(exp);
+        return 2;
+    }
+    const RunSettings *s = &exp->runs[0].settings;
+    *cfg = s->model;
+    *t = s->train;
+    snprintf(name, name_size, "%s", exp->name);
+    if (!prepare) {   /* --data given */
+        experiment_free(exp);
+        free(exp);
+        return 0;
+    }
+    const char *inputs[EXP_MAX_FILES];
+    for (int i = 0; i < s->data.n_files; i++) inputs[i] = s->data.files[i];
+    DataOptions options = {.corpus_files = inputs, .n_files = s->data.n_files,
+                           .vocab_size = s->model.vocab_size};
+    DataSummary summary;
+    rc = dataset_prepare(&options, &summary);
+    if (rc) fprintf(stderr, "meki train: preparing the data: %s\n", error_message());
+    else snprintf(data_dir, size, "%s", summary.dir);
+    experiment_free(exp);
+    free(exp);
+    return rc == OK ? 0 : rc == ERR_INPUT ? 2 : 1;
+}
+
+static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
     const char *preset = "small", *out = NULL, *data_dir = NULL, *memory = NULL;
     int json = 0, threads = 0, batch = 0, seq_len = 0, quiet = 0, fresh = 0;
     long tokens = 0, seed = -1;
     float lr = 0;
-    ArgList sets = {0};
     ArgSpec specs[] = {
         {"--preset", ARG_STRING, &preset, "tiny | small | medium | large (default small)"},
         {"--memory", ARG_STRING, &memory, "none | meki | ple | engram (shorthand for --set memory.kind=...)"},
-        {"--set", ARG_STRINGS, &sets, "section.key=value model override, e.g. meki.d_mem=32 (repeatable)"},
+        {"--set", ARG_STRINGS, sets, "section.key=value model override, e.g. meki.d_mem=32 (repeatable)"},
         {"--tokens", ARG_LONG, &tokens, "training tokens (default 2e6)"},
         {"--batch", ARG_INT, &batch, "sequences per step (default 16)"},
         {"--seq-len", ARG_INT, &seq_len, "training sequence length (default: the model's)"},
@@ -35,25 +77,45 @@ int cmd_train(int argc, char **argv) {
         {"--quiet", ARG_FLAG, &quiet, "no progress output"},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line"},
     };
-    int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL, "[options]");
+    int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], files,
+                        "[FILE.ini] [options]   (FILE.ini: an experiment file with a one-run grid)");
     if (rc) return rc == 1 ? 0 : rc;
 
     ModelConfig cfg;
     TrainConfig t;
+    char file_data[4096], file_name[64];
     train_config_defaults(&t);
-    if (model_preset(&cfg, preset)) { fprintf(stderr, "meki train: --preset: %s\n", error_message()); return 2; }
+    if (files->count > 1) {
+        fprintf(stderr, "meki train: expected at most one experiment file, got %d\n", files->count);
+        return 2;
+    }
+    if (files->count == 1) {
+        if (memory || sets->count || strcmp(preset, "small")) {
+            fprintf(stderr, "meki train: --preset, --memory and --set do not go with an experiment "
+                    "file: set them in %s\n", files->items[0]);
+            return 2;
+        }
+        if ((rc = load_one_point(files->items[0], &cfg, &t, file_data, sizeof file_data, file_name,
+                                 sizeof file_name, !data_dir)))
+            return rc;
+        if (!data_dir) data_dir = file_data;
+        preset = file_name;   /* names the default run folder */
+    } else if (model_preset(&cfg, preset)) {
+        fprintf(stderr, "meki train: --preset: %s\n", error_message());
+        return 2;
+    }
     if (memory && model_config_set(&cfg, "memory.kind", memory)) {
         fprintf(stderr, "meki train: --memory: %s\n", error_message());
         return 2;
     }
-    for (int i = 0; i < sets.count; i++) {
+    for (int i = 0; i < sets->count; i++) {
         char key[128];
-        const char *eq = strchr(sets.items[i], '=');
-        if (!eq || eq - sets.items[i] >= (long)sizeof key) {
-            fprintf(stderr, "meki train: --set expects section.key=value, got '%s'\n", sets.items[i]);
+        const char *eq = strchr(sets->items[i], '=');
+        if (!eq || eq - sets->items[i] >= (long)sizeof key) {
+            fprintf(stderr, "meki train: --set expects section.key=value, got '%s'\n", sets->items[i]);
             return 2;
         }
-        snprintf(key, sizeof key, "%.*s", (int)(eq - sets.items[i]), sets.items[i]);
+        snprintf(key, sizeof key, "%.*s", (int)(eq - sets->items[i]), sets->items[i]);
         if (model_config_set(&cfg, key, eq + 1)) {
             fprintf(stderr, "meki train: --set %s\n", error_message());
             return 2;
@@ -113,4 +175,12 @@ int cmd_train(int argc, char **argv) {
     if (rc) { fprintf(stderr, "meki train: %s\n", error_message()); return rc; }
     report_train(&r, out, json);
     return r.diverged ? 1 : 0;
+}
+
+int cmd_train(int argc, char **argv) {
+    ArgList sets = {0}, files = {0};
+    int rc = train_main(argc, argv, &sets, &files);
+    arglist_free(&sets);
+    arglist_free(&files);
+    return rc;
 }

@@ -23,6 +23,8 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    /* a log of stdout and stderr together reads in order: line buffering, not 4 KiB blocks */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2) { usage(stderr); return 2; }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);

@@ -7,6 +7,7 @@
  * The best pair comes from a max-heap with lazy deletion: stale entries (whose count
  * no longer matches) are dropped or re-pushed when they reach the top. */
 #include "data/bpe.h"
+#include "util/progress.h"
 #include "util/error.h"
 #include "util/rng.h"
 #include "data/checksum.h"
@@ -381,7 +382,10 @@ int bpe_learn_merges(const unsigned char *text, size_t bytes, int n_merges, uint
     int m = 0;
     int rc = count_chunks(&t, text, bytes);
     if (!rc) rc = init_pairs(&t);
+    Progress progress;
+    progress_begin_after(&progress, "BPE merges", n_merges, 5);
     while (!rc && m < n_merges) {
+        progress_update(&progress, m, "");
         int32_t best;
         rc = pop_best(&t, &best);
         if (rc || best < 0) break;
@@ -391,6 +395,8 @@ int bpe_learn_merges(const unsigned char *text, size_t bytes, int n_merges, uint
         rc = apply_merge(&t, best, BPE_BYTE_TOKENS + m);
         m++;
     }
+    progress_update(&progress, n_merges, "");
+    progress_end(&progress);
     *learned = m;
     trainer_free(&t);
     return rc;

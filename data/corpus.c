@@ -1,4 +1,5 @@
 #include "data/corpus.h"
+#include "util/progress.h"
 #include "data/checksum.h"
 #include "util/error.h"
 #include <ctype.h>
@@ -6,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -213,7 +216,10 @@ int corpus_read_files(Corpus *c, const char *const *paths, int n_paths) {
     size_t capacity = 0;
     uint64_t fingerprint = checksum_bytes("files", 6);
     int rc = n_paths > 0 ? OK : error_set(ERR_INPUT, "no corpus files given");
+    Progress progress;
+    progress_begin_after(&progress, "reading corpus files", n_paths, 5);
     for (int i = 0; i < n_paths && !rc; i++) {
+        progress_update(&progress, i, "");
         size_t start = c->bytes;
         rc = read_whole_file(c, &capacity, paths[i]);
         if (rc) break;
@@ -223,10 +229,142 @@ int corpus_read_files(Corpus *c, const char *const *paths, int n_paths) {
         if (n_paths == 1) rc = split_single_file(c, &capacity, paths[i]);
         else rc = end_document(c, &capacity, start, paths[i], strlen(paths[i]));
     }
+    progress_end(&progress);
     if (rc) {
         corpus_free(c);
         return rc;
     }
     c->fingerprint = fingerprint;
+    return OK;
+}
+
+/* ---- inputs: files, directories, @lists ---- */
+
+typedef struct {
+    char **items;
+    int count, capacity;
+} FileList;
+
+static int list_add(FileList *l, const char *path) {
+    if (l->count == l->capacity) {
+        int cap = l->capacity ? l->capacity * 2 : 64;
+        char **bigger = realloc(l->items, (size_t)cap * sizeof *bigger);
+        if (!bigger) return out_of_memory();
+        l->items = bigger;
+        l->capacity = cap;
+    }
+    if (!(l->items[l->count] = strdup(path))) return out_of_memory();
+    l->count++;
+    return OK;
+}
+
+void corpus_files_free(char **files, int n_files) {
+    for (int i = 0; i < n_files; i++) free(files[i]);
+    free(files);
+}
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Appends the regular files under dir, sorted by name at each level. */
+static int expand_dir(FileList *out, const char *dir, int depth) {
+    if (depth > 64) return error_set(ERR_INPUT, "corpus directory %s nests too deep (a link loop?)", dir);
+    DIR *d = opendir(dir);
+    if (!d) return error_set(ERR_INPUT, "cannot open corpus directory %s: %s", dir, strerror(errno));
+    FileList names = {0};
+    struct dirent *e;
+    int rc = OK;
+    while (!rc && (e = readdir(d)))
+        if (e->d_name[0] != '.') rc = list_add(&names, e->d_name);
+    closedir(d);
+    if (!rc) qsort(names.items, (size_t)names.count, sizeof *names.items, by_name);
+    size_t dir_length = strlen(dir);
+    while (dir_length > 1 && dir[dir_length - 1] == '/') dir_length--;
+    for (int i = 0; i < names.count && !rc; i++) {
+        size_t length = dir_length + 1 + strlen(names.items[i]) + 1;
+        char *path = malloc(length);
+        if (!path) {
+            rc = out_of_memory();
+            break;
+        }
+        snprintf(path, length, "%.*s/%s", (int)dir_length, dir, names.items[i]);
+        struct stat st;
+        if (stat(path, &st) != 0) rc = OK;   /* vanished or a dangling link: not a file */
+        else if (S_ISDIR(st.st_mode)) rc = expand_dir(out, path, depth + 1);
+        else if (S_ISREG(st.st_mode)) rc = list_add(out, path);
+        free(path);
+    }
+    corpus_files_free(names.items, names.count);
+    return rc;
+}
+
+/* One input (where names it for errors: "" or "LIST:LINE: "). */
+static int expand_one(FileList *out, const char *input, const char *where, int depth);
+
+static int expand_list(FileList *out, const char *list, int depth) {
+    if (depth > 16) return error_set(ERR_INPUT, "list file %s nests @lists too deep", list);
+    FILE *f = fopen(list, "r");
+    if (!f) return error_set(ERR_INPUT, "cannot open list file %s: %s", list, strerror(errno));
+    const char *slash = strrchr(list, '/');
+    int folder_length = slash ? (int)(slash - list) + 1 : 0;   /* with its slash */
+    char *line = NULL, where[4200];
+    size_t line_capacity = 0;
+    ssize_t got;
+    int rc = OK, number = 0, before = out->count;
+    while (!rc && (got = getline(&line, &line_capacity, f)) >= 0) {
+        number++;
+        char *p = line, *end = line + got;
+        while (end > p && isspace((unsigned char)end[-1])) end--;
+        while (p < end && isspace((unsigned char)*p)) p++;
+        *end = 0;
+        if (!*p || *p == '#') continue;
+        snprintf(where, sizeof where, "%s:%d: ", list, number);
+        int at = *p == '@';
+        size_t length = (size_t)folder_length + strlen(p) + 1;
+        char *path = malloc(length);
+        if (!path) {
+            rc = out_of_memory();
+            break;
+        }
+        if (p[at] == '/' || !folder_length) snprintf(path, length, "%s%s", at ? "@" : "", p);
+        else snprintf(path, length, "%s%.*s%s", at ? "@" : "", folder_length, list, p + at);
+        rc = expand_one(out, path, where, depth + 1);
+        free(path);
+    }
+    free(line);
+    fclose(f);
+    if (!rc && out->count == before) rc = error_set(ERR_INPUT, "list file %s names no files", list);
+    return rc;
+}
+
+static int expand_one(FileList *out, const char *input, const char *where, int depth) {
+    if (input[0] == '@') return expand_list(out, input + 1, depth);
+    struct stat st;
+    if (!input[0]) return error_set(ERR_INPUT, "%san empty corpus path", where);
+    if (stat(input, &st) != 0)
+        return error_set(ERR_INPUT, "%scannot find corpus input %s: %s", where, input, strerror(errno));
+    if (S_ISREG(st.st_mode)) return list_add(out, input);
+    if (!S_ISDIR(st.st_mode))
+        return error_set(ERR_INPUT, "%scorpus input %s is neither a file nor a directory", where, input);
+    int before = out->count, rc = expand_dir(out, input, 0);
+    if (!rc && out->count == before)
+        rc = error_set(ERR_INPUT, "%scorpus directory %s holds no files (hidden ones are skipped)",
+                       where, input);
+    return rc;
+}
+
+int corpus_expand(const char *const *inputs, int n_inputs, char ***files, int *n_files) {
+    FileList out = {0};
+    int rc = OK;
+    for (int i = 0; i < n_inputs && !rc; i++) rc = expand_one(&out, inputs[i] ? inputs[i] : "", "", 0);
+    if (rc) {
+        corpus_files_free(out.items, out.count);
+        *files = NULL;
+        *n_files = 0;
+        return rc;
+    }
+    *files = out.items;
+    *n_files = out.count;
     return OK;
 }

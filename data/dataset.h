@@ -10,10 +10,10 @@
 #define DATA_DATASET_H
 #include <stdio.h>
 
-#define DATA_MAX_FILES 64
-
 typedef struct {
-    const char *corpus_files[DATA_MAX_FILES];  /* none: the built-in Bible corpus */
+    /* corpus inputs, expanded by corpus_expand: files, directories, @list files;
+     * none: the built-in Bible corpus */
+    const char *const *corpus_files;
     int n_files;
     int vocab_size;                            /* 256..32768, default 4096 */
     const char *out_dir;                       /* NULL: data_default_dir(...) */
@@ -33,7 +33,8 @@ int dataset_prepare(const DataOptions *options, DataSummary *summary);
  * complete folder for the same inputs and vocabulary was found and nothing was rebuilt. */
 int dataset_prepare_logged(const DataOptions *options, DataSummary *summary, FILE *log,
                            int *reused);
-/* data/cache/<corpus>-v<vocab>: "bible" for the built-in corpus, else a hash of the files */
+/* data/cache/<corpus>-v<vocab>: "bible" for the built-in corpus, else a hash of the input
+ * paths and sizes (the folder's fingerprint catches any change of the files themselves) */
 void data_default_dir(char *out, int size, const DataOptions *options);
 /* Open a prepared folder: ERR_INPUT naming what is missing (run ./meki data). */
 int dataset_summary_load(const char *dir, DataSummary *summary);

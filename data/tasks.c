@@ -3,6 +3,7 @@
 #include "util/rng.h"
 #include <ctype.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef struct { size_t start, end; } Span;   /* a sentence: text[start, end) */
@@ -62,22 +63,31 @@ int task_build_cloze(Task *task, const Tokenizer *tok, const char *text, size_t 
     strcpy(task->name, "cloze");
     Span *s;
     int n = split_sentences(text, bytes, &s), capacity = 0, stride = stride_for(n, max_items);
+    int no_word = 0, short_context = 0;
+    task->requested = max_items;
     for (int i = 1; i < n && task->count < max_items; i += stride) {
         /* the last word: letters only, at least 4 of them, just before the terminator */
         size_t end = s[i].end - 1, word_end = end;
         while (word_end > s[i].start && !isalpha((unsigned char)text[word_end - 1])) word_end--;
         size_t word_start = word_end;
         while (word_start > s[i].start && isalpha((unsigned char)text[word_start - 1])) word_start--;
-        if (word_end - word_start < 4 || word_start == s[i].start || text[word_start - 1] != ' ') continue;
+        if (word_end - word_start < 4 || word_start == s[i].start || text[word_start - 1] != ' ') {
+            no_word++;
+            continue;
+        }
         TaskItem item = {0};
         item.n_options = 1;
         /* the continuation keeps its leading space, as LAMBADA's target does */
         item.option_len[0] = encode(tok, text + word_start - 1, word_end - word_start + 1, &item.options[0]);
         item.option_bytes[0] = (int)(word_end - word_start + 1);
         item.context_len = encode_context(tok, text, word_start - 1, max_context - item.option_len[0], &item.context);
-        if (item.context_len < 8) { free(item.context); free(item.options[0]); continue; }
+        if (item.context_len < 8) { free(item.context); free(item.options[0]); short_context++; continue; }
         add_item(task, &capacity, item);
     }
+    if (task->count < max_items)
+        snprintf(task->shortfall, sizeof task->shortfall, "1 in %d of %d held-out sentences tried: "
+                 "%d without a last word of 4+ letters, %d whose options leave under 8 tokens of context",
+                 stride, n - 1, no_word, short_context);
     free(s);
     if (!task->count) return error_set(ERR_INPUT, "held-out text too short to build the cloze task");
     return OK;
@@ -90,7 +100,8 @@ int task_build_choice(Task *task, const Tokenizer *tok, const char *text, size_t
     Span *s;
     int n = split_sentences(text, bytes, &s), capacity = 0;
     if (n < 8) { free(s); return error_set(ERR_INPUT, "held-out text too short to build the choice task"); }
-    int stride = stride_for(n - 1, max_items);
+    int stride = stride_for(n - 1, max_items), not_next = 0, short_context = 0;
+    task->requested = max_items;
     Rng rng;
     rng_seed(&rng, 20260203);
     for (int i = 1; i + 1 < n && task->count < max_items; i += stride) {
@@ -100,7 +111,10 @@ int task_build_choice(Task *task, const Tokenizer *tok, const char *text, size_t
         size_t gap = s[i + 1].start - s[i].end;
         int contiguous = gap > 0 && gap <= 8;
         for (size_t g = s[i].end; contiguous && g < s[i + 1].start; g++) contiguous = isspace((unsigned char)text[g]);
-        if (!contiguous) continue;
+        if (!contiguous) {
+            not_next++;
+            continue;
+        }
         TaskItem item = {0};
         item.n_options = 4;
         item.answer = (int)rng_below(&rng, 4);
@@ -121,10 +135,15 @@ int task_build_choice(Task *task, const Tokenizer *tok, const char *text, size_t
         if (item.context_len < 8) {
             free(item.context);
             for (int k = 0; k < 4; k++) free(item.options[k]);
+            short_context++;
             continue;
         }
         add_item(task, &capacity, item);
     }
+    if (task->count < max_items)
+        snprintf(task->shortfall, sizeof task->shortfall, "1 in %d of %d held-out sentences tried: "
+                 "%d not directly followed by the next, %d whose options leave under 8 tokens of context",
+                 stride, n - 2, not_next, short_context);
     free(s);
     if (!task->count) return error_set(ERR_INPUT, "held-out text too short to build the choice task");
     return OK;

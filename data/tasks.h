@@ -23,6 +23,8 @@ typedef struct {
     char name[32];
     TaskItem *items;
     int count;
+    int requested;              /* max_items asked for */
+    char shortfall[192];        /* why count < requested ("" when it is not) */
 } Task;
 
 /* Builds up to max_items of each task from text; contexts keep at most max_context tokens

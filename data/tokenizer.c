@@ -4,6 +4,7 @@
  * u32 reserved (0), u64 checksum, then n_merges pairs of u16 (left, right). The checksum
  * (FNV-1a) covers the first 24 header bytes and the merges, so any flipped byte is seen. */
 #include "data/tokenizer.h"
+#include "util/progress.h"
 #include "data/bpe.h"
 #include "data/checksum.h"
 #include "util/byteorder.h"
@@ -288,7 +289,10 @@ int tokenizer_encode(const Tokenizer *tok, const unsigned char *text, size_t byt
     size_t capacity = bytes / 3 + BPE_CHUNK_MAX, count = 0;
     uint16_t *ids = malloc(capacity * sizeof *ids);
     int rc = ids ? cache_rehash(&cache) : error_set(ERR_FAILURE, "out of memory encoding text");
-    for (size_t position = 0; position < bytes && !rc;) {
+    Progress progress;
+    progress_begin_after(&progress, "encoding", (double)bytes, 5);
+    for (size_t position = 0, chunks = 0; position < bytes && !rc; chunks++) {
+        if (chunks % 4096 == 0) progress_update(&progress, (double)position, "");
         size_t length = bpe_chunk_length(text + position, bytes - position);
         rc = reserve_output(&ids, &capacity, count);
         if (rc) break;
@@ -304,6 +308,7 @@ int tokenizer_encode(const Tokenizer *tok, const unsigned char *text, size_t byt
         }
         position += length;
     }
+    progress_end(&progress);
     cache_free(&cache);
     if (rc) {
         free(ids);

@@ -1,4 +1,5 @@
 #include "models/decode_bench.h"
+#include "util/progress.h"
 #include "data/tokens.h"
 #include "models/checkpoint.h"
 #include "models/engine.h"
@@ -328,9 +329,14 @@ static int measure(Models *s, const DecodeBenchOptions *o, Variant *variants, co
     int active[VARIANT_COUNT], n = plan(s, o, variants, active), rc = OK;
     long sink = 0;
     describe(s, o, r);
+    Progress progress;
+    progress_begin_after(&progress, "decode bench", (double)(o->warmup + o->repeats) * n, 5);
     for (int repeat = -o->warmup; !rc && repeat < o->repeats; repeat++)
-        for (int i = 0; !rc && i < n; i++)
+        for (int i = 0; !rc && i < n; i++) {
+            progress_update(&progress, (double)(repeat + o->warmup) * n + i, "");
             rc = run_variant(&variants[active[(i + repeat + o->warmup) % n]], stream, o, repeat, &sink);
+        }
+    progress_end(&progress);
     if (rc) return rc;
     ratios(variants, active, n, o->repeats, r);
     for (int i = 0; i < n; i++) summarize(&variants[active[i]], o, &r->v[active[i]]);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int model_fold(const Model *trained, Model *folded) {
     if (!trained->ops || !trained->ops->fold)
@@ -70,6 +71,20 @@ int bundle_load(Model *m, const char *dir, TableDtype dtype) {
         return error_set(ERR_INPUT, "%s is not a folded model: use --checkpoint", path);
     }
     bundle_table_path(path, sizeof path, dir, dtype);
+    if (access(path, F_OK) != 0) {   /* name what the bundle has instead */
+        char have[64] = "";
+        int used = 0;
+        for (int d = TABLE_F32; d <= TABLE_Q4; d++) {
+            char other[4096];
+            bundle_table_path(other, sizeof other, dir, (TableDtype)d);
+            if (access(other, F_OK) == 0)
+                used += snprintf(have + used, sizeof have - (size_t)used, "%s%s", used ? ", " : "",
+                                 table_dtype_name((TableDtype)d));
+        }
+        model_free(m);
+        return error_set(ERR_INPUT, "%s: the bundle has no %s table; it has %s", path,
+                         table_dtype_name(dtype), used ? have : "none (fold it again)");
+    }
     m->rom = calloc(1, sizeof *m->rom);
     if ((rc = rom_table_open(m->rom, path, 1))) {
         free(m->rom);

@@ -1,4 +1,6 @@
 #include "models/memtables.h"
+#include <stdio.h>
+#include "util/progress.h"
 #include "models/romtable.h"
 #include "util/error.h"
 #include <stdlib.h>
@@ -37,11 +39,17 @@ int memory_tables_compute(MemoryTables *t, const Model *m, int layer, TableRowsF
         return error_set(ERR_FAILURE, "out of memory folding layer %d", layer);
     }
     int d = m->cfg.d_model;
+    char label[64];
+    snprintf(label, sizeof label, "folding layer %d", layer);
+    Progress progress;
+    progress_begin_after(&progress, label, t->rows, 5);
     for (int v0 = 0; v0 < t->rows; v0 += chunk) {
+        progress_update(&progress, v0, "");
         int n = t->rows - v0 < chunk ? t->rows - v0 : chunk;
         for (int i = 0; i < n; i++) tokens[i] = v0 + i;
         f(m, layer, tokens, m->embed + (long)v0 * d, n, dst + (long)v0 * t->width, scratch);
     }
+    progress_end(&progress);
     free(tokens);
     return OK;
 }

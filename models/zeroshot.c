@@ -1,4 +1,5 @@
 #include "models/zeroshot.h"
+#include "util/progress.h"
 #include "kernels/crossentropy.h"
 #include "kernels/gemm.h"
 #include "kernels/rmsnorm.h"
@@ -38,7 +39,12 @@ int task_score(Model *m, const Task *task, TaskScore *score) {
     int rc = model_reserve(m, 1, m->cfg.seq_len);
     if (rc) return rc;
     int correct = 0, correct_norm = 0;
+    char label[96];
+    snprintf(label, sizeof label, "zero-shot %s", task->name);
+    Progress progress;
+    progress_begin_after(&progress, label, task->count, 5);
     for (int i = 0; i < task->count; i++) {
+        progress_update(&progress, i, "");
         const TaskItem *item = &task->items[i];
         if (item->context_len + task_item_longest(item) > m->cfg.seq_len + 1) continue;
         int greedy, best = 0, best_norm = 0;
@@ -53,6 +59,8 @@ int task_score(Model *m, const Task *task, TaskScore *score) {
         else { correct += best == item->answer; correct_norm += best_norm == item->answer; }
         score->count++;
     }
+    progress_update(&progress, task->count, "");
+    progress_end(&progress);
     if (!score->count) return error_set(ERR_INPUT, "task %s: no item fits the context length", task->name);
     score->accuracy = (double)correct / score->count;
     score->accuracy_norm = (double)correct_norm / score->count;
@@ -76,7 +84,10 @@ int logit_lens(Model *m, const uint16_t *ids, long n_ids, int T, long max_tokens
     int32_t *tokens = malloc(sizeof(int32_t) * T), *targets = malloc(sizeof(int32_t) * T);
     long counted = 0;
     memset(kl, 0, sizeof(double) * L);
+    Progress progress;
+    progress_begin_after(&progress, "logit lens", (double)max_tokens, 5);
     for (long start = 0; start + T + 1 <= n_ids && counted < max_tokens; start += T) {
+        progress_update(&progress, (double)counted, "");
         for (int t = 0; t < T; t++) { tokens[t] = ids[start + t]; targets[t] = ids[start + t + 1]; }
         model_forward(m, tokens, targets, 1, T);
         for (int l = 0; l < L - 1; l++) {
@@ -93,6 +104,14 @@ int logit_lens(Model *m, const uint16_t *ids, long n_ids, int T, long max_tokens
     for (int l = 0; l < L; l++) kl[l] = counted ? kl[l] / counted : 0;
     free(h); free(logits); free(log_final); free(log_layer); free(tokens); free(targets);
     return counted ? OK : error_set(ERR_INPUT, "logit lens: held-out split shorter than one window");
+}
+
+static void note_shortfall(const Task *task, int scored) {
+    if (scored >= task->requested) return;
+    printf("zero-shot: %s: %d of %d items asked for", task->name, scored, task->requested);
+    if (task->count < task->requested) printf("; built %d (%s)", task->count, task->shortfall);
+    if (scored < task->count) printf("; %d longer than the context, not scored", task->count - scored);
+    printf("\n");
 }
 
 /* Zero-shot tasks from the held-out text and the logit lens over the held-out tokens. */
@@ -116,10 +135,14 @@ int evaluate_downstream(Model *m, const char *data_dir, const TokenFile *val, in
         if (!rc) rc = task_build_choice(&choice, tok, text, bytes, items, context);
         if (!rc) rc = task_score(m, &cloze, &x->cloze);
         if (!rc) rc = task_score(m, &choice, &x->choice);
-        if (!rc)
+        if (!rc) {
             printf("zero-shot: cloze acc %.3f (%d items), choice acc %.3f acc_norm %.3f (%d items)\n",
                    x->cloze.accuracy, x->cloze.count, x->choice.accuracy, x->choice.accuracy_norm,
                    x->choice.count);
+            /* fewer items than asked is normal for a short held-out split: say how many and why */
+            note_shortfall(&cloze, x->cloze.count);
+            note_shortfall(&choice, x->choice.count);
+        }
         task_free(&cloze);
         task_free(&choice);
         free(text);

@@ -1,5 +1,6 @@
 #include "runner/experiment.h"
 #include "data/corpus_hash.h"
+#include "data/corpus.h"
 #include "kernels/quant.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -164,14 +165,24 @@ static int parse_dtypes(const KeySpec *k, const char *text, unsigned *mask, Prob
     return 0;
 }
 
+/* [data] corpus: files, directories and @lists, as ./meki data --corpus takes them; they are
+ * expanded here once so that an empty folder or a bad list line stops the load. */
 static int parse_files(const KeySpec *k, const char *text, DataSettings *data, Problem *pr) {
     data->n_files = 0;
     if (!strcmp(text, "bible")) return 0;
+    int commas = 0;
+    for (const char *c = text; *c; c++) commas += *c == ',';
+    if (commas >= EXP_MAX_FILES)
+        return problem(pr, "[%s] %s: at most %d inputs on the line; name a folder or an @list file "
+                       "for more files", k->section, k->key, EXP_MAX_FILES);
     if (split_list(text, ',', data->files, EXP_MAX_FILES, &data->n_files, pr)) return -1;
-    for (int i = 0; i < data->n_files; i++)
-        if (access(data->files[i], R_OK) != 0)
-            return problem(pr, "[%s] %s: cannot read corpus file '%s': %s", k->section, k->key,
-                           data->files[i], strerror(errno));
+    const char *inputs[EXP_MAX_FILES];
+    for (int i = 0; i < data->n_files; i++) inputs[i] = data->files[i];
+    char **files;
+    int n_files;
+    if (corpus_expand(inputs, data->n_files, &files, &n_files))
+        return problem(pr, "[%s] %s: %s", k->section, k->key, error_message());
+    corpus_files_free(files, n_files);
     return 0;
 }
 
@@ -698,11 +709,18 @@ static void section_fields(Json *out, const RunSettings *s, const char *section,
     }
 }
 
+/* Hashes the files the inputs expand to (folders and @lists included), so a file added to
+ * a corpus folder, or edited in place, makes another run. */
 int run_settings_hash_corpus(DataSettings *d) {
-    const char *paths[EXP_MAX_FILES];
+    const char *inputs[EXP_MAX_FILES];
+    char **files;
+    int n_files;
     uint64_t h;
-    for (int i = 0; i < d->n_files; i++) paths[i] = d->files[i];
-    int rc = corpus_content_hash(paths, d->n_files, &h);
+    for (int i = 0; i < d->n_files; i++) inputs[i] = d->files[i];
+    int rc = corpus_expand(inputs, d->n_files, &files, &n_files);
+    if (rc) return rc;
+    rc = corpus_content_hash((const char *const *)files, n_files, &h);
+    corpus_files_free(files, n_files);
     if (!rc) snprintf(d->content_hash, sizeof d->content_hash, "%016llx", (unsigned long long)h);
     return rc;
 }

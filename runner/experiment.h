@@ -36,8 +36,8 @@ typedef struct {
 
 typedef struct {
     int n_files;                /* 0: the built-in Bible corpus */
-    char files[EXP_MAX_FILES][EXP_TEXT];
-    char content_hash[17];      /* of the files' bytes (corpus_content_hash), set on load */
+    char files[EXP_MAX_FILES][EXP_TEXT];   /* inputs: files, folders, @lists (corpus_expand) */
+    char content_hash[17];      /* of the expanded files' bytes (corpus_content_hash), set on load */
 } DataSettings;
 
 /* Everything that determines a run's results. */

@@ -304,7 +304,9 @@ static int prepare_data(const RunSettings *s, char *dir, size_t size) {
     DataOptions options;
     DataSummary summary;
     memset(&options, 0, sizeof options);
-    for (int i = 0; i < s->data.n_files; i++) options.corpus_files[i] = s->data.files[i];
+    const char *inputs[EXP_MAX_FILES];
+    for (int i = 0; i < s->data.n_files; i++) inputs[i] = s->data.files[i];
+    options.corpus_files = inputs;
     options.n_files = s->data.n_files;
     options.vocab_size = s->model.vocab_size;
     int rc = dataset_prepare(&options, &summary);
@@ -340,7 +342,18 @@ static void tally(SweepSummary *summary, RunOutcome outcome) {
     }
 }
 
-static void report_run(Progress *progress, int k, const ResolvedRun *run, const RunReport *report) {
+double sweep_run_work(const RunSettings *s) {
+    const ModelConfig *c = &s->model;
+    double d = c->d_model, q_dim = (double)c->n_heads * c->head_dim;
+    double kv_dim = (double)c->n_kv_heads * c->head_dim, F = c->ffn_hidden, V = c->vocab_size;
+    double T = s->train.seq_len > 0 ? s->train.seq_len : c->seq_len;
+    double layer_macs = d * q_dim * 2 + d * kv_dim * 2 + 3 * d * F + 2 * q_dim * (T + 1) / 2;
+    double flops_per_token = 6 * (c->n_layers * layer_macs + d * V);
+    return (double)s->train.tokens * (flops_per_token > 0 ? flops_per_token : 1);
+}
+
+static void report_run(Progress *progress, int k, double work_done, const ResolvedRun *run,
+                       const RunReport *report) {
     char detail[768];
     double loss = metrics_get(&report->metrics, "val_loss");
     if (report->outcome == OUTCOME_DONE)
@@ -350,7 +363,7 @@ static void report_run(Progress *progress, int k, const ResolvedRun *run, const 
         snprintf(detail, sizeof detail, " | run %d %s %s: %s", k, run->hash, outcome_name(report->outcome),
                  report->error);
     progress->last_print = 0;   /* always print a line at the end of a run */
-    progress_update(progress, k, detail);
+    progress_update(progress, work_done, detail);
     if (progress->on_terminal) fputc('\n', stderr);
 }
 
@@ -376,7 +389,12 @@ static int run_pending(const SweepContext *ctx, const ExperimentConfig *exp, con
     char label[128];
     Progress progress;
     snprintf(label, sizeof label, "sweep %s", exp->name);
-    progress_begin(&progress, label, n_pending);
+    /* progress in work (tokens x cost per token), not runs: the runs of a grid differ in size,
+     * so the ETA is the time so far scaled by the work left over the work done */
+    double total_work = 0, work_done = 0;
+    for (int r = 0; r < exp->n_runs; r++)
+        if (pending[r]) total_work += sweep_run_work(&exp->runs[r].settings);
+    progress_begin(&progress, label, total_work);
     int k = 0;
     for (int r = 0; r < exp->n_runs; r++) {
         if (!pending[r]) continue;
@@ -385,9 +403,10 @@ static int run_pending(const SweepContext *ctx, const ExperimentConfig *exp, con
         fprintf(stderr, "%s: run %d of %d: %s %s seed %llu\n", label, ++k, n_pending, run->hash, run->variant,
                 (unsigned long long)run->settings.train.seed);
         int rc = run_one(ctx, exp, run, dirs[r], &report);
+        work_done += sweep_run_work(&run->settings);
         if (rc == OK) {
             tally(summary, report.outcome);
-            report_run(&progress, k, run, &report);
+            report_run(&progress, k, work_done, run, &report);
         }
         run_report_free(&report);
         if (rc) return rc;   /* the store cannot record results: stop rather than waste runs */

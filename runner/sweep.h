@@ -50,6 +50,9 @@ typedef struct {
 
 /* Shard k of n takes the runs whose position in exp->runs is k modulo n. */
 int sweep_selects(int position, int shard_index, int shard_count);
+/* A run's relative cost for the sweep's ETA: its training tokens times an estimate of the
+ * backbone's training FLOPs per token (the memory variants' extra work is left out). */
+double sweep_run_work(const RunSettings *settings);
 /* Prepares the data the pending runs need, then runs them in order with a progress line.
  * Returns OK when every selected run was handled (whatever its outcome). */
 int sweep_run(const SweepContext *ctx, const ExperimentConfig *exp, int shard_index, int shard_count,

@@ -27,6 +27,7 @@ typedef struct {
     char a[128], b[128], out[128];
     char *a_text, *b_text;
     size_t a_bytes, b_bytes;
+    const char *inputs[2];   /* what two_files' options point at */
 } Fixture;
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
@@ -88,10 +89,10 @@ static int reset(void **state) {
     return 0;
 }
 
-static DataOptions two_files(const Fixture *f) {
-    DataOptions o = {.n_files = 2, .vocab_size = 400, .out_dir = f->out};
-    o.corpus_files[0] = f->a;
-    o.corpus_files[1] = f->b;
+static DataOptions two_files(Fixture *f) {
+    f->inputs[0] = f->a;
+    f->inputs[1] = f->b;
+    DataOptions o = {.corpus_files = f->inputs, .n_files = 2, .vocab_size = 400, .out_dir = f->out};
     return o;
 }
 
@@ -211,8 +212,8 @@ static void test_damaged_folder_is_rebuilt(void **state) {
 
 static void test_single_file_is_cut_into_documents(void **state) {
     Fixture *f = *state;
-    DataOptions o = {.n_files = 1, .vocab_size = 350, .out_dir = f->out};
-    o.corpus_files[0] = f->a;
+    const char *inputs[] = {f->a};
+    DataOptions o = {.corpus_files = inputs, .n_files = 1, .vocab_size = 350, .out_dir = f->out};
     DataSummary s;
     assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), OK);
     assert_true(s.documents >= 19 && s.documents <= 21);
@@ -240,10 +241,10 @@ static void test_bad_inputs_refused(void **state) {
     write_bytes(empty, "", 0);
     DataOptions o = two_files(f);
     DataSummary s;
-    o.corpus_files[1] = empty;
+    f->inputs[1] = empty;
     assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), ERR_INPUT);
     assert_non_null(strstr(error_message(), empty));
-    o.corpus_files[1] = missing;
+    f->inputs[1] = missing;
     assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), ERR_INPUT);
     assert_non_null(strstr(error_message(), missing));
     o = two_files(f);
@@ -253,8 +254,8 @@ static void test_bad_inputs_refused(void **state) {
     o.vocab_size = 40000;
     assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), ERR_INPUT);
     write_bytes(empty, "tiny\n", 5);   /* a lone file too small to split */
-    o = (DataOptions){.n_files = 1, .vocab_size = 300, .out_dir = f->out};
-    o.corpus_files[0] = empty;
+    const char *lone[] = {empty};
+    o = (DataOptions){.corpus_files = lone, .n_files = 1, .vocab_size = 300, .out_dir = f->out};
     assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), ERR_INPUT);
     assert_non_null(strstr(error_message(), empty));
     assert_false(file_exists(summary));
@@ -320,7 +321,7 @@ static void test_bible_corpus(void **state) {
 /* Runs ./meki (MEKI_BIN, set by make test) and returns its exit code. */
 static int run_meki(const Fixture *f, const char *arguments, char *stderr_text, size_t size) {
     const char *meki = getenv("MEKI_BIN");
-    char command[2048], err_path[256];
+    char command[9000], err_path[256];
     snprintf(err_path, sizeof err_path, "%s/stderr.txt", f->dir);
     snprintf(command, sizeof command, "%s data %s >%s/stdout.txt 2>%s", meki, arguments, f->dir,
              err_path);
@@ -335,7 +336,7 @@ static int run_meki(const Fixture *f, const char *arguments, char *stderr_text, 
 static void test_command_exit_codes(void **state) {
     Fixture *f = *state;
     if (!getenv("MEKI_BIN") || access(getenv("MEKI_BIN"), X_OK) != 0) skip();
-    char arguments[1024], err[4096];
+    char arguments[8192], err[4096];
     snprintf(arguments, sizeof arguments, "--corpus %s %s --vocab 300 --out %s --json", f->a, f->b,
              f->out);
     assert_int_equal(run_meki(f, arguments, err, sizeof err), 0);
@@ -354,7 +355,83 @@ static void test_command_exit_codes(void **state) {
     assert_int_equal(run_meki(f, arguments, err, sizeof err), 2);
     assert_non_null(strstr(err, "nope.txt"));
     assert_int_equal(run_meki(f, "--frobnicate", err, sizeof err), 2);
+    /* more than 64 files on the command line (the flag parser stopped at 64) */
+    size_t used = (size_t)snprintf(arguments, sizeof arguments, "--vocab 300 --out %s --corpus", f->out);
+    for (int i = 0; i < 70; i++)
+        used += (size_t)snprintf(arguments + used, sizeof arguments - used, " %s", i % 2 ? f->a : f->b);
+    assert_true(used < sizeof arguments);
+    assert_int_equal(run_meki(f, arguments, err, sizeof err), 0);
     assert_int_equal(run_meki(f, "--help", err, sizeof err), 0);
+}
+
+/* Files, folders (recursive, sorted, hidden skipped) and @lists (relative to the list, with
+ * comments) expand to one file list with no cap; an empty folder or a list line naming a
+ * missing file is refused naming it. */
+static void test_expand_inputs(void **state) {
+    Fixture *f = *state;
+    char path[512], many[256], lists[256], empty[256];
+    snprintf(many, sizeof many, "%s/many", f->dir);
+    snprintf(lists, sizeof lists, "%s/lists", f->dir);
+    snprintf(empty, sizeof empty, "%s/empty", f->dir);
+    assert_int_equal(mkdir(many, 0755), 0);
+    assert_int_equal(mkdir(lists, 0755), 0);
+    assert_int_equal(mkdir(empty, 0755), 0);
+    snprintf(path, sizeof path, "%s/inner", many);
+    assert_int_equal(mkdir(path, 0755), 0);
+    for (int i = 499; i >= 0; i--) {   /* written backwards: the order must come from the names */
+        char text[64];
+        snprintf(path, sizeof path, "%s/f%03d.txt", many, i);
+        int n = snprintf(text, sizeof text, "document %d light water stone %d\n", i, i * 7);
+        write_bytes(path, text, (size_t)n);
+    }
+    snprintf(path, sizeof path, "%s/inner/z.txt", many);
+    write_bytes(path, "nested\n", 7);
+    snprintf(path, sizeof path, "%s/.hidden.txt", many);
+    write_bytes(path, "hidden\n", 7);
+
+    char **files;
+    int n;
+    const char *dir_only[] = {many};
+    assert_int_equal(corpus_expand(dir_only, 1, &files, &n), OK);
+    assert_int_equal(n, 501);
+    snprintf(path, sizeof path, "%s/f000.txt", many);
+    assert_string_equal(files[0], path);
+    snprintf(path, sizeof path, "%s/f499.txt", many);
+    assert_string_equal(files[499], path);
+    snprintf(path, sizeof path, "%s/inner/z.txt", many);   /* "inner" sorts after "f499.txt" */
+    assert_string_equal(files[500], path);
+    corpus_files_free(files, n);
+
+    /* a list in another folder: entries relative to the list, a folder among them */
+    char list[300], list_arg[310];
+    snprintf(list, sizeof list, "%s/l.txt", lists);
+    const char *list_text = "# corpus\n\n../many/f007.txt\n  ../many/inner  \n";
+    write_bytes(list, list_text, strlen(list_text));
+    snprintf(list_arg, sizeof list_arg, "@%s", list);
+    const char *mixed[] = {f->a, list_arg};
+    assert_int_equal(corpus_expand(mixed, 2, &files, &n), OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(files[0], f->a);
+    assert_non_null(strstr(files[1], "lists/../many/f007.txt"));
+    assert_non_null(strstr(files[2], "lists/../many/inner/z.txt"));
+    corpus_files_free(files, n);
+
+    const char *none[] = {empty};
+    assert_int_equal(corpus_expand(none, 1, &files, &n), ERR_INPUT);
+    assert_non_null(strstr(error_message(), empty));
+    assert_null(files);
+    const char *bad_text = "../many/f001.txt\n# fine so far\n../many/nope.txt\n";
+    write_bytes(list, bad_text, strlen(bad_text));
+    assert_int_equal(corpus_expand(mixed, 2, &files, &n), ERR_INPUT);
+    snprintf(path, sizeof path, "%s:3: ", list);
+    assert_non_null(strstr(error_message(), path));
+    assert_non_null(strstr(error_message(), "nope.txt"));
+
+    /* the 500-file folder prepares as 501 documents (there was a cap of 64) */
+    DataOptions o = {.corpus_files = dir_only, .n_files = 1, .vocab_size = 300, .out_dir = f->out};
+    DataSummary s;
+    assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), OK);
+    assert_int_equal(s.documents, 501);
 }
 
 int main(void) {
@@ -366,6 +443,7 @@ int main(void) {
         cmocka_unit_test_setup(test_bad_inputs_refused, reset),
         cmocka_unit_test_setup(test_summary_load_needs_a_prepared_folder, reset),
         cmocka_unit_test_setup(test_default_dirs_and_held_out_books, reset),
+        cmocka_unit_test_setup(test_expand_inputs, reset),
         cmocka_unit_test_setup(test_bible_corpus, reset),
         cmocka_unit_test_setup(test_command_exit_codes, reset),
     };

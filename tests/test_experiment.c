@@ -95,7 +95,9 @@ static const BadFile BAD_FILES[] = {
     {"min_lr above lr", HEAD "[train]\nlr = 1e-3\nmin_lr = 1e-2\n", 5, "min_lr 0.01 exceeds lr 0.001"},
     {"swept seq_len too long", HEAD "[sweep]\ntrain.seq_len = 32, 128\n", 4, "seq_len 128 exceeds the model's "
      "seq_len 64 in run train.seq_len=128"},
-    {"missing corpus file", HEAD "[data]\ncorpus = /nonexistent/corpus.txt\n", 4, "cannot read corpus file"},
+    {"missing corpus file", HEAD "[data]\ncorpus = /nonexistent/corpus.txt\n", 4, "cannot find corpus input"},
+    {"too many corpus inputs", HEAD "[data]\ncorpus = a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,"
+     "a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a\n", 4, "name a folder or an @list file"},
 };
 
 static void test_bad_files(void **state) {
@@ -114,6 +116,48 @@ static void test_bad_files(void **state) {
         assert_null(exp->runs);
         free(exp);
     }
+}
+
+/* [data] corpus takes folders and @lists like --corpus; an empty folder or a bad list line
+ * stops the load naming it. */
+static void test_corpus_inputs(void **state) {
+    char dir[4200], list[4200], text[9000];
+    snprintf(dir, sizeof dir, "%s/texts", temp_dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    for (int i = 0; i < 100; i++) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/t%02d.txt", dir, i);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "text %d\n", i);
+        fclose(f);
+    }
+    snprintf(list, sizeof list, "%s/list.txt", temp_dir);
+    FILE *f = fopen(list, "w");
+    fputs("# two files\ntexts/t01.txt\ntexts/t02.txt\n", f);
+    fclose(f);
+    snprintf(text, sizeof text, HEAD "[data]\ncorpus = %s, @%s\n", dir, list);
+    ExperimentConfig *exp = load_ok(text);
+    assert_int_equal(exp->runs[0].settings.data.n_files, 2);
+    release(exp);
+
+    char empty[4300];
+    snprintf(empty, sizeof empty, "%s/empty", temp_dir);
+    assert_int_equal(mkdir(empty, 0755), 0);
+    snprintf(text, sizeof text, HEAD "[data]\ncorpus = %s\n", empty);
+    exp = malloc(sizeof *exp);
+    assert_int_equal(experiment_load(exp, write_ini("empty.ini", text)), ERR_INPUT);
+    assert_non_null(strstr(error_message(), ":4: [data] corpus: "));
+    assert_non_null(strstr(error_message(), empty));
+    f = fopen(list, "w");
+    fputs("texts/t01.txt\ntexts/none.txt\n", f);
+    fclose(f);
+    snprintf(text, sizeof text, HEAD "[data]\ncorpus = @%s\n", list);
+    assert_int_equal(experiment_load(exp, write_ini("list.ini", text)), ERR_INPUT);
+    char where[4300];
+    snprintf(where, sizeof where, "%s:2: ", list);
+    assert_non_null(strstr(error_message(), where));
+    free(exp);
 }
 
 static void test_long_line(void **state) {
@@ -420,6 +464,7 @@ static int teardown(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_corpus_inputs),
         cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_preset_then_overrides),

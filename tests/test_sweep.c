@@ -17,7 +17,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "runner/experiment.h"
+#include "runner/sweep.h"
 #include "util/fileio.h"
+#include "util/progress.h"
 
 static char temp_dir[] = "/tmp/meki-test-sweep-XXXXXX";
 static const char *meki;
@@ -334,8 +337,42 @@ static int teardown(void **state) {
     return system(command);
 }
 
+/* The sweep's ETA follows the work left, not the runs left: in a 2x2 grid over tokens and
+ * depth, the first (smallest) run done says little about the three bigger ones. */
+static void test_eta_follows_work(void **state) {
+    const char *path = temp_path("eta.ini");
+    write_text(path, "[experiment]\nname = eta\nseeds = 1\n[model]\npreset = tiny\n"
+                     "[sweep]\ntrain.tokens = 100000, 400000\nmodel.n_layers = 2, 4\n");
+    ExperimentConfig *exp = malloc(sizeof *exp);
+    assert_int_equal(experiment_load(exp, path), 0);
+    assert_int_equal(exp->n_runs, 4);
+    double work[4], total = 0;
+    for (int r = 0; r < 4; r++) total += work[r] = sweep_run_work(&exp->runs[r].settings);
+    /* the same model with 4x the tokens is 4x the work; deeper costs more */
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++) {
+            const RunSettings *x = &exp->runs[a].settings, *y = &exp->runs[b].settings;
+            if (x->model.n_layers == y->model.n_layers && y->train.tokens == 4 * x->train.tokens)
+                assert_float_equal(work[b], 4 * work[a], 1e-6 * work[b]);
+            if (x->train.tokens == y->train.tokens && y->model.n_layers > x->model.n_layers)
+                assert_true(work[b] > work[a]);
+        }
+    int smallest = 0;
+    for (int r = 1; r < 4; r++)
+        if (work[r] < work[smallest]) smallest = r;
+    double first_run_seconds = 60;
+    double eta = progress_eta(first_run_seconds, work[smallest], total);
+    assert_float_equal(eta, first_run_seconds * (total - work[smallest]) / work[smallest], 1e-9 * eta);
+    /* counting runs would say 3 x 60 s; the bigger runs make it several times that */
+    assert_true(eta > 2 * 3 * first_run_seconds);
+    assert_true(progress_eta(10, 0, total) < 0);   /* nothing done: no estimate */
+    experiment_free(exp);
+    free(exp);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_eta_follows_work),
         cmocka_unit_test(test_bad_input_writes_nothing),
         cmocka_unit_test(test_kill_and_resume),
         cmocka_unit_test(test_concurrent_sweeps),

@@ -10,6 +10,17 @@ void progress_begin(Progress *p, const char *label, double total) {
     p->last_print = 0;
     p->on_terminal = isatty(fileno(stderr));
     p->interval = p->on_terminal ? 0.2 : 10.0;
+    p->quiet = 0;
+    p->printed = 0;
+}
+
+void progress_begin_after(Progress *p, const char *label, double total, double quiet_seconds) {
+    progress_begin(p, label, total);
+    p->quiet = quiet_seconds;
+}
+
+double progress_eta(double elapsed, double done, double total) {
+    return done > 0 ? elapsed * (total - done) / done : -1;
 }
 
 static void format_duration(char *out, size_t n, double s) {
@@ -22,9 +33,11 @@ static void format_duration(char *out, size_t n, double s) {
 void progress_update(Progress *p, double done, const char *detail) {
     double now = now_seconds();
     if (now - p->last_print < p->interval && done < p->total) return;
-    p->last_print = now;
     double elapsed = now - p->start_time;
-    double eta = done > 0 ? elapsed * (p->total - done) / done : -1;
+    if (elapsed < p->quiet) return;
+    p->last_print = now;
+    p->printed = 1;
+    double eta = progress_eta(elapsed, done, p->total);
     char eta_text[32], elapsed_text[32];
     format_duration(eta_text, sizeof eta_text, eta);
     format_duration(elapsed_text, sizeof elapsed_text, elapsed);
@@ -36,5 +49,5 @@ void progress_update(Progress *p, double done, const char *detail) {
 }
 
 void progress_end(Progress *p) {
-    if (p->on_terminal) fprintf(stderr, "\n");
+    if (p->on_terminal && p->printed) fprintf(stderr, "\n");
 }

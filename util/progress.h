@@ -7,9 +7,15 @@ typedef struct {
     double total, start_time, last_print;
     int on_terminal;
     double interval;   /* seconds between plain lines when not on a terminal */
+    double quiet;      /* no line before this many seconds (progress_begin_after) */
+    int printed;
 } Progress;
 
 void progress_begin(Progress *p, const char *label, double total);
+/* The same, printing nothing until quiet_seconds have passed: short phases stay silent. */
+void progress_begin_after(Progress *p, const char *label, double total, double quiet_seconds);
+/* Seconds left when done of total units took elapsed seconds, at that rate; -1 before any. */
+double progress_eta(double elapsed, double done, double total);
 /* done: work units finished; detail: extra text such as "loss 3.21 12k tok/s". */
 void progress_update(Progress *p, double done, const char *detail);
 void progress_end(Progress *p);

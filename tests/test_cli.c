@@ -1,0 +1,133 @@
+/* Small command-line promises, through $MEKI_BIN: help lines name the command as typed,
+ * train takes a one-run experiment file (and refuses a grid), db export needs no --csv,
+ * decode ends its text before the figures, and zero-shot says when it built fewer items
+ * than asked and why. Skipped without MEKI_BIN. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "runner/store.h"
+
+static char dir[] = "/tmp/meki-test-cli-XXXXXX";
+static const char *meki;
+static char out[1 << 16];
+
+/* Runs "meki ARGS" with stdout and stderr into one file (as a log would); out holds it. */
+static int run(const char *args) {
+    char command[4096], path[256];
+    snprintf(path, sizeof path, "%s/log.txt", dir);
+    snprintf(command, sizeof command, "cd %s && %s %s >%s 2>&1", dir, meki, args, path);
+    int status = system(command);
+    FILE *f = fopen(path, "r");
+    size_t got = f ? fread(out, 1, sizeof out - 1, f) : 0;
+    out[got] = 0;
+    if (f) fclose(f);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void write_file(const char *name, const char *text) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int setup(void **state) {
+    meki = getenv("MEKI_BIN");
+    if (!meki || !mkdtemp(dir)) return 0;
+    static char absolute[4096];
+    if (meki[0] != '/' && getcwd(absolute, sizeof absolute)) {   /* run() changes folder */
+        size_t n = strlen(absolute);
+        snprintf(absolute + n, sizeof absolute - n, "/%s", meki);
+        meki = absolute;
+    }
+    /* a corpus of short sentences in 20 files: cloze and choice items can be built from it */
+    static const char *const words[] = {"garden", "silver", "morning", "window", "harbor", "lantern",
+                                        "meadow", "thunder", "candle", "orchard"};
+    char path[256];
+    snprintf(path, sizeof path, "%s/corpus", dir);
+    mkdir(path, 0755);
+    unsigned seed = 7;
+    for (int file = 0; file < 20; file++) {
+        snprintf(path, sizeof path, "%s/corpus/part%02d.txt", dir, file);
+        FILE *f = fopen(path, "w");
+        for (int sentence = 0; sentence < 60; sentence++) {
+            fputs("The", f);
+            for (int w = 0; w < 6; w++) {
+                seed = seed * 1103515245u + 12345u;
+                fprintf(f, " %s", words[(seed >> 16) % 10]);
+            }
+            fputs(".\n", f);
+        }
+        fclose(f);
+    }
+    return run("data --corpus corpus/*.txt --vocab 300 --out data") == 0 ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    if (!meki) return 0;
+    char command[256];
+    snprintf(command, sizeof command, "rm -rf %s", dir);
+    return system(command);
+}
+
+static void test_bench_train_help(void **state) {
+    if (!meki) skip();
+    assert_int_equal(run("bench train --help"), 0);
+    assert_int_equal(strncmp(out, "usage: ./meki bench train ", 26), 0);
+}
+
+static void test_db_export_without_csv(void **state) {
+    if (!meki) skip();
+    char path[256];
+    Store *store;   /* an empty results database */
+    snprintf(path, sizeof path, "%s/empty.db", dir);
+    assert_int_equal(store_open(&store, path), 0);
+    store_close(store);
+    assert_int_equal(run("db export --db empty.db"), 0);
+    assert_int_equal(strncmp(out, "hash,experiment,", 16), 0);
+}
+
+/* train FILE.ini trains the one run; the run then serves decode and eval. */
+static void test_one_point_file(void **state) {
+    if (!meki) skip();
+    write_file("grid.ini", "[experiment]\nname = grid\n[model]\npreset = tiny\nvocab_size = 300\n"
+                           "[sweep]\nmemory.kind = none, meki\n");
+    assert_int_equal(run("train grid.ini --data data"), 2);
+    assert_non_null(strstr(out, "has 2 runs"));
+    assert_non_null(strstr(out, "./meki sweep grid.ini"));
+    write_file("one.ini", "[experiment]\nname = one\n[model]\npreset = tiny\nvocab_size = 300\n"
+                          "[train]\ntokens = 1024\nbatch = 2\nseq_len = 32\nwarmup = 1\n");
+    assert_int_equal(run("train one.ini --data data --out run --quiet"), 0);
+    assert_non_null(strstr(out, "val loss"));
+
+    /* decode: the stats line (stderr) starts a line of its own in a joint log */
+    assert_int_equal(run("decode --checkpoint run --data data --prompt 'The garden' -n 8"), 0);
+    char *stats = strstr(out, "prompt ");
+    assert_non_null(stats);
+    assert_true(stats > out && stats[-1] == '\n');
+
+    /* zero-shot: asked for more items than the text gives, it says how many and why */
+    assert_int_equal(run("eval --checkpoint run --data data --zero-shot --items 100000"), 0);
+    assert_non_null(strstr(out, "zero-shot: cloze: "));
+    assert_non_null(strstr(out, " of 100000 items asked for; built "));
+    assert_non_null(strstr(out, "held-out sentences tried"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bench_train_help),
+        cmocka_unit_test(test_db_export_without_csv),
+        cmocka_unit_test(test_one_point_file),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
