@@ -4,6 +4,7 @@
 #include "bench/report.h"
 #include "data/dataset.h"
 #include "models/train.h"
+#include "util/dist.h"
 #include "util/error.h"
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 int cmd_train(int argc, char **argv) {
     const char *preset = "small", *out = NULL, *data_dir = NULL, *memory = NULL;
     int json = 0, threads = 0, batch = 0, seq_len = 0, quiet = 0;
+    const char *allreduce = "sparse";
     long tokens = 0, seed = -1;
     float lr = 0;
     ArgList sets = {0};
@@ -25,7 +27,8 @@ int cmd_train(int argc, char **argv) {
         {"--seed", ARG_LONG, &seed, "seed for init and data order (default 1)"},
         {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: ./meki data's)"},
         {"--out", ARG_STRING, &out, "run folder (default results/train/<preset>-<memory>)"},
-        {"--threads", ARG_INT, &threads, "threads (default: all cores)"},
+        {"--threads", ARG_INT, &threads, "threads (default: all cores; under mpirun: shared by the local ranks)"},
+        {"--allreduce", ARG_STRING, &allreduce, "under mpirun: sparse (memory tables send touched rows) | dense"},
         {"--quiet", ARG_FLAG, &quiet, "no progress output"},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line"},
     };
@@ -59,7 +62,12 @@ int cmd_train(int argc, char **argv) {
     if (seq_len) t.seq_len = seq_len;
     if (lr > 0) t.lr = lr, t.min_lr = lr / 10;
     if (seed >= 0) t.seed = (uint64_t)seed;
-    t.threads = threads;
+    if (strcmp(allreduce, "sparse") && strcmp(allreduce, "dense")) {
+        fprintf(stderr, "meki train: --allreduce must be sparse or dense, not '%s'\n", allreduce);
+        return 2;
+    }
+    t.dense_allreduce = !strcmp(allreduce, "dense");
+    t.threads = threads > 0 || !dist_active() ? threads : dist_default_threads();
     t.quiet = quiet;
 
     char default_data[4096], default_out[4096];
@@ -75,6 +83,7 @@ int cmd_train(int argc, char **argv) {
     TrainResult r;
     rc = train_run(&cfg, &t, data_dir, out, NULL, NULL, &r);
     if (rc) { fprintf(stderr, "meki train: %s\n", error_message()); return rc; }
+    if (dist_rank() > 0) return r.diverged ? 1 : 0;   /* rank 0 reports for the job */
     report_train(&r, out, json);
     return r.diverged ? 1 : 0;
 }

@@ -20,6 +20,7 @@ typedef struct {
     float diverge_loss;     /* a train loss above this (or NaN) stops the run as diverged */
     int quiet;              /* no progress output */
     long stop_after_steps;  /* > 0: checkpoint and return at this step, unfinished (tests) */
+    int dense_allreduce;    /* under MPI: exchange whole memory tables, not touched rows */
 } TrainConfig;
 
 void train_config_defaults(TrainConfig *t);
@@ -38,6 +39,9 @@ typedef struct {
     double train_flops_per_token, inference_flops_per_token;
     int diverged;
     char reason[256];
+    int ranks;                  /* processes that trained it (MPI); 1 without */
+    double comm_seconds;        /* in the gradient exchange, per step */
+    double comm_bytes_dense, comm_bytes_sparse; /* per step and rank: whole tables, touched rows */
 } TrainResult;
 
 typedef void (*StepCallback)(void *user, const StepRecord *record);
