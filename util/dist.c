@@ -98,9 +98,14 @@ void dist_abort(int code) {
     exit(code);
 }
 
-int dist_active(void) { return D.active && D.size > 1; }
-int dist_rank(void) { return D.rank; }
-int dist_size(void) { return D.size; }
+static int solo;
+int dist_world_active(void) { return D.active && D.size > 1; }
+int dist_world_rank(void) { return D.rank; }
+int dist_world_size(void) { return D.size; }
+void dist_set_solo(int s) { solo = s; }
+int dist_active(void) { return dist_world_active() && !solo; }
+int dist_rank(void) { return solo ? 0 : D.rank; }
+int dist_size(void) { return solo ? 1 : D.size; }
 int dist_local_size(void) { return D.local_size; }
 
 int dist_default_threads(void) {
@@ -172,7 +177,7 @@ int dist_allgatherv_ints(const int32_t *mine, int n, int32_t **all, long *total)
 int dist_barrier(void) { return dist_active() ? check(D.barrier(D.world), "barrier") : OK; }
 
 int dist_send(int to, int tag, const void *buf, long bytes) {
-    if (!dist_active()) return error_set(ERR_FAILURE, "send without MPI");
+    if (!dist_world_active()) return error_set(ERR_FAILURE, "send without MPI");
     if (bytes > 0x7fffffffL) return error_set(ERR_FAILURE, "message of %ld bytes is too large", bytes);
     return check(D.send(buf, (int)bytes, D.t_byte, to, tag, D.world), "send");
 }
@@ -181,7 +186,7 @@ int dist_recv(int tag, void **buf, long *bytes, int *source) {
     MPI_Status st;
     int count, rc;
     *buf = NULL;
-    if (!dist_active()) return error_set(ERR_FAILURE, "receive without MPI");
+    if (!dist_world_active()) return error_set(ERR_FAILURE, "receive without MPI");
     if ((rc = D.probe(MPI_ANY_SOURCE, tag, D.world, &st)) != MPI_SUCCESS) return check(rc, "probe");
     D.get_count(&st, D.t_byte, &count);
     *buf = malloc((size_t)(count > 0 ? count : 1));
@@ -196,7 +201,7 @@ int dist_recv(int tag, void **buf, long *bytes, int *source) {
 int dist_poll(int tag, int *source) {
     MPI_Status st;
     int flag = 0;
-    if (!dist_active() || D.iprobe(MPI_ANY_SOURCE, tag, D.world, &flag, &st) != MPI_SUCCESS) return 0;
+    if (!dist_world_active() || D.iprobe(MPI_ANY_SOURCE, tag, D.world, &flag, &st) != MPI_SUCCESS) return 0;
     if (flag && source) *source = st.MPI_SOURCE;
     return flag;
 }

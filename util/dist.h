@@ -18,9 +18,15 @@ void dist_finalize(void);
 /* Ends every rank of the job (after a failure that leaves the others waiting). */
 void dist_abort(int code);
 
-int dist_active(void);          /* more than one process */
+int dist_active(void);          /* more than one process (and not solo, below) */
 int dist_rank(void);
 int dist_size(void);
+/* Solo: the collectives above act as in one process (a sweep's ranks each train their
+ * own run); the world's rank and size and point-to-point messages stay as they are. */
+void dist_set_solo(int solo);
+int dist_world_active(void);
+int dist_world_rank(void);
+int dist_world_size(void);
 int dist_local_size(void);      /* processes of the job on this machine (>= 1) */
 /* Threads a process should use by default: the machine's cores shared by the local ranks. */
 int dist_default_threads(void);
