@@ -13,7 +13,7 @@ int cmd_train(int argc, char **argv) {
     const char *preset = "small", *out = NULL, *data_dir = NULL, *memory = NULL;
     int json = 0, threads = 0, batch = 0, seq_len = 0, quiet = 0;
     const char *allreduce = "sparse";
-    long tokens = 0, seed = -1;
+    long tokens = 0, seed = -1, stop_after = 0;
     float lr = 0;
     ArgList sets = {0};
     ArgSpec specs[] = {
@@ -29,6 +29,7 @@ int cmd_train(int argc, char **argv) {
         {"--out", ARG_STRING, &out, "run folder (default results/train/<preset>-<memory>)"},
         {"--threads", ARG_INT, &threads, "threads (default: all cores; under mpirun: shared by the local ranks)"},
         {"--allreduce", ARG_STRING, &allreduce, "under mpirun: sparse (memory tables send touched rows) | dense"},
+        {"--stop-after", ARG_LONG, &stop_after, "checkpoint and stop at this step, unfinished (resume by running again)"},
         {"--quiet", ARG_FLAG, &quiet, "no progress output"},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line"},
     };
@@ -67,6 +68,8 @@ int cmd_train(int argc, char **argv) {
         return 2;
     }
     t.dense_allreduce = !strcmp(allreduce, "dense");
+    if (stop_after < 0) { fprintf(stderr, "meki train: --stop-after must be >= 0\n"); return 2; }
+    t.stop_after_steps = stop_after;
     t.threads = threads > 0 || !dist_active() ? threads : dist_default_threads();
     t.quiet = quiet;
 
