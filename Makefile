@@ -19,8 +19,10 @@ ifneq ($(SANITIZE),)
 endif
 
 DEPS_APT := build-essential pkg-config libopenblas-openmp-dev libsqlite3-dev sqlite3 gnuplot-nox \
-            libcmocka-dev libinih-dev bible-kjv
+            libcmocka-dev libinih-dev bible-kjv openmpi-bin libopenmpi-dev
 SRC_DIRS := util kernels models data runner analysis bench
+# MPI's headers for util/dist.c alone; libmpi itself is dlopen'ed under a launcher.
+MPI_INC  := $(shell pkg-config --cflags ompi-c 2>/dev/null || echo -I/usr/lib/x86_64-linux-gnu/openmpi/include)
 LIB_SRC  := $(filter-out bench/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/bench/main.o
@@ -67,6 +69,8 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "cc $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/util/dist.o: CFLAGS += $(MPI_INC)
 
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -5,10 +5,13 @@
 #include "runner/experiment.h"
 #include "runner/store.h"
 #include "runner/sweep.h"
+#include "runner/sweep_dist.h"
+#include "util/dist.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/json.h"
 #include <stdio.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +127,21 @@ static void print_summary(const ExperimentConfig *exp, const SweepSummary *s, in
     json_free(&out);
 }
 
+/* An MPI worker: no database, runs in the database's folder (a shared file system). */
+static int sweep_worker(const ExperimentConfig *exp, const char *db, int threads, int retry) {
+    SweepContext ctx;
+    char copy[4096];
+    memset(&ctx, 0, sizeof ctx);
+    snprintf(copy, sizeof copy, "%s", db);
+    snprintf(ctx.runs_dir, sizeof ctx.runs_dir, "%s/runs", dirname(copy));
+    ctx.threads = ctx.recorded_threads = threads;
+    ctx.quiet = 1;
+    ctx.retry_diverged = retry;
+    int rc = sweep_dist_worker(&ctx, exp);
+    if (rc) fprintf(stderr, "meki sweep (rank %d): %s\n", dist_world_rank(), error_message());
+    return rc;
+}
+
 static int sweep_main(int argc, char **argv, ArgList *files) {
     const char *db = DEFAULT_DB, *shard = NULL;
     int dry = 0, json = 0, threads = 0, quiet = 0, retry = 0, shard_index = 0, shard_count = 1;
@@ -149,6 +167,16 @@ static int sweep_main(int argc, char **argv, ArgList *files) {
         free(exp);
         die(rc, "%s", error_message());
     }
+    if (dist_world_active()) {   /* under mpirun: each rank trains whole runs (see sweep_dist.h) */
+        dist_set_solo(1);
+        if (threads <= 0) threads = dist_default_threads();
+        if (dist_world_rank() > 0) {
+            rc = dry ? OK : sweep_worker(exp, db, threads, retry);
+            experiment_free(exp);
+            free(exp);
+            return rc == OK ? 0 : rc == ERR_INPUT ? 2 : 1;
+        }
+    }
     if (dry) {
         rc = dry_run(exp, db, shard_index, shard_count, json);
         experiment_free(exp);
@@ -165,6 +193,7 @@ static int sweep_main(int argc, char **argv, ArgList *files) {
         rc = sweep_run(&ctx, exp, shard_index, shard_count, &summary);
         print_summary(exp, &summary, json, rc);
     }
+    if (!dry) sweep_dist_release();   /* MPI workers stop (or the job ends if rank 0 failed) */
     store_close(store);
     experiment_free(exp);
     free(exp);

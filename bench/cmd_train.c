@@ -7,6 +7,7 @@
 #include "models/train.h"
 #include "runner/record.h"
 #include "runner/experiment.h"
+#include "util/dist.h"
 #include "util/error.h"
 #include <errno.h>
 #include <stdio.h>
@@ -59,7 +60,8 @@ static int load_one_point(const char *path, ModelConfig *cfg, TrainConfig *t, ch
 static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
     const char *preset = "small", *out = NULL, *data_dir = NULL, *memory = NULL;
     int json = 0, threads = 0, batch = 0, seq_len = 0, quiet = 0, fresh = 0;
-    long tokens = 0, seed = -1;
+    const char *allreduce = "sparse";
+    long tokens = 0, seed = -1, stop_after = 0;
     float lr = 0;
     ArgSpec specs[] = {
         {"--preset", ARG_STRING, &preset, "tiny | small | medium | large (default small)"},
@@ -73,7 +75,9 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
         {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: ./meki data's)"},
         {"--out", ARG_STRING, &out, "run folder (default results/train/<preset>-<memory>-<hash of the settings>)"},
         {"--fresh", ARG_FLAG, &fresh, "train afresh even if --out holds a run (of any settings)"},
-        {"--threads", ARG_INT, &threads, "threads (default: all cores)"},
+        {"--threads", ARG_INT, &threads, "threads (default: all cores; under mpirun: shared by the local ranks)"},
+        {"--allreduce", ARG_STRING, &allreduce, "under mpirun: sparse (memory tables send touched rows) | dense"},
+        {"--stop-after", ARG_LONG, &stop_after, "checkpoint and stop at this step, unfinished (resume by running again)"},
         {"--quiet", ARG_FLAG, &quiet, "no progress output"},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line"},
     };
@@ -127,7 +131,14 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
     if (seq_len) t.seq_len = seq_len;
     if (lr > 0) t.lr = lr, t.min_lr = lr / 10;
     if (seed >= 0) t.seed = (uint64_t)seed;
-    t.threads = threads;
+    if (strcmp(allreduce, "sparse") && strcmp(allreduce, "dense")) {
+        fprintf(stderr, "meki train: --allreduce must be sparse or dense, not '%s'\n", allreduce);
+        return 2;
+    }
+    t.dense_allreduce = !strcmp(allreduce, "dense");
+    if (stop_after < 0) { fprintf(stderr, "meki train: --stop-after must be >= 0\n"); return 2; }
+    t.stop_after_steps = stop_after;
+    t.threads = threads > 0 || !dist_active() ? threads : dist_default_threads();
     t.quiet = quiet;
 
     char default_data[4096], default_out[4096], hash[17];
@@ -173,6 +184,7 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
     else if (moved) fprintf(stderr, "meki train: the replaced checkpoint is kept as %s\n", aside);
     free(record);
     if (rc) { fprintf(stderr, "meki train: %s\n", error_message()); return rc; }
+    if (dist_rank() > 0) return r.diverged ? 1 : 0;   /* rank 0 reports for the job */
     report_train(&r, out, json);
     return r.diverged ? 1 : 0;
 }

@@ -1,5 +1,7 @@
 /* The meki command: dispatches to one file per subcommand. */
 #include "bench/commands.h"
+#include "util/dist.h"
+#include "util/error.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -31,7 +33,16 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
-        if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], COMMANDS[i].name)) {
+            /* MPI only when a launcher (mpirun, srun) started us: plain runs never load it */
+            if (dist_init(&argc, &argv)) {
+                fprintf(stderr, "meki: %s\n", error_message());
+                return 1;
+            }
+            int rc = COMMANDS[i].run(argc - 1, argv + 1);
+            dist_finalize();
+            return rc;
+        }
     fprintf(stderr, "meki: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -16,6 +16,9 @@ void report_train(const TrainResult *r, const char *out_dir, int json) {
     printf("train %.0f tok/s  mfu %.3f (sgemm %.1f GFLOP/s)\n", r->train_tok_s, r->mfu, r->sgemm_flops / 1e9);
     printf("ram params %ld  rom weights %ld  flops/token train %.3g inference %.3g\n", r->ram_params,
            r->rom_weights, r->train_flops_per_token, r->inference_flops_per_token);
+    if (r->ranks > 1)
+        printf("%d ranks: gradient exchange %.3f MB/step (whole tables: %.3f MB) %.1f ms/step\n", r->ranks,
+               r->comm_bytes_sparse / 1e6, r->comm_bytes_dense / 1e6, r->comm_seconds * 1e3);
     if (!json) return;
     Json j;
     json_begin(&j);
@@ -34,6 +37,12 @@ void report_train(const TrainResult *r, const char *out_dir, int json) {
     json_number(&j, "train_flops_per_token", r->train_flops_per_token);
     json_number(&j, "inference_flops_per_token", r->inference_flops_per_token);
     json_int(&j, "diverged", r->diverged);
+    if (r->ranks > 1) {   /* data-parallel under MPI: the gradient exchange, per step and rank */
+        json_int(&j, "ranks", r->ranks);
+        json_number(&j, "exchange_bytes_per_step", r->comm_bytes_sparse);
+        json_number(&j, "exchange_bytes_per_step_dense", r->comm_bytes_dense);
+        json_number(&j, "exchange_seconds_per_step", r->comm_seconds);
+    }
     printf("%s\n", json_end(&j));
     json_free(&j);
 }

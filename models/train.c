@@ -5,10 +5,12 @@
 #include "kernels/adamw.h"
 #include "kernels/gemm.h"
 #include "models/checkpoint.h"
+#include "models/dist_train.h"
 #include "models/eval.h"
 #include "models/model.h"
 #include "models/memory.h"
 #include "models/record.h"
+#include "util/dist.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/progress.h"
@@ -45,10 +47,13 @@ static float learning_rate(const TrainConfig *t, long step, long steps) {
 }
 
 /* Sequence b of step s starts at a position drawn from (seed, s, b) alone, so a resumed
- * run reads exactly the batches the uninterrupted run would have. */
+ * run reads exactly the batches the uninterrupted run would have, and a rank of a
+ * data-parallel run reads its sequences [b0, b1) of the global batch B alone. */
 static void load_batch(int32_t *tokens, int32_t *targets, const TokenFile *data, uint64_t seed,
-                       long step, int B, int T) {
-    for (int b = 0; b < B; b++) {
+                       long step, int B, int b0, int b1, int T) {
+    tokens -= (long)b0 * T;
+    targets -= (long)b0 * T;
+    for (int b = b0; b < b1; b++) {
         uint64_t h = hash64(seed * 0x9e3779b97f4a7c15ULL ^ hash64((uint64_t)step * B + b));
         long start = (long)(h % (uint64_t)(data->count - T - 1));
         for (int t = 0; t < T; t++) {
@@ -151,17 +156,21 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
     }
     Model m;
     TrainState state;
-    if ((rc = make_dirs(out_dir)) || (rc = open_or_create(&m, cfg, t, out_dir, data_dir, &state))) {
+    DistTrain dist;   /* under MPI rank 0 alone reads and writes the run folder */
+    int root = dist_rank() == 0;
+    if (root && !(rc = make_dirs(out_dir))) rc = open_or_create(&m, cfg, t, out_dir, data_dir, &state);
+    if ((rc = dist_train_open(&dist, &m, cfg, &state, B, t->dense_allreduce, rc))) {
         token_file_close(&train); token_file_close(&val);
         return rc;
     }
     char config_path[4200];
     snprintf(config_path, sizeof config_path, "%s/config.json", out_dir);
-    if (t->record && (rc = record_write(config_path, t->record))) {
+    if (root && t->record && (rc = record_write(config_path, t->record))) {   /* rank 0 alone writes */
         model_free(&m);
         token_file_close(&train); token_file_close(&val);
         return rc;
     }
+    int quiet = t->quiet || !root;
     Accounting acc;
     model_accounting(&m, &acc);
     result->ram_params = acc.ram_params;
@@ -181,15 +190,16 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
     for (long step = state.step; step < steps && !state.finished; step++) {
         double step_start = now_seconds();
         float lr = learning_rate(t, step, steps);
-        load_batch(tokens, targets, &train, t->seed, step, B, T);
+        load_batch(tokens, targets, &train, t->seed, step, B, dist.b0, dist.b1, T);
         params_zero_grad(&m.params);
-        loss = model_forward(&m, tokens, targets, B, T);
+        loss = dist_train_loss(&dist, model_forward(&m, tokens, targets, dist.b1 - dist.b0, T));
         if (!isfinite(loss) || loss > t->diverge_loss) {
             result->diverged = 1;
             snprintf(result->reason, sizeof result->reason, "loss %g at step %ld", loss, step);
             break;
         }
         model_backward(&m);
+        if ((rc = dist_train_exchange(&dist, &m.params))) break;
         clip_gradients(&m.params, t->clip);
         optimizer_step(&m.params, t, lr, step);
         double step_seconds = now_seconds() - step_start;
@@ -202,34 +212,38 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
         if ((t->eval_every > 0 && state.step % t->eval_every == 0) || last) {
             /* every curve point on the same eval_tokens, the last one too (the whole split
              * is the run's val_loss, below): a different set at the end kinked the curve */
-            record.val_loss = evaluate_loss(&m, val.ids, val.count, B, T, t->eval_tokens, NULL);
+            if (root) record.val_loss = evaluate_loss(&m, val.ids, val.count, B, T, t->eval_tokens, NULL);
+            dist_bcast(&record.val_loss, sizeof record.val_loss, 0);
             model_reserve(&m, B, T);
         }
-        if (on_step) on_step(user, &record);
-        if (!t->quiet) {
+        if (on_step && root) on_step(user, &record);
+        if (!quiet) {
             char detail[200], val_text[32] = "";
             if (!isnan(record.val_loss)) {   /* a validation line is always shown */
                 snprintf(val_text, sizeof val_text, " val %.4f", record.val_loss);
                 progress.last_print = 0;
             }
-            snprintf(detail, sizeof detail, " step %ld/%ld loss %.4f lr %.2e %.0f tok/s%s", state.step,
+            snprintf(detail, sizeof detail, " step %ld/%ld loss %.4f lr %.2e %.0f tok/s%s%s", state.step,
                      steps, loss, lr, timed_seconds > 0 ? timed_tokens / timed_seconds : record.tok_s,
-                     val_text);
+                     val_text, dist_train_progress(&dist));
             progress_update(&progress, (double)state.step, detail);
         }
         if (last) {
             state.finished = 1;
-            result->val_loss = evaluate_loss(&m, val.ids, val.count, B, T, 0, NULL);
+            if (root) result->val_loss = evaluate_loss(&m, val.ids, val.count, B, T, 0, NULL);
+            dist_bcast(&result->val_loss, sizeof result->val_loss, 0);
             model_reserve(&m, B, T);
         }
         int stop = !last && t->stop_after_steps > 0 && state.step >= t->stop_after_steps;
         if (last || stop || (t->checkpoint_every > 0 && state.step % t->checkpoint_every == 0))
-            if ((rc = checkpoint_save(&m, out_dir, &state))) break;
+            if ((rc = dist_train_agree(root ? checkpoint_save(&m, out_dir, &state) : OK))) break;
         if (stop) break;
     }
-    if (!t->quiet) progress_end(&progress);
-    if (!rc && already_finished)   /* nothing left to train: report the stored model */
+    if (!quiet) progress_end(&progress);
+    if (!rc && already_finished && root)   /* nothing left to train: report the stored model */
         result->val_loss = evaluate_loss(&m, val.ids, val.count, B, T, 0, NULL);
+    dist_train_result(&dist, result);
+    dist_train_close(&dist);
     result->steps = state.step;
     result->tokens = state.tokens;
     result->train_loss = loss;

@@ -23,6 +23,7 @@ typedef struct {
     const char *record;     /* the run record (models/record.h) kept in every checkpoint and
                              * as config.json; a checkpoint with another identity is refused.
                              * NULL: none (tests), then only the model fields are compared */
+    int dense_allreduce;    /* under MPI: exchange whole memory tables, not touched rows */
 } TrainConfig;
 
 void train_config_defaults(TrainConfig *t);
@@ -41,6 +42,9 @@ typedef struct {
     double train_flops_per_token, inference_flops_per_token;
     int diverged;
     char reason[256];
+    int ranks;                  /* processes that trained it (MPI); 1 without */
+    double comm_seconds;        /* in the gradient exchange, per step */
+    double comm_bytes_dense, comm_bytes_sparse; /* per step and rank: whole tables, touched rows */
 } TrainResult;
 
 typedef void (*StepCallback)(void *user, const StepRecord *record);

@@ -57,6 +57,7 @@ static const KeySpec KEYS[] = {
     {"train", "quiet", K_INTERNAL, OP, 0, RS(train.quiet), 0, 0},                /* output only */
     {"train", "stop_after_steps", K_INTERNAL, OP, 0, RS(train.stop_after_steps), 0, 0},   /* tests: a pause */
     {"train", "record", K_INTERNAL, OP, 0, RS(train.record), 0, 0},          /* the record itself */
+    {"train", "dense_allreduce", K_INTERNAL, OP, 0, RS(train.dense_allreduce), 0, 0},  /* MPI exchange path: same figures either way (tests/test_mpi.c) */
     {"eval", "zero_shot", K_SWITCH, ID, 1, RS(eval.zero_shot), 0, 1},
     {"eval", "logit_lens", K_SWITCH, ID, 1, RS(eval.logit_lens), 0, 1},
     {"bench", "table_dtypes", K_DTYPES, ID, 1, RS(bench.table_dtypes), 0, 0},

@@ -1,4 +1,6 @@
 #include "runner/sweep.h"
+#include "runner/sweep_dist.h"
+#include "util/dist.h"
 #include "runner/measure.h"
 #include "runner/machine.h"
 #include "runner/record.h"
@@ -71,6 +73,7 @@ static void curve_add(CurveLog *c, const StepRecord *r) {
 
 static void curve_on_step(void *user, const StepRecord *r) {
     CurveLog *c = user;
+    sweep_dist_service();   /* under MPI rank 0 answers the other ranks between its steps */
     curve_add(c, r);
     if (!c->file) return;
     fprintf(c->file, "%ld %ld %.17g %.17g %.17g %.17g\n", r->step, r->tokens, r->train_loss, r->val_loss, r->lr,
@@ -291,6 +294,34 @@ int run_one(const SweepContext *ctx, const ExperimentConfig *exp, const Resolved
     return rc;
 }
 
+int run_execute(const SweepContext *ctx, const ResolvedRun *run, const char *data_dir, RunReport *report,
+                StepRecord **curve_out, long *n_curve) {
+    char dir[4200];
+    int fd = -1;
+    double start = now_seconds();
+    memset(report, 0, sizeof *report);
+    *curve_out = NULL;
+    *n_curve = 0;
+    snprintf(dir, sizeof dir, "%s/%s", ctx->runs_dir, run->hash);
+    if (make_dirs(dir)) {
+        report->outcome = OUTCOME_FAILED;
+        snprintf(report->error, sizeof report->error, "%s", error_message());
+        return OK;
+    }
+    int locked = lock_run(dir, &fd, report);
+    if (locked) { report->outcome = locked > 0 ? OUTCOME_BUSY : OUTCOME_FAILED; return OK; }
+    CurveLog curve;
+    curve_open(&curve, dir);
+    pipeline(ctx, run, data_dir, dir, &curve, report);
+    *curve_out = curve.items;
+    *n_curve = curve.count;
+    curve.items = NULL;
+    curve_close(&curve);
+    close(fd);
+    report->seconds = now_seconds() - start;
+    return OK;
+}
+
 /* ---------- the sweep ---------- */
 
 static int same_data(const RunSettings *a, const RunSettings *b) {
@@ -426,7 +457,9 @@ int sweep_run(const SweepContext *ctx, const ExperimentConfig *exp, int shard_in
     int n_pending = 0;
     for (int r = 0; r < exp->n_runs; r++) n_pending += pending && pending[r];
     if (rc == OK && n_pending) rc = prepare_all_data(exp, pending, dirs);
-    if (rc == OK && n_pending) rc = run_pending(ctx, exp, pending, dirs, n_pending, summary);
+    if (rc == OK && n_pending)
+        rc = dist_world_active() ? sweep_dist_pending(ctx, exp, pending, dirs, n_pending, summary)
+                                 : run_pending(ctx, exp, pending, dirs, n_pending, summary);
     free(pending);
     free(dirs);
     summary->seconds = now_seconds() - start;

@@ -43,6 +43,11 @@ void run_report_free(RunReport *report);
 int run_one(const SweepContext *ctx, const ExperimentConfig *exp, const ResolvedRun *run,
             const char *data_dir, RunReport *report);
 
+/* run_one without the store (an MPI worker's half): trains the run in its folder and
+ * hands back the outcome, figures and curve (malloc'd) for rank 0 to record. */
+int run_execute(const SweepContext *ctx, const ResolvedRun *run, const char *data_dir, RunReport *report,
+                StepRecord **curve, long *n_curve);
+
 typedef struct {
     int grid, selected, done, skipped, busy, failed, diverged;
     double seconds;
