@@ -30,7 +30,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 MEKI     := meki$(if $(SANITIZE),-san)
 
-.PHONY: all deps build data test test-sanitize reproduce report bench clean
+.PHONY: all deps build data test test-sanitize test-interop reproduce report bench clean
 
 # make reproduce [SCALE=quick]: every experiment file into one database, then the report.
 # Finished runs are skipped and an interrupted run resumes, so it can be run again after
@@ -79,6 +79,18 @@ $(BUILD)/tests/%: tests/%.c $(LIB_OBJ)
 
 data: build
 	./meki data
+
+# Exports checked by outside tools (PyTorch, HF tokenizers.js, @huggingface/gguf), which
+# this target installs itself: python3-torch from Debian, the npm packages under build/.
+INTEROP_NODE := $(BUILD)/interop-node
+test-interop: build
+	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-numpy; }
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	@mkdir -p $(INTEROP_NODE) && [ -d $(INTEROP_NODE)/node_modules/@huggingface/gguf ] || \
+	  (cd $(INTEROP_NODE) && echo '{"private":true}' > package.json && \
+	   npm install --no-audit --no-fund --silent @huggingface/tokenizers@0.2.0 @huggingface/gguf@0.4.6)
+	tests/interop/run.sh ./meki $(INTEROP_NODE)/node_modules
 
 reproduce: deps build data
 	@failed=0; for name in $(EXPERIMENT_ORDER); do \

@@ -252,7 +252,7 @@ static int dtype_row(Report *r, const char *dtype, FILE *data, DtypeRow *row) {
 }
 
 static void quant_findings(Report *r, const char *const *dtypes, const DtypeRow *rows, int n) {
-    static const struct { const char *dtype; double bound; } BOUNDS[] = {{"q8", 0.005}, {"q4", 0.03}};
+    static const struct { const char *dtype; double bound; } BOUNDS[] = {{"q8_0", 0.005}, {"q4_0", 0.03}};
     for (int b = 0; b < 2; b++) {
         char claim[160], paper[96];
         snprintf(claim, sizeof claim, "%s table: perplexity within %.1f%% of f32", BOUNDS[b].dtype, 100 * BOUNDS[b].bound);
@@ -270,8 +270,8 @@ int section_quant(Report *r) {
     DtypeRow rows[8] = {0};
     int rc = query_texts(r, "SELECT dtype FROM dtype_summary WHERE experiment = 'quant' ORDER BY position", NULL, 0,
                          &dtypes), has_decode = 0;
-    fprintf(r->body, "PAPER.md gives no quantisation numbers; the harness's own targets are a q8 table within 0.5%% "
-                     "and a q4 table within 3%% of the f32 table's perplexity, for a 4x and about 6x smaller ROM "
+    fprintf(r->body, "PAPER.md gives no quantisation numbers; the harness's own targets are a q8_0 table within 0.5%% "
+                     "and a q4_0 table within 3%% of the f32 table's perplexity, for a 4x and about 6x smaller ROM "
                      "table. Change vs f32 is per run, then averaged.\n\n");
     if (!rc && dtypes.count == 0) fprintf(r->body, "No folded-bundle figures recorded (`[bench] table_dtypes`).\n\n");
     FILE *data = NULL;

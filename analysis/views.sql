@@ -160,7 +160,7 @@ GROUP BY l.experiment, l.variant, l.layer;
 -- sweep measures through the f32 table (runner/measure.c), or through the one dtype of a
 -- run that benchmarked a single dtype.
 CREATE TEMP VIEW dtype_figures AS
-WITH dtypes(dtype, position) AS (VALUES ('f32', 0), ('f16', 1), ('bf16', 2), ('q8', 3), ('q4', 4)),
+WITH dtypes(dtype, position) AS (VALUES ('f32', 0), ('f16', 1), ('bf16', 2), ('q8_0', 3), ('q4_0', 4), ('q8', 5), ('q4', 6)),
      cells AS (
        SELECT f.experiment, f.variant, f.hash, d.dtype, d.position,
               (SELECT value FROM metrics WHERE hash = f.hash AND name = 'bundle_val_ppl_' || d.dtype) AS bundle_val_ppl,

@@ -213,7 +213,7 @@ static int bench_decode(int argc, char **argv) {
     if (!bundle) { fprintf(stderr, "meki bench decode: --bundle is required\n"); return 2; }
     int dtype = table_dtype_parse(dtype_text);
     if (dtype < 0) {
-        fprintf(stderr, "meki bench decode: --table-dtype: unknown dtype '%s' (f32, f16, bf16, q8, q4)\n", dtype_text);
+        fprintf(stderr, "meki bench decode: --table-dtype: unknown dtype '%s' (f32, f16, bf16, q8_0, q4_0)\n", dtype_text);
         return 2;
     }
     if (stream && (rc = check_stream(bundle, stream))) {

@@ -27,7 +27,7 @@ static int load_model(Model *m, const DecodeArgs *a) {
     TrainState state;
     if (a->checkpoint) return checkpoint_load(m, a->checkpoint, 0, &state);
     int dtype = table_dtype_parse(a->dtype);
-    if (dtype < 0) return error_set(ERR_INPUT, "--table-dtype: unknown dtype '%s' (f32, f16, bf16, q8, q4)", a->dtype);
+    if (dtype < 0) return error_set(ERR_INPUT, "--table-dtype: unknown dtype '%s' (f32, f16, bf16, q8_0, q4_0)", a->dtype);
     return bundle_load(m, a->bundle, (TableDtype)dtype);
 }
 

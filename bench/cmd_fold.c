@@ -20,7 +20,7 @@ static int parse_dtypes(const char *text, TableDtype *out) {
         while (*tok == ' ') tok++;
         int d = table_dtype_parse(tok);
         if (d < 0 || n >= 8) {
-            fprintf(stderr, "meki fold: --table-dtype: unknown dtype '%s' (f32, f16, bf16, q8, q4)\n", tok);
+            fprintf(stderr, "meki fold: --table-dtype: unknown dtype '%s' (f32, f16, bf16, q8_0, q4_0)\n", tok);
             return -1;
         }
         out[n++] = (TableDtype)d;
@@ -34,11 +34,11 @@ int cmd_fold(int argc, char **argv) {
     ArgSpec specs[] = {
         {"--checkpoint", ARG_STRING, &checkpoint, "training run folder (checkpoint.safetensors)"},
         {"--out", ARG_STRING, &out, "bundle folder to write"},
-        {"--table-dtype", ARG_STRING, &dtype_text, "ROM table dtypes, comma-separated: f32,f16,bf16,q8,q4 (default f32)"},
+        {"--table-dtype", ARG_STRING, &dtype_text, "ROM table dtypes, comma-separated: f32,f16,bf16,q8_0,q4_0 (q8, q4: aliases; default f32)"},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line"},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
-                        "--checkpoint DIR --out DIR [--table-dtype f32|f16|bf16|q8|q4]");
+                        "--checkpoint DIR --out DIR [--table-dtype f32|f16|bf16|q8_0|q4_0]");
     if (rc) return rc == 1 ? 0 : rc;
     if (!checkpoint || !out) { fprintf(stderr, "meki fold: --checkpoint and --out are required\n"); return 2; }
     TableDtype dtypes[8];
@@ -69,12 +69,16 @@ int cmd_fold(int argc, char **argv) {
         json_int(&j, "ram_params", acc.ram_params);
         json_int(&j, "rom_weights", acc.rom_weights);
         json_number(&j, "inference_flops_per_token", acc.inference_flops_per_token);
+        double f32_bytes = bundle_f32_table_bytes(&folded);
         for (int i = 0; i < n; i++) {
             char key[64], path[4096];
             bundle_table_path(path, sizeof path, out, dtypes[i]);
             long long bytes = file_size(path);
             snprintf(key, sizeof key, "rom_bytes_%s", table_dtype_name(dtypes[i]));
             json_int(&j, key, bytes);
+            /* against an f32 table of the same shape, both without the header page */
+            snprintf(key, sizeof key, "rom_ratio_%s", table_dtype_name(dtypes[i]));
+            json_number(&j, key, (double)(bytes - ROM_PAGE) / f32_bytes);
             printf("table %s: %lld bytes (%s)\n", table_dtype_name(dtypes[i]), bytes, path);
         }
         if (json) printf("%s\n", json_end(&j));

@@ -19,4 +19,5 @@ int cmd_runs(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 #endif

@@ -10,6 +10,7 @@ static const Command COMMANDS[] = {
     {"train", cmd_train, "train a model from a preset or an experiment file"},
     {"fold", cmd_fold, "fold a MeKi checkpoint into a deploy bundle (RAM weights + ROM table)"},
     {"eval", cmd_eval, "validation loss and perplexity of a checkpoint or bundle"},
+    {"export", cmd_export, "a checkpoint or bundle as Hugging Face (safetensors, config, tokenizer.json) or GGUF"},
     {"decode", cmd_decode, "generate text from a prompt (bundle or checkpoint)"},
     {"bench", cmd_bench, "speed figures: training tokens/s and MFU; decode speed and footprint"},
     {"sweep", cmd_sweep, "run every point of an experiment file's grid into the results database"},

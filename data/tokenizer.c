@@ -44,6 +44,13 @@ void tokenizer_free(Tokenizer *tok) {
 
 int tokenizer_vocab_size(const Tokenizer *tok) { return tok->vocab_size; }
 
+int tokenizer_merge_pair(const Tokenizer *tok, int i, int *left, int *right) {
+    if (i < 0 || i >= tok->n_merges) return error_set(ERR_INPUT, "merge %d is out of range", i);
+    *left = tok->merges[i][0];
+    *right = tok->merges[i][1];
+    return OK;
+}
+
 const unsigned char *tokenizer_token_bytes(const Tokenizer *tok, int id, int *length) {
     if (id < 0 || id >= tok->vocab_size) {
         *length = 0;

@@ -20,6 +20,8 @@ int tokenizer_encode(const Tokenizer *tok, const unsigned char *text, size_t byt
 /* Decode into a malloc'd NUL-terminated buffer (bytes excludes the NUL). */
 int tokenizer_decode(const Tokenizer *tok, const uint16_t *ids, long count, char **text,
                      size_t *bytes);
+/* Merge i (0 .. vocab_size - 257) makes token 256 + i from left, right; ERR_INPUT if out of range. */
+int tokenizer_merge_pair(const Tokenizer *tok, int i, int *left, int *right);
 /* The bytes of one token (not NUL-terminated). */
 const unsigned char *tokenizer_token_bytes(const Tokenizer *tok, int id, int *length);
 #endif

@@ -7,7 +7,7 @@
 #error "quant.c assumes a little-endian host"
 #endif
 
-static const char *const dtype_names[TABLE_DTYPE_COUNT] = {"f32", "f16", "bf16", "q8", "q4"};
+static const char *const dtype_names[TABLE_DTYPE_COUNT] = {"f32", "f16", "bf16", "q8_0", "q4_0"};
 
 const char *table_dtype_name(TableDtype t) {
     return (unsigned)t < TABLE_DTYPE_COUNT ? dtype_names[t] : "?";
@@ -16,6 +16,9 @@ const char *table_dtype_name(TableDtype t) {
 int table_dtype_parse(const char *s) {
     for (int t = 0; s && t < TABLE_DTYPE_COUNT; t++)
         if (strcmp(s, dtype_names[t]) == 0) return t;
+    /* the names before ROM version 2; they now mean the q8_0 / q4_0 layouts */
+    if (s && !strcmp(s, "q8")) return TABLE_Q8;
+    if (s && !strcmp(s, "q4")) return TABLE_Q4;
     return -1;
 }
 
@@ -26,8 +29,8 @@ size_t table_row_bytes(TableDtype t, int width) {
     case TABLE_F32: return 4 * w;
     case TABLE_F16:
     case TABLE_BF16: return 2 * w;
-    case TABLE_Q8: return 4 + w;
-    case TABLE_Q4: return (w + Q4_GROUP - 1) / Q4_GROUP * Q4_GROUP_BYTES;
+    case TABLE_Q8: return w % QK_BLOCK == 0 ? w / QK_BLOCK * Q8_0_BLOCK_BYTES : 1 + w;
+    case TABLE_Q4: return w % QK_BLOCK == 0 ? w / QK_BLOCK * Q4_0_BLOCK_BYTES : 2 + (w + 1) / 2;
     }
     return 0;
 }
@@ -99,83 +102,138 @@ static inline float max_abs(const float *x, int n) {
     return m;
 }
 
-static inline int quantize(float x, float scale, int lo, int hi) {
-    if (!(scale > 0)) return 0;
-    float q = rintf(x / scale);
-    return q < (float)lo ? lo : q > (float)hi ? hi : (int)q;
+/* ---- q8_0 / q4_0 ----------------------------------------------------------------- */
+
+static inline void store_half(uint8_t *p, float d) { uint16_t h = f32_to_f16(d); memcpy(p, &h, 2); }
+static inline float load_half(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return half_to_float(h); }
+
+int quant_is_blocked(int width) { return width > 0 && width % QK_BLOCK == 0; }
+
+/* ggml's q8_0 block: d = amax / 127 (stored f16), q = round(x / d) with the f32 d. */
+static void q8_0_encode_block(uint8_t *out, const float *in) {
+    float d = max_abs(in, QK_BLOCK) / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+    store_half(out, d);
+    for (int j = 0; j < QK_BLOCK; j++) out[2 + j] = (uint8_t)(int8_t)roundf(in[j] * id);
 }
 
-static inline float load_scale(const uint8_t *p) { float s; memcpy(&s, p, 4); return s; }
-
-/* ---- q8: f32 scale, then width int8 ------------------------------------------------ */
+/* Narrow q8: the smallest power of two 2^k with max|x| / 2^k <= 127, k in -127..127,
+ * stored as the byte k + 127 (an E8M0 exponent, as in the OCP MX formats). */
+static int e8m0_exponent(float amax) {
+    if (!(amax > 0)) return -127;
+    int k;
+    frexpf(amax / 127.0f, &k);                          /* amax/127 < 2^k */
+    while (k > -127 && amax / ldexpf(1.0f, k - 1) <= 127.0f) k--;
+    while (k < 127 && amax / ldexpf(1.0f, k) > 127.0f) k++;
+    return k < -127 ? -127 : k;
+}
 
 void q8_encode_row(uint8_t *out, const float *in, int width) {
-    float scale = max_abs(in, width) / 127.0f;
-    memcpy(out, &scale, 4);
-    for (int i = 0; i < width; i++) out[4 + i] = (uint8_t)(int8_t)quantize(in[i], scale, -127, 127);
+    if (quant_is_blocked(width)) {
+        for (int b = 0; b < width / QK_BLOCK; b++) q8_0_encode_block(out + b * Q8_0_BLOCK_BYTES, in + b * QK_BLOCK);
+        return;
+    }
+    int k = e8m0_exponent(max_abs(in, width));
+    float id = ldexpf(1.0f, -k);
+    out[0] = (uint8_t)(k + 127);
+    for (int i = 0; i < width; i++) {
+        float q = roundf(in[i] * id);
+        out[1 + i] = (uint8_t)(int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+    }
 }
 
 void q8_decode_row(float *out, const uint8_t *row, int width) {
-    float scale = load_scale(row);
-    const int8_t *q = (const int8_t *)(row + 4);
-    for (int i = 0; i < width; i++) out[i] = scale * (float)q[i];
+    if (quant_is_blocked(width)) {
+        for (int b = 0; b < width / QK_BLOCK; b++, row += Q8_0_BLOCK_BYTES) {
+            float d = load_half(row);
+            const int8_t *q = (const int8_t *)(row + 2);
+            for (int j = 0; j < QK_BLOCK; j++) out[b * QK_BLOCK + j] = d * (float)q[j];
+        }
+        return;
+    }
+    float d = ldexpf(1.0f, (int)row[0] - 127);
+    const int8_t *q = (const int8_t *)(row + 1);
+    for (int i = 0; i < width; i++) out[i] = d * (float)q[i];
 }
 
 float q8_dot_row(const float *x, const uint8_t *row, int width) {
-    const int8_t *q = (const int8_t *)(row + 4);
     float values[64], sum = 0;
+    if (quant_is_blocked(width)) {
+        for (int b = 0; b < width / QK_BLOCK; b++, row += Q8_0_BLOCK_BYTES) {
+            const int8_t *q = (const int8_t *)(row + 2);
+            for (int j = 0; j < QK_BLOCK; j++) values[j] = (float)q[j];
+            sum += load_half(row) * dot_f32(x + b * QK_BLOCK, values, QK_BLOCK);
+        }
+        return sum;
+    }
+    const int8_t *q = (const int8_t *)(row + 1);
     for (int start = 0; start < width; start += 64) {
         int n = width - start < 64 ? width - start : 64;
         for (int i = 0; i < n; i++) values[i] = (float)q[start + i];
         sum += dot_f32(x + start, values, n);
     }
-    return load_scale(row) * sum;
+    return ldexpf(1.0f, (int)row[0] - 127) * sum;
 }
 
-/* ---- q4: groups of 32, each an f32 scale and 16 bytes of nibbles ----------------- */
-
-static void q4_encode_group(uint8_t *out, const float *in, int n) {
-    float scale = max_abs(in, n) / 7.0f;
-    int8_t q[Q4_GROUP] = {0};                              /* padding nibbles stay zero */
-    for (int i = 0; i < n; i++) q[i] = (int8_t)quantize(in[i], scale, -8, 7);
-    memcpy(out, &scale, 4);
-    for (int j = 0; j < Q4_GROUP / 2; j++)
-        out[4 + j] = (uint8_t)((q[2 * j] & 0xf) | (q[2 * j + 1] & 0xf) << 4);
-}
-
-/* All 32 values of a group as floats (without the scale); sign-extends each nibble. */
-static inline void q4_unpack_group(float *values, const uint8_t *group) {
-    for (int j = 0; j < Q4_GROUP / 2; j++) {
-        int byte = group[4 + j];
-        values[2 * j] = (float)((byte & 0xf) ^ 8) - 8.0f;
-        values[2 * j + 1] = (float)((byte >> 4) ^ 8) - 8.0f;
+/* ggml's q4_0 over n values (n = 32 in a block, the whole row when narrow): d = max / -8
+ * with max the signed value of largest magnitude, q = min(15, (int)(x / d + 8.5)), byte j
+ * holding q[j] low and q[j + h] high, h = ceil(n / 2); an odd n leaves the last high
+ * nibble 8 (value 0). */
+static void q4_0_encode(uint8_t *out, const float *in, int n) {
+    float amax = 0, max = 0;
+    for (int j = 0; j < n; j++)
+        if (amax < fabsf(in[j])) { amax = fabsf(in[j]); max = in[j]; }
+    float d = max / -8, id = d != 0 ? 1.0f / d : 0.0f;
+    int h = (n + 1) / 2;
+    store_half(out, d);
+    for (int j = 0; j < h; j++) {
+        int lo = (int)(int8_t)(in[j] * id + 8.5f), hi = j + h < n ? (int)(int8_t)(in[j + h] * id + 8.5f) : 8;
+        lo = lo < 15 ? lo : 15;
+        hi = hi < 15 ? hi : 15;
+        out[2 + j] = (uint8_t)(lo | hi << 4);
     }
 }
 
-static inline int group_len(int width, int start) {
-    return width - start < Q4_GROUP ? width - start : Q4_GROUP;
+/* Values part .. part + m - 1 of a q4_0 block of n as floats q - 8 (without d):
+ * value e is the low nibble of byte e for e < h, else the high nibble of byte e - h. */
+static inline void q4_0_unpack_part(float *values, const uint8_t *block, int n, int part, int m) {
+    int h = (n + 1) / 2;
+    for (int i = 0; i < m; i++) {
+        int e = part + i, byte = block[2 + (e < h ? e : e - h)];
+        values[i] = (float)(e < h ? byte & 0xf : byte >> 4) - 8.0f;
+    }
 }
 
 void q4_encode_row(uint8_t *out, const float *in, int width) {
-    for (int start = 0; start < width; start += Q4_GROUP, out += Q4_GROUP_BYTES)
-        q4_encode_group(out, in + start, group_len(width, start));
+    if (!quant_is_blocked(width)) { q4_0_encode(out, in, width); return; }
+    for (int b = 0; b < width / QK_BLOCK; b++) q4_0_encode(out + b * Q4_0_BLOCK_BYTES, in + b * QK_BLOCK, QK_BLOCK);
 }
 
 void q4_decode_row(float *out, const uint8_t *row, int width) {
-    float values[Q4_GROUP];
-    for (int start = 0; start < width; start += Q4_GROUP, row += Q4_GROUP_BYTES) {
-        q4_unpack_group(values, row);
-        float scale = load_scale(row);
-        int n = group_len(width, start);
-        for (int i = 0; i < n; i++) out[start + i] = scale * values[i];
+    int n = quant_is_blocked(width) ? QK_BLOCK : width;
+    size_t block_bytes = table_row_bytes(TABLE_Q4, n);
+    float values[QK_BLOCK];
+    for (int start = 0; start < width; start += n, row += block_bytes) {
+        float d = load_half(row);
+        for (int part = 0; part < n; part += QK_BLOCK) {          /* narrow rows: 32 at a time */
+            int m = n - part < QK_BLOCK ? n - part : QK_BLOCK;
+            q4_0_unpack_part(values, row, n, part, m);
+            for (int i = 0; i < m; i++) out[start + part + i] = d * values[i];
+        }
     }
 }
 
 float q4_dot_row(const float *x, const uint8_t *row, int width) {
-    float values[Q4_GROUP], sum = 0;
-    for (int start = 0; start < width; start += Q4_GROUP, row += Q4_GROUP_BYTES) {
-        q4_unpack_group(values, row);
-        sum += load_scale(row) * dot_f32(x + start, values, group_len(width, start));
+    int n = quant_is_blocked(width) ? QK_BLOCK : width;
+    size_t block_bytes = table_row_bytes(TABLE_Q4, n);
+    float values[QK_BLOCK], sum = 0;
+    for (int start = 0; start < width; start += n, row += block_bytes) {
+        float part_sum = 0;
+        for (int part = 0; part < n; part += QK_BLOCK) {
+            int m = n - part < QK_BLOCK ? n - part : QK_BLOCK;
+            q4_0_unpack_part(values, row, n, part, m);
+            part_sum += dot_f32(x + start + part, values, m);
+        }
+        sum += load_half(row) * part_sum;
     }
     return sum;
 }

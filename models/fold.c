@@ -35,6 +35,14 @@ int bundle_table_path(char *out, int size, const char *dir, TableDtype dtype) {
     return snprintf(out, (size_t)size, "%s/table.%s.rom", dir, table_dtype_name(dtype));
 }
 
+double bundle_f32_table_bytes(const Model *folded) {
+    RomTableList list;
+    if (!folded->ops || !folded->ops->rom_tables) return 0;
+    folded->ops->rom_tables(folded, &list);
+    double table = (double)list.rows * list.width * 4;
+    return list.count * (double)((long long)(table + ROM_PAGE - 1) / ROM_PAGE * ROM_PAGE);
+}
+
 int bundle_write(const Model *folded, const char *dir, const TableDtype *dtypes, int n) {
     char path[4096];
     RomTableList list;

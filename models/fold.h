@@ -14,4 +14,7 @@ int bundle_write(const Model *folded, const char *dir, const TableDtype *dtypes,
 /* Loads a bundle: weights, and the table of that dtype mapped read-only. */
 int bundle_load(Model *m, const char *dir, TableDtype dtype);
 int bundle_table_path(char *out, int size, const char *dir, TableDtype dtype);
+/* Bytes an f32 ROM table of the folded model's tables would hold, without the header page:
+ * the reference for the size of the other dtypes. */
+double bundle_f32_table_bytes(const Model *folded);
 #endif

@@ -46,6 +46,12 @@ static void decode_header(RomHeader *h, const uint8_t page[ROM_PAGE]) {
     for (int s = 0; s < ROM_MAX_TABLES; s++) h->layer[s] = (int32_t)load_u32(page + 72 + 4 * s);
 }
 
+/* The header's group field: values per quantization block (32, or the whole narrow row). */
+static uint32_t rom_block_values(TableDtype dtype, int width) {
+    if (dtype != TABLE_Q8 && dtype != TABLE_Q4) return 0;
+    return quant_is_blocked(width) ? QK_BLOCK : (uint32_t)width;
+}
+
 static uint64_t round_up_page(uint64_t n) { return (n + ROM_PAGE - 1) / ROM_PAGE * ROM_PAGE; }
 
 /* ---- writing ------------------------------------------------------------------- */
@@ -98,7 +104,7 @@ static RomHeader layout_header(TableDtype dtype, int n_tables, int rows, int wid
                                const int *layers) {
     RomHeader h = {.version = ROM_VERSION, .dtype = dtype, .n_tables = (uint32_t)n_tables,
                    .rows = (uint32_t)rows, .width = (uint32_t)width,
-                   .group = dtype == TABLE_Q4 ? Q4_GROUP : 0};
+                   .group = rom_block_values(dtype, width)};
     h.row_bytes = table_row_bytes(dtype, width);
     h.table_stride = round_up_page(h.row_bytes * (uint64_t)rows);
     h.data_offset = ROM_PAGE;
@@ -176,6 +182,10 @@ static int check_identity(const char *path, const uint8_t *page, const RomHeader
                           size_t header_read, long long size) {
     if (header_read >= 8 && memcmp(page, rom_magic, 8) != 0)
         return error_set(ERR_INPUT, "%s: not a MeKi ROM table (bad magic)", path);
+    if (header_read >= 12 && h->version < ROM_VERSION)
+        return error_set(ERR_INPUT, "%s: ROM table version %u is older than this build's %d (its "
+                         "q8 / q4 layouts changed to q8_0 / q4_0): fold the checkpoint again with "
+                         "`meki fold`", path, h->version, ROM_VERSION);
     if (header_read >= 12 && h->version != ROM_VERSION)
         return error_set(ERR_INPUT, "%s: unsupported ROM table version %u (expected %d)", path,
                          h->version, ROM_VERSION);
@@ -191,7 +201,7 @@ static int check_shape(const char *path, const RomHeader *h) {
                          ROM_MAX_TABLES);
     if (h->rows < 1 || h->rows > INT_MAX || h->width < 1 || h->width > INT_MAX)
         return error_set(ERR_INPUT, "%s: bad table shape %u x %u", path, h->rows, h->width);
-    uint32_t group = h->dtype == TABLE_Q4 ? Q4_GROUP : 0;
+    uint32_t group = rom_block_values((TableDtype)h->dtype, (int)h->width);
     if (h->group != group)
         return error_set(ERR_INPUT, "%s: group is %u, expected %u for %s", path, h->group, group,
                          table_dtype_name(h->dtype));

@@ -8,17 +8,20 @@
  * u32 rows, u32 width, u32 group (q4 group size), u64 row_bytes, u64 table_stride,
  * u64 data_offset, u64 file_bytes, u64 checksum (FNV-1a 64 of the data region),
  * i32 layer[64] (model layer of each slot, -1 unused), then zeros up to 4096 bytes.
+ * (group: values per quantization block of q8_0 / q4_0, 32, or the width for narrow rows.)
  * Byte offsets: magic 0, version 8, dtype 12, n_tables 16, rows 20, width 24, group 28,
  * row_bytes 32, table_stride 40, data_offset 48, file_bytes 56, checksum 64, layer 72..327.
- * version is 1; group is 32 for q4 and 0 otherwise; row_bytes is table_row_bytes(dtype,
+ * version is 2 (version 1 had the old q8 / q4 layouts and is refused with a message to
+ * fold again); group is 32 for q8_0 / q4_0 when width is a multiple of 32, width for
+ * narrower or other q8_0 / q4_0 rows, and 0 for f32 / f16 / bf16; row_bytes is table_row_bytes(dtype,
  * width); data_offset is 4096; table_stride is a multiple of 4096 >= rows * row_bytes (the
  * writer uses the smallest; padding is zeros, covered by the checksum); file_bytes is
  * data_offset + n_tables * table_stride; n_tables is 1..64; layers are distinct, in 0..63,
  * and -1 in unused slots; reserved bytes (328..4095) are zero.
- * Row encodings (see kernels/quant.h): f32; f16; bf16; q8: f32 scale then `width` int8
- * (value = scale * q); q4: per group of 32 values an f32 scale then 16 bytes of packed
- * signed 4-bit values (low nibble first; value = scale * q, q in -8..7; a shorter last
- * group is padded with zero nibbles to the full 20 bytes).
+ * Row encodings (see kernels/quant.h): f32; f16; bf16; q8_0 and q4_0 as ggml's blocks of
+ * 32 (f16 d, then 32 int8 / 16 bytes of nibbles) when width is a multiple of 32, and for
+ * other widths one block per row (q8_0: an E8M0 power-of-two scale byte then width int8;
+ * q4_0: an f16 d then ceil(width / 2) bytes of nibbles). Each row is read on its own.
  * TableDtype, table_dtype_name/parse and table_row_bytes live in kernels/quant.h so that
  * kernels need not know about files. */
 #ifndef MODELS_ROMTABLE_H
@@ -27,7 +30,7 @@
 #include <stdint.h>
 #include "kernels/quant.h"
 
-enum { ROM_VERSION = 1, ROM_PAGE = 4096, ROM_MAX_TABLES = 64 };
+enum { ROM_VERSION = 2, ROM_PAGE = 4096, ROM_MAX_TABLES = 64 };
 
 typedef struct RomTable {
     TableDtype dtype;

@@ -159,7 +159,7 @@ static int parse_dtypes(const KeySpec *k, const char *text, unsigned *mask, Prob
     for (int i = 0; i < count; i++) {
         int found = table_dtype_parse(items[i]);
         if (found < 0)
-            return problem(pr, "[%s] %s: unknown dtype '%s' (f32, f16, bf16, q8, q4 or none)", k->section,
+            return problem(pr, "[%s] %s: unknown dtype '%s' (f32, f16, bf16, q8_0, q4_0 or none)", k->section,
                            k->key, items[i]);
         *mask |= 1u << found;
     }

@@ -133,20 +133,27 @@ static void check_half_row(TableDtype t, const float *x, const float *y, int wid
     }
 }
 
-/* q8 / q4: |x - y| <= scale / 2, scale of the row (q8) or of the group of 32 (q4).
+/* q8_0 / q4_0, per block (32 values, or the whole row when narrow), unit u:
+ *   blocked q8_0: u = amax / 127, err <= u / 2 plus the f16 rounding of d (127 * 2^-11 u);
+ *   narrow q8_0: u = amax / 127, err <= half the power-of-two scale < u;
+ *   q4_0: u = amax / 8, err <= u (the clipped q = 15 side), else u / 2, plus f16 rounding
+ *   (at most |q| * 2^-25 absolute where d is an f16 subnormal).
  * Slack of 2^-16 relative covers the float division and product (measured ratio printed). */
 static void check_int_row(TableDtype t, const float *x, const float *y, int width, Worst *w) {
-    int group = t == TABLE_Q8 ? width : 32;
-    float levels = t == TABLE_Q8 ? 127.0f : 7.0f;
+    int blocked = width % 32 == 0, group = blocked ? 32 : width;
+    float levels = t == TABLE_Q8 ? 127.0f : 8.0f;
+    double bound = t == TABLE_Q4 ? 1 + 8 * 0x1p-11 : blocked ? 0.5 + 127 * 0x1p-11 : 1.0;
     for (int start = 0; start < width; start += group) {
         int n = width - start < group ? width - start : group;
         float amax = 0;
         for (int i = 0; i < n; i++) amax = fmaxf(amax, fabsf(x[start + i]));
         double scale = amax / levels;
         for (int i = 0; i < n; i++) {
-            double ratio = fabs((double)x[start + i] - y[start + i]) / scale;
+            double err = fabs((double)x[start + i] - y[start + i]), ratio = err / scale;
+            double subnormal = blocked || t == TABLE_Q4 ? levels * 0x1p-25 : 0;
             if (ratio > w->worst) w->worst = ratio;
-            if (ratio > 0.5 * (1 + 0x1p-16)) fail_msg("%s: err %g scale > 1/2", table_dtype_name(t), ratio);
+            if (err > bound * (1 + 0x1p-16) * scale + subnormal)
+                fail_msg("%s width %d: err %g unit > %g", table_dtype_name(t), width, ratio, bound);
         }
     }
 }
@@ -154,8 +161,8 @@ static void check_int_row(TableDtype t, const float *x, const float *y, int widt
 static void test_error_bounds_per_dtype(void **state) {
     const char *measure[] = {"", "max rel err %.3g (bound 2^-11 = %.3g)\n",
                              "max rel err %.3g (bound 2^-8 = %.3g)\n",
-                             "max err / scale %.6f (bound %.1f)\n", "max err / scale %.6f (bound %.1f)\n"};
-    const double bounds[] = {0, 0x1p-11, 0x1p-8, 0.5, 0.5};
+                             "max err / unit %.6f (bound %.2f)\n", "max err / unit %.6f (bound %.2f)\n"};
+    const double bounds[] = {0, 0x1p-11, 0x1p-8, 1.0, 1.0};
     Rng rng;
     rng_seed(&rng, 7);
     float x[MAX_WIDTH], y[MAX_WIDTH];
@@ -182,54 +189,100 @@ static void test_row_bytes_and_names(void **state) {
     assert_int_equal(table_row_bytes(TABLE_F32, 10), 40);
     assert_int_equal(table_row_bytes(TABLE_F16, 10), 20);
     assert_int_equal(table_row_bytes(TABLE_BF16, 10), 20);
-    assert_int_equal(table_row_bytes(TABLE_Q8, 10), 14);
-    assert_int_equal(table_row_bytes(TABLE_Q4, 32), 20);
-    assert_int_equal(table_row_bytes(TABLE_Q4, 33), 40);
-    assert_int_equal(table_row_bytes(TABLE_Q4, 1), 20);
+    assert_int_equal(table_row_bytes(TABLE_Q8, 64), 2 * 34);      /* ggml blocks */
+    assert_int_equal(table_row_bytes(TABLE_Q4, 64), 2 * 18);
+    assert_int_equal(table_row_bytes(TABLE_Q8, 16), 1 + 16);      /* narrow: one block */
+    assert_int_equal(table_row_bytes(TABLE_Q4, 16), 2 + 8);
+    assert_int_equal(table_row_bytes(TABLE_Q4, 33), 2 + 17);
+    assert_int_equal(table_row_bytes(TABLE_Q4, 1), 3);
     assert_int_equal(table_row_bytes(TABLE_F32, 0), 0);
     assert_int_equal(table_row_bytes((TableDtype)9, 10), 0);
     for (int t = 0; t < TABLE_DTYPE_COUNT; t++)
         assert_int_equal(table_dtype_parse(table_dtype_name((TableDtype)t)), t);
+    assert_string_equal(table_dtype_name(TABLE_Q8), "q8_0");
+    assert_string_equal(table_dtype_name(TABLE_Q4), "q4_0");
+    assert_int_equal(table_dtype_parse("q8"), TABLE_Q8);          /* old names: aliases */
+    assert_int_equal(table_dtype_parse("q4"), TABLE_Q4);
     assert_int_equal(table_dtype_parse("f64"), -1);
     assert_int_equal(table_dtype_parse(""), -1);
     assert_int_equal(table_dtype_parse(NULL), -1);
     assert_string_equal(table_dtype_name((TableDtype)9), "?");
+    /* every width is smaller than f32, and narrow rows meet the size goal from 16 */
+    for (int w = 1; w <= 300; w++) {
+        assert_true(table_row_bytes(TABLE_Q8, w) < 4 * (size_t)w);
+        assert_true(table_row_bytes(TABLE_Q4, w) < 4 * (size_t)w);
+        if (w >= 16 && w % 8 == 0) {
+            assert_true(table_row_bytes(TABLE_Q8, w) <= 0.28 * 4 * w);
+            assert_true(table_row_bytes(TABLE_Q4, w) <= 0.16 * 4 * w);
+        }
+    }
 }
 
-static void test_q8_layout(void **state) {
-    float x[5] = {1.27f, -2.54f, 0.0f, 0.01f, 2.54f}, y[5];
-    uint8_t row[9];
-    q8_encode_row(row, x, 5);
-    float scale;
-    memcpy(&scale, row, 4);
-    assert_float_equal(scale, 2.54f / 127, 1e-9);
-    assert_int_equal((int8_t)row[4 + 1], -127);
-    assert_int_equal((int8_t)row[4 + 4], 127);
-    assert_int_equal((int8_t)row[4 + 2], 0);
-    q8_decode_row(y, row, 5);
-    assert_true(y[4] == scale * 127);
-    float zeros[4] = {0}, back[4] = {1, 1, 1, 1};                /* scale 0, no nan */
-    q8_encode_row(row, zeros, 4);
-    q8_decode_row(back, row, 4);
-    for (int i = 0; i < 4; i++) assert_true(back[i] == 0.0f);
+static uint16_t half_at(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return h; }
+
+/* The bytes of ggml's quantize_row_q8_0_ref, worked by hand for one block. */
+static void test_q8_0_block_layout(void **state) {
+    float x[64], y[64];
+    for (int i = 0; i < 64; i++) x[i] = i < 32 ? (float)(i - 16) * 0.5f : (i == 40 ? -2.54f : 0.01f);
+    uint8_t row[68];
+    q8_encode_row(row, x, 64);
+    float d0 = 8.0f / 127, d1 = 2.54f / 127;
+    assert_int_equal(half_at(row), f32_to_f16(d0));
+    assert_int_equal((int8_t)row[2 + 0], -127);                    /* -8 / d0 */
+    assert_int_equal((int8_t)row[2 + 16], 0);
+    assert_int_equal((int8_t)row[2 + 31], (int)roundf(7.5f / d0));
+    assert_int_equal(half_at(row + 34), f32_to_f16(d1));
+    assert_int_equal((int8_t)row[34 + 2 + 8], -127);
+    assert_int_equal((int8_t)row[34 + 2 + 0], (int)roundf(0.01f / d1));
+    q8_decode_row(y, row, 64);
+    assert_true(y[0] == f16_to_f32(f32_to_f16(d0)) * -127);
+    float zeros[32] = {0}, back[32];
+    for (int i = 0; i < 32; i++) back[i] = 1;
+    q8_encode_row(row, zeros, 32);                                 /* d 0, no nan */
+    q8_decode_row(back, row, 32);
+    for (int i = 0; i < 32; i++) assert_true(back[i] == 0.0f);
 }
 
-static void test_q4_layout_and_padding(void **state) {
-    float x[40];
-    for (int i = 0; i < 40; i++) x[i] = (float)(i % 15) - 7.0f;   /* -7..7, scale 1 */
-    uint8_t row[40];
-    memset(row, 0xff, sizeof row);
-    q4_encode_row(row, x, 40);
-    float scale0, scale1;
-    memcpy(&scale0, row, 4);
-    memcpy(&scale1, row + 20, 4);
-    assert_true(scale0 == 1.0f);
-    assert_true(scale1 == 5.0f / 7.0f);                     /* group 2: x[32..39] = -5..2 */
-    assert_int_equal(row[4], (uint8_t)((-7 & 0xf) | (-6 & 0xf) << 4));   /* low nibble first */
-    for (int j = 4 + 4; j < 20; j++) assert_int_equal(row[20 + j], 0);  /* 8 values, then zeros */
-    float y[40];
-    q4_decode_row(y, row, 40);
-    for (int i = 0; i < 32; i++) assert_true(y[i] == x[i]);
+/* Narrow q8_0: an E8M0 byte then int8. */
+static void test_q8_0_narrow_layout(void **state) {
+    float x[16] = {1.0f, -3.0f, 0.5f}, y[16];
+    uint8_t row[17];
+    q8_encode_row(row, x, 16);
+    assert_int_equal(row[0], 127 - 5);                             /* 3 / 2^-5 = 96 <= 127 < 192 */
+    assert_int_equal((int8_t)row[1], 32);
+    assert_int_equal((int8_t)row[2], -96);
+    q8_decode_row(y, row, 16);
+    for (int i = 0; i < 16; i++) assert_true(y[i] == x[i]);
+    float zeros[16] = {0};
+    q8_encode_row(row, zeros, 16);
+    q8_decode_row(y, row, 16);
+    for (int i = 0; i < 16; i++) assert_true(y[i] == 0.0f);
+}
+
+/* ggml's quantize_row_q4_0_ref by hand: d = max / -8, byte j = q[j] | q[j + 16] << 4. */
+static void test_q4_0_layout(void **state) {
+    float x[32];
+    for (int i = 0; i < 32; i++) x[i] = (float)(i % 16) - 7.0f;   /* -7..8: max 8, d = -1 */
+    uint8_t row[18];
+    q4_encode_row(row, x, 32);
+    assert_int_equal(half_at(row), f32_to_f16(-1.0f));
+    for (int j = 0; j < 16; j++) {
+        int q = (int)(x[j] * -1.0f + 8.5f);
+        q = q < 15 ? q : 15;
+        assert_int_equal(row[2 + j], (uint8_t)(q | q << 4));      /* x[j + 16] == x[j] */
+    }
+    float y[32];
+    q4_decode_row(y, row, 32);
+    for (int i = 0; i < 32; i++) assert_true(y[i] == x[i]);        /* 8 -> q 0 -> -8 * -1 */
+    /* narrow: width 5, h = 3, the last high nibble is 8 */
+    float n5[5] = {-4, 2, 0, 1, 3}, back[5];
+    uint8_t small[5];
+    q4_encode_row(small, n5, 5);
+    assert_int_equal(half_at(small), f32_to_f16(0.5f));           /* max -4 -> d = 0.5 */
+    assert_int_equal(small[2], (uint8_t)(0 | 10 << 4));           /* q[0] = 0, q[3] = 10 */
+    assert_int_equal(small[4] >> 4, 8);
+    q4_decode_row(back, small, 5);
+    for (int i = 0; i < 5; i++) assert_true(back[i] == n5[i]);
 }
 
 static void test_dot_products(void **state) {
@@ -260,8 +313,9 @@ int main(void) {
         cmocka_unit_test(test_bf16_round_trip_and_rounding),
         cmocka_unit_test(test_error_bounds_per_dtype),
         cmocka_unit_test(test_row_bytes_and_names),
-        cmocka_unit_test(test_q8_layout),
-        cmocka_unit_test(test_q4_layout_and_padding),
+        cmocka_unit_test(test_q8_0_block_layout),
+        cmocka_unit_test(test_q8_0_narrow_layout),
+        cmocka_unit_test(test_q4_0_layout),
         cmocka_unit_test(test_dot_products),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -95,7 +95,7 @@ static void add_run(Fixture *f, char hash[17], const char *experiment, const cha
 /* Canonical configs as the runner writes them (nested model keys). */
 static void config(char *out, size_t size, int d_model, int n_layers, const char *kind, const char *meki) {
     snprintf(out, size, "{\"model\":{\"d_model\":%d,\"n_layers\":%d,\"vocab_size\":4096,\"memory\":\"%s\"%s%s%s},"
-                        "\"train\":{\"tokens\":1000},\"measure\":{\"table_dtypes\":\"f32,q8\"},\"corpus\":\"bible\"}",
+                        "\"train\":{\"tokens\":1000},\"measure\":{\"table_dtypes\":\"f32,q8_0\"},\"corpus\":\"bible\"}",
              d_model, n_layers, kind, meki ? ",\"meki\":{" : "", meki ? meki : "", meki ? "}" : "");
 }
 
@@ -165,9 +165,9 @@ static void add_quant(Fixture *f) {
         char hash[17], json[512];
         double base = 50 + seed;
         config(json, sizeof json, 64, 2, "meki", "\"d_mem\":8");
-        Figure figures[] = {{"val_loss", 3.9}, {"bundle_val_ppl_f32", base}, {"bundle_val_ppl_q8", base * 1.004},
-                            {"bundle_val_ppl_q4", base * 1.04}, {"rom_bytes_f32", 262144}, {"rom_bytes_q8", 69632},
-                            {"rom_bytes_q4", 40960}, {"folded_decode_tok_s", 400 + 10 * seed}};
+        Figure figures[] = {{"val_loss", 3.9}, {"bundle_val_ppl_f32", base}, {"bundle_val_ppl_q8_0", base * 1.004},
+                            {"bundle_val_ppl_q4_0", base * 1.04}, {"rom_bytes_f32", 262144}, {"rom_bytes_q8_0", 69632},
+                            {"rom_bytes_q4_0", 40960}, {"folded_decode_tok_s", 400 + 10 * seed}};
         add_run(f, hash, "quant", "base", json, seed + 1, "done", NULL, figures, 8);
     }
 }
@@ -287,7 +287,7 @@ static void test_table_rows_have_mean_and_std(void **state) {
     expect_line(f->report, "| dense | 53.0 | 3 | 3.5500 ± 0.0500 |", NULL, NULL);
     expect_line(f->report, "| static only | 54.8 | 2 | 3.6100 ± 0.0141 |", NULL, NULL);
     expect_line(f->report, "| f32 | 256 KiB | 2 | 50.500 ± 0.707 | 0.00 ± 0.00 % | 405.0 ± 7.1 |", NULL, NULL);
-    expect_line(f->report, "| q8 | 68 KiB | 2 | 50.702 ± 0.710 | 0.40 ± 0.00 % | – |", NULL, NULL);
+    expect_line(f->report, "| q8_0 | 68 KiB | 2 | 50.702 ± 0.710 | 0.40 ± 0.00 % | – |", NULL, NULL);
 }
 
 static void test_verdicts(void **state) {
@@ -304,8 +304,8 @@ static void test_verdicts(void **state) {
     expect_line(f->report, "| tiny: val loss falls log-linearly with ROM weights |", "**reproduced**",
                 "slope -0.2000 nats per 10× ROM weights, R² 1.000 over 5 widths");
     expect_line(f->report, "| MeKi's logit-lens KL is lower at every layer |", "**reproduced**", "lower at 3 of 3 layers");
-    expect_line(f->report, "| q8 table: perplexity within 0.5% of f32 |", "**reproduced**", NULL);
-    expect_line(f->report, "| q4 table: perplexity within 3.0% of f32 |", "**not reproduced**", NULL);
+    expect_line(f->report, "| q8_0 table: perplexity within 0.5% of f32 |", "**reproduced**", NULL);
+    expect_line(f->report, "| q4_0 table: perplexity within 3.0% of f32 |", "**not reproduced**", NULL);
     expect_line(f->report, "| tiny: folded MeKi decodes at ≥ 95% of dense speed |", "**reproduced**", NULL);
 }
 

@@ -182,9 +182,10 @@ static void test_round_trip_every_dtype(void **state) {
 }
 
 static void test_rom_bytes_per_dtype(void **state) {
-    /* 1024 x 128 per table: f32 512 KiB, q8 132 KiB, q4 80 KiB (plus the header page). */
-    const size_t expected[] = {4096 + 524288, 4096 + 262144, 4096 + 262144, 4096 + 135168,
-                               4096 + 81920};
+    /* 1024 x 128 per table: f32 512 KiB, q8_0 136 KiB (34 bytes per 32 values), q4_0 72 KiB
+     * (18 per 32), plus the header page. */
+    const size_t expected[] = {4096 + 524288, 4096 + 262144, 4096 + 262144, 4096 + 139264,
+                               4096 + 73728};
     float *data = random_tables(1, 1024, 128, 9);
     int layer0 = 0;
     for (int dtype = 0; dtype < TABLE_DTYPE_COUNT; dtype++) {
@@ -249,7 +250,9 @@ static void test_bad_header_fields(void **state) {
     size_t n;
     uint8_t *good = good_file(&n);
     expect_patch_refused(good, n, 0, 0x31524f4d494b454eULL, 8, "bad magic");     /* "NEKIMOR1" */
-    expect_patch_refused(good, n, OFF_VERSION, 2, 4, "unsupported ROM table version 2");
+    expect_patch_refused(good, n, OFF_VERSION, 3, 4, "unsupported ROM table version 3");
+    /* a bundle folded before q8_0 / q4_0: told to fold again */
+    expect_patch_refused(good, n, OFF_VERSION, 1, 4, "fold the checkpoint again");
     expect_patch_refused(good, n, OFF_DTYPE, 5, 4, "unknown table dtype 5");
     expect_patch_refused(good, n, OFF_DTYPE, 0xffffffffu, 4, "unknown table dtype");
     expect_patch_refused(good, n, OFF_N_TABLES, 0, 4, "n_tables is 0");
