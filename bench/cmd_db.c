@@ -12,7 +12,7 @@ static int db_merge(int argc, char **argv) {
     const char *out = NULL;
     ArgList inputs = {0};
     const ArgSpec specs[] = {
-        {"-o", ARG_STRING, &out, "the merged database (created if missing; may already hold runs)"},
+        {"-o", ARG_STRING, &out, "the merged database (created if missing; may already hold runs)", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, 1, &inputs, "A.db B.db ... -o OUT.db");
     if (rc) return rc == 1 ? 0 : 2;
@@ -39,8 +39,8 @@ static int db_export(int argc, char **argv) {
     const char *db = "results/meki.db";
     int csv = 0;
     const ArgSpec specs[] = {
-        {"--csv", ARG_FLAG, &csv, "CSV to stdout: one row per run, one column per metric (required)"},
-        {"--db", ARG_STRING, &db, "results database (default results/meki.db)"},
+        {"--csv", ARG_FLAG, &csv, "CSV to stdout: one row per run, one column per metric (required)", 0, 0},
+        {"--db", ARG_STRING, &db, "results database (default results/meki.db)", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, 2, NULL, "--csv [--db PATH]");
     if (rc) return rc == 1 ? 0 : 2;

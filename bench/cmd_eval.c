@@ -30,16 +30,16 @@ int cmd_eval(int argc, char **argv) {
     const char *checkpoint = NULL, *bundle = NULL, *data_dir = NULL, *dtype_text = "f32";
     int json = 0, threads = 0, batch = 8, zero_shot = 0, lens = 0, items = 400;
     ArgSpec specs[] = {
-        {"--checkpoint", ARG_STRING, &checkpoint, "training run folder (training form)"},
-        {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (folded form)"},
-        {"--table-dtype", ARG_STRING, &dtype_text, "which ROM table of the bundle (default f32)"},
-        {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: ./meki data's)"},
-        {"--batch", ARG_INT, &batch, "sequences per forward (default 8)"},
-        {"--threads", ARG_INT, &threads, "threads (default: all cores)"},
-        {"--zero-shot", ARG_FLAG, &zero_shot, "also score the cloze and 4-way choice tasks"},
-        {"--items", ARG_INT, &items, "items per zero-shot task (default 400)"},
-        {"--logit-lens", ARG_FLAG, &lens, "also the per-layer KL of the logit lens"},
-        {"--json", ARG_FLAG, &json, "print the figures as one JSON line"},
+        {"--checkpoint", ARG_STRING, &checkpoint, "training run folder (training form)", 0, 0},
+        {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (folded form)", 0, 0},
+        {"--table-dtype", ARG_STRING, &dtype_text, "which ROM table of the bundle (default f32)", 0, 0},
+        {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: ./meki data's)", 0, 0},
+        {"--batch", ARG_INT, &batch, "sequences per forward (default 8)", 1, 65536},
+        {"--threads", ARG_INT, &threads, "threads (default: all cores)", 0, 1024},
+        {"--zero-shot", ARG_FLAG, &zero_shot, "also score the cloze and 4-way choice tasks", 0, 0},
+        {"--items", ARG_INT, &items, "items per zero-shot task (default 400)", 1, 100000},
+        {"--logit-lens", ARG_FLAG, &lens, "also the per-layer KL of the logit lens", 0, 0},
+        {"--json", ARG_FLAG, &json, "print the figures as one JSON line", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
                         "(--checkpoint DIR | --bundle DIR) [options]");

@@ -120,13 +120,13 @@ int cmd_sweep(int argc, char **argv) {
     int dry = 0, json = 0, threads = 0, quiet = 0, retry = 0, shard_index = 0, shard_count = 1;
     ArgList files = {0};
     const ArgSpec specs[] = {
-        {"--db", ARG_STRING, &db, "results database (default results/meki.db; runs go beside it in runs/)"},
-        {"--dry-run", ARG_FLAG, &dry, "list the resolved runs and their status; run nothing"},
-        {"--shard", ARG_STRING, &shard, "I/N: only the runs whose position is I modulo N (0 <= I < N)"},
-        {"--threads", ARG_INT, &threads, "threads per run (default: all cores)"},
-        {"--quiet", ARG_FLAG, &quiet, "no progress from the runs themselves"},
-        {"--retry-diverged", ARG_FLAG, &retry, "run diverged runs again (failed ones always are)"},
-        {"--json", ARG_FLAG, &json, "print the summary as one JSON line last"},
+        {"--db", ARG_STRING, &db, "results database (default results/meki.db; runs go beside it in runs/)", 0, 0},
+        {"--dry-run", ARG_FLAG, &dry, "list the resolved runs and their status; run nothing", 0, 0},
+        {"--shard", ARG_STRING, &shard, "I/N: only the runs whose position is I modulo N (0 <= I < N)", 0, 0},
+        {"--threads", ARG_INT, &threads, "threads per run (default: all cores)", 0, 1024},
+        {"--quiet", ARG_FLAG, &quiet, "no progress from the runs themselves", 0, 0},
+        {"--retry-diverged", ARG_FLAG, &retry, "run diverged runs again (failed ones always are)", 0, 0},
+        {"--json", ARG_FLAG, &json, "print the summary as one JSON line last", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], &files, "FILE.ini [options]");
     if (rc) return rc == 1 ? 0 : 2;
