@@ -60,6 +60,7 @@ int cmd_data(int argc, char **argv) {
         fprintf(stderr, "meki data: --corpus takes at most %d files\n", DATA_MAX_FILES);
         return 2;
     }
+    if (out && args_check_out_dir("data", "--out", out)) return 2;
     DataOptions options = {.n_files = corpus.count, .vocab_size = vocab, .out_dir = out};
     for (int i = 0; i < corpus.count; i++) options.corpus_files[i] = corpus.items[i];
     DataSummary summary;

@@ -20,6 +20,9 @@ static int db_merge(int argc, char **argv) {
         fprintf(stderr, "meki db merge: expected input databases and -o OUT.db\n");
         return 2;
     }
+    if (args_check_out_file("db merge", "-o", out)) return 2;
+    for (int i = 0; i < inputs.count; i++)
+        if (args_check_in_file("db merge", "input", inputs.items[i])) return 2;
     Store *store;
     if ((rc = store_open(&store, out))) die(exit_code(rc), "%s", error_message());
     int total = 0;
@@ -48,6 +51,7 @@ static int db_export(int argc, char **argv) {
         fprintf(stderr, "meki db export: --csv is the only format\n");
         return 2;
     }
+    if (args_check_in_file("db export", "--db", db)) return 2;
     Store *store;
     if ((rc = store_open_readonly(&store, db))) die(exit_code(rc), "%s", error_message());
     rc = store_export_csv(store, stdout);

@@ -146,9 +146,16 @@ int cmd_decode(int argc, char **argv) {
     int32_t *prompt = NULL;
     int n_prompt = 0;
     if ((rc = load_model(&m, &a))) { fprintf(stderr, "meki decode: %s\n", error_message()); return rc; }
-    if (!(rc = load_tokenizer(&tok, &a, m.cfg.vocab_size)) && !(rc = encode_prompt(tok, a.prompt, &prompt, &n_prompt)))
-        rc = generate(&m, tok, prompt, n_prompt, &a);
-    if (rc) fprintf(stderr, "meki decode: %s\n", error_message());
+    if (!(rc = load_tokenizer(&tok, &a, m.cfg.vocab_size)) && !(rc = encode_prompt(tok, a.prompt, &prompt, &n_prompt))) {
+        if (engine_check_context(&m.cfg, (long)n_prompt + a.tokens, 0)) {
+            fprintf(stderr, "meki decode: -n %d after a %d-token --prompt: %s\n", a.tokens, n_prompt, error_message());
+            rc = ERR_INPUT;
+        } else if ((rc = generate(&m, tok, prompt, n_prompt, &a))) {
+            fprintf(stderr, "meki decode: %s\n", error_message());
+        }
+    } else {
+        fprintf(stderr, "meki decode: %s\n", error_message());
+    }
     free(prompt);
     tokenizer_free(tok);
     model_free(&m);

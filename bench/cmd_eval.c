@@ -54,6 +54,11 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "meki eval: %s\n", error_message());
         return rc;
     }
+    if (model_check_activations(&m.cfg, batch, m.cfg.seq_len)) {
+        fprintf(stderr, "meki eval: --batch: %s\n", error_message());
+        model_free(&m);
+        return 2;
+    }
     char default_data[4096], path[4096];
     if (!data_dir) {
         DataOptions options = {.vocab_size = m.cfg.vocab_size};
@@ -74,8 +79,15 @@ int cmd_eval(int argc, char **argv) {
     }
     double start = now_seconds();
     long count;
+    error_clear();   /* a NaN loss with a message is a failure to evaluate, without one a NaN model */
     double loss = evaluate_loss(&m, val.ids, val.count, batch, m.cfg.seq_len, 0, &count);
     double seconds = now_seconds() - start;
+    if (isnan(loss) && strcmp(error_message(), "unknown error")) {
+        fprintf(stderr, "meki eval: %s\n", error_message());
+        token_file_close(&val);
+        model_free(&m);
+        return 1;
+    }
     Accounting acc;
     model_accounting(&m, &acc);
     const char *source = checkpoint ? checkpoint : bundle;

@@ -44,6 +44,7 @@ int cmd_fold(int argc, char **argv) {
     TableDtype dtypes[8];
     int n = parse_dtypes(dtype_text, dtypes);
     if (n <= 0) return 2;
+    if (args_check_out_dir("fold", "--out", out)) return 2;
     double start = now_seconds();
     Model trained, folded;
     TrainState state;

@@ -37,6 +37,7 @@ int cmd_report(int argc, char **argv) {
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
                         "[--db results/meki.db] [--out results] [--no-plots]");
     if (rc) return rc == 1 ? 0 : rc;
+    if (args_check_in_file("report", "--db", db) || args_check_out_dir("report", "--out", out)) return 2;
     char analysis_dir[4096];
     if (analysis) snprintf(analysis_dir, sizeof analysis_dir, "%s", analysis);
     else default_analysis_dir(analysis_dir, sizeof analysis_dir);

@@ -71,6 +71,7 @@ int cmd_runs(int argc, char **argv) {
         fprintf(stderr, "meki runs: bad --status '%s' (running, done, failed, diverged)\n", status);
         return 2;
     }
+    if (args_check_in_file("runs", "--db", db)) return 2;
     Store *store;
     if ((rc = store_open_readonly(&store, db))) die(rc, "%s", error_message());
     Listing l = {.json = json, .array = malloc(2), .used = 1, .capacity = 2};

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define DEFAULT_DB "results/meki.db"
 
@@ -135,6 +136,12 @@ int cmd_sweep(int argc, char **argv) {
         return 2;
     }
     if (shard && parse_shard(shard, &shard_index, &shard_count)) return 2;
+    /* a dry run only reads the database (a missing one lists every run as new); a sweep
+     * creates or updates it: either way a folder there is the caller's mistake */
+    struct stat db_stat;
+    if (dry ? stat(db, &db_stat) == 0 && args_check_in_file("sweep", "--db", db) : args_check_out_file("sweep", "--db", db))
+        return 2;
+    if (args_check_in_file("sweep", "experiment file", files.items[0])) return 2;
     ExperimentConfig *exp = malloc(sizeof *exp);
     if (!exp) die(1, "out of memory");
     if ((rc = experiment_load(exp, files.items[0]))) {
