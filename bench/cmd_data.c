@@ -47,18 +47,15 @@ static int data_main(int argc, char **argv, ArgList *corpus) {
     int vocab = 4096, json = 0;
     const char *out = NULL;
     const ArgSpec specs[] = {
-        {"--corpus", ARG_STRINGS, corpus, "text files (one document each), folders (their files, recursively, sorted by name; hidden ones skipped) or @LIST (a file naming one input a line, relative to it; # comments); default: the KJV Bible"},
-        {"--vocab", ARG_INT, &vocab, "BPE vocabulary size, 256..32768 (default 4096)"},
-        {"--out", ARG_STRING, &out, "output folder (default data/cache/<corpus>-v<vocab>)"},
-        {"--json", ARG_FLAG, &json, "print the figures as one JSON object on the last line"},
+        {"--corpus", ARG_STRINGS, corpus, "text files (one document each), folders (their files, recursively, sorted by name; hidden ones skipped) or @LIST (a file naming one input a line, relative to it; # comments); default: the KJV Bible", 0, 0},
+        {"--vocab", ARG_INT, &vocab, "BPE vocabulary size, 256..32768 (default 4096)", 256, 32768},
+        {"--out", ARG_STRING, &out, "output folder (default data/cache/<corpus>-v<vocab>)", 0, 0},
+        {"--json", ARG_FLAG, &json, "print the figures as one JSON object on the last line", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
                         "[--corpus FILE|DIR|@LIST...] [--vocab N] [--out DIR] [--json]");
     if (rc) return rc == 1 ? 0 : 2;
-    if (vocab < 256 || vocab > 32768) {
-        fprintf(stderr, "meki data: --vocab %d is out of range (256..32768)\n", vocab);
-        return 2;
-    }
+    if (out && args_check_out_dir("data", "--out", out)) return 2;
     DataOptions options = {.corpus_files = corpus->items, .n_files = corpus->count,
                            .vocab_size = vocab, .out_dir = out};
     DataSummary summary;

@@ -12,7 +12,7 @@ static int db_merge_inputs(int argc, char **argv, ArgList *list) {
     const char *out = NULL;
     ArgList inputs = *list;
     const ArgSpec specs[] = {
-        {"-o", ARG_STRING, &out, "the merged database (created if missing; may already hold runs)"},
+        {"-o", ARG_STRING, &out, "the merged database (created if missing; may already hold runs)", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, 1, list, "A.db B.db ... -o OUT.db");
     inputs = *list;
@@ -21,6 +21,9 @@ static int db_merge_inputs(int argc, char **argv, ArgList *list) {
         fprintf(stderr, "meki db merge: expected input databases and -o OUT.db\n");
         return 2;
     }
+    if (args_check_out_file("db merge", "-o", out)) return 2;
+    for (int i = 0; i < inputs.count; i++)
+        if (args_check_in_file("db merge", "input", inputs.items[i])) return 2;
     Store *store;
     if ((rc = store_open(&store, out))) die(exit_code(rc), "%s", error_message());
     int total = 0;
@@ -47,12 +50,13 @@ static int db_export(int argc, char **argv) {
     const char *db = "results/meki.db";
     int csv = 0;
     const ArgSpec specs[] = {
-        {"--csv", ARG_FLAG, &csv, "CSV to stdout: one row per run, one column per metric (the default and only format)"},
-        {"--db", ARG_STRING, &db, "results database (default results/meki.db)"},
+        {"--csv", ARG_FLAG, &csv, "CSV to stdout: one row per run, one column per metric (the default and only format)", 0, 0},
+        {"--db", ARG_STRING, &db, "results database (default results/meki.db)", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, 2, NULL, "[--csv] [--db PATH]");
     if (rc) return rc == 1 ? 0 : 2;
     (void)csv;   /* CSV is the only format: the flag is accepted, never required */
+    if (args_check_in_file("db export", "--db", db)) return 2;
     Store *store;
     if ((rc = store_open_readonly(&store, db))) die(exit_code(rc), "%s", error_message());
     rc = store_export_csv(store, stdout);

@@ -49,13 +49,13 @@ int cmd_export(int argc, char **argv) {
     const char *checkpoint = NULL, *bundle = NULL, *format = NULL, *out = NULL, *data_dir = NULL;
     const char *table_dtype = "f32", *dtype = "f32";
     ArgSpec specs[] = {
-        {"--checkpoint", ARG_STRING, &checkpoint, "training run folder"},
-        {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (hf only)"},
-        {"--table-dtype", ARG_STRING, &table_dtype, "which ROM table of the bundle (default f32)"},
-        {"--format", ARG_STRING, &format, "hf (folder: model.safetensors, config.json, tokenizer.json) | gguf (file)"},
-        {"--out", ARG_STRING, &out, "output folder (hf) or file (gguf)"},
-        {"--dtype", ARG_STRING, &dtype, "gguf matrices: f32 | f16 | q8_0 | q4_0 (default f32)"},
-        {"--data", ARG_STRING, &data_dir, "prepared corpus folder with the tokenizer (default: ./meki data's)"},
+        {"--checkpoint", ARG_STRING, &checkpoint, "training run folder", 0, 0},
+        {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (hf only)", 0, 0},
+        {"--table-dtype", ARG_STRING, &table_dtype, "which ROM table of the bundle (default f32)", 0, 0},
+        {"--format", ARG_STRING, &format, "hf (folder: model.safetensors, config.json, tokenizer.json) | gguf (file)", 0, 0},
+        {"--out", ARG_STRING, &out, "output folder (hf) or file (gguf)", 0, 0},
+        {"--dtype", ARG_STRING, &dtype, "gguf matrices: f32 | f16 | q8_0 | q4_0 (default f32)", 0, 0},
+        {"--data", ARG_STRING, &data_dir, "prepared corpus folder with the tokenizer (default: ./meki data's)", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
                         "(--checkpoint DIR | --bundle DIR) --format hf|gguf --out PATH [options]");

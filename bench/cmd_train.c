@@ -64,22 +64,22 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
     long tokens = 0, seed = -1, stop_after = 0;
     float lr = 0;
     ArgSpec specs[] = {
-        {"--preset", ARG_STRING, &preset, "tiny | small | medium | large (default small)"},
-        {"--memory", ARG_STRING, &memory, "none | meki | ple | engram (shorthand for --set memory.kind=...)"},
-        {"--set", ARG_STRINGS, sets, "section.key=value model override, e.g. meki.d_mem=32 (repeatable)"},
-        {"--tokens", ARG_LONG, &tokens, "training tokens (default 2e6)"},
-        {"--batch", ARG_INT, &batch, "sequences per step (default 16)"},
-        {"--seq-len", ARG_INT, &seq_len, "training sequence length (default: the model's)"},
-        {"--lr", ARG_FLOAT, &lr, "peak learning rate (default 3e-3)"},
-        {"--seed", ARG_LONG, &seed, "seed for init and data order (default 1)"},
-        {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: ./meki data's)"},
-        {"--out", ARG_STRING, &out, "run folder (default results/train/<preset>-<memory>-<hash of the settings>)"},
-        {"--fresh", ARG_FLAG, &fresh, "train afresh even if --out holds a run (of any settings)"},
-        {"--threads", ARG_INT, &threads, "threads (default: all cores; under mpirun: shared by the local ranks)"},
-        {"--allreduce", ARG_STRING, &allreduce, "under mpirun: sparse (memory tables send touched rows) | dense"},
-        {"--stop-after", ARG_LONG, &stop_after, "checkpoint and stop at this step, unfinished (resume by running again)"},
-        {"--quiet", ARG_FLAG, &quiet, "no progress output"},
-        {"--json", ARG_FLAG, &json, "print the figures as one JSON line"},
+        {"--preset", ARG_STRING, &preset, "tiny | small | medium | large (default small)", 0, 0},
+        {"--memory", ARG_STRING, &memory, "none | meki | ple | engram (shorthand for --set memory.kind=...)", 0, 0},
+        {"--set", ARG_STRINGS, sets, "section.key=value model override, e.g. meki.d_mem=32 (repeatable)", 0, 0},
+        {"--tokens", ARG_LONG, &tokens, "training tokens (default 2e6)", 1, 1e13},
+        {"--batch", ARG_INT, &batch, "sequences per step (default 16)", 1, 65536},
+        {"--seq-len", ARG_INT, &seq_len, "training sequence length (default: the model's)", 2, 65536},
+        {"--lr", ARG_FLOAT, &lr, "peak learning rate (default 3e-3)", 1e-9, 10},
+        {"--seed", ARG_LONG, &seed, "seed for init and data order (default 1)", 0, ARG_SEED_MAX},
+        {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: ./meki data's)", 0, 0},
+        {"--out", ARG_STRING, &out, "run folder (default results/train/<preset>-<memory>-<hash of the settings>)", 0, 0},
+        {"--fresh", ARG_FLAG, &fresh, "train afresh even if --out holds a run (of any settings)", 0, 0},
+        {"--threads", ARG_INT, &threads, "threads (default: all cores; under mpirun: shared by the local ranks)", 0, 1024},
+        {"--allreduce", ARG_STRING, &allreduce, "under mpirun: sparse (memory tables send touched rows) | dense", 0, 0},
+        {"--stop-after", ARG_LONG, &stop_after, "checkpoint and stop at this step, unfinished (resume by running again)", 0, 1e15},
+        {"--quiet", ARG_FLAG, &quiet, "no progress output", 0, 0},
+        {"--json", ARG_FLAG, &json, "print the figures as one JSON line", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], files,
                         "[FILE.ini] [options]   (FILE.ini: an experiment file with a one-run grid)");
@@ -94,6 +94,7 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
         return 2;
     }
     if (files->count == 1) {
+        if (args_check_in_file("train", "experiment file", files->items[0])) return 2;
         if (memory || sets->count || strcmp(preset, "small")) {
             fprintf(stderr, "meki train: --preset, --memory and --set do not go with an experiment "
                     "file: set them in %s\n", files->items[0]);
@@ -129,7 +130,7 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
     if (tokens) t.tokens = tokens;
     if (batch) t.batch = batch;
     if (seq_len) t.seq_len = seq_len;
-    if (lr > 0) t.lr = lr, t.min_lr = lr / 10;
+    if (lr > 0) t.lr = lr, t.min_lr = lr / 10;   /* 0 and -1: not given (the ranges refuse them) */
     if (seed >= 0) t.seed = (uint64_t)seed;
     if (strcmp(allreduce, "sparse") && strcmp(allreduce, "dense")) {
         fprintf(stderr, "meki train: --allreduce must be sparse or dense, not '%s'\n", allreduce);
@@ -164,6 +165,23 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
         snprintf(default_out, sizeof default_out, "results/train/%s-%s-%s", preset, memory_kind_name(cfg.memory), hash);
         out = default_out;
     }
+    /* everything the flags decide is checked here, before minutes of training */
+    int T = t.seq_len > 0 ? t.seq_len : cfg.seq_len;
+    const char *flag_problem = NULL;
+    if (T > cfg.seq_len) {
+        fprintf(stderr, "meki train: --seq-len %d exceeds the model's seq_len %d\n", T, cfg.seq_len);
+        flag_problem = "--seq-len";
+    } else if (model_check_activations(&cfg, t.batch, T)) {
+        fprintf(stderr, "meki train: --batch, --seq-len: %s\n", error_message());
+        flag_problem = "--batch";
+    } else if (t.tokens < (long)t.batch * T) {
+        fprintf(stderr, "meki train: --tokens %ld is less than one batch (--batch %d x --seq-len %d)\n", t.tokens,
+                t.batch, T);
+        flag_problem = "--tokens";
+    } else if (args_check_out_dir("train", "--out", out)) {
+        flag_problem = "--out";
+    }
+    if (flag_problem) { free(record); return 2; }
     /* --fresh: the old checkpoint is moved aside (one rename), and removed once the new run
      * has saved its own; an interrupted fresh run leaves it there, named in the message */
     char checkpoint[4200], aside[4200];

@@ -58,7 +58,7 @@ typedef struct {
     const char *key;
     FieldType type;
     size_t offset;
-    int min, max;                                 /* for F_INT */
+    double min, max;                              /* for F_INT and F_FLOAT: inclusive range */
     int (*parse)(const char *);                   /* for F_ENUM: -1 if unknown */
     const char *(*name)(int);
 } ConfigField;

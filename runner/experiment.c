@@ -1,6 +1,7 @@
 #include "runner/experiment.h"
 #include "data/corpus_hash.h"
 #include "data/corpus.h"
+#include "models/model.h"
 #include "kernels/quant.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -548,6 +549,12 @@ static int resolve(Parser *p, const int *choice, int seed_index, ResolvedRun *ru
                     where);
     if (run_settings_hash_corpus(&s->data))
         return fail(p, key_line(exp, "data", "corpus", 1), "[data] corpus: %s", error_message());
+    /* a run that could never start (rows overflow, activations beyond this machine's
+     * memory) is refused now, not hours into the sweep; tokens below one batch stay a
+     * run-time failure, recorded with the run (tests/test_sweep.c relies on one) */
+    if (model_check_activations(&s->model, s->train.batch, s->train.seq_len))
+        return fail(p, key_line(exp, "train", "batch", model_line), "[train] batch, seq_len: %s%s%s", error_message(),
+                    *where ? " in run " : "", where);
     run->config_json = run_settings_json(s);
     config_hash(run->hash, run->config_json);
     return 1;
