@@ -64,7 +64,7 @@ static int fig6_runs(Report *r, const char *scale, FILE *f) {
     while ((step = store_step(r->store, st)) == SQLITE_ROW)
         fprintf(f, "%.0f %.6f 0 %d\n", sqlite3_column_double(st, 0), sqlite3_column_double(st, 1),
                 sqlite3_column_int(st, 2));
-    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
+    return store_finish(st, step < 0 ? -step : OK);
 }
 
 /* Means with their std (block 0) and every run (block 1), for the plot. */

@@ -135,7 +135,7 @@ static int write_curve_blocks(Report *r, sqlite3_stmt *st, FILE *f, int *blocks,
         double std = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 3);
         fprintf(f, "%.0f %.6f %.6f\n", sqlite3_column_double(st, 1), sqlite3_column_double(st, 2), std);
     }
-    return step < 0 ? ERR_FAILURE : OK;
+    return step < 0 ? -step : OK;
 }
 
 static int curve_data(Report *r, const char *experiment, FILE *f, int *blocks, char *dashes, size_t size) {
@@ -199,7 +199,7 @@ static int decode_data(Report *r, const char *experiment, FILE *f, int *rows, in
         fprintf(f, "\n");
         ++*rows;
     }
-    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
+    return store_finish(st, step < 0 ? -step : OK);
 }
 
 int plot_decode(Report *r, const char *experiment) {

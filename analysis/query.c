@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The results database is opened through the store (runner/store.c), the one SQLite layer:
  * it checks the file and its schema version and sets the busy timeout a sweep writing
@@ -57,7 +58,7 @@ int query_texts(Report *r, const char *sql, const char *const *params, int n_par
     if (rc) return rc;
     while ((step = store_step(r->store, st)) == SQLITE_ROW)
         if (sqlite3_column_type(st, 0) != SQLITE_NULL) text_list_add(list, (const char *)sqlite3_column_text(st, 0));
-    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
+    return store_finish(st, step < 0 ? -step : OK);
 }
 
 int query_number(Report *r, const char *sql, const char *const *params, int n_params, double *value) {
@@ -67,7 +68,7 @@ int query_number(Report *r, const char *sql, const char *const *params, int n_pa
     *value = NAN;
     step = store_step(r->store, st);
     if (step == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) *value = sqlite3_column_double(st, 0);
-    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
+    return store_finish(st, step < 0 ? -step : OK);
 }
 
 /* Non-NULL values of "SELECT column FROM view WHERE experiment = ?1 [AND name = ?2] AND conds". */
@@ -87,7 +88,7 @@ static int collect(Report *r, const char *view, const char *column, const char *
     int rc = open_query(r, sql, params, first + n_conds, &st), step;
     if (rc) return rc;
     while ((step = store_step(r->store, st)) == SQLITE_ROW) values_add(values, sqlite3_column_double(st, 0));
-    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
+    return store_finish(st, step < 0 ? -step : OK);
 }
 
 int query_values_in(Report *r, const char *view, const char *column, const char *experiment, const Cond *conds,
@@ -129,7 +130,7 @@ int query_variant_stat(Report *r, const char *experiment, const char *variant, c
         stat->mean = sqlite3_column_double(st, 1);
         stat->std = sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
     }
-    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
+    return store_finish(st, step < 0 ? -step : OK);
 }
 
 int query_scales(Report *r, const char *experiment, TextList *scales) {

@@ -150,7 +150,7 @@ static int write_failures(Report *r, FILE *out) {
         for (int c = 0; c < 5; c++) write_cell(out, (const char *)sqlite3_column_text(st, c));
         fprintf(out, "|\n");
     }
-    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
+    return store_finish(st, step < 0 ? -step : OK);
 }
 
 static int status_count(Report *r, const char *status, int *count) {

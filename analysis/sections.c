@@ -356,7 +356,7 @@ static int all_metrics(Report *r, const char *experiment) {
                 (const char *)sqlite3_column_text(st, 2), n, value);
     }
     if (rows) fprintf(r->body, "\n</details>\n\n");
-    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
+    return store_finish(st, step < 0 ? -step : OK);
 }
 
 int section_generic(Report *r, const char *experiment) {
@@ -372,6 +372,6 @@ int section_generic(Report *r, const char *experiment) {
     while (!rc && (step = store_step(r->store, st)) == SQLITE_ROW)
         rc = generic_row(r, experiment, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1), zs);
     fprintf(r->body, "\n");
-    rc = store_finish(st, rc ? rc : step < 0 ? ERR_FAILURE : OK);
+    rc = store_finish(st, rc ? rc : step < 0 ? -step : OK);
     return rc ? rc : all_metrics(r, experiment);
 }

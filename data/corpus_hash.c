@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #define CACHE_DIR "data/cache"
@@ -64,8 +65,12 @@ int file_content_hash(const char *path, uint64_t *out) {
     if (stat(path, &st) != 0) return error_set(ERR_INPUT, "%s: %s", path, strerror(errno));
     if (strchr(path, '\n')) return error_set(ERR_INPUT, "%s: a file name with a newline", path);
     if (cache_lookup(path, &st, out)) return OK;
-    FILE *f = fopen(path, "rb");
-    if (!f) return error_set(ERR_INPUT, "%s: %s", path, strerror(errno));
+    int fd;
+    long long size;
+    int rc = open_input(path, NULL, &fd, &size);   /* never blocks on a FIFO */
+    if (rc) return rc;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) { close(fd); return error_set(ERR_FAILURE, "%s: %s", path, strerror(errno)); }
     uint64_t h = CHECKSUM_SEED;
     char buffer[65536];
     size_t n;

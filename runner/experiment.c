@@ -11,6 +11,7 @@
 #include "util/rng.h"
 #include <ini.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +28,8 @@
 #define RS(field) offsetof(RunSettings, field), sizeof(((RunSettings *)0)->field)
 #define ID KEY_IDENTITY
 #define OP KEY_OPERATIONAL
+/* Experiment files are a few hundred lines; anything this large is not one. */
+enum { EXPERIMENT_FILE_MAX = 16 << 20 };
 static const KeySpec KEYS[] = {
     /* labels of the experiment, not of the run: one run is shared by experiments */
     {"experiment", "name", K_EXPERIMENT, OP, 1, 0, 0, 0, 0},
@@ -596,12 +599,14 @@ static int expand(Parser *p) {
 int experiment_load(ExperimentConfig *exp, const char *path) {
     memset(exp, 0, sizeof *exp);
     snprintf(exp->path, sizeof exp->path, "%s", path);
-    FILE *f = fopen(path, "rb");
-    if (!f) return error_set(ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
-    fclose(f);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);   /* O_NONBLOCK: a FIFO must not block */
+    if (fd < 0) return error_set(ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
+    close(fd);
     char *text;
     size_t bytes;
-    if (read_file(path, &text, &bytes)) return error_set(ERR_INPUT, "%s: cannot read", path);
+    /* read_file refuses a FIFO or folder (and an oversized file) with a message naming it */
+    int read_rc = read_file_max(path, EXPERIMENT_FILE_MAX, &text, &bytes);
+    if (read_rc) return read_rc;
     Parser *p = calloc(1, sizeof *p);
     if (!p) { free(text); return error_set(ERR_FAILURE, "out of memory"); }
     p->exp = exp;

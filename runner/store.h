@@ -84,7 +84,8 @@ int store_export_csv(Store *store, FILE *out);
 int store_exec(Store *store, const char *sql);
 int store_prepare(Store *store, const char *sql, struct sqlite3_stmt **statement);
 int store_bind_texts(Store *store, struct sqlite3_stmt *statement, const char *const *texts, int n);
-/* SQLITE_ROW or SQLITE_DONE; -1 with the error set. */
+/* SQLITE_ROW or SQLITE_DONE; on error -ERR_INPUT (a damaged database) or -ERR_FAILURE, with
+ * the message set: callers return step < 0 ? -step : OK. */
 int store_step(Store *store, struct sqlite3_stmt *statement);
 /* Finalizes statement (NULL is fine) and passes rc through. */
 int store_finish(struct sqlite3_stmt *statement, int rc);
