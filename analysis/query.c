@@ -5,15 +5,25 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BUSY_TIMEOUT_MS 10000   /* a sweep may be writing while the report reads */
 
+/* A damaged database file is bad input (exit 2); anything else a failure. */
 static int db_error(Report *r, const char *what) {
-    return error_set(ERR_FAILURE, "%s: %s: %s", r->options->db_path, what, sqlite3_errmsg(r->db));
+    int primary = sqlite3_errcode(r->db) & 0xff;
+    int code = primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB || primary == SQLITE_FORMAT
+                   ? ERR_INPUT : ERR_FAILURE;
+    return error_set(code, "%s: %s: %s", r->options->db_path, what, sqlite3_errmsg(r->db));
 }
 
 int db_open_readonly(Report *r, const char *path) {
     if (!file_exists(path)) return error_set(ERR_INPUT, "%s: no such database (run ./meki sweep first)", path);
+    int fd;
+    long long size;
+    int rc = open_input(path, "database", &fd, &size);   /* a FIFO or folder: refused by name */
+    if (rc) return rc;
+    close(fd);
     if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         int rc = error_set(ERR_INPUT, "%s: cannot open: %s", path, r->db ? sqlite3_errmsg(r->db) : "out of memory");
         sqlite3_close(r->db);
@@ -25,7 +35,7 @@ int db_open_readonly(Report *r, const char *path) {
     double tables = 0;
     const char *sql = "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
                       "('runs', 'run_experiments', 'curves', 'metrics', 'environment')";
-    int rc = query_number(r, sql, NULL, 0, &tables);
+    rc = query_number(r, sql, NULL, 0, &tables);
     if (rc) return error_set(ERR_INPUT, "%s", error_message());
     if (tables != 5) return error_set(ERR_INPUT, "%s: not a meki results database (schema tables missing)", path);
     return OK;

@@ -1,6 +1,7 @@
 #include "data/corpus.h"
 #include "data/checksum.h"
 #include "util/error.h"
+#include "util/fileio.h"
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -162,17 +163,34 @@ int corpus_read_bible(Corpus *c) {
 
 /* ---- user files ---- */
 
+/* Only regular files, and at most CORPUS_MAX_BYTES in all: /dev/zero or a FIFO would
+ * otherwise grow the text until memory runs out. The size is checked before reading and
+ * again while reading (the file may grow meanwhile). */
 static int read_whole_file(Corpus *c, size_t *capacity, const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return error_set(ERR_INPUT, "cannot open corpus file %s: %s", path, strerror(errno));
+    int fd;
+    long long size;
+    int rc = open_input(path, "corpus file", &fd, &size);
+    if (rc) return rc;
+    if (size > CORPUS_MAX_BYTES - (long long)c->bytes) {
+        close(fd);
+        return error_set(ERR_INPUT, "corpus file %s is too large (%lld bytes; the corpus may hold "
+                         "%lld bytes in all)", path, size, (long long)CORPUS_MAX_BYTES);
+    }
     char buffer[1 << 16];
-    size_t got, before = c->bytes;
-    int rc = OK;
-    while (!rc && (got = fread(buffer, 1, sizeof buffer, f)) > 0)
-        rc = append_text(c, capacity, buffer, got);
-    if (!rc && ferror(f))
-        rc = error_set(ERR_INPUT, "cannot read corpus file %s: %s", path, strerror(errno));
-    fclose(f);
+    size_t before = c->bytes;
+    ssize_t got;
+    while (!rc && (got = read(fd, buffer, sizeof buffer)) != 0) {
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            rc = error_set(ERR_INPUT, "cannot read corpus file %s: %s", path, strerror(errno));
+        } else if ((long long)(c->bytes + (size_t)got) > CORPUS_MAX_BYTES) {
+            rc = error_set(ERR_INPUT, "corpus file %s grew past the corpus limit of %lld bytes",
+                           path, (long long)CORPUS_MAX_BYTES);
+        } else {
+            rc = append_text(c, capacity, buffer, (size_t)got);
+        }
+    }
+    close(fd);
     if (!rc && c->bytes == before) rc = error_set(ERR_INPUT, "corpus file %s is empty", path);
     return rc;
 }

@@ -17,7 +17,10 @@ typedef struct {
 
 /* Runs `bible -f ...` (Debian's bible-kjv); ERR_FAILURE naming the package if missing. */
 int corpus_read_bible(Corpus *corpus);
-/* ERR_INPUT naming the file when one is missing, unreadable or empty. */
+/* At most this much text in all (the tokenizer and shards hold offsets of it). */
+#define CORPUS_MAX_BYTES (2LL << 30)
+/* ERR_INPUT naming the file when one is missing, not a regular file (a FIFO, /dev/zero),
+ * unreadable, empty, or larger than CORPUS_MAX_BYTES with the others. */
 int corpus_read_files(Corpus *corpus, const char *const *paths, int n_paths);
 void corpus_free(Corpus *corpus);
 

@@ -399,7 +399,8 @@ int tokenizer_load(Tokenizer **out, const char *path) {
     *out = NULL;
     char *data;
     size_t size;
-    int rc = read_file(path, &data, &size);
+    /* no valid tokenizer file is larger: refuse a bigger one before reading it */
+    int rc = read_file_max(path, HEADER_BYTES + 4LL * BPE_VOCAB_MAX, &data, &size);
     if (rc) return rc;
     const unsigned char *file = (const unsigned char *)data;
     int n_merges = 0;

@@ -71,14 +71,11 @@ static int check_mapped(TokenFile *tf, const unsigned char *map, size_t size, co
 
 int token_file_open(TokenFile *tf, const char *path) {
     memset(tf, 0, sizeof *tf);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return error_set(ERR_INPUT, "cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return error_set(ERR_INPUT, "%s: not a regular file", path);
-    }
-    size_t size = (size_t)st.st_size;
+    int fd;
+    long long file_bytes;
+    int rc = open_input(path, "token file", &fd, &file_bytes);
+    if (rc) return rc;
+    size_t size = (size_t)file_bytes;
     if (size < TOKENS_HEADER) {
         close(fd);
         return error_set(ERR_INPUT, "%s: truncated token file (%zu bytes)", path, size);
@@ -87,7 +84,7 @@ int token_file_open(TokenFile *tf, const char *path) {
     int saved = errno;
     close(fd);   /* the mapping keeps the file open */
     if (map == MAP_FAILED) return error_set(ERR_FAILURE, "cannot map %s: %s", path, strerror(saved));
-    int rc = check_mapped(tf, map, size, path);
+    rc = check_mapped(tf, map, size, path);
     if (rc) {
         munmap(map, size);
         memset(tf, 0, sizeof *tf);

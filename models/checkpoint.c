@@ -2,6 +2,7 @@
 #include "models/safetensors.h"
 #include "util/error.h"
 #include "util/fileio.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,8 @@ static long meta_long(const SafeTensors *st, const char *key) {
     return v ? atol(v) : 0;
 }
 
+/* A NaN or Inf weight is refused here, the one door every model comes in by: it would
+ * spread through every later product (and a fold would bake it into the ROM tables). */
 static int load_tensors(ParamSet *ps, float *base, const char *prefix, const SafeTensors *st) {
     for (int i = 0; i < ps->count; i++) {
         const ParamTensor *t = &ps->tensors[i];
@@ -107,7 +110,12 @@ static int load_tensors(ParamSet *ps, float *base, const char *prefix, const Saf
         snprintf(name, sizeof name, "%s%s", prefix, t->name);
         const float *src = safetensors_f32(st, name, t->numel);
         if (!src) return ERR_INPUT;
-        memcpy(base + t->offset, src, sizeof(float) * (size_t)t->numel);
+        float *dst = base + t->offset;
+        memcpy(dst, src, sizeof(float) * (size_t)t->numel);
+        for (long k = 0; k < t->numel; k++)
+            if (!isfinite(dst[k]))
+                return error_set(ERR_INPUT, "%s: tensor %s holds a non-finite value (%g at index %ld)",
+                                 st->path, name, dst[k], k);
     }
     return OK;
 }
@@ -124,7 +132,7 @@ int model_load_file(Model *m, const char *path, int training, TrainState *s) {
     int folded = 0, rc;
     if ((rc = safetensors_open(&st, path))) return rc;
     if ((rc = config_from_file(&cfg, &st, &folded)) ||
-        (rc = model_create(m, &cfg, folded, training))) {
+        (rc = model_create_within(m, &cfg, folded, training, (long)(st.data_bytes / sizeof(float))))) {
         if (rc == ERR_INPUT && !strstr(error_message(), path)) {
             char message[1024];
             snprintf(message, sizeof message, "%s", error_message());

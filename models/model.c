@@ -10,6 +10,7 @@
 #include "kernels/rope.h"
 #include "util/error.h"
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,10 @@ static void declare_layer(Model *m, int l) {
 }
 
 int model_create(Model *m, const ModelConfig *cfg, int folded, int training) {
+    return model_create_within(m, cfg, folded, training, -1);
+}
+
+int model_create_within(Model *m, const ModelConfig *cfg, int folded, int training, long max_values) {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     int rc = model_config_validate(&m->cfg);
@@ -59,6 +64,18 @@ int model_create(Model *m, const ModelConfig *cfg, int folded, int training) {
                    INIT_STD, 1, 0, &m->lm_head, &m->d_lm_head);
     m->ops = memory_ops(c->memory);
     if (m->ops && (rc = m->ops->declare(m))) return rc;
+    if (max_values >= 0) {   /* a config read from a file: its tensors must fit in that file */
+        long values = 0;
+        int overflow = 0;
+        for (int i = 0; i < m->params.count; i++)
+            overflow |= __builtin_add_overflow(values, m->params.tensors[i].numel, &values);
+        if (overflow || values > max_values) {
+            model_free(m);
+            return error_set(ERR_INPUT, "the config declares %s%ld parameter values, but the file "
+                             "holds at most %ld", overflow ? "over " : "", overflow ? LONG_MAX : values,
+                             max_values);
+        }
+    }
     if ((rc = params_allocate(&m->params, training))) return rc;
     if (c->tie_embeddings) {
         m->lm_head = m->embed;

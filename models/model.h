@@ -62,6 +62,9 @@ struct Model {
 /* Build a model (parameters declared and allocated, not initialised).
  * folded: memory in inference form (no training-only tensors). training: gradients too. */
 int model_create(Model *m, const ModelConfig *cfg, int folded, int training);
+/* The same, refusing (ERR_INPUT, nothing allocated) a config of more than max_values
+ * parameter values: a config read from a file of that many values. */
+int model_create_within(Model *m, const ModelConfig *cfg, int folded, int training, long max_values);
 void model_init_weights(Model *m, uint64_t seed);
 /* Activation buffers for batches up to B x T. */
 int model_reserve(Model *m, int B, int T);

@@ -299,14 +299,11 @@ static int validate(int fd, const char *path, RomHeader *h, long long size) {
 }
 
 static int open_mapped(RomTable *t, const char *path, int verify_checksum) {
-    t->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (t->fd < 0) return error_set(ERR_INPUT, "cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(t->fd, &st) != 0)
-        return error_set(ERR_INPUT, "cannot stat %s: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode)) return error_set(ERR_INPUT, "%s: not a regular file", path);
+    long long size;
+    int rc = open_input(path, "ROM table", &t->fd, &size);
+    if (rc) return rc;
     RomHeader h;
-    int rc = validate(t->fd, path, &h, (long long)st.st_size);
+    rc = validate(t->fd, path, &h, size);
     if (rc) return rc;
     void *base = mmap(NULL, h.file_bytes, PROT_READ, MAP_SHARED, t->fd, 0);
     if (base == MAP_FAILED)

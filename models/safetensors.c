@@ -44,7 +44,8 @@ static int peek(Parser *ps, char c) {
     return ps->p < ps->end && *ps->p == c;
 }
 
-/* Reads a string into out (truncated to size - 1); escapes other than \" \\ \/ are refused. */
+/* Reads a string into out; one longer than size - 1 is refused (truncating could make two
+ * names equal), as are escapes other than \" \\ \/ \n. */
 static int parse_string(Parser *ps, char *out, size_t size) {
     if (expect(ps, '"')) return ERR_INPUT;
     size_t n = 0;
@@ -56,7 +57,8 @@ static int parse_string(Parser *ps, char *out, size_t size) {
             if (c == 'n') c = '\n';
             else if (c != '"' && c != '\\' && c != '/') return fail(ps, "unsupported escape");
         }
-        if (n + 1 < size) out[n++] = c;
+        if (n + 1 >= size) return fail(ps, "string too long");
+        out[n++] = c;
     }
     if (ps->p >= ps->end) return fail(ps, "unterminated string");
     ps->p++;
@@ -64,15 +66,18 @@ static int parse_string(Parser *ps, char *out, size_t size) {
     return OK;
 }
 
+/* Digits up to ps->end only: the header is not NUL-terminated, and strtoll would read on
+ * into the tensor data (or past the mapping when the header ends the file). */
 static int parse_integer(Parser *ps, long *value) {
     skip_space(ps);
-    char *stop;
-    errno = 0;
     if (ps->p >= ps->end || (*ps->p < '0' || *ps->p > '9')) return fail(ps, "expected a number");
-    long long v = strtoll(ps->p, &stop, 10);
-    if (errno || stop > ps->end || v < 0) return fail(ps, "bad number");
-    ps->p = stop;
-    *value = (long)v;
+    long v = 0;
+    while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9') {
+        if (__builtin_mul_overflow(v, 10L, &v) || __builtin_add_overflow(v, (long)(*ps->p - '0'), &v))
+            return fail(ps, "number too large");
+        ps->p++;
+    }
+    *value = v;
     return OK;
 }
 
@@ -120,25 +125,42 @@ static int parse_tensor(Parser *ps, SafeTensorInfo *t) {
     return seen == 7 ? OK : fail(ps, "tensor entry lacks dtype, shape or data_offsets");
 }
 
+static int out_of_memory(Parser *ps) {
+    if (!ps->failed) error_set(ERR_FAILURE, "%s: out of memory reading the safetensors header", ps->path);
+    ps->failed = 1;
+    return ERR_FAILURE;
+}
+
+/* Values are read into one scratch buffer and kept at their own length: a header of many
+ * short entries must not cost a buffer of the longest allowed value each. */
 static int parse_metadata(Parser *ps, SafeTensors *st) {
     if (expect(ps, '{')) return ERR_INPUT;
-    while (!peek(ps, '}')) {
+    char *value = malloc(SAFETENSORS_META_VALUE_MAX + 1);
+    if (!value) return out_of_memory(ps);
+    int rc = OK, capacity = st->meta_count;
+    while (!rc && !peek(ps, '}')) {
         char key[256];
-        size_t value_size = 65536;
-        char *value = malloc(value_size);
-        if (parse_string(ps, key, sizeof key) || expect(ps, ':') ||
-            parse_string(ps, value, value_size)) {
-            free(value);
-            return ERR_INPUT;
+        if ((rc = parse_string(ps, key, sizeof key)) || (rc = expect(ps, ':')) ||
+            (rc = parse_string(ps, value, SAFETENSORS_META_VALUE_MAX + 1)))
+            break;
+        if (st->meta_count >= SAFETENSORS_META_MAX) { rc = fail(ps, "too many metadata entries"); break; }
+        if (st->meta_count == capacity) {
+            capacity = capacity ? capacity * 2 : 64;
+            char **keys = realloc(st->meta_keys, sizeof(char *) * (size_t)capacity);
+            if (keys) st->meta_keys = keys;
+            char **values = realloc(st->meta_values, sizeof(char *) * (size_t)capacity);
+            if (values) st->meta_values = values;
+            if (!keys || !values) { rc = out_of_memory(ps); break; }
         }
-        st->meta_keys = realloc(st->meta_keys, sizeof(char *) * (st->meta_count + 1));
-        st->meta_values = realloc(st->meta_values, sizeof(char *) * (st->meta_count + 1));
-        st->meta_keys[st->meta_count] = strdup(key);
-        st->meta_values[st->meta_count++] = value;
+        char *k = strdup(key), *v = strdup(value);
+        if (!k || !v) { free(k); free(v); rc = out_of_memory(ps); break; }
+        st->meta_keys[st->meta_count] = k;
+        st->meta_values[st->meta_count++] = v;
         if (peek(ps, ',')) ps->p++;
     }
-    ps->p++;
-    return OK;
+    free(value);
+    if (!rc) ps->p++;
+    return rc;
 }
 
 static size_t dtype_size(const char *dtype) {
@@ -156,20 +178,32 @@ static int parse_header(Parser *ps, SafeTensors *st) {
         char name[128];
         if (parse_string(ps, name, sizeof name) || expect(ps, ':')) return ERR_INPUT;
         if (!strcmp(name, "__metadata__")) {
-            if (parse_metadata(ps, st)) return ERR_INPUT;
+            int rc = parse_metadata(ps, st);
+            if (rc) return rc;
         } else {
             if (st->count == capacity) {
                 capacity = capacity ? capacity * 2 : 64;
-                st->tensors = realloc(st->tensors, sizeof(SafeTensorInfo) * capacity);
+                SafeTensorInfo *grown = realloc(st->tensors, sizeof(SafeTensorInfo) * (size_t)capacity);
+                if (!grown) return out_of_memory(ps);
+                st->tensors = grown;
             }
             SafeTensorInfo *t = &st->tensors[st->count++];
             memset(t, 0, sizeof *t);
             snprintf(t->name, sizeof t->name, "%s", name);
             if (parse_tensor(ps, t)) return ERR_INPUT;
-            size_t numel = 1, elem = dtype_size(t->dtype);
-            for (int i = 0; i < t->ndim; i++) numel *= (size_t)t->shape[i];
+            size_t numel = 1, elem = dtype_size(t->dtype), bytes = 0;
             if (!elem) return fail(ps, "unknown dtype");
-            if (t->end > st->data_bytes || t->end - t->begin != numel * elem) {
+            /* a shape such as 2^62 x 4 must not wrap into a small, plausible byte count */
+            int overflow = 0;
+            for (int i = 0; i < t->ndim; i++)
+                overflow |= __builtin_mul_overflow(numel, (size_t)t->shape[i], &numel);
+            overflow |= __builtin_mul_overflow(numel, elem, &bytes);
+            if (overflow) {
+                error_set(ERR_INPUT, "%s: tensor %s: its shape overflows a byte count", ps->path, t->name);
+                ps->failed = 1;
+                return ERR_INPUT;
+            }
+            if (t->end > st->data_bytes || t->end - t->begin != bytes) {
                 error_set(ERR_INPUT, "%s: tensor %s: offsets [%zu, %zu) do not match its shape or the file size (%zu data bytes)",
                           ps->path, t->name, t->begin, t->end, st->data_bytes);
                 ps->failed = 1;
@@ -184,14 +218,15 @@ static int parse_header(Parser *ps, SafeTensors *st) {
 int safetensors_open(SafeTensors *st, const char *path) {
     memset(st, 0, sizeof *st);
     snprintf(st->path, sizeof st->path, "%s", path);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return error_set(ERR_INPUT, "cannot open %s: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || sb.st_size < 8) {
+    int fd;
+    long long size;
+    int rc = open_input(path, NULL, &fd, &size);
+    if (rc) return rc;
+    if (size < 8) {
         close(fd);
         return error_set(ERR_INPUT, "%s: not a safetensors file (too short)", path);
     }
-    st->map_bytes = (size_t)sb.st_size;
+    st->map_bytes = (size_t)size;
     st->map = mmap(NULL, st->map_bytes, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (st->map == MAP_FAILED) {
@@ -203,16 +238,16 @@ int safetensors_open(SafeTensors *st, const char *path) {
     if (header_bytes > st->map_bytes - 8) {
         safetensors_close(st);
         return error_set(ERR_INPUT, "%s: truncated or not a safetensors file (header of %llu bytes in a %zu-byte file)",
-                         path, (unsigned long long)header_bytes, (size_t)sb.st_size);
+                         path, (unsigned long long)header_bytes, (size_t)size);
     }
     st->data = (const uint8_t *)st->map + 8 + header_bytes;
     st->data_bytes = st->map_bytes - 8 - header_bytes;
     Parser ps = {(const char *)st->map + 8, (const char *)st->data, path, 0};
-    if (parse_header(&ps, st)) {
+    if ((rc = parse_header(&ps, st))) {
         char message[1024];
         snprintf(message, sizeof message, "%s", error_message());
         safetensors_close(st);
-        return error_set(ERR_INPUT, "%s", message);
+        return error_set(rc, "%s", message);
     }
     return OK;
 }

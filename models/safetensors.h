@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Metadata bounds: checkpoints hold about 60 entries of at most 128 bytes. */
+enum { SAFETENSORS_META_MAX = 4096, SAFETENSORS_META_VALUE_MAX = 65535 };
+
 typedef struct {
     char name[128];
     char dtype[8];          /* "F32", "I32", ... */

@@ -29,6 +29,8 @@ typedef struct {
     double min, max;
 } KeySpec;
 
+/* Experiment files are a few hundred lines; anything this large is not one. */
+enum { EXPERIMENT_FILE_MAX = 16 << 20 };
 #define RS(field) offsetof(RunSettings, field)
 static const KeySpec KEYS[] = {
     {"experiment", "name", K_EXPERIMENT, 0, 0, 0},
@@ -570,12 +572,11 @@ static int expand(Parser *p) {
 int experiment_load(ExperimentConfig *exp, const char *path) {
     memset(exp, 0, sizeof *exp);
     snprintf(exp->path, sizeof exp->path, "%s", path);
-    FILE *f = fopen(path, "rb");
-    if (!f) return error_set(ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
-    fclose(f);
     char *text;
     size_t bytes;
-    if (read_file(path, &text, &bytes)) return error_set(ERR_INPUT, "%s: cannot read", path);
+    /* read_file refuses a FIFO or folder (and an oversized file) with a message naming it */
+    int read_rc = read_file_max(path, EXPERIMENT_FILE_MAX, &text, &bytes);
+    if (read_rc) return read_rc;
     Parser *p = calloc(1, sizeof *p);
     if (!p) { free(text); return error_set(ERR_FAILURE, "out of memory"); }
     p->exp = exp;

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@ struct Store {
     sqlite3 *db;
     char path[4096];
     char message[512];         /* first SQLite error of the current operation */
+    int merging;               /* a constraint broken now is the source file's fault */
 };
 
 /* Kept identical to results/schema.sql (tests/test_store.c compares them). */
@@ -218,7 +220,12 @@ static void backoff(int attempt) {
     nanosleep(&t, NULL);
 }
 
-static int failure_code(int rc) { return rc == SQLITE_NOTADB || rc == SQLITE_MISMATCH ? ERR_INPUT : ERR_FAILURE; }
+/* A damaged or foreign file is bad input (exit 2). */
+static int failure_code(int rc) {
+    int primary = rc & 0xff;
+    return primary == SQLITE_NOTADB || primary == SQLITE_MISMATCH || primary == SQLITE_CORRUPT ||
+           primary == SQLITE_FORMAT ? ERR_INPUT : ERR_FAILURE;
+}
 
 typedef int (*TransactionBody)(Store *s, void *arg);
 
@@ -239,7 +246,9 @@ static int transaction(Store *s, TransactionBody body, void *arg, const char *wh
             backoff(attempt);
             continue;
         }
-        return error_set(failure_code(rc), "%s: %s: %s", s->path, what, s->message);
+        /* merging, a broken NOT NULL or CHECK comes from the source's rows (a damaged file) */
+        int code = s->merging && (rc & 0xff) == SQLITE_CONSTRAINT ? ERR_INPUT : failure_code(rc);
+        return error_set(code, "%s: %s: %s", s->path, what, s->message);
     }
 }
 
@@ -249,6 +258,16 @@ static int open_database(Store **out, const char *path, int flags) {
     Store *s = calloc(1, sizeof *s);
     if (!s) return error_set(ERR_FAILURE, "out of memory");
     snprintf(s->path, sizeof s->path, "%s", path);
+    /* a FIFO, folder or device given as the database: refused before SQLite opens it */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        free(s);
+        int fd;
+        long long size;
+        int code = open_input(path, "database", &fd, &size);   /* names what it is */
+        if (!code) { close(fd); code = error_set(ERR_INPUT, "database %s is not a regular file", path); }
+        return code;
+    }
     int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
     if (rc != SQLITE_OK) {
         note(s, rc);
@@ -589,16 +608,21 @@ int store_merge(Store *s, const char *source_path, int *runs_taken) {
         return error_set(ERR_INPUT, "cannot merge %s into itself", source_path);
     s->message[0] = 0;
     if (run_sql(s, "ATTACH DATABASE ? AS source", "t", source_path) != SQLITE_OK)
-        return error_set(ERR_FAILURE, "%s: cannot attach %s: %s", s->path, source_path, s->message);
+        /* it opened and read as a results database just above: failing now, it is damaged */
+        return error_set(ERR_INPUT, "%s: cannot attach %s: %s", s->path, source_path, s->message);
     char what[4200];
     snprintf(what, sizeof what, "merging %s", source_path);
+    s->merging = 1;
     rc = transaction(s, merge_body, runs_taken, what);
+    s->merging = 0;
     sqlite3_exec(s->db, "DETACH DATABASE source", NULL, NULL, NULL);
     return rc;
 }
 
+/* NULL (a damaged row: the schema says NOT NULL, a file may not) is an empty field. */
 static void csv_field(FILE *out, const char *text, int first) {
     if (!first) fputc(',', out);
+    if (!text) return;
     if (!strpbrk(text, ",\"\r\n")) { fputs(text, out); return; }
     fputc('"', out);
     for (const char *c = text; *c; c++) {
@@ -622,12 +646,14 @@ static void free_names(NameList *n) {
 static int metric_names(Store *s, NameList *names) {
     sqlite3_stmt *st;
     memset(names, 0, sizeof *names);
-    int rc = prepare(s, &st, "SELECT DISTINCT name FROM metrics ORDER BY name");
+    int rc = prepare(s, &st, "SELECT DISTINCT name FROM metrics WHERE name IS NOT NULL ORDER BY name");
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
         char **grown = realloc(names->names, (size_t)(names->count + 1) * sizeof *grown);
-        if (!grown) { rc = note(s, SQLITE_NOMEM); break; }
-        names->names = grown;
-        names->names[names->count++] = strdup((const char *)sqlite3_column_text(st, 0));
+        if (grown) names->names = grown;
+        char *copy = grown && name ? strdup(name) : NULL;
+        if (!copy) { rc = note(s, SQLITE_NOMEM); break; }
+        names->names[names->count++] = copy;
         rc = SQLITE_OK;
     }
     if (rc != SQLITE_DONE) note(s, rc);
@@ -643,7 +669,7 @@ static int write_metric_cells(Store *s, sqlite3_stmt *metrics, const char *hash,
     int rc = bind(s, metrics, "t", hash);
     while (rc == SQLITE_OK && (rc = sqlite3_step(metrics)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(metrics, 0);
-        for (int i = 0; i < names->count; i++)
+        for (int i = 0; name && i < names->count; i++)
             if (!strcmp(names->names[i], name) && sqlite3_column_type(metrics, 1) != SQLITE_NULL)
                 snprintf(cells[i], sizeof cells[i], "%.9g", sqlite3_column_double(metrics, 1));
         rc = SQLITE_OK;

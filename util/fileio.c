@@ -1,18 +1,124 @@
 #include "util/fileio.h"
 #include "util/error.h"
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+enum { STALE_SECONDS = 3600, TEMP_ATTEMPTS = 32 };
+
+int temp_name(char *out, size_t size, const char *path) {
+    static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    static unsigned counter;
+    unsigned char r[10];
+    if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        /* no entropy yet: still distinct per call, and O_EXCL catches any clash */
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        uint64_t x = (uint64_t)t.tv_nsec * 0x9E3779B97F4A7C15ULL ^ (uint64_t)t.tv_sec ^ ++counter;
+        for (size_t i = 0; i < sizeof r; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
+            r[i] = (unsigned char)(x >> 56);
+    }
+    char suffix[sizeof r + 1];
+    for (size_t i = 0; i < sizeof r; i++) suffix[i] = letters[r[i] % (sizeof letters - 1)];
+    suffix[sizeof r] = 0;
+    int n = snprintf(out, size, "%s.tmp.%d.%s", path, (int)getpid(), suffix);
+    if (n < 0 || (size_t)n >= size) return error_set(ERR_INPUT, "path too long: %s", path);
+    return OK;
+}
+
+int remove_flat_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        char path[4096];
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+        closedir(d);
+    }
+    return rmdir(dir) == 0 ? OK : ERR_FAILURE;
+}
+
+/* Whether name is prefix ".tmp." pid ["." anything] of a process gone (or an hour old). */
+static int stale_temp(const char *dir, const char *name, const char *base, size_t base_length) {
+    if (strncmp(name, base, base_length) || strncmp(name + base_length, ".tmp.", 5)) return 0;
+    const char *p = name + base_length + 5;
+    char *end;
+    errno = 0;
+    long pid = strtol(p, &end, 10);
+    if (end == p || errno || pid <= 0 || (*end && *end != '.')) return 0;
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (lstat(path, &st) != 0) return 0;
+    int alive = pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno == EPERM;
+    /* a pid can be reused: a temporary untouched for an hour is abandoned anyway */
+    return !alive || time(NULL) - st.st_mtime > STALE_SECONDS;
+}
+
+void remove_stale_temps(const char *path) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = path;
+    if (slash) {
+        base = path + (slash - dir) + 1;
+        if (slash == dir) slash[1] = 0;
+        else *slash = 0;
+    } else {
+        snprintf(dir, sizeof dir, ".");
+    }
+    size_t base_length = strlen(base);
+    if (!base_length) return;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char victim[8192];
+    while ((e = readdir(d))) {
+        if (!stale_temp(dir, e->d_name, base, base_length)) continue;
+        snprintf(victim, sizeof victim, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(victim, &st) == 0 && S_ISDIR(st.st_mode)) remove_flat_dir(victim);
+        else unlink(victim);
+    }
+    closedir(d);
+}
 
 int atomic_open(AtomicFile *af, const char *path) {
     memset(af, 0, sizeof *af);
     snprintf(af->path, sizeof af->path, "%s", path);
-    snprintf(af->temp_path, sizeof af->temp_path, "%s.tmp.%d", path, (int)getpid());
-    af->file = fopen(af->temp_path, "wb");
-    if (!af->file)
-        return error_set(ERR_FAILURE, "cannot write %s: %s", af->temp_path, strerror(errno));
+    remove_stale_temps(path);
+    int fd = -1;
+    for (int attempt = 0; fd < 0 && attempt < TEMP_ATTEMPTS; attempt++) {
+        if (temp_name(af->temp_path, sizeof af->temp_path, path)) return ERR_FAILURE;
+        /* O_EXCL | O_NOFOLLOW: a file or symlink planted under the name is never written */
+        fd = open(af->temp_path, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd < 0) {
+        int saved = errno;
+        char tried[4096];
+        snprintf(tried, sizeof tried, "%s", af->temp_path);
+        af->temp_path[0] = 0;   /* not ours: atomic_abort must not remove it */
+        return error_set(ERR_FAILURE, "cannot write %s: %s", tried, strerror(saved));
+    }
+    af->file = fdopen(fd, "wb");
+    if (!af->file) {
+        int saved = errno;
+        close(fd);
+        unlink(af->temp_path);
+        return error_set(ERR_FAILURE, "cannot write %s: %s", af->temp_path, strerror(saved));
+    }
     return OK;
 }
 
@@ -45,26 +151,78 @@ int atomic_commit(AtomicFile *af) {
 void atomic_abort(AtomicFile *af) {
     if (af->file) fclose(af->file);
     af->file = NULL;
-    unlink(af->temp_path);
+    if (af->temp_path[0]) unlink(af->temp_path);
 }
 
-int read_file(const char *path, char **data, size_t *bytes) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return error_set(ERR_INPUT, "cannot open %s: %s", path, strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0) { fclose(f); return error_set(ERR_INPUT, "cannot seek %s", path); }
-    long size = ftell(f);
-    rewind(f);
-    char *buf = malloc((size_t)size + 1);
-    if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        free(buf);
-        fclose(f);
-        return error_set(ERR_INPUT, "cannot read %s", path);
+static const char *file_kind(mode_t mode) {
+    if (S_ISDIR(mode)) return "a folder";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "not a regular file";
+}
+
+int open_input(const char *path, const char *what, int *fd, long long *size) {
+    const char *space = what ? " " : "";
+    if (!what) what = "";
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it */
+    *fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (*fd < 0) return error_set(ERR_INPUT, "cannot open %s%s%s: %s", what, space, path, strerror(errno));
+    struct stat st;
+    if (fstat(*fd, &st) != 0) {
+        int saved = errno;
+        close(*fd);
+        *fd = -1;
+        return error_set(ERR_INPUT, "cannot stat %s%s%s: %s", what, space, path, strerror(saved));
     }
-    fclose(f);
+    if (!S_ISREG(st.st_mode)) {
+        close(*fd);
+        *fd = -1;
+        return error_set(ERR_INPUT, "%s%s%s is %s, not a regular file", what, space, path,
+                         file_kind(st.st_mode));
+    }
+    int flags = fcntl(*fd, F_GETFL);
+    if (flags >= 0) fcntl(*fd, F_SETFL, flags & ~O_NONBLOCK);
+    *size = (long long)st.st_size;
+    return OK;
+}
+
+int read_file_max(const char *path, long long max_bytes, char **data, size_t *bytes) {
+    int fd;
+    long long size;
+    int rc = open_input(path, NULL, &fd, &size);
+    if (rc) return rc;
+    if (max_bytes <= 0) max_bytes = READ_FILE_MAX;
+    if (size > max_bytes) {
+        close(fd);
+        return error_set(ERR_INPUT, "%s is %lld bytes, more than the %lld allowed for it", path, size,
+                         max_bytes);
+    }
+    char *buf = malloc((size_t)size + 1);
+    if (!buf) {
+        close(fd);
+        return error_set(ERR_FAILURE, "out of memory reading %s (%lld bytes)", path, size);
+    }
+    size_t got = 0;
+    while (got < (size_t)size) {
+        ssize_t n = read(fd, buf + got, (size_t)size - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(fd);
+    if (got != (size_t)size) {
+        free(buf);
+        return error_set(ERR_INPUT, "cannot read %s (got %zu of %lld bytes)", path, got, size);
+    }
     buf[size] = 0;
     *data = buf;
     *bytes = (size_t)size;
     return OK;
+}
+
+int read_file(const char *path, char **data, size_t *bytes) {
+    return read_file_max(path, 0, data, bytes);
 }
 
 int make_dirs(const char *path) {
