@@ -1,5 +1,9 @@
 #include "bench/args.h"
 #include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,29 +14,57 @@ static void print_help(const char *command, const ArgSpec *specs, int n, const c
     printf("  %-22s %s\n", "--help", "show this help");
 }
 
+/* Outside the flag's range (or the type's, with none given): print and return 2. */
+static int out_of_range(const char *command, const ArgSpec *s, const char *text, double lo, double hi) {
+    if (s->min != 0 || s->max != 0) lo = s->min, hi = s->max;
+    fprintf(stderr, "meki %s: %s %s is out of range (%.15g..%.15g)\n", command, s->name, text, lo, hi);
+    return 2;
+}
+
+static int in_range(const ArgSpec *s, double v, double lo, double hi) {
+    if (s->min != 0 || s->max != 0) lo = s->min, hi = s->max;
+    return v >= lo && v <= hi;   /* false for NaN */
+}
+
 static int set_value(const char *command, const ArgSpec *s, const char *text) {
     char *end;
     errno = 0;
     switch (s->type) {
     case ARG_INT: {
         long v = strtol(text, &end, 10);
-        if (*end || end == text || errno || v < -2147483647 || v > 2147483647) break;
+        if (*end || end == text) break;
+        if (errno || !in_range(s, (double)v, -2147483647.0, 2147483647.0))
+            return out_of_range(command, s, text, -2147483647.0, 2147483647.0);
         *(int *)s->value = (int)v;
         return 0;
     }
     case ARG_LONG: {
         double v = strtod(text, &end);   /* accepts 1e6 for token counts */
-        if (*end || end == text || errno || v != (double)(long)v) break;
+        if (*end || end == text) break;
+        if (!isfinite(v) || v != floor(v)) {
+            fprintf(stderr, "meki %s: %s %s is not a whole number\n", command, s->name, text);
+            return 2;
+        }
+        /* the range check comes first: converting a double beyond long is undefined */
+        if (!in_range(s, v, -9.2e18, 9.2e18)) return out_of_range(command, s, text, -9.2e18, 9.2e18);
         *(long *)s->value = (long)v;
         return 0;
     }
     case ARG_FLOAT: {
         float v = strtof(text, &end);
-        if (*end || end == text || errno) break;
+        if (*end || end == text) break;
+        if (!isfinite(v)) {
+            fprintf(stderr, "meki %s: %s %s is not a finite number\n", command, s->name, text);
+            return 2;
+        }
+        if (!in_range(s, v, -FLT_MAX, FLT_MAX)) return out_of_range(command, s, text, -FLT_MAX, FLT_MAX);
         *(float *)s->value = v;
         return 0;
     }
-    case ARG_STRING: *(const char **)s->value = text; return 0;
+    case ARG_STRING:
+        if (!*text) { fprintf(stderr, "meki %s: %s needs a value, got an empty one\n", command, s->name); return 2; }
+        *(const char **)s->value = text;
+        return 0;
     case ARG_STRINGS: {
         ArgList *list = s->value;
         if (list->count >= 64) break;
@@ -43,6 +75,15 @@ static int set_value(const char *command, const ArgSpec *s, const char *text) {
     }
     fprintf(stderr, "meki %s: bad value '%s' for %s\n", command, text, s->name);
     return 2;
+}
+
+/* The next word is another flag of the table (or --help): the value was left out. */
+static int is_flag_word(const char *word, const ArgSpec *specs, int n) {
+    if (!strcmp(word, "--help") || !strcmp(word, "-h")) return 1;
+    size_t len = strcspn(word, "=");
+    for (int k = 0; k < n; k++)
+        if (strlen(specs[k].name) == len && !strncmp(specs[k].name, word, len)) return 1;
+    return 0;
 }
 
 int args_parse(int argc, char **argv, const ArgSpec *specs, int n, ArgList *positional,
@@ -77,12 +118,86 @@ int args_parse(int argc, char **argv, const ArgSpec *specs, int n, ArgList *posi
             *(int *)s->value = 1;
             continue;
         }
-        const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        const char *value = eq ? eq + 1 : (i + 1 < argc && !is_flag_word(argv[i + 1], specs, n) ? argv[++i] : NULL);
         if (!value) { fprintf(stderr, "meki %s: %s needs a value\n", command, s->name); return 2; }
         if (set_value(command, s, value)) return 2;
         /* list flags take every following non-flag word: --corpus a.txt b.txt */
         while (s->type == ARG_STRINGS && !eq && i + 1 < argc && argv[i + 1][0] != '-')
             if (set_value(command, s, argv[++i])) return 2;
+    }
+    return 0;
+}
+
+/* The nearest existing ancestor of path (path itself excluded) into out. */
+static void existing_parent(char *out, size_t size, const char *path) {
+    snprintf(out, size, "%s", path);
+    for (;;) {
+        char *slash = strrchr(out, '/');
+        while (slash && slash > out && slash[1] == 0) {   /* trailing slashes */
+            *slash = 0;
+            slash = strrchr(out, '/');
+        }
+        if (!slash) { snprintf(out, size, "."); return; }
+        if (slash == out) { snprintf(out, size, "/"); return; }
+        *slash = 0;
+        struct stat st;
+        if (stat(out, &st) == 0) return;
+    }
+}
+
+static int writable_parent(const char *command, const char *flag, const char *path) {
+    char parent[4096];
+    struct stat st;
+    existing_parent(parent, sizeof parent, path);
+    if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "meki %s: %s %s cannot be created: %s is not a folder\n", command, flag, path, parent);
+        return 2;
+    }
+    if (access(parent, W_OK | X_OK) != 0) {
+        fprintf(stderr, "meki %s: %s %s cannot be created: folder %s is not writable\n", command, flag, path,
+                parent);
+        return 2;
+    }
+    return 0;
+}
+
+int args_check_out_dir(const char *command, const char *flag, const char *path) {
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "meki %s: %s %s exists and is not a folder\n", command, flag, path);
+            return 2;
+        }
+        if (access(path, W_OK | X_OK) != 0) {
+            fprintf(stderr, "meki %s: %s %s is not writable\n", command, flag, path);
+            return 2;
+        }
+        return 0;
+    }
+    return writable_parent(command, flag, path);
+}
+
+int args_check_out_file(const char *command, const char *flag, const char *path) {
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "meki %s: %s %s is a folder, not a file\n", command, flag, path);
+            return 2;
+        }
+        return 0;
+    }
+    return writable_parent(command, flag, path);
+}
+
+int args_check_in_file(const char *command, const char *flag, const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "meki %s: %s %s does not exist\n", command, flag, path);
+        return 2;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "meki %s: %s %s is a folder, not a file\n", command, flag, path);
+        return 2;
     }
     return 0;
 }

@@ -14,12 +14,12 @@ static int bench_train(int argc, char **argv) {
     const char *preset = "small", *memory = "none";
     int json = 0, threads = 0, batch = 16, steps = 10;
     ArgSpec specs[] = {
-        {"--preset", ARG_STRING, &preset, "tiny | small | medium | large (default small)"},
-        {"--memory", ARG_STRING, &memory, "none | meki (default none)"},
-        {"--batch", ARG_INT, &batch, "sequences per step (default 16)"},
-        {"--steps", ARG_INT, &steps, "timed steps after 3 warm-up steps (default 10)"},
-        {"--threads", ARG_INT, &threads, "threads (default: all cores)"},
-        {"--json", ARG_FLAG, &json, "print the figures as one JSON line"},
+        {"--preset", ARG_STRING, &preset, "tiny | small | medium | large (default small)", 0, 0},
+        {"--memory", ARG_STRING, &memory, "none | meki (default none)", 0, 0},
+        {"--batch", ARG_INT, &batch, "sequences per step (default 16)", 1, 65536},
+        {"--steps", ARG_INT, &steps, "timed steps after 3 warm-up steps (default 10)", 1, 100000},
+        {"--threads", ARG_INT, &threads, "threads (default: all cores)", 0, 1024},
+        {"--json", ARG_FLAG, &json, "print the figures as one JSON line", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL, "train [options]");
     if (rc) return rc == 1 ? 0 : rc;
@@ -28,7 +28,6 @@ static int bench_train(int argc, char **argv) {
         fprintf(stderr, "meki bench train: %s\n", error_message());
         return 2;
     }
-    if (batch <= 0 || steps <= 0) { fprintf(stderr, "meki bench train: --batch and --steps must be positive\n"); return 2; }
     TrainSpeed s;
     if ((rc = measure_train_speed(&cfg, batch, steps, threads, &s))) {
         fprintf(stderr, "meki bench train: %s\n", error_message());
@@ -167,19 +166,19 @@ static int bench_decode(int argc, char **argv) {
     int json = 0, threads = 1, context = 128, tokens = 128, repeats = 9, warmup = 1, chunk = 64, cold = 0;
     long seed = 1;
     ArgSpec specs[] = {
-        {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (folded model, ROM table)"},
-        {"--checkpoint", ARG_STRING, &checkpoint, "the training checkpoint it was folded from (adds the unfolded model)"},
-        {"--table-dtype", ARG_STRING, &dtype_text, "which ROM table of the bundle (default f32)"},
-        {"--context", ARG_INT, &context, "tokens prefilled before decoding (default 128)"},
-        {"--tokens", ARG_INT, &tokens, "tokens decoded one at a time (default 128)"},
-        {"--repeats", ARG_INT, &repeats, "timed rounds over every variant (default 9)"},
-        {"--warmup", ARG_INT, &warmup, "untimed rounds first (default 1)"},
-        {"--chunk", ARG_INT, &chunk, "rows per batched prefill step (default 64; 1: token by token)"},
-        {"--cold", ARG_FLAG, &cold, "also measure with the table evicted from the page cache"},
-        {"--stream", ARG_STRING, &stream, "token file (e.g. DATA/val.tok) to take the ids from (default: uniformly random ids)"},
-        {"--seed", ARG_LONG, &seed, "random ids and dense twin weights (default 1)"},
-        {"--threads", ARG_INT, &threads, "threads (default 1: decoding is matrix-vector work)"},
-        {"--json", ARG_FLAG, &json, "print the figures as one JSON line"},
+        {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (folded model, ROM table)", 0, 0},
+        {"--checkpoint", ARG_STRING, &checkpoint, "the training checkpoint it was folded from (adds the unfolded model)", 0, 0},
+        {"--table-dtype", ARG_STRING, &dtype_text, "which ROM table of the bundle (default f32)", 0, 0},
+        {"--context", ARG_INT, &context, "tokens prefilled before decoding (default 128)", 1, 10000000},
+        {"--tokens", ARG_INT, &tokens, "tokens decoded one at a time (default 128)", 1, 10000000},
+        {"--repeats", ARG_INT, &repeats, "timed rounds over every variant (default 9)", 1, DECODE_BENCH_MAX_REPEATS},
+        {"--warmup", ARG_INT, &warmup, "untimed rounds first (default 1)", 0, 1000},
+        {"--chunk", ARG_INT, &chunk, "rows per batched prefill step (default 64; 1: token by token)", 1, 65536},
+        {"--cold", ARG_FLAG, &cold, "also measure with the table evicted from the page cache", 0, 0},
+        {"--stream", ARG_STRING, &stream, "token file (e.g. DATA/val.tok) to take the ids from (default: uniformly random ids)", 0, 0},
+        {"--seed", ARG_LONG, &seed, "random ids and dense twin weights (default 1)", 0, ARG_SEED_MAX},
+        {"--threads", ARG_INT, &threads, "threads (default 1: decoding is matrix-vector work)", 0, 1024},
+        {"--json", ARG_FLAG, &json, "print the figures as one JSON line", 0, 0},
     };
     char name[] = "bench decode";   /* for the messages of args_parse */
     argv[0] = name;

@@ -48,22 +48,19 @@ int cmd_data(int argc, char **argv) {
     int vocab = 4096, json = 0;
     const char *out = NULL;
     const ArgSpec specs[] = {
-        {"--corpus", ARG_STRINGS, &corpus, "text files, one document each (default: KJV Bible)"},
-        {"--vocab", ARG_INT, &vocab, "BPE vocabulary size, 256..32768 (default 4096)"},
-        {"--out", ARG_STRING, &out, "output folder (default data/cache/<corpus>-v<vocab>)"},
-        {"--json", ARG_FLAG, &json, "print the figures as one JSON object on the last line"},
+        {"--corpus", ARG_STRINGS, &corpus, "text files, one document each (default: KJV Bible)", 0, 0},
+        {"--vocab", ARG_INT, &vocab, "BPE vocabulary size, 256..32768 (default 4096)", 256, 32768},
+        {"--out", ARG_STRING, &out, "output folder (default data/cache/<corpus>-v<vocab>)", 0, 0},
+        {"--json", ARG_FLAG, &json, "print the figures as one JSON object on the last line", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
                         "[--corpus FILE...] [--vocab N] [--out DIR] [--json]");
     if (rc) return rc == 1 ? 0 : 2;
-    if (vocab < 256 || vocab > 32768) {
-        fprintf(stderr, "meki data: --vocab %d is out of range (256..32768)\n", vocab);
-        return 2;
-    }
     if (corpus.count > DATA_MAX_FILES) {
         fprintf(stderr, "meki data: --corpus takes at most %d files\n", DATA_MAX_FILES);
         return 2;
     }
+    if (out && args_check_out_dir("data", "--out", out)) return 2;
     DataOptions options = {.n_files = corpus.count, .vocab_size = vocab, .out_dir = out};
     for (int i = 0; i < corpus.count; i++) options.corpus_files[i] = corpus.items[i];
     DataSummary summary;

@@ -12,7 +12,7 @@ static int db_merge(int argc, char **argv) {
     const char *out = NULL;
     ArgList inputs = {0};
     const ArgSpec specs[] = {
-        {"-o", ARG_STRING, &out, "the merged database (created if missing; may already hold runs)"},
+        {"-o", ARG_STRING, &out, "the merged database (created if missing; may already hold runs)", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, 1, &inputs, "A.db B.db ... -o OUT.db");
     if (rc) return rc == 1 ? 0 : 2;
@@ -20,6 +20,9 @@ static int db_merge(int argc, char **argv) {
         fprintf(stderr, "meki db merge: expected input databases and -o OUT.db\n");
         return 2;
     }
+    if (args_check_out_file("db merge", "-o", out)) return 2;
+    for (int i = 0; i < inputs.count; i++)
+        if (args_check_in_file("db merge", "input", inputs.items[i])) return 2;
     Store *store;
     if ((rc = store_open(&store, out))) die(exit_code(rc), "%s", error_message());
     int total = 0;
@@ -39,8 +42,8 @@ static int db_export(int argc, char **argv) {
     const char *db = "results/meki.db";
     int csv = 0;
     const ArgSpec specs[] = {
-        {"--csv", ARG_FLAG, &csv, "CSV to stdout: one row per run, one column per metric (required)"},
-        {"--db", ARG_STRING, &db, "results database (default results/meki.db)"},
+        {"--csv", ARG_FLAG, &csv, "CSV to stdout: one row per run, one column per metric (required)", 0, 0},
+        {"--db", ARG_STRING, &db, "results database (default results/meki.db)", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, 2, NULL, "--csv [--db PATH]");
     if (rc) return rc == 1 ? 0 : 2;
@@ -48,6 +51,7 @@ static int db_export(int argc, char **argv) {
         fprintf(stderr, "meki db export: --csv is the only format\n");
         return 2;
     }
+    if (args_check_in_file("db export", "--db", db)) return 2;
     Store *store;
     if ((rc = store_open_readonly(&store, db))) die(exit_code(rc), "%s", error_message());
     rc = store_export_csv(store, stdout);

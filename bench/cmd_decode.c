@@ -119,24 +119,23 @@ static int generate(const Model *m, const Tokenizer *tok, const int32_t *prompt,
 int cmd_decode(int argc, char **argv) {
     DecodeArgs a = {.dtype = "f32", .prefetch = "madvise", .tokens = 64, .threads = 1, .temperature = 0.8f, .top_p = 0.95f, .seed = 1};
     ArgSpec specs[] = {
-        {"--bundle", ARG_STRING, &a.bundle, "deploy bundle folder (folded model, ROM table)"},
-        {"--checkpoint", ARG_STRING, &a.checkpoint, "training run folder (dense or unfolded MeKi)"},
-        {"--prompt", ARG_STRING, &a.prompt, "text to continue"},
-        {"-n", ARG_INT, &a.tokens, "tokens to generate (default 64)"},
-        {"--temperature", ARG_FLOAT, &a.temperature, "softmax temperature; 0 is greedy (default 0.8)"},
-        {"--top-p", ARG_FLOAT, &a.top_p, "nucleus: smallest set of tokens with this mass (default 0.95)"},
-        {"--seed", ARG_LONG, &a.seed, "sampling seed (default 1)"},
-        {"--table-dtype", ARG_STRING, &a.dtype, "which ROM table of the bundle (default f32)"},
-        {"--data", ARG_STRING, &a.data_dir, "prepared corpus folder holding tokenizer.bin (default: ./meki data's)"},
-        {"--prefetch", ARG_STRING, &a.prefetch, "ROM rows: madvise | thread | off (default madvise)"},
-        {"--threads", ARG_INT, &a.threads, "threads (default 1: decoding is matrix-vector work)"},
+        {"--bundle", ARG_STRING, &a.bundle, "deploy bundle folder (folded model, ROM table)", 0, 0},
+        {"--checkpoint", ARG_STRING, &a.checkpoint, "training run folder (dense or unfolded MeKi)", 0, 0},
+        {"--prompt", ARG_STRING, &a.prompt, "text to continue", 0, 0},
+        {"-n", ARG_INT, &a.tokens, "tokens to generate (default 64)", 1, 10000000},
+        {"--temperature", ARG_FLOAT, &a.temperature, "softmax temperature; 0 is greedy (default 0.8)", 0, 100},
+        {"--top-p", ARG_FLOAT, &a.top_p, "nucleus: smallest set of tokens with this mass (default 0.95)", 1e-6, 1},
+        {"--seed", ARG_LONG, &a.seed, "sampling seed (default 1)", 0, ARG_SEED_MAX},
+        {"--table-dtype", ARG_STRING, &a.dtype, "which ROM table of the bundle (default f32)", 0, 0},
+        {"--data", ARG_STRING, &a.data_dir, "prepared corpus folder holding tokenizer.bin (default: ./meki data's)", 0, 0},
+        {"--prefetch", ARG_STRING, &a.prefetch, "ROM rows: madvise | thread | off (default madvise)", 0, 0},
+        {"--threads", ARG_INT, &a.threads, "threads (default 1: decoding is matrix-vector work)", 0, 1024},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
                         "(--bundle DIR | --checkpoint DIR) --prompt TEXT [-n N] [--temperature T] [--top-p P] [--seed S]");
     if (rc) return rc == 1 ? 0 : rc;
     if (!a.bundle == !a.checkpoint) { fprintf(stderr, "meki decode: give exactly one of --bundle or --checkpoint\n"); return 2; }
     if (!a.prompt) { fprintf(stderr, "meki decode: --prompt is required\n"); return 2; }
-    if (a.tokens < 1) { fprintf(stderr, "meki decode: -n must be positive\n"); return 2; }
     if (prefetch_mode_parse(a.prefetch) < 0) {
         fprintf(stderr, "meki decode: --prefetch: unknown mode '%s' (madvise, thread, off)\n", a.prefetch);
         return 2;
@@ -147,9 +146,16 @@ int cmd_decode(int argc, char **argv) {
     int32_t *prompt = NULL;
     int n_prompt = 0;
     if ((rc = load_model(&m, &a))) { fprintf(stderr, "meki decode: %s\n", error_message()); return rc; }
-    if (!(rc = load_tokenizer(&tok, &a, m.cfg.vocab_size)) && !(rc = encode_prompt(tok, a.prompt, &prompt, &n_prompt)))
-        rc = generate(&m, tok, prompt, n_prompt, &a);
-    if (rc) fprintf(stderr, "meki decode: %s\n", error_message());
+    if (!(rc = load_tokenizer(&tok, &a, m.cfg.vocab_size)) && !(rc = encode_prompt(tok, a.prompt, &prompt, &n_prompt))) {
+        if (engine_check_context(&m.cfg, (long)n_prompt + a.tokens, 0)) {
+            fprintf(stderr, "meki decode: -n %d after a %d-token --prompt: %s\n", a.tokens, n_prompt, error_message());
+            rc = ERR_INPUT;
+        } else if ((rc = generate(&m, tok, prompt, n_prompt, &a))) {
+            fprintf(stderr, "meki decode: %s\n", error_message());
+        }
+    } else {
+        fprintf(stderr, "meki decode: %s\n", error_message());
+    }
     free(prompt);
     tokenizer_free(tok);
     model_free(&m);

@@ -30,16 +30,16 @@ int cmd_eval(int argc, char **argv) {
     const char *checkpoint = NULL, *bundle = NULL, *data_dir = NULL, *dtype_text = "f32";
     int json = 0, threads = 0, batch = 8, zero_shot = 0, lens = 0, items = 400;
     ArgSpec specs[] = {
-        {"--checkpoint", ARG_STRING, &checkpoint, "training run folder (training form)"},
-        {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (folded form)"},
-        {"--table-dtype", ARG_STRING, &dtype_text, "which ROM table of the bundle (default f32)"},
-        {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: ./meki data's)"},
-        {"--batch", ARG_INT, &batch, "sequences per forward (default 8)"},
-        {"--threads", ARG_INT, &threads, "threads (default: all cores)"},
-        {"--zero-shot", ARG_FLAG, &zero_shot, "also score the cloze and 4-way choice tasks"},
-        {"--items", ARG_INT, &items, "items per zero-shot task (default 400)"},
-        {"--logit-lens", ARG_FLAG, &lens, "also the per-layer KL of the logit lens"},
-        {"--json", ARG_FLAG, &json, "print the figures as one JSON line"},
+        {"--checkpoint", ARG_STRING, &checkpoint, "training run folder (training form)", 0, 0},
+        {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (folded form)", 0, 0},
+        {"--table-dtype", ARG_STRING, &dtype_text, "which ROM table of the bundle (default f32)", 0, 0},
+        {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: ./meki data's)", 0, 0},
+        {"--batch", ARG_INT, &batch, "sequences per forward (default 8)", 1, 65536},
+        {"--threads", ARG_INT, &threads, "threads (default: all cores)", 0, 1024},
+        {"--zero-shot", ARG_FLAG, &zero_shot, "also score the cloze and 4-way choice tasks", 0, 0},
+        {"--items", ARG_INT, &items, "items per zero-shot task (default 400)", 1, 100000},
+        {"--logit-lens", ARG_FLAG, &lens, "also the per-layer KL of the logit lens", 0, 0},
+        {"--json", ARG_FLAG, &json, "print the figures as one JSON line", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
                         "(--checkpoint DIR | --bundle DIR) [options]");
@@ -53,6 +53,11 @@ int cmd_eval(int argc, char **argv) {
     if ((rc = load_model(&m, checkpoint, bundle, dtype_text))) {
         fprintf(stderr, "meki eval: %s\n", error_message());
         return rc;
+    }
+    if (model_check_activations(&m.cfg, batch, m.cfg.seq_len)) {
+        fprintf(stderr, "meki eval: --batch: %s\n", error_message());
+        model_free(&m);
+        return 2;
     }
     char default_data[4096], path[4096];
     if (!data_dir) {
@@ -74,8 +79,15 @@ int cmd_eval(int argc, char **argv) {
     }
     double start = now_seconds();
     long count;
+    error_clear();   /* a NaN loss with a message is a failure to evaluate, without one a NaN model */
     double loss = evaluate_loss(&m, val.ids, val.count, batch, m.cfg.seq_len, 0, &count);
     double seconds = now_seconds() - start;
+    if (isnan(loss) && strcmp(error_message(), "unknown error")) {
+        fprintf(stderr, "meki eval: %s\n", error_message());
+        token_file_close(&val);
+        model_free(&m);
+        return 1;
+    }
     Accounting acc;
     model_accounting(&m, &acc);
     const char *source = checkpoint ? checkpoint : bundle;

@@ -32,10 +32,10 @@ int cmd_fold(int argc, char **argv) {
     const char *checkpoint = NULL, *out = NULL, *dtype_text = "f32";
     int json = 0;
     ArgSpec specs[] = {
-        {"--checkpoint", ARG_STRING, &checkpoint, "training run folder (checkpoint.safetensors)"},
-        {"--out", ARG_STRING, &out, "bundle folder to write"},
-        {"--table-dtype", ARG_STRING, &dtype_text, "ROM table dtypes, comma-separated: f32,f16,bf16,q8,q4 (default f32)"},
-        {"--json", ARG_FLAG, &json, "print the figures as one JSON line"},
+        {"--checkpoint", ARG_STRING, &checkpoint, "training run folder (checkpoint.safetensors)", 0, 0},
+        {"--out", ARG_STRING, &out, "bundle folder to write", 0, 0},
+        {"--table-dtype", ARG_STRING, &dtype_text, "ROM table dtypes, comma-separated: f32,f16,bf16,q8,q4 (default f32)", 0, 0},
+        {"--json", ARG_FLAG, &json, "print the figures as one JSON line", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
                         "--checkpoint DIR --out DIR [--table-dtype f32|f16|bf16|q8|q4]");
@@ -44,6 +44,7 @@ int cmd_fold(int argc, char **argv) {
     TableDtype dtypes[8];
     int n = parse_dtypes(dtype_text, dtypes);
     if (n <= 0) return 2;
+    if (args_check_out_dir("fold", "--out", out)) return 2;
     double start = now_seconds();
     Model trained, folded;
     TrainState state;

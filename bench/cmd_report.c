@@ -28,15 +28,16 @@ int cmd_report(int argc, char **argv) {
     const char *db = "results/meki.db", *out = "results", *analysis = NULL, *gnuplot = "gnuplot";
     int no_plots = 0;
     ArgSpec specs[] = {
-        {"--db", ARG_STRING, &db, "results database to read (default results/meki.db); opened read-only"},
-        {"--out", ARG_STRING, &out, "folder for report.md and plots/ (default results)"},
-        {"--analysis", ARG_STRING, &analysis, "folder of views.sql and the gnuplot scripts (default: beside ./meki)"},
-        {"--gnuplot", ARG_STRING, &gnuplot, "gnuplot program (default gnuplot)"},
-        {"--no-plots", ARG_FLAG, &no_plots, "write report.md without drawing plots"},
+        {"--db", ARG_STRING, &db, "results database to read (default results/meki.db); opened read-only", 0, 0},
+        {"--out", ARG_STRING, &out, "folder for report.md and plots/ (default results)", 0, 0},
+        {"--analysis", ARG_STRING, &analysis, "folder of views.sql and the gnuplot scripts (default: beside ./meki)", 0, 0},
+        {"--gnuplot", ARG_STRING, &gnuplot, "gnuplot program (default gnuplot)", 0, 0},
+        {"--no-plots", ARG_FLAG, &no_plots, "write report.md without drawing plots", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
                         "[--db results/meki.db] [--out results] [--no-plots]");
     if (rc) return rc == 1 ? 0 : rc;
+    if (args_check_in_file("report", "--db", db) || args_check_out_dir("report", "--out", out)) return 2;
     char analysis_dir[4096];
     if (analysis) snprintf(analysis_dir, sizeof analysis_dir, "%s", analysis);
     else default_analysis_dir(analysis_dir, sizeof analysis_dir);

@@ -59,10 +59,10 @@ int cmd_runs(int argc, char **argv) {
     const char *db = "results/meki.db", *experiment = NULL, *status = NULL;
     int json = 0;
     const ArgSpec specs[] = {
-        {"--db", ARG_STRING, &db, "results database (default results/meki.db)"},
-        {"--experiment", ARG_STRING, &experiment, "only the runs of this experiment"},
-        {"--status", ARG_STRING, &status, "only runs with this status: running, done, failed, diverged"},
-        {"--json", ARG_FLAG, &json, "one JSON object {\"runs\": [...]} instead of a table"},
+        {"--db", ARG_STRING, &db, "results database (default results/meki.db)", 0, 0},
+        {"--experiment", ARG_STRING, &experiment, "only the runs of this experiment", 0, 0},
+        {"--status", ARG_STRING, &status, "only runs with this status: running, done, failed, diverged", 0, 0},
+        {"--json", ARG_FLAG, &json, "one JSON object {\"runs\": [...]} instead of a table", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL, "[options]");
     if (rc) return rc == 1 ? 0 : 2;
@@ -71,6 +71,7 @@ int cmd_runs(int argc, char **argv) {
         fprintf(stderr, "meki runs: bad --status '%s' (running, done, failed, diverged)\n", status);
         return 2;
     }
+    if (args_check_in_file("runs", "--db", db)) return 2;
     Store *store;
     if ((rc = store_open_readonly(&store, db))) die(rc, "%s", error_message());
     Listing l = {.json = json, .array = malloc(2), .used = 1, .capacity = 2};

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define DEFAULT_DB "results/meki.db"
 
@@ -120,13 +121,13 @@ int cmd_sweep(int argc, char **argv) {
     int dry = 0, json = 0, threads = 0, quiet = 0, retry = 0, shard_index = 0, shard_count = 1;
     ArgList files = {0};
     const ArgSpec specs[] = {
-        {"--db", ARG_STRING, &db, "results database (default results/meki.db; runs go beside it in runs/)"},
-        {"--dry-run", ARG_FLAG, &dry, "list the resolved runs and their status; run nothing"},
-        {"--shard", ARG_STRING, &shard, "I/N: only the runs whose position is I modulo N (0 <= I < N)"},
-        {"--threads", ARG_INT, &threads, "threads per run (default: all cores)"},
-        {"--quiet", ARG_FLAG, &quiet, "no progress from the runs themselves"},
-        {"--retry-diverged", ARG_FLAG, &retry, "run diverged runs again (failed ones always are)"},
-        {"--json", ARG_FLAG, &json, "print the summary as one JSON line last"},
+        {"--db", ARG_STRING, &db, "results database (default results/meki.db; runs go beside it in runs/)", 0, 0},
+        {"--dry-run", ARG_FLAG, &dry, "list the resolved runs and their status; run nothing", 0, 0},
+        {"--shard", ARG_STRING, &shard, "I/N: only the runs whose position is I modulo N (0 <= I < N)", 0, 0},
+        {"--threads", ARG_INT, &threads, "threads per run (default: all cores)", 0, 1024},
+        {"--quiet", ARG_FLAG, &quiet, "no progress from the runs themselves", 0, 0},
+        {"--retry-diverged", ARG_FLAG, &retry, "run diverged runs again (failed ones always are)", 0, 0},
+        {"--json", ARG_FLAG, &json, "print the summary as one JSON line last", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], &files, "FILE.ini [options]");
     if (rc) return rc == 1 ? 0 : 2;
@@ -135,6 +136,12 @@ int cmd_sweep(int argc, char **argv) {
         return 2;
     }
     if (shard && parse_shard(shard, &shard_index, &shard_count)) return 2;
+    /* a dry run only reads the database (a missing one lists every run as new); a sweep
+     * creates or updates it: either way a folder there is the caller's mistake */
+    struct stat db_stat;
+    if (dry ? stat(db, &db_stat) == 0 && args_check_in_file("sweep", "--db", db) : args_check_out_file("sweep", "--db", db))
+        return 2;
+    if (args_check_in_file("sweep", "experiment file", files.items[0])) return 2;
     ExperimentConfig *exp = malloc(sizeof *exp);
     if (!exp) die(1, "out of memory");
     if ((rc = experiment_load(exp, files.items[0]))) {

@@ -80,8 +80,9 @@ int model_config_validate(ModelConfig *c) {
         (rc = check(c->ffn_hidden > 0, "ffn_hidden must be positive")) ||
         (rc = check(c->vocab_size >= 256 && c->vocab_size <= 65536, "vocab_size must be in 256..65536")) ||
         (rc = check(c->seq_len > 1 && c->seq_len <= 65536, "seq_len must be in 2..65536")) ||
-        (rc = check(c->rope_theta > 0, "rope_theta must be positive")) ||
-        (rc = check(c->norm_eps > 0, "norm_eps must be positive")))
+        /* the same ranges as model_config_set's (models/config_fields.c); NaN fails both */
+        (rc = check(c->rope_theta >= 1 && c->rope_theta <= 1e9f, "rope_theta must be in 1..1e9")) ||
+        (rc = check(c->norm_eps >= 1e-12f && c->norm_eps <= 1, "norm_eps must be in 1e-12..1")))
         return rc;
     c->head_dim = c->d_model / c->n_heads;
     if ((rc = resolve_layers(c->meki.layers, c->meki.layers_spec, c->n_layers, "meki.layers")) ||

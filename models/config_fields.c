@@ -3,6 +3,7 @@
 #include "models/config.h"
 #include "util/error.h"
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@ typedef struct {
     const char *key;
     FieldType type;
     size_t offset;
-    int min, max;                                 /* for F_INT */
+    double min, max;                              /* for F_INT and F_FLOAT: inclusive range */
     int (*parse)(const char *);                   /* for F_ENUM */
     const char *(*name)(int);
 } Field;
@@ -34,8 +35,8 @@ static const Field FIELDS[] = {
     {"model.ffn_hidden", F_INT, OFF(ffn_hidden), 1, 65536, 0, 0},
     {"model.vocab_size", F_INT, OFF(vocab_size), 256, 65536, 0, 0},
     {"model.seq_len", F_INT, OFF(seq_len), 2, 65536, 0, 0},
-    {"model.rope_theta", F_FLOAT, OFF(rope_theta), 0, 0, 0, 0},
-    {"model.norm_eps", F_FLOAT, OFF(norm_eps), 0, 0, 0, 0},
+    {"model.rope_theta", F_FLOAT, OFF(rope_theta), 1, 1e9, 0, 0},
+    {"model.norm_eps", F_FLOAT, OFF(norm_eps), 1e-12, 1, 0, 0},
     {"model.qk_norm", F_BOOL, OFF(qk_norm), 0, 1, 0, 0},
     {"model.tie_embeddings", F_BOOL, OFF(tie_embeddings), 0, 1, 0, 0},
     {"memory.kind", F_ENUM, OFF(memory), 0, 0, memory_kind_parse, kind_name},
@@ -95,14 +96,16 @@ int model_config_set(ModelConfig *c, const char *key, const char *value) {
             if (*end || end == value || errno)
                 return error_set(ERR_INPUT, "%s: '%s' is not an integer", key, value);
             if (v < f->min || v > f->max)
-                return error_set(ERR_INPUT, "%s: %ld is out of range %d..%d", key, v, f->min, f->max);
+                return error_set(ERR_INPUT, "%s: %ld is out of range %.0f..%.0f", key, v, f->min, f->max);
             *(int *)base = (int)v;
             return OK;
         }
         case F_FLOAT: {
             float v = strtof(value, &end);
-            if (*end || end == value || errno || !(v > 0))
-                return error_set(ERR_INPUT, "%s: '%s' is not a positive number", key, value);
+            if (*end || end == value || (errno && errno != ERANGE) || !isfinite(v))
+                return error_set(ERR_INPUT, "%s: '%s' is not a finite number", key, value);
+            if (!(v >= f->min && v <= f->max))   /* underflow to 0 lands here too */
+                return error_set(ERR_INPUT, "%s: %s is out of range %g..%g", key, value, f->min, f->max);
             *(float *)base = v;
             return OK;
         }

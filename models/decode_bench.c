@@ -8,6 +8,7 @@
 #include "util/rng.h"
 #include "util/timer.h"
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -208,6 +209,8 @@ static int check_options(const DecodeBenchOptions *o) {
     if (o->repeats < 1 || o->repeats > DECODE_BENCH_MAX_REPEATS)
         return error_set(ERR_INPUT, "--repeats must be in 1..%d", DECODE_BENCH_MAX_REPEATS);
     if (o->warmup < 0) return error_set(ERR_INPUT, "warm-up rounds must be >= 0");
+    if (o->context > INT_MAX - o->tokens)   /* both are positive here */
+        return error_set(ERR_INPUT, "--context %d + --tokens %d overflows an int", o->context, o->tokens);
     return OK;
 }
 
@@ -217,6 +220,11 @@ static int load_folded(Models *s, const DecodeBenchOptions *o) {
     s->loaded_folded = 1;
     if (s->folded.cfg.memory == MEMORY_NONE || !s->folded.rom)
         return error_set(ERR_INPUT, "%s: a bundle of a memory model with a ROM table is needed", o->bundle);
+    if (engine_check_context(&s->folded.cfg, (long)o->context + o->tokens, o->chunk)) {
+        char why[1024];   /* error_set must not read the buffer it writes */
+        snprintf(why, sizeof why, "%s", error_message());
+        return error_set(ERR_INPUT, "--context %d + --tokens %d: %s", o->context, o->tokens, why);
+    }
     if ((rc = engine_create(&s->engines[2], &s->folded, o->context + o->tokens, o->chunk))) return rc;
     s->engines_made[2] = 1;
     return OK;

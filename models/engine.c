@@ -8,6 +8,8 @@
 #include "models/memory.h"
 #include "models/romtable.h"
 #include "util/error.h"
+#include "util/sysmem.h"
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +64,7 @@ static int ple_buffers(Engine *e) {
 int engine_create(Engine *e, const Model *m, int context, int chunk) {
     memset(e, 0, sizeof *e);
     int rc = check_model(m, context);
+    if (!rc) rc = engine_check_context(&m->cfg, context, chunk);
     if (rc) return rc;
     e->model = m;
     e->context = context;
@@ -92,13 +95,37 @@ void engine_free(Engine *e) {
     memset(e, 0, sizeof *e);
 }
 
-size_t engine_bytes(const Engine *e) {
-    const ModelConfig *c = &e->model->cfg;
+/* The heap values of an engine for (config, context, chunk); -1 if the count overflows. */
+static int engine_values(const ModelConfig *c, size_t context, size_t rows, size_t *out) {
     size_t d = c->d_model, F = c->ffn_hidden, q_dim = (size_t)c->n_heads * c->head_dim;
-    size_t kv_dim = (size_t)c->n_kv_heads * c->head_dim, rows = e->chunk;
-    size_t values = 2 * (size_t)c->n_layers * e->context * kv_dim + (size_t)e->context * c->head_dim +
-                    rows * (3 * d + 2 * q_dim + 2 * kv_dim + 2 * F + e->context) + c->vocab_size;
-    return values * sizeof(float);
+    size_t kv_dim = (size_t)c->n_kv_heads * c->head_dim, cache, rope, act;
+    if (size_mul(&cache, 2 * (size_t)c->n_layers * kv_dim, context) || size_mul(&rope, context, c->head_dim) ||
+        size_add(&act, 3 * d + 2 * q_dim + 2 * kv_dim + 2 * F, context) || size_mul(&act, act, rows) ||
+        size_add(out, cache, rope) || size_add(out, *out, act) || size_add(out, *out, c->vocab_size) ||
+        size_mul(out, *out, sizeof(float)))
+        return -1;
+    return 0;
+}
+
+size_t engine_bytes(const Engine *e) {
+    size_t bytes = 0;
+    engine_values(&e->model->cfg, (size_t)e->context, (size_t)e->chunk, &bytes);
+    return bytes;
+}
+
+int engine_check_context(const ModelConfig *c, long context, int chunk) {
+    size_t bytes, limit = system_memory_bytes();
+    if (context < 1 || context > INT_MAX)
+        return error_set(ERR_INPUT, "engine: context %ld is out of range (1..%d)", context, INT_MAX);
+    int overflow = engine_values(c, (size_t)context, (size_t)(chunk > 0 ? chunk : DEFAULT_CHUNK), &bytes);
+    if (overflow || bytes > limit) {
+        char need[32] = "more bytes than a size_t holds", have[32];
+        if (!overflow) memory_text(need, sizeof need, (double)bytes);
+        memory_text(have, sizeof have, (double)limit);
+        return error_set(ERR_INPUT, "engine: a context of %ld positions needs %s for its KV cache and buffers, "
+                         "more than this machine's %s of memory", context, need, have);
+    }
+    return OK;
 }
 
 /* ---- one block over n rows at positions pos..pos+n-1 ---------------------------------- */

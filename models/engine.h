@@ -72,4 +72,7 @@ size_t engine_table_evict(Engine *e);
 void engine_table_populate(Engine *e);
 /* Heap bytes the engine owns (KV cache and activations). */
 size_t engine_bytes(const Engine *e);
+/* ERR_INPUT, naming the context, when an engine of this many positions could never fit
+ * this machine's memory (engine_create checks it too, before allocating). */
+int engine_check_context(const ModelConfig *c, long context, int chunk);
 #endif

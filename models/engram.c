@@ -153,7 +153,9 @@ static int reserve(Model *m, int B, int T) {
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(*bufs[i]);
     st->d_wide = floats(N * d); st->d_wide2 = floats(N * d); st->d_wide3 = floats(N * d);
     st->d_key = floats(N * D); st->y = floats(N * d);
-    return st->y ? OK : error_set(ERR_FAILURE, "out of memory for Engram gradients");
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)   /* every one, not just the last */
+        if (!*bufs[i]) return error_set(ERR_FAILURE, "out of memory for Engram gradients");
+    return OK;
 }
 
 static MemorySite site(const Model *m, int l) {

@@ -107,7 +107,9 @@ static int reserve(Model *m, int B, int T) {
     st->d_small = floats(N * dm); st->d_small2 = floats(N * dm); st->d_e = floats(N * dm);
     st->d_hidden = floats(N * hidden); st->d_hidden2 = floats(N * hidden);
     st->d_wide = floats(N * d); st->d_wide2 = floats(N * d);
-    return st->d_wide2 ? OK : error_set(ERR_FAILURE, "out of memory for MeKi gradients");
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)   /* every one, not just the last */
+        if (!*bufs[i]) return error_set(ERR_FAILURE, "out of memory for MeKi gradients");
+    return OK;
 }
 
 static MemorySite site(const Model *m, int l) {

@@ -9,6 +9,8 @@
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
 #include "util/error.h"
+#include "util/sysmem.h"
+#include <limits.h>
 #include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -86,57 +88,134 @@ int model_create_within(Model *m, const ModelConfig *cfg, int folded, int traini
 
 void model_init_weights(Model *m, uint64_t seed) { params_init(&m->params, seed); }
 
-static float *floats(long n) { return calloc((size_t)n, sizeof(float)); }
+/* The activation buffers, in one fixed order: a layer's, then the model's. Sizes and slots
+ * come from the same lists, so the estimate and the allocation cannot drift apart. */
+enum { LAYER_BUFFERS = 18, MODEL_BUFFERS = 19 };
+
+static void layer_slots(LayerActs *a, float **slot[LAYER_BUFFERS]) {
+    float **all[LAYER_BUFFERS] = {&a->x_in, &a->h_attn, &a->rstd_attn, &a->q_raw, &a->k_raw, &a->q_rstd,
+                                  &a->k_rstd, &a->q, &a->k, &a->v, &a->probs, &a->attn, &a->x_mid,
+                                  &a->h_ffn, &a->rstd_ffn, &a->ffn_gate, &a->ffn_up, &a->ffn_act};
+    memcpy(slot, all, sizeof all);
+}
+
+static void model_slots(Model *m, float **slot[MODEL_BUFFERS]) {
+    float **all[MODEL_BUFFERS] = {&m->embedded, &m->d_embedded, &m->x_final, &m->h_final, &m->rstd_final,
+                                  &m->logits, &m->losses, &m->cos_table, &m->sin_table, &m->dx, &m->dh,
+                                  &m->dq, &m->dk, &m->dv, &m->dattn, &m->dgate, &m->dup, &m->dact,
+                                  &m->scratch};
+    memcpy(slot, all, sizeof all);
+}
+
+/* Element counts of every buffer for B x T (same order as the slots); ERR_INPUT when
+ * B * T rows do not fit an int (the kernels index rows with int) or a count overflows. */
+static int activation_counts(const ModelConfig *c, long B, long T, size_t layer[LAYER_BUFFERS],
+                             size_t model[MODEL_BUFFERS]) {
+    if (B < 1 || T < 1) return error_set(ERR_INPUT, "batch %ld x seq_len %ld: both must be positive", B, T);
+    if (B > INT_MAX / T)
+        return error_set(ERR_INPUT, "batch %ld x seq_len %ld = %.3g rows per step, more than %d", B, T,
+                         (double)B * T, INT_MAX);
+    size_t N = (size_t)B * (size_t)T, d = c->d_model, F = c->ffn_hidden, V = c->vocab_size;
+    size_t H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, q_dim = H * hd, kv_dim = KV * hd;
+    size_t wide = q_dim > F ? q_dim : F, probs = 0;
+    int bad = size_mul(&probs, N, H) || size_mul(&probs, probs, (size_t)T);
+    size_t per_row_layer[LAYER_BUFFERS] = {d, d, 1, q_dim, kv_dim, H, KV, q_dim, kv_dim, kv_dim, 0, q_dim,
+                                           d, d, 1, F, F, F};
+    size_t per_row_model[MODEL_BUFFERS] = {d, d, d, d, 1, V, 1, 0, 0, d, d, q_dim, kv_dim, kv_dim, q_dim,
+                                           F, F, F, wide};
+    for (int i = 0; i < LAYER_BUFFERS; i++) bad |= size_mul(&layer[i], N, per_row_layer[i]);
+    for (int i = 0; i < MODEL_BUFFERS; i++) bad |= size_mul(&model[i], N, per_row_model[i]);
+    layer[10] = probs;                                        /* [B, H, T, T] */
+    model[7] = model[8] = (size_t)T * hd / 2;                 /* RoPE cos and sin */
+    if (bad) return error_set(ERR_INPUT, "batch %ld x seq_len %ld: activation sizes overflow", B, T);
+    return OK;
+}
+
+int model_activation_bytes(const ModelConfig *c, long B, long T, size_t *bytes) {
+    size_t layer[LAYER_BUFFERS], model[MODEL_BUFFERS], per_layer = 0, total = 0;
+    int rc = activation_counts(c, B, T, layer, model);
+    if (rc) return rc;
+    int bad = 0;
+    for (int i = 0; i < LAYER_BUFFERS; i++) bad |= size_add(&per_layer, per_layer, layer[i]);
+    bad |= size_mul(&total, per_layer, (size_t)c->n_layers);
+    for (int i = 0; i < MODEL_BUFFERS; i++) bad |= size_add(&total, total, model[i]);
+    bad |= size_add(&total, total, 2 * (size_t)B * (size_t)T);    /* tokens, targets (int32) */
+    bad |= size_mul(&total, total, sizeof(float));
+    if (bad) return error_set(ERR_INPUT, "batch %ld x seq_len %ld: activation sizes overflow", B, T);
+    *bytes = total;
+    return OK;
+}
+
+int model_check_activations(const ModelConfig *c, long B, long T) {
+    size_t bytes, limit = system_memory_bytes();
+    int rc = model_activation_bytes(c, B, T, &bytes);
+    if (rc) return rc;
+    if (bytes > limit) {
+        char need[32], have[32];
+        memory_text(need, sizeof need, (double)bytes);
+        memory_text(have, sizeof have, (double)limit);
+        return error_set(ERR_INPUT, "batch %ld x seq_len %ld needs %s of activations, more than this machine's "
+                         "%s of memory", B, T, need, have);
+    }
+    return OK;
+}
 
 /* Every activation buffer, for freeing before a re-allocation and at the end. */
 static void free_activations(Model *m) {
+    float **slot[LAYER_BUFFERS > MODEL_BUFFERS ? LAYER_BUFFERS : MODEL_BUFFERS];
     for (int l = 0; m->acts && l < m->cfg.n_layers; l++) {
-        LayerActs *a = &m->acts[l];
-        float *all[] = {a->x_in, a->h_attn, a->rstd_attn, a->q_raw, a->k_raw, a->q_rstd,
-                        a->k_rstd, a->q, a->k, a->v, a->probs, a->attn, a->x_mid,
-                        a->h_ffn, a->rstd_ffn, a->ffn_gate, a->ffn_up, a->ffn_act};
-        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+        layer_slots(&m->acts[l], slot);
+        for (int i = 0; i < LAYER_BUFFERS; i++) { free(*slot[i]); *slot[i] = NULL; }
     }
-    float *bufs[] = {m->embedded, m->d_embedded, m->x_final, m->h_final, m->rstd_final,
-                     m->logits, m->losses, m->cos_table, m->sin_table, m->dx, m->dh, m->dq,
-                     m->dk, m->dv, m->dattn, m->dgate, m->dup, m->dact, m->scratch};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    model_slots(m, slot);
+    for (int i = 0; i < MODEL_BUFFERS; i++) { free(*slot[i]); *slot[i] = NULL; }
+}
+
+static int allocate(float **slot, size_t count) {
+    *slot = calloc(count ? count : 1, sizeof(float));
+    return *slot ? 0 : -1;
 }
 
 int model_reserve(Model *m, int B, int T) {
     const ModelConfig *c = &m->cfg;
+    size_t layer[LAYER_BUFFERS], model[MODEL_BUFFERS];
+    int rc = activation_counts(c, B, T, layer, model);
+    if (rc) return rc;
     if (m->reserved_rows >= B * T && m->reserved_T >= T) { m->B = B; m->T = T; return OK; }
-    long N = (long)B * T, d = c->d_model, F = c->ffn_hidden, V = c->vocab_size;
-    long q_dim = (long)c->n_heads * c->head_dim, kv_dim = (long)c->n_kv_heads * c->head_dim;
+    if ((rc = model_check_activations(c, B, T))) return rc;
+    /* nothing counts as reserved until every buffer is there: a failed call leaves none */
+    m->reserved_rows = m->reserved_T = 0;
+    free_activations(m);
+    free(m->tokens);
+    free(m->targets);
+    size_t N = (size_t)B * (size_t)T;
+    m->tokens = malloc(sizeof(int32_t) * N);
+    m->targets = malloc(sizeof(int32_t) * N);
+    if (!m->acts) m->acts = calloc((size_t)c->n_layers, sizeof(LayerActs));
+    int failed = !m->tokens || !m->targets || !m->acts;
+    float **slot[LAYER_BUFFERS > MODEL_BUFFERS ? LAYER_BUFFERS : MODEL_BUFFERS];
+    for (int l = 0; !failed && l < c->n_layers; l++) {
+        layer_slots(&m->acts[l], slot);
+        for (int i = 0; i < LAYER_BUFFERS && !failed; i++) failed = allocate(slot[i], layer[i]);
+    }
+    if (!failed) {
+        model_slots(m, slot);
+        for (int i = 0; i < MODEL_BUFFERS && !failed; i++) failed = allocate(slot[i], model[i]);
+    }
+    if (failed) {
+        free_activations(m);
+        char need[32];
+        size_t bytes = 0;
+        model_activation_bytes(c, B, T, &bytes);
+        memory_text(need, sizeof need, (double)bytes);
+        return error_set(ERR_FAILURE, "out of memory for activations (batch %d x seq_len %d, %s)", B, T, need);
+    }
+    rope_table(m->cos_table, m->sin_table, T, c->head_dim, c->rope_theta);
     m->B = B;
     m->T = T;
+    if (m->ops && m->ops->reserve && (rc = m->ops->reserve(m, B, T))) return rc;
     m->reserved_rows = B * T;
     m->reserved_T = T;
-    m->tokens = realloc(m->tokens, sizeof(int32_t) * N);
-    m->targets = realloc(m->targets, sizeof(int32_t) * N);
-    free_activations(m);
-    if (!m->acts) m->acts = calloc((size_t)c->n_layers, sizeof(LayerActs));
-    for (int l = 0; l < c->n_layers; l++) {
-        LayerActs *a = &m->acts[l];
-        a->x_in = floats(N * d); a->h_attn = floats(N * d); a->rstd_attn = floats(N);
-        a->q_raw = floats(N * q_dim); a->k_raw = floats(N * kv_dim);
-        a->q_rstd = floats(N * c->n_heads); a->k_rstd = floats(N * c->n_kv_heads);
-        a->q = floats(N * q_dim); a->k = floats(N * kv_dim); a->v = floats(N * kv_dim);
-        a->probs = floats(N * c->n_heads * T); a->attn = floats(N * q_dim);
-        a->x_mid = floats(N * d); a->h_ffn = floats(N * d); a->rstd_ffn = floats(N);
-        a->ffn_gate = floats(N * F); a->ffn_up = floats(N * F); a->ffn_act = floats(N * F);
-    }
-    m->embedded = floats(N * d); m->d_embedded = floats(N * d); m->x_final = floats(N * d);
-    m->h_final = floats(N * d); m->rstd_final = floats(N); m->logits = floats(N * V);
-    m->losses = floats(N);
-    m->cos_table = floats((long)T * c->head_dim / 2); m->sin_table = floats((long)T * c->head_dim / 2);
-    m->dx = floats(N * d); m->dh = floats(N * d); m->dq = floats(N * q_dim);
-    m->dk = floats(N * kv_dim); m->dv = floats(N * kv_dim); m->dattn = floats(N * q_dim);
-    m->dgate = floats(N * F); m->dup = floats(N * F); m->dact = floats(N * F);
-    m->scratch = floats(N * (q_dim > F ? q_dim : F));
-    rope_table(m->cos_table, m->sin_table, T, c->head_dim, c->rope_theta);
-    if (!m->logits || !m->scratch) return error_set(ERR_FAILURE, "out of memory for activations");
-    if (m->ops && m->ops->reserve) return m->ops->reserve(m, B, T);
     return OK;
 }
 

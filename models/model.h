@@ -5,6 +5,7 @@
 #define MODELS_MODEL_H
 #include "models/config.h"
 #include "models/params.h"
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -66,8 +67,17 @@ int model_create(Model *m, const ModelConfig *cfg, int folded, int training);
  * parameter values: a config read from a file of that many values. */
 int model_create_within(Model *m, const ModelConfig *cfg, int folded, int training, long max_values);
 void model_init_weights(Model *m, uint64_t seed);
-/* Activation buffers for batches up to B x T. */
+/* Activation buffers for batches up to B x T. ERR_INPUT when B x T is not positive, its
+ * rows overflow an int, or the buffers could never fit this machine's memory (nothing is
+ * allocated then); ERR_FAILURE when an allocation fails. After a failure nothing counts
+ * as reserved, so the next call allocates afresh. */
 int model_reserve(Model *m, int B, int T);
+/* Bytes model_reserve allocates for B x T (the decoder's own buffers; a memory variant
+ * adds its own); ERR_INPUT, naming batch and seq_len, when a size overflows. */
+int model_activation_bytes(const ModelConfig *c, long B, long T, size_t *bytes);
+/* ERR_INPUT, naming batch and seq_len, when those activations exceed the machine's RAM:
+ * for refusing a request before any work. */
+int model_check_activations(const ModelConfig *c, long B, long T);
 void model_free(Model *m);
 
 /* tokens[B*T] -> logits [B*T, V]; with targets, also the mean loss (returned). */

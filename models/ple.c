@@ -87,7 +87,9 @@ static int reserve(Model *m, int B, int T) {
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(*bufs[i]);
     st->d_small = floats(N * p); st->d_small2 = floats(N * p); st->d_small3 = floats(N * p);
     st->d_wide = floats(N * d);
-    return st->d_wide ? OK : error_set(ERR_FAILURE, "out of memory for PLE gradients");
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)   /* every one, not just the last */
+        if (!*bufs[i]) return error_set(ERR_FAILURE, "out of memory for PLE gradients");
+    return OK;
 }
 
 static MemorySite site(const Model *m, int l) {

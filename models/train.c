@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void train_config_defaults(TrainConfig *t) {
     memset(t, 0, sizeof *t);
@@ -132,8 +133,20 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
     int T = t->seq_len > 0 ? t->seq_len : cfg->seq_len, B = t->batch, rc;
     if (B <= 0 || T < 2 || T > cfg->seq_len)
         return error_set(ERR_INPUT, "train: batch must be positive and seq_len in 2..%d", cfg->seq_len);
+    /* B x T must fit an int and its activations this machine, checked before any work */
+    ModelConfig checked = *cfg;
+    if ((rc = model_config_validate(&checked)) || (rc = model_check_activations(&checked, B, T))) {
+        char why[1024];   /* error_set must not read the buffer it writes */
+        snprintf(why, sizeof why, "%s", error_message());
+        return error_set(rc, "train: %s", why);
+    }
     long steps = t->tokens / ((long)B * T);
-    if (steps < 1) return error_set(ERR_INPUT, "train: tokens (%ld) is less than one batch (%d)", t->tokens, B * T);
+    if (steps < 1)
+        return error_set(ERR_INPUT, "train: tokens (%ld) is less than one batch (batch %d x seq_len %d = %ld)",
+                         t->tokens, B, T, (long)B * T);
+    struct stat out_stat;
+    if (stat(out_dir, &out_stat) == 0 && !S_ISDIR(out_stat.st_mode))
+        return error_set(ERR_INPUT, "train: %s exists and is not a folder: the run folder cannot go there", out_dir);
     TokenFile train, val;
     if ((rc = open_data(data_dir, cfg->vocab_size, &train, &val))) return rc;
     if (train.count < T + 2) {
@@ -153,9 +166,17 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
     result->train_flops_per_token = acc.train_flops_per_token;
     result->inference_flops_per_token = acc.inference_flops_per_token;
     result->sgemm_flops = sgemm_peak_flops(512, 0.3);
-    model_reserve(&m, B, T);
-
-    int32_t *tokens = malloc(sizeof(int32_t) * B * T), *targets = malloc(sizeof(int32_t) * B * T);
+    int32_t *tokens = NULL, *targets = NULL;
+    if (!(rc = model_reserve(&m, B, T))) {
+        tokens = malloc(sizeof(int32_t) * (size_t)B * (size_t)T);
+        targets = malloc(sizeof(int32_t) * (size_t)B * (size_t)T);
+        if (!tokens || !targets) rc = error_set(ERR_FAILURE, "train: out of memory for a batch of %d x %d", B, T);
+    }
+    if (rc) {
+        free(tokens); free(targets); model_free(&m);
+        token_file_close(&train); token_file_close(&val);
+        return rc;
+    }
     int already_finished = state.finished;
     long timing_start_step = state.step + (steps - state.step > 20 ? 5 : 1);
     double timed_seconds = 0, loss = state.train_loss, start = now_seconds();

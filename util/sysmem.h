@@ -1,0 +1,26 @@
+/* Size arithmetic that cannot wrap, and the machine's memory, for refusing requests that
+ * could never fit before anything is allocated. */
+#ifndef UTIL_SYSMEM_H
+#define UTIL_SYSMEM_H
+#include <stddef.h>
+
+/* *out = a * b; returns 0, or -1 (out untouched) when the product does not fit a size_t. */
+static inline int size_mul(size_t *out, size_t a, size_t b) {
+    size_t r;
+    if (__builtin_mul_overflow(a, b, &r)) return -1;
+    *out = r;
+    return 0;
+}
+/* *out = a + b; returns 0, or -1 on overflow. */
+static inline int size_add(size_t *out, size_t a, size_t b) {
+    size_t r;
+    if (__builtin_add_overflow(a, b, &r)) return -1;
+    *out = r;
+    return 0;
+}
+
+/* Physical memory of the machine in bytes (RAM, without swap); SIZE_MAX if unknown. */
+size_t system_memory_bytes(void);
+/* "12.3 GiB" style text of bytes into out. */
+void memory_text(char *out, size_t size, double bytes);
+#endif
