@@ -13,8 +13,10 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-forma
 LDLIBS  += -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lsqlite3 -linih -lm -fopenmp
 BUILD   := build$(if $(SANITIZE),-san)
 ifneq ($(SANITIZE),)
-  CFLAGS  += -g -fsanitize=address,undefined -fno-omit-frame-pointer
-  LDFLAGS += -fsanitize=address,undefined
+  # float-cast-overflow is not part of "undefined" in gcc: it catches e.g. (int)NaN
+  CFLAGS  += -g -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=float-cast-overflow \
+             -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=address,undefined,float-cast-overflow
   OPT     := -O1
 endif
 
