@@ -21,7 +21,9 @@ static int bench_train(int argc, char **argv) {
         {"--threads", ARG_INT, &threads, "threads (default: all cores)", 0, 1024},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line", 0, 0},
     };
-    int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL, "train [options]");
+    char name[] = "bench train";   /* for the messages of args_parse */
+    argv[0] = name;
+    int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL, "[options]");
     if (rc) return rc == 1 ? 0 : rc;
     ModelConfig cfg;
     if (model_preset(&cfg, preset) || model_config_set(&cfg, "memory.kind", memory)) {

@@ -43,6 +43,7 @@ int cmd_fold(int argc, char **argv) {
     if (!checkpoint || !out) { fprintf(stderr, "meki fold: --checkpoint and --out are required\n"); return 2; }
     TableDtype dtypes[8];
     int n = parse_dtypes(dtype_text, dtypes);
+    if (n == 0) fprintf(stderr, "meki fold: --table-dtype '%s' names no dtype (f32, f16, bf16, q8, q4)\n", dtype_text);
     if (n <= 0) return 2;
     if (args_check_out_dir("fold", "--out", out)) return 2;
     double start = now_seconds();

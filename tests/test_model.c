@@ -10,6 +10,9 @@
 #include <string.h>
 #include "models/model.h"
 #include "models/memory.h"
+#include "models/eval.h"
+#include "util/error.h"
+#include "util/sysmem.h"
 #include "util/rng.h"
 
 enum { B = 2, T = 6 };
@@ -121,10 +124,40 @@ static void test_meki_gradients_every_axis(void **state) {
     }
 }
 
+/* Sizes that cannot work are refused before allocating, and a refused or failed request
+ * leaves nothing counted as reserved: the next, small one gets real buffers. */
+static void test_reserve_refuses_bad_sizes(void **state) {
+    ModelConfig cfg;
+    tiny_config(&cfg);
+    Model m;
+    assert_int_equal(model_create(&m, &cfg, 0, 1), 0);
+    model_init_weights(&m, 7);
+    assert_int_equal(model_reserve(&m, 0, T), ERR_INPUT);
+    assert_int_equal(model_reserve(&m, -1, T), ERR_INPUT);
+    assert_int_equal(model_reserve(&m, 1 << 20, 1 << 12), ERR_INPUT);   /* 2^32 rows overflow an int */
+    assert_non_null(strstr(error_message(), "batch"));
+    /* 2^30 rows of even this small model need terabytes: beyond any test machine's RAM */
+    size_t bytes;
+    assert_int_equal(model_activation_bytes(&m.cfg, 1 << 24, 64, &bytes), 0);
+    assert_true(bytes > system_memory_bytes());
+    assert_int_equal(model_reserve(&m, 1 << 24, 64), ERR_INPUT);
+    assert_int_equal(model_reserve(&m, B, T), 0);
+    int32_t tokens[B * T], targets[B * T];
+    random_batch(tokens, targets, cfg.vocab_size, 3);
+    assert_true(isfinite(model_forward(&m, tokens, targets, B, T)));
+    /* evaluation refuses a batch below 1 instead of looping or writing through NULL */
+    uint16_t ids[40];
+    for (int i = 0; i < 40; i++) ids[i] = (uint16_t)(i % 7);
+    assert_true(isnan(evaluate_loss(&m, ids, 40, -1, T, 0, NULL)));
+    assert_true(isfinite(evaluate_loss(&m, ids, 40, B, T, 0, NULL)));
+    model_free(&m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dense_gradients),
         cmocka_unit_test(test_meki_gradients_every_axis),
+        cmocka_unit_test(test_reserve_refuses_bad_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
