@@ -357,6 +357,32 @@ static void test_command_exit_codes(void **state) {
     assert_int_equal(run_meki(f, "--help", err, sizeof err), 0);
 }
 
+
+/* Only regular files are corpus files, and a file beyond the corpus limit is refused by
+ * its size before any of it is read. alarm: the old reader blocked on a FIFO. */
+static void test_corpus_needs_regular_files(void **state) {
+    Fixture *f = *state;
+    char fifo[256], big[256];
+    snprintf(fifo, sizeof fifo, "%s/fifo.txt", f->dir);
+    snprintf(big, sizeof big, "%s/big.txt", f->dir);
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    write_bytes(big, "", 0);
+    assert_int_equal(truncate(big, CORPUS_MAX_BYTES + 1), 0);   /* sparse: no disk used */
+    const char *cases[][2] = {{"/dev/zero", "device"}, {fifo, "FIFO"}, {f->dir, "folder"},
+                              {big, "too large"}};
+    alarm(20);
+    for (int i = 0; i < 4; i++) {
+        Corpus c;
+        const char *paths[1] = {cases[i][0]};
+        assert_int_equal(corpus_read_files(&c, paths, 1), ERR_INPUT);
+        assert_non_null(strstr(error_message(), cases[i][0]));
+        assert_non_null(strstr(error_message(), cases[i][1]));
+    }
+    alarm(0);
+    unlink(fifo);
+    unlink(big);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_two_files_split_by_document, reset),
@@ -364,6 +390,7 @@ int main(void) {
         cmocka_unit_test_setup(test_damaged_folder_is_rebuilt, reset),
         cmocka_unit_test_setup(test_single_file_is_cut_into_documents, reset),
         cmocka_unit_test_setup(test_bad_inputs_refused, reset),
+        cmocka_unit_test(test_corpus_needs_regular_files),
         cmocka_unit_test_setup(test_summary_load_needs_a_prepared_folder, reset),
         cmocka_unit_test_setup(test_default_dirs_and_held_out_books, reset),
         cmocka_unit_test_setup(test_bible_corpus, reset),

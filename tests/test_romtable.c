@@ -398,6 +398,21 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 static int teardown(void **state) { return nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS); }
 
+
+/* A FIFO or a device in place of a table is refused by name, without blocking. */
+static void test_fifo_and_device_refused(void **state) {
+    const char *fifo = path_in("fifo.rom");
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    alarm(20);   /* the old reader blocked in open() */
+    expect_refused(fifo, 1, "FIFO");
+    alarm(0);
+    unlink(fifo);
+    const char *device = path_in("device.rom");
+    assert_int_equal(symlink("/dev/zero", device), 0);
+    expect_refused(device, 1, "device");
+    unlink(device);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_every_dtype),
@@ -405,6 +420,7 @@ int main(void) {
         cmocka_unit_test(test_writer_refuses_bad_arguments),
         cmocka_unit_test(test_writer_reports_unwritable_path),
         cmocka_unit_test(test_missing_and_not_regular),
+        cmocka_unit_test(test_fifo_and_device_refused),
         cmocka_unit_test(test_bad_header_fields),
         cmocka_unit_test(test_file_longer_than_header_says),
         cmocka_unit_test(test_truncated_files),

@@ -381,6 +381,98 @@ static void test_export_damaged_frees(void **state) {
     assert_true(after < before + 8000);
 }
 
+/* A damaged database may hold NULL where the schema says NOT NULL (here: the same tables
+ * without the constraints). Export writes such cells empty; merge refuses the file as bad
+ * input naming it, and FIFO in place of a database is refused without blocking. */
+static const char *null_database(void) {
+    const char *path = temp_path("nulls.db");
+    unlink(path);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    const char *sql =
+        "CREATE TABLE environment(id, host, cpu_model, cores, openblas, threads, first_seen);"
+        "CREATE TABLE runs(hash, experiment, variant, config_json, seed, git_revision, host, pid, threads,"
+        " environment, status, error, started_at, finished_at);"
+        "CREATE TABLE run_experiments(hash, experiment, variant);"
+        "CREATE TABLE curves(hash, step, tokens, train_loss, val_loss, lr, tok_s);"
+        "CREATE TABLE metrics(hash, name, value, unit);"
+        "INSERT INTO runs(hash) VALUES (NULL);"
+        "INSERT INTO runs(hash, status) VALUES ('abc', 'done');"
+        "INSERT INTO metrics VALUES ('abc', NULL, 1.5, NULL), (NULL, 'val_loss', 2.5, 'nats');"
+        "PRAGMA user_version = 1;";
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    return path;
+}
+
+static void test_null_cells(void **state) {
+    const char *path = null_database();
+    Store *s;
+    assert_int_equal(store_open_readonly(&s, path), OK);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    assert_int_equal(store_export_csv(s, out), OK);
+    fclose(out);
+    store_close(s);
+    assert_non_null(strstr(text, "abc,"));
+    assert_non_null(strstr(text, ",val_loss,"));   /* the named metric is a column */
+    free(text);
+
+    Store *target;
+    const char *merged = temp_path("merged-nulls.db");
+    assert_int_equal(store_open(&target, merged), OK);
+    int taken = -1;
+    assert_int_equal(store_merge(target, path, &taken), ERR_INPUT);
+    assert_non_null(strstr(error_message(), path));
+    store_close(target);
+}
+
+static void test_fifo_database_refused(void **state) {
+    const char *path = temp_path("fifo.db");
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    Store *s;
+    assert_int_equal(store_open_readonly(&s, path), ERR_INPUT);   /* would block in SQLite */
+    assert_non_null(strstr(error_message(), path));
+    assert_int_equal(store_open(&s, path), ERR_INPUT);
+    unlink(path);
+}
+
+/* A page of the database overwritten: every reader reports bad input naming the file. */
+static void test_corrupt_pages(void **state) {
+    const char *path = temp_path("corrupt.db");
+    unlink(path);
+    Store *s;
+    assert_int_equal(store_open(&s, path), OK);
+    for (int i = 0; i < 40; i++) {
+        char hash[32];
+        snprintf(hash, sizeof hash, "run%04d", i);
+        assert_int_equal(record_run(s, hash, "done", 50, 1.0 + i), OK);
+    }
+    store_close(s);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    for (long at = 4096; at < size; at++) {   /* every page but the first */
+        fseek(f, at, SEEK_SET);
+        int c = fgetc(f);
+        fseek(f, at, SEEK_SET);
+        fputc(c ^ (1 << (at % 8)), f);
+    }
+    fclose(f);
+    assert_int_equal(store_open_readonly(&s, path), OK);
+    char *text = NULL;
+    size_t bytes = 0;
+    FILE *out = open_memstream(&text, &bytes);
+    assert_int_equal(store_export_csv(s, out), ERR_INPUT);
+    fclose(out);
+    free(text);
+    assert_non_null(strstr(error_message(), path));
+    store_close(s);
+}
+
 static int setup(void **state) { return mkdtemp(temp_dir) && chmod(temp_dir, 0755) == 0 ? 0 : -1; }
 
 static int teardown(void **state) {
@@ -401,6 +493,9 @@ int main(void) {
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_export_csv),
         cmocka_unit_test(test_export_damaged_frees),
+        cmocka_unit_test(test_null_cells),
+        cmocka_unit_test(test_fifo_database_refused),
+        cmocka_unit_test(test_corrupt_pages),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct {
@@ -434,9 +435,35 @@ static void test_corrupt_token_file_refused(void **state) {
     free(data);
 }
 
+
+/* A FIFO, a device or an oversized file is refused by name, without blocking or reading. */
+static void test_load_needs_a_regular_file(void **state) {
+    Fixture *f = *state;
+    char fifo[256], big[256], device[256];
+    snprintf(fifo, sizeof fifo, "%s/fifo.bin", f->dir);
+    snprintf(big, sizeof big, "%s/big.bin", f->dir);
+    snprintf(device, sizeof device, "%s/device.bin", f->dir);
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    FILE *b = fopen(big, "wb");
+    fclose(b);
+    assert_int_equal(truncate(big, 1LL << 32), 0);   /* sparse */
+    assert_int_equal(symlink("/dev/zero", device), 0);
+    const char *cases[][2] = {{fifo, "FIFO"}, {device, "device"}, {big, "bytes"}};
+    alarm(20);
+    for (int i = 0; i < 3; i++) {
+        Tokenizer *tok = NULL;
+        assert_int_equal(tokenizer_load(&tok, cases[i][0]), ERR_INPUT);
+        assert_null(tok);
+        assert_non_null(strstr(error_message(), cases[i][0]));
+        assert_non_null(strstr(error_message(), cases[i][1]));
+    }
+    alarm(0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_random_bytes),
+        cmocka_unit_test(test_load_needs_a_regular_file),
         cmocka_unit_test(test_compresses_training_text),
         cmocka_unit_test(test_matches_naive_trainer),
         cmocka_unit_test(test_round_trip_bible_slice),

@@ -12,8 +12,10 @@
 #include <unistd.h>
 #include "data/dataset.h"
 #include "models/checkpoint.h"
+#include "models/safetensors.h"
 #include "models/train.h"
 #include "util/error.h"
+#include <sys/stat.h>
 
 static char data_dir[4096], work[4096];
 
@@ -150,12 +152,116 @@ static void test_damaged_checkpoint_refused(void **state) {
     assert_int_equal(checkpoint_load(&m, dir, 0, &s), ERR_INPUT);
 }
 
+
+/* A weight that is NaN or Inf is refused at load, naming the file and the tensor. */
+static void test_non_finite_weight_refused(void **state) {
+    ModelConfig c;
+    model_preset(&c, "tiny");
+    Model m;
+    assert_int_equal(model_create(&m, &c, 0, 0), 0);
+    model_init_weights(&m, 1);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/nan.safetensors", work);
+    TrainState s = {0};
+    const float bad[2] = {NAN, INFINITY};
+    for (int k = 0; k < 2; k++) {
+        m.params.data[m.params.tensors[1].offset + 5] = bad[k];
+        assert_int_equal(model_save_file(&m, path, &s), 0);
+        Model loaded;
+        assert_int_equal(model_load_file(&loaded, path, 0, &s), ERR_INPUT);
+        assert_non_null(strstr(error_message(), path));
+        assert_non_null(strstr(error_message(), m.params.tensors[1].name));
+        assert_non_null(strstr(error_message(), "non-finite"));
+    }
+    model_free(&m);
+}
+
+/* Metadata of a config far larger than the file: refused before anything is allocated. */
+static void test_size_claim_checked_before_allocating(void **state) {
+    ModelConfig c;
+    model_preset(&c, "tiny");
+    c.d_model = 1024;
+    c.n_layers = 8;
+    c.vocab_size = 32768;
+    c.ffn_hidden = 4096;
+    char keys[128][64], values[128][128];
+    const char *key_ptrs[128], *value_ptrs[128];
+    int n = 0;
+    snprintf(keys[n], 64, "format"), snprintf(values[n++], 128, "meki-checkpoint-1");
+    for (int i = 0; i < model_config_field_count(); i++, n++) {
+        snprintf(keys[n], 64, "%s", model_config_field_key(i));
+        model_config_field_value(&c, i, values[n], 128);
+    }
+    for (int i = 0; i < n; i++) key_ptrs[i] = keys[i], value_ptrs[i] = values[i];
+    char path[4200];
+    snprintf(path, sizeof path, "%s/claim.safetensors", work);
+    assert_int_equal(safetensors_write(path, NULL, 0, key_ptrs, value_ptrs, n), 0);
+    Model m;
+    TrainState s;
+    assert_int_equal(model_load_file(&m, path, 0, &s), ERR_INPUT);
+    assert_non_null(strstr(error_message(), path));
+    assert_non_null(strstr(error_message(), "parameter values"));
+}
+
+static void write_raw(const char *path, const char *header, const char *data) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    uint64_t length = strlen(header);
+    fwrite(&length, 8, 1, f);
+    fputs(header, f);
+    fputs(data, f);
+    fclose(f);
+}
+
+/* The safetensors reader: a flood of metadata entries, a header ending in digits (with
+ * digits after it), a shape whose byte count overflows, a FIFO. */
+static void test_safetensors_header_bounds(void **state) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/flood.safetensors", work);
+    enum { N = SAFETENSORS_META_MAX + 1 };
+    static char keys[N][16];
+    static const char *key_ptrs[N], *value_ptrs[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%d", i);
+        key_ptrs[i] = keys[i];
+        value_ptrs[i] = "v";
+    }
+    assert_int_equal(safetensors_write(path, NULL, 0, key_ptrs, value_ptrs, N), 0);
+    SafeTensors st;
+    assert_int_equal(safetensors_open(&st, path), ERR_INPUT);
+    assert_non_null(strstr(error_message(), "metadata"));
+    assert_int_equal(safetensors_write(path, NULL, 0, key_ptrs, value_ptrs, N - 1), 0);
+    assert_int_equal(safetensors_open(&st, path), OK);   /* the bound itself is allowed */
+    assert_int_equal(st.meta_count, N - 1);
+    safetensors_close(&st);
+
+    snprintf(path, sizeof path, "%s/digits.safetensors", work);
+    write_raw(path, "{\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4", "4444]}}");
+    assert_int_equal(safetensors_open(&st, path), ERR_INPUT);
+    assert_non_null(strstr(error_message(), "expected ']'"));   /* not the data's digits */
+
+    snprintf(path, sizeof path, "%s/wrap.safetensors", work);
+    write_raw(path, "{\"t\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,0]}}", "");
+    assert_int_equal(safetensors_open(&st, path), ERR_INPUT);
+    assert_non_null(strstr(error_message(), "overflow"));
+
+    snprintf(path, sizeof path, "%s/fifo.safetensors", work);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    alarm(20);   /* the old reader blocked in open() */
+    assert_int_equal(safetensors_open(&st, path), ERR_INPUT);
+    alarm(0);
+    assert_non_null(strstr(error_message(), "FIFO"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loss_falls_far_below_uniform),
         cmocka_unit_test(test_resume_is_exact),
         cmocka_unit_test(test_other_config_refused),
         cmocka_unit_test(test_damaged_checkpoint_refused),
+        cmocka_unit_test(test_non_finite_weight_refused),
+        cmocka_unit_test(test_size_claim_checked_before_allocating),
+        cmocka_unit_test(test_safetensors_header_bounds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
