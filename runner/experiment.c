@@ -7,6 +7,7 @@
 #include "util/rng.h"
 #include <ini.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -579,6 +580,9 @@ static int expand(Parser *p) {
 int experiment_load(ExperimentConfig *exp, const char *path) {
     memset(exp, 0, sizeof *exp);
     snprintf(exp->path, sizeof exp->path, "%s", path);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);   /* O_NONBLOCK: a FIFO must not block */
+    if (fd < 0) return error_set(ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
+    close(fd);
     char *text;
     size_t bytes;
     /* read_file refuses a FIFO or folder (and an oversized file) with a message naming it */
