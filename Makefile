@@ -21,7 +21,8 @@ ifneq ($(SANITIZE),)
 endif
 
 DEPS_APT := build-essential pkg-config libopenblas-openmp-dev libsqlite3-dev sqlite3 gnuplot-nox \
-            libcmocka-dev libinih-dev bible-kjv openmpi-bin libopenmpi-dev
+            libcmocka-dev libinih-dev bible-kjv openmpi-bin libopenmpi-dev \
+            clang libclang-rt-14-dev libomp-dev
 SRC_DIRS := util kernels models data runner analysis bench
 # MPI's headers for util/dist.c alone; libmpi itself is dlopen'ed under a launcher.
 MPI_INC  := $(shell pkg-config --cflags ompi-c 2>/dev/null || echo -I/usr/lib/x86_64-linux-gnu/openmpi/include)
@@ -32,7 +33,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 MEKI     := meki$(if $(SANITIZE),-san)
 
-.PHONY: all deps build data test test-sanitize test-interop reproduce report bench clean
+.PHONY: all deps build data test test-sanitize test-interop fuzz reproduce report bench clean
 
 # make reproduce [SCALE=quick]: every experiment file into one database, then the report.
 # Finished runs are skipped and an interrupted run resumes, so it can be run again after
@@ -123,7 +124,40 @@ test-sanitize: deps
 	  echo "== $$t"; MEKI_BIN=./meki-san ASAN_OPTIONS=detect_leaks=0 ./$$t || fail=1; done; \
 	if [ $$fail -ne 0 ]; then echo "SANITIZED TESTS FAILED"; exit 1; fi; echo "ALL SANITIZED TESTS PASSED"
 
-clean:
-	rm -rf build build-san meki meki-san
+# make fuzz [FUZZ_SECONDS=20]: one libFuzzer target per file parser (tests/fuzz/fuzz_*.c),
+# each fuzzed FUZZ_SECONDS in turn from seeds that ./meki makes; fails on any crash.
+# Library objects get coverage hooks (fuzzer-no-link), the targets libFuzzer's main.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-pass-failed \
+                -Wno-string-concatenation -g -O1 -fno-omit-frame-pointer -fopenmp -I. -I$(BLAS_INC) $(FUZZ_SAN)
+FUZZ_OBJ     := $(LIB_SRC:%.c=build-fuzz/obj/%.o)
+FUZZ_BIN     := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+# dispatch stops each command once its arguments parse (tests/fuzz/fuzz_dispatch.c)
+FUZZ_LDFLAGS_dispatch := -Wl,--wrap=args_parse
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:=.d)
+fuzz: deps $(FUZZ_BIN) build-fuzz/seeds/.made
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "fuzz-cc $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+build-fuzz/libmeki.a: $(FUZZ_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h build-fuzz/libmeki.a
+	@echo "fuzz-target $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libmeki.a $(FUZZ_LDFLAGS_$*) $(LDLIBS)
+
+build-fuzz/seeds/.made: tests/fuzz/make_seeds.sh $(MEKI)
+	@tests/fuzz/make_seeds.sh ./$(MEKI) build-fuzz/seeds
+	@touch $@
+
+clean:
+	rm -rf build build-san build-fuzz meki meki-san
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:=.d) $(FUZZ_OBJ:.o=.d)

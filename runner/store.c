@@ -707,7 +707,10 @@ static int metric_names(Store *s, NameList *names) {
     }
     if (rc != SQLITE_DONE) note(s, rc);
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+    if (rc == SQLITE_DONE) return SQLITE_OK;
+    free_names(names);   /* a table that breaks part way (a damaged file): the caller gets nothing */
+    memset(names, 0, sizeof *names);
+    return rc;
 }
 
 /* The metric columns of one run, in the order of names; absent figures stay empty. */

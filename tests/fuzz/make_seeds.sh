@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Seed inputs for the fuzz targets, made by ./meki itself so they are real files:
+#   tests/fuzz/make_seeds.sh [MEKI] [OUT]   (defaults ./meki, build-fuzz/seeds)
+# OUT/<target>/ gets a few files per target: a tiny corpus, tokenizer and token files, tiny
+# dense / MeKi / PLE / Engram checkpoints, a folded bundle with every table dtype, a
+# results database from a two-run sweep, the repository's experiment files, command lines.
+set -euo pipefail
+MEKI=$(realpath "${1:-./meki}")
+OUT=$(realpath -m "${2:-build-fuzz/seeds}")
+ROOT=$(pwd)
+WORK=$(mktemp -d /tmp/meki-seeds-XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+rm -rf "$OUT"
+for t in safetensors checkpoint romtable tokenizer tokens experiment corpus store args dispatch; do
+  mkdir -p "$OUT/$t"
+done
+cd "$WORK"
+export OMP_NUM_THREADS=1
+
+# corpus: three small documents
+for i in 1 2 3; do
+  printf 'In the beginning was the word %s, and the word was with the text.\n%.0s' "$i" $(seq 40) > "t$i.txt"
+done
+printf 'tiny: a b c.\n1:1 Verses, digits 123 and UTF-8 \xc3\xa9\xe2\x80\x94 here.\n' > "t4.txt"
+cp t1.txt t4.txt "$OUT/corpus/"
+cat t1.txt > "$OUT/corpus/two_files"; printf '\0' >> "$OUT/corpus/two_files"; cat t4.txt >> "$OUT/corpus/two_files"
+printf 'one\0two\0three\0four words\n' > "$OUT/corpus/four_files"
+
+# prepared data: tokenizers of two sizes, token files
+"$MEKI" data --corpus t1.txt t2.txt t3.txt t4.txt --vocab 256 --out d256 >/dev/null 2>&1
+"$MEKI" data --corpus t1.txt t2.txt t3.txt t4.txt --vocab 300 --out d300 >/dev/null 2>&1
+cp d256/tokenizer.bin "$OUT/tokenizer/vocab256.bin"
+cp d300/tokenizer.bin "$OUT/tokenizer/vocab300.bin"
+cp d300/train.tok "$OUT/tokens/train.tok"
+cp d300/val.tok "$OUT/tokens/val.tok"
+head -c 64 d300/val.tok > "$OUT/tokens/short.tok"
+
+# tiny models: every memory kind, dims as small as the config allows
+SMALL=(--preset tiny --set model.vocab_size=256 --set model.d_model=8 --set model.n_layers=2
+       --set model.n_heads=1 --set model.n_kv_heads=1 --set model.ffn_hidden=8 --set model.seq_len=8
+       --set model.tie_embeddings=on --tokens 64 --batch 2 --data d256 --quiet)
+"$MEKI" train "${SMALL[@]}" --out dense >/dev/null
+"$MEKI" train "${SMALL[@]}" --memory meki --set meki.d_mem=2 --out meki >/dev/null
+"$MEKI" train "${SMALL[@]}" --memory ple --set ple.width=2 --out ple >/dev/null 2>&1 || true
+"$MEKI" train "${SMALL[@]}" --memory engram --set engram.table_size=61 --set engram.width=2 --set engram.heads=1 --out engram >/dev/null 2>&1 || true
+"$MEKI" fold --checkpoint meki --out bundle --table-dtype f32,f16,bf16,q8,q4 >/dev/null
+for kind in dense meki ple engram; do
+  [ -f "$kind/checkpoint.safetensors" ] || continue
+  cp "$kind/checkpoint.safetensors" "$OUT/checkpoint/$kind.safetensors"
+done
+cp meki/checkpoint.safetensors "$OUT/safetensors/checkpoint.safetensors"
+cp bundle/weights.safetensors "$OUT/safetensors/weights.safetensors"
+cp bundle/weights.safetensors "$OUT/checkpoint/folded.safetensors"
+cp bundle/table.*.rom "$OUT/romtable/"
+
+# a results database: a two-run sweep on the tiny corpus
+cat > seed.ini <<INI
+[experiment]
+name = seed
+description = fuzz seed database
+seeds = 1, 2
+
+[model]
+preset = tiny
+vocab_size = 256
+d_model = 16
+n_heads = 2
+n_kv_heads = 1
+ffn_hidden = 16
+
+[train]
+tokens = 256
+batch = 2
+seq_len = 16
+eval_every = 4
+eval_tokens = 64
+checkpoint_every = 4
+
+[data]
+corpus = $WORK/t1.txt, $WORK/t2.txt
+
+[sweep]
+memory.kind = none
+INI
+"$MEKI" sweep seed.ini --db seed.db >/dev/null 2>&1
+sqlite3 seed.db 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+cp seed.db "$OUT/store/wal.db"
+cp seed.db rollback.db
+sqlite3 rollback.db 'PRAGMA journal_mode=DELETE; VACUUM;' >/dev/null
+cp rollback.db "$OUT/store/rollback.db"
+cp seed.ini "$OUT/experiment/seed.ini"
+
+# experiment files: the repository's
+for f in "$ROOT"/experiments/*.ini "$ROOT"/experiments/quick/*.ini; do
+  cp "$f" "$OUT/experiment/$(basename "$(dirname "$f")")_$(basename "$f")"
+done
+
+# command lines, NUL-separated words
+words() { printf '%s\0' "$@" | head -c -1; }
+words --threads 2 --tokens 1e6 --lr 3e-3 --out x --corpus a.txt b.txt --quiet > "$OUT/args/all"
+words --threads=4 --tokens=2048 -o out.db in.db > "$OUT/args/equals"
+words --corpus a b c -- --lr nan > "$OUT/args/list"
+words train --preset tiny --memory meki --set meki.d_mem=16 --tokens 2048 --batch 4 --threads 1 > "$OUT/dispatch/train"
+words data --corpus a.txt b.txt --vocab 300 --out d > "$OUT/dispatch/data"
+words fold --checkpoint c --out b --table-dtype f32,q8 > "$OUT/dispatch/fold"
+words eval --bundle b --table-dtype q8 --zero-shot --logit-lens > "$OUT/dispatch/eval"
+words decode --bundle b --prompt 'And God said' -n 40 > "$OUT/dispatch/decode"
+words bench decode --bundle b --checkpoint c --cold > "$OUT/dispatch/bench_decode"
+words bench train --preset small > "$OUT/dispatch/bench_train"
+words sweep experiments/smoke.ini --dry-run --db x.db --shard 1/2 > "$OUT/dispatch/sweep"
+words runs --experiment smoke --status done --json > "$OUT/dispatch/runs"
+words db merge a.db b.db -o c.db > "$OUT/dispatch/db_merge"
+words db export --csv --db a.db > "$OUT/dispatch/db_export"
+words report --db a.db --out r > "$OUT/dispatch/report"
+n=$(find "$OUT" -type f | wc -l)
+echo "fuzz seeds: $n files in $OUT"
