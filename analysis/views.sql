@@ -157,7 +157,7 @@ GROUP BY l.experiment, l.variant, l.layer;
 -- Folded bundles per ROM-table dtype: perplexity, bytes on disk, decode speed, and the
 -- perplexity change against the same run's f32 table. Decode speed is the per-dtype metric
 -- folded_decode_tok_s_<dtype> when recorded; else the run's folded_decode_tok_s, which the
--- sweep measures through the f32 table (runner/measure.c), or through the one dtype of a
+-- sweep measures through the f32 table (bench/measure.c), or through the one dtype of a
 -- run that benchmarked a single dtype.
 CREATE TEMP VIEW dtype_figures AS
 WITH dtypes(dtype, position) AS (VALUES ('f32', 0), ('f16', 1), ('bf16', 2), ('q8_0', 3), ('q4_0', 4), ('q8', 5), ('q4', 6)),

@@ -4,10 +4,10 @@
 #include "bench/commands.h"
 #include "data/dataset.h"
 #include "data/tokenizer_json.h"
-#include "models/checkpoint.h"
-#include "models/export_gguf.h"
-#include "models/export_hf.h"
-#include "models/fold.h"
+#include "train/checkpoint.h"
+#include "deploy/export_gguf.h"
+#include "deploy/export_hf.h"
+#include "deploy/fold.h"
 #include "util/error.h"
 #include <stdio.h>
 #include <string.h>

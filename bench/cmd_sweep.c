@@ -1,6 +1,7 @@
 /* ./meki sweep FILE.ini: every run of an experiment's grid, recorded in the results database. */
 #include "bench/args.h"
 #include "bench/commands.h"
+#include "bench/measure.h"
 #include "models/memory.h"
 #include "runner/experiment.h"
 #include "runner/store.h"
@@ -137,6 +138,7 @@ static int sweep_worker(const ExperimentConfig *exp, const char *db, int threads
     snprintf(ctx.runs_dir, sizeof ctx.runs_dir, "%s/runs", dirname(copy));
     ctx.threads = ctx.recorded_threads = threads;
     ctx.quiet = 1;
+    ctx.measure = measure_run;
     ctx.retry_diverged = retry;
     int rc = sweep_dist_worker(&ctx, exp);
     if (rc) fprintf(stderr, "meki sweep (rank %d): %s\n", dist_world_rank(), error_message());
@@ -197,6 +199,7 @@ static int sweep_main(int argc, char **argv, ArgList *files) {
         fprintf(stderr, "meki: %s\n", error_message());
     } else {
         ctx.retry_diverged = retry;
+        ctx.measure = measure_run;
         rc = sweep_run(&ctx, exp, shard_index, shard_count, &summary);
         print_summary(exp, &summary, json, rc);
     }

@@ -3,7 +3,7 @@
 #define BENCH_REPORT_H
 #include <stdio.h>
 #include "models/model.h"
-#include "models/train.h"
+#include "train/train.h"
 
 void report_train(const TrainResult *r, const char *out_dir, int json);
 void report_accounting(const Accounting *a, FILE *out);

@@ -20,7 +20,7 @@
  * checkpoints and bundles then carry it. */
 #include "models/engram.h"
 #include "models/memory.h"
-#include "models/romtable.h"
+#include "formats/romtable.h"
 #include "data/tokenizer.h"
 #include "kernels/activation.h"
 #include "kernels/conv1d.h"
@@ -28,9 +28,10 @@
 #include "kernels/gate.h"
 #include "kernels/gemm.h"
 #include "kernels/rmsnorm.h"
+#include "util/alloc.h"
 #include "util/error.h"
 #include "util/rng.h"
-#include "models/prefetch.h"
+#include "formats/prefetch.h"
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -181,8 +182,6 @@ static int declare(Model *m) {
     return OK;
 }
 
-static float *floats(long n) { return calloc((size_t)(n > 0 ? n : 1), sizeof(float)); }
-
 static void free_acts(EngramActs *a) {
     float *all[] = {a->in, a->k, a->kp, a->kn, a->k_rstd, a->hn, a->h_rstd, a->score, a->gate,
                     a->vp, a->value};
@@ -195,11 +194,12 @@ static void free_acts(EngramActs *a) {
 static int alloc_acts(EngramActs *a, const ModelConfig *c, int heads, long N) {
     long d = c->d_model, D = (long)heads * engram_config(c)->width;
     free_acts(a);
+    Allocs al = {0};
     a->rows = malloc(sizeof(int32_t) * (size_t)(N * heads));
-    a->in = floats(N * d); a->k = floats(N * D); a->kp = floats(N * d); a->kn = floats(N * d);
-    a->k_rstd = floats(N); a->hn = floats(N * d); a->h_rstd = floats(N); a->score = floats(N);
-    a->gate = floats(N); a->vp = floats(N * d); a->value = floats(N * d);
-    return a->rows && a->value ? OK : error_set(ERR_FAILURE, "out of memory for Engram activations");
+    a->in = floats_zeroed(&al, N * d); a->k = floats_zeroed(&al, N * D); a->kp = floats_zeroed(&al, N * d); a->kn = floats_zeroed(&al, N * d);
+    a->k_rstd = floats_zeroed(&al, N); a->hn = floats_zeroed(&al, N * d); a->h_rstd = floats_zeroed(&al, N); a->score = floats_zeroed(&al, N);
+    a->gate = floats_zeroed(&al, N); a->vp = floats_zeroed(&al, N * d); a->value = floats_zeroed(&al, N * d);
+    return a->rows && !al.failed ? OK : error_set(ERR_FAILURE, "out of memory for Engram activations");
 }
 
 static int reserve(Model *m, int B, int T) {
@@ -210,11 +210,10 @@ static int reserve(Model *m, int B, int T) {
         if (st->w[l].active && alloc_acts(&st->acts[l], c, st->heads, N)) return ERR_FAILURE;
     float **bufs[] = {&st->d_wide, &st->d_wide2, &st->d_wide3, &st->d_key, &st->y};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(*bufs[i]);
-    st->d_wide = floats(N * d); st->d_wide2 = floats(N * d); st->d_wide3 = floats(N * d);
-    st->d_key = floats(N * D); st->y = floats(N * d);
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)   /* every one, not just the last */
-        if (!*bufs[i]) return error_set(ERR_FAILURE, "out of memory for Engram gradients");
-    return OK;
+    Allocs al = {0};
+    st->d_wide = floats_zeroed(&al, N * d); st->d_wide2 = floats_zeroed(&al, N * d); st->d_wide3 = floats_zeroed(&al, N * d);
+    st->d_key = floats_zeroed(&al, N * D); st->y = floats_zeroed(&al, N * d);
+    return al.failed ? error_set(ERR_FAILURE, "out of memory for Engram gradients") : OK;
 }
 
 static MemorySite site(const Model *m, int l) {
@@ -382,7 +381,7 @@ int engram_stream_create(EngramStream *s, const Model *m, int context, int rows)
     s->rows = rows;
     s->tokens = malloc(sizeof(int32_t) * (size_t)context);
     s->values = calloc((size_t)c->n_layers * context * c->d_model, sizeof(float));
-    s->y = floats((long)rows * c->d_model);
+    s->y = floats_zeroed(NULL, (size_t)rows * c->d_model);
     if (!s->tokens || !s->values || !s->y || alloc_acts(&s->a, c, state(m)->heads, rows)) {
         engram_stream_free(s);
         return error_set(ERR_FAILURE, "engram: out of memory for a context of %d", context);

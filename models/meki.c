@@ -14,7 +14,8 @@
 #include "kernels/embedding.h"
 #include "kernels/gemm.h"
 #include "kernels/rmsnorm.h"
-#include "models/romtable.h"
+#include "formats/romtable.h"
+#include "util/alloc.h"
 #include "util/error.h"
 #include "models/meki_infer.h"
 #include <stddef.h>
@@ -155,8 +156,6 @@ static int declare(Model *m) {
     return OK;
 }
 
-static float *floats(long n) { return calloc((size_t)(n > 0 ? n : 1), sizeof(float)); }
-
 static void free_acts(MekiActs *a) {
     float *all[] = {a->in, a->h, a->in_rstd, a->s, a->p_gate, a->p_up, a->p_act, a->q, a->mix,
                     a->mix_rstd, a->r, a->e, a->gpre, a->gact, a->v, a->o, a->o_rstd};
@@ -168,13 +167,14 @@ static void free_acts(MekiActs *a) {
 static int alloc_acts(MekiActs *a, const ModelConfig *c, long N) {
     long d = c->d_model, dm = meki_config(c)->d_mem, hidden = projector_hidden(c);
     free_acts(a);
-    a->in = floats(N * d); a->h = floats(N * d); a->in_rstd = floats(N);
-    a->s = floats(N * dm); a->p_gate = floats(N * hidden); a->p_up = floats(N * hidden);
-    a->p_act = floats(N * hidden); a->q = floats(N * dm); a->mix = floats(N * dm);
-    a->mix_rstd = floats(N); a->r = floats(N * dm); a->e = floats(N * dm);
-    a->gpre = floats(N * dm); a->gact = floats(N * dm); a->v = floats(N * dm);
-    a->o = floats(N * d); a->o_rstd = floats(N);
-    return a->o_rstd ? OK : error_set(ERR_FAILURE, "out of memory for MeKi activations");
+    Allocs al = {0};
+    a->in = floats_zeroed(&al, N * d); a->h = floats_zeroed(&al, N * d); a->in_rstd = floats_zeroed(&al, N);
+    a->s = floats_zeroed(&al, N * dm); a->p_gate = floats_zeroed(&al, N * hidden); a->p_up = floats_zeroed(&al, N * hidden);
+    a->p_act = floats_zeroed(&al, N * hidden); a->q = floats_zeroed(&al, N * dm); a->mix = floats_zeroed(&al, N * dm);
+    a->mix_rstd = floats_zeroed(&al, N); a->r = floats_zeroed(&al, N * dm); a->e = floats_zeroed(&al, N * dm);
+    a->gpre = floats_zeroed(&al, N * dm); a->gact = floats_zeroed(&al, N * dm); a->v = floats_zeroed(&al, N * dm);
+    a->o = floats_zeroed(&al, N * d); a->o_rstd = floats_zeroed(&al, N);
+    return al.failed ? error_set(ERR_FAILURE, "out of memory for MeKi activations") : OK;
 }
 
 static int reserve(Model *m, int B, int T) {
@@ -186,12 +186,12 @@ static int reserve(Model *m, int B, int T) {
     float **bufs[] = {&st->d_small, &st->d_small2, &st->d_e, &st->d_hidden, &st->d_hidden2,
                       &st->d_wide, &st->d_wide2};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(*bufs[i]);
-    st->d_small = floats(N * dm); st->d_small2 = floats(N * dm); st->d_e = floats(N * dm);
-    st->d_hidden = floats(N * hidden); st->d_hidden2 = floats(N * hidden);
-    st->d_wide = floats(N * d); st->d_wide2 = floats(N * d);
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)   /* every one, not just the last */
-        if (!*bufs[i]) return error_set(ERR_FAILURE, "out of memory for MeKi gradients");
-    return OK;
+    Allocs al = {0};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        long width = i < 3 ? dm : i < 5 ? hidden : d;   /* d_small, d_small2, d_e | d_hidden* | d_wide* */
+        *bufs[i] = floats_zeroed(&al, (size_t)(N * width));
+    }
+    return al.failed ? error_set(ERR_FAILURE, "out of memory for MeKi gradients") : OK;
 }
 
 static MemorySite site(const Model *m, int l) {

@@ -4,7 +4,7 @@
  * products and no OpenMP regions. */
 #include "models/meki_infer.h"
 #include "kernels/inference.h"
-#include "models/romtable.h"
+#include "formats/romtable.h"
 #include "util/error.h"
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 #include "models/memtables.h"
 #include <stdio.h>
 #include "util/progress.h"
-#include "models/romtable.h"
+#include "formats/romtable.h"
 #include "util/error.h"
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 #include "models/model.h"
 #include "models/memory.h"
-#include "models/romtable.h"
+#include "formats/romtable.h"
 #include "kernels/activation.h"
 #include "kernels/attention.h"
 #include "kernels/crossentropy.h"

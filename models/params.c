@@ -1,4 +1,5 @@
 #include "models/params.h"
+#include "util/alloc.h"
 #include "util/error.h"
 #include "util/hash.h"
 #include "util/rng.h"
@@ -38,21 +39,15 @@ void params_add(ParamSet *ps, const char *name, long d0, long d1, long d2, Param
     t->grad_slot = grad_slot;
 }
 
-static float *alloc_floats(long n) {
-    float *p = aligned_alloc(64, sizeof(float) * (size_t)((n + 15) / 16 * 16));
-    if (p) memset(p, 0, sizeof(float) * (size_t)n);
-    return p;
-}
-
 int params_allocate(ParamSet *ps, int with_training_state) {
-    ps->data = alloc_floats(ps->total);
+    Allocs al = {0};
+    ps->data = floats_zeroed(&al, (size_t)ps->total);
     if (with_training_state) {
-        ps->grad = alloc_floats(ps->total);
-        ps->adam_m = alloc_floats(ps->total);
-        ps->adam_v = alloc_floats(ps->total);
+        ps->grad = floats_zeroed(&al, (size_t)ps->total);
+        ps->adam_m = floats_zeroed(&al, (size_t)ps->total);
+        ps->adam_v = floats_zeroed(&al, (size_t)ps->total);
     }
-    if (!ps->data || (with_training_state && (!ps->grad || !ps->adam_m || !ps->adam_v)))
-        return error_set(ERR_FAILURE, "out of memory for %ld parameters", ps->total);
+    if (al.failed) return error_set(ERR_FAILURE, "out of memory for %ld parameters", ps->total);
     for (int i = 0; i < ps->count; i++) {
         ParamTensor *t = &ps->tensors[i];
         *t->slot = ps->data + t->offset;

@@ -9,11 +9,12 @@
  * Folded form: e = T~_l[x], with T~_l = ple_l computed for all V tokens. */
 #include "models/ple.h"
 #include "models/memory.h"
-#include "models/romtable.h"
+#include "formats/romtable.h"
 #include "kernels/activation.h"
 #include "kernels/embedding.h"
 #include "kernels/gemm.h"
 #include "kernels/rmsnorm.h"
+#include "util/alloc.h"
 #include "util/error.h"
 #include <math.h>
 #include <stddef.h>
@@ -92,8 +93,6 @@ static int declare(Model *m) {
     return OK;
 }
 
-static float *floats(long n) { return calloc((size_t)(n > 0 ? n : 1), sizeof(float)); }
-
 void ple_acts_free(PleActs *a) {
     float *all[] = {a->in, a->s, a->q, a->q_rstd, a->qn, a->e, a->gpre, a->gact, a->u,
                     a->o, a->o_rstd};
@@ -104,10 +103,11 @@ void ple_acts_free(PleActs *a) {
 int ple_acts_create(PleActs *a, const ModelConfig *c, long N) {
     long d = c->d_model, p = ple_config(c)->width;
     ple_acts_free(a);
-    a->in = floats(N * d); a->s = floats(N * p); a->q = floats(N * p); a->q_rstd = floats(N);
-    a->qn = floats(N * p); a->e = floats(N * p); a->gpre = floats(N * p);
-    a->gact = floats(N * p); a->u = floats(N * p); a->o = floats(N * d); a->o_rstd = floats(N);
-    return a->o_rstd ? OK : error_set(ERR_FAILURE, "out of memory for PLE activations");
+    Allocs al = {0};
+    a->in = floats_zeroed(&al, N * d); a->s = floats_zeroed(&al, N * p); a->q = floats_zeroed(&al, N * p); a->q_rstd = floats_zeroed(&al, N);
+    a->qn = floats_zeroed(&al, N * p); a->e = floats_zeroed(&al, N * p); a->gpre = floats_zeroed(&al, N * p);
+    a->gact = floats_zeroed(&al, N * p); a->u = floats_zeroed(&al, N * p); a->o = floats_zeroed(&al, N * d); a->o_rstd = floats_zeroed(&al, N);
+    return al.failed ? error_set(ERR_FAILURE, "out of memory for PLE activations") : OK;
 }
 
 static int reserve(Model *m, int B, int T) {
@@ -118,11 +118,10 @@ static int reserve(Model *m, int B, int T) {
         if (st->w[l].active && ple_acts_create(&st->acts[l], c, N)) return ERR_FAILURE;
     float **bufs[] = {&st->d_small, &st->d_small2, &st->d_small3, &st->d_wide};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(*bufs[i]);
-    st->d_small = floats(N * p); st->d_small2 = floats(N * p); st->d_small3 = floats(N * p);
-    st->d_wide = floats(N * d);
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)   /* every one, not just the last */
-        if (!*bufs[i]) return error_set(ERR_FAILURE, "out of memory for PLE gradients");
-    return OK;
+    Allocs al = {0};
+    st->d_small = floats_zeroed(&al, N * p); st->d_small2 = floats_zeroed(&al, N * p); st->d_small3 = floats_zeroed(&al, N * p);
+    st->d_wide = floats_zeroed(&al, N * d);
+    return al.failed ? error_set(ERR_FAILURE, "out of memory for PLE gradients") : OK;
 }
 
 static MemorySite site(const Model *m, int l) {
@@ -275,7 +274,7 @@ static void infer_free(void *p) {
 
 static int infer_create(const Model *m, int context, int rows, void **out) {
     PleInfer *s = calloc(1, sizeof *s);
-    if (!s || !(s->y = floats((long)rows * m->cfg.d_model))) {
+    if (!s || !(s->y = floats_zeroed(NULL, (size_t)rows * m->cfg.d_model))) {
         infer_free(s);
         return error_set(ERR_FAILURE, "engine: out of memory");
     }

@@ -7,7 +7,7 @@
 #define RUNNER_EXPERIMENT_H
 #include "kernels/quant.h"
 #include "models/config.h"
-#include "models/train.h"
+#include "train/train.h"
 #include <stdint.h>
 
 #define EXP_MAX_ENTRIES 128

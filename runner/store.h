@@ -6,7 +6,7 @@
  * or missing database file) with a message naming the database. */
 #ifndef RUNNER_STORE_H
 #define RUNNER_STORE_H
-#include "models/train.h"
+#include "train/train.h"
 #include <stdint.h>
 #include <stdio.h>
 

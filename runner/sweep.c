@@ -1,10 +1,9 @@
 #include "runner/sweep.h"
 #include "runner/sweep_dist.h"
 #include "util/dist.h"
-#include "runner/measure.h"
 #include "runner/machine.h"
 #include "runner/record.h"
-#include "models/checkpoint.h"
+#include "train/checkpoint.h"
 #include "data/dataset.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -217,7 +216,8 @@ static void pipeline(const SweepContext *ctx, const ResolvedRun *run, const char
     if (report->outcome != OUTCOME_DONE) return;
     /* a failed measurement fails the run; its training stays in dir, so a re-run resumes
      * from the finished checkpoint and only measures again */
-    if (measure_run(&run->settings, data_dir, dir, ctx->threads, &report->metrics)) {
+    if (!ctx->measure) error_set(ERR_FAILURE, "no measurement set for the sweep");
+    if (!ctx->measure || ctx->measure(&run->settings, data_dir, dir, ctx->threads, &report->metrics)) {
         report->outcome = OUTCOME_FAILED;
         snprintf(report->error, sizeof report->error, "measuring: %s", error_message());
     }

@@ -15,6 +15,10 @@ typedef struct {
     int quiet;                  /* no progress output from the run itself */
     int retry_diverged;         /* run diverged runs again (they are final otherwise) */
     char git_revision[128], host[256], environment[17];
+    /* what a trained run's experiment asks to measure (zero-shot, bundles, decode speed):
+     * bench/measure.c's measure_run, set by the command, since the benchmarks sit above
+     * the runner. Required. */
+    int (*measure)(const RunSettings *s, const char *data_dir, const char *dir, int threads, MetricList *m);
 } SweepContext;
 
 /* Fills ctx for a store opened at db_path: runs go to dirname(db_path)/runs; records

@@ -9,7 +9,7 @@
 #ifndef TESTS_MEMORY_CHECK_H
 #define TESTS_MEMORY_CHECK_H
 #include "kernels/adamw.h"
-#include "models/fold.h"
+#include "deploy/fold.h"
 #include "models/memory.h"
 #include "models/model.h"
 #include "tests/gradcheck.h"

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "models/checkpoint.h"
-#include "models/engine.h"
-#include "models/fold.h"
+#include "train/checkpoint.h"
+#include "infer/engine.h"
+#include "deploy/fold.h"
 #include "tests/memory_check.h"
 #include "util/error.h"
 

@@ -12,15 +12,15 @@
 #include <string.h>
 #include <unistd.h>
 #include "kernels/gemm.h"
-#include "models/checkpoint.h"
-#include "models/decode_bench.h"
-#include "models/engine.h"
-#include "models/fold.h"
+#include "train/checkpoint.h"
+#include "bench/decode_bench.h"
+#include "infer/engine.h"
+#include "deploy/fold.h"
 #include "models/engram.h"
 #include "models/meki.h"
 #include "models/ple.h"
 #include "models/model.h"
-#include "models/sampler.h"
+#include "infer/sampler.h"
 #include "util/rng.h"
 
 enum { T = 12, V = 300 };

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kernels/adamw.h"
-#include "models/fold.h"
+#include "deploy/fold.h"
 #include "models/meki.h"
 #include "models/model.h"
 #include "util/rng.h"

@@ -11,7 +11,7 @@
 #include "models/model.h"
 #include "models/memory.h"
 #include "models/meki.h"
-#include "models/eval.h"
+#include "train/eval.h"
 #include "util/error.h"
 #include "util/sysmem.h"
 #include "util/rng.h"

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "models/fold.h"
+#include "deploy/fold.h"
 #include "models/ple.h"
 #include "tests/memory_check.h"
 

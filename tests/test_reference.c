@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "models/model.h"
-#include "models/safetensors.h"
+#include "formats/safetensors.h"
 #include "util/error.h"
 
 static const double REFERENCE_TOLERANCE = 1e-4;

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "models/romtable.h"
+#include "formats/romtable.h"
 #include "util/error.h"
 #include "util/rng.h"
 

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "data/dataset.h"
-#include "models/checkpoint.h"
-#include "models/safetensors.h"
-#include "models/train.h"
+#include "train/checkpoint.h"
+#include "formats/safetensors.h"
+#include "train/train.h"
 #include "util/error.h"
 #include <sys/stat.h>
 

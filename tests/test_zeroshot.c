@@ -14,7 +14,7 @@
 #include "data/tasks.h"
 #include "kernels/adamw.h"
 #include "models/model.h"
-#include "models/zeroshot.h"
+#include "train/zeroshot.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/rng.h"

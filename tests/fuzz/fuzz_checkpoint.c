@@ -1,7 +1,7 @@
 /* A checkpoint file through model_load_file (config from metadata, model creation, every
  * tensor and the AdamW moments), then model_fold when the model has a foldable memory. */
-#include "models/checkpoint.h"
-#include "models/fold.h"
+#include "train/checkpoint.h"
+#include "deploy/fold.h"
 #include "tests/fuzz/fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -1,6 +1,6 @@
 /* rom_table_open on arbitrary bytes: as given (checksum verified), then with the header's
  * checksum recomputed so that mutations reach the layout checks and the row decoding. */
-#include "models/romtable.h"
+#include "formats/romtable.h"
 #include "tests/fuzz/fuzz_common.h"
 #include <math.h>
 

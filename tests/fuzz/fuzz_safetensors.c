@@ -1,6 +1,6 @@
 /* safetensors_open on arbitrary bytes, then every lookup a loader makes: each tensor by
  * name, its F32 view when the dtype says so, and each metadata key. */
-#include "models/safetensors.h"
+#include "formats/safetensors.h"
 #include "tests/fuzz/fuzz_common.h"
 #include <string.h>
 

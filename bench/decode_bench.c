@@ -1,0 +1,378 @@
+#include "bench/decode_bench.h"
+#include "util/progress.h"
+#include "data/tokens.h"
+#include "train/checkpoint.h"
+#include "infer/engine.h"
+#include "deploy/fold.h"
+#include "infer/sampler.h"
+#include "util/error.h"
+#include "util/rng.h"
+#include "util/timer.h"
+#include <stdio.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static const char *const VARIANT_NAMES[VARIANT_COUNT] = {
+    "dense", "unfolded", "folded", "folded_noprefetch", "cold_folded", "cold_thread_folded",
+    "cold_noprefetch_folded",
+};
+
+const char *decode_variant_name(DecodeVariant v) {
+    return v >= 0 && v < VARIANT_COUNT ? VARIANT_NAMES[v] : "?";
+}
+
+/* ---- process figures ------------------------------------------------------------- */
+
+typedef struct { long minor, major; } Faults;
+
+static Faults faults_now(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (Faults){u.ru_minflt, u.ru_majflt};
+}
+
+static size_t peak_rss_bytes(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (size_t)u.ru_maxrss * 1024;
+}
+
+/* A "Name:   123 kB" line of /proc/self/status, in bytes; 0 if absent. */
+static size_t status_bytes(const char *name) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t len = strlen(name), kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, name, len) && line[len] == ':') { kb = strtoul(line + len + 1, NULL, 10); break; }
+    if (f) fclose(f);
+    return kb * 1024;
+}
+
+/* ---- one timed run ---------------------------------------------------------------- */
+
+typedef struct {
+    double prefill_seconds, decode_seconds, decode_cpu_seconds;
+    Faults decode_faults, prefill_faults;
+} RunTimes;
+
+/* CPU time of the process: unlike wall time, it leaves out the moments another process
+ * holds the core (this machine is shared), but also the waits for storage. */
+static double cpu_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static Faults faults_since(Faults start) {
+    Faults now = faults_now();
+    return (Faults){now.minor - start.minor, now.major - start.major};
+}
+
+/* Prefill stream[0..context), then decode the next `tokens` one by one. Cold runs evict the
+ * table before each phase, so both start from storage. Returns a checksum of the argmaxes
+ * so the work cannot be optimised away. */
+static long run_once(Engine *e, const int32_t *stream, int context, int tokens, int cold,
+                     RunTimes *out) {
+    int V = e->model->cfg.vocab_size;
+    long sink = 0;
+    if (cold) engine_table_evict(e);
+    Faults f = faults_now();
+    double start = now_seconds();
+    const float *logits = engine_prefill(e, stream, context, 0);
+    out->prefill_seconds = now_seconds() - start;
+    out->prefill_faults = faults_since(f);
+    sink += sample_argmax(logits, V);
+    if (cold) engine_table_evict(e);
+    f = faults_now();
+    double cpu_start = cpu_seconds();
+    start = now_seconds();
+    for (int i = 0; i < tokens; i++) {
+        logits = engine_forward(e, stream[context + i], context + i);
+        sink += sample_argmax(logits, V);
+    }
+    out->decode_seconds = now_seconds() - start;
+    out->decode_cpu_seconds = cpu_seconds() - cpu_start;
+    out->decode_faults = faults_since(f);
+    return sink;
+}
+
+typedef struct {
+    Engine *engine;
+    int cold;
+    PrefetchMode prefetch;
+    double prefill_seconds[DECODE_BENCH_MAX_REPEATS], decode_seconds[DECODE_BENCH_MAX_REPEATS];
+    double decode_cpu_seconds[DECODE_BENCH_MAX_REPEATS];
+    Faults decode_faults, prefill_faults;   /* sums over the timed runs */
+} Variant;
+
+static int run_variant(Variant *v, const int32_t *stream, const DecodeBenchOptions *o, int repeat,
+                       long *sink) {
+    RunTimes t;
+    int rc = engine_set_prefetch(v->engine, v->prefetch);
+    if (rc) return rc;
+    if (!v->cold) engine_table_populate(v->engine);   /* warm: every page mapped, untimed */
+    *sink += run_once(v->engine, stream, o->context, o->tokens, v->cold, &t);
+    if ((rc = engine_set_prefetch(v->engine, PREFETCH_MADVISE)) || repeat < 0) return rc;
+    v->prefill_seconds[repeat] = t.prefill_seconds;
+    v->decode_seconds[repeat] = t.decode_seconds;
+    v->decode_cpu_seconds[repeat] = t.decode_cpu_seconds;
+    v->decode_faults.minor += t.decode_faults.minor;
+    v->decode_faults.major += t.decode_faults.major;
+    v->prefill_faults.major += t.prefill_faults.major;
+    return OK;
+}
+
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *values, int n) {
+    qsort(values, (size_t)n, sizeof(double), compare_doubles);
+    return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+/* Speed of v relative to base, round by round (the two ran a moment apart, under the same
+ * load), then the median: steadier than a ratio of medians on a shared machine. */
+static double paired_ratio(const Variant *v, const Variant *base, int n) {
+    double ratios[DECODE_BENCH_MAX_REPEATS];
+    for (int i = 0; i < n; i++) ratios[i] = base->decode_seconds[i] / v->decode_seconds[i];
+    return median(ratios, n);
+}
+
+/* Before summarize, which sorts the samples. */
+static void ratios(Variant *v, const int *active, int n_active, int repeats, DecodeBenchResult *r) {
+    for (int i = 0; i < n_active; i++) {
+        int a = active[i];
+        r->v[a].over_dense = paired_ratio(&v[a], &v[VARIANT_DENSE], repeats);
+        r->v[a].over_warm = paired_ratio(&v[a], &v[VARIANT_FOLDED], repeats);
+    }
+}
+
+static void summarize(Variant *v, const DecodeBenchOptions *o, VariantFigures *f) {
+    int n = o->repeats;
+    f->measured = 1;
+    f->prefill_tok_s = o->context / median(v->prefill_seconds, n);
+    f->decode_tok_s = o->tokens / median(v->decode_seconds, n);   /* sorted now */
+    f->decode_min_tok_s = o->tokens / v->decode_seconds[n - 1];
+    f->decode_max_tok_s = o->tokens / v->decode_seconds[0];
+    f->decode_cpu_tok_s = o->tokens / median(v->decode_cpu_seconds, n);
+    f->decode_minor_faults = (double)v->decode_faults.minor / n;
+    f->decode_major_faults = (double)v->decode_faults.major / n;
+    f->prefill_major_faults = (double)v->prefill_faults.major / n;
+}
+
+/* ---- the models ------------------------------------------------------------------- */
+
+/* The checkpoint must be the model the bundle was folded from: same config, field by field. */
+static int check_same_config(const Model *folded, const Model *unfolded, const DecodeBenchOptions *o) {
+    char a[256], b[256];
+    for (int i = 0; i < model_config_field_count(); i++) {
+        model_config_field_value(&folded->cfg, i, a, sizeof a);
+        model_config_field_value(&unfolded->cfg, i, b, sizeof b);
+        if (strcmp(a, b))
+            return error_set(ERR_INPUT, "%s is not the model %s was folded from: %s is %s there, %s here",
+                             o->checkpoint, o->bundle, model_config_field_key(i), b, a);
+    }
+    if (unfolded->folded)
+        return error_set(ERR_INPUT, "%s holds a folded model: give the training checkpoint", o->checkpoint);
+    return OK;
+}
+
+static int dense_twin(const Model *m, Model *dense, uint64_t seed) {
+    ModelConfig c = m->cfg;
+    c.memory = MEMORY_NONE;
+    int rc = model_create(dense, &c, 0, 0);
+    if (!rc) model_init_weights(dense, seed);
+    return rc;
+}
+
+typedef struct {
+    Model folded, unfolded, dense;
+    int has_unfolded, loaded_folded, loaded_dense;
+    Engine engines[3];   /* dense, unfolded, folded */
+    int engines_made[3];
+} Models;
+
+static void release(Models *s) {
+    for (int i = 0; i < 3; i++) if (s->engines_made[i]) engine_free(&s->engines[i]);
+    if (s->loaded_folded) model_free(&s->folded);
+    if (s->has_unfolded) model_free(&s->unfolded);
+    if (s->loaded_dense) model_free(&s->dense);
+}
+
+static int check_options(const DecodeBenchOptions *o) {
+    if (o->context < 1 || o->tokens < 1)
+        return error_set(ERR_INPUT, "--context and --tokens must be positive");
+    if (o->repeats < 1 || o->repeats > DECODE_BENCH_MAX_REPEATS)
+        return error_set(ERR_INPUT, "--repeats must be in 1..%d", DECODE_BENCH_MAX_REPEATS);
+    if (o->warmup < 0) return error_set(ERR_INPUT, "warm-up rounds must be >= 0");
+    if (o->context > INT_MAX - o->tokens)   /* both are positive here */
+        return error_set(ERR_INPUT, "--context %d + --tokens %d overflows an int", o->context, o->tokens);
+    return OK;
+}
+
+static int load_folded(Models *s, const DecodeBenchOptions *o) {
+    int rc = bundle_load(&s->folded, o->bundle, o->dtype);
+    if (rc) return rc;
+    s->loaded_folded = 1;
+    if (s->folded.cfg.memory == MEMORY_NONE || !s->folded.rom)
+        return error_set(ERR_INPUT, "%s: a bundle of a memory model with a ROM table is needed", o->bundle);
+    if (engine_check_context(&s->folded.cfg, (long)o->context + o->tokens, o->chunk)) {
+        char why[1024];   /* error_set must not read the buffer it writes */
+        snprintf(why, sizeof why, "%s", error_message());
+        return error_set(ERR_INPUT, "--context %d + --tokens %d: %s", o->context, o->tokens, why);
+    }
+    if ((rc = engine_create(&s->engines[2], &s->folded, o->context + o->tokens, o->chunk))) return rc;
+    s->engines_made[2] = 1;
+    return OK;
+}
+
+/* The folded model's RSS is taken first, alone, after one warm run; then the others load. */
+static int load_others(Models *s, const DecodeBenchOptions *o, const int32_t *stream, DecodeBenchResult *r) {
+    int rc, context = o->context + o->tokens;
+    TrainState state;
+    RunTimes t;
+    engine_table_populate(&s->engines[2]);
+    run_once(&s->engines[2], stream, o->context, o->tokens, 0, &t);
+    r->folded_rss_bytes = status_bytes("VmRSS");
+    if (o->checkpoint) {
+        if ((rc = checkpoint_load(&s->unfolded, o->checkpoint, 0, &state))) return rc;
+        s->has_unfolded = 1;
+        if ((rc = check_same_config(&s->folded, &s->unfolded, o))) return rc;
+        if ((rc = engine_create(&s->engines[1], &s->unfolded, context, o->chunk))) return rc;
+        s->engines_made[1] = 1;
+    }
+    if ((rc = dense_twin(&s->folded, &s->dense, o->seed))) return rc;
+    s->loaded_dense = 1;
+    if ((rc = engine_create(&s->engines[0], &s->dense, context, o->chunk))) return rc;
+    s->engines_made[0] = 1;
+    return OK;
+}
+
+static void describe(const Models *s, const DecodeBenchOptions *o, DecodeBenchResult *r) {
+    const ModelConfig *c = &s->folded.cfg;
+    const RomTable *t = s->folded.rom;
+    r->d_model = c->d_model;
+    r->n_layers = c->n_layers;
+    r->d_mem = t->width;   /* the table's width: d_mem, PLE's p, or Engram's head width */
+    r->vocab_size = c->vocab_size;
+    r->meki_layers = t->n_tables;
+    r->context = o->context;
+    r->tokens = o->tokens;
+    r->repeats = o->repeats;
+    r->rom_bytes = t->file_bytes;
+    r->row_bytes = t->row_bytes;
+    r->dense_weights_bytes = sizeof(float) * (size_t)s->dense.params.total;
+    r->folded_weights_bytes = sizeof(float) * (size_t)s->folded.params.total;
+    r->unfolded_weights_bytes = s->has_unfolded ? sizeof(float) * (size_t)s->unfolded.params.total : 0;
+    r->kv_cache_bytes = sizeof(float) * 2 * (size_t)c->n_layers * (o->context + o->tokens) *
+                        c->n_kv_heads * c->head_dim;
+    r->engine_bytes = engine_bytes(&s->engines[2]);
+}
+
+/* Which variants run, on which engine, in which state. */
+static int plan(Models *s, const DecodeBenchOptions *o, Variant *v, int *active) {
+    int n = 0;
+    Engine *folded = &s->engines[2];
+    v[VARIANT_DENSE] = (Variant){.engine = &s->engines[0], .prefetch = PREFETCH_MADVISE};
+    v[VARIANT_UNFOLDED] = (Variant){.engine = &s->engines[1], .prefetch = PREFETCH_MADVISE};
+    v[VARIANT_FOLDED] = (Variant){.engine = folded, .prefetch = PREFETCH_MADVISE};
+    v[VARIANT_FOLDED_NOPREFETCH] = (Variant){.engine = folded, .prefetch = PREFETCH_OFF};
+    v[VARIANT_COLD_FOLDED] = (Variant){.engine = folded, .cold = 1, .prefetch = PREFETCH_MADVISE};
+    v[VARIANT_COLD_THREAD_FOLDED] = (Variant){.engine = folded, .cold = 1, .prefetch = PREFETCH_THREAD};
+    v[VARIANT_COLD_NOPREFETCH_FOLDED] = (Variant){.engine = folded, .cold = 1, .prefetch = PREFETCH_OFF};
+    for (int i = 0; i < VARIANT_COUNT; i++) {
+        if (i == VARIANT_UNFOLDED && !s->has_unfolded) continue;
+        /* cold runs need the table's pages under the engine's control (not Engram's yet) */
+        if (v[i].cold && (!o->cold || !engine_has_rom(folded))) continue;
+        active[n++] = i;
+    }
+    return n;
+}
+
+/* The warm state at the end: RSS split, table residency; then one cold decode to see how
+ * much of the table decoding really needs. */
+static void footprint(Models *s, const DecodeBenchOptions *o, const int32_t *stream, DecodeBenchResult *r) {
+    Engine *folded = &s->engines[2];
+    RunTimes t;
+    engine_table_populate(folded);
+    run_once(folded, stream, o->context, o->tokens, 0, &t);
+    r->table_resident_bytes = engine_table_resident_bytes(folded);
+    r->anon_resident_bytes = status_bytes("RssAnon");
+    r->file_resident_bytes = status_bytes("RssFile");
+    if (o->cold && engine_has_rom(folded)) {
+        r->evicted_resident_bytes = engine_table_evict(folded);
+        run_once(folded, stream, o->context, o->tokens, 1, &t);
+        r->cold_table_resident_bytes = engine_table_resident_bytes(folded);
+    }
+    r->peak_rss_bytes = peak_rss_bytes();
+}
+
+static int fill_stream(int32_t *stream, int n, const DecodeBenchOptions *o, int vocab_size) {
+    if (!o->stream_path) {
+        Rng rng;
+        rng_seed(&rng, o->seed);
+        for (int i = 0; i < n; i++) stream[i] = (int32_t)rng_below(&rng, (uint64_t)vocab_size);
+        return OK;
+    }
+    TokenFile tf;
+    int rc = token_file_open(&tf, o->stream_path);
+    if (rc) return rc;
+    if (tf.vocab_size != vocab_size || tf.count < n)
+        rc = error_set(ERR_INPUT, "%s: %ld tokens of a %d-token vocabulary; the run needs %d of %d",
+                       o->stream_path, tf.count, tf.vocab_size, n, vocab_size);
+    for (int i = 0; !rc && i < n; i++) stream[i] = tf.ids[i];
+    token_file_close(&tf);
+    return rc;
+}
+
+/* Round-robin over the variants; each round starts one variant later, so none always
+ * follows the cold runs. */
+static int measure(Models *s, const DecodeBenchOptions *o, Variant *variants, const int32_t *stream,
+                   DecodeBenchResult *r) {
+    int active[VARIANT_COUNT], n = plan(s, o, variants, active), rc = OK;
+    long sink = 0;
+    describe(s, o, r);
+    Progress progress;
+    progress_begin_after(&progress, "decode bench", (double)(o->warmup + o->repeats) * n, 5);
+    for (int repeat = -o->warmup; !rc && repeat < o->repeats; repeat++)
+        for (int i = 0; !rc && i < n; i++) {
+            progress_update(&progress, (double)(repeat + o->warmup) * n + i, "");
+            rc = run_variant(&variants[active[(i + repeat + o->warmup) % n]], stream, o, repeat, &sink);
+        }
+    progress_end(&progress);
+    if (rc) return rc;
+    ratios(variants, active, n, o->repeats, r);
+    for (int i = 0; i < n; i++) summarize(&variants[active[i]], o, &r->v[active[i]]);
+    footprint(s, o, stream, r);
+    r->argmax_checksum = sink;
+    return OK;
+}
+
+int decode_bench_run(const DecodeBenchOptions *o, DecodeBenchResult *r) {
+    memset(r, 0, sizeof *r);
+    int rc = check_options(o);
+    if (rc) return rc;
+    int n_stream = o->context + o->tokens;
+    int32_t *stream = malloc(sizeof(int32_t) * n_stream);
+    Variant *variants = calloc(VARIANT_COUNT, sizeof(Variant));
+    Models *s = calloc(1, sizeof *s);
+    if (!stream || !variants || !s) {
+        free(stream); free(variants); free(s);
+        return error_set(ERR_FAILURE, "out of memory");
+    }
+    if ((rc = load_folded(s, o)) || (rc = fill_stream(stream, n_stream, o, s->folded.cfg.vocab_size)))
+        goto done;
+    rc = load_others(s, o, stream, r);
+    if (!rc) rc = measure(s, o, variants, stream, r);
+done:
+    release(s);
+    free(s);
+    free(variants);
+    free(stream);
+    return rc;
+}

@@ -1,0 +1,71 @@
+/* Decode speed and footprint of a deploy bundle against its dense twin (same config with
+ * the memory removed, random weights: speed does not depend on values) and, when given,
+ * the unfolded checkpoint it came from. Every variant runs in the same process, round-robin
+ * over the repeats, on the same token stream: prefill `context` tokens, then decode
+ * `tokens` more one at a time. The ids come from the stream: uniformly random by default,
+ * so table rows are spread over the whole table as in a worst case, or the start of a
+ * token file (real text: frequent tokens repeat, so a cold table warms faster). The
+ * argmax of each step's logits is still computed, as a greedy decoder would.
+ * Variants run whole (prefill then decode), rotated from round to round; speed ratios are
+ * medians of per-round ratios. Running them in lockstep instead (blocks of 8 tokens each
+ * in turn) was tried and rejected: a model that follows itself finds its weights still in
+ * cache, which biased two variants with identical work (folded with and without prefetch)
+ * by 12-16%. With whole runs, the prefill warms the caches before the decode is timed. */
+#ifndef BENCH_DECODE_BENCH_H
+#define BENCH_DECODE_BENCH_H
+#include "kernels/quant.h"
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    VARIANT_DENSE,
+    VARIANT_UNFOLDED,
+    VARIANT_FOLDED,                  /* warm table, prefetch by madvise (the default) */
+    VARIANT_FOLDED_NOPREFETCH,       /* warm table, prefetch off */
+    VARIANT_COLD_FOLDED,             /* table evicted before prefill and before decode */
+    VARIANT_COLD_THREAD_FOLDED,      /* same, prefetch by a helper thread */
+    VARIANT_COLD_NOPREFETCH_FOLDED,
+    VARIANT_COUNT
+} DecodeVariant;
+
+enum { DECODE_BENCH_MAX_REPEATS = 101 };
+
+typedef struct {
+    const char *bundle, *checkpoint;   /* checkpoint may be NULL */
+    const char *stream_path;           /* a token file (data/tokens.h), or NULL: random ids */
+    TableDtype dtype;
+    int context, tokens, repeats, warmup, chunk, cold;
+    uint64_t seed;
+} DecodeBenchOptions;
+
+typedef struct {
+    int measured;
+    double prefill_tok_s, decode_tok_s;          /* medians */
+    double decode_min_tok_s, decode_max_tok_s;
+    double decode_cpu_tok_s;                     /* tokens per CPU second (median) */
+    double over_dense, over_warm;   /* decode speed / dense's, / warm folded's: medians of
+                                       per-round ratios */
+    double decode_minor_faults, decode_major_faults;   /* mean per timed decode */
+    double prefill_major_faults;
+} VariantFigures;
+
+typedef struct {
+    VariantFigures v[VARIANT_COUNT];
+    int d_model, n_layers, d_mem, vocab_size, meki_layers, context, tokens, repeats;
+    size_t rom_bytes, row_bytes;
+    size_t peak_rss_bytes;             /* whole process: every model of the run */
+    size_t folded_rss_bytes;           /* VmRSS with only the bundle loaded, after warm-up */
+    size_t anon_resident_bytes, file_resident_bytes;   /* at the end, table warm */
+    size_t table_resident_bytes;       /* table pages in the page cache, warm */
+    size_t cold_table_resident_bytes;  /* after one cold decode: what decoding pulled in */
+    size_t evicted_resident_bytes;     /* left after an eviction (0 if it worked) */
+    size_t dense_weights_bytes, folded_weights_bytes, unfolded_weights_bytes, kv_cache_bytes;
+    size_t engine_bytes;               /* KV cache and activations of one engine */
+    long argmax_checksum;              /* sum of every step's argmax: the work is observable */
+} DecodeBenchResult;
+
+const char *decode_variant_name(DecodeVariant v);   /* "dense", "cold_folded", ... */
+/* Loads the models, measures, frees them. ERR_INPUT for a bad bundle or checkpoint, or a
+ * checkpoint whose config is not the bundle's. */
+int decode_bench_run(const DecodeBenchOptions *o, DecodeBenchResult *r);
+#endif

@@ -1,0 +1,136 @@
+#include "bench/measure.h"
+#include "kernels/gemm.h"
+#include "train/checkpoint.h"
+#include "bench/decode_bench.h"
+#include "train/eval.h"
+#include "deploy/fold.h"
+#include "models/memory.h"
+#include "train/record.h"
+#include "train/zeroshot.h"
+#include "util/error.h"
+#include "util/fileio.h"
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const int TASK_ITEMS = 400;
+
+static int downstream(const RunSettings *s, const char *data_dir, Model *m, const TokenFile *val,
+                      MetricList *out) {
+    DownstreamResult x = {0};
+    int rc = evaluate_downstream(m, data_dir, val, s->eval.zero_shot, s->eval.logit_lens, TASK_ITEMS, &x);
+    if (!rc && s->eval.zero_shot) {
+        metrics_add(out, "cloze_acc", x.cloze.accuracy, "fraction");
+        metrics_add(out, "choice_acc", x.choice.accuracy, "fraction");
+        metrics_add(out, "choice_acc_norm", x.choice.accuracy_norm, "fraction");
+        metrics_add(out, "cloze_items", x.cloze.count, "items");
+        metrics_add(out, "choice_items", x.choice.count, "items");
+    }
+    if (!rc && s->eval.logit_lens)
+        for (int l = 0; l < m->cfg.n_layers; l++) {
+            char name[32];
+            snprintf(name, sizeof name, "lens_kl_%d", l);
+            metrics_add(out, name, x.kl[l], "nats");
+        }
+    return rc;
+}
+
+static int dtype_list(unsigned mask, TableDtype *out) {
+    int n = 0;
+    for (int d = TABLE_F32; d <= TABLE_Q4; d++)
+        if (mask & (1u << d)) out[n++] = (TableDtype)d;
+    return n;
+}
+
+/* Folds into dir/bundle, then the held-out perplexity through each table dtype. */
+static int bundles(const RunSettings *s, const Model *trained, const TokenFile *val, const char *bundle,
+                   MetricList *out) {
+    TableDtype dtypes[5];
+    int n = dtype_list(s->bench.table_dtypes, dtypes), rc;
+    Model folded;
+    if ((rc = model_fold(trained, &folded))) return rc;
+    rc = bundle_write(&folded, bundle, dtypes, n);
+    model_free(&folded);
+    for (int i = 0; i < n && !rc; i++) {
+        Model m;
+        char name[64], path[4400];
+        if ((rc = bundle_load(&m, bundle, dtypes[i]))) break;
+        double loss = evaluate_loss(&m, val->ids, val->count, 8, m.cfg.seq_len, 0, NULL);
+        model_free(&m);
+        bundle_table_path(path, sizeof path, bundle, dtypes[i]);
+        snprintf(name, sizeof name, "bundle_val_loss_%s", table_dtype_name(dtypes[i]));
+        metrics_add(out, name, loss, "nats");
+        snprintf(name, sizeof name, "bundle_val_ppl_%s", table_dtype_name(dtypes[i]));
+        metrics_add(out, name, exp(loss), "ppl");
+        snprintf(name, sizeof name, "rom_bytes_%s", table_dtype_name(dtypes[i]));
+        metrics_add(out, name, (double)file_size(path), "bytes");
+    }
+    return rc;
+}
+
+/* The folded bundle (f32 table) against its dense twin and the unfolded checkpoint. */
+static int decode_speed(const RunSettings *s, const char *dir, const char *bundle, MetricList *out) {
+    int half = s->model.seq_len / 2;
+    DecodeBenchOptions o = {
+        .bundle = bundle, .checkpoint = dir, .dtype = TABLE_F32,
+        .context = half, .tokens = s->bench.decode_tokens < half ? s->bench.decode_tokens : half,
+        .repeats = 5, .warmup = 1, .chunk = 64, .cold = s->bench.cold, .seed = 1,
+    };
+    DecodeBenchResult r;
+    kernels_set_threads(1);   /* decoding is matrix-vector work: one thread, as bench decode */
+    int rc = decode_bench_run(&o, &r);
+    if (rc) return rc;
+    const VariantFigures *dense = &r.v[VARIANT_DENSE], *folded = &r.v[VARIANT_FOLDED];
+    const VariantFigures *unfolded = &r.v[VARIANT_UNFOLDED];
+    metrics_add(out, "dense_decode_tok_s", dense->decode_tok_s, "tok/s");
+    metrics_add(out, "folded_decode_tok_s", folded->decode_tok_s, "tok/s");
+    metrics_add(out, "folded_over_dense", folded->over_dense, "ratio");
+    metrics_add(out, "dense_prefill_tok_s", dense->prefill_tok_s, "tok/s");
+    metrics_add(out, "prefill_tok_s", folded->prefill_tok_s, "tok/s");
+    if (unfolded->measured) {
+        metrics_add(out, "unfolded_decode_tok_s", unfolded->decode_tok_s, "tok/s");
+        metrics_add(out, "unfolded_over_dense", unfolded->over_dense, "ratio");
+    }
+    if (s->bench.cold && r.v[VARIANT_COLD_FOLDED].measured) {
+        metrics_add(out, "cold_prefetch_decode_tok_s", r.v[VARIANT_COLD_FOLDED].decode_tok_s, "tok/s");
+        metrics_add(out, "cold_over_warm", r.v[VARIANT_COLD_FOLDED].over_warm, "ratio");
+    }
+    metrics_add(out, "peak_rss_bytes", (double)r.peak_rss_bytes, "bytes");
+    metrics_add(out, "table_resident_bytes", (double)r.table_resident_bytes, "bytes");
+    metrics_add(out, "rom_bytes", (double)r.rom_bytes, "bytes");
+    return OK;
+}
+
+int measure_run(const RunSettings *s, const char *data_dir, const char *dir, int threads, MetricList *m) {
+    char path[4400], bundle[4400];
+    TokenFile val;
+    snprintf(path, sizeof path, "%s/val.tok", data_dir);
+    int rc = token_file_open(&val, path);
+    if (rc) return rc;
+    kernels_set_threads(threads);
+    const MemoryOps *ops = memory_ops(s->model.memory);
+    int foldable = ops && ops->fold, wants_bundle = foldable && s->bench.table_dtypes;
+    if (s->eval.zero_shot || s->eval.logit_lens || wants_bundle) {   /* the checkpoint, read once */
+        Model trained;
+        TrainState state;
+        char checked[4096];   /* the run's own data: the tokenizer it was trained with */
+        if ((rc = checkpoint_load(&trained, dir, 0, &state))) {
+            token_file_close(&val);
+            return rc;
+        }
+        if ((rc = record_data_dir(trained.record, data_dir, data_dir, checked, sizeof checked))) {
+            model_free(&trained);
+            token_file_close(&val);
+            return rc;
+        }
+        if (s->eval.zero_shot || s->eval.logit_lens) rc = downstream(s, data_dir, &trained, &val, m);
+        snprintf(bundle, sizeof bundle, "%s/bundle", dir);
+        if (!rc && wants_bundle) rc = bundles(s, &trained, &val, bundle, m);
+        model_free(&trained);
+    }
+    if (!rc && wants_bundle && s->bench.decode_tokens > 0)
+        rc = decode_speed(s, dir, bundle, m);
+    kernels_set_threads(threads);
+    token_file_close(&val);
+    return rc;
+}

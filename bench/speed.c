@@ -1,0 +1,60 @@
+#include "bench/speed.h"
+#include "kernels/adamw.h"
+#include "kernels/gemm.h"
+#include "models/model.h"
+#include "util/error.h"
+#include "util/rng.h"
+#include "util/timer.h"
+#include <stdlib.h>
+#include <string.h>
+
+int measure_train_speed(const ModelConfig *cfg, int batch, int steps, int threads, TrainSpeed *out) {
+    memset(out, 0, sizeof *out);
+    kernels_set_threads(threads);
+    Model m;
+    int rc = model_create(&m, cfg, 0, 1);
+    if (rc) return rc;
+    int T = m.cfg.seq_len, N = batch * T, warmup = 3;
+    if ((rc = model_reserve(&m, batch, T))) { model_free(&m); return rc; }
+    model_init_weights(&m, 1);
+    int32_t *tokens = malloc(sizeof(int32_t) * N), *targets = malloc(sizeof(int32_t) * N);
+    Rng rng;
+    rng_seed(&rng, 1);
+    for (int i = 0; i < N; i++) {
+        tokens[i] = (int32_t)rng_below(&rng, (uint64_t)m.cfg.vocab_size);
+        targets[i] = (int32_t)rng_below(&rng, (uint64_t)m.cfg.vocab_size);
+    }
+    AdamWSettings s = {1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f};
+    out->sgemm_flops = sgemm_peak_flops(512, 0.5);
+    for (int step = 0; step < warmup + steps; step++) {
+        double t0 = now_seconds();
+        params_zero_grad(&m.params);
+        model_forward(&m, tokens, targets, batch, T);
+        double t1 = now_seconds();
+        model_backward(&m);
+        double t2 = now_seconds();
+        params_adamw_step(&m.params, &s, step + 1);
+        double t3 = now_seconds();
+        if (step < warmup) continue;
+        out->forward_seconds += t1 - t0;
+        out->backward_seconds += t2 - t1;
+        out->optimizer_seconds += t3 - t2;
+    }
+    Accounting acc;
+    model_accounting(&m, &acc);
+    double total = out->forward_seconds + out->backward_seconds + out->optimizer_seconds;
+    out->steps = steps;
+    out->batch = batch;
+    out->seq_len = T;
+    out->threads = kernels_threads();
+    out->step_seconds = total / steps;
+    out->train_tok_s = (double)N * steps / total;
+    out->train_flops_per_token = acc.train_flops_per_token;
+    out->mfu = out->train_tok_s * acc.train_flops_per_token / out->sgemm_flops;
+    out->ram_params = acc.ram_params;
+    out->rom_weights = acc.rom_weights;
+    free(tokens);
+    free(targets);
+    model_free(&m);
+    return OK;
+}

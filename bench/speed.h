@@ -1,0 +1,15 @@
+/* Training speed on synthetic batches: tokens/s over steady-state steps and MFU against
+ * the sgemm throughput measured in the same process. */
+#ifndef BENCH_SPEED_H
+#define BENCH_SPEED_H
+#include "models/config.h"
+
+typedef struct {
+    double train_tok_s, mfu, sgemm_flops, train_flops_per_token, step_seconds;
+    double forward_seconds, backward_seconds, optimizer_seconds;
+    long ram_params, rom_weights;
+    int steps, batch, seq_len, threads;
+} TrainSpeed;
+
+int measure_train_speed(const ModelConfig *cfg, int batch, int steps, int threads, TrainSpeed *out);
+#endif

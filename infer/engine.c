@@ -1,0 +1,263 @@
+/* The inference engine, top to bottom: create (buffers, RoPE tables, KV cache), one step
+ * over a few rows (embedding, blocks, final norm, head), the block itself, and the ROM
+ * table's prefetch and residency helpers. Shapes follow models/model.c: weights are
+ * [out, in] (PyTorch's nn.Linear), rows are tokens. */
+#include "infer/engine.h"
+#include "kernels/inference.h"
+#include "kernels/rope.h"
+#include "models/memory.h"
+#include "formats/romtable.h"
+#include "util/alloc.h"
+#include "util/error.h"
+#include "util/sysmem.h"
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { DEFAULT_CHUNK = 64 };
+
+/* ---- creation ---------------------------------------------------------------------- */
+
+
+static const RomTable *rom_of(const Engine *e) { return e->model->folded ? e->model->rom : NULL; }
+
+static int check_model(const Model *m, int context) {
+    if (!m->params.data) return error_set(ERR_INPUT, "engine: the model has no weights");
+    if (context < 1) return error_set(ERR_INPUT, "engine: context must be positive (got %d)", context);
+    return OK;
+}
+
+static int allocate(Engine *e) {
+    const ModelConfig *c = &e->model->cfg;
+    size_t rows = (size_t)e->chunk, d = c->d_model, F = c->ffn_hidden;
+    size_t q_dim = (size_t)c->n_heads * c->head_dim, kv_dim = (size_t)c->n_kv_heads * c->head_dim;
+    size_t cache = (size_t)c->n_layers * e->context * kv_dim, half = (size_t)e->context * c->head_dim / 2;
+    e->key_cache = floats_zeroed(NULL, cache);
+    e->value_cache = floats_zeroed(NULL, cache);
+    e->cos_table = floats_zeroed(NULL, half);
+    e->sin_table = floats_zeroed(NULL, half);
+    e->embedded = floats_zeroed(NULL, rows * d);
+    e->x = floats_zeroed(NULL, rows * d);
+    e->h = floats_zeroed(NULL, rows * d);
+    e->q = floats_zeroed(NULL, rows * q_dim);
+    e->k = floats_zeroed(NULL, rows * kv_dim);
+    e->v = floats_zeroed(NULL, rows * kv_dim);
+    e->attn = floats_zeroed(NULL, rows * q_dim);
+    e->ffn_gate = floats_zeroed(NULL, rows * F);
+    e->ffn_up = floats_zeroed(NULL, rows * F);
+    e->scores = floats_zeroed(NULL, rows * e->context);
+    e->logits = floats_zeroed(NULL, (size_t)c->vocab_size);
+    float *all[] = {e->key_cache, e->value_cache, e->cos_table, e->sin_table, e->embedded, e->x,
+                    e->h, e->q, e->k, e->v, e->attn, e->ffn_gate, e->ffn_up, e->scores, e->logits};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        if (!all[i]) return error_set(ERR_FAILURE, "engine: out of memory (context %d)", e->context);
+    return OK;
+}
+
+int engine_create(Engine *e, const Model *m, int context, int chunk) {
+    memset(e, 0, sizeof *e);
+    int rc = check_model(m, context);
+    if (!rc) rc = engine_check_context(&m->cfg, context, chunk);
+    if (rc) return rc;
+    e->model = m;
+    e->context = context;
+    e->chunk = chunk > 0 ? chunk : DEFAULT_CHUNK;
+    int prefetch = rom_of(e) != NULL;
+    if ((m->ops && (rc = m->ops->infer_create(m, context, e->chunk, &e->memory))) ||
+        (rc = allocate(e)) ||
+        (prefetch && (rc = prefetcher_create(&e->prefetcher, rom_of(e), PREFETCH_MADVISE)))) {
+        engine_free(e);
+        return rc;
+    }
+    rope_table(e->cos_table, e->sin_table, context, m->cfg.head_dim, m->cfg.rope_theta);
+    return OK;
+}
+
+void engine_free(Engine *e) {
+    float *all[] = {e->key_cache, e->value_cache, e->cos_table, e->sin_table, e->embedded, e->x,
+                    e->h, e->q, e->k, e->v, e->attn, e->ffn_gate, e->ffn_up, e->scores, e->logits};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) free(all[i]);
+    if (e->memory) e->model->ops->infer_free(e->memory);
+    prefetcher_free(e->prefetcher);
+    memset(e, 0, sizeof *e);
+}
+
+/* The heap values of an engine for (config, context, chunk); -1 if the count overflows. */
+static int engine_values(const ModelConfig *c, size_t context, size_t rows, size_t *out) {
+    size_t d = c->d_model, F = c->ffn_hidden, q_dim = (size_t)c->n_heads * c->head_dim;
+    size_t kv_dim = (size_t)c->n_kv_heads * c->head_dim, cache, rope, act;
+    if (size_mul(&cache, 2 * (size_t)c->n_layers * kv_dim, context) || size_mul(&rope, context, c->head_dim) ||
+        size_add(&act, 3 * d + 2 * q_dim + 2 * kv_dim + 2 * F, context) || size_mul(&act, act, rows) ||
+        size_add(out, cache, rope) || size_add(out, *out, act) || size_add(out, *out, c->vocab_size) ||
+        size_mul(out, *out, sizeof(float)))
+        return -1;
+    return 0;
+}
+
+size_t engine_bytes(const Engine *e) {
+    size_t bytes = 0;
+    engine_values(&e->model->cfg, (size_t)e->context, (size_t)e->chunk, &bytes);
+    return bytes;
+}
+
+int engine_check_context(const ModelConfig *c, long context, int chunk) {
+    size_t bytes, limit = system_memory_bytes();
+    if (context < 1 || context > INT_MAX)
+        return error_set(ERR_INPUT, "engine: context %ld is out of range (1..%d)", context, INT_MAX);
+    int overflow = engine_values(c, (size_t)context, (size_t)(chunk > 0 ? chunk : DEFAULT_CHUNK), &bytes);
+    if (overflow || bytes > limit) {
+        char need[32] = "more bytes than a size_t holds", have[32];
+        if (!overflow) memory_text(need, sizeof need, (double)bytes);
+        memory_text(have, sizeof have, (double)limit);
+        return error_set(ERR_INPUT, "engine: a context of %ld positions needs %s for its KV cache and buffers, "
+                         "more than this machine's %s of memory", context, need, have);
+    }
+    return OK;
+}
+
+/* ---- one block over n rows at positions pos..pos+n-1 ---------------------------------- */
+
+static MemorySite site_of(const Engine *e, int l) {
+    const Model *m = e->model;
+    return m->ops ? m->ops->site(m, l) : SITE_NONE;
+}
+
+/* The memory module where it sits: out[n, d] += memory(in[n, d]) for rows at pos.. */
+static void memory_at(Engine *e, int l, MemorySite here, const int32_t *tokens, const float *in,
+                      float *out, int n, int pos) {
+    if (site_of(e, l) != here) return;
+    e->model->ops->infer(e->model, e->memory, l, tokens, e->embedded, in, out, n, pos);
+}
+
+/* Attention for n new rows: their keys and values join the cache, then row i attends to
+ * positions 0..pos+i (causal within the step too). */
+static void attention_step(Engine *e, int l, int n, int pos) {
+    const ModelConfig *c = &e->model->cfg;
+    const LayerWeights *w = &e->model->w[l];
+    int H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, half = hd / 2;
+    size_t kv_dim = (size_t)KV * hd, layer_offset = (size_t)l * e->context * kv_dim;
+    float *key_cache = e->key_cache + layer_offset, *value_cache = e->value_cache + layer_offset;
+    if (c->qk_norm) {   /* per head, in place: the kernel reads each row before writing it */
+        rmsnorm_rows(e->q, e->q, w->q_norm, n * H, hd, c->norm_eps);
+        rmsnorm_rows(e->k, e->k, w->k_norm, n * KV, hd, c->norm_eps);
+    }
+    for (int i = 0; i < n; i++) {
+        int p = pos + i;
+        rope_apply_one(e->q + (size_t)i * H * hd, e->cos_table + (size_t)p * half,
+                       e->sin_table + (size_t)p * half, H, hd);
+        rope_apply_one(e->k + (size_t)i * kv_dim, e->cos_table + (size_t)p * half,
+                       e->sin_table + (size_t)p * half, KV, hd);
+    }
+    memcpy(key_cache + (size_t)pos * kv_dim, e->k, sizeof(float) * n * kv_dim);
+    memcpy(value_cache + (size_t)pos * kv_dim, e->v, sizeof(float) * n * kv_dim);
+    if (n == 1) {   /* decoding: no OpenMP region, whose entry alone costs microseconds */
+        attention_query(e->attn, e->q, key_cache, value_cache, e->scores, pos + 1, H, KV, hd);
+        return;
+    }
+#pragma omp parallel for
+    for (int i = 0; i < n; i++)
+        attention_query(e->attn + (size_t)i * H * hd, e->q + (size_t)i * H * hd, key_cache,
+                        value_cache, e->scores + (size_t)i * e->context, pos + i + 1, H, KV, hd);
+}
+
+/* x[n, d], the residual stream, is updated in place; the order of the additions is
+ * model.c's block_forward's, so the sums round the same way. */
+static void block(Engine *e, int l, const int32_t *tokens, int n, int pos) {
+    const ModelConfig *c = &e->model->cfg;
+    const LayerWeights *w = &e->model->w[l];
+    int d = c->d_model, q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim;
+    int F = c->ffn_hidden;
+    float *x = e->x, *h = e->h;
+
+    memory_at(e, l, SITE_BEFORE_ATTN, tokens, x, x, n, pos);
+    rmsnorm_rows(h, x, w->attn_norm, n, d, c->norm_eps);
+    linear_forward(e->q, h, w->wq, n, d, q_dim, 0);
+    linear_forward(e->k, h, w->wk, n, d, kv_dim, 0);
+    linear_forward(e->v, h, w->wv, n, d, kv_dim, 0);
+    attention_step(e, l, n, pos);
+    linear_forward(x, e->attn, w->wo, n, q_dim, d, 1);
+    memory_at(e, l, SITE_PARALLEL_ATTN, tokens, h, x, n, pos);
+    memory_at(e, l, SITE_AFTER_ATTN, tokens, x, x, n, pos);
+
+    rmsnorm_rows(h, x, w->ffn_norm, n, d, c->norm_eps);
+    linear_forward(e->ffn_gate, h, w->w_gate, n, d, F, 0);
+    linear_forward(e->ffn_up, h, w->w_up, n, d, F, 0);
+    swiglu_rows(e->ffn_gate, e->ffn_gate, e->ffn_up, (long)n * F);
+    linear_forward(x, e->ffn_gate, w->w_down, n, F, d, 1);
+    memory_at(e, l, SITE_PARALLEL_FFN, tokens, h, x, n, pos);
+    memory_at(e, l, SITE_AFTER_FFN, tokens, x, x, n, pos);
+}
+
+/* ---- steps ------------------------------------------------------------------------- */
+
+static int check_step(const Engine *e, const int32_t *tokens, int n, int pos) {
+    int V = e->model->cfg.vocab_size;
+    if (n < 1 || pos < 0 || pos + n > e->context)
+        return error_set(ERR_INPUT, "engine: positions %d..%d outside the context of %d", pos,
+                         pos + n - 1, e->context);
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= V)
+            return error_set(ERR_INPUT, "engine: token %d outside the vocabulary of %d",
+                             (int)tokens[i], V);
+    return OK;
+}
+
+/* n <= chunk rows; logits of the last row only (the others are never sampled). */
+static const float *step(Engine *e, const int32_t *tokens, int n, int pos) {
+    const Model *m = e->model;
+    const ModelConfig *c = &m->cfg;
+    int d = c->d_model;
+    if (check_step(e, tokens, n, pos)) return NULL;
+    const MemoryOps *ops = m->ops;
+    if (e->prefetcher && ops && ops->prefetch) ops->prefetch(m, e->memory, e->prefetcher, tokens, n, pos);
+    else engine_prefetch(e, tokens, n);
+    for (int i = 0; i < n; i++)
+        memcpy(e->embedded + (size_t)i * d, m->embed + (size_t)tokens[i] * d, sizeof(float) * d);
+    memcpy(e->x, e->embedded, sizeof(float) * n * d);
+    for (int l = 0; l < c->n_layers; l++) block(e, l, tokens, n, pos);
+    const float *last = e->x + (size_t)(n - 1) * d;
+    rmsnorm_rows(e->h, last, m->final_norm, 1, d, c->norm_eps);
+    linear_forward(e->logits, e->h, m->lm_head, 1, d, c->vocab_size, 0);
+    return e->logits;
+}
+
+const float *engine_forward(Engine *e, int token, int pos) {
+    int32_t t = token;
+    return step(e, &t, 1, pos);
+}
+
+const float *engine_prefill(Engine *e, const int32_t *tokens, int n, int pos) {
+    if (n < 1) { error_set(ERR_INPUT, "engine: empty prefill"); return NULL; }
+    const float *logits = NULL;
+    for (int start = 0; start < n; start += e->chunk) {
+        int rows = n - start < e->chunk ? n - start : e->chunk;
+        int ahead = n - start - rows < e->chunk ? n - start - rows : e->chunk;
+        if (ahead > 0) engine_prefetch(e, tokens + start + rows, ahead);   /* the next step's rows */
+        if (!(logits = step(e, tokens + start, rows, pos + start))) return NULL;
+    }
+    return logits;
+}
+
+/* ---- the ROM table: prefetch and residency (models/prefetch.c) ------------------- */
+
+/* By token, for variants whose rows are indexed by the token; the others' rows depend on
+ * the context and are requested in step, through their ops. */
+void engine_prefetch(Engine *e, const int32_t *tokens, int n) {
+    if (e->prefetcher && !e->model->ops->prefetch) prefetcher_request(e->prefetcher, tokens, n);
+}
+
+int engine_set_prefetch(Engine *e, PrefetchMode mode) {
+    return e->prefetcher ? prefetcher_set_mode(e->prefetcher, mode) : OK;
+}
+
+int engine_has_rom(const Engine *e) { return e->prefetcher != NULL; }
+
+size_t engine_rom_bytes(const Engine *e) { return rom_of(e) ? rom_of(e)->file_bytes : 0; }
+
+size_t engine_table_resident_bytes(const Engine *e) {
+    return e->prefetcher ? prefetcher_resident_bytes(e->prefetcher) : 0;
+}
+
+size_t engine_table_evict(Engine *e) { return e->prefetcher ? prefetcher_evict(e->prefetcher) : 0; }
+
+void engine_table_populate(Engine *e) { if (e->prefetcher) prefetcher_populate(e->prefetcher); }

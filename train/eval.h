@@ -1,0 +1,13 @@
+/* Held-out evaluation: mean token cross-entropy over a token file. */
+#ifndef TRAIN_EVAL_H
+#define TRAIN_EVAL_H
+#include "models/model.h"
+#include <stdint.h>
+
+/* Non-overlapping windows of T+1 tokens cover ids (the last, shorter window included), so
+ * every token but the first is predicted once. max_tokens > 0 stops early (periodic
+ * validation). Reserves the model for B x T. Returns the mean loss; *count the tokens scored.
+ * NAN (message set: ERR_INPUT for B or T < 1 or too large, else ERR_FAILURE) when it cannot run. */
+double evaluate_loss(Model *m, const uint16_t *ids, long n_ids, int B, int T, long max_tokens,
+                     long *count);
+#endif

@@ -1,0 +1,281 @@
+#include "train/train.h"
+#include "data/dataset.h"
+#include "data/tokens.h"
+#include "kernels/activation.h"
+#include "kernels/adamw.h"
+#include "kernels/gemm.h"
+#include "train/checkpoint.h"
+#include "train/dist_train.h"
+#include "train/eval.h"
+#include "models/model.h"
+#include "models/memory.h"
+#include "train/record.h"
+#include "util/dist.h"
+#include "util/error.h"
+#include "util/fileio.h"
+#include "util/progress.h"
+#include "util/rng.h"
+#include "util/timer.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+void train_config_defaults(TrainConfig *t) {
+    memset(t, 0, sizeof *t);
+    t->tokens = 2000000;
+    t->batch = 16;
+    t->lr = 3e-3f;        /* small models tolerate (and need) a higher rate than the paper's 4e-4 */
+    t->min_lr = 3e-4f;
+    t->warmup = 50;
+    t->beta1 = 0.9f;
+    t->beta2 = 0.95f;
+    t->eps = 1e-8f;
+    t->weight_decay = 0.1f;
+    t->clip = 1.0f;
+    t->seed = 1;
+    t->eval_every = 200;
+    t->eval_tokens = 32768;
+    t->diverge_loss = 30.0f;
+}
+
+/* Linear warm-up, then cosine from lr to min_lr at the last step. */
+static float learning_rate(const TrainConfig *t, long step, long steps) {
+    if (step < t->warmup) return t->lr * (step + 1) / t->warmup;
+    double progress = steps > t->warmup ? (double)(step - t->warmup) / (steps - t->warmup) : 1.0;
+    return t->min_lr + 0.5f * (t->lr - t->min_lr) * (float)(1.0 + cos(M_PI * progress));
+}
+
+/* Sequence b of step s starts at a position drawn from (seed, s, b) alone, so a resumed
+ * run reads exactly the batches the uninterrupted run would have, and a rank of a
+ * data-parallel run reads its sequences [b0, b1) of the global batch B alone. */
+static void load_batch(int32_t *tokens, int32_t *targets, const TokenFile *data, uint64_t seed,
+                       long step, int B, int b0, int b1, int T) {
+    tokens -= (long)b0 * T;
+    targets -= (long)b0 * T;
+    for (int b = b0; b < b1; b++) {
+        uint64_t h = hash64(seed * 0x9e3779b97f4a7c15ULL ^ hash64((uint64_t)step * B + b));
+        long start = (long)(h % (uint64_t)(data->count - T - 1));
+        for (int t = 0; t < T; t++) {
+            tokens[b * T + t] = data->ids[start + t];
+            targets[b * T + t] = data->ids[start + t + 1];
+        }
+    }
+}
+
+static double clip_gradients(ParamSet *ps, float clip) {
+    double norm = sqrt(vector_sum_squares(ps->grad, ps->total));
+    if (clip > 0 && norm > clip) vector_scale(ps->grad, (float)(clip / norm), ps->total);
+    return norm;
+}
+
+static void optimizer_step(ParamSet *ps, const TrainConfig *t, float lr, long step) {
+    AdamWSettings s = {lr, t->beta1, t->beta2, t->eps, t->weight_decay};
+    params_adamw_step(ps, &s, step + 1);
+}
+
+/* A checkpoint left by an interrupted run is resumed only if it is the same model. */
+static int open_or_create(Model *m, const ModelConfig *cfg, const TrainConfig *t, const char *dir,
+                          const char *data_dir, TrainState *state) {
+    memset(state, 0, sizeof *state);
+    if (!checkpoint_exists(dir)) {
+        int rc = model_create(m, cfg, 0, 1);
+        if (!rc) model_init_weights(m, t->seed);
+        if (!rc && m->ops && m->ops->prepare && (rc = m->ops->prepare(m, data_dir))) model_free(m);
+        if (!rc && t->record && !(m->record = strdup(t->record))) {
+            model_free(m);
+            rc = error_set(ERR_FAILURE, "out of memory");
+        }
+        return rc;
+    }
+    int rc = checkpoint_load(m, dir, 1, state);
+    if (rc) return rc;
+    /* resumed (or reported) only when it is the same run: never another run's result */
+    if (t->record) {
+        char differences[2048];
+        if (!m->record) {
+            model_free(m);
+            return error_set(ERR_INPUT, "%s holds a checkpoint without a run record (made before records), so "
+                             "not known to be this run: give --fresh to train afresh, or another --out", dir);
+        }
+        if (record_identity_diff(m->record, t->record, differences, sizeof differences)) {
+            model_free(m);
+            return error_set(ERR_INPUT, "%s holds a run with other settings (%s): give --fresh to train "
+                             "afresh, or another --out", dir, differences);
+        }
+        free(m->record);   /* the same run: the new record (threads, revision) from now on */
+        if (!(m->record = strdup(t->record))) {
+            model_free(m);
+            return error_set(ERR_FAILURE, "out of memory");
+        }
+    }
+    ModelConfig wanted = *cfg;
+    model_config_validate(&wanted);
+    for (int i = 0; i < model_config_field_count(); i++) {
+        char a[128], b[128];
+        model_config_field_value(&m->cfg, i, a, sizeof a);
+        model_config_field_value(&wanted, i, b, sizeof b);
+        if (strcmp(a, b)) {
+            model_free(m);
+            return error_set(ERR_INPUT, "%s holds a checkpoint with %s = %s, not %s: use another --out",
+                             dir, model_config_field_key(i), a, b);
+        }
+    }
+    return OK;
+}
+
+static int open_data(const char *data_dir, int vocab, TokenFile *train, TokenFile *val) {
+    DataSummary summary;
+    char path[4096];
+    int rc = dataset_summary_load(data_dir, &summary);
+    if (rc) return rc;
+    if (summary.vocab_size != vocab)
+        return error_set(ERR_INPUT, "%s has a %d-token vocabulary but the model expects %d (./meki data --vocab %d)",
+                         data_dir, summary.vocab_size, vocab, vocab);
+    snprintf(path, sizeof path, "%s/train.tok", data_dir);
+    if ((rc = token_file_open(train, path))) return rc;
+    snprintf(path, sizeof path, "%s/val.tok", data_dir);
+    if ((rc = token_file_open(val, path))) { token_file_close(train); return rc; }
+    return OK;
+}
+
+int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir,
+              const char *out_dir, StepCallback on_step, void *user, TrainResult *result) {
+    memset(result, 0, sizeof *result);
+    kernels_set_threads(t->threads);
+    int T = t->seq_len > 0 ? t->seq_len : cfg->seq_len, B = t->batch, rc;
+    if (B <= 0 || T < 2 || T > cfg->seq_len)
+        return error_set(ERR_INPUT, "train: batch must be positive and seq_len in 2..%d", cfg->seq_len);
+    /* B x T must fit an int and its activations this machine, checked before any work */
+    ModelConfig checked = *cfg;
+    if ((rc = model_config_validate(&checked)) || (rc = model_check_activations(&checked, B, T))) {
+        char why[1024];   /* error_set must not read the buffer it writes */
+        snprintf(why, sizeof why, "%s", error_message());
+        return error_set(rc, "train: %s", why);
+    }
+    long steps = t->tokens / ((long)B * T);
+    if (steps < 1)
+        return error_set(ERR_INPUT, "train: tokens (%ld) is less than one batch (batch %d x seq_len %d = %ld)",
+                         t->tokens, B, T, (long)B * T);
+    struct stat out_stat;
+    if (stat(out_dir, &out_stat) == 0 && !S_ISDIR(out_stat.st_mode))
+        return error_set(ERR_INPUT, "train: %s exists and is not a folder: the run folder cannot go there", out_dir);
+    TokenFile train, val;
+    if ((rc = open_data(data_dir, cfg->vocab_size, &train, &val))) return rc;
+    if (train.count < T + 2) {
+        token_file_close(&train); token_file_close(&val);
+        return error_set(ERR_INPUT, "%s/train.tok is shorter than one sequence", data_dir);
+    }
+    Model m;
+    TrainState state;
+    DistTrain dist;   /* under MPI rank 0 alone reads and writes the run folder */
+    int root = dist_rank() == 0;
+    if (root && !(rc = make_dirs(out_dir))) rc = open_or_create(&m, cfg, t, out_dir, data_dir, &state);
+    if ((rc = dist_train_open(&dist, &m, cfg, &state, B, t->dense_allreduce, rc))) {
+        token_file_close(&train); token_file_close(&val);
+        return rc;
+    }
+    char config_path[4200];
+    snprintf(config_path, sizeof config_path, "%s/config.json", out_dir);
+    if (root && t->record && (rc = record_write(config_path, t->record))) {   /* rank 0 alone writes */
+        model_free(&m);
+        token_file_close(&train); token_file_close(&val);
+        return rc;
+    }
+    int quiet = t->quiet || !root;
+    Accounting acc;
+    model_accounting(&m, &acc);
+    result->ram_params = acc.ram_params;
+    result->rom_weights = acc.rom_weights;
+    result->train_flops_per_token = acc.train_flops_per_token;
+    result->inference_flops_per_token = acc.inference_flops_per_token;
+    result->sgemm_flops = sgemm_peak_flops(512, 0.3);
+    int32_t *tokens = NULL, *targets = NULL;
+    if (!(rc = model_reserve(&m, B, T))) {
+        tokens = malloc(sizeof(int32_t) * (size_t)B * (size_t)T);
+        targets = malloc(sizeof(int32_t) * (size_t)B * (size_t)T);
+        if (!tokens || !targets) rc = error_set(ERR_FAILURE, "train: out of memory for a batch of %d x %d", B, T);
+    }
+    if (rc) {
+        free(tokens); free(targets); model_free(&m);
+        token_file_close(&train); token_file_close(&val);
+        return rc;
+    }
+    int already_finished = state.finished;
+    long timing_start_step = state.step + (steps - state.step > 20 ? 5 : 1);
+    double timed_seconds = 0, loss = state.train_loss, start = now_seconds();
+    long timed_tokens = 0;
+    Progress progress;
+    progress_begin(&progress, "train", (double)steps);
+    for (long step = state.step; step < steps && !state.finished; step++) {
+        double step_start = now_seconds();
+        float lr = learning_rate(t, step, steps);
+        load_batch(tokens, targets, &train, t->seed, step, B, dist.b0, dist.b1, T);
+        params_zero_grad(&m.params);
+        loss = dist_train_loss(&dist, model_forward(&m, tokens, targets, dist.b1 - dist.b0, T));
+        if (!isfinite(loss) || loss > t->diverge_loss) {
+            result->diverged = 1;
+            snprintf(result->reason, sizeof result->reason, "loss %g at step %ld", loss, step);
+            break;
+        }
+        model_backward(&m);
+        if ((rc = dist_train_exchange(&dist, &m.params))) break;
+        clip_gradients(&m.params, t->clip);
+        optimizer_step(&m.params, t, lr, step);
+        double step_seconds = now_seconds() - step_start;
+        if (step >= timing_start_step) { timed_seconds += step_seconds; timed_tokens += (long)B * T; }
+        state.step = step + 1;
+        state.tokens = state.step * B * T;
+        state.train_loss = loss;
+        StepRecord record = {state.step, state.tokens, loss, NAN, lr, B * T / step_seconds};
+        int last = state.step == steps;
+        if ((t->eval_every > 0 && state.step % t->eval_every == 0) || last) {
+            /* every curve point on the same eval_tokens, the last one too (the whole split
+             * is the run's val_loss, below): a different set at the end kinked the curve */
+            if (root) record.val_loss = evaluate_loss(&m, val.ids, val.count, B, T, t->eval_tokens, NULL);
+            dist_bcast(&record.val_loss, sizeof record.val_loss, 0);
+            model_reserve(&m, B, T);
+        }
+        if (on_step && root) on_step(user, &record);
+        if (!quiet) {
+            char detail[200], val_text[32] = "";
+            if (!isnan(record.val_loss)) {   /* a validation line is always shown */
+                snprintf(val_text, sizeof val_text, " val %.4f", record.val_loss);
+                progress.last_print = 0;
+            }
+            snprintf(detail, sizeof detail, " step %ld/%ld loss %.4f lr %.2e %.0f tok/s%s%s", state.step,
+                     steps, loss, lr, timed_seconds > 0 ? timed_tokens / timed_seconds : record.tok_s,
+                     val_text, dist_train_progress(&dist));
+            progress_update(&progress, (double)state.step, detail);
+        }
+        if (last) {
+            state.finished = 1;
+            if (root) result->val_loss = evaluate_loss(&m, val.ids, val.count, B, T, 0, NULL);
+            dist_bcast(&result->val_loss, sizeof result->val_loss, 0);
+            model_reserve(&m, B, T);
+        }
+        int stop = !last && t->stop_after_steps > 0 && state.step >= t->stop_after_steps;
+        if (last || stop || (t->checkpoint_every > 0 && state.step % t->checkpoint_every == 0))
+            if ((rc = dist_train_agree(root ? checkpoint_save(&m, out_dir, &state) : OK))) break;
+        if (stop) break;
+    }
+    if (!quiet) progress_end(&progress);
+    if (!rc && already_finished && root)   /* nothing left to train: report the stored model */
+        result->val_loss = evaluate_loss(&m, val.ids, val.count, B, T, 0, NULL);
+    dist_train_result(&dist, result);
+    dist_train_close(&dist);
+    result->steps = state.step;
+    result->tokens = state.tokens;
+    result->train_loss = loss;
+    result->val_ppl = exp(result->val_loss);
+    result->seconds = now_seconds() - start;
+    result->train_tok_s = timed_seconds > 0 ? timed_tokens / timed_seconds : 0;
+    result->mfu = result->train_tok_s * result->train_flops_per_token / result->sgemm_flops;
+    free(tokens);
+    free(targets);
+    model_free(&m);
+    token_file_close(&train);
+    token_file_close(&val);
+    return rc;
+}

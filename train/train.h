@@ -1,0 +1,56 @@
+/* Training: AdamW, cosine schedule with warm-up, clipping, periodic validation,
+ * checkpoints with exact resume. Deterministic for a given seed and thread count. */
+#ifndef TRAIN_TRAIN_H
+#define TRAIN_TRAIN_H
+#include "models/config.h"
+#include <stdint.h>
+
+typedef struct {
+    long tokens;            /* total training tokens (steps = tokens / (batch * seq_len)) */
+    int batch;              /* sequences per step */
+    int seq_len;            /* 0: the model's seq_len */
+    float lr, min_lr;       /* cosine from lr to min_lr after warm-up */
+    int warmup;             /* steps of linear warm-up */
+    float beta1, beta2, eps, weight_decay, clip;
+    uint64_t seed;
+    int eval_every;         /* steps between validation passes; 0: only at the end */
+    long eval_tokens;       /* tokens used by periodic validation (the final pass uses all) */
+    int checkpoint_every;   /* steps between checkpoints; 0: only at the end */
+    int threads;            /* <= 0: all cores */
+    float diverge_loss;     /* a train loss above this (or NaN) stops the run as diverged */
+    int quiet;              /* no progress output */
+    long stop_after_steps;  /* > 0: checkpoint and return at this step, unfinished (tests) */
+    const char *record;     /* the run record (models/record.h) kept in every checkpoint and
+                             * as config.json; a checkpoint with another identity is refused.
+                             * NULL: none (tests), then only the model fields are compared */
+    int dense_allreduce;    /* under MPI: exchange whole memory tables, not touched rows */
+} TrainConfig;
+
+void train_config_defaults(TrainConfig *t);
+
+typedef struct {
+    long step, tokens;
+    double train_loss, val_loss; /* val_loss is NAN on steps without validation */
+    double lr, tok_s;
+} StepRecord;
+
+typedef struct {
+    long steps, tokens;
+    double train_loss, val_loss, val_ppl;
+    double train_tok_s, mfu, sgemm_flops, seconds;
+    long ram_params, rom_weights;
+    double train_flops_per_token, inference_flops_per_token;
+    int diverged;
+    char reason[256];
+    int ranks;                  /* processes that trained it (MPI); 1 without */
+    double comm_seconds;        /* in the gradient exchange, per step */
+    double comm_bytes_dense, comm_bytes_sparse; /* per step and rank: whole tables, touched rows */
+} TrainResult;
+
+typedef void (*StepCallback)(void *user, const StepRecord *record);
+
+/* Trains on the prepared corpus in data_dir. Writes out_dir/checkpoint.safetensors
+ * (and resumes from it when it exists and is unfinished). on_step may be NULL. */
+int train_run(const ModelConfig *model, const TrainConfig *train, const char *data_dir,
+              const char *out_dir, StepCallback on_step, void *user, TrainResult *result);
+#endif

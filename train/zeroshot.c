@@ -1,0 +1,161 @@
+#include "train/zeroshot.h"
+#include "util/progress.h"
+#include "kernels/crossentropy.h"
+#include "kernels/gemm.h"
+#include "kernels/rmsnorm.h"
+#include "util/error.h"
+#include "util/fileio.h"
+#include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Log-likelihood of option k given the context; *greedy: every option token is the argmax. */
+static double option_loglik(Model *m, const TaskItem *item, int k, int *greedy) {
+    int n = item->context_len + item->option_len[k], T = n - 1, V = m->cfg.vocab_size;
+    int32_t *tokens = malloc(sizeof(int32_t) * T), *targets = malloc(sizeof(int32_t) * T);
+    for (int t = 0; t < T; t++) {
+        int at = t, next = t + 1;
+        tokens[t] = at < item->context_len ? item->context[at] : item->options[k][at - item->context_len];
+        targets[t] = next < item->context_len ? item->context[next] : item->options[k][next - item->context_len];
+    }
+    model_forward(m, tokens, targets, 1, T);
+    double sum = 0;
+    *greedy = 1;
+    for (int t = item->context_len - 1; t < T; t++) {
+        sum -= m->losses[t];
+        const float *row = m->logits + (long)t * V;
+        int best = 0;
+        for (int v = 1; v < V; v++) best = row[v] > row[best] ? v : best;
+        if (best != targets[t]) *greedy = 0;
+    }
+    free(tokens);
+    free(targets);
+    return sum;
+}
+
+int task_score(Model *m, const Task *task, TaskScore *score) {
+    memset(score, 0, sizeof *score);
+    int rc = model_reserve(m, 1, m->cfg.seq_len);
+    if (rc) return rc;
+    int correct = 0, correct_norm = 0;
+    char label[96];
+    snprintf(label, sizeof label, "zero-shot %s", task->name);
+    Progress progress;
+    progress_begin_after(&progress, label, task->count, 5);
+    for (int i = 0; i < task->count; i++) {
+        progress_update(&progress, i, "");
+        const TaskItem *item = &task->items[i];
+        if (item->context_len + task_item_longest(item) > m->cfg.seq_len + 1) continue;
+        int greedy, best = 0, best_norm = 0;
+        double ll[4], norm[4];
+        for (int k = 0; k < item->n_options; k++) {
+            ll[k] = option_loglik(m, item, k, &greedy);
+            norm[k] = ll[k] / item->option_bytes[k];
+            if (ll[k] > ll[best]) best = k;
+            if (norm[k] > norm[best_norm]) best_norm = k;
+        }
+        if (item->n_options == 1) { correct += greedy; correct_norm += greedy; }
+        else { correct += best == item->answer; correct_norm += best_norm == item->answer; }
+        score->count++;
+    }
+    progress_update(&progress, task->count, "");
+    progress_end(&progress);
+    if (!score->count) return error_set(ERR_INPUT, "task %s: no item fits the context length", task->name);
+    score->accuracy = (double)correct / score->count;
+    score->accuracy_norm = (double)correct_norm / score->count;
+    return OK;
+}
+
+/* KL(p || q) for one row of logits each: sum p (log p - log q). */
+static double row_kl(const float *log_p, const float *log_q, int V) {
+    double kl = 0;
+    for (int v = 0; v < V; v++) kl += expf(log_p[v]) * (log_p[v] - log_q[v]);
+    return kl;
+}
+
+int logit_lens(Model *m, const uint16_t *ids, long n_ids, int T, long max_tokens, double *kl) {
+    const ModelConfig *c = &m->cfg;
+    int L = c->n_layers, d = c->d_model, V = c->vocab_size;
+    int rc = model_reserve(m, 1, T);
+    if (rc) return rc;
+    float *h = malloc(sizeof(float) * T * d), *logits = malloc(sizeof(float) * T * V);
+    float *log_final = malloc(sizeof(float) * V), *log_layer = malloc(sizeof(float) * V);
+    int32_t *tokens = malloc(sizeof(int32_t) * T), *targets = malloc(sizeof(int32_t) * T);
+    long counted = 0;
+    memset(kl, 0, sizeof(double) * L);
+    Progress progress;
+    progress_begin_after(&progress, "logit lens", (double)max_tokens, 5);
+    for (long start = 0; start + T + 1 <= n_ids && counted < max_tokens; start += T) {
+        progress_update(&progress, (double)counted, "");
+        for (int t = 0; t < T; t++) { tokens[t] = ids[start + t]; targets[t] = ids[start + t + 1]; }
+        model_forward(m, tokens, targets, 1, T);
+        for (int l = 0; l < L - 1; l++) {
+            rmsnorm_forward(h, NULL, model_layer_output(m, l), m->final_norm, T, d, c->norm_eps);
+            matmul_forward(logits, h, m->lm_head, T, d, V, 0);
+            for (int t = 0; t < T; t++) {
+                log_softmax(log_final, m->logits + (long)t * V, V);
+                log_softmax(log_layer, logits + (long)t * V, V);
+                kl[l] += row_kl(log_final, log_layer, V);
+            }
+        }
+        counted += T;
+    }
+    for (int l = 0; l < L; l++) kl[l] = counted ? kl[l] / counted : 0;
+    free(h); free(logits); free(log_final); free(log_layer); free(tokens); free(targets);
+    return counted ? OK : error_set(ERR_INPUT, "logit lens: held-out split shorter than one window");
+}
+
+static void note_shortfall(const Task *task, int scored) {
+    if (scored >= task->requested) return;
+    printf("zero-shot: %s: %d of %d items asked for", task->name, scored, task->requested);
+    if (task->count < task->requested) printf("; built %d (%s)", task->count, task->shortfall);
+    if (scored < task->count) printf("; %d longer than the context, not scored", task->count - scored);
+    printf("\n");
+}
+
+/* Zero-shot tasks from the held-out text and the logit lens over the held-out tokens. */
+int evaluate_downstream(Model *m, const char *data_dir, const TokenFile *val, int zero_shot, int lens,
+                        int items, DownstreamResult *x) {
+    int rc = OK;
+    if (zero_shot) {
+        char path[4096], *text = NULL;
+        size_t bytes;
+        Tokenizer *tok = NULL;
+        Task cloze = {0}, choice = {0};
+        snprintf(path, sizeof path, "%s/tokenizer.bin", data_dir);
+        if (!(rc = tokenizer_load(&tok, path))) {
+            snprintf(path, sizeof path, "%s/val.txt", data_dir);
+            rc = read_file(path, &text, &bytes);
+        }
+        /* one context length for every model that can take it, so the items (and their
+         * difficulty) are the same across scales and the cost does not grow with seq_len */
+        int context = m->cfg.seq_len < ZERO_SHOT_CONTEXT ? m->cfg.seq_len : ZERO_SHOT_CONTEXT;
+        if (!rc) rc = task_build_cloze(&cloze, tok, text, bytes, items, context);
+        if (!rc) rc = task_build_choice(&choice, tok, text, bytes, items, context);
+        if (!rc) rc = task_score(m, &cloze, &x->cloze);
+        if (!rc) rc = task_score(m, &choice, &x->choice);
+        if (!rc) {
+            printf("zero-shot: cloze acc %.3f (%d items), choice acc %.3f acc_norm %.3f (%d items)\n",
+                   x->cloze.accuracy, x->cloze.count, x->choice.accuracy, x->choice.accuracy_norm,
+                   x->choice.count);
+            /* fewer items than asked is normal for a short held-out split: say how many and why */
+            note_shortfall(&cloze, x->cloze.count);
+            note_shortfall(&choice, x->choice.count);
+        }
+        task_free(&cloze);
+        task_free(&choice);
+        free(text);
+        if (tok) tokenizer_free(tok);
+    }
+    if (!rc && lens) {
+        rc = logit_lens(m, val->ids, val->count, m->cfg.seq_len, 16384, x->kl);
+        if (!rc) {
+            printf("logit lens KL per layer:");
+            for (int l = 0; l < m->cfg.n_layers; l++) printf(" %.3f", x->kl[l]);
+            printf("\n");
+        }
+    }
+    return rc;
+}
+
