@@ -76,7 +76,7 @@ static int collect(Report *r, const char *view, const char *column, const char *
     char sql[1024];
     const char *params[10] = {experiment, metric};
     int first = metric ? 2 : 1;
-    size_t used = (size_t)snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE experiment = ?1 AND %s IS NOT NULL%s",
+    size_t used = (size_t)snprintf(sql, sizeof sql, "SELECT %s, seed FROM %s WHERE experiment = ?1 AND %s IS NOT NULL%s",
                                    column, view, column, metric ? " AND name = ?2" : "");
     if (n_conds > 8) return error_set(ERR_FAILURE, "query_values: too many conditions");
     for (int i = 0; i < n_conds && used < sizeof sql; i++) {
@@ -86,7 +86,8 @@ static int collect(Report *r, const char *view, const char *column, const char *
     sqlite3_stmt *st;
     int rc = open_query(r, sql, params, first + n_conds, &st), step;
     if (rc) return rc;
-    while ((step = store_step(r->store, st)) == SQLITE_ROW) values_add(values, sqlite3_column_double(st, 0));
+    while ((step = store_step(r->store, st)) == SQLITE_ROW)
+        values_add(values, sqlite3_column_double(st, 0), (uint64_t)sqlite3_column_int64(st, 1));
     return store_finish(st, step < 0 ? ERR_FAILURE : OK);
 }
 
@@ -158,17 +159,20 @@ void text_list_free(TextList *list) {
     memset(list, 0, sizeof *list);
 }
 
-void values_add(Values *values, double x) {
+void values_add(Values *values, double x, uint64_t seed) {
     if (values->count == values->capacity) {
         values->capacity = values->capacity ? 2 * values->capacity : 16;
         double *grown = realloc(values->x, (size_t)values->capacity * sizeof *grown);
-        if (!grown) abort();
-        values->x = grown;
+        uint64_t *seeds = grown ? realloc(values->seed, (size_t)values->capacity * sizeof *seeds) : NULL;
+        if (!seeds) abort();
+        values->x = grown, values->seed = seeds;
     }
+    values->seed[values->count] = seed;
     values->x[values->count++] = x;
 }
 
 void values_free(Values *values) {
     free(values->x);
+    free(values->seed);
     memset(values, 0, sizeof *values);
 }

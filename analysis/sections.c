@@ -71,21 +71,38 @@ static int has_values(Report *r, const char *experiment, const char *column, int
     return rc;
 }
 
-/* Stats of the figures a comparison table shows for one cell (a set of conditions). */
+/* Stats of the figures a comparison table shows for one cell (a set of conditions), and
+ * the per-seed values the verdicts compare. */
 typedef struct {
     Stat loss, ppl, zero_shot, rom, dense_tok_s, folded_tok_s, ratio;
+    Values loss_v, zero_shot_v, ratio_v;
 } Cell;
+
+static int values_query(Report *r, const char *metric, const char *experiment, const Cond *conds, int n, Values *v,
+                        Stat *stat) {
+    int rc = query_values(r, metric, experiment, conds, n, v);
+    *stat = stat_of(v->x, rc ? 0 : v->count);
+    return rc;
+}
 
 static int cell_query(Report *r, const char *experiment, const Cond *conds, int n, Cell *c) {
     int rc;
-    if ((rc = query_stat(r, "val_loss", experiment, conds, n, &c->loss)) ||
+    if ((rc = values_query(r, "val_loss", experiment, conds, n, &c->loss_v, &c->loss)) ||
         (rc = query_stat(r, "val_ppl", experiment, conds, n, &c->ppl)) ||
-        (rc = query_stat(r, "zero_shot_avg", experiment, conds, n, &c->zero_shot)) ||
+        (rc = values_query(r, "zero_shot_avg", experiment, conds, n, &c->zero_shot_v, &c->zero_shot)) ||
         (rc = query_stat(r, "rom_weights", experiment, conds, n, &c->rom)) ||
         (rc = query_stat(r, "dense_decode_tok_s", experiment, conds, n, &c->dense_tok_s)) ||
         (rc = query_stat(r, "folded_decode_tok_s", experiment, conds, n, &c->folded_tok_s)))
         return rc;
-    return query_stat(r, "folded_over_dense", experiment, conds, n, &c->ratio);
+    return values_query(r, "folded_over_dense", experiment, conds, n, &c->ratio_v, &c->ratio);
+}
+
+static void cells_free(Cell *cells, int n) {
+    for (int i = 0; i < n; i++) {
+        values_free(&cells[i].loss_v);
+        values_free(&cells[i].zero_shot_v);
+        values_free(&cells[i].ratio_v);
+    }
 }
 
 /* Val loss, and zero-shot when measured: the paper's "a beats b" on both. */
@@ -93,11 +110,12 @@ static void add_comparisons(Report *r, const char *section, const char *claim, c
                             const Cell *a, const char *b_name, const Cell *b, int has_zero_shot) {
     char text[160];
     snprintf(text, sizeof text, "%s (val loss)", claim);
-    finding_compare(report_add_finding(r, section, text, paper), a_name, a->loss, b_name, b->loss, 1, "nats", 4, 1);
+    finding_compare(report_add_finding(r, section, text, paper), a_name, &a->loss_v, b_name, &b->loss_v, 1, "nats", 4,
+                    1);
     if (!has_zero_shot || !a->zero_shot.n || !b->zero_shot.n) return;   /* no row for a figure never measured */
     snprintf(text, sizeof text, "%s (zero-shot avg)", claim);
-    finding_compare(report_add_finding(r, section, text, paper), a_name, a->zero_shot, b_name, b->zero_shot, 0, "%",
-                    1, 100);
+    finding_compare(report_add_finding(r, section, text, paper), a_name, &a->zero_shot_v, b_name, &b->zero_shot_v, 0,
+                    "%", 1, 100);
 }
 
 static void table1_row(Report *r, const char *scale, int rank, const Cell *dense, const Cell *meki, int zs, int dec) {
@@ -130,7 +148,7 @@ static void table1_findings(Report *r, const char *scale, int rank, const Cell *
     snprintf(claim, sizeof claim, "%s: folded MeKi decodes at ≥ 95%% of dense speed", scale);
     if (rank < 3) snprintf(paper, sizeof paper, "%s: %.1f vs %.1f tok/s", PAPER_SCALES[rank],
                            PAPER_TABLE1[rank].meki_tok_s, PAPER_TABLE1[rank].dense_tok_s);
-    finding_threshold(report_add_finding(r, "Table 1", claim, paper), "folded/dense", meki->ratio, 0.95, 0, "", 3, 1);
+    finding_bound(report_add_finding(r, "Table 1", claim, paper), "folded/dense", &meki->ratio_v, 0.95, 1, "", 3, 1);
 }
 
 #define MAX_SCALES 8
@@ -163,7 +181,7 @@ int section_table1(Report *r) {
     Cell cells[MAX_SCALES * 2] = {0};
     int zs, dec, rc = grid_setup(r, "table1", &scales, &zs, &dec);
     if (!rc) rc = grid_query(r, "table1", &scales, kinds, 2, cells);
-    if (rc) { text_list_free(&scales); return rc; }
+    if (rc) { cells_free(cells, MAX_SCALES * 2); text_list_free(&scales); return rc; }
     int n = scales.count < MAX_SCALES ? scales.count : MAX_SCALES;
     fprintf(r->body, "Paper: MeKi beats dense at every scale (average zero-shot accuracy) at about the same decode "
                      "speed; MeKi-1.7B (59.7) comes close to dense 4B (60.5). Decode speeds here are the in-process "
@@ -175,6 +193,7 @@ int section_table1(Report *r) {
     for (int i = 0; i < n; i++) table1_row(r, scales.items[i], i, &cells[2 * i], &cells[2 * i + 1], zs, dec);
     fprintf(r->body, "\n");
     for (int i = 0; i < n; i++) table1_findings(r, scales.items[i], i, &cells[2 * i], &cells[2 * i + 1], zs, dec);
+    cells_free(cells, MAX_SCALES * 2);
     text_list_free(&scales);
     return OK;
 }
@@ -213,7 +232,7 @@ int section_table2(Report *r) {
     Cell cells[MAX_SCALES * 3] = {0};
     int zs, dec, rc = grid_setup(r, "table2", &scales, &zs, &dec);
     if (!rc) rc = grid_query(r, "table2", &scales, kinds, 3, cells);
-    if (rc) { text_list_free(&scales); return rc; }
+    if (rc) { cells_free(cells, MAX_SCALES * 3); text_list_free(&scales); return rc; }
     int n = scales.count < MAX_SCALES ? scales.count : MAX_SCALES;
     fprintf(r->body, "Paper: at the same ROM budget MeKi > Engram > PLE in average accuracy at both scales.\n\n"
                      "| scale | paper scale | PLE val loss | Engram val loss | MeKi val loss %s| ROM weights PLE / "
@@ -222,6 +241,7 @@ int section_table2(Report *r) {
     for (int i = 0; i < n; i++) table2_row(r, scales.items[i], i, &cells[3 * i], zs);
     fprintf(r->body, "\n");
     for (int i = 0; i < n; i++) table2_findings(r, scales.items[i], i, &cells[3 * i], zs);
+    cells_free(cells, MAX_SCALES * 3);
     text_list_free(&scales);
     return OK;
 }
@@ -273,6 +293,7 @@ static int ablation_table(Report *r, const Ablation *a, const char *scale, int z
         add_comparisons(r, section, claim, paper, better->label, &cells[a->claims[i].better], worse->label,
                         &cells[a->claims[i].worse], zs);
     }
+    cells_free(cells, MAX_OPTIONS);
     return rc;
 }
 
