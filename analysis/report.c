@@ -100,6 +100,20 @@ static int corpus_note(Report *r, const char *experiment) {
         fprintf(r->body, ".\n\n");
     }
     text_list_free(&corpora);
+    /* the shapes and budgets too, so that every figure below traces to what was trained */
+    TextList shapes = {0};
+    if (!rc) rc = query_texts(r, "SELECT DISTINCT 'd_model ' || json_extract(u.config_json, '$.model.d_model') || ', ' || "
+                                 "json_extract(u.config_json, '$.model.n_layers') || ' layers, ' || "
+                                 "json_extract(u.config_json, '$.train.tokens') || ' training tokens' "
+                                 "FROM run_membership m JOIN runs u ON u.hash = m.hash WHERE m.experiment = ?1 "
+                                 "AND json_valid(u.config_json) ORDER BY json_extract(u.config_json, '$.model.d_model'), "
+                                 "json_extract(u.config_json, '$.model.n_layers')", &experiment, 1, &shapes);
+    if (!rc && shapes.count) {
+        fprintf(r->body, "Models and budgets: ");
+        for (int i = 0; i < shapes.count; i++) fprintf(r->body, "%s%s", i ? "; " : "", shapes.items[i]);
+        fprintf(r->body, " (full shapes in Setup).\n\n");
+    }
+    text_list_free(&shapes);
     return rc;
 }
 
