@@ -249,7 +249,7 @@ static int write_title(Report *r, FILE *out) {
 
 /* Where every figure comes from: corpus, model shapes, budgets, machine, revision, dates,
  * all read from the runs' identities (runs.config_json) and the environment table. */
-#define IDENTITY(path) "json_extract(config_json, '" path "')"
+#define IDENTITY(path) "coalesce(json_extract(config_json, '" path "'), '?')"
 static int write_provenance(Report *r, FILE *out) {
     int rc;
     if ((rc = write_list(r, out, "corpus (from each run's identity)",
