@@ -1,6 +1,7 @@
 /* Queries over the results database and the views of analysis/views.sql, through the
  * store's statements (runner/store.h). */
 #include "analysis/analysis.h"
+#include "models/config.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include <stdio.h>
@@ -28,17 +29,35 @@ int db_apply_views(Report *r, const char *analysis_dir) {
     return rc;
 }
 
+/* The built-in presets' shapes (models/config.c), so that a run whose label names no preset
+ * is still named by the preset it matches. */
+static int preset_table(Report *r) {
+    static const char *const NAMES[] = {"tiny", "small", "medium", "large"};
+    int rc = store_exec(r->store, "CREATE TEMP TABLE builtin_presets(name TEXT, d_model INTEGER, n_layers INTEGER, "
+                                  "n_heads INTEGER, ffn_hidden INTEGER)");
+    for (int i = 0; !rc && i < 4; i++) {
+        ModelConfig c;
+        char sql[256];
+        if (model_preset(&c, NAMES[i]) != OK) { error_clear(); continue; }
+        snprintf(sql, sizeof sql, "INSERT INTO builtin_presets VALUES ('%s', %d, %d, %d, %d)", NAMES[i], c.d_model,
+                 c.n_layers, c.n_heads, c.ffn_hidden);
+        rc = store_exec(r->store, sql);
+    }
+    return rc;
+}
+
 int db_snapshot(Report *r) {
     /* One read transaction for the whole report: a sweep writing meanwhile cannot make
      * the header, tables and plots disagree. The views are evaluated once into temp
      * tables (the temp schema is writable on a read-only connection) that every cell of
      * every table then queries. */
-    return store_exec(r->store, "BEGIN; CREATE TEMP TABLE figures AS SELECT * FROM run_figures; "
+    int rc = store_exec(r->store, "BEGIN; CREATE TEMP TABLE figures AS SELECT * FROM run_figures; "
                                 "CREATE TEMP TABLE figure_values AS SELECT * FROM run_values; "
                                 "CREATE INDEX temp.figure_values_by_name ON figure_values(experiment, name); "
                                 "CREATE TEMP TABLE variants AS SELECT * FROM variant_summary; "
                                 "CREATE TEMP TABLE variant_stats AS SELECT * FROM variant_values; "
                                 "CREATE INDEX temp.variant_stats_by_name ON variant_stats(experiment, variant, name);");
+    return rc ? rc : preset_table(r);
 }
 
 /* Prepares sql and binds params; the caller steps and finishes. */

@@ -262,8 +262,11 @@ static int write_provenance(Report *r, FILE *out) {
                          "GROUP BY m.corpus ORDER BY m.corpus")) ||
         (rc = write_list(r, out, "model shapes",
                          "SELECT shape || ' (' || coalesce((SELECT group_concat(DISTINCT p.preset) FROM preset_sizes p "
-                         "WHERE p.d_model = d AND p.n_layers = l), 'preset not named') || '; ' || count(*) || ' runs)' "
+                         "WHERE p.d_model = d AND p.n_layers = l), (SELECT 'the ' || b.name || ' preset''s shape' FROM "
+                         "builtin_presets b WHERE b.d_model = d AND b.n_layers = l AND b.n_heads = h AND b.ffn_hidden = "
+                         "ff), 'no preset') || '; ' || count(*) || ' runs)' "
                          "FROM (SELECT " IDENTITY("$.model.d_model") " AS d, " IDENTITY("$.model.n_layers") " AS l, "
+                         IDENTITY("$.model.n_heads") " AS h, " IDENTITY("$.model.ffn_hidden") " AS ff, "
                          "'d_model ' || " IDENTITY("$.model.d_model") " || ', ' || " IDENTITY("$.model.n_layers")
                          " || ' layers, ' || " IDENTITY("$.model.n_heads") " || ' heads (' || "
                          IDENTITY("$.model.n_kv_heads") " || ' KV), FFN ' || " IDENTITY("$.model.ffn_hidden")

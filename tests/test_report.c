@@ -623,7 +623,7 @@ static void test_custom_experiment(void **state) {
                                      "files:abcdef01 and files:bbbbbbbb\n", 108), 0);
     expect_line(report, "- corpus (from each run's identity): ", "files:abcdef01: content hash abcdef0123456789, 8 runs",
                 "13726 training tokens");
-    expect_line(report, "- model shapes: d_model 64, 2 layers, 4 heads (2 KV), FFN 192, vocab 512, context 64", NULL, NULL);
+    expect_line(report, "- model shapes: d_model 64, 2 layers, 4 heads (2 KV), FFN 192, vocab 512, context 64", "(the tiny preset's shape; 8 runs)", NULL);
     expect_line(report, "- token budgets: ", "16384 training tokens, batch 8 x 64 tokens (8 runs)", NULL);
     expect_line(report, "| memory.kind | train.lr | n | val loss (nats) |", "MFU %", NULL);
     expect_line(report, "| none (dense) | 0.003 | 2 | 5.3150 ± 0.0071 |", NULL, NULL);
