@@ -112,6 +112,8 @@ void finding_bound(Finding *f, const char *name, const Values *s, double bound, 
                    int digits, double scale);
 /* The numbers of a comparison into f's text fields (difference, interval, effect, sides, test). */
 void finding_numbers(Finding *f, Comparison c, const char *unit, int digits, double scale);
+/* "9.8× seed std", "12× seed std", "> 1000× seed std" (noise names the unit). */
+void format_effect(char *out, size_t size, double effect, const char *noise);
 Sample sample_of(const Values *v);
 /* A 95% interval of the slope of fit (t with n - 2 degrees of freedom): NAN below three points. */
 void fit_slope_interval(const double *x, int n, LineFit fit, double *lo, double *hi);

@@ -105,7 +105,7 @@ static void fig6_finding(Report *r, const char *scale, int rank, const Fig6Scale
     snprintf(f->difference, sizeof f->difference, "slope %+.4f nats / 10× ROM", fit.slope);
     if (isfinite(lo)) snprintf(f->interval, sizeof f->interval, "[%+.4f, %+.4f]", lo, hi);
     else snprintf(f->interval, sizeof f->interval, "none");
-    if (fit.residual_std > 0) snprintf(f->effect, sizeof f->effect, "fall %.2g× residual std", fabs(drop) / fit.residual_std);
+    if (fit.residual_std > 0) format_effect(f->effect, sizeof f->effect, fabs(drop) / fit.residual_std, "residual std (fall)");
     else snprintf(f->effect, sizeof f->effect, "residual std 0");
     snprintf(f->test, sizeof f->test, "slope t, df %d", p->n - 2);
     /* the slope's interval decides the direction; "log-linear" also needs the fit to
@@ -214,7 +214,9 @@ static void lens_finding(Report *r, const LensTally *t) {
     snprintf(f->difference, sizeof f->difference, "mean %+.4f nats (%+.1f%%)", t->difference_sum / t->compared,
              t->dense_sum > 0 ? 100 * t->difference_sum / t->dense_sum : NAN);
     snprintf(f->interval, sizeof f->interval, "per layer: Fig. 7 table");
-    if (isfinite(t->effect_min) && t->effect_min > 0) snprintf(f->effect, sizeof f->effect, "≥ %.2g× seed std", t->effect_min);
+    char effect[48];
+    format_effect(effect, sizeof effect, t->effect_min, "seed std");
+    if (isfinite(t->effect_min) && t->effect_min > 0) snprintf(f->effect, sizeof f->effect, "≥ %s", effect);
     else snprintf(f->effect, sizeof f->effect, "unknown (1 seed)");
     if (t->pairs_min == t->pairs_max) snprintf(f->sides, sizeof f->sides, "%d per side, %d layers", t->pairs_min, t->compared);
     else snprintf(f->sides, sizeof f->sides, "%d–%d per side, %d layers", t->pairs_min, t->pairs_max, t->compared);

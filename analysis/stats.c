@@ -84,6 +84,14 @@ void fit_slope_interval(const double *x, int n, LineFit fit, double *lo, double 
     *lo = fit.slope - half, *hi = fit.slope + half;
 }
 
+/* An effect in seed stds: two digits, whole numbers from 10, and no long number past 1000
+ * (where the noise is as good as zero). */
+void format_effect(char *out, size_t size, double effect, const char *noise) {
+    if (effect > 1000) snprintf(out, size, "> 1000× %s", noise);
+    else if (effect >= 10) snprintf(out, size, "%.0f× %s", effect, noise);
+    else snprintf(out, size, "%.2g× %s", effect, noise);
+}
+
 void finding_numbers(Finding *f, Comparison c, const char *unit, int digits, double scale) {
     const char *space = *unit && strcmp(unit, "%") ? " " : "";
     if (c.verdict == VERDICT_NOT_MEASURED) {
@@ -91,12 +99,13 @@ void finding_numbers(Finding *f, Comparison c, const char *unit, int digits, dou
         snprintf(f->interval, sizeof f->interval, "–");
         snprintf(f->effect, sizeof f->effect, "–");
     } else {
-        snprintf(f->difference, sizeof f->difference, "%+.*f%s%s", digits, c.difference * scale, space, unit);
+        snprintf(f->difference, sizeof f->difference, "%+.*f%s%s%s", digits, c.difference * scale, space, unit,
+                 f->bound ? " to the bound" : "");
         if (isfinite(c.lo))
             snprintf(f->interval, sizeof f->interval, "[%+.*f, %+.*f]", digits, c.lo * scale, digits, c.hi * scale);
         else snprintf(f->interval, sizeof f->interval, "none: one seed, no spread");
         if (c.noise == 0) snprintf(f->effect, sizeof f->effect, "seed std 0");
-        else if (isfinite(c.effect)) snprintf(f->effect, sizeof f->effect, "%.2g× seed std", c.effect);
+        else if (isfinite(c.effect)) format_effect(f->effect, sizeof f->effect, c.effect, "seed std");
         else snprintf(f->effect, sizeof f->effect, "unknown");
     }
     if (f->bound) snprintf(f->sides, sizeof f->sides, "%d", c.n_a);
