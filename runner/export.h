@@ -7,7 +7,7 @@
 
 /* One row per run: hash, experiment, variant, seed, status, error, git_revision, host,
  * threads, started_at, finished_at; then params.<key> for every leaf of the identity JSON
- * (runs.config_json, e.g. params.model.d_model, params.train.lr, params.model.meki.d_mem),
+ * (runs.config_json, e.g. params.model.d_model, params.train.lr, params.corpus_hash),
  * sorted by key; then one column per metric name headed "name [unit]"; last config_json. */
 int export_runs_csv(Store *store, FILE *out);
 /* The learning curves: hash, experiment, variant, seed, status, step, tokens, train_loss,
