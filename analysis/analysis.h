@@ -3,8 +3,10 @@
 #ifndef ANALYSIS_ANALYSIS_H
 #define ANALYSIS_ANALYSIS_H
 #include "analysis/report.h"   /* ReportOptions */
+#include "analysis/verdict.h"
 #include "runner/store.h"
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* n measured runs, their mean and sample standard deviation (NAN below two runs). */
@@ -24,19 +26,23 @@ typedef struct {
     int count, capacity;
 } TextList;
 
+/* Values of one figure, each with the seed of the run that measured it (for pairing). */
 typedef struct {
     double *x;
+    uint64_t *seed;
     int count, capacity;
 } Values;
 
-/* One of the paper's findings checked against this run. verdict: 1 reproduced,
- * 0 not reproduced, -1 not measured. noise_exceeded: 1 the gap exceeds the seed std,
- * 0 it does not, -1 unknown (fewer than two seeds on a side). */
+/* One of the paper's findings checked against this run: the claim, this run's numbers,
+ * the difference with its 95% interval (analysis/verdict.c) and the three-way verdict.
+ * bound: a claim against a fixed bound (meets / inconclusive / misses). */
 typedef struct {
-    char section[24], claim[160], paper[96], ours[200], gap[96], noise[64];
-    int verdict, noise_exceeded;
+    char section[24], claim[160], paper[96], ours[200];
+    char difference[96], interval[96], effect[64], sides[48], test[64];
+    int bound;
+    Verdict verdict;
+    int seeds_needed;           /* for an inconclusive finding: seeds per side for 80% power (-1 unknown) */
 } Finding;
-
 typedef struct {
     Store *store;               /* the results database, read-only */
     const ReportOptions *options;
@@ -48,6 +54,8 @@ typedef struct {
     int n_findings, capacity;
     int gnuplot_state;          /* 1 usable, 0 missing, -1 not tried yet */
     int plots, plot_failures;
+    int paper_sections;         /* paper experiments with a section (any run in the database) */
+    char absent[256];           /* the paper experiments with no run, for one line in the summary */
 } Report;
 
 /* The order variants are listed in, over the "variants" table aliased v: smaller models
@@ -67,7 +75,8 @@ int query_texts(Report *r, const char *sql, const char *const *params, int n_par
 /* One number (column 0 of the first row; NAN when no row or NULL). */
 int query_number(Report *r, const char *sql, const char *const *params, int n_params, double *value);
 /* Non-NULL values of a metric (by name, in figure_values) for the experiment's runs meeting
- * conds; the _in forms read a column of another view (lens_kl, dtype_figures). */
+ * conds, with each run's seed; the _in forms read a column of another view (lens_kl,
+ * dtype_figures), which must have a seed column too. */
 int query_values(Report *r, const char *metric, const char *experiment, const Cond *conds, int n_conds,
                  Values *values);
 int query_values_in(Report *r, const char *view, const char *column, const char *experiment, const Cond *conds,
@@ -82,7 +91,7 @@ int query_variant_stat(Report *r, const char *experiment, const char *variant, c
 int query_scales(Report *r, const char *experiment, TextList *scales);
 void text_list_add(TextList *list, const char *text);
 void text_list_free(TextList *list);
-void values_add(Values *values, double x);
+void values_add(Values *values, double x, uint64_t seed);
 void values_free(Values *values);
 
 /* stats.c */
@@ -93,24 +102,30 @@ typedef struct {
     double residual_std;        /* sqrt(SSE / (n - 2)), NAN below three points */
 } LineFit;
 LineFit fit_line(const double *x, const double *y, int n);   /* least squares y = a + b x */
-/* Fills f's ours, gap, noise and verdict for the claim "a beats b" on a figure where
- * lower (or higher) is better; scale multiplies values for display (100 for percent). */
-void finding_compare(Finding *f, const char *a_name, Stat a, const char *b_name, Stat b, int lower_is_better,
-                     const char *unit, int digits, double scale);
-/* The claim "s stays below (or above) threshold": the verdict, the gap to the threshold,
- * and whether that gap exceeds the seed std. */
-void finding_threshold(Finding *f, const char *name, Stat s, double threshold, int below_is_good, const char *unit,
-                       int digits, double scale);
+/* The claim "a beats b" where lower (or higher) is better, from per-seed values (paired by
+ * seed when both sides ran the same seeds, else Welch): fills f's numbers and verdict.
+ * scale multiplies values for display (100 for percent). */
+void finding_compare(Finding *f, const char *a_name, const Values *a, const char *b_name, const Values *b,
+                     int lower_is_better, const char *unit, int digits, double scale);
+/* The claim "s stays at or above (below) bound": meets / inconclusive / misses. */
+void finding_bound(Finding *f, const char *name, const Values *s, double bound, int above_is_good, const char *unit,
+                   int digits, double scale);
+/* The numbers of a comparison into f's text fields (difference, interval, effect, sides, test). */
+void finding_numbers(Finding *f, Comparison c, const char *unit, int digits, double scale);
+/* "9.8× seed std", "12× seed std", "> 1000× seed std" (noise names the unit). */
+void format_effect(char *out, size_t size, double effect, const char *noise);
+Sample sample_of(const Values *v);
+/* A 95% interval of the slope of fit (t with n - 2 degrees of freedom): NAN below three points. */
+void fit_slope_interval(const double *x, int n, LineFit fit, double *lo, double *hi);
 /* "4.2686 ± 0.0160", "4.2686 (n=1)" or "–" when nothing was measured. */
 char *format_stat(char *out, size_t size, Stat s, int digits, double scale);
 char *format_count(char *out, size_t size, double value);   /* 1234567 -> "1.23M" */
 char *format_bytes(char *out, size_t size, double bytes);    /* 262144 -> "256 KiB" */
-/* "2.3× (exceeds)", or with a name for the noise "2.3× the fit residual std (exceeds)". */
-char *format_ratio(char *out, size_t size, double ratio, int exceeded, const char *noise);
 
 /* report_util.c: helpers the sections share (report.c only dispatches). */
 Finding *report_add_finding(Report *r, const char *section, const char *claim, const char *paper);
-/* "model.preset=small memory.kind=meki" -> "small meki": the values only, for legends. */
+/* Legends: "model.preset=small memory.kind=none train.lr=0.003" -> "small dense lr=0.003":
+ * every swept value, the memory kind and preset bare, the others with their key. */
 void short_label(char *out, size_t size, const char *variant);
 void sanitize_name(char *out, size_t size, const char *text);   /* for file names */
 

@@ -12,15 +12,16 @@
 
 static const char *const FIG6_PAPER[] = {"0.6B, m = 64–192", "1.7B, m = 192–448"};
 
-/* One scale of Fig. 6: a row per memory width, and the points of the fit (widths with
- * a loss and ROM weights > 0, the only ones with a place on a log axis). */
+/* One scale of Fig. 6: a row per memory width, and the points of the fit: every run
+ * (not the means) with a loss and ROM weights > 0, the only ones with a place on a log
+ * axis, so that the fit's residuals carry the seed noise too. */
 typedef struct {
     char width[MAX_POINTS][24];
     Stat loss[MAX_POINTS];
     double rom[MAX_POINTS];
-    int rows;
-    double fit_x[MAX_POINTS], fit_y[MAX_POINTS], std_sum;
-    int n, n_std;
+    int rows, widths;
+    double fit_x[MAX_POINTS * 8], fit_y[MAX_POINTS * 8];
+    int n;
 } Fig6Scale;
 
 static int fig6_collect(Report *r, const char *scale, Fig6Scale *p) {
@@ -31,14 +32,18 @@ static int fig6_collect(Report *r, const char *scale, Fig6Scale *p) {
                          params, 1, &widths);
     for (int i = 0; !rc && i < widths.count && p->rows < MAX_POINTS; i++) {
         Cond c[] = {{"scale", scale}, {"memory_kind", "meki"}, {"CAST(d_mem AS TEXT)", widths.items[i]}};
-        Stat loss, rom;
-        if ((rc = query_stat(r, "val_loss", "fig6", c, 3, &loss)) || (rc = query_stat(r, "rom_weights", "fig6", c, 3, &rom)))
+        Stat rom;
+        Values loss = {0};
+        if ((rc = query_values(r, "val_loss", "fig6", c, 3, &loss)) || (rc = query_stat(r, "rom_weights", "fig6", c, 3, &rom))) {
+            values_free(&loss);
             break;
+        }
         snprintf(p->width[p->rows], sizeof p->width[0], "%s", widths.items[i]);
-        p->loss[p->rows] = loss, p->rom[p->rows++] = rom.mean;
-        if (loss.n == 0 || !(rom.mean > 0)) continue;
-        p->fit_x[p->n] = log10(rom.mean), p->fit_y[p->n++] = loss.mean;
-        if (loss.n > 1) p->std_sum += loss.std, p->n_std++;
+        p->loss[p->rows] = stat_of(loss.x, loss.count), p->rom[p->rows++] = rom.mean;
+        if (loss.count > 0 && rom.mean > 0) p->widths++;
+        for (int k = 0; k < loss.count && rom.mean > 0 && p->n < MAX_POINTS * 8; k++)
+            p->fit_x[p->n] = log10(rom.mean), p->fit_y[p->n++] = loss.x[k];
+        values_free(&loss);
     }
     text_list_free(&widths);
     return rc;
@@ -85,29 +90,31 @@ static void fig6_finding(Report *r, const char *scale, int rank, const Fig6Scale
     char claim[160];
     snprintf(claim, sizeof claim, "%s: val loss falls log-linearly with ROM weights", scale);
     Finding *f = report_add_finding(r, "Fig. 6", claim, rank < 2 ? FIG6_PAPER[rank] : "log-linear fall");
-    if (p->n < 3) {
-        snprintf(f->ours, sizeof f->ours, "%d memory width(s) measured: a fit needs at least 3", p->n);
-        snprintf(f->gap, sizeof f->gap, "–");
-        snprintf(f->noise, sizeof f->noise, "–");
+    f->seeds_needed = -2;   /* the power formula is for two sides; a fit needs more widths or seeds */
+    snprintf(f->sides, sizeof f->sides, "%d runs, %d widths", p->n, p->widths);
+    if (p->n < 3 || p->widths < 2) {
+        snprintf(f->ours, sizeof f->ours, "%d run(s) at %d memory width(s): a fit with an interval needs 3 runs at "
+                 "2 widths or more", p->n, p->widths);
         return;
     }
-    double lo = p->fit_x[0], hi = p->fit_x[0];
-    for (int i = 1; i < p->n; i++) lo = fmin(lo, p->fit_x[i]), hi = fmax(hi, p->fit_x[i]);
-    /* Noise: the mean seed std of the points; with one seed per width (the usual Fig. 6
-     * sweep), the scatter of the points around the fit instead. */
-    double drop = -fit.slope * (hi - lo), noise = p->n_std ? p->std_sum / p->n_std : fit.residual_std;
-    const char *noise_name = p->n_std ? "the mean seed std" : "the fit residual std";
-    snprintf(f->ours, sizeof f->ours, "slope %+.4f nats per 10× ROM weights, R² %.3f over %d widths", fit.slope, fit.r2,
-             p->n);
-    snprintf(f->gap, sizeof f->gap, "fitted drop %+.4f nats over the range", drop);
-    f->noise_exceeded = isfinite(noise) && noise > 0 ? fabs(drop) > noise : -1;
-    if (f->noise_exceeded >= 0)
-        format_ratio(f->noise, sizeof f->noise, fabs(drop) / noise, f->noise_exceeded, noise_name);
-    else if (isfinite(noise)) {   /* points exactly on the line */
-        f->noise_exceeded = drop != 0;
-        snprintf(f->noise, sizeof f->noise, "%s 0 (%s)", noise_name, f->noise_exceeded ? "exceeds" : "within");
-    } else snprintf(f->noise, sizeof f->noise, "unknown");
-    f->verdict = fit.slope < 0 && fit.r2 >= FIG6_MIN_R2;
+    double lo, hi, x_lo = p->fit_x[0], x_hi = p->fit_x[0];
+    fit_slope_interval(p->fit_x, p->n, fit, &lo, &hi);
+    for (int i = 1; i < p->n; i++) x_lo = fmin(x_lo, p->fit_x[i]), x_hi = fmax(x_hi, p->fit_x[i]);
+    double drop = -fit.slope * (x_hi - x_lo);
+    snprintf(f->ours, sizeof f->ours, "fitted fall %+.4f nats across the widths, R² %.3f", -drop, fit.r2);
+    snprintf(f->difference, sizeof f->difference, "slope %+.4f nats / 10× ROM", fit.slope);
+    if (isfinite(lo)) snprintf(f->interval, sizeof f->interval, "[%+.4f, %+.4f]", lo, hi);
+    else snprintf(f->interval, sizeof f->interval, "none");
+    if (fit.residual_std > 0) format_effect(f->effect, sizeof f->effect, fabs(drop) / fit.residual_std, "residual std (fall)");
+    else snprintf(f->effect, sizeof f->effect, "residual std 0");
+    snprintf(f->test, sizeof f->test, "slope t, df %d", p->n - 2);
+    /* the slope's interval decides the direction; "log-linear" also needs the fit to
+     * explain most of the variation, else the fall is real but not of that shape */
+    if (!isfinite(lo) && fit.residual_std == 0) f->verdict = fit.slope < 0 ? VERDICT_REPRODUCED : VERDICT_CONTRADICTED;
+    else if (!isfinite(lo)) f->verdict = VERDICT_INCONCLUSIVE;
+    else if (hi < 0) f->verdict = fit.r2 >= FIG6_MIN_R2 ? VERDICT_REPRODUCED : VERDICT_INCONCLUSIVE;
+    else if (lo > 0) f->verdict = VERDICT_CONTRADICTED;
+    else f->verdict = VERDICT_INCONCLUSIVE;
 }
 
 static int fig6_plot(Report *r, const char *scale, const Fig6Scale *p, LineFit fit) {
@@ -130,10 +137,11 @@ int section_fig6(Report *r) {
     if (!points) { text_list_free(&scales); return error_set(ERR_FAILURE, "out of memory"); }
     fprintf(r->body, "Paper: final validation loss falls log-linearly with the ROM weights (L·V·m) as m grows "
                      "(0.6B: m ∈ {64, 96, 128, 160, 192}; 1.7B: m ∈ {192, …, 448}). Here: least-squares fit of "
-                     "mean val loss against log10(ROM weights) per scale; reproduced when the slope is negative "
-                     "and R² ≥ %.1f. The gap column is the fitted fall across the measured range, compared with "
-                     "the mean seed std of the points (or, with one seed per width, with the scatter of the points "
-                     "around the line).\n\n| scale | m (d_mem) | ROM weights | seeds | val loss (nats) |\n"
+                     "every run's val loss against log10(ROM weights) per scale, with the slope's 95%% interval "
+                     "from its standard error (Student's t, n − 2 degrees of freedom, n runs). Reproduced when "
+                     "the whole interval is below zero and R² ≥ %.1f; contradicted when it is above zero; "
+                     "inconclusive otherwise. No seed count is given for an inconclusive fit: the power formula "
+                     "is for two-sided comparisons; more widths or seeds narrow the interval.\n\n| scale | m (d_mem) | ROM weights | seeds | val loss (nats) |\n"
                      "|---|---|---|---|---|\n", FIG6_MIN_R2);
     for (int i = 0; !rc && i < n; i++)
         if (!(rc = fig6_collect(r, scales.items[i], &points[i]))) fig6_print(r, scales.items[i], &points[i]);
@@ -151,53 +159,72 @@ int section_fig6(Report *r) {
 #define LENS_ZERO 1e-9   /* the last layer's lens is the model's own head: KL 0 for both */
 
 typedef struct {
-    int compared, lower, exceeded, noise_known;
-    double difference_sum, dense_sum;
+    int compared, lower, verdicts[3], unknown_seeds, seeds_needed, pairs_min, pairs_max;
+    double difference_sum, dense_sum, effect_min;
 } LensTally;
 
+/* One layer: MeKi against dense over seeds (compare_samples: paired when both ran the same seeds). */
 static int lens_layer(Report *r, const char *layer, FILE *data, LensTally *t) {
     Cond dense_c[] = {{"memory_kind", "none"}, {"CAST(layer AS TEXT)", layer}};
     Cond meki_c[] = {{"memory_kind", "meki"}, {"CAST(layer AS TEXT)", layer}};
-    Stat dense, meki;
+    Values dense_v = {0}, meki_v = {0};
     int rc;
-    if ((rc = query_stat_in(r, "lens_kl", "kl", "fig7", dense_c, 2, &dense)) ||
-        (rc = query_stat_in(r, "lens_kl", "kl", "fig7", meki_c, 2, &meki)))
+    if ((rc = query_values_in(r, "lens_kl", "kl", "fig7", dense_c, 2, &dense_v)) ||
+        (rc = query_values_in(r, "lens_kl", "kl", "fig7", meki_c, 2, &meki_v))) {
+        values_free(&dense_v), values_free(&meki_v);
         return rc;
+    }
+    Stat dense = stat_of(dense_v.x, dense_v.count), meki = stat_of(meki_v.x, meki_v.count);
     Finding row = {0};
     char a[64], b[64];
-    finding_compare(&row, "MeKi", meki, "dense", dense, 1, "nats", 4, 1);
+    finding_compare(&row, "MeKi", &meki_v, "dense", &dense_v, 1, "nats", 4, 1);
+    Comparison c = compare_samples(sample_of(&meki_v), sample_of(&dense_v), 1);
     int trivial = dense.n && meki.n && fabs(dense.mean) < LENS_ZERO && fabs(meki.mean) < LENS_ZERO;
-    fprintf(r->body, "| %s | %s | %s | %s | %s |\n", layer, format_stat(a, sizeof a, dense, 4, 1),
-            format_stat(b, sizeof b, meki, 4, 1), trivial ? "0 (the model's own head)" : row.gap,
-            trivial ? "–" : row.noise);
+    if (trivial) fprintf(r->body, "| %s | %s | %s | 0 (the model's own head) | – | – | – |\n", layer,
+                         format_stat(a, sizeof a, dense, 4, 1), format_stat(b, sizeof b, meki, 4, 1));
+    else fprintf(r->body, "| %s | %s | %s | %s %s | %s | %s | %s |\n", layer, format_stat(a, sizeof a, dense, 4, 1),
+                 format_stat(b, sizeof b, meki, 4, 1), row.difference, row.interval, row.effect, row.sides,
+                 verdict_name(row.verdict, 0));
     fprintf(data, "%s %.6f %.6f %.6f %.6f\n", layer, dense.n ? dense.mean : NAN, isfinite(dense.std) ? dense.std : 0,
             meki.n ? meki.mean : NAN, isfinite(meki.std) ? meki.std : 0);
-    if (trivial || row.verdict < 0) return OK;
-    t->compared++, t->lower += row.verdict, t->exceeded += row.noise_exceeded == 1;
-    t->noise_known += row.noise_exceeded >= 0;
+    values_free(&dense_v), values_free(&meki_v);
+    if (trivial || row.verdict == VERDICT_NOT_MEASURED) return OK;
+    if (!t->compared || row.seeds_needed > t->seeds_needed) t->seeds_needed = row.seeds_needed;
+    t->unknown_seeds += row.verdict == VERDICT_INCONCLUSIVE && row.seeds_needed < 0;
+    t->compared++, t->lower += meki.mean < dense.mean, t->verdicts[row.verdict]++;
+    int pairs = c.n_a < c.n_b ? c.n_a : c.n_b;
+    if (t->compared == 1 || pairs < t->pairs_min) t->pairs_min = pairs;
+    if (pairs > t->pairs_max) t->pairs_max = pairs;
+    if (t->compared == 1 || !(c.effect >= t->effect_min)) t->effect_min = c.effect;
     t->difference_sum += meki.mean - dense.mean, t->dense_sum += dense.mean;
     return OK;
 }
 
+/* Lower at every layer: reproduced when every layer's interval is below zero, contradicted
+ * when any layer's is above, inconclusive otherwise. */
 static void lens_finding(Report *r, const LensTally *t) {
     Finding *f = report_add_finding(r, "Fig. 7", "MeKi's logit-lens KL is lower at every layer",
                                     "Fig. 7: lower at every layer");
     if (!t->compared) {
         snprintf(f->ours, sizeof f->ours, "no layer measured for both dense and MeKi");
-        snprintf(f->gap, sizeof f->gap, "–");
-        snprintf(f->noise, sizeof f->noise, "–");
         return;
     }
-    snprintf(f->ours, sizeof f->ours, "MeKi lower at %d of %d layers", t->lower, t->compared);
-    snprintf(f->gap, sizeof f->gap, "mean %+.4f nats (%+.1f%%)", t->difference_sum / t->compared,
+    snprintf(f->ours, sizeof f->ours, "MeKi lower at %d of %d layers (means); interval below zero at %d, above at %d",
+             t->lower, t->compared, t->verdicts[VERDICT_REPRODUCED], t->verdicts[VERDICT_CONTRADICTED]);
+    snprintf(f->difference, sizeof f->difference, "mean %+.4f nats (%+.1f%%)", t->difference_sum / t->compared,
              t->dense_sum > 0 ? 100 * t->difference_sum / t->dense_sum : NAN);
-    f->verdict = t->lower == t->compared;
-    if (t->noise_known < t->compared) {   /* one seed on a side somewhere: no spread to compare with */
-        snprintf(f->noise, sizeof f->noise, "unknown (1 seed)");
-        return;
-    }
-    snprintf(f->noise, sizeof f->noise, "exceeds at %d of %d layers", t->exceeded, t->compared);
-    f->noise_exceeded = t->exceeded == t->compared;
+    snprintf(f->interval, sizeof f->interval, "per layer: Fig. 7 table");
+    char effect[48];
+    format_effect(effect, sizeof effect, t->effect_min, "seed std");
+    if (isfinite(t->effect_min) && t->effect_min > 0) snprintf(f->effect, sizeof f->effect, "≥ %s", effect);
+    else snprintf(f->effect, sizeof f->effect, "unknown (1 seed)");
+    if (t->pairs_min == t->pairs_max) snprintf(f->sides, sizeof f->sides, "%d per side, %d layers", t->pairs_min, t->compared);
+    else snprintf(f->sides, sizeof f->sides, "%d–%d per side, %d layers", t->pairs_min, t->pairs_max, t->compared);
+    snprintf(f->test, sizeof f->test, "each layer as a comparison");
+    if (t->verdicts[VERDICT_CONTRADICTED]) f->verdict = VERDICT_CONTRADICTED;
+    else if (t->verdicts[VERDICT_REPRODUCED] == t->compared) f->verdict = VERDICT_REPRODUCED;
+    else f->verdict = VERDICT_INCONCLUSIVE;
+    f->seeds_needed = f->verdict == VERDICT_INCONCLUSIVE ? (t->unknown_seeds ? -1 : t->seeds_needed) : 0;
 }
 
 int section_fig7(Report *r) {
@@ -213,8 +240,8 @@ int section_fig7(Report *r) {
     LensTally tally = {0};
     if (data) {
         fprintf(data, "# layer, dense KL mean, std, MeKi KL mean, std (nats)\n");
-        fprintf(r->body, "| layer | dense KL (nats) | MeKi KL (nats) | MeKi − dense | gap / seed std |\n"
-                         "|---|---|---|---|---|\n");
+        fprintf(r->body, "| layer | dense KL (nats) | MeKi KL (nats) | MeKi − dense [95%% CI] | effect | n | verdict |\n"
+                         "|---|---|---|---|---|---|---|\n");
     }
     for (int i = 0; data && !rc && i < layers.count; i++) rc = lens_layer(r, layers.items[i], data, &tally);
     if (data) {
@@ -230,6 +257,7 @@ int section_fig7(Report *r) {
 
 typedef struct {
     Stat ppl, bytes, change, tok_s;
+    Values change_v;            /* per run, with seeds, for the bound findings */
 } DtypeRow;
 
 static int dtype_row(Report *r, const char *dtype, FILE *data, DtypeRow *row) {
@@ -237,9 +265,10 @@ static int dtype_row(Report *r, const char *dtype, FILE *data, DtypeRow *row) {
     int rc;
     if ((rc = query_stat_in(r, "dtype_figures", "bundle_val_ppl", "quant", c, 1, &row->ppl)) ||
         (rc = query_stat_in(r, "dtype_figures", "rom_bytes", "quant", c, 1, &row->bytes)) ||
-        (rc = query_stat_in(r, "dtype_figures", "ppl_change", "quant", c, 1, &row->change)) ||
+        (rc = query_values_in(r, "dtype_figures", "ppl_change", "quant", c, 1, &row->change_v)) ||
         (rc = query_stat_in(r, "dtype_figures", "decode_tok_s", "quant", c, 1, &row->tok_s)))
         return rc;
+    row->change = stat_of(row->change_v.x, row->change_v.count);
     char a[64], b[64], d[64], e[64];
     fprintf(r->body, "| %s | %s | %d | %s | %s%s | %s |\n", dtype, format_bytes(a, sizeof a, row->bytes.mean),
             row->ppl.n, format_stat(b, sizeof b, row->ppl, 3, 1), format_stat(d, sizeof d, row->change, 2, 100),
@@ -257,10 +286,10 @@ static void quant_findings(Report *r, const char *const *dtypes, const DtypeRow 
         char claim[160], paper[96];
         snprintf(claim, sizeof claim, "%s table: perplexity within %.1f%% of f32", BOUNDS[b].dtype, 100 * BOUNDS[b].bound);
         snprintf(paper, sizeof paper, "harness target (no paper number)");
-        Stat none = {0, NAN, NAN}, change = none;
+        const Values none = {0}, *change = &none;
         for (int i = 0; i < n; i++)
-            if (!strcmp(dtypes[i], BOUNDS[b].dtype)) change = rows[i].change;
-        finding_threshold(report_add_finding(r, "Quant", claim, paper), "ppl change", change, BOUNDS[b].bound, 1, "%",
+            if (!strcmp(dtypes[i], BOUNDS[b].dtype)) change = &rows[i].change_v;
+        finding_bound(report_add_finding(r, "Quant", claim, paper), "ppl change", change, BOUNDS[b].bound, 0, "%",
                           2, 100);
     }
 }
@@ -293,6 +322,7 @@ int section_quant(Report *r) {
     if (!rc && data)
         rc = plot_draw(r, "quant.gp", "quant", "ROM table dtype: perplexity and decode speed vs table size",
                        has_decode > 1 ? "has_decode=1" : "has_decode=0");   /* one dtype: no trend to draw */
+    for (int i = 0; i < 8; i++) values_free(&rows[i].change_v);
     text_list_free(&dtypes);
     return rc;
 }

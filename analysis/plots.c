@@ -70,6 +70,21 @@ int plot_run(Report *r, const char *script, const char *assignments, const char 
     return 0;
 }
 
+/* The same figure as SVG beside the PNG (for papers): the script again with vector=1 and
+ * the .svg as output. Returns 1 when drawn; a failure is counted, the PNG stays. */
+static int plot_vector(Report *r, const char *script, const char *assignments, const char *png_path) {
+    char svg[4200], q_svg[4300], all[20000];
+    size_t n = strlen(png_path);
+    if (r->gnuplot_state != 1 || n < 4) return 0;
+    snprintf(svg, sizeof svg, "%.*s.svg", (int)(n - 4), png_path);
+    gnuplot_quote(q_svg, sizeof q_svg, svg);
+    /* a later outfile assignment overrides the PNG's */
+    snprintf(all, sizeof all, "%s; vector=1; outfile=%s", assignments, q_svg);
+    int plots = r->plots, drawn = plot_run(r, script, all, svg);
+    r->plots = plots;   /* plots counts figures, not files */
+    return drawn;
+}
+
 /* Common assignments: data file, output file and title, all quoted for gnuplot. */
 static void base_assignments(Report *r, char *out, size_t size, const char *name, const char *title,
                              char *png_path, size_t png_size) {
@@ -104,7 +119,9 @@ int plot_draw(Report *r, const char *script, const char *name, const char *title
     if (extra && *extra) snprintf(assignments + used, sizeof assignments - used, "; %s", extra);
     char file[300];
     snprintf(file, sizeof file, "%s.png", name);
-    plot_embed(r, file, title, plot_run(r, script, assignments, png));
+    int drawn = plot_run(r, script, assignments, png);
+    plot_embed(r, file, title, drawn);
+    if (drawn && plot_vector(r, script, assignments, png)) fprintf(r->body, "(Vector copy: `plots/%s.svg`.)\n\n", name);
     return OK;
 }
 
@@ -148,6 +165,19 @@ static int curve_data(Report *r, const char *experiment, FILE *f, int *blocks, c
     return store_finish(st, rc);
 }
 
+/* "n = 3 seeds per variant", "n = 1–3 seeds per variant" or "one seed per variant, no spread",
+ * from the finished runs of the experiment's variants, for captions. */
+static int seeds_phrase(Report *r, const char *experiment, char *out, size_t size) {
+    double lo, hi;
+    int rc = query_number(r, "SELECT min(n) FROM variants WHERE experiment = ?1", &experiment, 1, &lo);
+    if (!rc) rc = query_number(r, "SELECT max(n) FROM variants WHERE experiment = ?1", &experiment, 1, &hi);
+    if (rc || !isfinite(lo)) snprintf(out, size, "n unknown");
+    else if (hi <= 1) snprintf(out, size, "one seed per variant (n = 1), no spread");
+    else if (lo == hi) snprintf(out, size, "n = %.0f seeds per variant", lo);
+    else snprintf(out, size, "n = %.0f–%.0f seeds per variant", lo, hi);
+    return rc;
+}
+
 int plot_curves(Report *r, const char *experiment) {
     double variants;
     int rc = query_number(r, "SELECT count(DISTINCT variant) FROM curve_summary WHERE experiment = ?1", &experiment, 1,
@@ -166,7 +196,9 @@ int plot_curves(Report *r, const char *experiment) {
     rc = curve_data(r, experiment, f, &blocks, dashes, sizeof dashes);
     int closed = plot_data_close(r, f, name);
     if (rc || (rc = closed) || blocks == 0) return rc;
-    snprintf(title, sizeof title, "Validation loss during training: %s (mean over seeds)", experiment);
+    char seeds[96];
+    if ((rc = seeds_phrase(r, experiment, seeds, sizeof seeds))) return rc;
+    snprintf(title, sizeof title, "Validation loss during training: %s (mean over seeds; %s)", experiment, seeds);
     snprintf(extra, sizeof extra, "nblocks=%d; dashes='%s'", blocks, dashes);
     return plot_draw(r, "curves.gp", name, title, extra);
 }
@@ -218,6 +250,8 @@ int plot_decode(Report *r, const char *experiment) {
     char extra[96];
     /* a series never measured is left out rather than drawn as an empty slot */
     snprintf(extra, sizeof extra, "has_dense=%d; has_folded=%d; has_unfolded=%d", present[0], present[1], present[2]);
-    snprintf(title, sizeof title, "Decode speed by variant: %s (mean ± std over seeds)", experiment);
+    char seeds[96];
+    if ((rc = seeds_phrase(r, experiment, seeds, sizeof seeds))) return rc;
+    snprintf(title, sizeof title, "Decode speed by variant: %s (mean ± std over seeds; %s)", experiment, seeds);
     return plot_draw(r, "decode.gp", name, title, extra);
 }

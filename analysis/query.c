@@ -1,6 +1,7 @@
 /* Queries over the results database and the views of analysis/views.sql, through the
  * store's statements (runner/store.h). */
 #include "analysis/analysis.h"
+#include "models/config.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include <stdio.h>
@@ -29,17 +30,35 @@ int db_apply_views(Report *r, const char *analysis_dir) {
     return rc;
 }
 
+/* The built-in presets' shapes (models/config.c), so that a run whose label names no preset
+ * is still named by the preset it matches. */
+static int preset_table(Report *r) {
+    static const char *const NAMES[] = {"tiny", "small", "medium", "large"};
+    int rc = store_exec(r->store, "CREATE TEMP TABLE builtin_presets(name TEXT, d_model INTEGER, n_layers INTEGER, "
+                                  "n_heads INTEGER, ffn_hidden INTEGER)");
+    for (int i = 0; !rc && i < 4; i++) {
+        ModelConfig c;
+        char sql[256];
+        if (model_preset(&c, NAMES[i]) != OK) { error_clear(); continue; }
+        snprintf(sql, sizeof sql, "INSERT INTO builtin_presets VALUES ('%s', %d, %d, %d, %d)", NAMES[i], c.d_model,
+                 c.n_layers, c.n_heads, c.ffn_hidden);
+        rc = store_exec(r->store, sql);
+    }
+    return rc;
+}
+
 int db_snapshot(Report *r) {
     /* One read transaction for the whole report: a sweep writing meanwhile cannot make
      * the header, tables and plots disagree. The views are evaluated once into temp
      * tables (the temp schema is writable on a read-only connection) that every cell of
      * every table then queries. */
-    return store_exec(r->store, "BEGIN; CREATE TEMP TABLE figures AS SELECT * FROM run_figures; "
+    int rc = store_exec(r->store, "BEGIN; CREATE TEMP TABLE figures AS SELECT * FROM run_figures; "
                                 "CREATE TEMP TABLE figure_values AS SELECT * FROM run_values; "
                                 "CREATE INDEX temp.figure_values_by_name ON figure_values(experiment, name); "
                                 "CREATE TEMP TABLE variants AS SELECT * FROM variant_summary; "
                                 "CREATE TEMP TABLE variant_stats AS SELECT * FROM variant_values; "
                                 "CREATE INDEX temp.variant_stats_by_name ON variant_stats(experiment, variant, name);");
+    return rc ? rc : preset_table(r);
 }
 
 /* Prepares sql and binds params; the caller steps and finishes. */
@@ -77,7 +96,7 @@ static int collect(Report *r, const char *view, const char *column, const char *
     char sql[1024];
     const char *params[10] = {experiment, metric};
     int first = metric ? 2 : 1;
-    size_t used = (size_t)snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE experiment = ?1 AND %s IS NOT NULL%s",
+    size_t used = (size_t)snprintf(sql, sizeof sql, "SELECT %s, seed FROM %s WHERE experiment = ?1 AND %s IS NOT NULL%s",
                                    column, view, column, metric ? " AND name = ?2" : "");
     if (n_conds > 8) return error_set(ERR_FAILURE, "query_values: too many conditions");
     for (int i = 0; i < n_conds && used < sizeof sql; i++) {
@@ -87,7 +106,8 @@ static int collect(Report *r, const char *view, const char *column, const char *
     sqlite3_stmt *st;
     int rc = open_query(r, sql, params, first + n_conds, &st), step;
     if (rc) return rc;
-    while ((step = store_step(r->store, st)) == SQLITE_ROW) values_add(values, sqlite3_column_double(st, 0));
+    while ((step = store_step(r->store, st)) == SQLITE_ROW)
+        values_add(values, sqlite3_column_double(st, 0), (uint64_t)sqlite3_column_int64(st, 1));
     return store_finish(st, step < 0 ? -step : OK);
 }
 
@@ -159,17 +179,20 @@ void text_list_free(TextList *list) {
     memset(list, 0, sizeof *list);
 }
 
-void values_add(Values *values, double x) {
+void values_add(Values *values, double x, uint64_t seed) {
     if (values->count == values->capacity) {
         values->capacity = values->capacity ? 2 * values->capacity : 16;
         double *grown = realloc(values->x, (size_t)values->capacity * sizeof *grown);
-        if (!grown) abort();
-        values->x = grown;
+        uint64_t *seeds = grown ? realloc(values->seed, (size_t)values->capacity * sizeof *seeds) : NULL;
+        if (!seeds) abort();
+        values->x = grown, values->seed = seeds;
     }
+    values->seed[values->count] = seed;
     values->x[values->count++] = x;
 }
 
 void values_free(Values *values) {
     free(values->x);
+    free(values->seed);
     memset(values, 0, sizeof *values);
 }

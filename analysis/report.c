@@ -31,17 +31,32 @@ static const KnownExperiment KNOWN[] = {
 #define N_KNOWN ((int)(sizeof KNOWN / sizeof KNOWN[0]))
 
 static const char *verdict_text(const Finding *f) {
-    return f->verdict < 0 ? "not measured" : f->verdict ? "**reproduced**" : "**not reproduced**";
+    static const char *const bold[] = {"**reproduced**", "**inconclusive**", "**contradicted**"};
+    static const char *const bound[] = {"**meets**", "**inconclusive**", "**misses**"};
+    if (f->verdict == VERDICT_NOT_MEASURED) return "not measured";
+    return f->bound ? bound[f->verdict] : bold[f->verdict];
+}
+
+/* Seeds per side that would resolve an inconclusive finding at its observed effect. */
+static const char *seeds_text(char *out, size_t size, const Finding *f) {
+    if (f->verdict != VERDICT_INCONCLUSIVE) snprintf(out, size, "–");
+    else if (f->seeds_needed == -2) snprintf(out, size, "n/a (a fit)");
+    else if (f->seeds_needed > 0) snprintf(out, size, "%d", f->seeds_needed);
+    else snprintf(out, size, "unknown (needs 2 seeds to estimate)");
+    return out;
 }
 
 /* The findings added since index first, as one table. */
 static void write_findings(FILE *out, const Report *r, int first) {
     if (first >= r->n_findings) return;
-    fprintf(out, "| paper's finding | paper | this run | gap | gap / seed std | verdict |\n|---|---|---|---|---|---|\n");
+    fprintf(out, "| paper's finding | paper | this run | difference | 95%% CI | effect | n | test | verdict | "
+                 "seeds for 80%% power |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for (int i = first; i < r->n_findings; i++) {
         const Finding *f = &r->findings[i];
-        fprintf(out, "| %s | %s | %s | %s | %s | %s |\n", f->claim, f->paper, f->ours, f->gap, f->noise,
-                verdict_text(f));
+        char seeds[64];
+        fprintf(out, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", f->claim, f->paper, f->ours,
+                f->difference, f->interval, f->effect, f->sides, f->test, verdict_text(f),
+                seeds_text(seeds, sizeof seeds, f));
     }
     fprintf(out, "\n");
 }
@@ -70,6 +85,38 @@ static int known_section(Report *r, const char *name) {
     return section_ablation(r, name);
 }
 
+/* Which corpus the experiment's runs trained on; with several, that they are kept apart. */
+static int corpus_note(Report *r, const char *experiment) {
+    TextList corpora = {0};
+    int rc = query_texts(r, "SELECT corpus || coalesce(' (content hash ' || json_extract(min(u.config_json), "
+                            "'$.corpus_hash') || ', ' || count(*) || ' runs)', '') FROM run_membership m "
+                            "JOIN runs u ON u.hash = m.hash WHERE m.experiment = ?1 GROUP BY corpus ORDER BY corpus",
+                         &experiment, 1, &corpora);
+    if (!rc && corpora.count == 1) fprintf(r->body, "Corpus: %s.\n\n", corpora.items[0]);
+    else if (!rc && corpora.count > 1) {
+        fprintf(r->body, "**Runs of %d corpora**, kept apart: each variant label below ends in `corpus=` and its "
+                         "corpus, and no figure or verdict pools them. Corpora:", corpora.count);
+        for (int i = 0; i < corpora.count; i++) fprintf(r->body, "%s %s", i ? ";" : "", corpora.items[i]);
+        fprintf(r->body, ".\n\n");
+    }
+    text_list_free(&corpora);
+    /* the shapes and budgets too, so that every figure below traces to what was trained */
+    TextList shapes = {0};
+    if (!rc) rc = query_texts(r, "SELECT DISTINCT 'd_model ' || json_extract(u.config_json, '$.model.d_model') || ', ' || "
+                                 "json_extract(u.config_json, '$.model.n_layers') || ' layers, ' || "
+                                 "json_extract(u.config_json, '$.train.tokens') || ' training tokens' "
+                                 "FROM run_membership m JOIN runs u ON u.hash = m.hash WHERE m.experiment = ?1 "
+                                 "AND json_valid(u.config_json) ORDER BY json_extract(u.config_json, '$.model.d_model'), "
+                                 "json_extract(u.config_json, '$.model.n_layers')", &experiment, 1, &shapes);
+    if (!rc && shapes.count) {
+        fprintf(r->body, "Models and budgets: ");
+        for (int i = 0; i < shapes.count; i++) fprintf(r->body, "%s%s", i ? "; " : "", shapes.items[i]);
+        fprintf(r->body, " (full shapes in Setup).\n\n");
+    }
+    text_list_free(&shapes);
+    return rc;
+}
+
 /* One experiment: its table, findings, plots and the per-variant figures; or why not. */
 static int write_experiment(Report *r, const char *name, const char *title, const KnownExperiment *known,
                             int *present) {
@@ -85,6 +132,7 @@ static int write_experiment(Report *r, const char *name, const char *title, cons
             fprintf(r->body, "Not run yet.\n\n");
         return OK;
     }
+    if ((rc = corpus_note(r, name))) return rc;
     int first = r->n_findings;
     if (known && (rc = known_section(r, name))) return rc;
     write_findings(r->body, r, first);
@@ -93,14 +141,32 @@ static int write_experiment(Report *r, const char *name, const char *title, cons
     return section_generic(r, name);
 }
 
-static int write_sections(Report *r, int *present_count) {
-    int rc, present;
+static int has_runs(Report *r, const char *experiment, int *has) {
+    double n;
+    int rc = query_number(r, "SELECT count(*) FROM run_membership WHERE experiment = ?1", &experiment, 1, &n);
+    *has = !rc && n > 0;
+    return rc;
+}
+
+/* A section for every experiment the database holds: the paper's first, in the paper's
+ * order, then the others by name. A paper experiment with no run gets no section. */
+static int write_sections(Report *r, int *present_count, int *paper_present) {
+    int rc, present, has;
     Progress progress;   /* plots run gnuplot once each: a full database takes a while */
     progress_begin_after(&progress, "report", N_KNOWN + 1, 5);
+    r->absent[0] = 0;
     for (int i = 0; i < N_KNOWN; i++) {
         progress_update(&progress, i, KNOWN[i].name);
+        if ((rc = has_runs(r, KNOWN[i].name, &has))) return rc;
+        if (!has) {
+            size_t used = strlen(r->absent);
+            snprintf(r->absent + used, sizeof r->absent - used, "%s`%s`", used ? ", " : "", KNOWN[i].name);
+            continue;
+        }
+        r->paper_sections++;
         if ((rc = write_experiment(r, KNOWN[i].name, KNOWN[i].title, &KNOWN[i], &present))) return rc;
         *present_count += present;
+        *paper_present += present;
     }
     TextList others = {0};
     rc = query_texts(r, "SELECT DISTINCT experiment FROM run_membership ORDER BY experiment", NULL, 0, &others);
@@ -109,7 +175,7 @@ static int write_sections(Report *r, int *present_count) {
         for (int k = 0; k < N_KNOWN; k++) known |= !strcmp(others.items[i], KNOWN[k].name);
         if (known) continue;
         char title[160];
-        snprintf(title, sizeof title, "Other experiment: %s", others.items[i]);
+        snprintf(title, sizeof title, "Experiment %s", others.items[i]);
         rc = write_experiment(r, others.items[i], title, NULL, &present);
         *present_count += present;
     }
@@ -160,19 +226,78 @@ static int status_count(Report *r, const char *status, int *count) {
     return rc;
 }
 
+/* The title names what the database holds: the paper's reproduction when any paper
+ * experiment has runs, else the experiments by name; and the corpus or corpora. */
+static int write_title(Report *r, FILE *out) {
+    TextList experiments = {0}, corpora = {0};
+    int rc = query_texts(r, "SELECT DISTINCT experiment FROM run_membership ORDER BY experiment", NULL, 0, &experiments);
+    if (!rc) rc = query_texts(r, "SELECT DISTINCT corpus FROM run_membership ORDER BY corpus", NULL, 0, &corpora);
+    if (r->paper_sections) fprintf(out, "# MeKi at small scale: reproduction report");
+    else {
+        fprintf(out, "# Experiment report: ");
+        for (int i = 0; i < experiments.count && i < 6; i++) fprintf(out, "%s%s", i ? ", " : "", experiments.items[i]);
+        if (experiments.count > 6) fprintf(out, " and %d more", experiments.count - 6);
+        if (!experiments.count) fprintf(out, "no runs");
+    }
+    if (corpora.count) fprintf(out, " — corpus ");
+    for (int i = 0; i < corpora.count; i++) fprintf(out, "%s%s", i ? " and " : "", corpora.items[i]);
+    fprintf(out, "\n\n");
+    text_list_free(&experiments);
+    text_list_free(&corpora);
+    return rc;
+}
+
+/* Where every figure comes from: corpus, model shapes, budgets, machine, revision, dates,
+ * all read from the runs' identities (runs.config_json) and the environment table. */
+#define IDENTITY(path) "coalesce(json_extract(config_json, '" path "'), '?')"
+static int write_provenance(Report *r, FILE *out) {
+    int rc;
+    if ((rc = write_list(r, out, "corpus (from each run's identity)",
+                         "SELECT m.corpus || ': content hash ' || coalesce(" IDENTITY("$.corpus_hash") ", '?') || "
+                         "', ' || count(DISTINCT u.hash) || ' runs' || coalesce(', ' || CAST(max(t.value) AS INTEGER) || "
+                         "' training tokens and ' || CAST(max(v.value) AS INTEGER) || ' validation tokens prepared', "
+                         "', corpus size not recorded') FROM run_membership m JOIN runs u ON u.hash = m.hash "
+                         "LEFT JOIN metrics t ON t.hash = u.hash AND t.name = 'corpus_train_tokens' "
+                         "LEFT JOIN metrics v ON v.hash = u.hash AND v.name = 'corpus_val_tokens' "
+                         "GROUP BY m.corpus ORDER BY m.corpus")) ||
+        (rc = write_list(r, out, "model shapes",
+                         "SELECT shape || ' (' || coalesce((SELECT group_concat(DISTINCT p.preset) FROM preset_sizes p "
+                         "WHERE p.d_model = d AND p.n_layers = l), (SELECT 'the ' || b.name || ' preset''s shape' FROM "
+                         "builtin_presets b WHERE b.d_model = d AND b.n_layers = l AND b.n_heads = h AND b.ffn_hidden = "
+                         "ff), 'no preset') || '; ' || count(*) || ' runs)' "
+                         "FROM (SELECT " IDENTITY("$.model.d_model") " AS d, " IDENTITY("$.model.n_layers") " AS l, "
+                         IDENTITY("$.model.n_heads") " AS h, " IDENTITY("$.model.ffn_hidden") " AS ff, "
+                         "'d_model ' || " IDENTITY("$.model.d_model") " || ', ' || " IDENTITY("$.model.n_layers")
+                         " || ' layers, ' || " IDENTITY("$.model.n_heads") " || ' heads (' || "
+                         IDENTITY("$.model.n_kv_heads") " || ' KV), FFN ' || " IDENTITY("$.model.ffn_hidden")
+                         " || ', vocab ' || " IDENTITY("$.model.vocab_size") " || ', context ' || "
+                         IDENTITY("$.model.seq_len") " AS shape FROM runs WHERE json_valid(config_json)) "
+                         "GROUP BY shape ORDER BY min(d), min(l)")) ||
+        (rc = write_list(r, out, "token budgets",
+                         "SELECT budget || ' (' || count(*) || ' runs)' FROM (SELECT " IDENTITY("$.train.tokens")
+                         " AS tokens, " IDENTITY("$.train.tokens") " || ' training tokens, batch ' || "
+                         IDENTITY("$.train.batch") " || ' x ' || " IDENTITY("$.train.seq_len") " || ' tokens' AS budget "
+                         "FROM runs WHERE json_valid(config_json)) GROUP BY budget ORDER BY min(tokens)")) ||
+        (rc = write_list(r, out, "threads per run", "SELECT threads || ' (' || count(*) || ' runs)' FROM runs "
+                                                    "GROUP BY threads ORDER BY threads")) ||
+        (rc = write_list(r, out, "machines", "SELECT host || ': ' || cpu_model || ', ' || cores || ' cores, ' || "
+                                             "threads || ' threads, ' || openblas FROM environment ORDER BY first_seen")) ||
+        (rc = write_list(r, out, "git revisions (runs)", "SELECT git_revision || ' (' || count(*) || ')' "
+                                                         "FROM runs GROUP BY git_revision ORDER BY count(*) DESC")) ||
+        (rc = write_list(r, out, "dates", "SELECT 'first run started ' || min(started_at) || ', last finished ' || "
+                                          "coalesce(max(finished_at), 'none') FROM runs HAVING count(*) > 0")))
+        return rc;
+    return OK;
+}
+
 static int write_setup(Report *r, FILE *out, ReportSummary *s) {
     int rc, running, diverged;
     char stamp[32];
     time_t now = time(NULL);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    fprintf(out, "# MeKi at small scale: reproduction report\n\nGenerated %s from `%s` by `./meki report`.\n\n"
-                 "## Setup\n\n", stamp, r->options->db_path);
-    if ((rc = write_list(r, out, "git revisions (runs)", "SELECT git_revision || ' (' || count(*) || ')' "
-                                "FROM runs GROUP BY git_revision ORDER BY count(*) DESC")) ||
-        (rc = write_list(r, out, "machines", "SELECT host || ': ' || cpu_model || ', ' || cores || ' cores, ' || "
-                                "threads || ' threads, ' || openblas FROM environment ORDER BY first_seen")) ||
-        (rc = write_list(r, out, "threads per run", "SELECT DISTINCT threads FROM runs ORDER BY threads")))
-        return rc;
+    if ((rc = write_title(r, out))) return rc;
+    fprintf(out, "Generated %s from `%s` by `./meki report`.\n\n## Setup\n\n", stamp, r->options->db_path);
+    if ((rc = write_provenance(r, out))) return rc;
     if ((rc = status_count(r, "done", &s->done)) || (rc = status_count(r, "failed", &s->failed)) ||
         (rc = status_count(r, "diverged", &diverged)) || (rc = status_count(r, "running", &running)))
         return rc;
@@ -183,49 +308,73 @@ static int write_setup(Report *r, FILE *out, ReportSummary *s) {
     return write_failures(r, out);
 }
 
-static void write_reading_guide(FILE *out) {
+static void write_reading_guide(FILE *out, const Report *r) {
     fprintf(out,
             "\n## How to read this report\n\n"
-            "Every figure is the mean ± sample standard deviation over seeds (\"(n=1)\": one seed, no spread); only "
-            "finished runs count. The paper trains 0.6B–4B models on 50B tokens and reports zero-shot accuracy on "
-            "ten benchmarks; these are small models trained on a CPU, so compare directions, not values. Our main "
-            "figure is the validation loss (nats per token, lower is better); \"zero-shot avg\" is the mean of the "
-            "cloze (last word) and 4-way continuation accuracies (length-normalised) built from held-out text. "
-            "Where the paper names a scale (0.6B, 1.7B, 4B), our model sizes are matched to it by rank, smallest "
-            "first.\n\n"
-            "A finding is **reproduced** when this run's difference points the paper's way. \"gap / seed std\" "
-            "divides the difference of means by the pooled seed standard deviation sqrt((s_a² + s_b²) / 2): "
-            "\"exceeds\" means the gap is larger than the spread between seeds, \"within\" that seed noise alone "
-            "could produce it.\n\n");
+            "Every figure is the mean ± sample standard deviation over seeds, with n (the number of seeds) beside "
+            "it; \"(n=1)\" is one seed, no spread. Only finished runs count.");
+    if (r->paper_sections)
+        fprintf(out,
+                " The paper trains 0.6B–4B models on 50B tokens and reports zero-shot accuracy on ten benchmarks; "
+                "these are small models trained on a CPU, so compare directions, not values. Our main figure is the "
+                "validation loss (nats per token, lower is better); \"zero-shot avg\" is the mean of the cloze (last "
+                "word) and 4-way continuation accuracies (length-normalised) built from held-out text. Where the "
+                "paper names a scale (0.6B, 1.7B, 4B), our model sizes are matched to it by rank, smallest first.\n\n"
+                "Each paper finding is a difference of means over seeds with its 95%% confidence interval: paired "
+                "by seed when both sides ran the same seeds (the shared seed fixes the initialisation and data "
+                "order), else Welch's t. It is **reproduced** when the whole interval lies on the paper's side of "
+                "zero, **contradicted** when it lies on the other side, **inconclusive** when it includes zero or "
+                "cannot be computed (one seed on a side). Bounds (decode at ≥ 95%% of dense speed, a perplexity "
+                "change within a target) are one-sample intervals: **meets**, **inconclusive** or **misses**. "
+                "\"effect\" is the difference in seed standard deviations (pooled, or of the per-seed differences "
+                "when paired); \"seeds for 80%% power\" is how many seeds per side would make an effect of the "
+                "observed size significant at 5%% with 80%% probability.");
+    fprintf(out, "\n\n");
 }
 
-static void write_summary(FILE *out, const Report *r, int present) {
-    int reproduced = 0, measured = 0, beyond = 0;
+/* Counts of each verdict, comparisons and bounds apart. */
+static void verdict_counts(const Report *r, int comparisons[3], int bounds[3], int *unmeasured) {
+    *unmeasured = 0;
+    for (int v = 0; v < 3; v++) comparisons[v] = bounds[v] = 0;
     for (int i = 0; i < r->n_findings; i++) {
         const Finding *f = &r->findings[i];
-        if (f->verdict < 0) continue;
-        measured++;
-        reproduced += f->verdict;
-        beyond += f->verdict && f->noise_exceeded == 1;
+        if (f->verdict == VERDICT_NOT_MEASURED) ++*unmeasured;
+        else (f->bound ? bounds : comparisons)[f->verdict]++;
     }
-    fprintf(out, "## Findings at a glance\n\n%d of %d experiments have finished runs. %d of %d measured findings "
-                 "reproduced, %d of them by more than the seed noise.\n\n", present, N_KNOWN, reproduced, measured,
-            beyond);
-    if (!r->n_findings) return;
-    fprintf(out, "| section | paper's finding | verdict | gap / seed std |\n|---|---|---|---|\n");
-    for (int i = 0; i < r->n_findings; i++)
-        fprintf(out, "| %s | %s | %s | %s |\n", r->findings[i].section, r->findings[i].claim,
-                verdict_text(&r->findings[i]), r->findings[i].noise);
+}
+
+static void write_summary(FILE *out, const Report *r, int present, int paper_present) {
+    int c[3], b[3], unmeasured;
+    verdict_counts(r, c, b, &unmeasured);
+    fprintf(out, "## Findings at a glance\n\n%d experiment(s) with finished runs, %d of them the paper's.",
+            present, paper_present);
+    if (r->paper_sections && r->absent[0])
+        fprintf(out, " Paper experiments not in this database (no section): %s.", r->absent);
+    if (!r->n_findings) {
+        fprintf(out, " No paper findings to check: no experiment of the paper is in this database.\n\n");
+        return;
+    }
+    fprintf(out, " Paper comparisons: %d reproduced, %d inconclusive, %d contradicted. Bounds: %d met, %d "
+                 "inconclusive, %d missed. %d finding(s) not measured.\n\n", c[0], c[1], c[2], b[0], b[1], b[2],
+            unmeasured);
+    fprintf(out, "| section | paper's finding | verdict | difference [95%% CI] | effect | n | seeds for 80%% power "
+                 "|\n|---|---|---|---|---|---|---|\n");
+    for (int i = 0; i < r->n_findings; i++) {
+        const Finding *f = &r->findings[i];
+        char seeds[64];
+        fprintf(out, "| %s | %s | %s | %s %s | %s | %s | %s |\n", f->section, f->claim, verdict_text(f), f->difference,
+                f->interval, f->effect, f->sides, seeds_text(seeds, sizeof seeds, f));
+    }
     fprintf(out, "\n");
 }
 
-static int write_report_file(Report *r, const char *path, int present, ReportSummary *s) {
+static int write_report_file(Report *r, const char *path, int present, int paper_present, ReportSummary *s) {
     AtomicFile af;
     int rc = atomic_open(&af, path);
     if (rc) return rc;
     if ((rc = write_setup(r, af.file, s))) { atomic_abort(&af); return rc; }
-    write_reading_guide(af.file);
-    write_summary(af.file, r, present);
+    write_reading_guide(af.file, r);
+    write_summary(af.file, r, present, paper_present);
     if (r->gnuplot_state == 0 && r->options->gnuplot && !r->options->gnuplot[0])
         fprintf(af.file, "Plots were not requested.\n\n");
     else if (r->gnuplot_state == 0)
@@ -238,14 +387,17 @@ static int write_report_file(Report *r, const char *path, int present, ReportSum
 
 static void count_findings(const Report *r, ReportSummary *s) {
     for (int i = 0; i < r->n_findings; i++) {
-        s->findings += r->findings[i].verdict >= 0;
-        s->reproduced += r->findings[i].verdict == 1;
+        const Finding *f = &r->findings[i];
+        s->findings += f->verdict != VERDICT_NOT_MEASURED;
+        s->reproduced += f->verdict == VERDICT_REPRODUCED;
+        s->inconclusive += f->verdict == VERDICT_INCONCLUSIVE;
+        s->contradicted += f->verdict == VERDICT_CONTRADICTED;
     }
 }
 
 static int generate(Report *r, ReportSummary *s) {
     const ReportOptions *o = r->options;
-    int rc, present = 0;
+    int rc, present = 0, paper_present = 0;
     if ((rc = db_open_readonly(r, o->db_path)) || (rc = db_apply_views(r, o->analysis_dir)) || (rc = db_snapshot(r)))
         return rc;
     snprintf(r->plots_dir, sizeof r->plots_dir, "%s/plots", o->out_dir);
@@ -257,7 +409,7 @@ static int generate(Report *r, ReportSummary *s) {
     fclose(fresh);
     r->body = open_memstream(&r->body_text, &r->body_size);
     if (!r->body) return error_set(ERR_FAILURE, "out of memory");
-    rc = write_sections(r, &present);
+    rc = write_sections(r, &present, &paper_present);
     if (fclose(r->body) != 0 && !rc) rc = error_set(ERR_FAILURE, "out of memory");
     r->body = NULL;
     if (rc) return rc;
@@ -266,7 +418,7 @@ static int generate(Report *r, ReportSummary *s) {
     count_findings(r, s);
     s->plots = r->plots, s->plot_failures = r->plot_failures;
     s->gnuplot_missing = r->gnuplot_state == 0 && !(o->gnuplot && !o->gnuplot[0]);
-    return write_report_file(r, s->report_path, present, s);
+    return write_report_file(r, s->report_path, present, paper_present, s);
 }
 
 int analysis_report(const ReportOptions *options, ReportSummary *summary) {

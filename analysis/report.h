@@ -15,7 +15,8 @@ typedef struct {
 typedef struct {
     int runs, done, failed;     /* rows of the runs table by status (failed counts diverged too) */
     int experiments;            /* experiments with at least one finished run */
-    int findings, reproduced;   /* paper findings measured, and how many this run reproduces */
+    int findings;               /* paper findings measured, and by verdict (bounds: meets counts */
+    int reproduced, inconclusive, contradicted;   /* as reproduced, misses as contradicted) */
     int plots, plot_failures;   /* PNG files drawn, gnuplot invocations that failed */
     int gnuplot_missing;        /* 1 when plots were wanted but gnuplot could not be run */
     char report_path[4096];

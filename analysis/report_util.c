@@ -17,7 +17,11 @@ Finding *report_add_finding(Report *r, const char *section, const char *claim, c
     snprintf(f->section, sizeof f->section, "%s", section);
     snprintf(f->claim, sizeof f->claim, "%s", claim);
     snprintf(f->paper, sizeof f->paper, "%s", paper);
-    f->verdict = -1, f->noise_exceeded = -1;
+    f->verdict = VERDICT_NOT_MEASURED;
+    snprintf(f->difference, sizeof f->difference, "–");
+    snprintf(f->interval, sizeof f->interval, "–");
+    snprintf(f->effect, sizeof f->effect, "–");
+    snprintf(f->test, sizeof f->test, "–");
     return f;
 }
 
@@ -28,10 +32,21 @@ void short_label(char *out, size_t size, const char *variant) {
         while (*p == ' ' || *p == ',') p++;
         const char *end = p + strcspn(p, " ,"), *equals = memchr(p, '=', (size_t)(end - p));
         const char *value = equals ? equals + 1 : p;
-        if (end - value == 4 && !strncmp(value, "none", 4) && equals && !strncmp(p, "memory.kind=", 12))
-            value = "dense", end = value + 5;   /* memory.kind=none is the dense baseline */
-        if (end > value)
-            used += (size_t)snprintf(out + used, size - used, "%s%.*s", used ? " " : "", (int)(end - value), value);
+        int len = (int)(end - value);
+        /* the memory kind and the preset read alone ("dense", "meki", "small"); every other
+         * axis keeps its key's last part, so that "lr=0.003" is not a bare number */
+        int alone = !equals || !strncmp(p, "memory.kind=", 12) || !strncmp(p, "model.preset=", 13);
+        const char *key = p;
+        for (const char *c = p; equals && c < equals; c++)
+            if (*c == '.') key = c + 1;
+        const char *sep = used ? " " : "";
+        if (equals && !strncmp(p, "memory.kind=none", 16) && len == 4)
+            used += (size_t)snprintf(out + used, size - used, "%sdense", sep);
+        else if (len > 0 && alone)
+            used += (size_t)snprintf(out + used, size - used, "%s%.*s", sep, len, value);
+        else if (len > 0)
+            used += (size_t)snprintf(out + used, size - used, "%s%.*s=%.*s", sep, (int)(equals - key), key, len, value);
+        if (used >= size) used = size - 1;
         p = end;
     }
     if (!out[0]) snprintf(out, size, "%s", variant);

@@ -5,6 +5,7 @@
 #include "util/error.h"
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_OPTIONS 8
@@ -71,21 +72,38 @@ static int has_values(Report *r, const char *experiment, const char *column, int
     return rc;
 }
 
-/* Stats of the figures a comparison table shows for one cell (a set of conditions). */
+/* Stats of the figures a comparison table shows for one cell (a set of conditions), and
+ * the per-seed values the verdicts compare. */
 typedef struct {
     Stat loss, ppl, zero_shot, rom, dense_tok_s, folded_tok_s, ratio;
+    Values loss_v, zero_shot_v, ratio_v;
 } Cell;
+
+static int values_query(Report *r, const char *metric, const char *experiment, const Cond *conds, int n, Values *v,
+                        Stat *stat) {
+    int rc = query_values(r, metric, experiment, conds, n, v);
+    *stat = stat_of(v->x, rc ? 0 : v->count);
+    return rc;
+}
 
 static int cell_query(Report *r, const char *experiment, const Cond *conds, int n, Cell *c) {
     int rc;
-    if ((rc = query_stat(r, "val_loss", experiment, conds, n, &c->loss)) ||
+    if ((rc = values_query(r, "val_loss", experiment, conds, n, &c->loss_v, &c->loss)) ||
         (rc = query_stat(r, "val_ppl", experiment, conds, n, &c->ppl)) ||
-        (rc = query_stat(r, "zero_shot_avg", experiment, conds, n, &c->zero_shot)) ||
+        (rc = values_query(r, "zero_shot_avg", experiment, conds, n, &c->zero_shot_v, &c->zero_shot)) ||
         (rc = query_stat(r, "rom_weights", experiment, conds, n, &c->rom)) ||
         (rc = query_stat(r, "dense_decode_tok_s", experiment, conds, n, &c->dense_tok_s)) ||
         (rc = query_stat(r, "folded_decode_tok_s", experiment, conds, n, &c->folded_tok_s)))
         return rc;
-    return query_stat(r, "folded_over_dense", experiment, conds, n, &c->ratio);
+    return values_query(r, "folded_over_dense", experiment, conds, n, &c->ratio_v, &c->ratio);
+}
+
+static void cells_free(Cell *cells, int n) {
+    for (int i = 0; i < n; i++) {
+        values_free(&cells[i].loss_v);
+        values_free(&cells[i].zero_shot_v);
+        values_free(&cells[i].ratio_v);
+    }
 }
 
 /* Val loss, and zero-shot when measured: the paper's "a beats b" on both. */
@@ -93,11 +111,12 @@ static void add_comparisons(Report *r, const char *section, const char *claim, c
                             const Cell *a, const char *b_name, const Cell *b, int has_zero_shot) {
     char text[160];
     snprintf(text, sizeof text, "%s (val loss)", claim);
-    finding_compare(report_add_finding(r, section, text, paper), a_name, a->loss, b_name, b->loss, 1, "nats", 4, 1);
+    finding_compare(report_add_finding(r, section, text, paper), a_name, &a->loss_v, b_name, &b->loss_v, 1, "nats", 4,
+                    1);
     if (!has_zero_shot || !a->zero_shot.n || !b->zero_shot.n) return;   /* no row for a figure never measured */
     snprintf(text, sizeof text, "%s (zero-shot avg)", claim);
-    finding_compare(report_add_finding(r, section, text, paper), a_name, a->zero_shot, b_name, b->zero_shot, 0, "%",
-                    1, 100);
+    finding_compare(report_add_finding(r, section, text, paper), a_name, &a->zero_shot_v, b_name, &b->zero_shot_v, 0,
+                    "%", 1, 100);
 }
 
 static void table1_row(Report *r, const char *scale, int rank, const Cell *dense, const Cell *meki, int zs, int dec) {
@@ -130,7 +149,7 @@ static void table1_findings(Report *r, const char *scale, int rank, const Cell *
     snprintf(claim, sizeof claim, "%s: folded MeKi decodes at ≥ 95%% of dense speed", scale);
     if (rank < 3) snprintf(paper, sizeof paper, "%s: %.1f vs %.1f tok/s", PAPER_SCALES[rank],
                            PAPER_TABLE1[rank].meki_tok_s, PAPER_TABLE1[rank].dense_tok_s);
-    finding_threshold(report_add_finding(r, "Table 1", claim, paper), "folded/dense", meki->ratio, 0.95, 0, "", 3, 1);
+    finding_bound(report_add_finding(r, "Table 1", claim, paper), "folded/dense", &meki->ratio_v, 0.95, 1, "", 3, 1);
 }
 
 #define MAX_SCALES 8
@@ -163,7 +182,7 @@ int section_table1(Report *r) {
     Cell cells[MAX_SCALES * 2] = {0};
     int zs, dec, rc = grid_setup(r, "table1", &scales, &zs, &dec);
     if (!rc) rc = grid_query(r, "table1", &scales, kinds, 2, cells);
-    if (rc) { text_list_free(&scales); return rc; }
+    if (rc) { cells_free(cells, MAX_SCALES * 2); text_list_free(&scales); return rc; }
     int n = scales.count < MAX_SCALES ? scales.count : MAX_SCALES;
     fprintf(r->body, "Paper: MeKi beats dense at every scale (average zero-shot accuracy) at about the same decode "
                      "speed; MeKi-1.7B (59.7) comes close to dense 4B (60.5). Decode speeds here are the in-process "
@@ -175,6 +194,7 @@ int section_table1(Report *r) {
     for (int i = 0; i < n; i++) table1_row(r, scales.items[i], i, &cells[2 * i], &cells[2 * i + 1], zs, dec);
     fprintf(r->body, "\n");
     for (int i = 0; i < n; i++) table1_findings(r, scales.items[i], i, &cells[2 * i], &cells[2 * i + 1], zs, dec);
+    cells_free(cells, MAX_SCALES * 2);
     text_list_free(&scales);
     return OK;
 }
@@ -213,7 +233,7 @@ int section_table2(Report *r) {
     Cell cells[MAX_SCALES * 3] = {0};
     int zs, dec, rc = grid_setup(r, "table2", &scales, &zs, &dec);
     if (!rc) rc = grid_query(r, "table2", &scales, kinds, 3, cells);
-    if (rc) { text_list_free(&scales); return rc; }
+    if (rc) { cells_free(cells, MAX_SCALES * 3); text_list_free(&scales); return rc; }
     int n = scales.count < MAX_SCALES ? scales.count : MAX_SCALES;
     fprintf(r->body, "Paper: at the same ROM budget MeKi > Engram > PLE in average accuracy at both scales.\n\n"
                      "| scale | paper scale | PLE val loss | Engram val loss | MeKi val loss %s| ROM weights PLE / "
@@ -222,6 +242,7 @@ int section_table2(Report *r) {
     for (int i = 0; i < n; i++) table2_row(r, scales.items[i], i, &cells[3 * i], zs);
     fprintf(r->body, "\n");
     for (int i = 0; i < n; i++) table2_findings(r, scales.items[i], i, &cells[3 * i], zs);
+    cells_free(cells, MAX_SCALES * 3);
     text_list_free(&scales);
     return OK;
 }
@@ -273,6 +294,7 @@ static int ablation_table(Report *r, const Ablation *a, const char *scale, int z
         add_comparisons(r, section, claim, paper, better->label, &cells[a->claims[i].better], worse->label,
                         &cells[a->claims[i].worse], zs);
     }
+    cells_free(cells, MAX_OPTIONS);
     return rc;
 }
 
@@ -312,21 +334,94 @@ int section_ablation(Report *r, const char *experiment) {
     return rc;
 }
 
-/* The per-variant table's columns: metric, digits, scale (100: percent), shown as a count. */
-static const struct { const char *metric; int digits; double scale; int count; } GENERIC_COLUMNS[] = {
-    {"val_loss", 4, 1, 0}, {"val_ppl", 2, 1, 0}, {"zero_shot_avg", 1, 100, 0}, {"train_tok_s", 0, 1, 0},
-    {"ram_params", 0, 1, 1}, {"rom_weights", 0, 1, 1}};
+/* The per-variant table's columns: metric, header, digits, scale (100: percent), how shown
+ * (0 mean ± std, 1 a count, 2 bytes), and whether it appears only where measured. */
+static const struct { const char *metric, *header; int digits; double scale; int how, optional; } GENERIC_COLUMNS[] = {
+    {"val_loss", "val loss (nats)", 4, 1, 0, 0}, {"val_ppl", "val ppl", 2, 1, 0, 0},
+    {"zero_shot_avg", "zero-shot avg %", 1, 100, 0, 1}, {"train_tok_s", "train tok/s", 0, 1, 0, 0},
+    {"mfu", "MFU %", 1, 100, 0, 1}, {"ram_params", "RAM params", 0, 1, 1, 0}, {"rom_weights", "ROM weights", 0, 1, 1, 0},
+    {"rom_bytes", "ROM table bytes", 0, 1, 2, 1}, {"dense_decode_tok_s", "dense decode tok/s", 1, 1, 0, 1},
+    {"folded_decode_tok_s", "folded decode tok/s", 1, 1, 0, 1}, {"peak_rss_bytes", "peak RSS", 0, 1, 2, 1}};
 #define N_GENERIC_COLUMNS ((int)(sizeof GENERIC_COLUMNS / sizeof GENERIC_COLUMNS[0]))
+#define MAX_AXES 12
 
-static int generic_row(Report *r, const char *experiment, const char *variant, int n, int zs) {
-    char text[64];
-    fprintf(r->body, "| %s | %d ", variant, n);
+/* The swept axes of an experiment: the keys of its variant labels ("a.b=v c.d=w"), in
+ * order of first appearance. */
+static void label_axes(const TextList *variants, TextList *axes) {
+    for (int v = 0; v < variants->count; v++)
+        for (const char *p = variants->items[v]; *p;) {
+            while (*p == ' ' || *p == ',') p++;
+            const char *end = p + strcspn(p, " ,"), *equals = memchr(p, '=', (size_t)(end - p));
+            if (equals && axes->count < MAX_AXES) {
+                char key[128];
+                snprintf(key, sizeof key, "%.*s", (int)(equals - p), p);
+                int seen = 0;
+                for (int i = 0; i < axes->count && !seen; i++) seen = !strcmp(axes->items[i], key);
+                if (!seen) text_list_add(axes, key);
+            }
+            p = end;
+        }
+}
+
+/* The value of axis key in a label, or "" (the label does not name it). */
+static void label_value(char *out, size_t size, const char *variant, const char *key) {
+    size_t n = strlen(key);
+    out[0] = 0;
+    for (const char *p = variant; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        const char *end = p + strcspn(p, " ,");
+        if ((size_t)(end - p) > n && !strncmp(p, key, n) && p[n] == '=') {
+            snprintf(out, size, "%.*s", (int)(end - p - n - 1), p + n + 1);
+            return;
+        }
+        p = end;
+    }
+}
+
+/* An axis's value from the run's identity (the resolved configuration), which says what
+ * ran whatever the label's spelling; the label's value when the identity has no such key
+ * (model.preset names a shape; the corpus suffix of the views). */
+static int axis_value(Report *r, const char *config, const char *key, const char *label, char *out, size_t size) {
+    char section[64] = "", name[64] = "", paths[4][160];
+    const char *dot = strchr(key, '.');
+    snprintf(out, size, "%s", label);
+    if (!dot || !config || !strcmp(key, "model.preset")) return OK;
+    snprintf(section, sizeof section, "%.*s", (int)(dot - key), key);
+    snprintf(name, sizeof name, "%s", dot + 1);
+    if (!strcmp(key, "memory.kind")) snprintf(paths[0], sizeof paths[0], "$.model.memory");
+    else snprintf(paths[0], sizeof paths[0], "$.\"%s\".\"%s\"", section, name);
+    snprintf(paths[1], sizeof paths[1], "$.model.\"%s\".\"%s\"", section, name);   /* meki.d_mem and the like */
+    snprintf(paths[2], sizeof paths[2], "$.model.\"%s\"", name);
+    snprintf(paths[3], sizeof paths[3], "$.measure.\"%s\"", name);                  /* eval.*, bench.* */
+    int first = !strcmp(section, "model") ? 2 : !strcmp(section, "eval") || !strcmp(section, "bench") ? 3 : 0;
+    const char *params[] = {config, paths[first], first ? paths[first] : paths[1]};
+    sqlite3_stmt *st;
+    int rc = store_prepare(r->store, "SELECT coalesce(json_extract(?1, ?2), json_extract(?1, ?3))", &st), step;
+    if (rc || (rc = store_bind_texts(r->store, st, params, 3))) return store_finish(st, rc);
+    if ((step = store_step(r->store, st)) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        snprintf(out, size, "%s", !strcmp(key, "memory.kind") && !strcmp(text, "none") ? "none (dense)" : text);
+    }
+    return store_finish(st, step < 0 ? -step : OK);
+}
+
+static int generic_row(Report *r, const char *experiment, const char *variant, const char *config, int n,
+                       const TextList *axes, const int *shown) {
+    char text[256], label[128];
+    int rc;
+    if (!axes->count) fprintf(r->body, "| %s ", variant);
+    for (int a = 0; a < axes->count; a++) {
+        label_value(label, sizeof label, variant, axes->items[a]);
+        if ((rc = axis_value(r, config, axes->items[a], label, text, sizeof text))) return rc;
+        fprintf(r->body, "| %s ", text[0] ? text : "–");
+    }
+    fprintf(r->body, "| %d ", n);
     for (int i = 0; i < N_GENERIC_COLUMNS; i++) {
         Stat s;
-        if (!zs && !strcmp(GENERIC_COLUMNS[i].metric, "zero_shot_avg")) continue;
-        int rc = query_variant_stat(r, experiment, variant, GENERIC_COLUMNS[i].metric, &s);
-        if (rc) return rc;
-        if (GENERIC_COLUMNS[i].count) format_count(text, sizeof text, s.n ? s.mean : NAN);
+        if (!shown[i]) continue;
+        if ((rc = query_variant_stat(r, experiment, variant, GENERIC_COLUMNS[i].metric, &s))) return rc;
+        if (GENERIC_COLUMNS[i].how == 1) format_count(text, sizeof text, s.n ? s.mean : NAN);
+        else if (GENERIC_COLUMNS[i].how == 2) format_bytes(text, sizeof text, s.n ? s.mean : NAN);
         else format_stat(text, sizeof text, s, GENERIC_COLUMNS[i].digits, GENERIC_COLUMNS[i].scale);
         fprintf(r->body, "| %s ", text);
     }
@@ -343,8 +438,8 @@ static int all_metrics(Report *r, const char *experiment) {
                                      "WHERE s.experiment = ?1 ORDER BY s.name, " VARIANT_ORDER, &st), step, rows = 0;
     if (rc || (rc = store_bind_texts(r->store, st, &experiment, 1))) return store_finish(st, rc);
     while ((step = store_step(r->store, st)) == SQLITE_ROW) {
-        if (!rows++) fprintf(r->body, "<details><summary>Every recorded metric of <code>%s</code> (mean ± std over "
-                                      "seeds)</summary>\n\n| metric | unit | variant | seeds | value |\n"
+        if (!rows++) fprintf(r->body, "<details><summary>Every recorded metric of <code>%s</code> (mean, ± sample std "
+                                      "where n ≥ 2)</summary>\n\n| metric | unit | variant | seeds | value |\n"
                                       "|---|---|---|---|---|\n", experiment);
         char value[64];
         int n = sqlite3_column_int(st, 3);
@@ -360,18 +455,40 @@ static int all_metrics(Report *r, const char *experiment) {
 }
 
 int section_generic(Report *r, const char *experiment) {
-    int zs, rc = has_values(r, experiment, "zero_shot_avg", &zs), step;
-    sqlite3_stmt *st;
-    if (rc || (rc = store_prepare(r->store, "SELECT variant, n FROM variants v WHERE experiment = ?1 ORDER BY "
-                                            VARIANT_ORDER, &st)))
-        return rc;
-    if ((rc = store_bind_texts(r->store, st, &experiment, 1))) return store_finish(st, rc);
-    fprintf(r->body, "Every variant of `%s`:\n\n| variant | seeds | val loss (nats) | val ppl %s| train tok/s | "
-                     "RAM params | ROM weights |\n|---|---|---|---%s|---|---|---|\n", experiment,
-            zs ? "| zero-shot avg % " : "", zs ? "|---" : "");
-    while (!rc && (step = store_step(r->store, st)) == SQLITE_ROW)
-        rc = generic_row(r, experiment, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1), zs);
-    fprintf(r->body, "\n");
-    rc = store_finish(st, rc ? rc : step < 0 ? -step : OK);
+    TextList variants = {0}, configs = {0}, counts = {0}, axes = {0};
+    int shown[N_GENERIC_COLUMNS], rc = OK;
+    for (int i = 0; i < N_GENERIC_COLUMNS && !rc; i++) {
+        shown[i] = 1;
+        if (GENERIC_COLUMNS[i].optional) rc = has_values(r, experiment, GENERIC_COLUMNS[i].metric, &shown[i]);
+    }
+    static const char *const SQL[] = {
+        "SELECT variant FROM variants v WHERE experiment = ?1 ORDER BY " VARIANT_ORDER,
+        "SELECT (SELECT u.config_json FROM figures f JOIN runs u ON u.hash = f.hash WHERE f.experiment = v.experiment "
+        "AND f.variant = v.variant ORDER BY f.hash LIMIT 1) FROM variants v WHERE experiment = ?1 ORDER BY " VARIANT_ORDER,
+        "SELECT n FROM variants v WHERE experiment = ?1 ORDER BY " VARIANT_ORDER};
+    if (!rc) rc = query_texts(r, SQL[0], &experiment, 1, &variants);
+    if (!rc) rc = query_texts(r, SQL[1], &experiment, 1, &configs);
+    if (!rc) rc = query_texts(r, SQL[2], &experiment, 1, &counts);
+    if (!rc && (configs.count != variants.count || counts.count != variants.count))
+        rc = error_set(ERR_FAILURE, "%s: a variant without a finished run's configuration", experiment);
+    if (!rc) label_axes(&variants, &axes);
+    if (!rc) {
+        fprintf(r->body, "Every variant of `%s`, one column per swept axis (values from the runs' resolved "
+                         "configurations); n = finished seeds:\n\n", experiment);
+        if (!axes.count) fprintf(r->body, "| variant ");
+        for (int a = 0; a < axes.count; a++) fprintf(r->body, "| %s ", axes.items[a]);
+        fprintf(r->body, "| n ");
+        for (int i = 0; i < N_GENERIC_COLUMNS; i++)
+            if (shown[i]) fprintf(r->body, "| %s ", GENERIC_COLUMNS[i].header);
+        fprintf(r->body, "|\n");
+        for (int a = 0; a < (axes.count ? axes.count : 1) + 1; a++) fprintf(r->body, "|---");
+        for (int i = 0; i < N_GENERIC_COLUMNS; i++)
+            if (shown[i]) fprintf(r->body, "|---");
+        fprintf(r->body, "|\n");
+    }
+    for (int v = 0; !rc && v < variants.count; v++)
+        rc = generic_row(r, experiment, variants.items[v], configs.items[v], atoi(counts.items[v]), &axes, shown);
+    if (!rc) fprintf(r->body, "\n");
+    text_list_free(&variants), text_list_free(&configs), text_list_free(&counts), text_list_free(&axes);
     return rc ? rc : all_metrics(r, experiment);
 }

@@ -66,72 +66,82 @@ char *format_bytes(char *out, size_t size, double bytes) {
     return out;
 }
 
-char *format_ratio(char *out, size_t size, double ratio, int exceeded, const char *noise) {
-    const char *space = *noise ? " " : "";
-    /* beyond 1000x the noise is as good as zero: a long number would only mislead */
-    if (ratio > 1000) snprintf(out, size, "> 1000×%s%s (exceeds)", space, noise);
-    else snprintf(out, size, "%.1f×%s%s (%s)", ratio, space, noise, exceeded ? "exceeds" : "within");
-    return out;
+Sample sample_of(const Values *v) {
+    Sample s = {v ? v->x : NULL, v ? v->seed : NULL, v ? v->count : 0};
+    return s;
 }
 
-/* The seed noise of a difference between two variants: the pooled sample std. */
-static double pooled_std(Stat a, Stat b) {
-    if (a.n < 2 || b.n < 2 || !isfinite(a.std) || !isfinite(b.std)) return NAN;
-    return sqrt((a.std * a.std + b.std * b.std) / 2);
+void fit_slope_interval(const double *x, int n, LineFit fit, double *lo, double *hi) {
+    *lo = *hi = NAN;
+    if (n < 3 || !isfinite(fit.residual_std)) return;
+    double mx = 0, sxx = 0;
+    for (int i = 0; i < n; i++) mx += x[i];
+    mx /= n;
+    for (int i = 0; i < n; i++) sxx += (x[i] - mx) * (x[i] - mx);
+    if (!(sxx > 0)) return;
+    /* se(slope) = s / sqrt(Sxx), Student's t with the fit's n - 2 degrees of freedom */
+    double half = t_quantile(0.975, n - 2) * fit.residual_std / sqrt(sxx);
+    *lo = fit.slope - half, *hi = fit.slope + half;
 }
 
-void finding_compare(Finding *f, const char *a_name, Stat a, const char *b_name, Stat b, int lower_is_better,
-                     const char *unit, int digits, double scale) {
+/* An effect in seed stds: two digits, whole numbers from 10, and no long number past 1000
+ * (where the noise is as good as zero). */
+void format_effect(char *out, size_t size, double effect, const char *noise) {
+    if (effect > 1000) snprintf(out, size, "> 1000× %s", noise);
+    else if (effect >= 10) snprintf(out, size, "%.0f× %s", effect, noise);
+    else snprintf(out, size, "%.2g× %s", effect, noise);
+}
+
+void finding_numbers(Finding *f, Comparison c, const char *unit, int digits, double scale) {
+    const char *space = *unit && strcmp(unit, "%") ? " " : "";
+    if (c.verdict == VERDICT_NOT_MEASURED) {
+        snprintf(f->difference, sizeof f->difference, "–");
+        snprintf(f->interval, sizeof f->interval, "–");
+        snprintf(f->effect, sizeof f->effect, "–");
+    } else {
+        snprintf(f->difference, sizeof f->difference, "%+.*f%s%s%s", digits, c.difference * scale, space, unit,
+                 f->bound ? " to the bound" : "");
+        if (isfinite(c.lo))
+            snprintf(f->interval, sizeof f->interval, "[%+.*f, %+.*f]", digits, c.lo * scale, digits, c.hi * scale);
+        else snprintf(f->interval, sizeof f->interval, "none: one seed, no spread");
+        if (c.noise == 0) snprintf(f->effect, sizeof f->effect, "seed std 0");
+        else if (isfinite(c.effect)) format_effect(f->effect, sizeof f->effect, c.effect, "seed std");
+        else snprintf(f->effect, sizeof f->effect, "unknown");
+    }
+    if (f->bound) snprintf(f->sides, sizeof f->sides, "%d", c.n_a);
+    else if (c.paired) snprintf(f->sides, sizeof f->sides, "%d pairs", c.n_a);
+    else snprintf(f->sides, sizeof f->sides, "%d / %d", c.n_a, c.n_b);
+    if (c.verdict == VERDICT_NOT_MEASURED || !isfinite(c.lo)) snprintf(f->test, sizeof f->test, "–");
+    else if (f->bound) snprintf(f->test, sizeof f->test, "one-sample t, df %.0f", c.df);
+    else if (c.paired) snprintf(f->test, sizeof f->test, "paired by seed, df %.0f", c.df);
+    else snprintf(f->test, sizeof f->test, "Welch, df %.1f", c.df);
+    f->verdict = c.verdict;
+    f->seeds_needed = c.verdict == VERDICT_INCONCLUSIVE ? c.seeds_needed : 0;
+}
+
+void finding_compare(Finding *f, const char *a_name, const Values *a, const char *b_name, const Values *b,
+                     int lower_is_better, const char *unit, int digits, double scale) {
     char sa[64], sb[64];
-    if (a.n == 0 || b.n == 0) {
-        snprintf(f->ours, sizeof f->ours, "%s %s, %s %s", a_name, a.n ? "measured" : "not measured", b_name,
-                 b.n ? "measured" : "not measured");
-        snprintf(f->gap, sizeof f->gap, "–");
-        snprintf(f->noise, sizeof f->noise, "–");
-        f->verdict = -1, f->noise_exceeded = -1;
-        return;
-    }
-    snprintf(f->ours, sizeof f->ours, "%s %s vs %s %s %s", a_name, format_stat(sa, sizeof sa, a, digits, scale),
-             b_name, format_stat(sb, sizeof sb, b, digits, scale), unit);
-    double difference = a.mean - b.mean;
-    double better = lower_is_better ? -difference : difference;   /* > 0: the claim holds */
-    /* a difference of accuracies in percent is in points; the relative change is in % */
-    snprintf(f->gap, sizeof f->gap, "%+.*f %s (%+.1f%%)", digits, difference * scale, strcmp(unit, "%") ? unit : "points",
-             b.mean != 0 ? 100 * difference / fabs(b.mean) : NAN);
-    double noise = pooled_std(a, b);
-    if (isfinite(noise) && noise > 0) {
-        f->noise_exceeded = fabs(difference) > noise;
-        format_ratio(f->noise, sizeof f->noise, fabs(difference) / noise, f->noise_exceeded, "");
-    } else if (isfinite(noise)) {   /* identical seeds: any gap is beyond the noise */
-        f->noise_exceeded = difference != 0;
-        snprintf(f->noise, sizeof f->noise, "std 0 (%s)", f->noise_exceeded ? "exceeds" : "within");
-    } else {
-        f->noise_exceeded = -1;
-        snprintf(f->noise, sizeof f->noise, "unknown (1 seed)");
-    }
-    f->verdict = better > 0;
+    Stat stat_a = stat_of(a->x, a->count), stat_b = stat_of(b->x, b->count);
+    if (a->count == 0 || b->count == 0)
+        snprintf(f->ours, sizeof f->ours, "%s %s, %s %s", a_name, a->count ? "measured" : "not measured", b_name,
+                 b->count ? "measured" : "not measured");
+    else
+        snprintf(f->ours, sizeof f->ours, "%s %s vs %s %s %s", a_name, format_stat(sa, sizeof sa, stat_a, digits, scale),
+                 b_name, format_stat(sb, sizeof sb, stat_b, digits, scale), unit);
+    /* a difference of accuracies in percent is in points */
+    finding_numbers(f, compare_samples(sample_of(a), sample_of(b), lower_is_better), strcmp(unit, "%") ? unit : "points",
+                    digits, scale);
 }
 
-void finding_threshold(Finding *f, const char *name, Stat s, double threshold, int below_is_good, const char *unit,
-                       int digits, double scale) {
+void finding_bound(Finding *f, const char *name, const Values *s, double bound, int above_is_good, const char *unit,
+                   int digits, double scale) {
     char text[64];
-    if (s.n == 0) {
-        snprintf(f->ours, sizeof f->ours, "%s not measured", name);
-        snprintf(f->gap, sizeof f->gap, "–");
-        snprintf(f->noise, sizeof f->noise, "–");
-        f->verdict = -1, f->noise_exceeded = -1;
-        return;
-    }
-    double gap = s.mean - threshold;
-    snprintf(f->ours, sizeof f->ours, "%s %s%s", name, format_stat(text, sizeof text, s, digits, scale), unit);
-    snprintf(f->gap, sizeof f->gap, "%+.*f%s from the bound %.*f%s", digits, gap * scale, unit, digits,
-             threshold * scale, unit);
-    if (s.n > 1 && isfinite(s.std) && s.std > 0) {
-        f->noise_exceeded = fabs(gap) > s.std;
-        format_ratio(f->noise, sizeof f->noise, fabs(gap) / s.std, f->noise_exceeded, "");
-    } else {
-        f->noise_exceeded = -1;
-        snprintf(f->noise, sizeof f->noise, s.n > 1 ? "std 0" : "unknown (1 seed)");
-    }
-    f->verdict = below_is_good ? s.mean <= threshold : s.mean >= threshold;
+    const char *space = *unit && strcmp(unit, "%") ? " " : "";
+    f->bound = 1;
+    if (s->count == 0) snprintf(f->ours, sizeof f->ours, "%s not measured", name);
+    else snprintf(f->ours, sizeof f->ours, "%s %s%s%s against the bound %.*f%s%s", name,
+                  format_stat(text, sizeof text, stat_of(s->x, s->count), digits, scale), space, unit, digits,
+                  bound * scale, space, unit);
+    finding_numbers(f, compare_bound(sample_of(s), bound, above_is_good), unit, digits, scale);
 }

@@ -1,12 +1,18 @@
-# The look shared by every plot (loaded by the other scripts): a PNG of a size fit for a
-# paper, text taken literally (variant names have underscores), a light grid.
+# The look shared by every plot (loaded by the other scripts): a PNG (or with vector=1 an
+# SVG) of a size fit for a paper, text taken literally (variant names have underscores), a light grid.
 # Set by the caller with -e: outfile, plottitle; optional plotwidth, plotheight.
 if (!exists('plotwidth')) plotwidth = 800
 if (!exists('plotheight')) plotheight = 500
-if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {
-    set terminal pngcairo size plotwidth, plotheight noenhanced font 'DejaVu Sans,11' linewidth 1.5
+# vector=1 (set by the caller on a second run): the same figure as SVG, for papers
+if (!exists('vector')) vector = 0
+if (vector) {
+    set terminal svg size plotwidth, plotheight noenhanced font 'DejaVu Sans,11' linewidth 1.5 background rgb 'white'
 } else {
-    set terminal png size plotwidth, plotheight noenhanced
+    if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {
+        set terminal pngcairo size plotwidth, plotheight noenhanced font 'DejaVu Sans,11' linewidth 1.5
+    } else {
+        set terminal png size plotwidth, plotheight noenhanced
+    }
 }
 set output outfile
 set grid lc rgb '#dddddd' lt 1

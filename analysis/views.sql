@@ -24,12 +24,24 @@ DROP VIEW IF EXISTS temp.dtype_summary;
 DROP VIEW IF EXISTS temp.run_failures;
 
 -- Every (run, experiment, variant): run_experiments, plus the experiment that first ran
--- the run in case an older writer did not link it.
+-- the run in case an older writer did not link it. corpus names the run's corpus from its
+-- identity ("bible", or "files:" and the first 8 hex digits of the content hash). An
+-- experiment whose runs span more than one corpus gets the corpus in its variant labels,
+-- so that no table, curve or verdict pools runs of two corpora.
 CREATE TEMP VIEW run_membership AS
-SELECT hash, experiment, variant FROM run_experiments
-UNION ALL
-SELECT r.hash, r.experiment, r.variant FROM runs r
-WHERE NOT EXISTS (SELECT 1 FROM run_experiments e WHERE e.hash = r.hash AND e.experiment = r.experiment);
+WITH m AS (SELECT hash, experiment, variant FROM run_experiments
+           UNION ALL
+           SELECT r.hash, r.experiment, r.variant FROM runs r
+           WHERE NOT EXISTS (SELECT 1 FROM run_experiments e WHERE e.hash = r.hash AND e.experiment = r.experiment)),
+     c AS (SELECT hash, CASE WHEN NOT json_valid(config_json) THEN 'unknown'
+                             WHEN coalesce(json_extract(config_json, '$.corpus'), 'bible') = 'bible' THEN 'bible'
+                             ELSE json_extract(config_json, '$.corpus') || ':' ||
+                                  substr(coalesce(json_extract(config_json, '$.corpus_hash'), '?'), 1, 8) END AS corpus
+           FROM runs),
+     n AS (SELECT m.experiment, count(DISTINCT c.corpus) AS corpora FROM m JOIN c ON c.hash = m.hash GROUP BY m.experiment)
+SELECT m.hash, m.experiment,
+       CASE WHEN n.corpora > 1 THEN m.variant || ' corpus=' || c.corpus ELSE m.variant END AS variant, c.corpus
+FROM m JOIN c ON c.hash = m.hash JOIN n ON n.experiment = m.experiment;
 
 -- The attributes the tables group by, read from the canonical config. The runner writes
 -- nested keys ({"model": {"d_model": .., "memory": "meki", "meki": {"d_mem": ..}}});
@@ -66,7 +78,7 @@ GROUP BY c.d_model, c.n_layers;
 -- the model preset named by the variant label, else by the config, else by another run of
 -- the same size, else "d<width> L<layers>".
 CREATE TEMP VIEW run_figures AS
-SELECT m.experiment, m.variant, c.hash, c.seed, c.git_revision, c.host, c.threads,
+SELECT m.experiment, m.variant, m.corpus, c.hash, c.seed, c.git_revision, c.host, c.threads,
        coalesce(CASE WHEN instr(m.variant, 'model.preset=') > 0
                      THEN substr(m.rest, 1, instr(m.rest || ' ', ' ') - 1) END,
                 c.config_preset,
@@ -74,7 +86,7 @@ SELECT m.experiment, m.variant, c.hash, c.seed, c.git_revision, c.host, c.thread
                 'd' || coalesce(c.d_model, '?') || ' L' || coalesce(c.n_layers, '?')) AS scale,
        c.d_model, c.n_layers, c.memory_kind, c.d_mem, c.meki_memory, c.meki_position, c.meki_fusion,
        c.meki_projector, c.meki_layers, c.table_dtypes
-FROM (SELECT hash, experiment, variant,
+FROM (SELECT hash, experiment, variant, corpus,
              replace(substr(variant, instr(variant, 'model.preset=') + 13), ',', ' ') AS rest
       FROM run_membership) m
 JOIN run_config c ON c.hash = m.hash AND c.status = 'done';
@@ -98,7 +110,7 @@ WHERE c.value IS NOT NULL AND coalesce(cn.value, ch.value) IS NOT NULL
 
 -- Per (experiment, variant): finished runs and the attributes they share.
 CREATE TEMP VIEW variant_summary AS
-SELECT experiment, variant, count(*) AS n,
+SELECT experiment, variant, count(*) AS n, min(corpus) AS corpus,
        min(scale) AS scale, min(d_model) AS d_model, min(n_layers) AS n_layers,
        min(memory_kind) AS memory_kind, min(d_mem) AS d_mem, min(meki_memory) AS meki_memory,
        min(meki_position) AS meki_position, min(meki_fusion) AS meki_fusion,
@@ -139,7 +151,7 @@ GROUP BY p.experiment, p.variant, p.step;
 
 -- Logit lens (Fig. 7): one row per (experiment, run, layer) from the lens_kl_<layer> metrics.
 CREATE TEMP VIEW lens_kl AS
-SELECT f.experiment, f.variant, f.hash, f.scale, f.memory_kind,
+SELECT f.experiment, f.variant, f.hash, f.seed, f.scale, f.memory_kind,
        CAST(substr(m.name, 9) AS INTEGER) AS layer, m.value AS kl
 FROM run_figures f
 JOIN metrics m ON m.hash = f.hash AND m.name LIKE 'lens\_kl\_%' ESCAPE '\'
@@ -162,7 +174,7 @@ GROUP BY l.experiment, l.variant, l.layer;
 CREATE TEMP VIEW dtype_figures AS
 WITH dtypes(dtype, position) AS (VALUES ('f32', 0), ('f16', 1), ('bf16', 2), ('q8_0', 3), ('q4_0', 4), ('q8', 5), ('q4', 6)),
      cells AS (
-       SELECT f.experiment, f.variant, f.hash, d.dtype, d.position,
+       SELECT f.experiment, f.variant, f.hash, f.seed, d.dtype, d.position,
               (SELECT value FROM metrics WHERE hash = f.hash AND name = 'bundle_val_ppl_' || d.dtype) AS bundle_val_ppl,
               (SELECT value FROM metrics WHERE hash = f.hash AND name = 'rom_bytes_' || d.dtype) AS rom_bytes,
               coalesce((SELECT value FROM metrics WHERE hash = f.hash AND name = 'folded_decode_tok_s_' || d.dtype),
@@ -171,7 +183,7 @@ WITH dtypes(dtype, position) AS (VALUES ('f32', 0), ('f16', 1), ('bf16', 2), ('q
                   AS decode_tok_s,
               (SELECT value FROM metrics WHERE hash = f.hash AND name = 'bundle_val_ppl_f32') AS f32_ppl
        FROM run_figures f CROSS JOIN dtypes d)
-SELECT experiment, variant, hash, dtype, position, bundle_val_ppl, rom_bytes, decode_tok_s,
+SELECT experiment, variant, hash, seed, dtype, position, bundle_val_ppl, rom_bytes, decode_tok_s,
        bundle_val_ppl / f32_ppl - 1 AS ppl_change
 FROM cells
 WHERE bundle_val_ppl IS NOT NULL OR rom_bytes IS NOT NULL OR decode_tok_s IS NOT NULL;

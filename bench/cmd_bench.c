@@ -43,8 +43,8 @@ static int bench_train(int argc, char **argv) {
     printf("train %.0f tok/s, %.1f ms/step (forward %.0f%%, backward %.0f%%, optimizer %.0f%%)\n",
            s.train_tok_s, 1e3 * s.step_seconds, 100 * s.forward_seconds / total,
            100 * s.backward_seconds / total, 100 * s.optimizer_seconds / total);
-    printf("model %.3g GFLOP/s = MFU %.3f of sgemm %.3g GFLOP/s\n",
-           s.train_tok_s * s.train_flops_per_token / 1e9, s.mfu, s.sgemm_flops / 1e9);
+    printf("model %.3g GFLOP/s = MFU %.1f%% of sgemm %.3g GFLOP/s\n",
+           s.train_tok_s * s.train_flops_per_token / 1e9, 100 * s.mfu, s.sgemm_flops / 1e9);
     if (json) {
         Json j;
         json_begin(&j);

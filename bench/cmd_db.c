@@ -1,6 +1,7 @@
 /* ./meki db merge|export: combine shard databases, export runs for spreadsheets. */
 #include "bench/args.h"
 #include "bench/commands.h"
+#include "runner/export.h"
 #include "runner/store.h"
 #include "util/error.h"
 #include <stdio.h>
@@ -48,19 +49,21 @@ static int db_merge(int argc, char **argv) {
 
 static int db_export(int argc, char **argv) {
     const char *db = "results/meki.db";
-    int csv = 0;
+    int csv = 0, curves = 0;
     const ArgSpec specs[] = {
-        {"--csv", ARG_FLAG, &csv, "CSV to stdout: one row per run, one column per metric (the default and only format)", 0, 0},
+        {"--csv", ARG_FLAG, &csv, "CSV to stdout (the default and only format): one row per run, params.* and metric columns", 0, 0},
         {"--db", ARG_STRING, &db, "results database (default results/meki.db)", 0, 0},
+        {"--curves", ARG_FLAG, &curves, "the learning curves, one row per run and step, instead of one row per run", 0, 0},
     };
-    int rc = args_parse(argc, argv, specs, 2, NULL, "[--csv] [--db PATH]");
+    int rc = args_parse(argc, argv, specs, 3, NULL, "[--csv] [--curves] [--db PATH]");
     if (rc) return rc == 1 ? 0 : 2;
     (void)csv;   /* CSV is the only format: the flag is accepted, never required */
     if (args_check_in_file("db export", "--db", db)) return 2;
     Store *store;
     if ((rc = store_open_readonly(&store, db))) die(exit_code(rc), "%s", error_message());
-    rc = store_export_csv(store, stdout);
-    if (rc) fprintf(stderr, "meki: %s\n", error_message());
+    /* runs: identity flattened to params.<key>, metric headers with units (runner/export.c) */
+    rc = curves ? export_curves_csv(store, stdout) : export_runs_csv(store, stdout);
+    if (rc) fprintf(stderr, "meki db export: %s\n", error_message());
     store_close(store);
     return exit_code(rc);
 }
@@ -71,6 +74,6 @@ int cmd_db(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "export")) return argv[1] = (char *)"db export", db_export(argc - 1, argv + 1);
     FILE *out = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? stdout : stderr;
     fprintf(out, "usage: ./meki db merge A.db B.db ... -o OUT.db\n"
-                 "       ./meki db export [--csv] [--db PATH]\n");
+                 "       ./meki db export [--csv] [--curves] [--db PATH]\n");
     return out == stdout ? 0 : 2;
 }

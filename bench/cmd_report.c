@@ -47,9 +47,9 @@ int cmd_report(int argc, char **argv) {
         fprintf(stderr, "meki report: %s\n", error_message());
         return rc;
     }
-    printf("wrote %s: %d runs (%d done, %d failed or diverged), %d experiments with results, %d of %d findings "
-           "reproduced, %d plots\n", s.report_path, s.runs, s.done, s.failed, s.experiments, s.reproduced, s.findings,
-           s.plots);
+    printf("wrote %s: %d runs (%d done, %d failed or diverged), %d experiments with results, %d findings "
+           "measured: %d reproduced or met, %d inconclusive, %d contradicted or missed, %d plots\n", s.report_path,
+           s.runs, s.done, s.failed, s.experiments, s.findings, s.reproduced, s.inconclusive, s.contradicted, s.plots);
     if (s.gnuplot_missing) fprintf(stderr, "meki report: warning: gnuplot could not be run; no plots drawn\n");
     if (s.plot_failures) fprintf(stderr, "meki report: warning: %d plot(s) failed, see %s/plots/gnuplot.log\n",
                                  s.plot_failures, out);

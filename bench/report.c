@@ -13,7 +13,7 @@ void report_train(const TrainResult *r, const char *out_dir, int json) {
     printf("trained %ld steps, %ld tokens in %.1f s -> %s\n", r->steps, r->tokens, r->seconds, out_dir);
     if (r->diverged) printf("DIVERGED: %s\n", r->reason);
     printf("train loss %.4f  val loss %.4f  val ppl %.2f\n", r->train_loss, r->val_loss, r->val_ppl);
-    printf("train %.0f tok/s  mfu %.3f (sgemm %.1f GFLOP/s)\n", r->train_tok_s, r->mfu, r->sgemm_flops / 1e9);
+    printf("train %.0f tok/s  MFU %.1f%% (of sgemm %.1f GFLOP/s)\n", r->train_tok_s, 100 * r->mfu, r->sgemm_flops / 1e9);
     printf("ram params %ld  rom weights %ld  flops/token train %.3g inference %.3g\n", r->ram_params,
            r->rom_weights, r->train_flops_per_token, r->inference_flops_per_token);
     if (r->ranks > 1)

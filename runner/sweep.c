@@ -130,6 +130,21 @@ static void train_metrics(MetricList *m, const TrainResult *r) {
     metrics_add(m, "inference_flops_per_token", r->inference_flops_per_token, "flop/token");
 }
 
+/* The size of the prepared corpus (its summary.txt), so that a report names how many
+ * tokens the runs were drawn from; absent lines leave the metrics out. */
+static void corpus_metrics(MetricList *m, const char *data_dir) {
+    char path[4200], *text;
+    size_t bytes;
+    snprintf(path, sizeof path, "%s/summary.txt", data_dir);
+    if (read_file(path, &text, &bytes) != OK) { error_clear(); return; }
+    static const char *const KEYS[][2] = {{"train_tokens = ", "corpus_train_tokens"}, {"val_tokens = ", "corpus_val_tokens"}};
+    for (int k = 0; k < 2; k++) {
+        const char *at = strstr(text, KEYS[k][0]);
+        if (at && (at == text || at[-1] == '\n')) metrics_add(m, KEYS[k][1], strtod(at + strlen(KEYS[k][0]), NULL), "tokens");
+    }
+    free(text);
+}
+
 static void train_attempt(const SweepContext *ctx, const ResolvedRun *run, const char *data_dir, const char *dir,
                           const char *record, CurveLog *curve, RunReport *report) {
     TrainConfig train = run->settings.train;
@@ -142,6 +157,7 @@ static void train_attempt(const SweepContext *ctx, const ResolvedRun *run, const
     int rc = train_run(&run->settings.model, &train, data_dir, dir, curve_on_step, curve, &result);
     metrics_free(&report->metrics);
     train_metrics(&report->metrics, &result);
+    corpus_metrics(&report->metrics, data_dir);
     if (result.diverged) {
         report->outcome = OUTCOME_DIVERGED;
         snprintf(report->error, sizeof report->error, "%s", result.reason[0] ? result.reason : "diverged");

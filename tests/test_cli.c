@@ -109,6 +109,11 @@ static void test_one_point_file(void **state) {
                           "[train]\ntokens = 1024\nbatch = 2\nseq_len = 32\nwarmup = 1\n");
     assert_int_equal(run("train one.ini --data data --out run --quiet"), 0);
     assert_non_null(strstr(out, "val loss"));
+    /* MFU as people quote it: a percentage, not a fraction */
+    char *mfu = strstr(out, "MFU ");
+    assert_non_null(mfu);
+    assert_non_null(strchr(mfu, '%'));
+    assert_true(strchr(mfu, '%') < strchr(mfu, '\n'));
 
     /* decode: the stats line (stderr) starts a line of its own in a joint log */
     assert_int_equal(run("decode --checkpoint run --data data --prompt 'The garden' -n 8"), 0);

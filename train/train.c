@@ -244,8 +244,10 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
                 snprintf(val_text, sizeof val_text, " val %.4f", record.val_loss);
                 progress.last_print = 0;
             }
-            snprintf(detail, sizeof detail, " step %ld/%ld loss %.4f lr %.2e %.0f tok/s%s%s", state.step,
-                     steps, loss, lr, timed_seconds > 0 ? timed_tokens / timed_seconds : record.tok_s,
+            double tok_s = timed_seconds > 0 ? timed_tokens / timed_seconds : record.tok_s;
+            /* MFU as people quote it: a percentage of the measured sgemm peak */
+            snprintf(detail, sizeof detail, " step %ld/%ld loss %.4f lr %.2e %.0f tok/s mfu %.1f%%%s%s", state.step,
+                     steps, loss, lr, tok_s, 100 * tok_s * result->train_flops_per_token / result->sgemm_flops,
                      val_text, dist_train_progress(&dist));
             progress_update(&progress, (double)state.step, detail);
         }
