@@ -30,12 +30,14 @@ static int load_model(Model *m, const char *checkpoint, const char *bundle, cons
 int cmd_eval(int argc, char **argv) {
     const char *checkpoint = NULL, *bundle = NULL, *data_dir = NULL, *dtype_text = "f32";
     int json = 0, threads = 0, batch = 8, zero_shot = 0, lens = 0, items = 400;
+    long eval_tokens = 0;
     ArgSpec specs[] = {
         {"--checkpoint", ARG_STRING, &checkpoint, "training run folder (training form)"},
         {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (folded form)"},
         {"--table-dtype", ARG_STRING, &dtype_text, "which ROM table of the bundle (default f32)"},
         {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: the one the model was trained on)"},
         {"--batch", ARG_INT, &batch, "sequences per forward (default 8)"},
+        {"--eval-tokens", ARG_LONG, &eval_tokens, "score only the first N predicted tokens of the held-out split (default: all)"},
         {"--threads", ARG_INT, &threads, "threads (default: all cores)"},
         {"--zero-shot", ARG_FLAG, &zero_shot, "also score the cloze and 4-way choice tasks"},
         {"--items", ARG_INT, &items, "items per zero-shot task (default 400)"},
@@ -47,6 +49,10 @@ int cmd_eval(int argc, char **argv) {
     if (rc) return rc == 1 ? 0 : rc;
     if (!checkpoint == !bundle) {
         fprintf(stderr, "meki eval: give exactly one of --checkpoint or --bundle\n");
+        return 2;
+    }
+    if (eval_tokens < 0) {
+        fprintf(stderr, "meki eval: --eval-tokens must be positive (0: the whole split)\n");
         return 2;
     }
     kernels_set_threads(threads);
@@ -79,7 +85,7 @@ int cmd_eval(int argc, char **argv) {
     }
     double start = now_seconds();
     long count;
-    double loss = evaluate_loss(&m, val.ids, val.count, batch, m.cfg.seq_len, 0, &count);
+    double loss = evaluate_loss(&m, val.ids, val.count, batch, m.cfg.seq_len, eval_tokens, &count);
     double seconds = now_seconds() - start;
     Accounting acc;
     model_accounting(&m, &acc);
