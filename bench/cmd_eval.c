@@ -30,6 +30,7 @@ static int load_model(Model *m, const char *checkpoint, const char *bundle, cons
 int cmd_eval(int argc, char **argv) {
     const char *checkpoint = NULL, *bundle = NULL, *data_dir = NULL, *dtype_text = "f32";
     int json = 0, threads = 0, batch = 8, zero_shot = 0, lens = 0, items = 400;
+    long eval_tokens = 0;
     ArgSpec specs[] = {
         {"--checkpoint", ARG_STRING, &checkpoint, "training run folder (training form)", 0, 0},
         {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (folded form)", 0, 0},
@@ -41,12 +42,17 @@ int cmd_eval(int argc, char **argv) {
         {"--items", ARG_INT, &items, "items per zero-shot task (default 400)", 1, 100000},
         {"--logit-lens", ARG_FLAG, &lens, "also the per-layer KL of the logit lens", 0, 0},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line", 0, 0},
+        {"--eval-tokens", ARG_LONG, &eval_tokens, "score only the first N predicted tokens of the held-out split (default: all)", 0, 1e13},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
                         "(--checkpoint DIR | --bundle DIR) [options]");
     if (rc) return rc == 1 ? 0 : rc;
     if (!checkpoint == !bundle) {
         fprintf(stderr, "meki eval: give exactly one of --checkpoint or --bundle\n");
+        return 2;
+    }
+    if (eval_tokens < 0) {
+        fprintf(stderr, "meki eval: --eval-tokens must be positive (0: the whole split)\n");
         return 2;
     }
     kernels_set_threads(threads);
@@ -85,7 +91,7 @@ int cmd_eval(int argc, char **argv) {
     double start = now_seconds();
     long count;
     error_clear();   /* a NaN loss with a message is a failure to evaluate, without one a NaN model */
-    double loss = evaluate_loss(&m, val.ids, val.count, batch, m.cfg.seq_len, 0, &count);
+    double loss = evaluate_loss(&m, val.ids, val.count, batch, m.cfg.seq_len, eval_tokens, &count);
     double seconds = now_seconds() - start;
     if (isnan(loss) && strcmp(error_message(), "unknown error")) {
         fprintf(stderr, "meki eval: %s\n", error_message());

@@ -9,8 +9,64 @@
 #include "deploy/export_hf.h"
 #include "deploy/fold.h"
 #include "util/error.h"
+#include "util/fileio.h"
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* What an HF export folder holds: an existing --out with only these (and config.json) is an
+ * earlier export and may be replaced; anything else there is the user's and is kept. */
+static const char *const HF_FILES[] = {"model.safetensors", "config.json", "tokenizer.json",
+                                       "tokenizer_config.json", "memory_table.safetensors"};
+
+static int is_hf_file(const char *name) {
+    for (size_t i = 0; i < sizeof HF_FILES / sizeof HF_FILES[0]; i++)
+        if (!strcmp(name, HF_FILES[i])) return 1;
+    return 0;
+}
+
+/* 1 when dir holds config.json and nothing but HF_FILES (and is thus an earlier export);
+ * 0 for an empty folder too, which is simply taken. -1: something else is there. */
+static int earlier_export(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int config = 0, other = 0, any = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        any = 1;
+        if (!strcmp(e->d_name, "config.json")) config = 1;
+        else if (!is_hf_file(e->d_name)) other = 1;
+    }
+    closedir(d);
+    return !any ? 0 : config && !other ? 1 : -1;
+}
+
+/* Removes the export files in dir, then dir (a failed or replaced export). */
+static void remove_export_dir(const char *dir) {
+    char path[4200];
+    for (size_t i = 0; i < sizeof HF_FILES / sizeof HF_FILES[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, HF_FILES[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* Refusals of --out before anything is loaded or written, naming the flag. */
+static int check_out(const char *format, const char *out) {
+    struct stat st;
+    if (stat(out, &st) != 0) return OK;
+    int hf = !strcmp(format, "hf");
+    if (hf && !S_ISDIR(st.st_mode))
+        return error_set(ERR_INPUT, "--out %s is a file: the hf format writes a folder", out);
+    if (!hf && S_ISDIR(st.st_mode))
+        return error_set(ERR_INPUT, "--out %s is a folder: the gguf format writes one file", out);
+    if (hf && earlier_export(out) < 0)
+        return error_set(ERR_INPUT, "--out %s holds files other than an earlier export: "
+                         "choose an empty or new folder", out);
+    return OK;
+}
 
 static int load(Model *m, const char *checkpoint, const char *bundle, const char *dtype_text) {
     TrainState state;
@@ -34,8 +90,23 @@ static int run(Model *m, const char *format, const char *out, const char *data_d
         rc = error_set(ERR_INPUT, "%s has %d tokens but the model %d: wrong --data", path,
                        tokenizer_vocab_size(tok), m->cfg.vocab_size);
     if (!rc && !strcmp(format, "hf")) {
-        rc = export_hf(m, out);
-        if (!rc) rc = tokenizer_json_write(tok, out, m->cfg.seq_len);
+        /* the folder appears whole or not at all: written under a temporary name beside
+         * --out, then renamed into place (an earlier export there is replaced) */
+        char temp[4200], old[4200];
+        snprintf(temp, sizeof temp, "%s.tmp.%ld", out, (long)getpid());
+        snprintf(old, sizeof old, "%s.old.tmp.%ld", out, (long)getpid());
+        rc = export_hf(m, temp);
+        if (!rc) rc = tokenizer_json_write(tok, temp, m->cfg.seq_len);
+        int replacing = !rc && file_exists(out);
+        if (replacing && rename(out, old) != 0)
+            rc = error_set(ERR_FAILURE, "cannot move the earlier export %s aside", out);
+        if (!rc && rename(temp, out) != 0) {
+            rc = error_set(ERR_FAILURE, "cannot rename %s to %s", temp, out);
+            if (replacing) rename(old, out);
+        } else if (!rc && replacing) {
+            remove_export_dir(old);
+        }
+        if (rc) remove_export_dir(temp);
     } else if (!rc) {
         int dtype = table_dtype_parse(dtype_text);
         rc = dtype < 0 ? error_set(ERR_INPUT, "--dtype: unknown dtype '%s' (f32, f16, q8_0, q4_0)", dtype_text)
@@ -70,6 +141,10 @@ int cmd_export(int argc, char **argv) {
     }
     if (!out) {
         fprintf(stderr, "meki export: --out is required\n");
+        return 2;
+    }
+    if (check_out(format, out)) {
+        fprintf(stderr, "meki export: %s\n", error_message());
         return 2;
     }
     Model m;

@@ -198,6 +198,33 @@ static void test_rom_bytes_per_dtype(void **state) {
     free(data);
 }
 
+/* The ROM size goal of issue 16: against f32, q8_0 <= 0.28 and q4_0 <= 0.16 at d_mem 16, 32
+ * and 64 (d_mem 8 reported: its one-block rows carry a scale per 8 values). Measured as
+ * ./meki fold --json's rom_ratio: file bytes less the header page, over the f32 file's, for
+ * two layers of 4096 rows (the default vocabulary, the tiny preset's layers). */
+static double data_bytes(TableDtype dtype, int width, const float *data) {
+    const int ids[2] = {0, 1};
+    const char *path = path_in("goal.bin");
+    assert_int_equal(write_tables(path, dtype, 2, 4096, width, ids, data), OK);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return (double)(st.st_size - ROM_PAGE);
+}
+
+static void test_rom_size_goal_per_d_mem(void **state) {
+    const int d_mems[] = {8, 16, 32, 64};
+    for (int i = 0; i < 4; i++) {
+        int w = d_mems[i];
+        float *data = random_tables(2, 4096, w, 11);
+        double f32 = data_bytes(TABLE_F32, w, data);
+        double q8 = data_bytes(TABLE_Q8, w, data) / f32, q4 = data_bytes(TABLE_Q4, w, data) / f32;
+        printf("d_mem %2d: q8_0 %.4f, q4_0 %.4f of f32\n", w, q8, q4);
+        if (w >= 16 && !(q8 <= 0.28 && q4 <= 0.16))
+            fail_msg("d_mem %d: q8_0 %.4f (goal 0.28), q4_0 %.4f (goal 0.16) of f32", w, q8, q4);
+        free(data);
+    }
+}
+
 /* ---- writer refusals ---------------------------------------------------------- */
 
 static void expect_write_refused(TableDtype dtype, int n, int rows, int width, const int *ids,
@@ -420,6 +447,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_every_dtype),
         cmocka_unit_test(test_rom_bytes_per_dtype),
+        cmocka_unit_test(test_rom_size_goal_per_d_mem),
         cmocka_unit_test(test_writer_refuses_bad_arguments),
         cmocka_unit_test(test_writer_reports_unwritable_path),
         cmocka_unit_test(test_missing_and_not_regular),

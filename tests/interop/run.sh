@@ -1,59 +1,78 @@
 #!/usr/bin/env bash
 # make test-interop: the exports checked by tools no one here wrote (HF tokenizers.js,
-# @huggingface/gguf, PyTorch through python/meki_torch.py), and the ROM size goal.
+# @huggingface/gguf, PyTorch through python/meki_torch.py). Every check prints
+# `PASS: name` or `FAIL: name`; the last line is `N passed, M failed`; exit 1 on any failure.
 # usage: tests/interop/run.sh MEKI_BIN NODE_MODULES_DIR
 set -uo pipefail
 M=$1; NODE=$2
+PY=/usr/bin/python3                 # Debian's python3-torch is importable only from it
 D=data/cache/bible-v4096
+N=4096                              # the held-out slice both sides score: its first N predictions
 T=$(mktemp -d /tmp/meki-interop-XXXXXX)
 trap 'rm -rf "$T"' EXIT
-passed=0; failed=0
-ok() { echo "ok: $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL: $1"; failed=$((failed + 1)); }
+LOG=$T/checks.log
+: > "$LOG"
+pass() { echo "PASS: $1" | tee -a "$LOG"; }
+fail() { echo "FAIL: $1" | tee -a "$LOG"; }
+check() { local name=$1; shift; if "$@" >"$T/out" 2>&1; then pass "$name"; else cat "$T/out"; fail "$name"; fi; }
 [ -f $D/val.tok ] || $M data >/dev/null
-train() { nice $M train --preset tiny --tokens 4096 --batch 4 --out "$T/$1" --quiet "${@:2}" >/dev/null; }
+start=$(date +%s)
 
-# ROM size goal: q8_0 <= 0.28, q4_0 <= 0.16 of f32 from d_mem 16 (d_mem 8 reported)
-for dm in 8 16 32 64; do
-  train meki$dm --memory meki --set meki.d_mem=$dm --set meki.layers=0 || bad "train d_mem $dm"
-  json=$($M fold --checkpoint "$T/meki$dm" --out "$T/bundle$dm" --table-dtype f32,q8_0,q4_0 --json | tail -1)
-  read q8 q4 < <(echo "$json" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["rom_ratio_q8_0"], j["rom_ratio_q4_0"])')
-  echo "d_mem $dm: q8_0 $q8, q4_0 $q4 of f32"
-  if [ $dm -ge 16 ]; then
-    /usr/bin/python3 -c "import sys; sys.exit(not ($q8 <= 0.28 and $q4 <= 0.16))" && ok "ROM goal at d_mem $dm" || bad "ROM goal at d_mem $dm"
-  fi
-done
-
-# dense: HF export (tokenizer.json, PyTorch loss) and GGUF in every dtype
-train dense
-$M export --checkpoint "$T/dense" --format hf --out "$T/hf_dense" >/dev/null || bad "export hf dense"
-node tests/interop/tokenizer_check.mjs "$NODE" "$T/hf_dense" $D && ok "tokenizer.json ids and bytes" || bad "tokenizer.json"
-for dt in f32 f16 q8_0 q4_0; do
-  $M export --checkpoint "$T/dense" --format gguf --dtype $dt --out "$T/dense.$dt.gguf" >/dev/null || bad "export gguf $dt"
-  /usr/bin/python3 tests/interop/gguf_expect.py "$T/hf_dense" $dt > "$T/expect.$dt.json"
-  node tests/interop/gguf_check.mjs "$NODE" "$T/dense.$dt.gguf" "$T/expect.$dt.json" >"$T/gguf.log" \
-    && ok "gguf $dt read back" || { cat "$T/gguf.log"; bad "gguf $dt"; }
-done
-
-# PyTorch loss == ./meki eval (1e-5 relative), from the HF export of a checkpoint and of a bundle
-same_loss() {   # name, meki eval args, export dir
-  local c p
-  c=$($M eval $2 --json | tail -1 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["val_loss"])')
-  p=$(nice /usr/bin/python3 python/meki_torch.py "$3" $D/val.tok)
-  echo "$1: meki eval $c, meki_torch $p"
-  /usr/bin/python3 -c "import sys; sys.exit(abs($c - $p) > 1e-5 * abs($c))" && ok "$1 loss" || bad "$1 loss"
+# tiny models, 8 steps each at a learning rate high enough from the first step that every
+# weight (Engram's convolution and Bias's tables start at zero) moves well past the 1e-5
+# the losses are compared to; the evaluation during training on a few tokens only
+train() {   # name, then ini lines for the model
+  printf '[experiment]\nname = interop\n[model]\npreset = tiny\n%b[train]\ntokens = 2048\nbatch = 4\nlr = 0.01\nwarmup = 0\neval_every = 0\neval_tokens = 64\n' "${2:-}" > "$T/$1.ini"
+  nice $M train "$T/$1.ini" --data $D --out "$T/$1" --quiet >/dev/null 2>"$T/train.err" || { cat "$T/train.err"; fail "train $1"; }
 }
-same_loss dense "--checkpoint $T/dense" "$T/hf_dense"
-train meki --memory meki
-$M export --checkpoint "$T/meki" --format hf --out "$T/hf_meki" >/dev/null || bad "export hf meki"
-same_loss meki "--checkpoint $T/meki" "$T/hf_meki"
-$M fold --checkpoint "$T/meki" --out "$T/bundle_meki" --table-dtype q8_0 >/dev/null
-$M export --bundle "$T/bundle_meki" --table-dtype q8_0 --format hf --out "$T/hf_bundle" >/dev/null || bad "export hf bundle"
-[ -f "$T/hf_bundle/memory_table.safetensors" ] && ok "bundle exports memory_table.safetensors" || bad "memory_table"
-same_loss "meki bundle q8_0" "--bundle $T/bundle_meki --table-dtype q8_0" "$T/hf_bundle"
-for k in ple engram; do
-  train $k --memory $k
-  $M export --checkpoint "$T/$k" --format hf --out "$T/hf_$k" >/dev/null && ok "export hf $k" || bad "export hf $k"
+train dense
+train meki '[memory]\nkind = meki\n'
+train ple '[memory]\nkind = ple\n'
+train engram '[memory]\nkind = engram\n[engram]\nnormalize_tokens = on\n'
+train bias '[memory]\nkind = bias\n'
+echo "trained 5 models in $(( $(date +%s) - start )) s"
+
+# HF tokenizer.json: HF tokenizers (JS) gives the harness's ids on the whole held-out text
+check "export hf dense" $M export --checkpoint "$T/dense" --format hf --out "$T/hf_dense"
+check "tokenizer.json: HF tokenizers ids and bytes on the held-out text" \
+  node tests/interop/tokenizer_check.mjs "$NODE" "$T/hf_dense" $D
+
+# GGUF read back by @huggingface/gguf against llama.cpp's names and ggml's type sizes
+for dt in f32 f16 q8_0 q4_0; do
+  $M export --checkpoint "$T/dense" --format gguf --dtype $dt --out "$T/dense.$dt.gguf" >/dev/null 2>"$T/out" || cat "$T/out"
+  $PY tests/interop/gguf_expect.py "$T/hf_dense" $dt > "$T/expect.$dt.json"
+  check "gguf $dt read back by @huggingface/gguf" node tests/interop/gguf_check.mjs "$NODE" "$T/dense.$dt.gguf" "$T/expect.$dt.json"
 done
-echo "interop: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+
+# PyTorch loss == ./meki eval on the same slice, 1e-5 relative, for every kind, from the
+# HF export and straight from the run folder / bundle (every ROM dtype for MeKi)
+meki_loss() { $M eval "$@" --eval-tokens $N --json 2>/dev/null | tail -1 \
+  | $PY -c 'import json,sys; j=json.load(sys.stdin); assert j["val_tokens"] == '$N'; print(repr(j["val_loss"]))'; }
+checks=$T/losses.tsv
+: > "$checks"
+add() { local loss; loss=$(meki_loss "${@:4}") && printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$loss" >> "$checks" \
+  || fail "$1: ./meki eval"; }
+add "dense loss, HF export" "$T/hf_dense" f32 --checkpoint "$T/dense"
+add "dense loss, run folder" "$T/dense" f32 --checkpoint "$T/dense"
+for k in meki ple engram bias; do
+  dtypes=q8_0,q4_0
+  [ $k = meki ] && dtypes=f32,f16,bf16,q8_0,q4_0
+  check "fold $k" $M fold --checkpoint "$T/$k" --out "$T/bundle_$k" --table-dtype $dtypes
+  check "export hf $k" $M export --checkpoint "$T/$k" --format hf --out "$T/hf_$k"
+  check "export hf $k bundle q8_0" $M export --bundle "$T/bundle_$k" --table-dtype q8_0 --format hf --out "$T/hfb_$k"
+  add "$k loss, HF export" "$T/hf_$k" f32 --checkpoint "$T/$k"
+  add "$k loss, run folder" "$T/$k" f32 --checkpoint "$T/$k"
+  add "$k loss, HF export of the q8_0 bundle" "$T/hfb_$k" f32 --bundle "$T/bundle_$k" --table-dtype q8_0
+  for dt in ${dtypes//,/ }; do
+    add "$k loss, bundle $dt" "$T/bundle_$k" $dt --bundle "$T/bundle_$k" --table-dtype $dt
+  done
+done
+nice $PY tests/interop/same_loss.py $D/val.tok $N < "$checks" > "$T/torch.out" 2>&1 || fail "same_loss.py ran"
+cat "$T/torch.out"; grep -E '^(PASS|FAIL)' "$T/torch.out" >> "$LOG"
+# a verdict per line of checks, per memory kind's effect (but Engram's) and for the hash: none lost to a crash
+[ "$(grep -cE '^(PASS|FAIL)' "$T/torch.out")" -eq $(( $(wc -l < "$checks") + 3 + 1 )) ] || fail "a verdict for every PyTorch check"
+
+passed=$(grep -c '^PASS' "$LOG"); failed=$(grep -c '^FAIL' "$LOG")
+echo "interop took $(( $(date +%s) - start )) s"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

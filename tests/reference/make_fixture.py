@@ -5,6 +5,9 @@ Run once with Debian's torch (importable only by /usr/bin/python3):
 
     /usr/bin/python3 tests/reference/make_fixture.py
 
+MEKI_FIXTURE_DIR=DIR writes them to DIR instead (to compare with the committed ones).
+The model is python/meki_torch.py's, imported.
+
 Each fixture is a safetensors file holding, for one tiny model with random weights:
 every parameter under its C (Hugging Face Qwen3) name, the batch ("input.tokens",
 "input.targets", I32 [B, T]), the outputs ("output.logits" F32 [B*T, V], "output.loss"
@@ -19,11 +22,17 @@ import math
 import os
 import struct
 
+import sys
+
 import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+import meki_torch  # noqa: E402  the model's equations, shared with users of the exports
+
 torch.set_default_dtype(torch.float64)
+OUT = os.environ.get("MEKI_FIXTURE_DIR", HERE)   # elsewhere: to compare with the committed ones
 
 
 # ---------------------------------------------------------------- configurations
@@ -150,99 +159,10 @@ def random_parameters(c, gen):
 
 # ---------------------------------------------------------------- the model
 
-def rmsnorm(x, gain, eps):
-    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * gain
-
-
-def rotate_half(x):
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-
-
-def rope(x, theta):
-    """x [B, T, heads, hd]; Hugging Face half-split rotation, position t for row t."""
-    T, hd = x.shape[1], x.shape[-1]
-    inv_freq = theta ** (-torch.arange(0, hd, 2, dtype=torch.float64) / hd)
-    angles = torch.arange(T, dtype=torch.float64)[:, None] * inv_freq[None, :]   # [T, hd/2]
-    angles = torch.cat((angles, angles), dim=-1)[None, :, None, :]
-    return x * angles.cos() + rotate_half(x) * angles.sin()
-
-
-def attention(p, pre, c, h):
-    B, T, d = h.shape
-    H, KV = c["n_heads"], c["n_kv_heads"]
-    hd = d // H
-    q = (h @ p[pre + "q_proj.weight"].T).view(B, T, H, hd)
-    k = (h @ p[pre + "k_proj.weight"].T).view(B, T, KV, hd)
-    v = (h @ p[pre + "v_proj.weight"].T).view(B, T, KV, hd)
-    if c["qk_norm"]:
-        q = rmsnorm(q, p[pre + "q_norm.weight"], c["norm_eps"])
-        k = rmsnorm(k, p[pre + "k_norm.weight"], c["norm_eps"])
-    q, k = rope(q, c["rope_theta"]), rope(k, c["rope_theta"])
-    k = k.repeat_interleave(H // KV, dim=2)   # query head i uses kv head i // (H / KV)
-    v = v.repeat_interleave(H // KV, dim=2)
-    q, k, v = (t.transpose(1, 2) for t in (q, k, v))   # [B, H, T, hd]
-    scores = q @ k.transpose(-1, -2) / math.sqrt(hd)
-    mask = torch.ones(T, T, dtype=torch.bool).tril()
-    scores = scores.masked_fill(~mask, float("-inf"))
-    out = scores.softmax(-1) @ v
-    return out.transpose(1, 2).reshape(B, T, H * hd) @ p[pre + "o_proj.weight"].T
-
-
-def swiglu(x, gate, up, down):
-    return (torch.nn.functional.silu(x @ gate.T) * (x @ up.T)) @ down.T
-
-
-def mlp(p, pre, h):
-    return swiglu(h, p[pre + "gate_proj.weight"], p[pre + "up_proj.weight"], p[pre + "down_proj.weight"])
-
-
-def meki(p, mk, c, tokens, u, x):
-    """PAPER.md "Training form": x is the module's input (h_t, or the residual stream for
-    the positions that carry their own pre-norm); u = E[tokens] the shared embeddings."""
-    eps = c["norm_eps"]
-    h = rmsnorm(x, p[mk + "in_norm.weight"], eps) if mk + "in_norm.weight" in p else x
-    mix = 0
-    if mk + "table" in p:
-        mix = mix + p[mk + "table"][tokens]                       # s = M[x]
-    if mk + "beta" in p:
-        if c["meki_projector"] == "swiglu":
-            q = swiglu(u, p[mk + "proj.gate_proj.weight"], p[mk + "proj.up_proj.weight"],
-                       p[mk + "proj.down_proj.weight"])
-        else:
-            q = u @ p[mk + "proj.weight"].T
-        mix = mix + p[mk + "beta"] * q
-    e = p[mk + "alpha"] * rmsnorm(mix, p[mk + "mix_norm.weight"], eps)
-    pre_gate = h @ p[mk + "gate.weight"].T
-    act = torch.sigmoid if c["meki_fusion"].endswith("sigmoid") else torch.nn.functional.silu
-    g = act(pre_gate)
-    v = e * g if c["meki_fusion"].startswith("mul") else e + g
-    return rmsnorm(v @ p[mk + "out.weight"].T, p[mk + "out_norm.weight"], eps)
-
-
 def forward(p, c, tokens, targets):
-    eps, pos = c["norm_eps"], c["meki_position"]
-    u = p["embed_tokens.weight"][tokens]          # [B, T, d]; gradient flows into E
-    x = u
-    for l, has_meki in enumerate(meki_layer_flags(c)):
-        pre, mk = f"layers.{l}.", f"layers.{l}.meki."
-        h = rmsnorm(x, p[pre + "input_layernorm.weight"], eps)
-        x = x + attention(p, pre + "self_attn.", c, h)
-        if has_meki and pos == "parallel_attn":
-            x = x + meki(p, mk, c, tokens, u, h)
-        if has_meki and pos == "after_attn":
-            x = x + meki(p, mk, c, tokens, u, x)
-        h = rmsnorm(x, p[pre + "post_attention_layernorm.weight"], eps)
-        x = x + mlp(p, pre + "mlp.", h)
-        if has_meki and pos == "parallel_ffn":
-            x = x + meki(p, mk, c, tokens, u, h)
-        if has_meki and pos == "after_ffn":
-            x = x + meki(p, mk, c, tokens, u, x)
-    x = rmsnorm(x, p["norm.weight"], eps)
-    head = p["embed_tokens.weight"] if c["tie_embeddings"] else p["lm_head.weight"]
-    logits = (x @ head.T).reshape(-1, c["vocab_size"])
-    loss = torch.nn.functional.cross_entropy(logits, targets.reshape(-1))
-    return logits, loss
+    """python/meki_torch.py's model (the one users run on exports), on the layers the
+    config gives MeKi."""
+    return meki_torch.forward(p, c, tokens, targets, meki_layer_flags(c))
 
 
 # ---------------------------------------------------------------- safetensors
@@ -287,7 +207,7 @@ def make(name, c):
     for n, t in params.items():
         out["grad." + n] = t.grad.numpy().astype(np.float32)
     meta = {metadata_key(k): str(v) for k, v in c.items()}
-    path = os.path.join(HERE, name + ".safetensors")
+    path = os.path.join(OUT, name + ".safetensors")
     write_safetensors(path, out, meta)
     print(f"{path}: {len(params)} parameters, loss {loss.item():.6f}, "
           f"{os.path.getsize(path) / 1024:.0f} KB")
