@@ -115,9 +115,10 @@ test: deps $(MEKI) $(TEST_BIN)
 	@fail=0; for t in $(TEST_BIN); do echo "== $$t"; MEKI_BIN=./$(MEKI) ./$$t || fail=1; done; \
 	if [ $$fail -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
-# The suite under ASan and UBSan, but for the two tests that mostly train (slow when
-# instrumented; their code paths are covered by the others).
-SAN_SKIP := test_train test_sweep
+# The suite under ASan and UBSan, but for the tests that mostly train (slow when
+# instrumented; their code paths are covered by the others) and the MPI test (mpirun
+# launching sanitized ranks checks nothing the plain run does not).
+SAN_SKIP := test_train test_sweep test_runs test_mpi
 test-sanitize: deps
 	@$(MAKE) --no-print-directory SANITIZE=1 build $(filter-out $(addprefix build-san/tests/,$(SAN_SKIP)),$(TEST_SRC:tests/%.c=build-san/tests/%))
 	@fail=0; for t in $(filter-out $(addprefix build-san/tests/,$(SAN_SKIP)),$(TEST_SRC:tests/%.c=build-san/tests/%)); do \
