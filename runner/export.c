@@ -49,10 +49,11 @@ static int names_query(Store *s, const char *sql, Names *names, Names *second) {
             n->count++;
         }
     }
-    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
+    return store_finish(st, step < 0 ? -step : OK);
 }
 
 static int name_index(const Names *n, const char *name) {
+    if (!name) return -1;   /* a NULL cell of a damaged database names nothing */
     for (int i = 0; i < n->count; i++)
         if (!strcmp(n->items[i], name)) return i;
     return -1;
@@ -77,7 +78,7 @@ static int export_run(Store *s, sqlite3_stmt *run, sqlite3_stmt *params, sqlite3
         if (i >= 0 && sqlite3_column_type(params, 1) != SQLITE_NULL && !cells[i])
             cells[i] = strdup((const char *)sqlite3_column_text(params, 1));
     }
-    if (step < 0) rc = ERR_FAILURE;
+    if (step < 0) rc = -step;
     const char *metric_texts[] = {hash};
     sqlite3_reset(metrics);
     if (!rc && (rc = store_bind_texts(s, metrics, metric_texts, 1))) return rc;
@@ -86,7 +87,7 @@ static int export_run(Store *s, sqlite3_stmt *run, sqlite3_stmt *params, sqlite3
         if (i >= 0 && sqlite3_column_type(metrics, 1) != SQLITE_NULL && !cells[keys->count + i])
             cells[keys->count + i] = strdup((const char *)sqlite3_column_text(metrics, 1));
     }
-    if (!rc && step < 0) rc = ERR_FAILURE;
+    if (!rc && step < 0) rc = -step;
     for (int i = 0; i < keys->count + metric_names->count; i++) {
         field(out, cells[i], 0);
         free(cells[i]);
@@ -130,7 +131,7 @@ static int runs_body(Store *s, FILE *out) {
         fputc('\n', out);
         while (!rc && (step = store_step(s, run)) == SQLITE_ROW)
             rc = export_run(s, run, params, metrics, &keys, &metric_names, cells, out);
-        if (!rc && step < 0) rc = ERR_FAILURE;
+        if (!rc && step < 0) rc = -step;
     }
     store_finish(params, OK);
     store_finish(metrics, OK);
@@ -170,7 +171,7 @@ static int curves_body(Store *s, FILE *out) {
         for (int c = 0; c < 11; c++) field(out, (const char *)sqlite3_column_text(st, c), c == 0);
         fputc('\n', out);
     }
-    return store_finish(st, step < 0 ? ERR_FAILURE : OK);
+    return store_finish(st, step < 0 ? -step : OK);
 }
 
 int export_curves_csv(Store *s, FILE *out) { return in_transaction(s, out, curves_body); }
