@@ -123,7 +123,8 @@ static int fig6_plot(Report *r, const char *scale, const Fig6Scale *p, LineFit f
     snprintf(name, sizeof name, "fig6_%s", clean);
     int rc = fig6_data(r, scale, p, name);
     if (rc) return rc;
-    snprintf(title, sizeof title, "Final validation loss vs ROM weights, scale %s", scale);
+    snprintf(title, sizeof title, "Final validation loss vs ROM weights, scale %s (%d runs at %d widths; bars: ± std "
+             "over seeds where n ≥ 2)", scale, p->n, p->widths);
     snprintf(extra, sizeof extra, "fit_a=%.10g; fit_b=%.10g; fit_r2=%.6g", fit.intercept, fit.slope,
              isfinite(fit.r2) ? fit.r2 : 0);
     return plot_draw(r, "fig6.gp", name, title, extra);
@@ -250,7 +251,15 @@ int section_fig7(Report *r) {
         fprintf(r->body, "\n");
     }
     if (!rc) lens_finding(r, &tally);
-    if (!rc && data) rc = plot_draw(r, "lens.gp", "fig7_lens", "Logit lens: KL to the final distribution per layer", "");
+    if (!rc && data) {
+        char title[200];
+        char n[32];
+        if (tally.pairs_min == tally.pairs_max) snprintf(n, sizeof n, "%d", tally.pairs_min);
+        else snprintf(n, sizeof n, "%d–%d", tally.pairs_min, tally.pairs_max);
+        snprintf(title, sizeof title, "Logit lens: KL to the final distribution per layer (mean ± std, n = %s seeds "
+                 "per side)", n);
+        rc = plot_draw(r, "lens.gp", "fig7_lens", title, "");
+    }
     text_list_free(&layers);
     return rc;
 }
@@ -320,7 +329,9 @@ int section_quant(Report *r) {
     }
     if (!rc) quant_findings(r, (const char *const *)dtypes.items, rows, n);
     if (!rc && data)
-        rc = plot_draw(r, "quant.gp", "quant", "ROM table dtype: perplexity and decode speed vs table size",
+        rc = plot_draw(r, "quant.gp", "quant", rows[0].ppl.n > 1 ? "ROM table dtype: perplexity and decode speed vs "
+                       "table size (mean ± std over the runs, n in the table)" : "ROM table dtype: perplexity and decode "
+                       "speed vs table size (one run, n = 1)",
                        has_decode > 1 ? "has_decode=1" : "has_decode=0");   /* one dtype: no trend to draw */
     for (int i = 0; i < 8; i++) values_free(&rows[i].change_v);
     text_list_free(&dtypes);

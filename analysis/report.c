@@ -89,7 +89,7 @@ static int known_section(Report *r, const char *name) {
 static int corpus_note(Report *r, const char *experiment) {
     TextList corpora = {0};
     int rc = query_texts(r, "SELECT corpus || coalesce(' (content hash ' || json_extract(min(u.config_json), "
-                            "'$.corpus_hash') || ', ' || count(*) || ' runs)', '') FROM run_membership m "
+                            "'$.corpus_hash') || ', ' || count(*) || ' run' || CASE WHEN count(*) = 1 THEN ')' ELSE 's)' END, '') FROM run_membership m "
                             "JOIN runs u ON u.hash = m.hash WHERE m.experiment = ?1 GROUP BY corpus ORDER BY corpus",
                          &experiment, 1, &corpora);
     if (!rc && corpora.count == 1) fprintf(r->body, "Corpus: %s.\n\n", corpora.items[0]);
@@ -254,7 +254,7 @@ static int write_provenance(Report *r, FILE *out) {
     int rc;
     if ((rc = write_list(r, out, "corpus (from each run's identity)",
                          "SELECT m.corpus || ': content hash ' || coalesce(" IDENTITY("$.corpus_hash") ", '?') || "
-                         "', ' || count(DISTINCT u.hash) || ' runs' || coalesce(', ' || CAST(max(t.value) AS INTEGER) || "
+                         "', ' || count(DISTINCT u.hash) || CASE WHEN count(DISTINCT u.hash) = 1 THEN ' run' ELSE ' runs' END || coalesce(', ' || CAST(max(t.value) AS INTEGER) || "
                          "' training tokens and ' || CAST(max(v.value) AS INTEGER) || ' validation tokens prepared', "
                          "', corpus size not recorded') FROM run_membership m JOIN runs u ON u.hash = m.hash "
                          "LEFT JOIN metrics t ON t.hash = u.hash AND t.name = 'corpus_train_tokens' "
@@ -264,7 +264,7 @@ static int write_provenance(Report *r, FILE *out) {
                          "SELECT shape || ' (' || coalesce((SELECT group_concat(DISTINCT p.preset) FROM preset_sizes p "
                          "WHERE p.d_model = d AND p.n_layers = l), (SELECT 'the ' || b.name || ' preset''s shape' FROM "
                          "builtin_presets b WHERE b.d_model = d AND b.n_layers = l AND b.n_heads = h AND b.ffn_hidden = "
-                         "ff), 'no preset') || '; ' || count(*) || ' runs)' "
+                         "ff), 'no preset') || '; ' || count(*) || ' run' || CASE WHEN count(*) = 1 THEN ')' ELSE 's)' END "
                          "FROM (SELECT " IDENTITY("$.model.d_model") " AS d, " IDENTITY("$.model.n_layers") " AS l, "
                          IDENTITY("$.model.n_heads") " AS h, " IDENTITY("$.model.ffn_hidden") " AS ff, "
                          "'d_model ' || " IDENTITY("$.model.d_model") " || ', ' || " IDENTITY("$.model.n_layers")
@@ -274,11 +274,11 @@ static int write_provenance(Report *r, FILE *out) {
                          IDENTITY("$.model.seq_len") " AS shape FROM runs WHERE json_valid(config_json)) "
                          "GROUP BY shape ORDER BY min(d), min(l)")) ||
         (rc = write_list(r, out, "token budgets",
-                         "SELECT budget || ' (' || count(*) || ' runs)' FROM (SELECT " IDENTITY("$.train.tokens")
+                         "SELECT budget || ' (' || count(*) || ' run' || CASE WHEN count(*) = 1 THEN ')' ELSE 's)' END FROM (SELECT " IDENTITY("$.train.tokens")
                          " AS tokens, " IDENTITY("$.train.tokens") " || ' training tokens, batch ' || "
                          IDENTITY("$.train.batch") " || ' x ' || " IDENTITY("$.train.seq_len") " || ' tokens' AS budget "
                          "FROM runs WHERE json_valid(config_json)) GROUP BY budget ORDER BY min(tokens)")) ||
-        (rc = write_list(r, out, "threads per run", "SELECT threads || ' (' || count(*) || ' runs)' FROM runs "
+        (rc = write_list(r, out, "threads per run", "SELECT threads || ' (' || count(*) || ' run' || CASE WHEN count(*) = 1 THEN ')' ELSE 's)' END FROM runs "
                                                     "GROUP BY threads ORDER BY threads")) ||
         (rc = write_list(r, out, "machines", "SELECT host || ': ' || cpu_model || ', ' || cores || ' cores, ' || "
                                              "threads || ' threads, ' || openblas FROM environment ORDER BY first_seen")) ||
