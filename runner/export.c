@@ -2,24 +2,13 @@
  * params.<key> columns and metrics headed with their units, and the learning curves. Read
  * through the store's statement layer, in one read transaction each. */
 #include "runner/export.h"
+#include "util/csv.h"
 #include "util/error.h"
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* RFC 4180: quoted when it holds a comma, quote or line break; NULL is an empty field. */
-static void field(FILE *out, const char *text, int first) {
-    if (!first) fputc(',', out);
-    if (!text) return;
-    if (!strpbrk(text, ",\"\r\n")) { fputs(text, out); return; }
-    fputc('"', out);
-    for (const char *c = text; *c; c++) {
-        if (*c == '"') fputc('"', out);
-        fputc(*c, out);
-    }
-    fputc('"', out);
-}
 
 typedef struct {
     char **items;
@@ -68,7 +57,7 @@ static int export_run(Store *s, sqlite3_stmt *run, sqlite3_stmt *params, sqlite3
                       const Names *metric_names, char **cells, FILE *out) {
     const char *hash = (const char *)sqlite3_column_text(run, 0), *config = (const char *)sqlite3_column_text(run, N_RUN_COLUMNS);
     int rc = OK, step;
-    for (int c = 0; c < N_RUN_COLUMNS; c++) field(out, (const char *)sqlite3_column_text(run, c), c == 0);
+    for (int c = 0; c < N_RUN_COLUMNS; c++) csv_field(out, (const char *)sqlite3_column_text(run, c), c == 0);
     for (int i = 0; i < keys->count + metric_names->count; i++) cells[i] = NULL;
     const char *param_texts[] = {config};
     sqlite3_reset(params);
@@ -89,11 +78,11 @@ static int export_run(Store *s, sqlite3_stmt *run, sqlite3_stmt *params, sqlite3
     }
     if (!rc && step < 0) rc = -step;
     for (int i = 0; i < keys->count + metric_names->count; i++) {
-        field(out, cells[i], 0);
+        csv_field(out, cells[i], 0);
         free(cells[i]);
         cells[i] = NULL;
     }
-    field(out, config, 0);
+    csv_field(out, config, 0);
     fputc('\n', out);
     return rc;
 }
@@ -115,19 +104,19 @@ static int runs_body(Store *s, FILE *out) {
                                    "ELSE '{}' END) t WHERE t.type NOT IN ('object', 'array')", &params);
     if (!rc) rc = store_prepare(s, "SELECT name, value FROM metrics WHERE hash = ?1", &metrics);
     if (!rc) {
-        for (int c = 0; c < N_RUN_COLUMNS; c++) field(out, RUN_COLUMNS[c], c == 0);
+        for (int c = 0; c < N_RUN_COLUMNS; c++) csv_field(out, RUN_COLUMNS[c], c == 0);
         for (int i = 0; i < keys.count; i++) {
             char header[512];
             snprintf(header, sizeof header, "params.%s", keys.items[i]);
-            field(out, header, 0);
+            csv_field(out, header, 0);
         }
         for (int i = 0; i < metric_names.count; i++) {
             char header[512];   /* the unit in the header, so that a column reads alone */
             if (units.items[i][0]) snprintf(header, sizeof header, "%s [%s]", metric_names.items[i], units.items[i]);
             else snprintf(header, sizeof header, "%s", metric_names.items[i]);
-            field(out, header, 0);
+            csv_field(out, header, 0);
         }
-        field(out, "config_json", 0);
+        csv_field(out, "config_json", 0);
         fputc('\n', out);
         while (!rc && (step = store_step(s, run)) == SQLITE_ROW)
             rc = export_run(s, run, params, metrics, &keys, &metric_names, cells, out);
@@ -165,10 +154,10 @@ static int curves_body(Store *s, FILE *out) {
                               "c.val_loss, c.lr, c.tok_s FROM curves c JOIN runs r ON r.hash = c.hash "
                               "JOIN m ON m.hash = c.hash ORDER BY m.experiment, m.variant, r.seed, c.hash, c.step", &st), step;
     if (rc) return rc;
-    for (int c = 0; c < 11; c++) field(out, HEADER[c], c == 0);
+    for (int c = 0; c < 11; c++) csv_field(out, HEADER[c], c == 0);
     fputc('\n', out);
     while ((step = store_step(s, st)) == SQLITE_ROW) {
-        for (int c = 0; c < 11; c++) field(out, (const char *)sqlite3_column_text(st, c), c == 0);
+        for (int c = 0; c < 11; c++) csv_field(out, (const char *)sqlite3_column_text(st, c), c == 0);
         fputc('\n', out);
     }
     return store_finish(st, step < 0 ? -step : OK);

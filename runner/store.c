@@ -1,6 +1,7 @@
 #include "runner/store.h"
 #include "runner/experiment.h"
 #include "runner/machine.h"
+#include "util/csv.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include <sqlite3.h>
@@ -668,18 +669,6 @@ int store_merge(Store *s, const char *source_path, int *runs_taken) {
     return rc;
 }
 
-/* NULL (a damaged row: the schema says NOT NULL, a file may not) is an empty field. */
-static void csv_field(FILE *out, const char *text, int first) {
-    if (!first) fputc(',', out);
-    if (!text) return;
-    if (!strpbrk(text, ",\"\r\n")) { fputs(text, out); return; }
-    fputc('"', out);
-    for (const char *c = text; *c; c++) {
-        if (*c == '"') fputc('"', out);
-        fputc(*c, out);
-    }
-    fputc('"', out);
-}
 
 static const char *RUN_COLUMNS[] = {"hash", "experiment", "variant", "seed", "status", "error",
                                     "git_revision", "host", "threads", "started_at", "finished_at"};
