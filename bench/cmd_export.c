@@ -1,5 +1,5 @@
-/* ./meki export: a checkpoint or bundle in formats other tools read (models/export_hf.h,
- * models/export_gguf.h, data/tokenizer_json.h). */
+/* ./meki export: a checkpoint or bundle in formats other tools read (deploy/export_hf.h,
+ * deploy/export_gguf.h, data/tokenizer_json.h). */
 #include "bench/args.h"
 #include "bench/commands.h"
 #include "data/dataset.h"

@@ -1,6 +1,6 @@
 /* Re-parameterisation and deploy bundles. A bundle is a folder with weights.safetensors
  * (the RAM weights of the folded model and its config) and one ROM table file per dtype,
- * table.<dtype>.rom, holding every memory layer's folded table (models/romtable.h). */
+ * table.<dtype>.rom, holding every memory layer's folded table (formats/romtable.h). */
 #ifndef DEPLOY_FOLD_H
 #define DEPLOY_FOLD_H
 #include "models/model.h"

@@ -1,4 +1,4 @@
-/* Prefetching the ROM table's rows (models/romtable.h): as soon as a token id is known,
+/* Prefetching the ROM table's rows (formats/romtable.h): as soon as a token id is known,
  * the pages holding its row in every layer's table are requested from storage, so the
  * read overlaps the compute of the layers before the lookup.
  *

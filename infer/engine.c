@@ -238,7 +238,7 @@ const float *engine_prefill(Engine *e, const int32_t *tokens, int n, int pos) {
     return logits;
 }
 
-/* ---- the ROM table: prefetch and residency (models/prefetch.c) ------------------- */
+/* ---- the ROM table: prefetch and residency (formats/prefetch.c) ------------------- */
 
 /* By token, for variants whose rows are indexed by the token; the others' rows depend on
  * the context and are requested in step, through their ops. */

@@ -1,4 +1,4 @@
-/* MeKi for the inference engine (models/engine.c): the module applied to a few rows at
+/* MeKi for the inference engine (infer/engine.c): the module applied to a few rows at
  * known positions, with no training buffers and nothing saved for a backward.
  * Folded models read one row per layer (heap table or ROM table); unfolded models
  * (training form) recompute the expert vector, paying the projector on every token. */

@@ -18,7 +18,7 @@ typedef enum {
     SITE_AFTER_FFN,      /* input: residual after the FFN; added to it */
 } MemorySite;
 
-/* The tables a folded model keeps in its ROM table file (models/romtable.h): one
+/* The tables a folded model keeps in its ROM table file (formats/romtable.h): one
  * [rows, width] table per listed model layer, in layer order. tables[i] is NULL when the
  * model does not hold that table in memory (a model loaded from a bundle). */
 typedef struct {
@@ -67,7 +67,7 @@ typedef struct MemoryOps {
     void (*rom_tables)(const Model *m, RomTableList *list);
     void (*attach_rom)(Model *m, const struct RomTable *rom);
     void (*release)(Model *m);
-    /* ---- decoding (models/engine.c): the variant's per-engine state for a context of
+    /* ---- decoding (infer/engine.c): the variant's per-engine state for a context of
      * `context` positions and steps of up to `rows` rows; ERR_INPUT if this model's
      * memory cannot be run. */
     int (*infer_create)(const Model *m, int context, int rows, void **state);

@@ -48,7 +48,7 @@ struct Model {
     const struct MemoryOps *ops; /* NULL for a dense model */
     void *memory;                /* the variant's own state */
     struct RomTable *rom;        /* folded tables on storage (bundles), owned */
-    char *record;                /* what produced it (models/record.h), owned; NULL: unknown */
+    char *record;                /* what produced it (train/record.h), owned; NULL: unknown */
 
     /* activations, sized for B x T by model_reserve */
     int B, T, reserved_rows, reserved_T;

@@ -13,7 +13,7 @@
     bundle, memory_table.safetensors (the folded tables decoded to f32);
   - a run folder (./meki train): checkpoint.safetensors, settings in its metadata;
   - a bundle (./meki fold): weights.safetensors and table.DTYPE.rom (table_dtype=...), whose
-    f32 / f16 / bf16 / q8_0 / q4_0 rows are decoded here (models/romtable.h, kernels/quant.h).
+    f32 / f16 / bf16 / q8_0 / q4_0 rows are decoded here (formats/romtable.h, kernels/quant.h).
 A dense export is a plain Qwen3 checkpoint that transformers' Qwen3ForCausalLM loads too.
 
 Computation is float64 from the stored float32 weights, written from the equations
@@ -380,7 +380,7 @@ def decode_rom_rows(data, dtype, width):
 
 
 def read_rom_table(path):
-    """models/romtable.h: layer -> float64 [rows, width]; the header checked against the file."""
+    """formats/romtable.h: layer -> float64 [rows, width]; the header checked against the file."""
     with open(path, "rb") as f:
         blob = f.read()
     if len(blob) < 4096 or blob[:8] != b"MEKIROM1":

@@ -1,4 +1,4 @@
-/* Building run records (models/record.h): the one place that says what a record holds. */
+/* Building run records (train/record.h): the one place that says what a record holds. */
 #ifndef RUNNER_RECORD_H
 #define RUNNER_RECORD_H
 #include "runner/experiment.h"

@@ -21,7 +21,7 @@ static char dir[64];
 enum { N_TABLES = 3, ROWS = 37, WIDTH = 48 };
 static const int layers[N_TABLES] = {0, 3, 5};
 
-/* Header field offsets, from the layout comment in models/romtable.h. */
+/* Header field offsets, from the layout comment in formats/romtable.h. */
 enum { OFF_VERSION = 8, OFF_DTYPE = 12, OFF_N_TABLES = 16, OFF_ROWS = 20, OFF_WIDTH = 24,
        OFF_GROUP = 28, OFF_ROW_BYTES = 32, OFF_STRIDE = 40, OFF_DATA = 48, OFF_FILE_BYTES = 56,
        OFF_CHECKSUM = 64, OFF_LAYER = 72 };

@@ -20,7 +20,7 @@ typedef struct {
     float diverge_loss;     /* a train loss above this (or NaN) stops the run as diverged */
     int quiet;              /* no progress output */
     long stop_after_steps;  /* > 0: checkpoint and return at this step, unfinished (tests) */
-    const char *record;     /* the run record (models/record.h) kept in every checkpoint and
+    const char *record;     /* the run record (train/record.h) kept in every checkpoint and
                              * as config.json; a checkpoint with another identity is refused.
                              * NULL: none (tests), then only the model fields are compared */
     int dense_allreduce;    /* under MPI: exchange whole memory tables, not touched rows */
