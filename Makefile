@@ -137,6 +137,8 @@ FUZZ_OBJ     := $(LIB_SRC:%.c=build-fuzz/obj/%.o)
 FUZZ_BIN     := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 # dispatch stops each command once its arguments parse (tests/fuzz/fuzz_dispatch.c)
 FUZZ_LDFLAGS_dispatch := -Wl,--wrap=args_parse
+# util/dist.c needs MPI's headers in the fuzz build too (the gcc build adds them the same way)
+build-fuzz/obj/util/dist.o: FUZZ_CFLAGS += $(MPI_INC)
 
 fuzz: deps $(FUZZ_BIN) build-fuzz/seeds/.made
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)

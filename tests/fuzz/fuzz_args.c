@@ -27,12 +27,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     };
     int rc = args_parse(n + 1, words, specs, sizeof specs / sizeof specs[0],
                         (size % 2) ? &positional : NULL, "[options]");
-    if (rc < 0 || rc > 2 || corpus.count > 64 || positional.count > 64) abort();
+    if (rc < 0 || rc > 2 || corpus.count > n || positional.count > n) abort();   /* lists grow, never past the words */
     /* a value outside its flag's range, or not finite, is never stored */
     if (threads < 0 || threads > 1024 || tokens < 0 || tokens > 1e13 || lr < 0 || lr > 10 || !isfinite(scale))
         abort();
     for (int i = 0; i < corpus.count; i++)
         if (!corpus.items[i]) abort();
+    arglist_free(&corpus);
+    arglist_free(&positional);
     free(buffer);
     return 0;
 }

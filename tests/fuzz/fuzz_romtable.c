@@ -2,6 +2,7 @@
  * checksum recomputed so that mutations reach the layout checks and the row decoding. */
 #include "formats/romtable.h"
 #include "tests/fuzz/fuzz_common.h"
+#include "util/hash.h"
 #include <math.h>
 
 static void open_and_read(const char *path, int verify) {
@@ -27,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < ROM_PAGE) return 0;
     uint8_t *copy = malloc(size);
     memcpy(copy, data, size);
-    uint64_t sum = rom_fnv1a64(ROM_FNV_OFFSET, copy + ROM_PAGE, size - ROM_PAGE);
+    uint64_t sum = fnv1a64(FNV1A64_OFFSET, copy + ROM_PAGE, size - ROM_PAGE);
     for (int i = 0; i < 8; i++) copy[64 + i] = (uint8_t)(sum >> 8 * i);
     fuzz_write_file(path, sizeof path, "table.rom", copy, size);
     free(copy);
