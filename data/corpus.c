@@ -296,7 +296,8 @@ static int expand_dir(FileList *out, const char *dir, int depth) {
     while (!rc && (e = readdir(d)))
         if (e->d_name[0] != '.') rc = list_add(&names, e->d_name);
     closedir(d);
-    if (!rc) qsort(names.items, (size_t)names.count, sizeof *names.items, by_name);
+    if (!rc && names.count > 1)   /* an empty folder has no list: qsort must not see NULL */
+        qsort(names.items, (size_t)names.count, sizeof *names.items, by_name);
     size_t dir_length = strlen(dir);
     while (dir_length > 1 && dir[dir_length - 1] == '/') dir_length--;
     for (int i = 0; i < names.count && !rc; i++) {
