@@ -28,8 +28,11 @@ void corpus_free(Corpus *corpus);
  * directory gives its regular files, recursively, entries sorted by name (byte order),
  * hidden ones (".name") skipped; "@LIST" gives the inputs named in LIST, one a line,
  * relative to LIST's folder, blank lines and "#" comments skipped. ERR_INPUT naming the
- * input (or LIST:LINE) when one is missing, or a directory or list holds no files.
+ * input (or LIST:LINE) when one is missing, or a directory or list holds no files, or
+ * when they hold more than CORPUS_MAX_FILES files. A folder reached twice (a link loop,
+ * two inputs naming it) is walked once; kernel pseudo file systems (/proc, /sys) are skipped.
  * *files is malloc'd (free with corpus_files_free). */
+#define CORPUS_MAX_FILES (1 << 20)
 int corpus_expand(const char *const *inputs, int n_inputs, char ***files, int *n_files);
 void corpus_files_free(char **files, int n_files);
 

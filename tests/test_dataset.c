@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "data/corpus.h"
+#include "data/corpus_hash.h"
 #include "data/dataset.h"
 #include "data/tokenizer.h"
 #include "data/tokens.h"
@@ -459,6 +460,43 @@ static void test_corpus_needs_regular_files(void **state) {
     unlink(big);
 }
 
+/* A link back up (as /proc/1/root is "/") is walked once, not 64 times nested; a folder
+ * named twice adds its files once; a corpus over the reader's limit is refused by its
+ * sizes before a byte is hashed (a whole disk named by mistake hashed for hours). */
+static void test_expand_walks_each_folder_once(void **state) {
+    Fixture *f = *state;
+    char tree[256], path[512];
+    snprintf(tree, sizeof tree, "%s/tree", f->dir);
+    assert_int_equal(mkdir(tree, 0755), 0);
+    snprintf(path, sizeof path, "%s/sub", tree);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/sub/a.txt", tree);
+    write_bytes(path, "alpha\n", 6);
+    snprintf(path, sizeof path, "%s/sub/up", tree);
+    assert_int_equal(symlink("..", path), 0);   /* tree/sub/up -> tree */
+    char **files;
+    int n;
+    const char *once[] = {tree};
+    assert_int_equal(corpus_expand(once, 1, &files, &n), OK);
+    assert_int_equal(n, 1);
+    corpus_files_free(files, n);
+    const char *twice[] = {tree, f->a, tree};
+    assert_int_equal(corpus_expand(twice, 3, &files, &n), ERR_INPUT);
+    assert_non_null(strstr(error_message(), "already listed"));
+
+    char big[256];
+    snprintf(big, sizeof big, "%s/huge.txt", tree);
+    write_bytes(big, "", 0);
+    assert_int_equal(truncate(big, CORPUS_MAX_BYTES + 1), 0);   /* sparse: no disk used */
+    const char *paths[] = {f->a, big};
+    uint64_t h;
+    alarm(20);   /* hashing 2 GiB of zeros would take longer than refusing by size */
+    assert_int_equal(corpus_content_hash(paths, 2, &h), ERR_INPUT);
+    alarm(0);
+    assert_non_null(strstr(error_message(), "huge.txt"));
+    unlink(big);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_two_files_split_by_document, reset),
@@ -470,6 +508,7 @@ int main(void) {
         cmocka_unit_test_setup(test_summary_load_needs_a_prepared_folder, reset),
         cmocka_unit_test_setup(test_default_dirs_and_held_out_books, reset),
         cmocka_unit_test_setup(test_expand_inputs, reset),
+        cmocka_unit_test_setup(test_expand_walks_each_folder_once, reset),
         cmocka_unit_test_setup(test_bible_corpus, reset),
         cmocka_unit_test_setup(test_command_exit_codes, reset),
     };
