@@ -128,11 +128,14 @@ test-sanitize: deps
 # make fuzz [FUZZ_SECONDS=20]: one libFuzzer target per file parser (tests/fuzz/fuzz_*.c),
 # each fuzzed FUZZ_SECONDS in turn from seeds that ./meki makes; fails on any crash.
 # Library objects get coverage hooks (fuzzer-no-link), the targets libFuzzer's main.
+# FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION (libFuzzer's convention) shrinks the corpus limits
+# (data/corpus.h) so that an input naming / or /var walks and hashes megabytes, not gigabytes.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 20
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-pass-failed \
-                -Wno-string-concatenation -g -O1 -fno-omit-frame-pointer -fopenmp -I. -I$(BLAS_INC) $(FUZZ_SAN)
+                -Wno-string-concatenation -g -O1 -fno-omit-frame-pointer -fopenmp -I. -I$(BLAS_INC) $(FUZZ_SAN) \
+                -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 FUZZ_OBJ     := $(LIB_SRC:%.c=build-fuzz/obj/%.o)
 FUZZ_BIN     := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 # dispatch stops each command once its arguments parse (tests/fuzz/fuzz_dispatch.c)

@@ -18,7 +18,13 @@ typedef struct {
 /* Runs `bible -f ...` (Debian's bible-kjv); ERR_FAILURE naming the package if missing. */
 int corpus_read_bible(Corpus *corpus);
 /* At most this much text in all (the tokenizer and shards hold offsets of it). */
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 #define CORPUS_MAX_BYTES (2LL << 30)
+#define CORPUS_MAX_FILES (1 << 20)
+#else   /* the same checks, at sizes a fuzzer's input cannot spend 30 s on (corpus = /var) */
+#define CORPUS_MAX_BYTES (16LL << 20)
+#define CORPUS_MAX_FILES (1 << 12)
+#endif
 /* ERR_INPUT naming the file when one is missing, not a regular file (a FIFO, /dev/zero),
  * unreadable, empty, or larger than CORPUS_MAX_BYTES with the others. */
 int corpus_read_files(Corpus *corpus, const char *const *paths, int n_paths);
@@ -32,7 +38,6 @@ void corpus_free(Corpus *corpus);
  * when they hold more than CORPUS_MAX_FILES files. A folder reached twice (a link loop,
  * two inputs naming it) is walked once; kernel pseudo file systems (/proc, /sys) are skipped.
  * *files is malloc'd (free with corpus_files_free). */
-#define CORPUS_MAX_FILES (1 << 20)
 int corpus_expand(const char *const *inputs, int n_inputs, char ***files, int *n_files);
 void corpus_files_free(char **files, int n_files);
 
