@@ -190,9 +190,11 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
     result->rom_weights = acc.rom_weights;
     result->train_flops_per_token = acc.train_flops_per_token;
     result->inference_flops_per_token = acc.inference_flops_per_token;
+    /* the job's peak: ranks measure at once (sharing the machine as training will) and their
+     * peaks add up, since tokens per second counts every rank's tokens */
     result->sgemm_flops = sgemm_peak_flops(512, 0.3);
     int32_t *tokens = NULL, *targets = NULL;
-    if (!(rc = model_reserve(&m, B, T))) {
+    if (!(rc = dist_allreduce_sum_doubles(&result->sgemm_flops, 1)) && !(rc = model_reserve(&m, B, T))) {
         tokens = malloc(sizeof(int32_t) * (size_t)B * (size_t)T);
         targets = malloc(sizeof(int32_t) * (size_t)B * (size_t)T);
         if (!tokens || !targets) rc = error_set(ERR_FAILURE, "train: out of memory for a batch of %d x %d", B, T);
