@@ -33,7 +33,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 MEKI     := meki$(if $(SANITIZE),-san)
 
-.PHONY: all deps build data test test-sanitize test-interop fuzz reproduce report bench clean
+.PHONY: all deps build data test test-sanitize test-interop test-slurm fuzz reproduce report bench clean
 
 # make reproduce [SCALE=quick]: every experiment file into one database, then the report.
 # Finished runs are skipped and an interrupted run resumes, so it can be run again after
@@ -94,6 +94,12 @@ test-interop: build
 	  (cd $(INTEROP_NODE) && echo '{"private":true}' > package.json && \
 	   npm install --no-audit --no-fund --silent @huggingface/tokenizers@0.2.0 @huggingface/gguf@0.4.6)
 	tests/interop/run.sh ./meki $(INTEROP_NODE)/node_modules
+
+# make test-slurm: a one-node Slurm (slurm-wlm, munge; root) runs experiments/slurm/*.sbatch
+test-slurm: build data
+	@command -v slurmctld >/dev/null && command -v munged >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge; }
+	tests/slurm/run.sh ./meki
 
 reproduce: deps build data
 	@failed=0; for name in $(EXPERIMENT_ORDER); do \
