@@ -129,8 +129,8 @@ static void print_summary(const ExperimentConfig *exp, const SweepSummary *s, in
     json_free(&out);
 }
 
-/* An MPI worker: no database, runs in the database's folder (a shared file system). */
-static int sweep_worker(const ExperimentConfig *exp, const char *db, int threads, int retry) {
+/* An MPI worker (a group's first rank, or with member set another rank of a group): no database, runs in the database's folder (a shared file system). */
+static int sweep_worker(const ExperimentConfig *exp, const char *db, int threads, int retry, int member) {
     SweepContext ctx;
     char copy[4096];
     memset(&ctx, 0, sizeof ctx);
@@ -140,20 +140,22 @@ static int sweep_worker(const ExperimentConfig *exp, const char *db, int threads
     ctx.quiet = 1;
     ctx.measure = measure_run;
     ctx.retry_diverged = retry;
-    int rc = sweep_dist_worker(&ctx, exp);
+    int rc = member ? sweep_dist_member(&ctx, exp) : sweep_dist_worker(&ctx, exp);
     if (rc) fprintf(stderr, "meki sweep (rank %d): %s\n", dist_world_rank(), error_message());
     return rc;
 }
 
 static int sweep_main(int argc, char **argv, ArgList *files) {
     const char *db = DEFAULT_DB, *shard = NULL;
-    int dry = 0, json = 0, threads = 0, quiet = 0, retry = 0, shard_index = 0, shard_count = 1;
+    int dry = 0, json = 0, threads = 0, quiet = 0, retry = 0, shard_index = 0, shard_count = 1, per_run = 1;
     const ArgSpec specs[] = {
         {"--db", ARG_STRING, &db, "results database (default results/meki.db; runs go beside it in runs/)", 0, 0},
         {"--dry-run", ARG_FLAG, &dry, "list the resolved runs and their status; run nothing", 0, 0},
         {"--shard", ARG_STRING, &shard, "I/N: only the runs whose position is I modulo N (0 <= I < N)", 0, 0},
         {"--threads", ARG_INT, &threads, "threads per run (default: all cores)", 0, 1024},
         {"--quiet", ARG_FLAG, &quiet, "no progress from the runs themselves", 0, 0},
+        {"--ranks-per-run", ARG_INT, &per_run, "under mpirun: K ranks train each run together (data-parallel; "
+                                               "K divides the job's ranks; default 1)", 1, 65536},
         {"--retry-diverged", ARG_FLAG, &retry, "run diverged runs again (failed ones always are)", 0, 0},
         {"--json", ARG_FLAG, &json, "print the summary as one JSON line last", 0, 0},
     };
@@ -176,11 +178,24 @@ static int sweep_main(int argc, char **argv, ArgList *files) {
         free(exp);
         die(rc, "%s", error_message());
     }
-    if (dist_world_active()) {   /* under mpirun: each rank trains whole runs (see sweep_dist.h) */
-        dist_set_solo(1);
+    if (per_run > 1 && !dist_world_active()) {
+        fprintf(stderr, "meki sweep: --ranks-per-run %d needs an MPI job of a multiple of %d ranks "
+                        "(mpirun -np %d ./meki sweep ...)\n", per_run, per_run, 2 * per_run);
+        experiment_free(exp);
+        free(exp);
+        return 2;
+    }
+    if (dist_world_active()) {   /* under mpirun: each rank (or group) trains whole runs (see sweep_dist.h) */
+        if (sweep_dist_groups(per_run)) {
+            if (dist_world_rank() == 0) fprintf(stderr, "meki sweep: --ranks-per-run: %s\n", error_message());
+            experiment_free(exp);
+            free(exp);
+            return 2;
+        }
         if (threads <= 0) threads = dist_default_threads();
         if (dist_world_rank() > 0) {
-            rc = dry ? OK : sweep_worker(exp, db, threads, retry);
+            rc = dry ? OK : sweep_dist_role() == 1 ? sweep_worker(exp, db, threads, retry, 0)
+                                                   : sweep_worker(exp, db, threads, retry, 1);
             experiment_free(exp);
             free(exp);
             return rc == OK ? 0 : rc == ERR_INPUT ? 2 : 1;

@@ -128,6 +128,7 @@ static void train_metrics(MetricList *m, const TrainResult *r) {
     metrics_add(m, "rom_weights", (double)r->rom_weights, "values");
     metrics_add(m, "train_flops_per_token", r->train_flops_per_token, "flop/token");
     metrics_add(m, "inference_flops_per_token", r->inference_flops_per_token, "flop/token");
+    if (r->ranks > 1) metrics_add(m, "ranks", (double)r->ranks, "ranks");   /* trained by a group of ranks */
 }
 
 /* The size of the prepared corpus (its summary.txt), so that a report names how many
@@ -145,15 +146,21 @@ static void corpus_metrics(MetricList *m, const char *data_dir) {
     free(text);
 }
 
-static void train_attempt(const SweepContext *ctx, const ResolvedRun *run, const char *data_dir, const char *dir,
-                          const char *record, CurveLog *curve, RunReport *report) {
+static TrainConfig train_config(const SweepContext *ctx, const ResolvedRun *run, const char *record) {
     TrainConfig train = run->settings.train;
     train.record = record;
-    TrainResult result;
-    memset(&result, 0, sizeof result);
     train.threads = ctx->threads;
     train.quiet = ctx->quiet;
+    return train;
+}
+
+static void train_attempt(const SweepContext *ctx, const ResolvedRun *run, const char *data_dir, const char *dir,
+                          const char *record, CurveLog *curve, RunReport *report) {
+    TrainConfig train = train_config(ctx, run, record);
+    TrainResult result;
+    memset(&result, 0, sizeof result);
     error_clear();
+    sweep_dist_group_train(run->hash, data_dir);   /* the rest of this rank's group joins in */
     int rc = train_run(&run->settings.model, &train, data_dir, dir, curve_on_step, curve, &result);
     metrics_free(&report->metrics);
     train_metrics(&report->metrics, &result);
@@ -336,6 +343,18 @@ int run_execute(const SweepContext *ctx, const ResolvedRun *run, const char *dat
     close(fd);
     report->seconds = now_seconds() - start;
     return OK;
+}
+
+void run_follow(const SweepContext *ctx, const ResolvedRun *run, const char *data_dir) {
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/%s", ctx->runs_dir, run->hash);
+    TrainConfig train = train_config(ctx, run, NULL);   /* the group's rank 0 keeps the record */
+    train.quiet = 1;
+    TrainResult result;
+    memset(&result, 0, sizeof result);
+    error_clear();
+    /* the outcome is the group's rank 0's to record: train_run's ranks agree on failure */
+    (void)train_run(&run->settings.model, &train, data_dir, dir, NULL, NULL, &result);
 }
 
 /* ---------- the sweep ---------- */

@@ -49,6 +49,9 @@ int run_one(const SweepContext *ctx, const ExperimentConfig *exp, const Resolved
 
 /* run_one without the store (an MPI worker's half): trains the run in its folder and
  * hands back the outcome, figures and curve (malloc'd) for rank 0 to record. */
+/* Trains run as one of the other ranks of a group (sweep --ranks-per-run): rank 0 of the
+ * group trains the same run with the same arguments, writes the folder and records it. */
+void run_follow(const SweepContext *ctx, const ResolvedRun *run, const char *data_dir);
 int run_execute(const SweepContext *ctx, const ResolvedRun *run, const char *data_dir, RunReport *report,
                 StepRecord **curve, long *n_curve);
 

@@ -6,7 +6,17 @@
 #include <string.h>
 #include <time.h>
 
-enum { TAG_JOB = 17, TAG_RESULT = 18 };
+enum { TAG_JOB = 17, TAG_RESULT = 18, TAG_GROUP = 19 };
+
+/* Ranks per run (--ranks-per-run): world ranks [g*K, (g+1)*K) train group g's runs
+ * together; the group's first rank (its leader) takes runs from rank 0, the others follow. */
+static int K = 1;
+
+typedef struct {
+    int train;                  /* 1: train the run; 0: stop */
+    char hash[17];
+    char data_dir[4096];
+} GroupJob;
 
 typedef struct {
     int index;                  /* position in exp->runs; -1: stop */
@@ -39,6 +49,59 @@ static double run_cost(const RunSettings *s) {
     double d = c->d_model, q = (double)c->n_heads * c->head_dim, kv = (double)c->n_kv_heads * c->head_dim;
     double layer = d * q * 2 + d * kv * 2 + 3 * d * c->ffn_hidden + q * (c->seq_len + 1);
     return 6.0 * (c->n_layers * layer + d * c->vocab_size) * (double)s->train.tokens;
+}
+
+/* ---------- groups ---------- */
+
+int sweep_dist_groups(int k) {
+    int rc = dist_set_groups(k);
+    if (rc == OK) K = k > 1 ? k : 1;
+    return rc;
+}
+
+int sweep_dist_role(void) {
+    int w = dist_world_rank();
+    return w == 0 ? 0 : w % K == 0 ? 1 : 2;
+}
+
+static void group_send(const GroupJob *job) {
+    int w = dist_world_rank();
+    if (K <= 1 || w % K) return;
+    for (int m = w + 1; m < w + K; m++)
+        if (dist_send(m, TAG_GROUP, job, sizeof *job)) fprintf(stderr, "meki sweep: %s\n", error_message());
+}
+
+void sweep_dist_group_train(const char *hash, const char *data_dir) {
+    GroupJob job = {.train = 1};
+    snprintf(job.hash, sizeof job.hash, "%s", hash);
+    snprintf(job.data_dir, sizeof job.data_dir, "%s", data_dir);
+    group_send(&job);
+}
+
+static void group_stop(void) {
+    GroupJob job = {.train = 0};
+    group_send(&job);
+}
+
+int sweep_dist_member(const SweepContext *ctx, const ExperimentConfig *exp) {
+    for (;;) {
+        void *buf;
+        long bytes;
+        int rc = wait_message(TAG_GROUP, &buf, &bytes, NULL);
+        if (rc) return rc;
+        GroupJob job;
+        memset(&job, 0, sizeof job);
+        memcpy(&job, buf, (size_t)bytes < sizeof job ? (size_t)bytes : sizeof job);
+        free(buf);
+        job.hash[16] = 0;
+        job.data_dir[sizeof job.data_dir - 1] = 0;
+        if (!job.train) return OK;
+        const ResolvedRun *run = NULL;
+        for (int r = 0; r < exp->n_runs && !run; r++)
+            if (!strcmp(exp->runs[r].hash, job.hash)) run = &exp->runs[r];
+        if (!run) return error_set(ERR_FAILURE, "the group's rank 0 sent run %s, not in the experiment", job.hash);
+        run_follow(ctx, run, job.data_dir);
+    }
 }
 
 /* ---------- rank 0 ---------- */
@@ -185,8 +248,12 @@ int sweep_dist_pending(const SweepContext *ctx, const ExperimentConfig *exp, con
     qsort(S.queue, (size_t)S.n_queue, sizeof *S.queue, by_cost);
     for (int w = 0; w < size; w++) S.working[w] = -1;
     S.on = 1;
-    fprintf(stderr, "sweep %s: %d pending runs over %d ranks (rank 0 trains too)\n", exp->name, n_pending, size);
-    for (int w = 1; w < size && S.rc == OK; w++) S.rc = dispatch(w);
+    if (K > 1)
+        fprintf(stderr, "sweep %s: %d pending runs over %d groups of %d ranks (rank 0's group trains too)\n",
+                exp->name, n_pending, size / K, K);
+    else
+        fprintf(stderr, "sweep %s: %d pending runs over %d ranks (rank 0 trains too)\n", exp->name, n_pending, size);
+    for (int w = K; w < size && S.rc == OK; w += K) S.rc = dispatch(w);
     while (S.rc == OK) {
         sweep_dist_service();
         if (S.rc) break;
@@ -211,6 +278,7 @@ int sweep_dist_pending(const SweepContext *ctx, const ExperimentConfig *exp, con
     }
     S.on = 0;
     S.released = S.rc == OK;   /* every worker was told to stop */
+    if (S.released) group_stop();
     free(S.queue);
     free(S.working);
     S.queue = S.working = NULL;
@@ -225,7 +293,8 @@ void sweep_dist_release(void) {
         dist_abort(1);
     }
     Job job = {.index = -1};
-    for (int w = 1; w < dist_world_size(); w++) dist_send(w, TAG_JOB, &job, sizeof job.index);
+    for (int w = K; w < dist_world_size(); w += K) dist_send(w, TAG_JOB, &job, sizeof job.index);
+    group_stop();
     S.released = 1;
 }
 
@@ -261,7 +330,10 @@ int sweep_dist_worker(const SweepContext *ctx, const ExperimentConfig *exp) {
         memset(&job, 0, sizeof job);
         memcpy(&job, buf, (size_t)bytes < sizeof job ? (size_t)bytes : sizeof job);
         free(buf);
-        if (job.index < 0) return OK;
+        if (job.index < 0) {
+            group_stop();
+            return OK;
+        }
         if (job.index >= exp->n_runs) return error_set(ERR_FAILURE, "rank 0 sent run %d of %d", job.index, exp->n_runs);
         RunReport report;
         StepRecord *curve;

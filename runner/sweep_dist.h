@@ -16,6 +16,16 @@ int sweep_dist_pending(const SweepContext *ctx, const ExperimentConfig *exp, con
 int sweep_dist_worker(const SweepContext *ctx, const ExperimentConfig *exp);
 /* Rank 0: answers waiting workers (called between training steps). No-op otherwise. */
 void sweep_dist_service(void);
+/* --ranks-per-run k: groups of k ranks each train one run at a time (every rank, before
+ * the sweep; ERR_INPUT when k does not divide the job's ranks). */
+int sweep_dist_groups(int k);
+/* This rank's part: 0 rank 0 (the database), 1 a group's first rank (takes runs from rank
+ * 0, as sweep_dist_worker), 2 another rank of a group (sweep_dist_member). */
+int sweep_dist_role(void);
+/* A group's first rank, before it trains a run: the others train it with it. */
+void sweep_dist_group_train(const char *hash, const char *data_dir);
+/* The other ranks of a group: train what the group's first rank trains until it stops. */
+int sweep_dist_member(const SweepContext *ctx, const ExperimentConfig *exp);
 /* Every rank, after the sweep: tells workers to stop if rank 0 failed before handing out. */
 void sweep_dist_release(void);
 #endif

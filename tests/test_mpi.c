@@ -2,7 +2,8 @@
  * - 2 ranks train what 1 rank trains: the loss after 50 steps within 1e-4 relative,
  *   dense and MeKi, and the touched-row exchange gives the whole-table one's checkpoint;
  * - a checkpoint written by 2 ranks at step 25 resumes on 1 rank to the straight run;
- * - a 2-rank sweep records the runs, figures and curves of a 1-process sweep;
+ * - a 2-rank sweep records the runs, figures and curves of a 1-process sweep, and with
+ *   --ranks-per-run 2 (both ranks train each run) the figures within 1e-4;
  * - kill -9 of a worker mid-sweep, then the sweep again: every run once, same figures.
  * Skipped (with a message) where mpirun is missing; `make deps` installs it. */
 #include <setjmp.h>
@@ -198,6 +199,26 @@ static void test_sweep_two_ranks(void **state) {
     same_results(local_db, db);
 }
 
+/* --ranks-per-run 2 on 2 ranks: both train every run together (rank 0's group); the
+ * figures are a 1-process sweep's within 1e-4 relative (the sums run in another order). */
+static void test_sweep_ranks_per_run(void **state) {
+    (void)state;
+    if (!have_mpirun) skip();
+    local_sweep();
+    char db[4200];
+    snprintf(db, sizeof db, "%s/group/m.db", temp_dir);
+    assert_int_equal(sh(MPIRUN " %s sweep %s --db %s --threads 1 --quiet --ranks-per-run 2 >%s/group.log 2>&1",
+                        meki, ini, db, temp_dir), 0);
+    assert_int_equal(query_pair(local_db, db, "SELECT count(*) FROM main.runs r JOIN a.runs USING (hash) "
+                                              "WHERE r.status = 'done'"), 4);
+    assert_int_equal(query_pair(local_db, db, "SELECT count(*) FROM metrics WHERE name = 'ranks' AND value = 2"), 4);
+    assert_int_equal(query_pair(local_db, db, "SELECT count(*) FROM metrics m JOIN a.metrics n USING (hash, name) "
+                                              "WHERE m.name IN ('val_loss', 'train_loss') "
+                                              "AND abs(m.value - n.value) <= 1e-4 * abs(n.value)"), 8);
+    assert_int_equal(query_pair(local_db, db, "SELECT count(*) FROM metrics m JOIN a.metrics n USING (hash, name) "
+                                              "WHERE m.name IN ('steps', 'tokens') AND m.value = n.value"), 8);
+}
+
 /* The pid of rank 1 of the job whose processes carry MEKI_TEST_TAG=tag, or 0. */
 static pid_t find_rank1(const char *tag) {
     DIR *d = opendir("/proc");
@@ -277,6 +298,7 @@ int main(void) {
         cmocka_unit_test(test_train_meki_sparse),
         cmocka_unit_test(test_resume_across_ranks),
         cmocka_unit_test(test_sweep_two_ranks),
+        cmocka_unit_test(test_sweep_ranks_per_run),
         cmocka_unit_test(test_sweep_worker_killed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -13,8 +13,9 @@
 
 static struct {
     int active, rank, size, local_size;
+    int group_rank, group_size;     /* in comm: the world, or this rank's group of a sweep */
     void *lib;
-    MPI_Comm world;
+    MPI_Comm world, comm;
     MPI_Datatype t_float, t_double, t_long, t_int, t_byte;
     MPI_Op op_sum, op_max;
     __typeof__(MPI_Init_thread) *init_thread;
@@ -32,7 +33,8 @@ static struct {
     __typeof__(MPI_Probe) *probe;
     __typeof__(MPI_Iprobe) *iprobe;
     __typeof__(MPI_Get_count) *get_count;
-} D = {.size = 1, .local_size = 1};
+    __typeof__(MPI_Comm_split) *comm_split;
+} D = {.size = 1, .local_size = 1, .group_size = 1};
 
 static int env_int(const char *name, int fallback) {
     const char *v = getenv(name);
@@ -64,7 +66,7 @@ int dist_init(int *argc, char ***argv) {
     FN(comm_rank, "MPI_Comm_rank"); FN(comm_size, "MPI_Comm_size"); FN(allreduce, "MPI_Allreduce");
     FN(bcast, "MPI_Bcast"); FN(allgather, "MPI_Allgather"); FN(allgatherv, "MPI_Allgatherv");
     FN(barrier, "MPI_Barrier"); FN(send, "MPI_Send"); FN(recv, "MPI_Recv"); FN(probe, "MPI_Probe");
-    FN(iprobe, "MPI_Iprobe"); FN(get_count, "MPI_Get_count");
+    FN(iprobe, "MPI_Iprobe"); FN(get_count, "MPI_Get_count"); FN(comm_split, "MPI_Comm_split");
 #undef FN
     D.world = (MPI_Comm)sym("ompi_mpi_comm_world", &missing);
     D.t_float = (MPI_Datatype)sym("ompi_mpi_float", &missing);
@@ -81,6 +83,9 @@ int dist_init(int *argc, char ***argv) {
         return error_set(ERR_FAILURE, "MPI_Init_thread failed");
     D.comm_rank(D.world, &D.rank);
     D.comm_size(D.world, &D.size);
+    D.comm = D.world;
+    D.group_rank = D.rank;
+    D.group_size = D.size;
     D.local_size = env_int("OMPI_COMM_WORLD_LOCAL_SIZE", env_int("SLURM_NTASKS_PER_NODE", 0));
     if (D.local_size < 1 || D.local_size > D.size) D.local_size = D.size;
     D.active = 1;
@@ -103,9 +108,25 @@ int dist_world_active(void) { return D.active && D.size > 1; }
 int dist_world_rank(void) { return D.rank; }
 int dist_world_size(void) { return D.size; }
 void dist_set_solo(int s) { solo = s; }
-int dist_active(void) { return dist_world_active() && !solo; }
-int dist_rank(void) { return solo ? 0 : D.rank; }
-int dist_size(void) { return solo ? 1 : D.size; }
+int dist_active(void) { return dist_world_active() && !solo && D.group_size > 1; }
+int dist_rank(void) { return solo ? 0 : D.group_rank; }
+int dist_size(void) { return solo ? 1 : D.group_size; }
+
+int dist_set_groups(int k) {
+    if (k <= 1) { solo = 1; return OK; }
+    if (!dist_world_active() || D.size % k)
+        return error_set(ERR_INPUT, "groups of %d ranks need a job of a multiple of %d ranks (this one has %d)",
+                         k, k, D.size);
+    MPI_Comm group;
+    int rc = D.comm_split(D.world, D.rank / k, D.rank, &group);
+    if (rc != MPI_SUCCESS) return error_set(ERR_FAILURE, "MPI comm_split failed (code %d)", rc);
+    D.comm = group;
+    D.comm_rank(group, &D.group_rank);
+    D.comm_size(group, &D.group_size);
+    solo = 0;
+    return OK;
+}
+
 int dist_local_size(void) { return D.local_size; }
 
 int dist_default_threads(void) {
@@ -125,7 +146,7 @@ static int allreduce(void *x, long n, MPI_Datatype type, size_t size, MPI_Op op)
     if (!dist_active()) return OK;
     for (long i = 0; i < n; i += CHUNK) {
         long k = n - i < CHUNK ? n - i : CHUNK;
-        int rc = D.allreduce(MPI_IN_PLACE, (char *)x + i * size, (int)k, type, op, D.world);
+        int rc = D.allreduce(MPI_IN_PLACE, (char *)x + i * size, (int)k, type, op, D.comm);
         if (rc != MPI_SUCCESS) return check(rc, "allreduce");
     }
     return OK;
@@ -140,7 +161,7 @@ int dist_bcast(void *buf, long bytes, int root) {
     if (!dist_active()) return OK;
     for (long i = 0; i < bytes; i += CHUNK * 4) {
         long k = bytes - i < CHUNK * 4 ? bytes - i : CHUNK * 4;
-        int rc = D.bcast((char *)buf + i, (int)k, D.t_byte, root, D.world);
+        int rc = D.bcast((char *)buf + i, (int)k, D.t_byte, root, D.comm);
         if (rc != MPI_SUCCESS) return check(rc, "bcast");
     }
     return OK;
@@ -156,25 +177,25 @@ int dist_allgatherv_ints(const int32_t *mine, int n, int32_t **all, long *total)
         *total = n;
         return OK;
     }
-    int *counts = malloc(sizeof(int) * (size_t)D.size * 2), rc;
+    int size = dist_size(), *counts = malloc(sizeof(int) * (size_t)size * 2), rc;
     if (!counts) return error_set(ERR_FAILURE, "out of memory");
-    int *displs = counts + D.size;
-    if ((rc = D.allgather(&n, 1, D.t_int, counts, 1, D.t_int, D.world)) != MPI_SUCCESS) {
+    int *displs = counts + size;
+    if ((rc = D.allgather(&n, 1, D.t_int, counts, 1, D.t_int, D.comm)) != MPI_SUCCESS) {
         free(counts);
         return check(rc, "allgather");
     }
     long sum = 0;
-    for (int r = 0; r < D.size; r++) { displs[r] = (int)sum; sum += counts[r]; }
+    for (int r = 0; r < size; r++) { displs[r] = (int)sum; sum += counts[r]; }
     *all = malloc(sizeof(int32_t) * (size_t)(sum > 0 ? sum : 1));
     if (!*all) { free(counts); return error_set(ERR_FAILURE, "out of memory"); }
-    rc = D.allgatherv(mine, n, D.t_int, *all, counts, displs, D.t_int, D.world);
+    rc = D.allgatherv(mine, n, D.t_int, *all, counts, displs, D.t_int, D.comm);
     free(counts);
     if (rc != MPI_SUCCESS) { free(*all); *all = NULL; return check(rc, "allgatherv"); }
     *total = sum;
     return OK;
 }
 
-int dist_barrier(void) { return dist_active() ? check(D.barrier(D.world), "barrier") : OK; }
+int dist_barrier(void) { return dist_active() ? check(D.barrier(D.comm), "barrier") : OK; }
 
 int dist_send(int to, int tag, const void *buf, long bytes) {
     if (!dist_world_active()) return error_set(ERR_FAILURE, "send without MPI");

@@ -24,6 +24,10 @@ int dist_size(void);
 /* Solo: the collectives above act as in one process (a sweep's ranks each train their
  * own run); the world's rank and size and point-to-point messages stay as they are. */
 void dist_set_solo(int solo);
+/* Groups: world ranks [g*k, (g+1)*k) form group g, and the collectives above (with
+ * dist_rank and dist_size) act within the group, so k ranks train one run of a sweep
+ * together. k <= 1 is solo. ERR_INPUT when k does not divide the world's size. */
+int dist_set_groups(int k);
 int dist_world_active(void);
 int dist_world_rank(void);
 int dist_world_size(void);
