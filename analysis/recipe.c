@@ -97,12 +97,12 @@ int section_budget(Report *r) {
         Cond m[] = {{"memory_kind", "meki"}, {"CAST(train_tokens AS TEXT)", budgets.items[i]}};
         if (!(rc = pair_query(r, experiment, "CAST(train_tokens AS TEXT)", budgets.items[i], &dense, &meki)) &&
             !(rc = query_stat(r, "ram_params", experiment, m, 2, &ram))) {
-            char a[64], b[64], g[96], per[32] = "–";
+            char a[64], b[64], t[64], g[96], per[32] = "–";
             double tokens = atof(budgets.items[i]);
             Comparison c = gain_of(&dense, &meki);
             format_gain(g, sizeof g, c);
             if (ram.n && ram.mean > 0) snprintf(per, sizeof per, "%.2f", tokens / ram.mean);
-            fprintf(r->body, "| %s | %s | %d / %d | %s | %s | %s | %s |\n", format_count(a, sizeof a, tokens), per,
+            fprintf(r->body, "| %s | %s | %d / %d | %s | %s | %s | %s |\n", format_count(t, sizeof t, tokens), per,
                     dense.count, meki.count, format_stat(b, sizeof b, stat_of(dense.x, dense.count), 4, 1),
                     format_stat(a, sizeof a, stat_of(meki.x, meki.count), 4, 1), g,
                     c.verdict == VERDICT_NOT_MEASURED ? "not measured" : verdict_name(c.verdict, 0));
