@@ -140,6 +140,10 @@ int section_fig6(Report *r);
 int section_fig7(Report *r);
 int section_quant(Report *r);
 
+/* recipe.c: the harness's own checks of the main claim (experiments/recipe.ini, budget.ini). */
+int section_recipe(Report *r);
+int section_budget(Report *r);
+
 /* plots.c: .dat files and gnuplot. Each writes a markdown image line into the body when
  * the PNG was drawn, a note when it was not. Plot failures are not errors. */
 int plot_curves(Report *r, const char *experiment);

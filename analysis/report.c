@@ -30,6 +30,14 @@ static const KnownExperiment KNOWN[] = {
 };
 #define N_KNOWN ((int)(sizeof KNOWN / sizeof KNOWN[0]))
 
+/* The harness's own experiments with a section of their own (not the paper's: they are
+ * listed after them and never counted among the paper's experiments). */
+static const KnownExperiment OWN[] = {
+    {"recipe", "Training recipe: MeKi's gain under the harness's and the reference's recipe", 1, 0},
+    {"budget", "MeKi's gain against training tokens", 0, 0},
+};
+#define N_OWN ((int)(sizeof OWN / sizeof OWN[0]))
+
 static const char *verdict_text(const Finding *f) {
     static const char *const bold[] = {"**reproduced**", "**inconclusive**", "**contradicted**"};
     static const char *const bound[] = {"**meets**", "**inconclusive**", "**misses**"};
@@ -82,6 +90,8 @@ static int known_section(Report *r, const char *name) {
     if (!strcmp(name, "fig6")) return section_fig6(r);
     if (!strcmp(name, "fig7")) return section_fig7(r);
     if (!strcmp(name, "quant")) return section_quant(r);
+    if (!strcmp(name, "recipe")) return section_recipe(r);
+    if (!strcmp(name, "budget")) return section_budget(r);
     return section_ablation(r, name);
 }
 
@@ -174,9 +184,12 @@ static int write_sections(Report *r, int *present_count, int *paper_present) {
         int known = 0;
         for (int k = 0; k < N_KNOWN; k++) known |= !strcmp(others.items[i], KNOWN[k].name);
         if (known) continue;
+        const KnownExperiment *own = NULL;
+        for (int k = 0; k < N_OWN; k++)
+            if (!strcmp(others.items[i], OWN[k].name)) own = &OWN[k];
         char title[160];
         snprintf(title, sizeof title, "Experiment %s", others.items[i]);
-        rc = write_experiment(r, others.items[i], title, NULL, &present);
+        rc = write_experiment(r, others.items[i], own ? own->title : title, own, &present);
         *present_count += present;
     }
     text_list_free(&others);

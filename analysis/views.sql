@@ -59,7 +59,19 @@ SELECT hash, status, seed, git_revision, host, threads, environment, error, star
        CASE WHEN kind = 'meki' THEN coalesce(json_extract(j, '$.model.meki.fusion'), json_extract(j, '$."meki.fusion"'), 'add_sigmoid') END AS meki_fusion,
        CASE WHEN kind = 'meki' THEN coalesce(json_extract(j, '$.model.meki.projector'), json_extract(j, '$."meki.projector"'), 'swiglu') END AS meki_projector,
        CASE WHEN kind = 'meki' THEN CAST(coalesce(json_extract(j, '$.model.meki.layers'), json_extract(j, '$."meki.layers"'), 'all') AS TEXT) END AS meki_layers,
-       coalesce(json_extract(j, '$.measure.table_dtypes'), json_extract(j, '$."bench.table_dtypes"')) AS table_dtypes
+       coalesce(json_extract(j, '$.measure.table_dtypes'), json_extract(j, '$."bench.table_dtypes"')) AS table_dtypes,
+       CAST(json_extract(j, '$.train.tokens') AS INTEGER) AS train_tokens,
+       -- the training recipe (issue 15): the harness's (keys absent: their defaults, q/k norm
+       -- on) or the reference's (Megatron: decay on every matrix, std 0.014 scaled, no q/k norm)
+       CASE WHEN coalesce(json_extract(j, '$.train.weight_decay_embeddings'), 0) = 0
+                 AND coalesce(json_extract(j, '$.train.init_std'), 0.02) = 0.02
+                 AND coalesce(json_extract(j, '$.train.scaled_init'), 0) = 0
+                 AND coalesce(json_extract(j, '$.model.qk_norm'), 'on') IN ('on', 1) THEN 'harness'
+            WHEN json_extract(j, '$.train.weight_decay_embeddings') = 1
+                 AND json_extract(j, '$.train.init_std') = 0.014
+                 AND json_extract(j, '$.train.scaled_init') = 1
+                 AND json_extract(j, '$.model.qk_norm') IN ('off', 0) THEN 'reference'
+            ELSE 'other' END AS recipe
 FROM (SELECT r.*, j, coalesce(json_extract(j, '$.model.memory'), json_extract(j, '$."memory.kind"'),
                              json_extract(j, '$.memory.kind'), 'none') AS kind
       FROM (SELECT runs.*, CASE WHEN json_valid(config_json) THEN config_json ELSE '{}' END AS j FROM runs) r);
@@ -85,7 +97,7 @@ SELECT m.experiment, m.variant, m.corpus, c.hash, c.seed, c.git_revision, c.host
                 (SELECT p.preset FROM preset_sizes p WHERE p.d_model = c.d_model AND p.n_layers = c.n_layers),
                 'd' || coalesce(c.d_model, '?') || ' L' || coalesce(c.n_layers, '?')) AS scale,
        c.d_model, c.n_layers, c.memory_kind, c.d_mem, c.meki_memory, c.meki_position, c.meki_fusion,
-       c.meki_projector, c.meki_layers, c.table_dtypes
+       c.meki_projector, c.meki_layers, c.table_dtypes, c.train_tokens, c.recipe
 FROM (SELECT hash, experiment, variant, corpus,
              replace(substr(variant, instr(variant, 'model.preset=') + 13), ',', ' ') AS rest
       FROM run_membership) m

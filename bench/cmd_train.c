@@ -59,10 +59,10 @@ static int load_one_point(const char *path, ModelConfig *cfg, TrainConfig *t, ch
 
 static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
     const char *preset = "small", *out = NULL, *data_dir = NULL, *memory = NULL;
-    int json = 0, threads = 0, batch = 0, seq_len = 0, quiet = 0, fresh = 0;
+    int json = 0, threads = 0, batch = 0, seq_len = 0, quiet = 0, fresh = 0, decay_embeddings = 0, scaled_init = 0;
     const char *allreduce = "sparse";
     long tokens = 0, seed = -1, stop_after = 0;
-    float lr = 0;
+    float lr = 0, init_std = 0;
     ArgSpec specs[] = {
         {"--preset", ARG_STRING, &preset, "tiny | small | medium | large (default small)", 0, 0},
         {"--memory", ARG_STRING, &memory, "none | meki | ple | engram (shorthand for --set memory.kind=...)", 0, 0},
@@ -71,6 +71,9 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
         {"--batch", ARG_INT, &batch, "sequences per step (default 16)", 1, 65536},
         {"--seq-len", ARG_INT, &seq_len, "training sequence length (default: the model's)", 2, 65536},
         {"--lr", ARG_FLOAT, &lr, "peak learning rate (default 3e-3)", 1e-9, 10},
+        {"--weight-decay-embeddings", ARG_FLAG, &decay_embeddings, "weight decay on every >= 2-D tensor, embedding and memory tables too (the reference's recipe)", 0, 0},
+        {"--init-std", ARG_FLOAT, &init_std, "std of the normal initialisation (default 0.02; the reference's 0.014)", 1e-6, 10},
+        {"--scaled-init", ARG_FLAG, &scaled_init, "output projections initialised with std / sqrt(2 n_layers) (the reference's recipe)", 0, 0},
         {"--seed", ARG_LONG, &seed, "seed for init and data order (default 1)", 0, ARG_SEED_MAX},
         {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: ./meki data's)", 0, 0},
         {"--out", ARG_STRING, &out, "run folder (default results/train/<preset>-<memory>-<hash of the settings>)", 0, 0},
@@ -132,6 +135,9 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
     if (seq_len) t.seq_len = seq_len;
     if (lr > 0) t.lr = lr, t.min_lr = lr / 10;   /* 0 and -1: not given (the ranges refuse them) */
     if (seed >= 0) t.seed = (uint64_t)seed;
+    if (decay_embeddings) t.weight_decay_embeddings = 1;
+    if (init_std > 0) t.init_std = init_std;   /* 0: not given (the range refuses it) */
+    if (scaled_init) t.scaled_init = 1;
     if (strcmp(allreduce, "sparse") && strcmp(allreduce, "dense")) {
         fprintf(stderr, "meki train: --allreduce must be sparse or dense, not '%s'\n", allreduce);
         return 2;

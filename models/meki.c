@@ -139,6 +139,7 @@ static int declare(Model *m) {
                     ADD(proj_gate, "proj.gate_proj.weight", hidden, d, INIT_NORMAL, 0.02f, 1, 2);
                     ADD(proj_up, "proj.up_proj.weight", hidden, d, INIT_NORMAL, 0.02f, 1, 2);
                     ADD(proj_down, "proj.down_proj.weight", dm, hidden, INIT_NORMAL, 0.02f, 1, 2);
+                    params_mark_output(&m->params);   /* the reference scales it (recipe) */
                 } else {
                     ADD(proj_down, "proj.weight", dm, d, INIT_NORMAL, 0.02f, 1, 2);
                 }

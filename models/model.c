@@ -11,8 +11,8 @@
 #include "util/error.h"
 #include "util/sysmem.h"
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +32,7 @@ static void declare_layer(Model *m, int l) {
     ADD(wk, "self_attn.k_proj.weight", kv_dim, d, INIT_NORMAL, 1);
     ADD(wv, "self_attn.v_proj.weight", kv_dim, d, INIT_NORMAL, 1);
     ADD(wo, "self_attn.o_proj.weight", d, q_dim, INIT_NORMAL, 1);
+    params_mark_output(&m->params);
     if (c->qk_norm) {
         ADD(q_norm, "self_attn.q_norm.weight", c->head_dim, 0, INIT_ONES, 0);
         ADD(k_norm, "self_attn.k_norm.weight", c->head_dim, 0, INIT_ONES, 0);
@@ -40,6 +41,7 @@ static void declare_layer(Model *m, int l) {
     ADD(w_gate, "mlp.gate_proj.weight", c->ffn_hidden, d, INIT_NORMAL, 1);
     ADD(w_up, "mlp.up_proj.weight", c->ffn_hidden, d, INIT_NORMAL, 1);
     ADD(w_down, "mlp.down_proj.weight", d, c->ffn_hidden, INIT_NORMAL, 1);
+    params_mark_output(&m->params);
 #undef ADD
 }
 
@@ -87,6 +89,11 @@ int model_create_within(Model *m, const ModelConfig *cfg, int folded, int traini
 }
 
 void model_init_weights(Model *m, uint64_t seed) { params_init(&m->params, seed); }
+
+void model_init_weights_recipe(Model *m, uint64_t seed, float std, int scaled) {
+    params_set_init_std(&m->params, std, scaled ? std / sqrtf(2.0f * (float)m->cfg.n_layers) : std);
+    params_init(&m->params, seed);
+}
 
 /* The activation buffers, in one fixed order: a layer's, then the model's. Sizes and slots
  * come from the same lists, so the estimate and the allocation cannot drift apart. */

@@ -68,6 +68,10 @@ int model_create(Model *m, const ModelConfig *cfg, int folded, int training);
  * parameter values: a config read from a file of that many values. */
 int model_create_within(Model *m, const ModelConfig *cfg, int folded, int training, long max_values);
 void model_init_weights(Model *m, uint64_t seed);
+/* The same with the recipe's init: every normal tensor from N(0, std), the output
+ * projections (attention out, FFN down, MeKi's projector down) from std / sqrt(2 n_layers)
+ * when scaled. std 0.02 unscaled gives model_init_weights' values bit for bit. */
+void model_init_weights_recipe(Model *m, uint64_t seed, float std, int scaled);
 /* Activation buffers for batches up to B x T. ERR_INPUT when B x T is not positive, its
  * rows overflow an int, or the buffers could never fit this machine's memory (nothing is
  * allocated then); ERR_FAILURE when an allocation fails. After a failure nothing counts

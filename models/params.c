@@ -33,10 +33,26 @@ void params_add(ParamSet *ps, const char *name, long d0, long d1, long d2, Param
     ps->total += (t->numel + 15) / 16 * 16;
     t->init = init;
     t->init_std = std;
-    t->decay = decay;
+    t->decay = t->own_decay = decay;
     t->rom = rom;
     t->slot = slot;
     t->grad_slot = grad_slot;
+}
+
+void params_mark_output(ParamSet *ps) {
+    if (ps->count) ps->tensors[ps->count - 1].output = 1;
+}
+
+void params_set_init_std(ParamSet *ps, float std, float output_std) {
+    for (int i = 0; i < ps->count; i++)
+        if (ps->tensors[i].init == INIT_NORMAL) ps->tensors[i].init_std = ps->tensors[i].output ? output_std : std;
+}
+
+void params_set_decay(ParamSet *ps, int all_matrices) {
+    for (int i = 0; i < ps->count; i++) {
+        ParamTensor *t = &ps->tensors[i];
+        t->decay = all_matrices ? t->ndim >= 2 : t->own_decay;
+    }
 }
 
 int params_allocate(ParamSet *ps, int with_training_state) {

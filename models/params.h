@@ -17,6 +17,8 @@ typedef struct {
     float init_std;
     int decay;          /* AdamW weight decay applies */
     int rom;            /* lives in storage at deployment (counted as ROM weights) */
+    int own_decay;      /* decay as declared, kept for params_set_decay */
+    int output;         /* an output projection (the reference's scaled init) */
     float **slot;       /* where the model keeps its pointer to the data */
     float **grad_slot;  /* and to the gradient (may be NULL) */
 } ParamTensor;
@@ -31,6 +33,13 @@ typedef struct {
 /* Declare a tensor; pointers are bound by params_allocate. shape: up to 3 dims, 0-terminated */
 void params_add(ParamSet *ps, const char *name, long d0, long d1, long d2, ParamInit init,
                 float std, int decay, int rom, float **slot, float **grad_slot);
+/* Marks the tensor declared last as an output projection. */
+void params_mark_output(ParamSet *ps);
+/* The std of every normal tensor: std, output projections output_std (the recipe). */
+void params_set_init_std(ParamSet *ps, float std, float output_std);
+/* all_matrices: every tensor of two or more dimensions decays (the reference's rule:
+ * embedding and memory tables too), 1-D ones never; 0: each as declared. */
+void params_set_decay(ParamSet *ps, int all_matrices);
 /* Allocate data (and gradients and moments when training) and bind every slot. */
 int params_allocate(ParamSet *ps, int with_training_state);
 /* Each tensor from its own stream seeded by (seed, name): the init of one tensor does not

@@ -53,6 +53,12 @@ static const KeySpec KEYS[] = {
     {"train", "eval_tokens", K_LONG, ID, 1, RS(train.eval_tokens), 0, 1e13},
     /* resume is exact, so where checkpoints fall changes nothing */
     {"train", "checkpoint_every", K_INT, OP, 1, RS(train.checkpoint_every), 0, 1e9},
+    /* the recipe (issue 15); identity only away from the defaults, so that runs made
+     * before these keys existed keep their hashes */
+    {"train", "recipe", K_RECIPE, ID, 1, 0, 0, 0, 0},           /* sets the three below and model.qk_norm */
+    {"train", "weight_decay_embeddings", K_SWITCH, KEY_IDENTITY_IF_SET, 1, RS(train.weight_decay_embeddings), 0, 1},
+    {"train", "init_std", K_FLOAT, KEY_IDENTITY_IF_SET, 1, RS(train.init_std), 1e-6, 10},
+    {"train", "scaled_init", K_SWITCH, KEY_IDENTITY_IF_SET, 1, RS(train.scaled_init), 0, 1},
     /* decides whether a run ends as diverged */
     {"train", "diverge_loss", K_FLOAT, ID, 1, RS(train.diverge_loss), 1e-3, 1e9},
     /* threads change only the order of float sums (last bits); the runs table and the
@@ -231,6 +237,10 @@ static int parse_value(const KeyRef *ref, const char *text, RunSettings *s, Prob
     case K_SEED:
         if (parse_seed(text, field))
             return problem(pr, "[%s] %s = '%s': expected a non-negative integer", k->section, k->key, text);
+        return 0;
+    case K_RECIPE:
+        if (run_settings_recipe(s, text))
+            return problem(pr, "[%s] %s = '%s': expected harness or reference", k->section, k->key, text);
         return 0;
     case K_PRESET:
         if (model_preset(&s->model, text))
@@ -470,7 +480,7 @@ static int apply_keys(Parser *p, const int *choice, RunSettings *s, int *model_l
         int line = is_axis ? axis->line : entry->line;
         KeyRef k;
         find_key(is_axis ? axis->section : entry->section, is_axis ? axis->key : entry->key, &k);
-        if (k.spec && k.spec->type == K_PRESET) continue;
+        if (k.spec && (k.spec->type == K_PRESET || k.spec->type == K_RECIPE)) continue;
         if (parse_value(&k, is_axis ? axis->values[choice[i - exp->n_entries]] : entry->value, s, &pr))
             return fail(p, line, "%s", pr.text);
         if (!k.spec && line > *model_line) *model_line = line;
@@ -500,6 +510,18 @@ static int blame_line(const ExperimentConfig *exp, const char *message, int mode
         if (!strncmp(message, full, strlen(full))) return is_axis ? axis->line : entry->line;
     }
     return model_line;
+}
+
+int run_settings_recipe(RunSettings *s, const char *name) {
+    int reference = !strcmp(name, "reference");
+    if (!reference && strcmp(name, "harness")) return error_set(ERR_INPUT, "unknown recipe '%s'", name);
+    TrainConfig defaults;
+    train_config_defaults(&defaults);
+    s->train.weight_decay_embeddings = reference;
+    s->train.init_std = reference ? 0.014f : defaults.init_std;
+    s->train.scaled_init = reference;
+    s->model.qk_norm = !reference;
+    return OK;
 }
 
 void run_settings_defaults(RunSettings *s) {
@@ -535,6 +557,17 @@ static int resolve(Parser *p, const int *choice, int seed_index, ResolvedRun *ru
         if (!strcmp(exp->axes[a].section, "model") && !strcmp(exp->axes[a].key, "preset"))
             preset = exp->axes[a].values[choice[a]], model_line = exp->axes[a].line;
     if (model_preset(&s->model, preset)) return fail(p, model_line, "%s", error_message());
+    /* the recipe next, so that keys set beside it override it */
+    Problem pr;
+    const ExpEntry *recipe = find_entry(exp, "train", "recipe");
+    const char *recipe_name = recipe ? recipe->value : NULL;
+    int recipe_line = recipe ? recipe->line : 1;
+    for (int a = 0; a < exp->n_axes; a++)
+        if (!strcmp(exp->axes[a].section, "train") && !strcmp(exp->axes[a].key, "recipe"))
+            recipe_name = exp->axes[a].values[choice[a]], recipe_line = exp->axes[a].line;
+    KeyRef recipe_key;
+    find_key("train", "recipe", &recipe_key);
+    if (recipe_name && parse_value(&recipe_key, recipe_name, s, &pr)) return fail(p, recipe_line, "%s", pr.text);
     if (!apply_keys(p, choice, s, &model_line)) return 0;
     if (exp->n_seeds) s->train.seed = exp->seeds[seed_index];
     if (s->train.seq_len == 0) s->train.seq_len = s->model.seq_len;
@@ -698,11 +731,14 @@ static char *model_json(const ModelConfig *m) {
 static void section_fields(Json *out, const RunSettings *s, const char *section, int bench) {
     Json *j = out;
     char text[64];
+    RunSettings defaults;
+    run_settings_defaults(&defaults);
     for (int i = 0; i < N_KEYS; i++) {
         const KeySpec *k = &KEYS[i];
         if (strcmp(k->section, section) || k->role == KEY_OPERATIONAL) continue;
         if (k->role == KEY_IDENTITY_IF_BENCH && !bench) continue;
         const void *field = (const char *)s + k->offset;
+        if (k->role == KEY_IDENTITY_IF_SET && !memcmp(field, (const char *)&defaults + k->offset, k->size)) continue;
         switch (k->type) {
         case K_INT: json_int(j, k->key, *(const int *)field); break;
         case K_LONG: json_int(j, k->key, *(const long *)field); break;
@@ -716,7 +752,7 @@ static void section_fields(Json *out, const RunSettings *s, const char *section,
             snprintf(text, sizeof text, "%llu", (unsigned long long)*(const uint64_t *)field);
             json_raw(j, k->key, text);
             break;
-        case K_FILES: case K_PRESET: case K_EXPERIMENT: case K_INTERNAL:
+        case K_FILES: case K_PRESET: case K_RECIPE: case K_EXPERIMENT: case K_INTERNAL:
             break;   /* the corpus is written by run_settings_json; the rest sets other keys */
         }
     }

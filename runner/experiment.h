@@ -88,6 +88,7 @@ typedef struct {
  * it: identity keys are in it, operational ones are not. */
 typedef enum {
     K_INT, K_LONG, K_FLOAT, K_SWITCH, K_DTYPES, K_FILES, K_SEED, K_PRESET,
+    K_RECIPE,      /* [train] recipe: sets the recipe's keys, applied after the preset */
     K_EXPERIMENT,  /* [experiment] keys: stored in ExperimentConfig, not in RunSettings */
     K_INTERNAL     /* set by the program (a command's flag), never from a file */
 } KeyType;
@@ -95,6 +96,8 @@ typedef enum {
 typedef enum {
     KEY_IDENTITY,               /* changes results: part of the run's identity */
     KEY_IDENTITY_IF_BENCH,      /* identity when [bench] table_dtypes is not none */
+    KEY_IDENTITY_IF_SET,        /* identity when not at its default: a key added later that
+                                 * leaves the hashes of runs made before it unchanged */
     KEY_OPERATIONAL             /* how the run is carried out, not what it computes */
 } KeyRole;
 
@@ -115,6 +118,10 @@ void experiment_free(ExperimentConfig *exp);
 
 /* The settings of a file that sets nothing (the model still to be given a preset). */
 void run_settings_defaults(RunSettings *s);
+/* [train] recipe = harness | reference: the harness's own recipe (the defaults, q/k norm on)
+ * or the reference's (Megatron: every >= 2-D tensor decays, init std 0.014 with output
+ * projections scaled by 1/sqrt(2 n_layers), no q/k norm). ERR_INPUT for another name. */
+int run_settings_recipe(RunSettings *s, const char *name);
 /* Sets d->content_hash from its files' bytes (the Bible's text without files). */
 int run_settings_hash_corpus(DataSettings *d);
 

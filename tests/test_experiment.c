@@ -60,6 +60,8 @@ static const BadFile BAD_FILES[] = {
     {"bad float", HEAD "[train]\nlr = fast\n", 4, "[train] lr = 'fast': expected a number"},
     {"out of range", HEAD "[train]\nbatch = 0\n", 4, "[train] batch = 0 is out of range (1..65536)"},
     {"negative", HEAD "[train]\nweight_decay = -1\n", 4, "out of range"},
+    {"zero init std", HEAD "[train]\ninit_std = 0\n", 4, "[train] init_std = 0 is out of range"},
+    {"unknown recipe", HEAD "[train]\nrecipe = megatron\n", 4, "expected harness or reference"},
     {"model field out of range", HEAD "[meki]\nd_mem = 0\n", 4, "meki.d_mem: 0 is out of range"},
     {"model field not a number", HEAD "[model]\nd_model = wide\n", 4, "model.d_model: 'wide' is not an integer"},
     {"bad enum", HEAD "[memory]\nkind = mekki\n", 4, "memory.kind: unknown value 'mekki'"},
@@ -254,6 +256,46 @@ static void test_hash(void **state) {
     release(exp);
 }
 
+/* The recipe keys (issue 15) came after runs were stored: at their defaults the identity
+ * JSON leaves them out, so every earlier run keeps its hash; set, they are in it and make
+ * another run. Spelling a default out is the same run. */
+static void test_recipe_keys_only_when_set(void **state) {
+    static const char *const keys[] = {"weight_decay_embeddings", "init_std", "scaled_init"};
+    ExperimentConfig *base = load_ok(HEAD "[train]\ntokens = 1e5\n");
+    const char *json = base->runs[0].config_json;
+    for (int k = 0; k < 3; k++) if (strstr(json, keys[k])) fail_msg("default %s is in %s", keys[k], json);
+    ExperimentConfig *spelled = load_ok(HEAD "[train]\ntokens = 1e5\nweight_decay_embeddings = off\n"
+                                        "init_std = 0.02\nscaled_init = off\n");
+    assert_string_equal(spelled->runs[0].hash, base->runs[0].hash);
+    release(spelled);
+    static const char *const set[][2] = {{"weight_decay_embeddings = on", "\"weight_decay_embeddings\":true"},
+                                         {"init_std = 0.014", "\"init_std\":0.014"},
+                                         {"scaled_init = on", "\"scaled_init\":true"}};
+    char text[512];
+    for (int k = 0; k < 3; k++) {
+        snprintf(text, sizeof text, HEAD "[train]\ntokens = 1e5\n%s\n", set[k][0]);
+        ExperimentConfig *changed = load_ok(text);
+        if (!strstr(changed->runs[0].config_json, set[k][1]))
+            fail_msg("%s: %s not in %s", set[k][0], set[k][1], changed->runs[0].config_json);
+        assert_string_not_equal(changed->runs[0].hash, base->runs[0].hash);
+        release(changed);
+    }
+    /* the recipe key: harness is the defaults (q/k norm on), reference all four */
+    ExperimentConfig *grid = load_ok(HEAD "[train]\ntokens = 1e5\n[sweep]\ntrain.recipe = harness, reference\n");
+    assert_int_equal(grid->n_runs, 2);
+    assert_string_equal(grid->runs[0].hash, base->runs[0].hash);
+    assert_string_equal(grid->runs[1].variant, "train.recipe=reference");
+    const RunSettings *r = &grid->runs[1].settings;
+    assert_true(r->train.weight_decay_embeddings && r->train.scaled_init && !r->model.qk_norm);
+    assert_true(r->train.init_std == 0.014f);
+    release(grid);
+    /* a key beside the recipe overrides it */
+    ExperimentConfig *over = load_ok(HEAD "[train]\nrecipe = reference\ninit_std = 0.01\n");
+    assert_true(over->runs[0].settings.train.init_std == 0.01f && over->runs[0].settings.train.scaled_init);
+    release(over);
+    release(base);
+}
+
 /* The model part of the run identity, pinned for a few configurations: a refactor of the
  * config (fields, variants, their order) must not change a stored run's hash. Only the
  * "model" object is pinned, so that other parts of the JSON may evolve on their own. */
@@ -364,7 +406,8 @@ static void test_every_key_changes_the_hash_or_is_operational(void **state) {
     int tested = 0;
     for (int i = 0; i < n; i++) {
         const KeySpec *k = &keys[i];
-        assert_true(k->role == KEY_IDENTITY || k->role == KEY_IDENTITY_IF_BENCH || k->role == KEY_OPERATIONAL);
+        assert_true(k->role == KEY_IDENTITY || k->role == KEY_IDENTITY_IF_BENCH || k->role == KEY_IDENTITY_IF_SET ||
+                    k->role == KEY_OPERATIONAL);
         if (!k->settable) {   /* set by the command line only (threads, quiet): never identity */
             if (k->role != KEY_OPERATIONAL) fail_msg("%s.%s cannot be set from a file but is identity", k->section, k->key);
             continue;
@@ -380,6 +423,7 @@ static void test_every_key_changes_the_hash_or_is_operational(void **state) {
         case K_FILES: snprintf(value, sizeof value, "%s", corpus); break;
         case K_SEED: snprintf(value, sizeof value, "%llu", (unsigned long long)*(const uint64_t *)field + 1); break;
         case K_PRESET: snprintf(value, sizeof value, "small"); break;
+        case K_RECIPE: snprintf(value, sizeof value, "reference"); break;
         case K_EXPERIMENT:
             snprintf(value, sizeof value, "%s", !strcmp(k->key, "seeds") ? "5" : "other");
             break;
@@ -433,7 +477,7 @@ static void test_key_table_covers_the_settings(void **state) {
     static unsigned char covered[sizeof(RunSettings)];
     memset(covered, 0, sizeof covered);
     for (int i = 0; i < n; i++) {
-        if (keys[i].type == K_EXPERIMENT || keys[i].type == K_PRESET) continue;
+        if (keys[i].type == K_EXPERIMENT || keys[i].type == K_PRESET || keys[i].type == K_RECIPE) continue;
         assert_true(keys[i].offset + keys[i].size <= sizeof(RunSettings));
         for (size_t b = keys[i].offset; b < keys[i].offset + keys[i].size; b++) {
             if (covered[b]) fail_msg("%s.%s overlaps another key", keys[i].section, keys[i].key);
@@ -471,6 +515,7 @@ int main(void) {
         cmocka_unit_test(test_grid_order_and_dedup),
         cmocka_unit_test(test_list_valued_axis),
         cmocka_unit_test(test_hash),
+        cmocka_unit_test(test_recipe_keys_only_when_set),
         cmocka_unit_test(test_hash_covers_results),
         cmocka_unit_test(test_corpus_content_in_hash),
         cmocka_unit_test(test_every_key_changes_the_hash_or_is_operational),

@@ -644,6 +644,73 @@ static void test_custom_experiment(void **state) {
     free(report);
 }
 
+/* The recipe and budget experiments (issue 15): each has its own section with the gain
+ * dense − MeKi and its interval per recipe and per budget, and the budget's figure data. */
+static void test_recipe_and_budget_sections(void **state) {
+    Fixture *f = *state;
+    if (f->no_schema) skip();
+    char db[256], out[256], path[300];
+    snprintf(db, sizeof db, "%s/recipe.db", f->dir);
+    snprintf(out, sizeof out, "%s/recipe", f->dir);
+    char *schema;
+    size_t bytes;
+    assert_int_equal(read_file("results/schema.sql", &schema, &bytes), OK);
+    assert_int_equal(sqlite3_open(db, &f->handle), SQLITE_OK);
+    exec_sql(f->handle, schema);
+    free(schema);
+    exec_sql(f->handle, "BEGIN; INSERT INTO environment VALUES ('testenv', 'test-host', 'Test CPU 9000', 2, "
+                        "'OpenBLAS test', 2, '2026-01-01T00:00:00Z')");
+    /* harness: MeKi better by 0.2 in every seed; reference: by 0.05, 0 and 0.1 (inconclusive) */
+    static const double dense[3] = {5.0, 5.1, 5.2}, meki[2][3] = {{4.8, 4.9, 5.0}, {4.95, 5.1, 5.1}};
+    static const char *const recipes[] = {"harness", "reference"}, *const kinds[] = {"none", "meki"};
+    static const char *const train[] = {"\"tokens\":1000", "\"tokens\":1000,\"weight_decay_embeddings\":true,"
+                                        "\"init_std\":0.014,\"scaled_init\":true"};
+    for (int r = 0; r < 2; r++)
+        for (int k = 0; k < 2; k++)
+            for (int seed = 0; seed < 3; seed++) {
+                char hash[17], variant[128], json[512];
+                snprintf(variant, sizeof variant, "train.recipe=%s memory.kind=%s", recipes[r], kinds[k]);
+                snprintf(json, sizeof json, "{\"model\":{\"d_model\":64,\"n_layers\":2,\"qk_norm\":\"%s\",\"memory\":"
+                         "\"%s\"},\"train\":{%s},\"corpus\":\"bible\"}", r ? "off" : "on", kinds[k], train[r]);
+                Figure figures[] = {{"val_loss", k ? meki[r][seed] : dense[seed]}};
+                add_run(f, hash, "recipe", variant, json, seed + 1, "done", NULL, figures, 1);
+            }
+    /* budgets: gains 0.1 and 0.3 in every seed */
+    static const long budgets[] = {100000, 400000};
+    for (int b = 0; b < 2; b++)
+        for (int k = 0; k < 2; k++)
+            for (int seed = 0; seed < 2; seed++) {
+                char hash[17], variant[128], json[512];
+                snprintf(variant, sizeof variant, "train.tokens=%ld memory.kind=%s", budgets[b], kinds[k]);
+                snprintf(json, sizeof json, "{\"model\":{\"d_model\":64,\"n_layers\":2,\"memory\":\"%s\"},\"train\":"
+                         "{\"tokens\":%ld},\"corpus\":\"bible\"}", kinds[k], budgets[b]);
+                Figure figures[] = {{"val_loss", 5.0 - b + 0.01 * seed - (k ? 0.1 + 0.2 * b : 0)}, {"ram_params", 50000}};
+                add_run(f, hash, "budget", variant, json, seed + 1, "done", NULL, figures, 2);
+            }
+    exec_sql(f->handle, "COMMIT");
+    assert_int_equal(sqlite3_close(f->handle), SQLITE_OK);
+    f->handle = NULL;
+    ReportOptions o = {db, out, "analysis", ""};
+    assert_int_equal(analysis_report(&o, NULL), OK);
+    snprintf(path, sizeof path, "%s/report.md", out);
+    char *report = slurp(path);
+    assert_non_null(strstr(report, "## Training recipe: MeKi's gain under the harness's and the reference's recipe"));
+    expect_line(report, "| harness | 5.1000 ± 0.1000 | 4.9000 ± 0.1000 | 3 / 3 | +0.2000 [+0.2000, +0.2000] | reproduced |",
+                NULL, NULL);
+    expect_line(report, "| reference | 5.1000 ± 0.1000 | 5.0500 ± 0.0866 | 3 / 3 | +0.0500 [", "| inconclusive |", NULL);
+    expect_line(report, "| Recipe | MeKi's gain survives the reference recipe (val loss) | **inconclusive** |", NULL, NULL);
+    assert_non_null(strstr(report, "## MeKi's gain against training tokens (`budget`)"));
+    expect_line(report, "| 100k | 2.00 | 2 / 2 |", "| +0.1000 [+0.1000, +0.1000] | reproduced |", NULL);
+    expect_line(report, "| 400k | 8.00 | 2 / 2 |", "| +0.3000 [+0.3000, +0.3000] | reproduced |", NULL);
+    expect_line(report, "| Budget | MeKi beats dense at the largest budget, 400000 tokens (val loss) | **reproduced** |",
+                NULL, NULL);
+    free(report);
+    snprintf(path, sizeof path, "%s/plots/budget_gain.dat", out);
+    char *data = slurp(path);
+    assert_non_null(strstr(data, "\n100000 0.100000 0.100000 0.100000 2\n400000 0.300000 0.300000 0.300000 2\n"));
+    free(data);
+}
+
 /* Runs the command line with its stdout into dir/name and returns it. */
 static char *run_meki(Fixture *f, const char *args, const char *name, int *exit_code) {
     const char *meki = getenv("MEKI_BIN");
@@ -728,6 +795,7 @@ int main(void) {
         cmocka_unit_test(test_plots_drawn),
         cmocka_unit_test(test_unknown_metric_listed),
         cmocka_unit_test(test_views),
+        cmocka_unit_test(test_recipe_and_budget_sections),
         cmocka_unit_test(test_missing_database_refused),
         cmocka_unit_test(test_command),
     };

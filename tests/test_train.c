@@ -105,6 +105,54 @@ static void test_resume_is_exact(void **state) {
     assert_true(fabs(r.val_loss - 0) > 0);
 }
 
+/* The recipe reaches training (issue 15): the first checkpoint's output projections start
+ * at init_std / sqrt(2 L), and with weight_decay_embeddings the MeKi table's rows that no
+ * batch touched decay (each step multiplies them by 1 - lr * wd) where without it they
+ * stay at their initial values. */
+static void test_recipe_reaches_training(void **state) {
+    ModelConfig c;
+    TrainConfig t;
+    tiny(&c, &t, 2 * 8 * 64);
+    c.memory = memory_kind_parse("meki");
+    t.lr = t.min_lr = 1e-3f;
+    t.warmup = 0;
+    t.weight_decay = 10;
+    t.init_std = 0.05f;
+    Model init, runs[2];
+    assert_int_equal(model_create(&init, &c, 0, 0), OK);
+    model_init_weights_recipe(&init, t.seed, t.init_std, 0);
+    for (int decay = 0; decay < 2; decay++) {
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s/recipe%d", work, decay);
+        t.weight_decay_embeddings = decay;
+        t.scaled_init = decay;
+        TrainResult r;
+        assert_int_equal(train_run(&c, &t, data_dir, dir, NULL, NULL, &r), OK);
+        TrainState st;
+        assert_int_equal(checkpoint_load(&runs[decay], dir, 0, &st), OK);
+    }
+    const ParamTensor *table = params_find(&init.params, "layers.0.meki.table");
+    assert_non_null(table);
+    long d = table->shape[1], untouched = 0;
+    float factor = (1 - 1e-3f * 10) * (1 - 1e-3f * 10);
+    for (long row = 0; row < table->shape[0]; row++) {
+        const float *a = init.params.data + table->offset + row * d;
+        const float *kept = runs[0].params.data + params_find(&runs[0].params, table->name)->offset + row * d;
+        const float *decayed = runs[1].params.data + params_find(&runs[1].params, table->name)->offset + row * d;
+        if (memcmp(a, kept, sizeof(float) * (size_t)d)) continue;   /* a row some batch touched */
+        untouched++;
+        for (long j = 0; j < d; j++) assert_true(fabsf(decayed[j] - factor * a[j]) <= 1e-6f * fabsf(a[j]) + 1e-9f);
+    }
+    assert_true(untouched > 100);   /* 1024 tokens touch far fewer than 4096 rows */
+    /* o_proj after two steps of 1e-3: still within a few % of its initial std */
+    const ParamTensor *o = params_find(&runs[1].params, "layers.1.self_attn.o_proj.weight");
+    double squares = 0;
+    for (long i = 0; i < o->numel; i++) squares += (double)runs[1].params.data[o->offset + i] * runs[1].params.data[o->offset + i];
+    double std = sqrt(squares / o->numel), want = 0.05 / sqrt(2.0 * c.n_layers);
+    if (fabs(std / want - 1) > 0.06) fail_msg("o_proj std %.4f, expected %.4f", std, want);
+    model_free(&init), model_free(&runs[0]), model_free(&runs[1]);
+}
+
 /* A run folder holding another model's checkpoint is refused, not silently reused. */
 static void test_other_config_refused(void **state) {
     ModelConfig c;
@@ -258,6 +306,7 @@ int main(void) {
         cmocka_unit_test(test_loss_falls_far_below_uniform),
         cmocka_unit_test(test_resume_is_exact),
         cmocka_unit_test(test_other_config_refused),
+        cmocka_unit_test(test_recipe_reaches_training),
         cmocka_unit_test(test_damaged_checkpoint_refused),
         cmocka_unit_test(test_non_finite_weight_refused),
         cmocka_unit_test(test_size_claim_checked_before_allocating),

@@ -38,6 +38,7 @@ void train_config_defaults(TrainConfig *t) {
     t->eval_every = 200;
     t->eval_tokens = 32768;
     t->diverge_loss = 30.0f;
+    t->init_std = 0.02f;
 }
 
 /* Linear warm-up, then cosine from lr to min_lr at the last step. */
@@ -81,7 +82,7 @@ static int open_or_create(Model *m, const ModelConfig *cfg, const TrainConfig *t
     memset(state, 0, sizeof *state);
     if (!checkpoint_exists(dir)) {
         int rc = model_create(m, cfg, 0, 1);
-        if (!rc) model_init_weights(m, t->seed);
+        if (!rc) model_init_weights_recipe(m, t->seed, t->init_std, t->scaled_init);
         if (!rc && m->ops && m->ops->prepare && (rc = m->ops->prepare(m, data_dir))) model_free(m);
         if (!rc && t->record && !(m->record = strdup(t->record))) {
             model_free(m);
@@ -176,6 +177,8 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
         token_file_close(&train); token_file_close(&val);
         return rc;
     }
+    /* which tensors decay is not stored: it follows from the settings on every rank */
+    params_set_decay(&m.params, t->weight_decay_embeddings);
     char config_path[4200];
     snprintf(config_path, sizeof config_path, "%s/config.json", out_dir);
     if (root && t->record && (rc = record_write(config_path, t->record))) {   /* rank 0 alone writes */

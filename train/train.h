@@ -24,6 +24,12 @@ typedef struct {
                              * as config.json; a checkpoint with another identity is refused.
                              * NULL: none (tests), then only the model fields are compared */
     int dense_allreduce;    /* under MPI: exchange whole memory tables, not touched rows */
+    /* The recipe (issue 15): the reference (Megatron) decays every tensor of two or more
+     * dimensions, embedding and memory tables included, and initialises with std 0.014,
+     * output projections scaled by 1/sqrt(2 n_layers). Defaults keep this harness's own. */
+    int weight_decay_embeddings;   /* on: every >= 2-D tensor decays; off: the model's choice */
+    float init_std;                /* std of every normally initialised tensor (0.02) */
+    int scaled_init;               /* on: output projections get init_std / sqrt(2 n_layers) */
 } TrainConfig;
 
 void train_config_defaults(TrainConfig *t);
