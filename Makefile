@@ -33,7 +33,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 MEKI     := meki$(if $(SANITIZE),-san)
 
-.PHONY: all deps build data test test-sanitize test-interop test-slurm fuzz reproduce report bench clean
+.PHONY: all deps build data test test-sanitize test-interop test-slurm fuzz bench-mpi reproduce report bench clean
 
 # make reproduce [SCALE=quick]: every experiment file into one database, then the report.
 # Finished runs are skipped and an interrupted run resumes, so it can be run again after
@@ -115,6 +115,10 @@ report: build
 bench: build
 	./meki bench train --preset small
 	./meki bench train --preset small --memory meki
+
+# make bench-mpi [REPEATS=N]: 2 ranks x 1 thread against 1 rank x 2 threads (train, sweep)
+bench-mpi: build data
+	bench/mpi/scaling.sh
 
 # Each test binary runs from the repository root; a failing binary fails the target.
 test: deps $(MEKI) $(TEST_BIN)
