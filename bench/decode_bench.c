@@ -236,6 +236,8 @@ static int load_others(Models *s, const DecodeBenchOptions *o, const int32_t *st
     int rc, context = o->context + o->tokens;
     TrainState state;
     RunTimes t;
+    run_once(&s->engines[2], stream, o->context, o->tokens, 0, &t);   /* as deployed */
+    r->deploy_peak_rss_bytes = status_bytes("VmHWM");
     engine_table_populate(&s->engines[2]);
     run_once(&s->engines[2], stream, o->context, o->tokens, 0, &t);
     r->folded_rss_bytes = status_bytes("VmRSS");
@@ -251,6 +253,16 @@ static int load_others(Models *s, const DecodeBenchOptions *o, const int32_t *st
     if ((rc = engine_create(&s->engines[0], &s->dense, context, o->chunk))) return rc;
     s->engines_made[0] = 1;
     return OK;
+}
+
+/* Weights once (the embedding table only by one row, unless it is also the head), the KV
+ * cache at the mean decode position. */
+static double bytes_per_token(const Model *m, const DecodeBenchOptions *o) {
+    const ModelConfig *c = &m->cfg;
+    double weights = sizeof(float) * (double)m->params.total;
+    if (!c->tie_embeddings) weights -= sizeof(float) * (double)(c->vocab_size - 1) * c->d_model;
+    double positions = o->context + (o->tokens + 1) / 2.0;
+    return weights + sizeof(float) * 2.0 * c->n_layers * positions * c->n_kv_heads * c->head_dim;
 }
 
 static void describe(const Models *s, const DecodeBenchOptions *o, DecodeBenchResult *r) {
@@ -272,6 +284,8 @@ static void describe(const Models *s, const DecodeBenchOptions *o, DecodeBenchRe
     r->kv_cache_bytes = sizeof(float) * 2 * (size_t)c->n_layers * (o->context + o->tokens) *
                         c->n_kv_heads * c->head_dim;
     r->engine_bytes = engine_bytes(&s->engines[2]);
+    r->dense_bytes_per_token = bytes_per_token(&s->dense, o);
+    r->folded_bytes_per_token = bytes_per_token(&s->folded, o) + (double)t->n_tables * t->row_bytes;
 }
 
 /* Which variants run, on which engine, in which state. */

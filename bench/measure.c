@@ -96,6 +96,7 @@ static int decode_speed(const RunSettings *s, const char *dir, const char *bundl
         metrics_add(out, "cold_over_warm", r.v[VARIANT_COLD_FOLDED].over_warm, "ratio");
     }
     metrics_add(out, "peak_rss_bytes", (double)r.peak_rss_bytes, "bytes");
+    metrics_add(out, "deploy_peak_rss_bytes", (double)r.deploy_peak_rss_bytes, "bytes");
     metrics_add(out, "table_resident_bytes", (double)r.table_resident_bytes, "bytes");
     metrics_add(out, "rom_bytes", (double)r.rom_bytes, "bytes");
     return OK;
