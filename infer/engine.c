@@ -171,17 +171,27 @@ static void block(Engine *e, int l, const int32_t *tokens, int n, int pos) {
 
     memory_at(e, l, SITE_BEFORE_ATTN, tokens, x, x, n, pos);
     rmsnorm_rows(h, x, w->attn_norm, n, d, c->norm_eps);
-    linear_forward(e->q, h, w->wq, n, d, q_dim, 0);
-    linear_forward(e->k, h, w->wk, n, d, kv_dim, 0);
-    linear_forward(e->v, h, w->wv, n, d, kv_dim, 0);
+    if (n == 1) {   /* decoding: Q, K and V in one pass (one thread region) */
+        MatvecPart qkv[] = {{w->wq, e->q, q_dim, 0}, {w->wk, e->k, kv_dim, 0}, {w->wv, e->v, kv_dim, 0}};
+        matvec_group(qkv, 3, h, d);
+    } else {
+        linear_forward(e->q, h, w->wq, n, d, q_dim, 0);
+        linear_forward(e->k, h, w->wk, n, d, kv_dim, 0);
+        linear_forward(e->v, h, w->wv, n, d, kv_dim, 0);
+    }
     attention_step(e, l, n, pos);
     linear_forward(x, e->attn, w->wo, n, q_dim, d, 1);
     memory_at(e, l, SITE_PARALLEL_ATTN, tokens, h, x, n, pos);
     memory_at(e, l, SITE_AFTER_ATTN, tokens, x, x, n, pos);
 
     rmsnorm_rows(h, x, w->ffn_norm, n, d, c->norm_eps);
-    linear_forward(e->ffn_gate, h, w->w_gate, n, d, F, 0);
-    linear_forward(e->ffn_up, h, w->w_up, n, d, F, 0);
+    if (n == 1) {
+        MatvecPart gate_up[] = {{w->w_gate, e->ffn_gate, F, 0}, {w->w_up, e->ffn_up, F, 0}};
+        matvec_group(gate_up, 2, h, d);
+    } else {
+        linear_forward(e->ffn_gate, h, w->w_gate, n, d, F, 0);
+        linear_forward(e->ffn_up, h, w->w_up, n, d, F, 0);
+    }
     swiglu_rows(e->ffn_gate, e->ffn_gate, e->ffn_up, (long)n * F);
     linear_forward(x, e->ffn_gate, w->w_down, n, F, d, 1);
     memory_at(e, l, SITE_PARALLEL_FFN, tokens, h, x, n, pos);
