@@ -4,6 +4,7 @@
 #include "bench/commands.h"
 #include "kernels/gemm.h"
 #include "kernels/membw.h"
+#include "kernels/wquant.h"
 #include "bench/decode_bench.h"
 #include "train/record.h"
 #include "bench/speed.h"
@@ -69,7 +70,7 @@ static double mib(size_t bytes) { return bytes / 1048576.0; }
 
 /* The measured read bandwidth at 1 and at the run's threads: what a memory-bound decode
  * step can reach. */
-typedef struct { double one, all; int threads; } Bandwidth;
+typedef struct { double one, all; int threads, weights_dtype; } Bandwidth;
 
 static void print_bandwidth(const DecodeBenchResult *r, const Bandwidth *b) {
     double limit = b->threads > 1 ? b->all : b->one;
@@ -136,6 +137,7 @@ static void json_decode(const DecodeBenchResult *r, const char *bundle, const ch
     json_begin(&j);
     json_string(&j, "bundle", bundle);
     json_string(&j, "table_dtype", dtype);
+    json_string(&j, "weights_dtype", weights_dtype_name(b->weights_dtype));
     json_int(&j, "threads", threads);
     json_int(&j, "d_model", r->d_model);
     json_int(&j, "n_layers", r->n_layers);
@@ -216,13 +218,14 @@ static int check_stream(const char *bundle, const char *stream) {
 }
 
 static int bench_decode(int argc, char **argv) {
-    const char *bundle = NULL, *checkpoint = NULL, *dtype_text = "f32", *stream = NULL;
+    const char *bundle = NULL, *checkpoint = NULL, *dtype_text = "f32", *stream = NULL, *weights_text = "f32";
     int json = 0, threads = 1, context = 128, tokens = 128, repeats = 9, warmup = 1, chunk = 64, cold = 0;
     long seed = 1;
     ArgSpec specs[] = {
         {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (folded model, ROM table)", 0, 0},
         {"--checkpoint", ARG_STRING, &checkpoint, "the training checkpoint it was folded from (adds the unfolded model)", 0, 0},
         {"--table-dtype", ARG_STRING, &dtype_text, "which ROM table of the bundle (default f32)", 0, 0},
+        {"--weights-dtype", ARG_STRING, &weights_text, "RAM weights of decode steps: f32 | bf16 | q8_0 (default f32)", 0, 0},
         {"--context", ARG_INT, &context, "tokens prefilled before decoding (default 128)", 1, 10000000},
         {"--tokens", ARG_INT, &tokens, "tokens decoded one at a time (default 128)", 1, 10000000},
         {"--repeats", ARG_INT, &repeats, "timed rounds over every variant (default 9)", 1, DECODE_BENCH_MAX_REPEATS},
@@ -245,6 +248,11 @@ static int bench_decode(int argc, char **argv) {
         fprintf(stderr, "meki bench decode: --table-dtype: unknown dtype '%s' (f32, f16, bf16, q8_0, q4_0)\n", dtype_text);
         return 2;
     }
+    int weights_dtype = weights_dtype_parse(weights_text);
+    if (weights_dtype < 0) {
+        fprintf(stderr, "meki bench decode: --weights-dtype: unknown dtype '%s' (f32, bf16, q8_0)\n", weights_text);
+        return 2;
+    }
     if (stream && (rc = check_stream(bundle, stream))) {
         fprintf(stderr, "meki bench decode: --stream: %s\n", error_message());
         return rc;
@@ -253,13 +261,14 @@ static int bench_decode(int argc, char **argv) {
     DecodeBenchOptions o = {.bundle = bundle, .checkpoint = checkpoint, .stream_path = stream,
                             .dtype = (TableDtype)dtype,
                             .context = context, .tokens = tokens, .repeats = repeats,
-                            .warmup = warmup, .chunk = chunk, .cold = cold, .seed = (uint64_t)seed};
+                            .warmup = warmup, .chunk = chunk, .cold = cold, .seed = (uint64_t)seed,
+                            .weights_dtype = weights_dtype};
     DecodeBenchResult r;
     if ((rc = decode_bench_run(&o, &r))) {
         fprintf(stderr, "meki bench decode: %s\n", error_message());
         return rc;
     }
-    Bandwidth b = {.threads = kernels_threads()};   /* after: its buffer is not the decode's RSS */
+    Bandwidth b = {.threads = kernels_threads(), .weights_dtype = weights_dtype};   /* after: its buffer is not the decode's RSS */
     b.one = memory_read_gbps(0, 1, 5);
     b.all = b.threads > 1 ? memory_read_gbps(0, b.threads, 5) : b.one;
     print_decode(&r, dtype_text, stream, kernels_threads());

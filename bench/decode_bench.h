@@ -36,6 +36,7 @@ typedef struct {
     TableDtype dtype;
     int context, tokens, repeats, warmup, chunk, cold;
     uint64_t seed;
+    int weights_dtype;                 /* the engines' decode weights (kernels/wquant.h); 0: f32 */
 } DecodeBenchOptions;
 
 typedef struct {

@@ -2,9 +2,11 @@
 #include "kernels/activation.h"
 #include "kernels/fastmath.h"
 #include "kernels/gemm.h"
+#include "kernels/wquant.h"
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
 
 /* ---- matrix-vector products (decoding) ---------------------------------------------- */
 
@@ -60,11 +62,16 @@ static void group_blocks(const MatvecPart *parts, int n_parts, const float *x, i
     for (int p = 0; p < n_parts && base < last; p++) {
         const MatvecPart *g = &parts[p];
         long blocks = (g->rows + BLOCK - 1) / BLOCK;
+        size_t row_bytes = g->packed ? weights_bytes(g->packed_dtype, 1, C) : 0;
         long lo = first > base ? first - base : 0, hi = last - base < blocks ? last - base : blocks;
         for (long b = lo; b < hi; b++) {
             int row = (int)(b * BLOCK), n = g->rows - row < BLOCK ? g->rows - row : BLOCK;
             float sums[BLOCK];
-            rows_dot(g->weight + (size_t)row * C, n, C, x, sums);
+            if (g->packed)
+                weights_rows_dot(g->packed_dtype, (const uint8_t *)g->packed + (size_t)row * row_bytes,
+                                 n, C, x, sums);
+            else
+                rows_dot(g->weight + (size_t)row * C, n, C, x, sums);
             for (int r = 0; r < n; r++) g->out[row + r] = (g->accumulate ? g->out[row + r] : 0) + sums[r];
         }
         base += blocks;
@@ -89,7 +96,7 @@ void matvec_group(const MatvecPart *parts, int n_parts, const float *x, int C) {
 void linear_forward(float *out, const float *in, const float *weight, int N, int C, int O,
                     int accumulate) {
     if (N != 1) { matmul_forward(out, in, weight, N, C, O, accumulate); return; }
-    MatvecPart part = {weight, out, O, accumulate};
+    MatvecPart part = {.weight = weight, .out = out, .rows = O, .accumulate = accumulate};
     matvec_group(&part, 1, in, C);
 }
 

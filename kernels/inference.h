@@ -14,11 +14,14 @@
 #define KERNELS_INFERENCE_H
 
 /* One matrix-vector product of a fused group: out[rows] (=, or += when accumulate)
- * weight[rows, C] @ x. */
+ * weight[rows, C] @ x; when packed is set, its rows in packed_dtype (kernels/wquant.h)
+ * are read instead of weight's. */
 typedef struct {
     const float *weight;
     float *out;
     int rows, accumulate;
+    const void *packed;
+    int packed_dtype;
 } MatvecPart;
 
 /* Every part of the group over the same x[C], in one pass: decoding's products are

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "kernels/gemm.h"
+#include "kernels/wquant.h"
 #include "train/checkpoint.h"
 #include "bench/decode_bench.h"
 #include "infer/engine.h"
@@ -399,6 +400,55 @@ static void test_decode_bench_smoke(void **state) {
     model_free(&trained);
 }
 
+/* Decoding with bf16 and q8_0 RAM weights gives the training forward of the same model
+ * with its weights rounded through that format (what eval --weights-dtype computes), for
+ * dense and MeKi models; and differs from f32, so the packed weights are really read. */
+static void test_weights_dtypes_equal_roundtrip_forward(void **state) {
+    for (int dtype = WEIGHTS_BF16; dtype <= WEIGHTS_Q8_0; dtype++)
+        for (int kind = 0; kind < 2; kind++) {
+            ModelConfig c;
+            small_config(&c, kind ? memory_kind_parse("meki") : MEMORY_NONE);
+            c.ffn_hidden = 64;   /* every width a multiple of q8_0's block of 32 */
+            Model m, rounded;
+            assert_int_equal(model_create(&m, &c, 0, 0), 0);
+            assert_int_equal(model_create(&rounded, &c, 0, 0), 0);
+            randomize(&m, 60 + kind);
+            randomize(&rounded, 60 + kind);
+            assert_int_equal(model_roundtrip_weights(&rounded, dtype), 0);
+            int32_t tokens[T];
+            random_tokens(tokens, T, 70 + kind);
+            float *reference = reference_logits(&rounded, tokens), *exact = reference_logits(&m, tokens);
+            Engine e;
+            assert_int_equal(engine_create(&e, &m, T, 0), 0);
+            assert_int_equal(engine_set_weights_dtype(&e, dtype), 0);
+            double worst = 0, moved = 0;
+            for (int t = 0; t < T; t++) {
+                const float *logits = engine_forward(&e, tokens[t], t);
+                worst = fmax(worst, relative_error(logits, reference + (long)t * V, V));
+                moved = fmax(moved, relative_error(logits, exact + (long)t * V, V));
+            }
+            fprintf(stderr, "%s %s: engine vs rounded training forward %.2e (vs f32 %.2e)\n",
+                    weights_dtype_name(dtype), kind ? "meki" : "dense", worst, moved);
+            assert_true(worst < TOLERANCE);
+            assert_true(moved > 10 * worst);
+            engine_free(&e);
+            free(reference);
+            free(exact);
+            model_free(&rounded);
+            model_free(&m);
+        }
+    ModelConfig c;   /* q8_0 refuses widths its blocks do not divide (ffn 48) */
+    small_config(&c, MEMORY_NONE);
+    Model m;
+    Engine e;
+    assert_int_equal(model_create(&m, &c, 0, 0), 0);
+    assert_int_equal(engine_create(&e, &m, T, 0), 0);
+    assert_int_equal(engine_set_weights_dtype(&e, WEIGHTS_Q8_0), ERR_INPUT);
+    assert_int_equal(model_roundtrip_weights(&m, WEIGHTS_Q8_0), ERR_INPUT);
+    engine_free(&e);
+    model_free(&m);
+}
+
 /* A "Name:   123 kB" line of /proc/self/status, in bytes. */
 static long status_bytes(const char *name) {
     FILE *f = fopen("/proc/self/status", "r");
@@ -513,6 +563,7 @@ int main(void) {
         cmocka_unit_test(test_sampler),
         cmocka_unit_test(test_decode_bench_smoke),
         cmocka_unit_test(test_bundle_load_leaves_table_out_of_rss),
+        cmocka_unit_test(test_weights_dtypes_equal_roundtrip_forward),
         cmocka_unit_test(test_checkpoint_load_peaks_near_one_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

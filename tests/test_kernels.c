@@ -832,7 +832,7 @@ static void test_matvec_group_reference(void **state) {
                 for (int i = 0; i < C; i++) x[i] = (float)((i * 11 % 17) - 8) / 3;
                 for (int i = 0; i < O1; i++) y1[i] = 99;   /* overwritten */
                 for (int i = 0; i < O2; i++) y2[i] = (float)i;   /* accumulated onto */
-                MatvecPart parts[] = {{w1, y1, O1, 0}, {w2, y2, O2, 1}};
+                MatvecPart parts[] = {{.weight = w1, .out = y1, .rows = O1}, {.weight = w2, .out = y2, .rows = O2, .accumulate = 1}};
                 matvec_group(parts, 2, x, C);
                 for (int o = 0; o < O1 + O2; o++) {
                     const float *w = o < O1 ? w1 + (size_t)o * C : w2 + (size_t)(o - O1) * C;
