@@ -70,7 +70,7 @@ int cmd_eval(int argc, char **argv) {
         return rc;
     }
     if ((rc = model_roundtrip_weights(&m, weights_dtype))) {
-        fprintf(stderr, "meki eval: --weights-dtype: %s\n", error_message());
+        fprintf(stderr, "meki eval: %s\n", error_message());
         model_free(&m);
         return rc;
     }
@@ -130,6 +130,7 @@ int cmd_eval(int argc, char **argv) {
         json_string(&j, "model", source);
         json_string(&j, "form", m.folded ? "folded" : "training");
         if (bundle) json_string(&j, "table_dtype", dtype_text);
+        json_string(&j, "weights_dtype", weights_text);
         json_number(&j, "val_loss", loss);
         json_number(&j, "val_ppl", exp(loss));
         json_int(&j, "val_tokens", count);
