@@ -546,7 +546,11 @@ static void test_checkpoint_load_peaks_near_one_copy(void **state) {
     assert_int_equal(model_load_file(&loaded, path, 0, &s), 0);
     long grown = status_bytes("VmHWM") - before;
     fprintf(stderr, "weights %.1f MB: peak RSS grew %.1f MB during the load\n", weights / 1e6, grown / 1e6);
-    assert_true(grown < weights * 5 / 4);
+    long shadow = 0;   /* ASan backs each 8 bytes of the copy with a shadow byte */
+#ifdef __SANITIZE_ADDRESS__
+    shadow = weights / 8;
+#endif
+    assert_true(grown < weights * 5 / 4 + shadow);
     model_free(&loaded);
     remove_tree(dir);
 }
