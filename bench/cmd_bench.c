@@ -3,6 +3,8 @@
 #include "bench/args.h"
 #include "bench/commands.h"
 #include "kernels/gemm.h"
+#include "kernels/membw.h"
+#include "kernels/wquant.h"
 #include "bench/decode_bench.h"
 #include "train/record.h"
 #include "bench/speed.h"
@@ -66,6 +68,28 @@ static int bench_train(int argc, char **argv) {
 
 static double mib(size_t bytes) { return bytes / 1048576.0; }
 
+/* The measured read bandwidth at 1 and at the run's threads: what a memory-bound decode
+ * step can reach. */
+typedef struct { double one, all; int threads, weights_dtype; } Bandwidth;
+
+static void print_bandwidth(const DecodeBenchResult *r, const Bandwidth *b) {
+    double limit = b->threads > 1 ? b->all : b->one;
+    printf("\nbandwidth: measured read %.1f GB/s on 1 thread", b->one);
+    if (b->threads > 1) printf(", %.1f GB/s on %d", b->all, b->threads);
+    printf(" (best streaming read of 256 MiB)\n");
+    const struct { const char *name; double bytes; DecodeVariant v; } rows[] = {
+        {"dense", r->dense_bytes_per_token, VARIANT_DENSE},
+        {"folded", r->folded_bytes_per_token, VARIANT_FOLDED},
+    };
+    for (int i = 0; i < 2; i++) {
+        const VariantFigures *f = &r->v[rows[i].v];
+        double gbps = rows[i].bytes * f->decode_tok_s / 1e9, best = rows[i].bytes * f->decode_max_tok_s / 1e9;
+        printf("  %-7s %.2f MB read per token: %.1f GB/s (best run %.1f), %.2f of the limit (best %.2f);"
+               " at the limit %.0f tok/s\n", rows[i].name, rows[i].bytes / 1e6, gbps, best,
+               limit > 0 ? gbps / limit : 0, limit > 0 ? best / limit : 0, limit * 1e9 / rows[i].bytes);
+    }
+}
+
 static void print_decode(const DecodeBenchResult *r, const char *dtype, const char *stream, int threads) {
     printf("d_model %d, %d layers, d_mem %d (%d MeKi layers), vocab %d; table %s; %d threads\n",
            r->d_model, r->n_layers, r->d_mem, r->meki_layers, r->vocab_size, dtype, threads);
@@ -90,7 +114,9 @@ static void print_decode(const DecodeBenchResult *r, const char *dtype, const ch
         printf("\ncold / warm decode: %.3f with prefetch (madvise), %.3f (thread), %.3f without\n",
                r->v[VARIANT_COLD_FOLDED].over_warm, r->v[VARIANT_COLD_THREAD_FOLDED].over_warm,
                r->v[VARIANT_COLD_NOPREFETCH_FOLDED].over_warm);
-    printf("\nRAM: peak RSS %.1f MiB (all models), folded alone %.1f MiB; anon %.1f MiB, file %.1f MiB\n",
+    printf("\nRAM: deployed peak RSS %.1f MiB (bundle loaded, one decode, table not populated);\n"
+           "     peak RSS %.1f MiB (all models), folded alone %.1f MiB with the table populated; "
+           "anon %.1f MiB, file %.1f MiB\n", mib(r->deploy_peak_rss_bytes),
            mib(r->peak_rss_bytes), mib(r->folded_rss_bytes), mib(r->anon_resident_bytes),
            mib(r->file_resident_bytes));
     printf("weights: dense %.2f MiB, folded %.2f MiB, unfolded %.2f MiB; KV cache %.2f MiB of the "
@@ -105,12 +131,13 @@ static void print_decode(const DecodeBenchResult *r, const char *dtype, const ch
 }
 
 static void json_decode(const DecodeBenchResult *r, const char *bundle, const char *dtype,
-                        const char *stream, int threads) {
+                        const char *stream, int threads, const Bandwidth *b) {
     Json j;
     char key[96];
     json_begin(&j);
     json_string(&j, "bundle", bundle);
     json_string(&j, "table_dtype", dtype);
+    json_string(&j, "weights_dtype", weights_dtype_name(b->weights_dtype));
     json_int(&j, "threads", threads);
     json_int(&j, "d_model", r->d_model);
     json_int(&j, "n_layers", r->n_layers);
@@ -151,6 +178,11 @@ static void json_decode(const DecodeBenchResult *r, const char *bundle, const ch
         json_int(&j, "cold_table_resident_bytes", (long long)r->cold_table_resident_bytes);
         json_int(&j, "evicted_table_resident_bytes", (long long)r->evicted_resident_bytes);
     }
+    json_number(&j, "read_gbps_1_thread", b->one);
+    json_number(&j, "read_gbps", b->threads > 1 ? b->all : b->one);
+    json_number(&j, "dense_bytes_per_token", r->dense_bytes_per_token);
+    json_number(&j, "folded_bytes_per_token", r->folded_bytes_per_token);
+    json_int(&j, "deploy_peak_rss_bytes", (long long)r->deploy_peak_rss_bytes);
     json_int(&j, "peak_rss_bytes", (long long)r->peak_rss_bytes);
     json_int(&j, "folded_rss_bytes", (long long)r->folded_rss_bytes);
     json_int(&j, "anon_resident_bytes", (long long)r->anon_resident_bytes);
@@ -186,13 +218,14 @@ static int check_stream(const char *bundle, const char *stream) {
 }
 
 static int bench_decode(int argc, char **argv) {
-    const char *bundle = NULL, *checkpoint = NULL, *dtype_text = "f32", *stream = NULL;
+    const char *bundle = NULL, *checkpoint = NULL, *dtype_text = "f32", *stream = NULL, *weights_text = "f32";
     int json = 0, threads = 1, context = 128, tokens = 128, repeats = 9, warmup = 1, chunk = 64, cold = 0;
     long seed = 1;
     ArgSpec specs[] = {
         {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (folded model, ROM table)", 0, 0},
         {"--checkpoint", ARG_STRING, &checkpoint, "the training checkpoint it was folded from (adds the unfolded model)", 0, 0},
         {"--table-dtype", ARG_STRING, &dtype_text, "which ROM table of the bundle (default f32)", 0, 0},
+        {"--weights-dtype", ARG_STRING, &weights_text, "RAM weights of decode steps: f32 | bf16 | q8_0 (default f32)", 0, 0},
         {"--context", ARG_INT, &context, "tokens prefilled before decoding (default 128)", 1, 10000000},
         {"--tokens", ARG_INT, &tokens, "tokens decoded one at a time (default 128)", 1, 10000000},
         {"--repeats", ARG_INT, &repeats, "timed rounds over every variant (default 9)", 1, DECODE_BENCH_MAX_REPEATS},
@@ -215,6 +248,11 @@ static int bench_decode(int argc, char **argv) {
         fprintf(stderr, "meki bench decode: --table-dtype: unknown dtype '%s' (f32, f16, bf16, q8_0, q4_0)\n", dtype_text);
         return 2;
     }
+    int weights_dtype = weights_dtype_parse(weights_text);
+    if (weights_dtype < 0) {
+        fprintf(stderr, "meki bench decode: --weights-dtype: unknown dtype '%s' (f32, bf16, q8_0)\n", weights_text);
+        return 2;
+    }
     if (stream && (rc = check_stream(bundle, stream))) {
         fprintf(stderr, "meki bench decode: --stream: %s\n", error_message());
         return rc;
@@ -223,14 +261,19 @@ static int bench_decode(int argc, char **argv) {
     DecodeBenchOptions o = {.bundle = bundle, .checkpoint = checkpoint, .stream_path = stream,
                             .dtype = (TableDtype)dtype,
                             .context = context, .tokens = tokens, .repeats = repeats,
-                            .warmup = warmup, .chunk = chunk, .cold = cold, .seed = (uint64_t)seed};
+                            .warmup = warmup, .chunk = chunk, .cold = cold, .seed = (uint64_t)seed,
+                            .weights_dtype = weights_dtype};
     DecodeBenchResult r;
     if ((rc = decode_bench_run(&o, &r))) {
         fprintf(stderr, "meki bench decode: %s\n", error_message());
         return rc;
     }
+    Bandwidth b = {.threads = kernels_threads(), .weights_dtype = weights_dtype};   /* after: its buffer is not the decode's RSS */
+    b.one = memory_read_gbps(0, 1, 5);
+    b.all = b.threads > 1 ? memory_read_gbps(0, b.threads, 5) : b.one;
     print_decode(&r, dtype_text, stream, kernels_threads());
-    if (json) json_decode(&r, bundle, dtype_text, stream, kernels_threads());
+    print_bandwidth(&r, &b);
+    if (json) json_decode(&r, bundle, dtype_text, stream, kernels_threads(), &b);
     return 0;
 }
 

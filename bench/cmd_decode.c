@@ -5,6 +5,7 @@
 #include "data/dataset.h"
 #include "data/tokenizer.h"
 #include "kernels/gemm.h"
+#include "kernels/wquant.h"
 #include "train/checkpoint.h"
 #include "infer/engine.h"
 #include "deploy/fold.h"
@@ -17,7 +18,7 @@
 #include <string.h>
 
 typedef struct {
-    const char *bundle, *checkpoint, *prompt, *dtype, *data_dir, *prefetch;
+    const char *bundle, *checkpoint, *prompt, *dtype, *data_dir, *prefetch, *weights;
     int tokens, threads;
     float temperature, top_p;
     long seed;
@@ -88,7 +89,8 @@ static int generate(const Model *m, const Tokenizer *tok, const int32_t *prompt,
         engine_free(&e);
         return rc;
     }
-    if ((rc = engine_set_prefetch(&e, (PrefetchMode)prefetch_mode_parse(a->prefetch)))) {
+    if ((rc = engine_set_prefetch(&e, (PrefetchMode)prefetch_mode_parse(a->prefetch))) ||
+        (rc = engine_set_weights_dtype(&e, weights_dtype_parse(a->weights)))) {
         sampler_free(&s);
         engine_free(&e);
         return rc;
@@ -119,7 +121,7 @@ static int generate(const Model *m, const Tokenizer *tok, const int32_t *prompt,
 }
 
 int cmd_decode(int argc, char **argv) {
-    DecodeArgs a = {.dtype = "f32", .prefetch = "madvise", .tokens = 64, .threads = 1, .temperature = 0.8f, .top_p = 0.95f, .seed = 1};
+    DecodeArgs a = {.dtype = "f32", .prefetch = "madvise", .weights = "f32", .tokens = 64, .threads = 1, .temperature = 0.8f, .top_p = 0.95f, .seed = 1};
     ArgSpec specs[] = {
         {"--bundle", ARG_STRING, &a.bundle, "deploy bundle folder (folded model, ROM table)", 0, 0},
         {"--checkpoint", ARG_STRING, &a.checkpoint, "training run folder (dense or unfolded MeKi)", 0, 0},
@@ -132,6 +134,7 @@ int cmd_decode(int argc, char **argv) {
         {"--data", ARG_STRING, &a.data_dir, "prepared corpus folder holding tokenizer.bin (default: the model's own)", 0, 0},
         {"--prefetch", ARG_STRING, &a.prefetch, "ROM rows: madvise | thread | off (default madvise)", 0, 0},
         {"--threads", ARG_INT, &a.threads, "threads (default 1: decoding is matrix-vector work)", 0, 1024},
+        {"--weights-dtype", ARG_STRING, &a.weights, "RAM weights of decode steps: f32 | bf16 | q8_0 (default f32)", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
                         "(--bundle DIR | --checkpoint DIR) --prompt TEXT [-n N] [--temperature T] [--top-p P] [--seed S]");
@@ -140,6 +143,10 @@ int cmd_decode(int argc, char **argv) {
     if (!a.prompt) { fprintf(stderr, "meki decode: --prompt is required\n"); return 2; }
     if (prefetch_mode_parse(a.prefetch) < 0) {
         fprintf(stderr, "meki decode: --prefetch: unknown mode '%s' (madvise, thread, off)\n", a.prefetch);
+        return 2;
+    }
+    if (weights_dtype_parse(a.weights) < 0) {
+        fprintf(stderr, "meki decode: --weights-dtype: unknown dtype '%s' (f32, bf16, q8_0)\n", a.weights);
         return 2;
     }
     kernels_set_threads(a.threads);

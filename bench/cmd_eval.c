@@ -5,6 +5,8 @@
 #include "data/dataset.h"
 #include "data/tokens.h"
 #include "kernels/gemm.h"
+#include "kernels/wquant.h"
+#include "infer/engine.h"
 #include "train/checkpoint.h"
 #include "train/eval.h"
 #include "deploy/fold.h"
@@ -28,13 +30,14 @@ static int load_model(Model *m, const char *checkpoint, const char *bundle, cons
 }
 
 int cmd_eval(int argc, char **argv) {
-    const char *checkpoint = NULL, *bundle = NULL, *data_dir = NULL, *dtype_text = "f32";
+    const char *checkpoint = NULL, *bundle = NULL, *data_dir = NULL, *dtype_text = "f32", *weights_text = "f32";
     int json = 0, threads = 0, batch = 8, zero_shot = 0, lens = 0, items = 400;
     long eval_tokens = 0;
     ArgSpec specs[] = {
         {"--checkpoint", ARG_STRING, &checkpoint, "training run folder (training form)", 0, 0},
         {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (folded form)", 0, 0},
         {"--table-dtype", ARG_STRING, &dtype_text, "which ROM table of the bundle (default f32)", 0, 0},
+        {"--weights-dtype", ARG_STRING, &weights_text, "RAM weights as a decode in f32 | bf16 | q8_0 reads them (default f32)", 0, 0},
         {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: the one the model was trained on)", 0, 0},
         {"--batch", ARG_INT, &batch, "sequences per forward (default 8)", 1, 65536},
         {"--threads", ARG_INT, &threads, "threads (default: all cores)", 0, 1024},
@@ -51,6 +54,11 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "meki eval: give exactly one of --checkpoint or --bundle\n");
         return 2;
     }
+    int weights_dtype = weights_dtype_parse(weights_text);
+    if (weights_dtype < 0) {
+        fprintf(stderr, "meki eval: --weights-dtype: unknown dtype '%s' (f32, bf16, q8_0)\n", weights_text);
+        return 2;
+    }
     if (eval_tokens < 0) {
         fprintf(stderr, "meki eval: --eval-tokens must be positive (0: the whole split)\n");
         return 2;
@@ -59,6 +67,11 @@ int cmd_eval(int argc, char **argv) {
     Model m;
     if ((rc = load_model(&m, checkpoint, bundle, dtype_text))) {
         fprintf(stderr, "meki eval: %s\n", error_message());
+        return rc;
+    }
+    if ((rc = model_roundtrip_weights(&m, weights_dtype))) {
+        fprintf(stderr, "meki eval: %s\n", error_message());
+        model_free(&m);
         return rc;
     }
     if (model_check_activations(&m.cfg, batch, m.cfg.seq_len)) {
@@ -117,6 +130,7 @@ int cmd_eval(int argc, char **argv) {
         json_string(&j, "model", source);
         json_string(&j, "form", m.folded ? "folded" : "training");
         if (bundle) json_string(&j, "table_dtype", dtype_text);
+        json_string(&j, "weights_dtype", weights_text);
         json_number(&j, "val_loss", loss);
         json_number(&j, "val_ppl", exp(loss));
         json_int(&j, "val_tokens", count);

@@ -73,7 +73,10 @@ static int load(Model *m, const char *checkpoint, const char *bundle, const char
     if (checkpoint) return checkpoint_load(m, checkpoint, 0, &state);
     int dtype = table_dtype_parse(dtype_text);
     if (dtype < 0) return error_set(ERR_INPUT, "--table-dtype: unknown dtype '%s' (f32, f16, bf16, q8_0, q4_0)", dtype_text);
-    return bundle_load(m, bundle, (TableDtype)dtype);
+    /* loads skip the table's checksum; an export reads the whole table anyway, so it checks */
+    int rc = bundle_load(m, bundle, (TableDtype)dtype);
+    if (!rc && (rc = bundle_verify(bundle, (TableDtype)dtype))) model_free(m);
+    return rc;
 }
 
 static int run(Model *m, const char *format, const char *out, const char *data_dir, const char *dtype_text) {

@@ -1,6 +1,7 @@
 #include "bench/decode_bench.h"
 #include "util/progress.h"
 #include "data/tokens.h"
+#include "kernels/wquant.h"
 #include "train/checkpoint.h"
 #include "infer/engine.h"
 #include "deploy/fold.h"
@@ -228,6 +229,7 @@ static int load_folded(Models *s, const DecodeBenchOptions *o) {
     }
     if ((rc = engine_create(&s->engines[2], &s->folded, o->context + o->tokens, o->chunk))) return rc;
     s->engines_made[2] = 1;
+    if ((rc = engine_set_weights_dtype(&s->engines[2], o->weights_dtype))) return rc;
     return OK;
 }
 
@@ -236,6 +238,8 @@ static int load_others(Models *s, const DecodeBenchOptions *o, const int32_t *st
     int rc, context = o->context + o->tokens;
     TrainState state;
     RunTimes t;
+    run_once(&s->engines[2], stream, o->context, o->tokens, 0, &t);   /* as deployed */
+    r->deploy_peak_rss_bytes = status_bytes("VmHWM");
     engine_table_populate(&s->engines[2]);
     run_once(&s->engines[2], stream, o->context, o->tokens, 0, &t);
     r->folded_rss_bytes = status_bytes("VmRSS");
@@ -245,12 +249,32 @@ static int load_others(Models *s, const DecodeBenchOptions *o, const int32_t *st
         if ((rc = check_same_config(&s->folded, &s->unfolded, o))) return rc;
         if ((rc = engine_create(&s->engines[1], &s->unfolded, context, o->chunk))) return rc;
         s->engines_made[1] = 1;
+        if ((rc = engine_set_weights_dtype(&s->engines[1], o->weights_dtype))) return rc;
     }
     if ((rc = dense_twin(&s->folded, &s->dense, o->seed))) return rc;
     s->loaded_dense = 1;
     if ((rc = engine_create(&s->engines[0], &s->dense, context, o->chunk))) return rc;
     s->engines_made[0] = 1;
+    if ((rc = engine_set_weights_dtype(&s->engines[0], o->weights_dtype))) return rc;
     return OK;
+}
+
+/* Weights once, the block matrices and head in the decode's weights dtype (the embedding
+ * table only by one row), the KV cache at the mean decode position. */
+static double bytes_per_token(const Model *m, const DecodeBenchOptions *o) {
+    const ModelConfig *c = &m->cfg;
+    int dtype = o->weights_dtype, d = c->d_model, F = c->ffn_hidden, V = c->vocab_size;
+    long q = (long)c->n_heads * c->head_dim, kv = (long)c->n_kv_heads * c->head_dim;
+    double matrices = 0, matrix_params = 0;
+    for (int l = 0; l < c->n_layers; l++) {
+        matrices += weights_bytes(dtype, q, d) + 2.0 * weights_bytes(dtype, kv, d) +
+                    weights_bytes(dtype, d, (int)q) + 2.0 * weights_bytes(dtype, F, d) + weights_bytes(dtype, d, F);
+        matrix_params += (double)d * (2 * q + 2 * kv) + 3.0 * d * F;
+    }
+    double other = (double)m->params.total - matrix_params - (double)V * d * (c->tie_embeddings ? 1 : 2);
+    double positions = o->context + (o->tokens + 1) / 2.0;
+    return sizeof(float) * (other + d) + matrices + weights_bytes(dtype, V, d) +
+           sizeof(float) * 2.0 * c->n_layers * positions * kv;
 }
 
 static void describe(const Models *s, const DecodeBenchOptions *o, DecodeBenchResult *r) {
@@ -272,6 +296,8 @@ static void describe(const Models *s, const DecodeBenchOptions *o, DecodeBenchRe
     r->kv_cache_bytes = sizeof(float) * 2 * (size_t)c->n_layers * (o->context + o->tokens) *
                         c->n_kv_heads * c->head_dim;
     r->engine_bytes = engine_bytes(&s->engines[2]);
+    r->dense_bytes_per_token = bytes_per_token(&s->dense, o);
+    r->folded_bytes_per_token = bytes_per_token(&s->folded, o) + (double)t->n_tables * t->row_bytes;
 }
 
 /* Which variants run, on which engine, in which state. */

@@ -36,6 +36,7 @@ typedef struct {
     TableDtype dtype;
     int context, tokens, repeats, warmup, chunk, cold;
     uint64_t seed;
+    int weights_dtype;                 /* the engines' decode weights (kernels/wquant.h); 0: f32 */
 } DecodeBenchOptions;
 
 typedef struct {
@@ -55,6 +56,11 @@ typedef struct {
     size_t rom_bytes, row_bytes;
     size_t peak_rss_bytes;             /* whole process: every model of the run */
     size_t folded_rss_bytes;           /* VmRSS with only the bundle loaded, after warm-up */
+    size_t deploy_peak_rss_bytes;      /* peak RSS as a deploy sees it: the bundle loaded and
+                                          one decode run, the table never populated */
+    /* Bytes one decode step reads (weights once, one embedding row, the KV cache at the
+     * mean decode position, the folded model's table rows): tok/s x this = GB/s. */
+    double dense_bytes_per_token, folded_bytes_per_token;
     size_t anon_resident_bytes, file_resident_bytes;   /* at the end, table warm */
     size_t table_resident_bytes;       /* table pages in the page cache, warm */
     size_t cold_table_resident_bytes;  /* after one cold decode: what decoding pulled in */

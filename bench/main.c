@@ -9,6 +9,7 @@ static const Command COMMANDS[] = {
     {"data", cmd_data, "prepare the corpus, tokenizer and token shards"},
     {"train", cmd_train, "train a model from a preset or an experiment file"},
     {"fold", cmd_fold, "fold a MeKi checkpoint into a deploy bundle (RAM weights + ROM table)"},
+    {"verify", cmd_verify, "check a bundle's ROM tables against their checksums (loads skip it)"},
     {"eval", cmd_eval, "validation loss and perplexity of a checkpoint or bundle"},
     {"export", cmd_export, "a checkpoint or bundle as Hugging Face (safetensors, config, tokenizer.json) or GGUF"},
     {"decode", cmd_decode, "generate text from a prompt (bundle or checkpoint)"},

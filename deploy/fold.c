@@ -102,6 +102,7 @@ static int write_files(const Model *folded, const char *dir, const TableDtype *d
         bundle_table_path(path, sizeof path, dir, dtypes[i]);
         rc = rom_table_write(path, dtypes[i], list->count, list->rows, list->width, list->layers,
                              list->tables);
+        if (!rc) rc = bundle_verify(dir, dtypes[i]);   /* the one full read: loads skip it */
     }
     if (rc) return rc;
     if (folded->record) {   /* the checkpoint's record, readable beside the bundle */
@@ -148,6 +149,15 @@ int bundle_write(const Model *folded, const char *dir, const TableDtype *dtypes,
     return rc;
 }
 
+int bundle_verify(const char *dir, TableDtype dtype) {
+    char path[4096];
+    RomTable t;
+    bundle_table_path(path, sizeof path, dir, dtype);
+    int rc = rom_table_open(&t, path, 1);
+    if (!rc) rom_table_close(&t);   /* unmapped: the pages it read leave this process */
+    return rc;
+}
+
 int bundle_load(Model *m, const char *dir, TableDtype dtype) {
     char path[4096];
     TrainState state;
@@ -174,7 +184,7 @@ int bundle_load(Model *m, const char *dir, TableDtype dtype) {
                          table_dtype_name(dtype), used ? have : "none (fold it again)");
     }
     m->rom = calloc(1, sizeof *m->rom);
-    if ((rc = rom_table_open(m->rom, path, 1))) {
+    if ((rc = rom_table_open(m->rom, path, 0))) {   /* lazily: see fold.h */
         free(m->rom);
         m->rom = NULL;
         model_free(m);

@@ -5,6 +5,7 @@
 #include "infer/engine.h"
 #include "kernels/inference.h"
 #include "kernels/rope.h"
+#include "kernels/wquant.h"
 #include "models/memory.h"
 #include "formats/romtable.h"
 #include "util/alloc.h"
@@ -77,6 +78,8 @@ void engine_free(Engine *e) {
     float *all[] = {e->key_cache, e->value_cache, e->cos_table, e->sin_table, e->embedded, e->x,
                     e->h, e->q, e->k, e->v, e->attn, e->ffn_gate, e->ffn_up, e->scores, e->logits};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) free(all[i]);
+    for (int l = 0; l < MAX_LAYERS; l++) for (int j = 0; j < 7; j++) free(e->packed[l][j]);
+    free(e->packed_head);
     if (e->memory) e->model->ops->infer_free(e->memory);
     prefetcher_free(e->prefetcher);
     memset(e, 0, sizeof *e);
@@ -113,6 +116,75 @@ int engine_check_context(const ModelConfig *c, long context, int chunk) {
                          "more than this machine's %s of memory", context, need, have);
     }
     return OK;
+}
+
+/* ---- smaller RAM weights for decoding ---------------------------------------------- */
+
+static void free_packed(Engine *e) {
+    for (int l = 0; l < MAX_LAYERS; l++)
+        for (int j = 0; j < 7; j++) { free(e->packed[l][j]); e->packed[l][j] = NULL; }
+    free(e->packed_head);
+    e->packed_head = NULL;
+    e->weights_dtype = WEIGHTS_F32;
+}
+
+static void *pack(int dtype, const float *w, long rows, int C) {
+    size_t bytes = weights_bytes(dtype, rows, C);
+    void *p = bytes ? malloc(bytes) : NULL;
+    if (p) weights_encode(dtype, p, w, rows, C);
+    return p;
+}
+
+int engine_set_weights_dtype(Engine *e, int dtype) {
+    const ModelConfig *c = &e->model->cfg;
+    int d = c->d_model, q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim;
+    int F = c->ffn_hidden;
+    free_packed(e);
+    if (dtype == WEIGHTS_F32) return OK;
+    if (dtype != WEIGHTS_BF16 && dtype != WEIGHTS_Q8_0)
+        return error_set(ERR_INPUT, "engine: unknown weights dtype %d", dtype);
+    if (!weights_bytes(dtype, 1, d) || !weights_bytes(dtype, 1, q_dim) || !weights_bytes(dtype, 1, F))
+        return error_set(ERR_INPUT, "--weights-dtype %s: widths %d, %d and %d must be multiples of %d",
+                         weights_dtype_name(dtype), d, q_dim, F, QK_BLOCK);
+    for (int l = 0; l < c->n_layers; l++) {
+        const LayerWeights *w = &e->model->w[l];
+        const float *m[7] = {w->wq, w->wk, w->wv, w->wo, w->w_gate, w->w_up, w->w_down};
+        const int rows[7] = {q_dim, kv_dim, kv_dim, d, F, F, d}, cols[7] = {d, d, d, q_dim, d, d, F};
+        for (int j = 0; j < 7; j++)
+            if (!(e->packed[l][j] = pack(dtype, m[j], rows[j], cols[j]))) {
+                free_packed(e);
+                return error_set(ERR_FAILURE, "engine: out of memory for %s weights", weights_dtype_name(dtype));
+            }
+    }
+    if (!(e->packed_head = pack(dtype, e->model->lm_head, c->vocab_size, d))) {
+        free_packed(e);
+        return error_set(ERR_FAILURE, "engine: out of memory for %s weights", weights_dtype_name(dtype));
+    }
+    e->weights_dtype = dtype;
+    return OK;
+}
+
+int model_roundtrip_weights(Model *m, int dtype) {
+    const ModelConfig *c = &m->cfg;
+    int d = c->d_model, q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim;
+    int F = c->ffn_hidden;
+    if (dtype == WEIGHTS_F32) return OK;
+    if (!weights_bytes(dtype, 1, d) || !weights_bytes(dtype, 1, q_dim) || !weights_bytes(dtype, 1, F))
+        return error_set(ERR_INPUT, "--weights-dtype %s: widths %d, %d and %d must be multiples of %d",
+                         weights_dtype_name(dtype), d, q_dim, F, QK_BLOCK);
+    for (int l = 0; l < c->n_layers; l++) {
+        LayerWeights *w = &m->w[l];
+        float *mat[7] = {w->wq, w->wk, w->wv, w->wo, w->w_gate, w->w_up, w->w_down};
+        const int rows[7] = {q_dim, kv_dim, kv_dim, d, F, F, d}, cols[7] = {d, d, d, q_dim, d, d, F};
+        for (int j = 0; j < 7; j++) weights_roundtrip(dtype, mat[j], rows[j], cols[j]);
+    }
+    weights_roundtrip(dtype, m->lm_head, c->vocab_size, d);   /* tied: the embedding too */
+    return OK;
+}
+
+/* One decode product through the packed copy when there is one. */
+static MatvecPart part(const Engine *e, const float *w, const void *packed, float *out, int rows, int acc) {
+    return (MatvecPart){w, out, rows, acc, packed, e->weights_dtype};
 }
 
 /* ---- one block over n rows at positions pos..pos+n-1 ---------------------------------- */
@@ -171,19 +243,42 @@ static void block(Engine *e, int l, const int32_t *tokens, int n, int pos) {
 
     memory_at(e, l, SITE_BEFORE_ATTN, tokens, x, x, n, pos);
     rmsnorm_rows(h, x, w->attn_norm, n, d, c->norm_eps);
-    linear_forward(e->q, h, w->wq, n, d, q_dim, 0);
-    linear_forward(e->k, h, w->wk, n, d, kv_dim, 0);
-    linear_forward(e->v, h, w->wv, n, d, kv_dim, 0);
+    if (n == 1) {   /* decoding: Q, K and V in one pass (one thread region) */
+        void *const *p = e->packed[l];
+        MatvecPart qkv[] = {part(e, w->wq, p[0], e->q, q_dim, 0), part(e, w->wk, p[1], e->k, kv_dim, 0),
+                            part(e, w->wv, p[2], e->v, kv_dim, 0)};
+        matvec_group(qkv, 3, h, d);
+    } else {
+        linear_forward(e->q, h, w->wq, n, d, q_dim, 0);
+        linear_forward(e->k, h, w->wk, n, d, kv_dim, 0);
+        linear_forward(e->v, h, w->wv, n, d, kv_dim, 0);
+    }
     attention_step(e, l, n, pos);
-    linear_forward(x, e->attn, w->wo, n, q_dim, d, 1);
+    if (n == 1) {
+        MatvecPart o = part(e, w->wo, e->packed[l][3], x, d, 1);
+        matvec_group(&o, 1, e->attn, q_dim);
+    } else {
+        linear_forward(x, e->attn, w->wo, n, q_dim, d, 1);
+    }
     memory_at(e, l, SITE_PARALLEL_ATTN, tokens, h, x, n, pos);
     memory_at(e, l, SITE_AFTER_ATTN, tokens, x, x, n, pos);
 
     rmsnorm_rows(h, x, w->ffn_norm, n, d, c->norm_eps);
-    linear_forward(e->ffn_gate, h, w->w_gate, n, d, F, 0);
-    linear_forward(e->ffn_up, h, w->w_up, n, d, F, 0);
+    if (n == 1) {
+        MatvecPart gate_up[] = {part(e, w->w_gate, e->packed[l][4], e->ffn_gate, F, 0),
+                                part(e, w->w_up, e->packed[l][5], e->ffn_up, F, 0)};
+        matvec_group(gate_up, 2, h, d);
+    } else {
+        linear_forward(e->ffn_gate, h, w->w_gate, n, d, F, 0);
+        linear_forward(e->ffn_up, h, w->w_up, n, d, F, 0);
+    }
     swiglu_rows(e->ffn_gate, e->ffn_gate, e->ffn_up, (long)n * F);
-    linear_forward(x, e->ffn_gate, w->w_down, n, F, d, 1);
+    if (n == 1) {
+        MatvecPart down = part(e, w->w_down, e->packed[l][6], x, d, 1);
+        matvec_group(&down, 1, e->ffn_gate, F);
+    } else {
+        linear_forward(x, e->ffn_gate, w->w_down, n, F, d, 1);
+    }
     memory_at(e, l, SITE_PARALLEL_FFN, tokens, h, x, n, pos);
     memory_at(e, l, SITE_AFTER_FFN, tokens, x, x, n, pos);
 }
@@ -211,13 +306,17 @@ static const float *step(Engine *e, const int32_t *tokens, int n, int pos) {
     const MemoryOps *ops = m->ops;
     if (e->prefetcher && ops && ops->prefetch) ops->prefetch(m, e->memory, e->prefetcher, tokens, n, pos);
     else engine_prefetch(e, tokens, n);
-    for (int i = 0; i < n; i++)
-        memcpy(e->embedded + (size_t)i * d, m->embed + (size_t)tokens[i] * d, sizeof(float) * d);
+    for (int i = 0; i < n; i++)   /* a tied table exists in the packed dtype alone */
+        if (e->packed_head && c->tie_embeddings)
+            weights_decode_row(e->weights_dtype, e->packed_head, tokens[i], d, e->embedded + (size_t)i * d);
+        else
+            memcpy(e->embedded + (size_t)i * d, m->embed + (size_t)tokens[i] * d, sizeof(float) * d);
     memcpy(e->x, e->embedded, sizeof(float) * n * d);
     for (int l = 0; l < c->n_layers; l++) block(e, l, tokens, n, pos);
     const float *last = e->x + (size_t)(n - 1) * d;
     rmsnorm_rows(e->h, last, m->final_norm, 1, d, c->norm_eps);
-    linear_forward(e->logits, e->h, m->lm_head, 1, d, c->vocab_size, 0);
+    MatvecPart head = part(e, m->lm_head, e->packed_head, e->logits, c->vocab_size, 0);
+    matvec_group(&head, 1, e->h, d);
     return e->logits;
 }
 

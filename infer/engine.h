@@ -31,11 +31,22 @@ typedef struct {
     float *logits;               /* [V] for the last row of a step */
     void *memory;                /* the memory variant's decoding state (its infer_create) */
     Prefetcher *prefetcher;      /* NULL without a ROM table */
+    /* Decode steps (one row) read these copies of the block matrices, and every step the
+     * head's, in weights_dtype (kernels/wquant.h) when set; prefill's blocks read f32. */
+    int weights_dtype;
+    void *packed[MAX_LAYERS][7];   /* wq wk wv wo w_gate w_up w_down */
+    void *packed_head;
 } Engine;
 
 /* chunk <= 0: a default (64). Prefetch starts in PREFETCH_MADVISE. ERR_INPUT for a model
  * the engine cannot run. */
 int engine_create(Engine *e, const Model *m, int context, int chunk);
+/* Decode with the RAM weights in dtype (a WeightsDtype: f32, bf16, q8_0). ERR_INPUT when a
+ * matrix's width does not fit the format (q8_0: multiples of 32). */
+int engine_set_weights_dtype(Engine *e, int dtype);
+/* The model's f32 block matrices and head replaced by what dtype's encoding decodes to:
+ * the training forward (eval) then computes what a decode in dtype computes. */
+int model_roundtrip_weights(Model *m, int dtype);
 void engine_free(Engine *e);
 
 /* Logits [V] of token at position pos; the cache must hold positions 0..pos-1 (earlier

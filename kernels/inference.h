@@ -13,6 +13,23 @@
 #ifndef KERNELS_INFERENCE_H
 #define KERNELS_INFERENCE_H
 
+/* One matrix-vector product of a fused group: out[rows] (=, or += when accumulate)
+ * weight[rows, C] @ x; when packed is set, its rows in packed_dtype (kernels/wquant.h)
+ * are read instead of weight's. */
+typedef struct {
+    const float *weight;
+    float *out;
+    int rows, accumulate;
+    const void *packed;
+    int packed_dtype;
+} MatvecPart;
+
+/* Every part of the group over the same x[C], in one pass: decoding's products are
+ * memory-bound, so the kernel streams each weight once with several rows in flight, and
+ * with kernels_threads() > 1 splits the group's rows (all parts together, e.g. Q, K and V)
+ * into one contiguous range per thread inside a single OpenMP region. */
+void matvec_group(const MatvecPart *parts, int n_parts, const float *x, int C);
+
 /* out[N, O] (=, or += when accumulate) in[N, C] @ weight[O, C]^T */
 void linear_forward(float *out, const float *in, const float *weight, int N, int C, int O,
                     int accumulate);

@@ -3,15 +3,34 @@
 #include "util/progress.h"
 #include "formats/romtable.h"
 #include "util/error.h"
+#include "kernels/quant.h"
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+enum { ROW_BUFFER = 16384 };
+
+/* A ROM row by pread, not through the mapping: a read fault there maps the whole folio
+ * around the row (hundreds of KB of neighbours from the page cache) into this process, so
+ * a decode's RSS would grow with every new token. pread leaves the process's RSS alone;
+ * the page cache (the "ROM") holds what was read. Rows wider than the buffer, or a failed
+ * read, go through the mapping. */
+static void rom_row(const struct RomTable *rom, int layer, int row, float *out) {
+    uint8_t buffer[ROW_BUFFER];
+    const uint8_t *p = rom_table_row_address(rom, layer, row);
+    if (p && rom->row_bytes <= ROW_BUFFER &&
+        pread(rom->fd, buffer, rom->row_bytes, (off_t)(p - rom->base)) == (ssize_t)rom->row_bytes)
+        quant_decode_row(rom->dtype, out, buffer, rom->width);
+    else
+        rom_table_read_row(rom, layer, row, out);
+}
 
 void memory_tables_gather(const MemoryTables *t, int layer, const int32_t *rows, int n,
                           float *out) {
     size_t row_bytes = sizeof(float) * (size_t)t->width;
     for (int i = 0; i < n; i++) {
         float *dst = out + (long)i * t->width;
-        if (t->rom) rom_table_read_row(t->rom, layer, rows[i], dst);
+        if (t->rom) rom_row(t->rom, layer, rows[i], dst);
         else memcpy(dst, t->heap[layer] + (long)rows[i] * t->width, row_bytes);
     }
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "kernels/gemm.h"
+#include "kernels/wquant.h"
 #include "train/checkpoint.h"
 #include "bench/decode_bench.h"
 #include "infer/engine.h"
@@ -21,6 +22,8 @@
 #include "models/ple.h"
 #include "models/model.h"
 #include "infer/sampler.h"
+#include "formats/romtable.h"
+#include "util/error.h"
 #include "util/rng.h"
 
 enum { T = 12, V = 300 };
@@ -397,6 +400,161 @@ static void test_decode_bench_smoke(void **state) {
     model_free(&trained);
 }
 
+/* Decoding with bf16 and q8_0 RAM weights gives the training forward of the same model
+ * with its weights rounded through that format (what eval --weights-dtype computes), for
+ * dense and MeKi models; and differs from f32, so the packed weights are really read. */
+static void test_weights_dtypes_equal_roundtrip_forward(void **state) {
+    for (int dtype = WEIGHTS_BF16; dtype <= WEIGHTS_Q8_0; dtype++)
+        for (int kind = 0; kind < 2; kind++) {
+            ModelConfig c;
+            small_config(&c, kind ? memory_kind_parse("meki") : MEMORY_NONE);
+            c.ffn_hidden = 64;   /* every width a multiple of q8_0's block of 32 */
+            Model m, rounded;
+            assert_int_equal(model_create(&m, &c, 0, 0), 0);
+            assert_int_equal(model_create(&rounded, &c, 0, 0), 0);
+            randomize(&m, 60 + kind);
+            randomize(&rounded, 60 + kind);
+            assert_int_equal(model_roundtrip_weights(&rounded, dtype), 0);
+            int32_t tokens[T];
+            random_tokens(tokens, T, 70 + kind);
+            float *reference = reference_logits(&rounded, tokens), *exact = reference_logits(&m, tokens);
+            Engine e;
+            assert_int_equal(engine_create(&e, &m, T, 0), 0);
+            assert_int_equal(engine_set_weights_dtype(&e, dtype), 0);
+            double worst = 0, moved = 0;
+            for (int t = 0; t < T; t++) {
+                const float *logits = engine_forward(&e, tokens[t], t);
+                worst = fmax(worst, relative_error(logits, reference + (long)t * V, V));
+                moved = fmax(moved, relative_error(logits, exact + (long)t * V, V));
+            }
+            fprintf(stderr, "%s %s: engine vs rounded training forward %.2e (vs f32 %.2e)\n",
+                    weights_dtype_name(dtype), kind ? "meki" : "dense", worst, moved);
+            assert_true(worst < TOLERANCE);
+            assert_true(moved > 10 * worst);
+            engine_free(&e);
+            free(reference);
+            free(exact);
+            model_free(&rounded);
+            model_free(&m);
+        }
+    ModelConfig c;   /* q8_0 refuses widths its blocks do not divide (ffn 48) */
+    small_config(&c, MEMORY_NONE);
+    Model m;
+    Engine e;
+    assert_int_equal(model_create(&m, &c, 0, 0), 0);
+    assert_int_equal(engine_create(&e, &m, T, 0), 0);
+    assert_int_equal(engine_set_weights_dtype(&e, WEIGHTS_Q8_0), ERR_INPUT);
+    assert_int_equal(model_roundtrip_weights(&m, WEIGHTS_Q8_0), ERR_INPUT);
+    engine_free(&e);
+    model_free(&m);
+}
+
+/* A "Name:   123 kB" line of /proc/self/status, in bytes. */
+static long status_bytes(const char *name) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    size_t len = strlen(name);
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, name, len) && line[len] == ':') kb = atol(line + len + 1);
+    if (f) fclose(f);
+    assert_true(kb >= 0);
+    return kb * 1024;
+}
+
+/* Peak RSS from now on (VmHWM restarts at the current RSS). */
+static void reset_peak_rss(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    assert_non_null(f);
+    fputs("5", f);
+    fclose(f);
+}
+
+/* RAM stays flat as the table grows: loading a bundle whose ROM table is far larger than
+ * its weights, and decoding with it, leaves the table's pages out of the process (no
+ * checksum read through the mapping, no fault-around of neighbouring rows); the table is
+ * still verifiable on demand, which does read it all and catches a corrupted byte. */
+static void test_bundle_load_leaves_table_out_of_rss(void **state) {
+    ModelConfig c;
+    small_config(&c, memory_kind_parse("meki"));
+    meki_config(&c)->d_mem = 4096;   /* 300 rows x 16 KiB x 2 layers: about 10 MB of table */
+    Model trained, folded, loaded;
+    assert_int_equal(model_create(&trained, &c, 0, 0), 0);
+    randomize(&trained, 91);
+    assert_int_equal(model_fold(&trained, &folded), 0);
+    char dir[] = "/tmp/meki-engine-rss-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    TableDtype f32 = TABLE_F32;
+    assert_int_equal(bundle_write(&folded, dir, &f32, 1), 0);
+    model_free(&folded);
+    model_free(&trained);
+
+    long before = status_bytes("VmRSS");
+    reset_peak_rss();
+    assert_int_equal(bundle_load(&loaded, dir, TABLE_F32), 0);
+    long table = (long)loaded.rom->file_bytes, weights = (long)sizeof(float) * loaded.params.total;
+    Engine e;
+    int32_t tokens[T];
+    random_tokens(tokens, T, 92);
+    assert_int_equal(engine_create(&e, &loaded, T, 0), 0);
+    for (int t = 0; t < T; t++) assert_non_null(engine_forward(&e, tokens[t], t));
+    long grown = status_bytes("VmHWM") - before, rows = 2L * T * 4096 * sizeof(float);
+    fprintf(stderr, "table %.1f MB, weights %.1f MB, engine %.1f MB: peak RSS grew %.1f MB\n",
+            table / 1e6, weights / 1e6, engine_bytes(&e) / 1e6, grown / 1e6);
+    /* weights, engine buffers and the rows decoded (as if each were resident) */
+    assert_true(grown < weights + (long)engine_bytes(&e) + rows + (1L << 20));
+    assert_true(grown < table / 2);
+    engine_free(&e);
+    model_free(&loaded);
+
+    assert_int_equal(bundle_verify(dir, TABLE_F32), OK);
+    char path[4096];
+    bundle_table_path(path, sizeof path, dir, TABLE_F32);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, 4096 + 12345, SEEK_SET);
+    int byte = fgetc(f);
+    fseek(f, 4096 + 12345, SEEK_SET);
+    fputc(byte ^ 0x40, f);
+    fclose(f);
+    assert_int_equal(bundle_verify(dir, TABLE_F32), ERR_INPUT);
+    remove_tree(dir);
+}
+
+/* A checkpoint's load copies tensors out of the mapped file: the copied pages leave the
+ * process as it goes, so the peak stays near one copy of the weights, not two. */
+static void test_checkpoint_load_peaks_near_one_copy(void **state) {
+    ModelConfig c;
+    small_config(&c, MEMORY_NONE);
+    c.d_model = 256;
+    c.ffn_hidden = 1024;
+    c.n_heads = 4;
+    c.n_kv_heads = 4;
+    c.n_layers = 4;   /* about 13 MB of weights */
+    Model m, loaded;
+    assert_int_equal(model_create(&m, &c, 0, 0), 0);
+    randomize(&m, 93);
+    char dir[] = "/tmp/meki-engine-load-XXXXXX", path[4096];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/weights.safetensors", dir);
+    TrainState s = {0};
+    assert_int_equal(model_save_file(&m, path, &s), 0);
+    long weights = (long)sizeof(float) * m.params.total;
+    model_free(&m);
+    long before = status_bytes("VmRSS");
+    reset_peak_rss();
+    assert_int_equal(model_load_file(&loaded, path, 0, &s), 0);
+    long grown = status_bytes("VmHWM") - before;
+    fprintf(stderr, "weights %.1f MB: peak RSS grew %.1f MB during the load\n", weights / 1e6, grown / 1e6);
+    long shadow = 0;   /* ASan backs each 8 bytes of the copy with a shadow byte */
+#ifdef __SANITIZE_ADDRESS__
+    shadow = weights / 8;
+#endif
+    assert_true(grown < weights * 5 / 4 + shadow);
+    model_free(&loaded);
+    remove_tree(dir);
+}
+
 int main(void) {
     kernels_set_threads(1);   /* tiny products: threads would only wait for each other */
     const struct CMUnitTest tests[] = {
@@ -408,6 +566,9 @@ int main(void) {
         cmocka_unit_test(test_engine_refuses_bad_context),
         cmocka_unit_test(test_sampler),
         cmocka_unit_test(test_decode_bench_smoke),
+        cmocka_unit_test(test_bundle_load_leaves_table_out_of_rss),
+        cmocka_unit_test(test_weights_dtypes_equal_roundtrip_forward),
+        cmocka_unit_test(test_checkpoint_load_peaks_near_one_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

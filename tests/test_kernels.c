@@ -17,6 +17,7 @@
 #include "kernels/embedding.h"
 #include "kernels/fastmath.h"
 #include "kernels/gemm.h"
+#include "kernels/inference.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
 #include "tests/gradcheck.h"
@@ -813,8 +814,42 @@ static void test_fast_expf_nan(void **state) {
     assert_true(isfinite(fast_expf(INFINITY)) && fast_expf(-INFINITY) >= 0);
 }
 
+/* The decode matvec group against a double-precision reference: every row count around
+ * the 4-row block, widths with and without a 16-float tail, accumulate or not, parts
+ * split across 1 and 2 threads (ranges that cut through a part). */
+static void test_matvec_group_reference(void **state) {
+    const int widths[] = {1, 15, 16, 33, 64, 100}, rows[] = {1, 3, 4, 5, 9, 67};
+    for (int threads = 1; threads <= 2; threads++) {
+        kernels_set_threads(threads);
+        for (int wi = 0; wi < 6; wi++)
+            for (int ri = 0; ri < 6; ri++) {
+                int C = widths[wi], O1 = rows[ri], O2 = rows[(ri + 2) % 6];
+                float *w1 = malloc(sizeof(float) * O1 * C), *w2 = malloc(sizeof(float) * O2 * C);
+                float *x = malloc(sizeof(float) * C), *y1 = malloc(sizeof(float) * O1);
+                float *y2 = malloc(sizeof(float) * O2);
+                for (int i = 0; i < O1 * C; i++) w1[i] = (float)((i * 37 % 23) - 11) / 7;
+                for (int i = 0; i < O2 * C; i++) w2[i] = (float)((i * 53 % 19) - 9) / 5;
+                for (int i = 0; i < C; i++) x[i] = (float)((i * 11 % 17) - 8) / 3;
+                for (int i = 0; i < O1; i++) y1[i] = 99;   /* overwritten */
+                for (int i = 0; i < O2; i++) y2[i] = (float)i;   /* accumulated onto */
+                MatvecPart parts[] = {{.weight = w1, .out = y1, .rows = O1}, {.weight = w2, .out = y2, .rows = O2, .accumulate = 1}};
+                matvec_group(parts, 2, x, C);
+                for (int o = 0; o < O1 + O2; o++) {
+                    const float *w = o < O1 ? w1 + (size_t)o * C : w2 + (size_t)(o - O1) * C;
+                    double ref = o < O1 ? 0 : o - O1, scale = 1;
+                    for (int c = 0; c < C; c++) { ref += (double)w[c] * x[c]; scale += fabs(w[c] * x[c]); }
+                    double got = o < O1 ? y1[o] : y2[o - O1];
+                    assert_true(fabs(got - ref) <= 1e-5 * scale);
+                }
+                free(w1); free(w2); free(x); free(y1); free(y2);
+            }
+    }
+    kernels_set_threads(1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_matvec_group_reference),
         cmocka_unit_test(test_matmul_backward),
         cmocka_unit_test(test_matmul_backward_sampled),
         cmocka_unit_test(test_matmul_backward_accumulates),

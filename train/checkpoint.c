@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define FORMAT "meki-checkpoint-1"
 
@@ -109,6 +111,14 @@ static long meta_long(const SafeTensors *st, const char *key) {
     return v ? atol(v) : 0;
 }
 
+/* The file's pages of a tensor once copied leave the process (the mapping is read-only and
+ * never read again): otherwise a load peaks at twice the weights, file pages and copy. */
+static void release_pages(const void *p, size_t bytes) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), start = ((uintptr_t)p + page - 1) & ~(page - 1);
+    uintptr_t end = ((uintptr_t)p + bytes) & ~(page - 1);
+    if (end > start) madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
 /* A NaN or Inf weight is refused here, the one door every model comes in by: it would
  * spread through every later product (and a fold would bake it into the ROM tables). */
 static int load_tensors(ParamSet *ps, float *base, const char *prefix, const SafeTensors *st) {
@@ -120,6 +130,7 @@ static int load_tensors(ParamSet *ps, float *base, const char *prefix, const Saf
         if (!src) return ERR_INPUT;
         float *dst = base + t->offset;
         memcpy(dst, src, sizeof(float) * (size_t)t->numel);
+        release_pages(src, sizeof(float) * (size_t)t->numel);
         for (long k = 0; k < t->numel; k++)
             if (!isfinite(dst[k]))
                 return error_set(ERR_INPUT, "%s: tensor %s holds a non-finite value (%g at index %ld)",

@@ -18,7 +18,7 @@ static const Command COMMANDS[] = {
     {"data", cmd_data, ""},     {"train", cmd_train, ""}, {"fold", cmd_fold, ""},
     {"eval", cmd_eval, ""},     {"decode", cmd_decode, ""}, {"bench", cmd_bench, ""},
     {"sweep", cmd_sweep, ""},   {"runs", cmd_runs, ""},   {"db", cmd_db, ""},
-    {"report", cmd_report, ""},
+    {"report", cmd_report, ""}, {"verify", cmd_verify, ""},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -1,0 +1,123 @@
+#include "kernels/wquant.h"
+#include "kernels/quant.h"
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
+static const char *const NAMES[] = {"f32", "bf16", "q8_0"};
+
+const char *weights_dtype_name(WeightsDtype t) { return t >= 0 && t <= WEIGHTS_Q8_0 ? NAMES[t] : "?"; }
+
+int weights_dtype_parse(const char *name) {
+    for (int i = 0; i <= WEIGHTS_Q8_0; i++) if (name && !strcmp(name, NAMES[i])) return i;
+    return -1;
+}
+
+size_t weights_bytes(WeightsDtype t, long rows, int C) {
+    if (t == WEIGHTS_F32) return sizeof(float) * (size_t)rows * C;
+    if (t == WEIGHTS_BF16) return sizeof(uint16_t) * (size_t)rows * C;
+    return C % QK_BLOCK ? 0 : (size_t)rows * (C / QK_BLOCK) * Q8_0_BLOCK_BYTES;
+}
+
+/* q8_0 rows are kernels/quant.c's ggml blocks (the ROM tables' and GGUF export's encoder),
+ * so a decode reads byte for byte what llama.cpp would store for these weights. */
+void weights_encode(WeightsDtype t, void *dst, const float *w, long rows, int C) {
+    size_t n = (size_t)rows * C;
+    if (t == WEIGHTS_F32) memcpy(dst, w, n * sizeof(float));
+    else if (t == WEIGHTS_BF16)
+        for (size_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = f32_to_bf16(w[i]);
+    else
+        for (long r = 0; r < rows; r++)
+            q8_encode_row((uint8_t *)dst + (size_t)r * weights_bytes(t, 1, C), w + (size_t)r * C, C);
+}
+
+void weights_roundtrip(WeightsDtype t, float *w, long rows, int C) {
+    size_t n = (size_t)rows * C;
+    if (t == WEIGHTS_BF16)
+        for (size_t i = 0; i < n; i++) w[i] = bf16_to_f32(f32_to_bf16(w[i]));
+    else if (t == WEIGHTS_Q8_0) {
+        uint8_t row[Q8_0_BLOCK_BYTES * 512];   /* rows up to 16384 wide on the stack */
+        for (long r = 0; r < rows; r++) {
+            float *x = w + (size_t)r * C;
+            for (int c = 0; c < C; c += 16384) {
+                int n_c = C - c < 16384 ? C - c : 16384;   /* whole blocks: C % 32 == 0 */
+                q8_encode_row(row, x + c, n_c);
+                q8_decode_row(x + c, row, n_c);
+            }
+        }
+    }
+}
+
+#ifdef __AVX512F__
+static float dot_bf16(const uint16_t *w, int C, const float *x) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    int c = 0;
+    for (; c + 32 <= C; c += 32) {
+        __m512i lo = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(w + c))), 16);
+        __m512i hi = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(w + c + 16))), 16);
+        a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(lo), _mm512_loadu_ps(x + c), a0);
+        a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(hi), _mm512_loadu_ps(x + c + 16), a1);
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    for (; c < C; c++) s += bf16_to_f32(w[c]) * x[c];
+    return s;
+}
+
+static float dot_q8_0(const uint8_t *w, int C, const float *x) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    for (int b = 0; b < C / QK_BLOCK; b++, w += Q8_0_BLOCK_BYTES, x += QK_BLOCK) {
+        uint16_t h;
+        memcpy(&h, w, 2);
+        __m512 d = _mm512_set1_ps(_cvtsh_ss(h));
+        __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 2))));
+        __m512 q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 18))));
+        __m512 t = _mm512_fmadd_ps(q1, _mm512_loadu_ps(x + 16), _mm512_mul_ps(q0, _mm512_loadu_ps(x)));
+        if (b & 1) a1 = _mm512_fmadd_ps(t, d, a1);
+        else a0 = _mm512_fmadd_ps(t, d, a0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+}
+#else
+static float dot_bf16(const uint16_t *w, int C, const float *x) {
+    float s = 0;
+    for (int c = 0; c < C; c++) s += bf16_to_f32(w[c]) * x[c];
+    return s;
+}
+
+static float dot_q8_0(const uint8_t *w, int C, const float *x) {
+    float s = 0;
+    for (int b = 0; b < C / QK_BLOCK; b++, w += Q8_0_BLOCK_BYTES, x += QK_BLOCK) {
+        uint16_t h;
+        memcpy(&h, w, 2);
+        float t = 0;
+        for (int i = 0; i < QK_BLOCK; i++) t += (float)(int8_t)w[2 + i] * x[i];
+        s += t * f16_to_f32(h);
+    }
+    return s;
+}
+#endif
+
+void weights_decode_row(WeightsDtype t, const void *packed, long row, int C, float *out) {
+    const uint8_t *w = (const uint8_t *)packed + (size_t)row * weights_bytes(t, 1, C);
+    if (t == WEIGHTS_F32) memcpy(out, w, sizeof(float) * C);
+    else if (t == WEIGHTS_BF16)
+        for (int c = 0; c < C; c++) out[c] = bf16_to_f32(((const uint16_t *)w)[c]);
+    else
+        for (int b = 0; b < C / QK_BLOCK; b++, w += Q8_0_BLOCK_BYTES) {
+            uint16_t h;
+            memcpy(&h, w, 2);
+            float d = f16_to_f32(h);
+            for (int i = 0; i < QK_BLOCK; i++) out[b * QK_BLOCK + i] = d * (float)(int8_t)w[2 + i];
+        }
+}
+
+void weights_rows_dot(WeightsDtype t, const void *packed, int n, int C, const float *x, float *sums) {
+    size_t row = weights_bytes(t, 1, C);
+    for (int r = 0; r < n; r++) {
+        const uint8_t *w = (const uint8_t *)packed + (size_t)r * row;
+        sums[r] = t == WEIGHTS_BF16 ? dot_bf16((const uint16_t *)w, C, x) : dot_q8_0(w, C, x);
+    }
+}
