@@ -132,11 +132,12 @@ int cmd_eval(int argc, char **argv) {
             json_int(&j, "choice_items", extras.choice.count);
         }
         if (lens) {
-            char key[32];
-            for (int l = 0; l < m.cfg.n_layers; l++) {
-                snprintf(key, sizeof key, "lens_kl_%d", l);
-                json_number(&j, key, extras.kl[l]);
-            }
+            char key[64];
+            for (int r = 0; r < LENS_READINGS; r++)
+                for (int l = 0; l < m.cfg.n_layers; l++) {
+                    lens_metric_name(key, sizeof key, r, l);
+                    json_number(&j, key, extras.kl[r][l]);
+                }
         }
         printf("%s\n", json_end(&j));
         json_free(&j);

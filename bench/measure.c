@@ -27,11 +27,12 @@ static int downstream(const RunSettings *s, const char *data_dir, Model *m, cons
         metrics_add(out, "choice_items", x.choice.count, "items");
     }
     if (!rc && s->eval.logit_lens)
-        for (int l = 0; l < m->cfg.n_layers; l++) {
-            char name[32];
-            snprintf(name, sizeof name, "lens_kl_%d", l);
-            metrics_add(out, name, x.kl[l], "nats");
-        }
+        for (int r = 0; r < LENS_READINGS; r++)
+            for (int l = 0; l < m->cfg.n_layers; l++) {
+                char name[64];
+                lens_metric_name(name, sizeof name, r, l);
+                metrics_add(out, name, x.kl[r][l], "nats");
+            }
     return rc;
 }
 
