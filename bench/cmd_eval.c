@@ -38,7 +38,7 @@ int cmd_eval(int argc, char **argv) {
         {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: the one the model was trained on)", 0, 0},
         {"--batch", ARG_INT, &batch, "sequences per forward (default 8)", 1, 65536},
         {"--threads", ARG_INT, &threads, "threads (default: all cores)", 0, 1024},
-        {"--zero-shot", ARG_FLAG, &zero_shot, "also score the cloze and 4-way choice tasks", 0, 0},
+        {"--zero-shot", ARG_FLAG, &zero_shot, "also score the zero-shot tasks (cloze, 4-way choice, 2-way word)", 0, 0},
         {"--items", ARG_INT, &items, "items per zero-shot task (default 400)", 1, 100000},
         {"--logit-lens", ARG_FLAG, &lens, "also the per-layer KL of the logit lens", 0, 0},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line", 0, 0},
@@ -125,11 +125,17 @@ int cmd_eval(int argc, char **argv) {
         json_number(&j, "inference_flops_per_token", acc.inference_flops_per_token);
         json_number(&j, "seconds", seconds);
         if (zero_shot) {
-            json_number(&j, "cloze_acc", extras.cloze.accuracy);
-            json_number(&j, "choice_acc", extras.choice.accuracy);
-            json_number(&j, "choice_acc_norm", extras.choice.accuracy_norm);
-            json_int(&j, "cloze_items", extras.cloze.count);
-            json_int(&j, "choice_items", extras.choice.count);
+            for (int k = 0; k < ZERO_SHOT_TASKS; k++) {
+                char key[64];
+                snprintf(key, sizeof key, "%s_acc", ZERO_SHOT_TASK[k].name);
+                json_number(&j, key, extras.task[k].accuracy);
+                if (ZERO_SHOT_TASK[k].norm) {
+                    snprintf(key, sizeof key, "%s_acc_norm", ZERO_SHOT_TASK[k].name);
+                    json_number(&j, key, extras.task[k].accuracy_norm);
+                }
+                snprintf(key, sizeof key, "%s_items", ZERO_SHOT_TASK[k].name);
+                json_int(&j, key, extras.task[k].count);
+            }
         }
         if (lens) {
             char key[64];

@@ -19,12 +19,16 @@ static int downstream(const RunSettings *s, const char *data_dir, Model *m, cons
                       MetricList *out) {
     DownstreamResult x = {0};
     int rc = evaluate_downstream(m, data_dir, val, s->eval.zero_shot, s->eval.logit_lens, TASK_ITEMS, &x);
-    if (!rc && s->eval.zero_shot) {
-        metrics_add(out, "cloze_acc", x.cloze.accuracy, "fraction");
-        metrics_add(out, "choice_acc", x.choice.accuracy, "fraction");
-        metrics_add(out, "choice_acc_norm", x.choice.accuracy_norm, "fraction");
-        metrics_add(out, "cloze_items", x.cloze.count, "items");
-        metrics_add(out, "choice_items", x.choice.count, "items");
+    for (int k = 0; !rc && s->eval.zero_shot && k < ZERO_SHOT_TASKS; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s_acc", ZERO_SHOT_TASK[k].name);
+        metrics_add(out, name, x.task[k].accuracy, "fraction");
+        if (ZERO_SHOT_TASK[k].norm) {
+            snprintf(name, sizeof name, "%s_acc_norm", ZERO_SHOT_TASK[k].name);
+            metrics_add(out, name, x.task[k].accuracy_norm, "fraction");
+        }
+        snprintf(name, sizeof name, "%s_items", ZERO_SHOT_TASK[k].name);
+        metrics_add(out, name, x.task[k].count, "items");
     }
     if (!rc && s->eval.logit_lens)
         for (int r = 0; r < LENS_READINGS; r++)

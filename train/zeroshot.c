@@ -163,6 +163,12 @@ static void note_shortfall(const Task *task, int scored) {
     printf("\n");
 }
 
+const ZeroShotTask ZERO_SHOT_TASK[ZERO_SHOT_TASKS] = {
+    {"cloze", "last word of a sentence, every token greedy (LAMBADA-like)", 0.0, 0, 0, task_build_cloze},
+    {"choice", "true next sentence among 4, length-normalised (HellaSwag-like)", 0.25, 1, 1, task_build_choice},
+    {"word", "true next word against a frequent word drawn from the same text, 2-way", 0.5, 1, 0, task_build_word},
+};
+
 /* Zero-shot tasks from the held-out text and the logit lens over the held-out tokens. */
 int evaluate_downstream(Model *m, const char *data_dir, const TokenFile *val, int zero_shot, int lens,
                         int items, DownstreamResult *x) {
@@ -171,7 +177,6 @@ int evaluate_downstream(Model *m, const char *data_dir, const TokenFile *val, in
         char path[4096], *text = NULL;
         size_t bytes;
         Tokenizer *tok = NULL;
-        Task cloze = {0}, choice = {0};
         snprintf(path, sizeof path, "%s/tokenizer.bin", data_dir);
         if (!(rc = tokenizer_load(&tok, path))) {
             snprintf(path, sizeof path, "%s/val.txt", data_dir);
@@ -180,20 +185,20 @@ int evaluate_downstream(Model *m, const char *data_dir, const TokenFile *val, in
         /* one context length for every model that can take it, so the items (and their
          * difficulty) are the same across scales and the cost does not grow with seq_len */
         int context = m->cfg.seq_len < ZERO_SHOT_CONTEXT ? m->cfg.seq_len : ZERO_SHOT_CONTEXT;
-        if (!rc) rc = task_build_cloze(&cloze, tok, text, bytes, items, context);
-        if (!rc) rc = task_build_choice(&choice, tok, text, bytes, items, context);
-        if (!rc) rc = task_score(m, &cloze, &x->cloze);
-        if (!rc) rc = task_score(m, &choice, &x->choice);
-        if (!rc) {
-            printf("zero-shot: cloze acc %.3f (%d items), choice acc %.3f acc_norm %.3f (%d items)\n",
-                   x->cloze.accuracy, x->cloze.count, x->choice.accuracy, x->choice.accuracy_norm,
-                   x->choice.count);
-            /* fewer items than asked is normal for a short held-out split: say how many and why */
-            note_shortfall(&cloze, x->cloze.count);
-            note_shortfall(&choice, x->choice.count);
+        for (int k = 0; k < ZERO_SHOT_TASKS && !rc; k++) {
+            const ZeroShotTask *z = &ZERO_SHOT_TASK[k];
+            Task task = {0};
+            rc = z->build(&task, tok, text, bytes, items, context);
+            if (!rc) rc = task_score(m, &task, &x->task[k]);
+            if (!rc) {
+                printf("zero-shot: %s acc %.3f", z->name, x->task[k].accuracy);
+                if (z->norm) printf(" acc_norm %.3f", x->task[k].accuracy_norm);
+                printf(" (%d items, chance %.2f)\n", x->task[k].count, z->chance);
+                /* fewer items than asked is normal for a short held-out split: say how many and why */
+                note_shortfall(&task, x->task[k].count);
+            }
+            task_free(&task);
         }
-        task_free(&cloze);
-        task_free(&choice);
         free(text);
         if (tok) tokenizer_free(tok);
     }

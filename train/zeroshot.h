@@ -13,6 +13,19 @@ typedef struct {
 
 int task_score(Model *m, const Task *task, TaskScore *score);
 
+/* The zero-shot tasks, one registry: each is recorded as <name>_acc, <name>_acc_norm (when
+ * norm) and <name>_items, and shown in the report's zero-shot table by its primary score. */
+typedef struct {
+    const char *name, *description;
+    double chance;              /* accuracy of a model that ignores the context */
+    int norm;                   /* acc_norm recorded (multi-token options of unequal length) */
+    int primary_norm;           /* the report's score is acc_norm, not acc */
+    int (*build)(Task *task, const Tokenizer *tok, const char *text, size_t bytes, int max_items, int max_context);
+} ZeroShotTask;
+
+enum { ZERO_SHOT_TASKS = 3 };
+extern const ZeroShotTask ZERO_SHOT_TASK[ZERO_SHOT_TASKS];
+
 /* The logit lens's readings. The paper (Fig. 7) says only "the final head on each layer's
  * hidden state" against "the final output": which state (before or after that layer's memory
  * injection), whether the final norm comes first, and the KL's direction are not given, so
@@ -36,7 +49,7 @@ void lens_metric_name(char *out, size_t size, int reading, int layer);
 int logit_lens(Model *m, const uint16_t *ids, long n_ids, int T, long max_tokens,
                double kl[LENS_READINGS][MAX_LAYERS]);
 typedef struct {
-    TaskScore cloze, choice;
+    TaskScore task[ZERO_SHOT_TASKS];   /* in ZERO_SHOT_TASK's order */
     double kl[LENS_READINGS][MAX_LAYERS];
 } DownstreamResult;
 
