@@ -28,7 +28,7 @@ static int load_model(Model *m, const char *checkpoint, const char *bundle, cons
 }
 
 int cmd_eval(int argc, char **argv) {
-    const char *checkpoint = NULL, *bundle = NULL, *data_dir = NULL, *dtype_text = "f32";
+    const char *checkpoint = NULL, *bundle = NULL, *data_dir = NULL, *dtype_text = "f32", *task = NULL;
     int json = 0, threads = 0, batch = 8, zero_shot = 0, lens = 0, items = 400;
     long eval_tokens = 0;
     ArgSpec specs[] = {
@@ -39,6 +39,7 @@ int cmd_eval(int argc, char **argv) {
         {"--batch", ARG_INT, &batch, "sequences per forward (default 8)", 1, 65536},
         {"--threads", ARG_INT, &threads, "threads (default: all cores)", 0, 1024},
         {"--zero-shot", ARG_FLAG, &zero_shot, "also score the zero-shot tasks (cloze, 4-way choice, 2-way word)", 0, 0},
+        {"--task", ARG_STRING, &task, "with --zero-shot, only this task (cloze, choice or word)", 0, 0},
         {"--items", ARG_INT, &items, "items per zero-shot task (default 400)", 1, 100000},
         {"--logit-lens", ARG_FLAG, &lens, "also the per-layer KL of the logit lens", 0, 0},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line", 0, 0},
@@ -50,6 +51,15 @@ int cmd_eval(int argc, char **argv) {
     if (!checkpoint == !bundle) {
         fprintf(stderr, "meki eval: give exactly one of --checkpoint or --bundle\n");
         return 2;
+    }
+    unsigned tasks = ZERO_SHOT_ALL;
+    if (task) {
+        int k = zero_shot_task_index(task);
+        if (k < 0 || !zero_shot) {
+            fprintf(stderr, "meki eval: --task: %s\n", k < 0 ? "unknown task (cloze, choice or word)" : "needs --zero-shot");
+            return 2;
+        }
+        tasks = 1u << k;
     }
     if (eval_tokens < 0) {
         fprintf(stderr, "meki eval: --eval-tokens must be positive (0: the whole split)\n");
@@ -105,7 +115,7 @@ int cmd_eval(int argc, char **argv) {
     printf("%s (%s form): val loss %.5f  val ppl %.3f  over %ld tokens in %.1f s\n", source,
            m.folded ? "folded" : "training", loss, exp(loss), count, seconds);
     DownstreamResult extras = {0};
-    if ((zero_shot || lens) && (rc = evaluate_downstream(&m, data_dir, &val, zero_shot, lens, items, &extras))) {
+    if ((zero_shot || lens) && (rc = evaluate_downstream(&m, data_dir, &val, zero_shot, tasks, lens, items, &extras))) {
         fprintf(stderr, "meki eval: %s\n", error_message());
         token_file_close(&val);
         model_free(&m);
@@ -127,6 +137,7 @@ int cmd_eval(int argc, char **argv) {
         if (zero_shot) {
             for (int k = 0; k < ZERO_SHOT_TASKS; k++) {
                 char key[64];
+                if (!(tasks & (1u << k))) continue;
                 snprintf(key, sizeof key, "%s_acc", ZERO_SHOT_TASK[k].name);
                 json_number(&j, key, extras.task[k].accuracy);
                 if (ZERO_SHOT_TASK[k].norm) {

@@ -18,7 +18,7 @@ static const int TASK_ITEMS = 400;
 static int downstream(const RunSettings *s, const char *data_dir, Model *m, const TokenFile *val,
                       MetricList *out) {
     DownstreamResult x = {0};
-    int rc = evaluate_downstream(m, data_dir, val, s->eval.zero_shot, s->eval.logit_lens, TASK_ITEMS, &x);
+    int rc = evaluate_downstream(m, data_dir, val, s->eval.zero_shot, ZERO_SHOT_ALL, s->eval.logit_lens, TASK_ITEMS, &x);
     for (int k = 0; !rc && s->eval.zero_shot && k < ZERO_SHOT_TASKS; k++) {
         char name[64];
         snprintf(name, sizeof name, "%s_acc", ZERO_SHOT_TASK[k].name);

@@ -170,8 +170,14 @@ const ZeroShotTask ZERO_SHOT_TASK[ZERO_SHOT_TASKS] = {
 };
 
 /* Zero-shot tasks from the held-out text and the logit lens over the held-out tokens. */
-int evaluate_downstream(Model *m, const char *data_dir, const TokenFile *val, int zero_shot, int lens,
-                        int items, DownstreamResult *x) {
+int zero_shot_task_index(const char *name) {
+    for (int k = 0; k < ZERO_SHOT_TASKS; k++)
+        if (!strcmp(ZERO_SHOT_TASK[k].name, name)) return k;
+    return -1;
+}
+
+int evaluate_downstream(Model *m, const char *data_dir, const TokenFile *val, int zero_shot, unsigned tasks,
+                        int lens, int items, DownstreamResult *x) {
     int rc = OK;
     if (zero_shot) {
         char path[4096], *text = NULL;
@@ -187,6 +193,7 @@ int evaluate_downstream(Model *m, const char *data_dir, const TokenFile *val, in
         int context = m->cfg.seq_len < ZERO_SHOT_CONTEXT ? m->cfg.seq_len : ZERO_SHOT_CONTEXT;
         for (int k = 0; k < ZERO_SHOT_TASKS && !rc; k++) {
             const ZeroShotTask *z = &ZERO_SHOT_TASK[k];
+            if (!(tasks & (1u << k))) continue;
             Task task = {0};
             rc = z->build(&task, tok, text, bytes, items, context);
             if (!rc) rc = task_score(m, &task, &x->task[k]);

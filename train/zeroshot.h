@@ -56,8 +56,12 @@ typedef struct {
 /* Tokens of context plus option per zero-shot item (less when the model's seq_len is shorter). */
 #define ZERO_SHOT_CONTEXT 128
 
-/* Zero-shot tasks built from data_dir/val.txt (items per task) and the logit lens over the
- * held-out tokens, as asked; prints one line for each. */
-int evaluate_downstream(Model *m, const char *data_dir, const TokenFile *val, int zero_shot, int lens,
-                        int items, DownstreamResult *x);
+/* Zero-shot tasks built from data_dir/val.txt (items per task; those whose bit 1 << k is in
+ * tasks, ZERO_SHOT_ALL for every one) and the logit lens over the held-out tokens, as
+ * asked; prints one line for each. */
+#define ZERO_SHOT_ALL ((1u << ZERO_SHOT_TASKS) - 1)
+int evaluate_downstream(Model *m, const char *data_dir, const TokenFile *val, int zero_shot, unsigned tasks,
+                        int lens, int items, DownstreamResult *x);
+/* The task's index in ZERO_SHOT_TASK, -1 if none is so named. */
+int zero_shot_task_index(const char *name);
 #endif
