@@ -134,6 +134,9 @@ int section_table1(Report *r);
 int section_table2(Report *r);
 int section_ablation(Report *r, const char *experiment);     /* table3, table4, fig5, projector, layers */
 int section_generic(Report *r, const char *experiment);      /* any experiment: per-variant figures */
+/* zeroshot.c: accuracy per zero-shot task and variant with its binomial interval (where measured). */
+int section_zero_shot(Report *r, const char *experiment);
+void wilson_interval(double correct, double n, double *low, double *high);   /* 95% */
 
 /* figures.c: sections built around a plot. */
 int section_fig6(Report *r);

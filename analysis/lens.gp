@@ -5,7 +5,7 @@ load gpdir.'/terminal.gp'
 set bmargin 5   # room for the legend below the axis label
 set title plottitle
 set xlabel 'layer (0 = first)'
-set ylabel 'KL(final ‖ lens) (nats/token)'
+set ylabel 'KL (nats/token; direction as the reading says)'
 set xtics 1
 stats datafile using 1 nooutput
 set xrange [STATS_min - 0.4 : STATS_max + 0.4]

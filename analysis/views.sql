@@ -161,22 +161,27 @@ JOIN (SELECT m.experiment, m.variant, c.step, avg(c.val_loss) AS mean
   ON g.experiment = p.experiment AND g.variant = p.variant AND g.step = p.step
 GROUP BY p.experiment, p.variant, p.step;
 
--- Logit lens (Fig. 7): one row per (experiment, run, layer) from the lens_kl_<layer> metrics.
+-- Logit lens (Fig. 7): one row per (experiment, run, reading, layer) from the metrics
+-- lens_kl_<layer> (reading after_block, the first definition) and lens_kl_<reading>_<layer>
+-- (train/zeroshot.c LENS_READING names the readings).
 CREATE TEMP VIEW lens_kl AS
 SELECT f.experiment, f.variant, f.hash, f.seed, f.scale, f.memory_kind,
-       CAST(substr(m.name, 9) AS INTEGER) AS layer, m.value AS kl
+       CASE WHEN rtrim(substr(m.name, 9), '0123456789') = '' THEN 'after_block'
+            ELSE rtrim(rtrim(substr(m.name, 9), '0123456789'), '_') END AS reading,
+       CAST(substr(m.name, 9 + length(rtrim(substr(m.name, 9), '0123456789'))) AS INTEGER) AS layer,
+       m.value AS kl
 FROM run_figures f
 JOIN metrics m ON m.hash = f.hash AND m.name LIKE 'lens\_kl\_%' ESCAPE '\'
-WHERE m.value IS NOT NULL;
+WHERE m.value IS NOT NULL AND m.name GLOB '*[0-9]';
 
 CREATE TEMP VIEW lens_kl_summary AS
-SELECT l.experiment, l.variant, l.layer, min(l.memory_kind) AS memory_kind, count(*) AS n,
+SELECT l.experiment, l.variant, l.reading, l.layer, min(l.memory_kind) AS memory_kind, count(*) AS n,
        avg(l.kl) AS kl_mean,
        CASE WHEN count(*) > 1 THEN sqrt(sum((l.kl - g.mean) * (l.kl - g.mean)) / (count(*) - 1)) END AS kl_std
 FROM lens_kl l
-JOIN (SELECT experiment, variant, layer, avg(kl) AS mean FROM lens_kl GROUP BY experiment, variant, layer) g
-  ON g.experiment = l.experiment AND g.variant = l.variant AND g.layer = l.layer
-GROUP BY l.experiment, l.variant, l.layer;
+JOIN (SELECT experiment, variant, reading, layer, avg(kl) AS mean FROM lens_kl GROUP BY experiment, variant, reading, layer) g
+  ON g.experiment = l.experiment AND g.variant = l.variant AND g.reading = l.reading AND g.layer = l.layer
+GROUP BY l.experiment, l.variant, l.reading, l.layer;
 
 -- Folded bundles per ROM-table dtype: perplexity, bytes on disk, decode speed, and the
 -- perplexity change against the same run's f32 table. Decode speed is the per-dtype metric

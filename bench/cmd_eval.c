@@ -30,7 +30,8 @@ static int load_model(Model *m, const char *checkpoint, const char *bundle, cons
 }
 
 int cmd_eval(int argc, char **argv) {
-    const char *checkpoint = NULL, *bundle = NULL, *data_dir = NULL, *dtype_text = "f32", *weights_text = "f32";
+    const char *checkpoint = NULL, *bundle = NULL, *data_dir = NULL, *dtype_text = "f32", *weights_text = "f32",
+               *task = NULL;
     int json = 0, threads = 0, batch = 8, zero_shot = 0, lens = 0, items = 400;
     long eval_tokens = 0;
     ArgSpec specs[] = {
@@ -41,7 +42,8 @@ int cmd_eval(int argc, char **argv) {
         {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: the one the model was trained on)", 0, 0},
         {"--batch", ARG_INT, &batch, "sequences per forward (default 8)", 1, 65536},
         {"--threads", ARG_INT, &threads, "threads (default: all cores)", 0, 1024},
-        {"--zero-shot", ARG_FLAG, &zero_shot, "also score the cloze and 4-way choice tasks", 0, 0},
+        {"--zero-shot", ARG_FLAG, &zero_shot, "also score the zero-shot tasks (cloze, 4-way choice, 2-way word)", 0, 0},
+        {"--task", ARG_STRING, &task, "with --zero-shot, only this task (cloze, choice or word)", 0, 0},
         {"--items", ARG_INT, &items, "items per zero-shot task (default 400)", 1, 100000},
         {"--logit-lens", ARG_FLAG, &lens, "also the per-layer KL of the logit lens", 0, 0},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line", 0, 0},
@@ -58,6 +60,15 @@ int cmd_eval(int argc, char **argv) {
     if (weights_dtype < 0) {
         fprintf(stderr, "meki eval: --weights-dtype: unknown dtype '%s' (f32, bf16, q8_0)\n", weights_text);
         return 2;
+    }
+    unsigned tasks = ZERO_SHOT_ALL;
+    if (task) {
+        int k = zero_shot_task_index(task);
+        if (k < 0 || !zero_shot) {
+            fprintf(stderr, "meki eval: --task: %s\n", k < 0 ? "unknown task (cloze, choice or word)" : "needs --zero-shot");
+            return 2;
+        }
+        tasks = 1u << k;
     }
     if (eval_tokens < 0) {
         fprintf(stderr, "meki eval: --eval-tokens must be positive (0: the whole split)\n");
@@ -118,7 +129,7 @@ int cmd_eval(int argc, char **argv) {
     printf("%s (%s form): val loss %.5f  val ppl %.3f  over %ld tokens in %.1f s\n", source,
            m.folded ? "folded" : "training", loss, exp(loss), count, seconds);
     DownstreamResult extras = {0};
-    if ((zero_shot || lens) && (rc = evaluate_downstream(&m, data_dir, &val, zero_shot, lens, items, &extras))) {
+    if ((zero_shot || lens) && (rc = evaluate_downstream(&m, data_dir, &val, zero_shot, tasks, lens, items, &extras))) {
         fprintf(stderr, "meki eval: %s\n", error_message());
         token_file_close(&val);
         model_free(&m);
@@ -139,18 +150,26 @@ int cmd_eval(int argc, char **argv) {
         json_number(&j, "inference_flops_per_token", acc.inference_flops_per_token);
         json_number(&j, "seconds", seconds);
         if (zero_shot) {
-            json_number(&j, "cloze_acc", extras.cloze.accuracy);
-            json_number(&j, "choice_acc", extras.choice.accuracy);
-            json_number(&j, "choice_acc_norm", extras.choice.accuracy_norm);
-            json_int(&j, "cloze_items", extras.cloze.count);
-            json_int(&j, "choice_items", extras.choice.count);
+            for (int k = 0; k < ZERO_SHOT_TASKS; k++) {
+                char key[64];
+                if (!(tasks & (1u << k))) continue;
+                snprintf(key, sizeof key, "%s_acc", ZERO_SHOT_TASK[k].name);
+                json_number(&j, key, extras.task[k].accuracy);
+                if (ZERO_SHOT_TASK[k].norm) {
+                    snprintf(key, sizeof key, "%s_acc_norm", ZERO_SHOT_TASK[k].name);
+                    json_number(&j, key, extras.task[k].accuracy_norm);
+                }
+                snprintf(key, sizeof key, "%s_items", ZERO_SHOT_TASK[k].name);
+                json_int(&j, key, extras.task[k].count);
+            }
         }
         if (lens) {
-            char key[32];
-            for (int l = 0; l < m.cfg.n_layers; l++) {
-                snprintf(key, sizeof key, "lens_kl_%d", l);
-                json_number(&j, key, extras.kl[l]);
-            }
+            char key[64];
+            for (int r = 0; r < LENS_READINGS; r++)
+                for (int l = 0; l < m.cfg.n_layers; l++) {
+                    lens_metric_name(key, sizeof key, r, l);
+                    json_number(&j, key, extras.kl[r][l]);
+                }
         }
         printf("%s\n", json_end(&j));
         json_free(&j);

@@ -18,20 +18,25 @@ static const int TASK_ITEMS = 400;
 static int downstream(const RunSettings *s, const char *data_dir, Model *m, const TokenFile *val,
                       MetricList *out) {
     DownstreamResult x = {0};
-    int rc = evaluate_downstream(m, data_dir, val, s->eval.zero_shot, s->eval.logit_lens, TASK_ITEMS, &x);
-    if (!rc && s->eval.zero_shot) {
-        metrics_add(out, "cloze_acc", x.cloze.accuracy, "fraction");
-        metrics_add(out, "choice_acc", x.choice.accuracy, "fraction");
-        metrics_add(out, "choice_acc_norm", x.choice.accuracy_norm, "fraction");
-        metrics_add(out, "cloze_items", x.cloze.count, "items");
-        metrics_add(out, "choice_items", x.choice.count, "items");
+    int rc = evaluate_downstream(m, data_dir, val, s->eval.zero_shot, ZERO_SHOT_ALL, s->eval.logit_lens, TASK_ITEMS, &x);
+    for (int k = 0; !rc && s->eval.zero_shot && k < ZERO_SHOT_TASKS; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s_acc", ZERO_SHOT_TASK[k].name);
+        metrics_add(out, name, x.task[k].accuracy, "fraction");
+        if (ZERO_SHOT_TASK[k].norm) {
+            snprintf(name, sizeof name, "%s_acc_norm", ZERO_SHOT_TASK[k].name);
+            metrics_add(out, name, x.task[k].accuracy_norm, "fraction");
+        }
+        snprintf(name, sizeof name, "%s_items", ZERO_SHOT_TASK[k].name);
+        metrics_add(out, name, x.task[k].count, "items");
     }
     if (!rc && s->eval.logit_lens)
-        for (int l = 0; l < m->cfg.n_layers; l++) {
-            char name[32];
-            snprintf(name, sizeof name, "lens_kl_%d", l);
-            metrics_add(out, name, x.kl[l], "nats");
-        }
+        for (int r = 0; r < LENS_READINGS; r++)
+            for (int l = 0; l < m->cfg.n_layers; l++) {
+                char name[64];
+                lens_metric_name(name, sizeof name, r, l);
+                metrics_add(out, name, x.kl[r][l], "nats");
+            }
     return rc;
 }
 

@@ -149,6 +149,94 @@ int task_build_choice(Task *task, const Tokenizer *tok, const char *text, size_t
     return OK;
 }
 
+typedef struct { size_t start, end; int type; } Word;   /* text[start, end), its type in the list */
+
+/* Words (runs of letters after a space) of text, each with its type's index; types[] holds
+ * each type's first occurrence and count[] its frequency. Returns the number of words. */
+static int split_words(const char *text, size_t bytes, Word **words, Word **types, int **count, int *n_types) {
+    int n = 0, cap = 1024, tcap = 256;
+    *words = malloc(sizeof(Word) * cap);
+    *types = malloc(sizeof(Word) * tcap);
+    *count = malloc(sizeof(int) * tcap);
+    *n_types = 0;
+    for (size_t i = 1; i < bytes; i++) {
+        if (!isalpha((unsigned char)text[i]) || text[i - 1] != ' ') continue;
+        size_t end = i;
+        while (end < bytes && isalpha((unsigned char)text[end])) end++;
+        int t = 0;   /* linear search: a held-out split has a few thousand types */
+        while (t < *n_types && !((*types)[t].end - (*types)[t].start == end - i &&
+                                 !memcmp(text + (*types)[t].start, text + i, end - i))) t++;
+        if (t == *n_types) {
+            if (t == tcap) { *types = realloc(*types, sizeof(Word) * (tcap *= 2)); *count = realloc(*count, sizeof(int) * tcap); }
+            (*types)[t] = (Word){i, end, t};
+            (*count)[t] = 0;
+            ++*n_types;
+        }
+        ++(*count)[t];
+        if (n == cap) *words = realloc(*words, sizeof(Word) * (cap *= 2));
+        (*words)[n++] = (Word){i, end, t};
+        i = end;
+    }
+    return n;
+}
+
+int task_build_word(Task *task, const Tokenizer *tok, const char *text, size_t bytes,
+                    int max_items, int max_context) {
+    memset(task, 0, sizeof *task);
+    strcpy(task->name, "word");
+    task->requested = max_items;
+    Word *words, *types;
+    int *count, n_types, n = split_words(text, bytes, &words, &types, &count, &n_types);
+    /* the frequent types: the TASK_WORD_TYPES most frequent (ties by first occurrence) */
+    char *frequent = calloc((size_t)n_types + 1, 1);
+    for (int k = 0; k < TASK_WORD_TYPES && k < n_types; k++) {
+        int best = -1;
+        for (int t = 0; t < n_types; t++)
+            if (!frequent[t] && (best < 0 || count[t] > count[best])) best = t;
+        frequent[best] = 1;
+    }
+    int *pool = malloc(sizeof(int) * (n + 1)), n_pool = 0;   /* occurrences of frequent words */
+    for (int i = 0; i < n; i++)
+        if (frequent[words[i].type]) pool[n_pool++] = i;
+    Rng rng;
+    rng_seed(&rng, 20260204);
+    int capacity = 0, stride = stride_for(n_pool, max_items), short_context = 0, tried = 0;
+    for (int p = 1; n_pool > 1 && p < n_pool && task->count < max_items; p += stride) {
+        const Word *w = &words[pool[p]], *other;
+        tried++;
+        /* the distractor is another occurrence drawn from the same pool, so the two options
+         * have the same word frequencies in expectation: only the context tells them apart */
+        int guard = 0;
+        do other = &words[pool[rng_below(&rng, (uint64_t)n_pool)]];
+        while (other->type == w->type && ++guard < 1000);
+        if (other->type == w->type) break;
+        TaskItem item = {0};
+        item.n_options = 2;
+        item.answer = (int)rng_below(&rng, 2);
+        for (int k = 0; k < 2; k++) {
+            const Word *o = k == item.answer ? w : other;
+            /* with its leading space, as the cloze's target */
+            item.option_len[k] = encode(tok, text + o->start - 1, o->end - o->start + 1, &item.options[k]);
+            item.option_bytes[k] = (int)(o->end - o->start + 1);
+        }
+        item.context_len = encode_context(tok, text, w->start - 1, max_context - task_item_longest(&item), &item.context);
+        if (item.context_len < 8) {
+            free(item.context);
+            for (int k = 0; k < 2; k++) free(item.options[k]);
+            short_context++;
+            continue;
+        }
+        add_item(task, &capacity, item);
+    }
+    if (task->count < max_items)
+        snprintf(task->shortfall, sizeof task->shortfall, "1 in %d of %d occurrences of the %d most frequent "
+                 "words tried (%d): %d whose options leave under 8 tokens of context",
+                 stride, n_pool, TASK_WORD_TYPES, tried, short_context);
+    free(words); free(types); free(count); free(frequent); free(pool);
+    if (!task->count) return error_set(ERR_INPUT, "held-out text too short to build the word task");
+    return OK;
+}
+
 int task_item_longest(const TaskItem *item) {
     int longest = 0;
     for (int k = 0; k < item->n_options; k++) longest = item->option_len[k] > longest ? item->option_len[k] : longest;

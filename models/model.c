@@ -242,6 +242,16 @@ void model_free(Model *m) {
 
 static MemorySite site_of(const Model *m, int l) { return m->ops ? m->ops->site(m, l) : SITE_NONE; }
 
+/* x += memory(in) for layer l; with m->memory_out, also what it added (x after - x before). */
+static void memory_forward(Model *m, int l, const float *in, float *x, int B, int T) {
+    long n = (long)B * T * m->cfg.d_model;
+    float *added = m->memory_out ? m->memory_out + (long)l * n : NULL;
+    if (added) memcpy(added, x, sizeof(float) * n);
+    m->ops->forward(m, l, in, x, B, T);
+    if (added)
+        for (long i = 0; i < n; i++) added[i] = x[i] - added[i];
+}
+
 /* x[N, d] is the residual stream, updated in place. */
 static void block_forward(Model *m, int l, float *x, int B, int T) {
     const ModelConfig *c = &m->cfg;
@@ -251,7 +261,8 @@ static void block_forward(Model *m, int l, float *x, int B, int T) {
     int F = c->ffn_hidden;
     MemorySite site = site_of(m, l);
 
-    if (site == SITE_BEFORE_ATTN) m->ops->forward(m, l, x, x, B, T);
+    if (m->memory_out && site == SITE_NONE) memset(m->memory_out + (long)l * N * d, 0, sizeof(float) * N * d);
+    if (site == SITE_BEFORE_ATTN) memory_forward(m, l, x, x, B, T);
     memcpy(a->x_in, x, sizeof(float) * N * d);
     rmsnorm_forward(a->h_attn, a->rstd_attn, x, w->attn_norm, N, d, c->norm_eps);
     matmul_forward(a->q_raw, a->h_attn, w->wq, N, d, H * hd, 0);
@@ -268,8 +279,8 @@ static void block_forward(Model *m, int l, float *x, int B, int T) {
     rope_forward(a->k, m->cos_table, m->sin_table, B, T, KV, hd);
     attention_forward(a->attn, a->probs, a->q, a->k, a->v, B, T, H, KV, hd);
     matmul_forward(x, a->attn, w->wo, N, H * hd, d, 1);
-    if (site == SITE_PARALLEL_ATTN) m->ops->forward(m, l, a->h_attn, x, B, T);
-    if (site == SITE_AFTER_ATTN) m->ops->forward(m, l, x, x, B, T);
+    if (site == SITE_PARALLEL_ATTN) memory_forward(m, l, a->h_attn, x, B, T);
+    if (site == SITE_AFTER_ATTN) memory_forward(m, l, x, x, B, T);
 
     memcpy(a->x_mid, x, sizeof(float) * N * d);
     rmsnorm_forward(a->h_ffn, a->rstd_ffn, x, w->ffn_norm, N, d, c->norm_eps);
@@ -277,8 +288,8 @@ static void block_forward(Model *m, int l, float *x, int B, int T) {
     matmul_forward(a->ffn_up, a->h_ffn, w->w_up, N, d, F, 0);
     swiglu_forward(a->ffn_act, a->ffn_gate, a->ffn_up, (long)N * F);
     matmul_forward(x, a->ffn_act, w->w_down, N, F, d, 1);
-    if (site == SITE_PARALLEL_FFN) m->ops->forward(m, l, a->h_ffn, x, B, T);
-    if (site == SITE_AFTER_FFN) m->ops->forward(m, l, x, x, B, T);
+    if (site == SITE_PARALLEL_FFN) memory_forward(m, l, a->h_ffn, x, B, T);
+    if (site == SITE_AFTER_FFN) memory_forward(m, l, x, x, B, T);
 }
 
 double model_forward(Model *m, const int32_t *tokens, const int32_t *targets, int B, int T) {

@@ -59,6 +59,10 @@ struct Model {
     float *x_final, *h_final, *rstd_final, *logits, *losses;
     float *cos_table, *sin_table;
     float *dx, *dh, *dq, *dk, *dv, *dattn, *dgate, *dup, *dact, *scratch;
+    /* Optional, owned by the caller ([n_layers, B*T, d] or NULL): model_forward stores there
+     * what each layer's memory added to the residual stream (zeros where none), for the
+     * logit lens's reading before the memory injection. */
+    float *memory_out;
 };
 
 /* Build a model (parameters declared and allocated, not initialised).

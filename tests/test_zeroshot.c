@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "data/tasks.h"
 #include "kernels/adamw.h"
 #include "models/model.h"
+#include "models/config.h"
 #include "train/zeroshot.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -127,10 +129,38 @@ static void test_choice_answer_is_the_true_next_sentence(void **state) {
     task_free(&b);
 }
 
+/* The word task: the answer is the word that really follows the context, the distractor a
+ * different frequent word, the answer's position balanced. */
+static void test_word_answer_is_the_true_next_word(void **state) {
+    Task a, b;
+    assert_int_equal(task_build_word(&a, tok, text, bytes, ITEMS, CONTEXT), 0);
+    assert_int_equal(task_build_word(&b, tok, text, bytes, ITEMS, CONTEXT), 0);
+    assert_int_equal(a.count, ITEMS);
+    assert_same_items(&a, &b);
+    int at[2] = {0}, other_follows = 0;
+    for (int i = 0; i < a.count; i++) {
+        const TaskItem *item = &a.items[i];
+        assert_int_equal(item->n_options, 2);
+        at[item->answer]++;
+        assert_true(occurs_in_text(item, item->answer));
+        char *x = decode(item->options[0], item->option_len[0]), *y = decode(item->options[1], item->option_len[1]);
+        assert_string_not_equal(x, y);
+        assert_true(x[0] == ' ' && y[0] == ' ');
+        free(x), free(y);
+        other_follows += occurs_in_text(item, 1 - item->answer);
+    }
+    for (int k = 0; k < 2; k++) assert_true(at[k] > a.count * 3 / 8 && at[k] < a.count * 5 / 8);
+    /* the context is the whole passage up to the word: the distractor rarely also follows it */
+    assert_true(other_follows <= a.count / 50);
+    task_free(&a);
+    task_free(&b);
+}
+
 /* Trains a tiny model on text[0, n_bytes) for `steps` steps (0: untrained). */
-static void tiny_model(Model *m, size_t n_bytes, int steps) {
+static void tiny_model_of(Model *m, size_t n_bytes, int steps, const char *memory) {
     ModelConfig c;
     model_preset(&c, "tiny");
+    c.memory = memory_kind_parse(memory);
     assert_int_equal(model_create(m, &c, 0, 1), 0);
     model_init_weights(m, 7);
     if (!steps) return;
@@ -156,6 +186,43 @@ static void tiny_model(Model *m, size_t n_bytes, int steps) {
     free(x); free(y); free(ids);
 }
 
+static void tiny_model(Model *m, size_t n_bytes, int steps) { tiny_model_of(m, n_bytes, steps, "none"); }
+
+/* The logit lens under each reading on a tiny trained dense and MeKi model: KL finite and
+ * >= 0; at the last layer the lens is the model's own head (KL 0) where the reading reads
+ * the final state through the final norm; dense has no memory, so before_memory equals
+ * after_block, while MeKi's differs; the two KL directions differ. */
+static void test_logit_lens_readings(void **state) {
+    uint16_t *ids;
+    long n;
+    assert_int_equal(tokenizer_encode(tok, (const unsigned char *)text, SHORT_TEXT, &ids, &n), 0);
+    const char *kinds[] = {"none", "meki"};
+    for (int k = 0; k < 2; k++) {
+        Model m;
+        static double kl[LENS_READINGS][MAX_LAYERS];
+        tiny_model_of(&m, SHORT_TEXT, 100, kinds[k]);
+        int T = m.cfg.seq_len, L = m.cfg.n_layers, last = L - 1;
+        assert_int_equal(logit_lens(&m, ids, n, T, 4L * T, kl), 0);
+        for (int r = 0; r < LENS_READINGS; r++) {
+            fprintf(stderr, "%s %-13s:", kinds[k], LENS_READING[r].name);
+            for (int l = 0; l < L; l++) {
+                fprintf(stderr, " %.4f", kl[r][l]);
+                assert_true(isfinite(kl[r][l]) && kl[r][l] >= -1e-6);
+            }
+            fprintf(stderr, "\n");
+        }
+        assert_true(kl[0][last] < 1e-4 && kl[1][last] < 1e-4);   /* after_block, reverse */
+        assert_true(kl[3][last] > 1e-3);                          /* no_norm: the head without its norm */
+        assert_true(kl[0][0] > 1e-2 && fabs(kl[0][0] - kl[1][0]) > 1e-3 * kl[0][0]);
+        for (int l = 0; l < L; l++) {
+            if (k == 0) assert_true(fabs(kl[2][l] - kl[0][l]) <= 1e-4 * (1 + kl[0][l]));
+            else assert_true(fabs(kl[2][l] - kl[0][l]) > 1e-4);   /* every MeKi layer adds something */
+        }
+        model_free(&m);
+    }
+    free(ids);
+}
+
 /* Both tasks built from text[0, n_bytes) with the tiny model's 64-token context. */
 static void score(Model *m, size_t n_bytes, TaskScore *cloze, TaskScore *choice) {
     Task a, b;
@@ -167,6 +234,37 @@ static void score(Model *m, size_t n_bytes, TaskScore *cloze, TaskScore *choice)
     assert_int_equal(choice->count, b.count);
     task_free(&a);
     task_free(&b);
+}
+
+/* The word task's accuracy over text[0, n_bytes), with its 95% Wilson half-width in *half. */
+static double word_score(Model *m, size_t n_bytes, double *half, int *n) {
+    Task w;
+    TaskScore score;
+    assert_int_equal(task_build_word(&w, tok, text, n_bytes, ITEMS, m->cfg.seq_len), 0);
+    assert_int_equal(task_score(m, &w, &score), 0);
+    assert_int_equal(score.count, w.count);
+    task_free(&w);
+    double p = score.accuracy, z = 1.96, k = score.count;
+    *half = z * sqrt(p * (1 - p) / k + z * z / (4 * k * k)) / (1 + z * z / k);
+    *n = score.count;
+    return p;
+}
+
+static void test_word_task_untrained_at_chance_trained_above(void **state) {
+    Model m;
+    double half;
+    int n;
+    tiny_model(&m, bytes, 0);
+    double untrained = word_score(&m, bytes, &half, &n);
+    fprintf(stderr, "word task, untrained: %.3f ± %.3f over %d items\n", untrained, half, n);
+    assert_true(n >= 150);
+    assert_true(fabs(untrained - 0.5) <= 0.5 * 1.96 / sqrt(n) * 1.5);   /* chance within its interval */
+    model_free(&m);
+    tiny_model(&m, SHORT_TEXT, 300);
+    double trained = word_score(&m, SHORT_TEXT, &half, &n);
+    fprintf(stderr, "word task, trained on the text: %.3f ± %.3f over %d items\n", trained, half, n);
+    assert_true(trained - half > 0.6);
+    model_free(&m);
 }
 
 static void test_untrained_model_scores_at_chance(void **state) {
@@ -199,6 +297,9 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cloze_items_are_last_words_of_the_text),
         cmocka_unit_test(test_choice_answer_is_the_true_next_sentence),
+        cmocka_unit_test(test_logit_lens_readings),
+        cmocka_unit_test(test_word_answer_is_the_true_next_word),
+        cmocka_unit_test(test_word_task_untrained_at_chance_trained_above),
         cmocka_unit_test(test_untrained_model_scores_at_chance),
         cmocka_unit_test(test_model_that_read_the_text_finds_the_answers),
     };
