@@ -15,6 +15,7 @@ cleanup() {
   for pid in "${started[@]}"; do kill "$pid" 2>/dev/null || true; done
   sleep 1
   for pid in "${started[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  pkill -9 -f "$T/" 2>/dev/null || true   # a daemon that failed before its pid file was read
   rm -rf "$T"
 }
 trap cleanup EXIT
