@@ -33,7 +33,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 MEKI     := meki$(if $(SANITIZE),-san)
 
-.PHONY: all deps build data test test-sanitize test-interop test-slurm fuzz bench-mpi reproduce report bench clean
+.PHONY: all deps build data test test-sanitize test-interop test-slurm fuzz bench-mpi bench-decode reproduce report bench clean
 
 # make reproduce [SCALE=quick]: every experiment file into one database, then the report.
 # Finished runs are skipped and an interrupted run resumes, so it can be run again after
@@ -118,7 +118,11 @@ bench: build
 
 # make bench-mpi [REPEATS=N]: 2 ranks x 1 thread against 1 rank x 2 threads (train, sweep)
 bench-mpi: build data
-	bench/mpi/scaling.sh
+	bench/scripts/mpi_scaling.sh
+
+# make bench-decode [ROUNDS=N PRESET=large]: decode tok/s by weights dtype and threads, interleaved
+bench-decode: build data
+	bench/scripts/decode_dtypes.sh
 
 # Each test binary runs from the repository root; a failing binary fails the target.
 test: deps $(MEKI) $(TEST_BIN)
