@@ -8,11 +8,14 @@ set -euo pipefail
 MEKI=${MEKI:-./meki}
 ROUNDS=${ROUNDS:-3}
 PRESET=${PRESET:-large}
+SET=${SET:-}   # e.g. SET="model.d_model=512 model.n_layers=12 model.ffn_hidden=1536": a shape past the LLC
 T=$(mktemp -d /tmp/meki-bench-decode.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-$MEKI train --preset "$PRESET" --memory meki --tokens 256 --batch 4 --seq-len 64 --threads 2 --quiet \
+sets=()
+for kv in $SET; do sets+=(--set "$kv"); done
+$MEKI train --preset "$PRESET" "${sets[@]}" --memory meki --tokens 256 --batch 4 --seq-len 64 --threads 2 --quiet \
      --out "$T/run" >/dev/null
-$MEKI fold --checkpoint "$T/run" --out "$T/bundle" >/dev/null
+$MEKI fold --checkpoint "$T/run" --out "$T/bundle" >/dev/null 2>&1
 number() { sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p" "$1" | tail -n 1; }
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"

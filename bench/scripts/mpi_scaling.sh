@@ -24,10 +24,10 @@ for preset in small large; do
   one=() two=()
   for r in $(seq "$REPEATS"); do
     $MEKI train --preset "$preset" --tokens "${!tokens}" --threads 2 --quiet --json --fresh \
-         --out "$T/one-$preset" >"$T/one.json"
+         --out "$T/one-$preset" >"$T/one.json" 2>"$T/one.err"
     one+=("$(number "$T/one.json" train_tok_s)")
     $MPIRUN $MEKI train --preset "$preset" --tokens "${!tokens}" --threads 1 --quiet --json --fresh \
-         --out "$T/two-$preset" >"$T/two.json"
+         --out "$T/two-$preset" >"$T/two.json" 2>"$T/two.err"
     two+=("$(number "$T/two.json" train_tok_s)")
   done
   a=$(printf '%s\n' "${one[@]}" | median); b=$(printf '%s\n' "${two[@]}" | median)
