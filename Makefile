@@ -33,7 +33,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 MEKI     := meki$(if $(SANITIZE),-san)
 
-.PHONY: all deps build data test test-sanitize test-interop test-slurm fuzz bench-mpi bench-decode reproduce report bench clean
+.PHONY: all deps build data test test-sanitize test-interop test-slurm fuzz bench-mpi bench-decode bench-peers reproduce report bench clean
 
 # make reproduce [SCALE=quick]: every experiment file into one database, then the report.
 # Finished runs are skipped and an interrupted run resumes, so it can be run again after
@@ -123,6 +123,13 @@ bench-mpi: build data
 # make bench-decode [ROUNDS=N PRESET=large]: decode tok/s by weights dtype and threads, interleaved
 bench-decode: build data
 	bench/scripts/decode_dtypes.sh
+
+# make bench-peers [REPEATS=2] [PRESETS="small large"]: training tok/s against PyTorch eager
+# (Debian's python3-torch, under jemalloc) on the same shape, interleaved; not part of make test.
+bench-peers: build
+	@/usr/bin/python3 -c 'import torch' 2>/dev/null && [ -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ] || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-numpy libjemalloc2; }
+	bench/scripts/train_vs_torch.sh
 
 # Each test binary runs from the repository root; a failing binary fails the target.
 test: deps $(MEKI) $(TEST_BIN)

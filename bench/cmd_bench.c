@@ -53,6 +53,23 @@ static int bench_train(int argc, char **argv) {
         json_string(&j, "preset", preset);
         json_string(&j, "memory", memory);
         json_int(&j, "threads", s.threads);
+        /* the shape, so a peer (bench/peers/torch_train.py --like) trains the same model */
+        json_int(&j, "batch", s.batch);
+        json_int(&j, "seq_len", s.seq_len);
+        json_int(&j, "d_model", cfg.d_model);
+        json_int(&j, "n_layers", cfg.n_layers);
+        json_int(&j, "n_heads", cfg.n_heads);
+        json_int(&j, "n_kv_heads", cfg.n_kv_heads);
+        json_int(&j, "head_dim", cfg.head_dim ? cfg.head_dim : cfg.d_model / cfg.n_heads);
+        json_int(&j, "ffn_hidden", cfg.ffn_hidden);
+        json_int(&j, "vocab_size", cfg.vocab_size);
+        json_number(&j, "rope_theta", cfg.rope_theta);
+        json_number(&j, "norm_eps", cfg.norm_eps);
+        json_int(&j, "qk_norm", cfg.qk_norm);
+        json_int(&j, "tie_embeddings", cfg.tie_embeddings);
+        json_number(&j, "forward_seconds", s.forward_seconds);
+        json_number(&j, "backward_seconds", s.backward_seconds);
+        json_number(&j, "optimizer_seconds", s.optimizer_seconds);
         json_number(&j, "train_tok_s", s.train_tok_s);
         json_number(&j, "mfu", s.mfu);
         json_number(&j, "sgemm_flop_s", s.sgemm_flops);

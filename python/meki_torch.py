@@ -67,7 +67,8 @@ def rope(x, theta):
     inv_freq = theta ** (-torch.arange(0, hd, 2, dtype=torch.float64) / hd)
     angles = torch.arange(T, dtype=torch.float64)[:, None] * inv_freq[None, :]   # [T, hd/2]
     angles = torch.cat((angles, angles), dim=-1)[None, :, None, :]
-    return x * angles.cos() + rotate_half(x) * angles.sin()
+    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)   # float32 stays float32 (bench/peers)
+    return x * cos + rotate_half(x) * sin
 
 
 def attention(p, pre, c, h):
