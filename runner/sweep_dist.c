@@ -37,9 +37,18 @@ static void nap(void) {
     nanosleep(&ts, NULL);
 }
 
-static int wait_message(int tag, void **buf, long *bytes, int *source) {
+/* The next message with tag (waited for with naps) into the fixed-size struct out
+ * (zeroed; a shorter message leaves the rest zero, a longer one is cut). */
+static int receive_struct(int tag, void *out, size_t size) {
+    void *buf;
+    long bytes;
     while (!dist_poll(tag, NULL)) nap();
-    return dist_recv(tag, buf, bytes, source);
+    int rc = dist_recv(tag, &buf, &bytes, NULL);
+    if (rc) return rc;
+    memset(out, 0, size);
+    memcpy(out, buf, (size_t)bytes < size ? (size_t)bytes : size);
+    free(buf);
+    return OK;
 }
 
 /* Training FLOPs of a run from its config (the backbone's; a memory module adds little):
@@ -85,14 +94,9 @@ static void group_stop(void) {
 
 int sweep_dist_member(const SweepContext *ctx, const ExperimentConfig *exp) {
     for (;;) {
-        void *buf;
-        long bytes;
-        int rc = wait_message(TAG_GROUP, &buf, &bytes, NULL);
-        if (rc) return rc;
         GroupJob job;
-        memset(&job, 0, sizeof job);
-        memcpy(&job, buf, (size_t)bytes < sizeof job ? (size_t)bytes : sizeof job);
-        free(buf);
+        int rc = receive_struct(TAG_GROUP, &job, sizeof job);
+        if (rc) return rc;
         job.hash[16] = 0;
         job.data_dir[sizeof job.data_dir - 1] = 0;
         if (!job.train) return OK;
@@ -322,14 +326,9 @@ static int send_result(int index, const RunReport *report, const StepRecord *cur
 
 int sweep_dist_worker(const SweepContext *ctx, const ExperimentConfig *exp) {
     for (;;) {
-        void *buf;
-        long bytes;
-        int rc = wait_message(TAG_JOB, &buf, &bytes, NULL);
-        if (rc) return rc;
         Job job;
-        memset(&job, 0, sizeof job);
-        memcpy(&job, buf, (size_t)bytes < sizeof job ? (size_t)bytes : sizeof job);
-        free(buf);
+        int rc = receive_struct(TAG_JOB, &job, sizeof job);
+        if (rc) return rc;
         if (job.index < 0) {
             group_stop();
             return OK;
