@@ -32,9 +32,6 @@ typedef struct {
 } Walk;
 
 static int list_add(FileList *l, const char *path) {
-    if (l->count >= CORPUS_MAX_FILES)
-        return error_set(ERR_INPUT, "the corpus inputs hold more than %d files (at %s); name a "
-                         "narrower folder or an @list file", CORPUS_MAX_FILES, path);
     if (l->count == l->capacity) {
         int cap = l->capacity ? l->capacity * 2 : 64;
         char **bigger = realloc(l->items, (size_t)cap * sizeof *bigger);
@@ -45,6 +42,14 @@ static int list_add(FileList *l, const char *path) {
     if (!(l->items[l->count] = strdup(path))) return out_of_memory();
     l->count++;
     return OK;
+}
+
+/* A corpus file: the cap applies to these, not to a folder's list of entry names. */
+static int file_add(Walk *w, const char *path) {
+    if (w->files.count >= CORPUS_MAX_FILES)
+        return error_set(ERR_INPUT, "the corpus inputs hold more than %d files (at %s); name a "
+                         "narrower folder or an @list file", CORPUS_MAX_FILES, path);
+    return list_add(&w->files, path);
 }
 
 void corpus_files_free(char **files, int n_files) {
@@ -140,7 +145,7 @@ static int expand_dir(Walk *w, const char *dir, const struct stat *st, int depth
         struct stat child;
         if (stat(path, &child) != 0) rc = OK;   /* vanished or a dangling link: not a file */
         else if (S_ISDIR(child.st_mode)) rc = expand_dir(w, path, &child, depth + 1);
-        else if (S_ISREG(child.st_mode)) rc = list_add(&w->files, path);
+        else if (S_ISREG(child.st_mode)) rc = file_add(w, path);
         free(path);
     }
     corpus_files_free(names.items, names.count);
@@ -192,7 +197,7 @@ static int expand_one(Walk *w, const char *input, const char *where, int depth) 
     if (!input[0]) return error_set(ERR_INPUT, "%san empty corpus path", where);
     if (stat(input, &st) != 0)
         return error_set(ERR_INPUT, "%scannot find corpus input %s: %s", where, input, strerror(errno));
-    if (S_ISREG(st.st_mode)) return list_add(&w->files, input);
+    if (S_ISREG(st.st_mode)) return file_add(w, input);
     if (!S_ISDIR(st.st_mode))   /* reading a FIFO or a device would block or never end */
         return error_set(ERR_INPUT, "%scorpus input %s is a %s, neither a file nor a directory", where, input,
                          S_ISFIFO(st.st_mode) ? "FIFO" : S_ISSOCK(st.st_mode) ? "socket" : "device");
