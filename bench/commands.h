@@ -9,6 +9,10 @@ typedef struct {
     const char *summary;
 } Command;
 
+/* every subcommand with its one-line summary (bench/commands.c) */
+extern const Command COMMANDS[];
+extern const int N_COMMANDS;
+
 int cmd_data(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

@@ -14,17 +14,10 @@ int __wrap_args_parse(int argc, char **argv, const ArgSpec *specs, int n_specs, 
     return rc == 0 ? 1 : rc;
 }
 
-static const Command COMMANDS[] = {
-    {"data", cmd_data, ""},     {"train", cmd_train, ""}, {"fold", cmd_fold, ""},
-    {"eval", cmd_eval, ""},     {"decode", cmd_decode, ""}, {"bench", cmd_bench, ""},
-    {"sweep", cmd_sweep, ""},   {"runs", cmd_runs, ""},   {"db", cmd_db, ""},
-    {"report", cmd_report, ""}, {"verify", cmd_verify, ""},
-};
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *words[130], *buffer;
     int n = fuzz_split_words(data, size, words, 129, &buffer);
-    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+    for (int i = 0; i < N_COMMANDS; i++)
         if (!strcmp(words[0], COMMANDS[i].name)) {
             words[n] = NULL;
             int rc = COMMANDS[i].run(n, words);
