@@ -85,16 +85,41 @@ static int plot_vector(Report *r, const char *script, const char *assignments, c
     return drawn;
 }
 
+/* A title quoted for gnuplot and broken into lines of at most TITLE_LINE characters
+ * ('line one'."\n".'line two'): a longer one ran off the 800-pixel figure's edge. */
+enum { TITLE_LINE = 90 };
+static void title_lines(char *out, size_t size, const char *title) {
+    char line[600], quoted[1300];
+    size_t used = 0, len = strlen(title), start = 0;
+    out[0] = 0;
+    while (start < len && used + 8 < size) {
+        size_t end = len;
+        if (len - start > TITLE_LINE) {   /* break at the last space that fits, else hard */
+            end = start + TITLE_LINE;
+            while (end > start && title[end] != ' ') end--;
+            if (end == start) end = start + TITLE_LINE;
+        }
+        snprintf(line, sizeof line, "%.*s", (int)(end - start), title + start);
+        gnuplot_quote(quoted, sizeof quoted, line);
+        int n = snprintf(out + used, size - used, "%s%s", used ? ".\"\\n\"." : "", quoted);
+        if (n < 0 || (size_t)n >= size - used) break;
+        used += (size_t)n;
+        start = end;
+        while (start < len && title[start] == ' ') start++;
+    }
+    if (!used) gnuplot_quote(out, size, title);
+}
+
 /* Common assignments: data file, output file and title, all quoted for gnuplot. */
 static void base_assignments(Report *r, char *out, size_t size, const char *name, const char *title,
                              char *png_path, size_t png_size) {
-    char data[4200], png[4200], q_data[4300], q_png[4300], q_title[600];
+    char data[4200], png[4200], q_data[4300], q_png[4300], q_title[2000];
     snprintf(data, sizeof data, "%s/%s.dat", r->plots_dir, name);
     snprintf(png, sizeof png, "%s/%s.png", r->plots_dir, name);
     snprintf(png_path, png_size, "%s", png);
     gnuplot_quote(q_data, sizeof q_data, data);
     gnuplot_quote(q_png, sizeof q_png, png);
-    gnuplot_quote(q_title, sizeof q_title, title);
+    title_lines(q_title, sizeof q_title, title);
     snprintf(out, size, "datafile=%s; outfile=%s; plottitle=%s", q_data, q_png, q_title);
 }
 
