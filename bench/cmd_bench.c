@@ -131,6 +131,11 @@ static void print_decode(const DecodeBenchResult *r, const char *dtype, const ch
         printf("\ncold / warm decode: %.3f with prefetch (madvise), %.3f (thread), %.3f without\n",
                r->v[VARIANT_COLD_FOLDED].over_warm, r->v[VARIANT_COLD_THREAD_FOLDED].over_warm,
                r->v[VARIANT_COLD_NOPREFETCH_FOLDED].over_warm);
+    const VariantFigures *topk = &r->v[VARIANT_COLD_TOPK_FOLDED];
+    if (topk->measured)
+        printf("top-%d prefetch: cold / warm %.3f; hit rate %.3f (%ld of %ld decode steps had their token "
+               "among the candidates)\n", topk->prefetch_topk, topk->over_warm,
+               topk->topk_hit_rate, topk->topk_hits, topk->topk_steps);
     printf("\nRAM: deployed peak RSS %.1f MiB (bundle loaded, one decode, table not populated);\n"
            "     peak RSS %.1f MiB (all models), folded alone %.1f MiB with the table populated; "
            "anon %.1f MiB, file %.1f MiB\n", mib(r->deploy_peak_rss_bytes),
@@ -192,6 +197,15 @@ static void json_decode(const DecodeBenchResult *r, const char *bundle, const ch
         json_number(&j, "cold_over_warm", r->v[VARIANT_COLD_FOLDED].over_warm);
         json_number(&j, "cold_thread_over_warm", r->v[VARIANT_COLD_THREAD_FOLDED].over_warm);
         json_number(&j, "cold_noprefetch_over_warm", r->v[VARIANT_COLD_NOPREFETCH_FOLDED].over_warm);
+        const VariantFigures *topk = &r->v[VARIANT_COLD_TOPK_FOLDED];
+        json_int(&j, "prefetch_topk", topk->measured ? topk->prefetch_topk : 0);
+        if (topk->measured) {
+            json_number(&j, "cold_topk_over_warm", topk->over_warm);
+            json_int(&j, "topk_steps", topk->topk_steps);
+            json_int(&j, "topk_hits", topk->topk_hits);
+            if (topk->topk_steps) json_number(&j, "topk_hit_rate", topk->topk_hit_rate);
+            else json_raw(&j, "topk_hit_rate", "null");
+        }
         json_int(&j, "cold_table_resident_bytes", (long long)r->cold_table_resident_bytes);
         json_int(&j, "evicted_table_resident_bytes", (long long)r->evicted_resident_bytes);
     }
@@ -237,6 +251,7 @@ static int check_stream(const char *bundle, const char *stream) {
 static int bench_decode(int argc, char **argv) {
     const char *bundle = NULL, *checkpoint = NULL, *dtype_text = "f32", *stream = NULL, *weights_text = "f32";
     int json = 0, threads = 1, context = 128, tokens = 128, repeats = 9, warmup = 1, chunk = 64, cold = 0;
+    int topk = DECODE_BENCH_DEFAULT_TOPK;
     long seed = 1;
     ArgSpec specs[] = {
         {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (folded model, ROM table)", 0, 0},
@@ -249,6 +264,7 @@ static int bench_decode(int argc, char **argv) {
         {"--warmup", ARG_INT, &warmup, "untimed rounds first (default 1)", 0, 1000},
         {"--chunk", ARG_INT, &chunk, "rows per batched prefill step (default 64; 1: token by token)", 1, 65536},
         {"--cold", ARG_FLAG, &cold, "also measure with the table evicted from the page cache", 0, 0},
+        {"--prefetch-topk", ARG_INT, &topk, "with --cold, also measure prefetching the rows of the K likeliest next tokens (0: not)", 0, 1000000},
         {"--stream", ARG_STRING, &stream, "token file (e.g. DATA/val.tok) to take the ids from (default: uniformly random ids)", 0, 0},
         {"--seed", ARG_LONG, &seed, "random ids and dense twin weights (default 1)", 0, ARG_SEED_MAX},
         {"--threads", ARG_INT, &threads, "threads (default 1: decoding is matrix-vector work)", 0, 1024},
@@ -279,6 +295,7 @@ static int bench_decode(int argc, char **argv) {
                             .dtype = (TableDtype)dtype,
                             .context = context, .tokens = tokens, .repeats = repeats,
                             .warmup = warmup, .chunk = chunk, .cold = cold, .seed = (uint64_t)seed,
+                            .prefetch_topk = cold ? topk : 0,
                             .weights_dtype = weights_dtype};
     DecodeBenchResult r;
     if ((rc = decode_bench_run(&o, &r))) {

@@ -19,7 +19,7 @@
 
 typedef struct {
     const char *bundle, *checkpoint, *prompt, *dtype, *data_dir, *prefetch, *weights;
-    int tokens, threads;
+    int tokens, threads, topk;
     float temperature, top_p;
     long seed;
 } DecodeArgs;
@@ -90,6 +90,7 @@ static int generate(const Model *m, const Tokenizer *tok, const int32_t *prompt,
         return rc;
     }
     if ((rc = engine_set_prefetch(&e, (PrefetchMode)prefetch_mode_parse(a->prefetch))) ||
+        (rc = engine_set_prefetch_topk(&e, a->topk)) ||
         (rc = engine_set_weights_dtype(&e, weights_dtype_parse(a->weights)))) {
         sampler_free(&s);
         engine_free(&e);
@@ -115,13 +116,19 @@ static int generate(const Model *m, const Tokenizer *tok, const int32_t *prompt,
     fprintf(stderr, "prompt %d tokens at %.0f tok/s, generated %d at %.1f tok/s (%s model)\n",
             n_prompt, n_prompt / prefill_seconds, a->tokens, a->tokens / decode_seconds,
             m->cfg.memory == MEMORY_NONE ? "dense" : m->folded ? "folded" : "unfolded");
+    long steps, hits;
+    engine_prefetch_hits(&e, &steps, &hits);
+    if (logits && steps)
+        fprintf(stderr, "top-%d prefetch: %ld of %ld sampled tokens were among the candidates (hit rate %.3f)\n",
+                a->topk, hits, steps, (double)hits / steps);
     sampler_free(&s);
     engine_free(&e);
     return rc;
 }
 
 int cmd_decode(int argc, char **argv) {
-    DecodeArgs a = {.dtype = "f32", .prefetch = "madvise", .weights = "f32", .tokens = 64, .threads = 1, .temperature = 0.8f, .top_p = 0.95f, .seed = 1};
+    DecodeArgs a = {.dtype = "f32", .prefetch = "madvise", .weights = "f32", .tokens = 64, .threads = 1, .temperature = 0.8f, .top_p = 0.95f, .seed = 1,
+                  .topk = ENGINE_DEFAULT_PREFETCH_TOPK};
     ArgSpec specs[] = {
         {"--bundle", ARG_STRING, &a.bundle, "deploy bundle folder (folded model, ROM table)", 0, 0},
         {"--checkpoint", ARG_STRING, &a.checkpoint, "training run folder (dense or unfolded MeKi)", 0, 0},
@@ -133,6 +140,7 @@ int cmd_decode(int argc, char **argv) {
         {"--table-dtype", ARG_STRING, &a.dtype, "which ROM table of the bundle (default f32)", 0, 0},
         {"--data", ARG_STRING, &a.data_dir, "prepared corpus folder holding tokenizer.bin (default: the model's own)", 0, 0},
         {"--prefetch", ARG_STRING, &a.prefetch, "ROM rows: madvise | thread | off (default madvise)", 0, 0},
+        {"--prefetch-topk", ARG_INT, &a.topk, "after each step also prefetch the ROM rows of the K likeliest next tokens (0: off)", 0, 1000000},
         {"--threads", ARG_INT, &a.threads, "threads (default 1: decoding is matrix-vector work)", 0, 1024},
         {"--weights-dtype", ARG_STRING, &a.weights, "RAM weights of decode steps: f32 | bf16 | q8_0 (default f32)", 0, 0},
     };

@@ -18,7 +18,7 @@
 
 static const char *const VARIANT_NAMES[VARIANT_COUNT] = {
     "dense", "unfolded", "folded", "folded_noprefetch", "cold_folded", "cold_thread_folded",
-    "cold_noprefetch_folded",
+    "cold_noprefetch_folded", "cold_topk_folded",
 };
 
 const char *decode_variant_name(DecodeVariant v) {
@@ -102,8 +102,9 @@ static long run_once(Engine *e, const int32_t *stream, int context, int tokens, 
 
 typedef struct {
     Engine *engine;
-    int cold;
+    int cold, topk;
     PrefetchMode prefetch;
+    long topk_steps, topk_hits;             /* sums over the timed runs */
     double prefill_seconds[DECODE_BENCH_MAX_REPEATS], decode_seconds[DECODE_BENCH_MAX_REPEATS];
     double decode_cpu_seconds[DECODE_BENCH_MAX_REPEATS];
     Faults decode_faults, prefill_faults;   /* sums over the timed runs */
@@ -112,11 +113,18 @@ typedef struct {
 static int run_variant(Variant *v, const int32_t *stream, const DecodeBenchOptions *o, int repeat,
                        long *sink) {
     RunTimes t;
+    long steps, hits;
     int rc = engine_set_prefetch(v->engine, v->prefetch);
+    if (!rc) rc = engine_set_prefetch_topk(v->engine, v->topk);
     if (rc) return rc;
     if (!v->cold) engine_table_populate(v->engine);   /* warm: every page mapped, untimed */
     *sink += run_once(v->engine, stream, o->context, o->tokens, v->cold, &t);
-    if ((rc = engine_set_prefetch(v->engine, PREFETCH_MADVISE)) || repeat < 0) return rc;
+    engine_prefetch_hits(v->engine, &steps, &hits);
+    if ((rc = engine_set_prefetch(v->engine, PREFETCH_MADVISE)) ||
+        (rc = engine_set_prefetch_topk(v->engine, ENGINE_DEFAULT_PREFETCH_TOPK)) || repeat < 0)
+        return rc;
+    v->topk_steps += steps;
+    v->topk_hits += hits;
     v->prefill_seconds[repeat] = t.prefill_seconds;
     v->decode_seconds[repeat] = t.decode_seconds;
     v->decode_cpu_seconds[repeat] = t.decode_cpu_seconds;
@@ -164,6 +172,10 @@ static void summarize(Variant *v, const DecodeBenchOptions *o, VariantFigures *f
     f->decode_minor_faults = (double)v->decode_faults.minor / n;
     f->decode_major_faults = (double)v->decode_faults.major / n;
     f->prefill_major_faults = (double)v->prefill_faults.major / n;
+    f->prefetch_topk = v->topk;
+    f->topk_steps = v->topk_steps;
+    f->topk_hits = v->topk_hits;
+    f->topk_hit_rate = v->topk_steps ? (double)v->topk_hits / v->topk_steps : -1;
 }
 
 /* ---- the models ------------------------------------------------------------------- */
@@ -211,6 +223,7 @@ static int check_options(const DecodeBenchOptions *o) {
     if (o->repeats < 1 || o->repeats > DECODE_BENCH_MAX_REPEATS)
         return error_set(ERR_INPUT, "--repeats must be in 1..%d", DECODE_BENCH_MAX_REPEATS);
     if (o->warmup < 0) return error_set(ERR_INPUT, "warm-up rounds must be >= 0");
+    if (o->prefetch_topk < 0) return error_set(ERR_INPUT, "--prefetch-topk must be >= 0");
     if (o->context > INT_MAX - o->tokens)   /* both are positive here */
         return error_set(ERR_INPUT, "--context %d + --tokens %d overflows an int", o->context, o->tokens);
     return OK;
@@ -311,8 +324,11 @@ static int plan(Models *s, const DecodeBenchOptions *o, Variant *v, int *active)
     v[VARIANT_COLD_FOLDED] = (Variant){.engine = folded, .cold = 1, .prefetch = PREFETCH_MADVISE};
     v[VARIANT_COLD_THREAD_FOLDED] = (Variant){.engine = folded, .cold = 1, .prefetch = PREFETCH_THREAD};
     v[VARIANT_COLD_NOPREFETCH_FOLDED] = (Variant){.engine = folded, .cold = 1, .prefetch = PREFETCH_OFF};
+    v[VARIANT_COLD_TOPK_FOLDED] = (Variant){.engine = folded, .cold = 1, .prefetch = PREFETCH_MADVISE,
+                                            .topk = o->prefetch_topk};
     for (int i = 0; i < VARIANT_COUNT; i++) {
         if (i == VARIANT_UNFOLDED && !s->has_unfolded) continue;
+        if (i == VARIANT_COLD_TOPK_FOLDED && !o->prefetch_topk) continue;
         /* cold runs need the table's pages under the engine's control (not Engram's yet) */
         if (v[i].cold && (!o->cold || !engine_has_rom(folded))) continue;
         active[n++] = i;

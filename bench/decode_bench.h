@@ -10,7 +10,9 @@
  * medians of per-round ratios. Running them in lockstep instead (blocks of 8 tokens each
  * in turn) was tried and rejected: a model that follows itself finds its weights still in
  * cache, which biased two variants with identical work (folded with and without prefetch)
- * by 12-16%. With whole runs, the prefill warms the caches before the decode is timed. */
+ * by 12-16%. With whole runs, the prefill warms the caches before the decode is timed.
+ * Top-k prefetch (cold_topk_folded) predicts from each step's logits; the stream's next id
+ * is the "sampled" token, so its hit rate is the model's top-k accuracy on the stream. */
 #ifndef BENCH_DECODE_BENCH_H
 #define BENCH_DECODE_BENCH_H
 #include "kernels/quant.h"
@@ -25,16 +27,18 @@ typedef enum {
     VARIANT_COLD_FOLDED,             /* table evicted before prefill and before decode */
     VARIANT_COLD_THREAD_FOLDED,      /* same, prefetch by a helper thread */
     VARIANT_COLD_NOPREFETCH_FOLDED,
+    VARIANT_COLD_TOPK_FOLDED,        /* cold, madvise, and the rows of the top-k candidates */
     VARIANT_COUNT
 } DecodeVariant;
 
-enum { DECODE_BENCH_MAX_REPEATS = 101 };
+enum { DECODE_BENCH_MAX_REPEATS = 101, DECODE_BENCH_DEFAULT_TOPK = 4 };
 
 typedef struct {
     const char *bundle, *checkpoint;   /* checkpoint may be NULL */
     const char *stream_path;           /* a token file (data/tokens.h), or NULL: random ids */
     TableDtype dtype;
     int context, tokens, repeats, warmup, chunk, cold;
+    int prefetch_topk;                 /* k of the cold_topk variant; 0: left out */
     uint64_t seed;
     int weights_dtype;                 /* the engines' decode weights (kernels/wquant.h); 0: f32 */
 } DecodeBenchOptions;
@@ -48,6 +52,9 @@ typedef struct {
                                        per-round ratios */
     double decode_minor_faults, decode_major_faults;   /* mean per timed decode */
     double prefill_major_faults;
+    int prefetch_topk;              /* candidates prefetched after each step (0: none) */
+    long topk_steps, topk_hits;     /* timed decode steps with a prediction, and hits */
+    double topk_hit_rate;           /* hits / steps; -1 without predictions */
 } VariantFigures;
 
 typedef struct {

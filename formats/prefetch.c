@@ -12,6 +12,7 @@ enum { QUEUE_PAGES = 4096 };
 struct Prefetcher {
     const RomTable *table;
     PrefetchMode mode;
+    int no_cache_lines;
     size_t page_bytes, pages;
     unsigned char *requested;   /* [pages] */
     /* the helper thread's queue of page numbers (PREFETCH_THREAD) */
@@ -127,6 +128,8 @@ int prefetcher_set_mode(Prefetcher *p, PrefetchMode mode) {
 
 PrefetchMode prefetcher_mode(const Prefetcher *p) { return p->mode; }
 
+void prefetcher_set_cache_lines(Prefetcher *p, int on) { p->no_cache_lines = !on; }
+
 /* New pages of one row: madvise here, or queue them for the helper (dropped when the queue
  * is full: a prefetch is only a hint, the lookup will fault the page in). */
 static int request_row(Prefetcher *p, const uint8_t *row) {
@@ -151,7 +154,8 @@ static int request_row(Prefetcher *p, const uint8_t *row) {
  * queue lock of the thread mode, taken at the first new page of a request. */
 static int request_one(Prefetcher *p, const uint8_t *row, int *locked) {
     const RomTable *t = p->table;
-    for (size_t b = 0; b < t->row_bytes; b += 64) __builtin_prefetch(row + b, 0, 3);
+    if (!p->no_cache_lines)
+        for (size_t b = 0; b < t->row_bytes; b += 64) __builtin_prefetch(row + b, 0, 3);
     if (p->mode == PREFETCH_THREAD && !*locked) {   /* only when a page is new */
         size_t page = (size_t)(row - t->base) / p->page_bytes;
         size_t end = (size_t)(row + t->row_bytes - 1 - t->base) / p->page_bytes;

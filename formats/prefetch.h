@@ -8,7 +8,8 @@
  *     (asynchronous readahead; about 14 us per call measured on this machine's disk);
  *   PREFETCH_THREAD: a helper thread does the madvise and then touches the pages, so
  *     the decoding thread only queues page numbers, and later finds the page mapped.
- * In every mode but OFF the cache lines of the rows are prefetched too (helps when warm). */
+ * In every mode but OFF the cache lines of the rows are prefetched too (helps when warm),
+ * unless turned off for the request (prefetcher_set_cache_lines). */
 #ifndef FORMATS_PREFETCH_H
 #define FORMATS_PREFETCH_H
 #include "formats/romtable.h"
@@ -27,6 +28,9 @@ int prefetcher_create(Prefetcher **out, const RomTable *t, PrefetchMode mode);
 void prefetcher_free(Prefetcher *p);                  /* joins the helper thread */
 int prefetcher_set_mode(Prefetcher *p, PrefetchMode mode);
 PrefetchMode prefetcher_mode(const Prefetcher *p);
+/* Whether requests also prefetch the rows' cache lines (default on). Off for rows that
+ * are only likely to be read (top-k candidates): their lines would evict the weights. */
+void prefetcher_set_cache_lines(Prefetcher *p, int on);
 /* Request the rows of tokens[0..n) in every table. */
 void prefetcher_request(Prefetcher *p, const int32_t *tokens, int n);
 /* Request explicit rows of one layer's table (Engram: rows hashed from the last tokens). */

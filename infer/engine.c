@@ -3,6 +3,7 @@
  * table's prefetch and residency helpers. Shapes follow models/model.c: weights are
  * [out, in] (PyTorch's nn.Linear), rows are tokens. */
 #include "infer/engine.h"
+#include "infer/sampler.h"
 #include "kernels/inference.h"
 #include "kernels/rope.h"
 #include "kernels/wquant.h"
@@ -63,10 +64,12 @@ int engine_create(Engine *e, const Model *m, int context, int chunk) {
     e->model = m;
     e->context = context;
     e->chunk = chunk > 0 ? chunk : DEFAULT_CHUNK;
+    e->candidates_pos = -1;
     int prefetch = rom_of(e) != NULL;
     if ((m->ops && (rc = m->ops->infer_create(m, context, e->chunk, &e->memory))) ||
         (rc = allocate(e)) ||
-        (prefetch && (rc = prefetcher_create(&e->prefetcher, rom_of(e), PREFETCH_MADVISE)))) {
+        (prefetch && (rc = prefetcher_create(&e->prefetcher, rom_of(e), PREFETCH_MADVISE))) ||
+        (rc = engine_set_prefetch_topk(e, ENGINE_DEFAULT_PREFETCH_TOPK))) {
         engine_free(e);
         return rc;
     }
@@ -80,6 +83,7 @@ void engine_free(Engine *e) {
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) free(all[i]);
     for (int l = 0; l < MAX_LAYERS; l++) for (int j = 0; j < 7; j++) free(e->packed[l][j]);
     free(e->packed_head);
+    free(e->candidates);
     if (e->memory) e->model->ops->infer_free(e->memory);
     prefetcher_free(e->prefetcher);
     memset(e, 0, sizeof *e);
@@ -320,9 +324,44 @@ static const float *step(Engine *e, const int32_t *tokens, int n, int pos) {
     return e->logits;
 }
 
+/* The k likeliest next tokens of the step just run, their rows requested for position
+ * next: pages only, and through the variant's hook one candidate at a time (a hook reads
+ * its tokens as consecutive positions). */
+static void prefetch_candidates(Engine *e, int next) {
+    const Model *m = e->model;
+    e->n_candidates = 0;
+    e->candidates_pos = -1;
+    if (!e->prefetch_topk || !e->prefetcher || prefetcher_mode(e->prefetcher) == PREFETCH_OFF ||
+        next >= e->context)
+        return;
+    int *ids = (int *)e->candidates;   /* int32_t is int here (checked in set_prefetch_topk) */
+    int n = sample_top_k(e->logits, m->cfg.vocab_size, e->prefetch_topk, ids);
+    prefetcher_set_cache_lines(e->prefetcher, 0);
+    if (m->ops && m->ops->prefetch)
+        for (int i = 0; i < n; i++)
+            m->ops->prefetch(m, e->memory, e->prefetcher, &e->candidates[i], 1, next);
+    else
+        prefetcher_request(e->prefetcher, e->candidates, n);
+    prefetcher_set_cache_lines(e->prefetcher, 1);
+    e->n_candidates = n;
+    e->candidates_pos = next;
+}
+
+/* A hit: the token of this step was among the candidates predicted for its position. */
+static void count_hit(Engine *e, int token, int pos) {
+    if (pos != e->candidates_pos) return;
+    e->topk_steps++;
+    for (int i = 0; i < e->n_candidates; i++)
+        if (e->candidates[i] == token) { e->topk_hits++; break; }
+}
+
 const float *engine_forward(Engine *e, int token, int pos) {
     int32_t t = token;
-    return step(e, &t, 1, pos);
+    count_hit(e, token, pos);
+    const float *logits = step(e, &t, 1, pos);
+    if (logits) prefetch_candidates(e, pos + 1);
+    else e->candidates_pos = -1;
+    return logits;
 }
 
 const float *engine_prefill(Engine *e, const int32_t *tokens, int n, int pos) {
@@ -332,8 +371,9 @@ const float *engine_prefill(Engine *e, const int32_t *tokens, int n, int pos) {
         int rows = n - start < e->chunk ? n - start : e->chunk;
         int ahead = n - start - rows < e->chunk ? n - start - rows : e->chunk;
         if (ahead > 0) engine_prefetch(e, tokens + start + rows, ahead);   /* the next step's rows */
-        if (!(logits = step(e, tokens + start, rows, pos + start))) return NULL;
+        if (!(logits = step(e, tokens + start, rows, pos + start))) { e->candidates_pos = -1; return NULL; }
     }
+    prefetch_candidates(e, pos + n);
     return logits;
 }
 
@@ -348,6 +388,29 @@ void engine_prefetch(Engine *e, const int32_t *tokens, int n) {
 int engine_set_prefetch(Engine *e, PrefetchMode mode) {
     return e->prefetcher ? prefetcher_set_mode(e->prefetcher, mode) : OK;
 }
+
+int engine_set_prefetch_topk(Engine *e, int k) {
+    _Static_assert(sizeof(int32_t) == sizeof(int), "candidates are written as int");
+    int V = e->model->cfg.vocab_size;
+    if (k < 0 || k > V)
+        return error_set(ERR_INPUT, "--prefetch-topk %d: must be in 0..%d (the vocabulary)", k, V);
+    int32_t *ids = k ? malloc(sizeof(int32_t) * (size_t)k) : NULL;
+    if (k && !ids) return error_set(ERR_FAILURE, "engine: out of memory for %d prefetch candidates", k);
+    free(e->candidates);
+    e->candidates = ids;
+    e->prefetch_topk = k;
+    e->n_candidates = 0;
+    e->candidates_pos = -1;
+    engine_reset_prefetch_hits(e);
+    return OK;
+}
+
+void engine_prefetch_hits(const Engine *e, long *steps, long *hits) {
+    *steps = e->topk_steps;
+    *hits = e->topk_hits;
+}
+
+void engine_reset_prefetch_hits(Engine *e) { e->topk_steps = e->topk_hits = 0; }
 
 int engine_has_rom(const Engine *e) { return e->prefetcher != NULL; }
 

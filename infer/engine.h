@@ -19,6 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Candidates the engine prefetches by default after each step (engine_set_prefetch_topk). */
+enum { ENGINE_DEFAULT_PREFETCH_TOPK = 0 };
+
 typedef struct {
     const Model *model;          /* weights; not owned */
     int context;                 /* positions the KV cache holds */
@@ -31,6 +34,12 @@ typedef struct {
     float *logits;               /* [V] for the last row of a step */
     void *memory;                /* the memory variant's decoding state (its infer_create) */
     Prefetcher *prefetcher;      /* NULL without a ROM table */
+    /* Top-k prefetch (engine_set_prefetch_topk): the k likeliest next tokens of the last
+     * step, predicted for position candidates_pos (-1: none), and how often the token
+     * that came next was among them. */
+    int prefetch_topk, n_candidates, candidates_pos;
+    int32_t *candidates;         /* [prefetch_topk] */
+    long topk_steps, topk_hits;
     /* Decode steps (one row) read these copies of the block matrices, and every step the
      * head's, in weights_dtype (kernels/wquant.h) when set; prefill's blocks read f32. */
     int weights_dtype;
@@ -38,7 +47,8 @@ typedef struct {
     void *packed_head;
 } Engine;
 
-/* chunk <= 0: a default (64). Prefetch starts in PREFETCH_MADVISE. ERR_INPUT for a model
+/* chunk <= 0: a default (64). Prefetch starts in PREFETCH_MADVISE, top-k prefetch at
+ * ENGINE_DEFAULT_PREFETCH_TOPK. ERR_INPUT for a model
  * the engine cannot run. */
 int engine_create(Engine *e, const Model *m, int context, int chunk);
 /* Decode with the RAM weights in dtype (a WeightsDtype: f32, bf16, q8_0). ERR_INPUT when a
@@ -63,6 +73,16 @@ const float *engine_prefill(Engine *e, const int32_t *tokens, int n, int pos);
 void engine_prefetch(Engine *e, const int32_t *tokens, int n);
 /* No-op without a ROM table; ERR_FAILURE if the helper thread cannot start. */
 int engine_set_prefetch(Engine *e, PrefetchMode mode);
+/* Top-k prefetch: after each step's logits (engine_forward, the end of engine_prefill),
+ * request the ROM rows of the k likeliest next tokens (every layer's, through the memory
+ * variant's prefetch hook when it has one), so their reads run while the caller samples.
+ * Only pages are requested, not cache lines. 0: off; with prefetch off or without a ROM
+ * table nothing is predicted. ERR_INPUT unless 0 <= k <= the vocabulary. Resets the hits. */
+int engine_set_prefetch_topk(Engine *e, int k);
+/* Of the engine_forward calls that followed a prediction for their position, how many
+ * had their token among the k candidates (hits <= steps). */
+void engine_prefetch_hits(const Engine *e, long *steps, long *hits);
+void engine_reset_prefetch_hits(Engine *e);
 
 /* The ROM table's residency, for the benchmark. Without a ROM table these return 0. */
 int engine_has_rom(const Engine *e);

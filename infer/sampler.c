@@ -33,6 +33,21 @@ int sample_argmax(const float *values, int n) {
     return best;
 }
 
+/* Insertion into a sorted list of k: one pass over the values, and k is small (the
+ * candidates a prefetch can afford). A value enters only when strictly larger than the
+ * last kept, and goes after the equal ones, so earlier indices win ties as in argmax. */
+int sample_top_k(const float *values, int n, int k, int *out) {
+    int kept = 0;
+    if (k > n) k = n;
+    for (int i = 0; k > 0 && i < n; i++) {
+        if (kept == k && !(values[i] > values[out[k - 1]])) continue;
+        int at = kept < k ? kept++ : k - 1;
+        while (at > 0 && values[i] > values[out[at - 1]]) { out[at] = out[at - 1]; at--; }
+        out[at] = i;
+    }
+    return kept;
+}
+
 /* probs = softmax(logits / temperature), in double for the sum. */
 static void softmax(float *probs, const float *logits, int n, float temperature) {
     float max = logits[sample_argmax(logits, n)];

@@ -20,4 +20,7 @@ void sampler_free(Sampler *s);
 int sampler_next(Sampler *s, const float *logits);
 /* Index of the largest value (the first one on ties). */
 int sample_argmax(const float *values, int n);
+/* The min(k, n) indices of the largest values, largest first, the first one on ties:
+ * out[0] is sample_argmax's. Returns how many were written. */
+int sample_top_k(const float *values, int n, int k, int *out);
 #endif

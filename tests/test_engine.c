@@ -354,6 +354,113 @@ static void test_sampler(void **state) {
     sampler_free(&greedy);
 }
 
+/* sample_top_k against a sort of every index (largest first, the first index on ties), on
+ * values with many ties; its first index is argmax's. */
+static void test_sample_top_k(void **state) {
+    float values[V];
+    int expected[V], got[V + 1];
+    Rng rng;
+    rng_seed(&rng, 11);
+    for (int round = 0; round < 20; round++) {
+        int levels = round % 2 ? 5 : 1000;   /* few levels: ties everywhere */
+        for (int i = 0; i < V; i++) values[i] = (float)rng_below(&rng, (uint64_t)levels);
+        for (int i = 0; i < V; i++) expected[i] = i;
+        for (int i = 1; i < V; i++)   /* stable insertion sort by value, descending */
+            for (int j = i; j > 0 && values[expected[j]] > values[expected[j - 1]]; j--) {
+                int t = expected[j]; expected[j] = expected[j - 1]; expected[j - 1] = t;
+            }
+        int ks[] = {1, 4, 16, V, V + 1};
+        for (int q = 0; q < 5; q++) {
+            int n = sample_top_k(values, V, ks[q], got);
+            assert_int_equal(n, ks[q] < V ? ks[q] : V);
+            assert_memory_equal(got, expected, sizeof(int) * (size_t)n);
+            assert_int_equal(got[0], sample_argmax(values, V));
+        }
+    }
+    assert_int_equal(sample_top_k(values, V, 0, got), 0);
+}
+
+/* Generation with k candidates prefetched after each step: the same token ids as without
+ * (prefetch only warms pages); greedy's next token is the argmax, always a candidate, so
+ * every step hits; sampled tokens hit at a rate in [0, 1]. Through the default prefetch
+ * (MeKi: rows by token) and a variant's own hook (Engram: rows by the hashed context). */
+static int generate_ids(Engine *e, Sampler *s, const int32_t *prompt, int n_prompt, int n, int *ids) {
+    const float *logits = engine_prefill(e, prompt, n_prompt, 0);
+    for (int i = 0; i < n; i++) {
+        assert_non_null(logits);
+        ids[i] = sampler_next(s, logits);
+        if (i + 1 < n) logits = engine_forward(e, ids[i], n_prompt + i);
+    }
+    return n - 1;   /* forward steps */
+}
+
+static void test_topk_prefetch_hits(void **state) {
+    for (int kind = 0; kind < 2; kind++) {
+        ModelConfig c;
+        small_config(&c, memory_kind_parse(kind ? "engram" : "meki"));
+        engram_config(&c)->width = 4;
+        engram_config(&c)->table_size = 97;
+        Model m, folded, loaded;
+        assert_int_equal(model_create(&m, &c, 0, 0), 0);
+        randomize(&m, 90 + kind);
+        char dir[] = "/tmp/meki-test-topk-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        TableDtype f32 = TABLE_F32;
+        assert_int_equal(model_fold(&m, &folded), 0);
+        assert_int_equal(bundle_write(&folded, dir, &f32, 1), 0);
+        assert_int_equal(bundle_load(&loaded, dir, TABLE_F32), 0);
+        enum { PROMPT = 3, N = T - PROMPT };
+        int32_t prompt[PROMPT];
+        random_tokens(prompt, PROMPT, 93 + kind);
+        Engine e;
+        assert_int_equal(engine_create(&e, &loaded, T, 0), 0);
+        assert_true(engine_has_rom(&e));
+        assert_int_equal(engine_set_prefetch_topk(&e, -1), 2);
+        assert_int_equal(engine_set_prefetch_topk(&e, V + 1), 2);
+        for (int temperature = 0; temperature < 2; temperature++) {
+            int plain[N], with[N];
+            long steps, hits;
+            Sampler s;
+            assert_int_equal(engine_set_prefetch_topk(&e, 0), 0);
+            assert_int_equal(sampler_create(&s, V, (float)temperature, 1.0f, 5), 0);
+            generate_ids(&e, &s, prompt, PROMPT, N, plain);
+            engine_prefetch_hits(&e, &steps, &hits);
+            assert_int_equal(steps, 0);   /* off: nothing predicted */
+            sampler_free(&s);
+            int ks[] = {1, 4};
+            for (int q = 0; q < 2; q++) {
+                assert_int_equal(engine_set_prefetch_topk(&e, ks[q]), 0);
+                engine_table_evict(&e);
+                assert_int_equal(sampler_create(&s, V, (float)temperature, 1.0f, 5), 0);
+                int forwards = generate_ids(&e, &s, prompt, PROMPT, N, with);
+                sampler_free(&s);
+                assert_memory_equal(with, plain, sizeof plain);
+                engine_prefetch_hits(&e, &steps, &hits);
+                fprintf(stderr, "%s, temperature %d, top-%d: %ld of %ld hits\n",
+                        memory_kind_name(c.memory), temperature, ks[q], hits, steps);
+                assert_int_equal(steps, forwards);
+                assert_true(hits >= 0 && hits <= steps);
+                if (temperature == 0) assert_int_equal(hits, steps);
+            }
+        }
+        /* forced tokens (random ids, not the model's) mostly miss a single candidate */
+        long steps, hits;
+        int32_t forced[T];
+        random_tokens(forced, T, 97);
+        assert_int_equal(engine_set_prefetch_topk(&e, 1), 0);
+        engine_prefill(&e, forced, 1, 0);
+        for (int t = 1; t < T; t++) engine_forward(&e, forced[t], t);
+        engine_prefetch_hits(&e, &steps, &hits);
+        assert_int_equal(steps, T - 1);
+        assert_true(hits < steps);
+        engine_free(&e);
+        model_free(&loaded);
+        model_free(&folded);
+        model_free(&m);
+        remove_tree(dir);
+    }
+}
+
 
 /* The benchmark on a tiny bundle and its checkpoint: every variant measured, the warm table
  * fully resident; a checkpoint of another model is refused. */
@@ -375,13 +482,21 @@ static void test_decode_bench_smoke(void **state) {
     assert_int_equal(checkpoint_save(&trained, checkpoint, &ts), 0);
     DecodeBenchOptions o = {.bundle = bundle, .checkpoint = checkpoint, .dtype = TABLE_F32,
                             .context = 6, .tokens = 4, .repeats = 3, .warmup = 1, .chunk = 4,
-                            .cold = 1, .seed = 1};
+                            .cold = 1, .seed = 1, .prefetch_topk = 2};
     DecodeBenchResult r;
     assert_int_equal(decode_bench_run(&o, &r), 0);
     for (int v = 0; v < VARIANT_COUNT; v++) {
         assert_true(r.v[v].measured);
         assert_true(r.v[v].decode_tok_s > 0 && r.v[v].prefill_tok_s > 0 && r.v[v].over_dense > 0);
+        if (v == VARIANT_COLD_TOPK_FOLDED) continue;
+        assert_int_equal(r.v[v].topk_steps, 0);   /* top-k prefetch is that variant's alone */
+        assert_true(r.v[v].topk_hit_rate == -1);
     }
+    /* every timed decode step follows a prediction (the stream's ids are the "sampled" ones) */
+    const VariantFigures *topk = &r.v[VARIANT_COLD_TOPK_FOLDED];
+    assert_int_equal(topk->prefetch_topk, 2);
+    assert_int_equal(topk->topk_steps, (long)o.repeats * o.tokens);
+    assert_true(topk->topk_hit_rate >= 0 && topk->topk_hit_rate <= 1);
     assert_int_equal(r.table_resident_bytes, r.rom_bytes);
     assert_true(r.peak_rss_bytes > 0 && r.folded_weights_bytes > r.dense_weights_bytes);
 
@@ -565,6 +680,8 @@ int main(void) {
         cmocka_unit_test(test_peers_equal_training_forward),
         cmocka_unit_test(test_engine_refuses_bad_context),
         cmocka_unit_test(test_sampler),
+        cmocka_unit_test(test_sample_top_k),
+        cmocka_unit_test(test_topk_prefetch_hits),
         cmocka_unit_test(test_decode_bench_smoke),
         cmocka_unit_test(test_bundle_load_leaves_table_out_of_rss),
         cmocka_unit_test(test_weights_dtypes_equal_roundtrip_forward),
