@@ -35,12 +35,21 @@ MEKI     := meki$(if $(SANITIZE),-san)
 
 .PHONY: all deps build data test test-sanitize test-interop test-slurm fuzz bench-mpi bench-decode bench-peers reproduce report bench clean
 
-# make reproduce [SCALE=quick]: every experiment file into one database, then the report.
-# Finished runs are skipped and an interrupted run resumes, so it can be run again after
-# an interruption. quick: tiny models, 150k tokens, one seed (about 15 minutes).
+# make reproduce [SCALE=quick|cluster] [LAUNCH=...]: every experiment file into one database,
+# then the report. Finished runs are skipped and an interrupted run resumes, so it can be
+# run again after an interruption. full (the default): Table 1 at tiny, 20 tokens per RAM
+# parameter (about 2 h 45 min on 2 cores, estimated). quick: tiny and small, 150k tokens,
+# one seed (about 8 minutes). cluster: experiments/cluster/NAME.ini where it exists (Table 1
+# over tiny..large at 20 tokens per RAM parameter, about 240 core-hours), else
+# experiments/NAME.ini, into results/cluster.db; LAUNCH prefixes every sweep, e.g.
+#   make reproduce SCALE=cluster LAUNCH="mpirun -np 8"
 SCALE   ?= full
-EXP_DIR := $(if $(filter quick,$(SCALE)),experiments/quick,experiments)
-DB      ?= results/$(if $(filter quick,$(SCALE)),quick,meki).db
+ifeq ($(filter full quick cluster,$(SCALE)),)
+  $(error SCALE must be full, quick or cluster, not '$(SCALE)')
+endif
+EXP_DIR := experiments$(if $(filter full,$(SCALE)),,/$(SCALE))
+DB      ?= results/$(if $(filter full,$(SCALE)),meki,$(SCALE)).db
+LAUNCH  ?=
 EXPERIMENT_ORDER := table1 table3 table4 fig5 projector layers fig6 table2 fig7 quant
 all: build
 build: $(MEKI)
@@ -103,8 +112,9 @@ test-slurm: build data
 
 reproduce: deps build data
 	@failed=0; for name in $(EXPERIMENT_ORDER); do \
-	  echo "== $(EXP_DIR)/$$name.ini"; \
-	  ./meki sweep $(EXP_DIR)/$$name.ini --db $(DB) || failed=1; \
+	  file=$(EXP_DIR)/$$name.ini; [ -e $$file ] || file=experiments/$$name.ini; \
+	  echo "== $$file"; \
+	  $(LAUNCH) ./meki sweep $$file --db $(DB) || failed=1; \
 	done; \
 	$(MAKE) --no-print-directory report DB=$(DB); \
 	if [ $$failed -ne 0 ]; then echo "some runs failed: ./meki runs --db $(DB) --status failed"; exit 1; fi

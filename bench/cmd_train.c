@@ -62,12 +62,13 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
     int json = 0, threads = 0, batch = 0, seq_len = 0, quiet = 0, fresh = 0, decay_embeddings = 0, scaled_init = 0;
     const char *allreduce = "sparse";
     long tokens = 0, seed = -1, stop_after = 0;
-    float lr = 0, init_std = 0;
+    float lr = 0, init_std = 0, tokens_per_param = 0;
     ArgSpec specs[] = {
         {"--preset", ARG_STRING, &preset, "tiny | small | medium | large (default small)", 0, 0},
         {"--memory", ARG_STRING, &memory, "none | meki | ple | engram (shorthand for --set memory.kind=...)", 0, 0},
         {"--set", ARG_STRINGS, sets, "section.key=value model override, e.g. meki.d_mem=32 (repeatable)", 0, 0},
         {"--tokens", ARG_LONG, &tokens, "training tokens (default 2e6)", 1, 1e13},
+        {"--tokens-per-param", ARG_FLOAT, &tokens_per_param, "training tokens per RAM parameter, rounded up (instead of --tokens; e.g. 20)", 1e-6, 1e4},
         {"--batch", ARG_INT, &batch, "sequences per step (default 16)", 1, 65536},
         {"--seq-len", ARG_INT, &seq_len, "training sequence length (default: the model's)", 2, 65536},
         {"--lr", ARG_FLOAT, &lr, "peak learning rate (default 3e-3)", 1e-9, 10},
@@ -130,7 +131,18 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
         }
     }
     if (model_config_validate(&cfg)) { fprintf(stderr, "meki train: %s\n", error_message()); return 2; }
-    if (tokens) t.tokens = tokens;
+    if (tokens && tokens_per_param > 0) {
+        fprintf(stderr, "meki train: --tokens and --tokens-per-param both given; give one\n");
+        return 2;
+    }
+    if (tokens) t.tokens = tokens, t.tokens_per_param = 0;   /* over a file's tokens_per_param too */
+    if (tokens_per_param > 0) {
+        t.tokens_per_param = tokens_per_param;
+        if ((rc = run_settings_tokens_per_param(&cfg, tokens_per_param, &t.tokens))) {
+            fprintf(stderr, "meki train: --tokens-per-param: %s\n", error_message());
+            return rc == ERR_INPUT ? 2 : 1;
+        }
+    }
     if (batch) t.batch = batch;
     if (seq_len) t.seq_len = seq_len;
     if (lr > 0) t.lr = lr, t.min_lr = lr / 10;   /* 0 and -1: not given (the ranges refuse them) */

@@ -37,6 +37,9 @@ static const KeySpec KEYS[] = {
     {"experiment", "seeds", K_EXPERIMENT, ID, 1, 0, 0, 0, 0},   /* sets train.seed */
     {"model", "preset", K_PRESET, ID, 1, 0, 0, 0, 0},           /* sets the model fields */
     {"train", "tokens", K_LONG, ID, 1, RS(train.tokens), 1, 1e13},
+    /* the budget per RAM parameter (issue 15): resolves train.tokens, which carries it into
+     * the identity; off (0) it is left out, so runs stored before it keep their hashes */
+    {"train", "tokens_per_param", K_FLOAT, KEY_IDENTITY_IF_SET, 1, RS(train.tokens_per_param), 1e-6, 1e4},
     {"train", "batch", K_INT, ID, 1, RS(train.batch), 1, 65536},
     {"train", "seq_len", K_INT, ID, 1, RS(train.seq_len), 0, 65536},
     {"train", "lr", K_FLOAT, ID, 1, RS(train.lr), 1e-9, 10},
@@ -289,6 +292,9 @@ typedef struct {
     char message[512];
     int name_line, description_line, seeds_line;
     RunSettings scratch;        /* values are validated by parsing them into this */
+    ModelConfig counted_model;  /* the last model whose RAM parameters were counted */
+    long counted_params;
+    int counted;
 } Parser;
 
 static int fail(Parser *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -452,6 +458,15 @@ static const ExpEntry *find_entry(const ExperimentConfig *exp, const char *secti
     return NULL;
 }
 
+/* The line where section.key is set or swept, else fallback. */
+static int key_line(const ExperimentConfig *exp, const char *section, const char *key, int fallback) {
+    for (int e = 0; e < exp->n_entries; e++)
+        if (!strcmp(exp->entries[e].section, section) && !strcmp(exp->entries[e].key, key)) return exp->entries[e].line;
+    for (int a = 0; a < exp->n_axes; a++)
+        if (!strcmp(exp->axes[a].section, section) && !strcmp(exp->axes[a].key, key)) return exp->axes[a].line;
+    return fallback;
+}
+
 static int check_whole_file(Parser *p) {
     ExperimentConfig *exp = p->exp;
     if (!exp->name[0]) return fail(p, 1, "[experiment] name is required");
@@ -459,6 +474,10 @@ static int check_whole_file(Parser *p) {
     if (seed && exp->n_seeds)
         return fail(p, seed->line, "[train] seed and [experiment] seeds (line %d) both set; keep one",
                     p->seeds_line);
+    int tokens_line = key_line(exp, "train", "tokens", 0), per_param_line = key_line(exp, "train", "tokens_per_param", 0);
+    if (tokens_line && per_param_line)   /* either one decides the budget alone */
+        return fail(p, tokens_line > per_param_line ? tokens_line : per_param_line, "[train] tokens (line %d) and "
+                    "tokens_per_param (line %d) both set; keep one", tokens_line, per_param_line);
     for (int a = 0; a < exp->n_axes; a++) {
         const ExpEntry *e = find_entry(exp, exp->axes[a].section, exp->axes[a].key);
         if (e)
@@ -488,15 +507,6 @@ static int apply_keys(Parser *p, const int *choice, RunSettings *s, int *model_l
     return 1;
 }
 
-/* The line where section.key is set or swept, else fallback. */
-static int key_line(const ExperimentConfig *exp, const char *section, const char *key, int fallback) {
-    for (int e = 0; e < exp->n_entries; e++)
-        if (!strcmp(exp->entries[e].section, section) && !strcmp(exp->entries[e].key, key)) return exp->entries[e].line;
-    for (int a = 0; a < exp->n_axes; a++)
-        if (!strcmp(exp->axes[a].section, section) && !strcmp(exp->axes[a].key, key)) return exp->axes[a].line;
-    return fallback;
-}
-
 /* The line to blame for a model_config_validate message: the key it starts with
  * ("meki.layers: ..."), else the last model key. */
 static int blame_line(const ExperimentConfig *exp, const char *message, int model_line) {
@@ -522,6 +532,39 @@ int run_settings_recipe(RunSettings *s, const char *name) {
     s->train.scaled_init = reference;
     s->model.qk_norm = !reference;
     return OK;
+}
+
+/* RAM parameters counted on the training form, as train_run counts the ram_params metric:
+ * MeKi's table and projector are ROM once folded and not in it. */
+static int count_ram_params(const ModelConfig *m, long *params) {
+    Model model;
+    int rc = model_create(&model, m, 0, 0);
+    Accounting acc = {0};
+    if (!rc) model_accounting(&model, &acc);
+    model_free(&model);
+    *params = acc.ram_params;
+    return rc;
+}
+
+static int budget_tokens(float k, long params, long *tokens) {
+    /* k as written (20, 0.1), not its float's binary expansion, so that k x params lands on
+     * the whole number it should and ceil does not add one */
+    char text[32];
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, k);
+        if (strtof(text, NULL) == k) break;
+    }
+    double budget = ceil(strtod(text, NULL) * (double)params);
+    if (!(k > 0) || !(budget >= 1 && budget <= 1e13))
+        return error_set(ERR_INPUT, "%s x %ld RAM parameters is %.4g tokens, outside 1..1e13", text, params, budget);
+    *tokens = (long)budget;
+    return OK;
+}
+
+int run_settings_tokens_per_param(const ModelConfig *m, float k, long *tokens) {
+    long params = 0;
+    int rc = count_ram_params(m, &params);
+    return rc ? rc : budget_tokens(k, params, tokens);
 }
 
 void run_settings_defaults(RunSettings *s) {
@@ -576,6 +619,18 @@ static int resolve(Parser *p, const int *choice, int seed_index, ResolvedRun *ru
     if (model_config_validate(&s->model))
         return fail(p, blame_line(exp, error_message(), model_line), "%s%s%s", error_message(),
                     *where ? " in run " : "", where);
+    if (s->train.tokens_per_param > 0) {
+        /* the seeds of a grid point share its model: counted once (building one takes a while) */
+        int rc = OK;
+        if (!p->counted || memcmp(&p->counted_model, &s->model, sizeof s->model)) {
+            rc = count_ram_params(&s->model, &p->counted_params);
+            p->counted_model = s->model;
+            p->counted = rc == OK;
+        }
+        if (rc || budget_tokens(s->train.tokens_per_param, p->counted_params, &s->train.tokens))
+            return fail(p, key_line(exp, "train", "tokens_per_param", 1), "[train] tokens_per_param: %s%s%s",
+                        error_message(), *where ? " in run " : "", where);
+    }
     if (s->train.seq_len > s->model.seq_len)
         return fail(p, key_line(exp, "train", "seq_len", model_line), "[train] seq_len %d exceeds the model's "
                     "seq_len %d%s%s", s->train.seq_len, s->model.seq_len, *where ? " in run " : "", where);

@@ -122,6 +122,10 @@ void run_settings_defaults(RunSettings *s);
  * or the reference's (Megatron: every >= 2-D tensor decays, init std 0.014 with output
  * projections scaled by 1/sqrt(2 n_layers), no q/k norm). ERR_INPUT for another name. */
 int run_settings_recipe(RunSettings *s, const char *name);
+/* [train] tokens_per_param: *tokens = ceil(k x the model's RAM parameters), counted as the
+ * ram_params metric counts them (the training form; MeKi's table and projector are ROM).
+ * ERR_INPUT when that is not within 1..1e13 tokens ([train] tokens' range). */
+int run_settings_tokens_per_param(const ModelConfig *m, float k, long *tokens);
 /* Sets d->content_hash from its files' bytes (the Bible's text without files). */
 int run_settings_hash_corpus(DataSettings *d);
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "models/meki.h"
+#include "models/model.h"
 #include "runner/experiment.h"
 #include "util/error.h"
 
@@ -61,6 +63,15 @@ static const BadFile BAD_FILES[] = {
     {"out of range", HEAD "[train]\nbatch = 0\n", 4, "[train] batch = 0 is out of range (1..65536)"},
     {"negative", HEAD "[train]\nweight_decay = -1\n", 4, "out of range"},
     {"zero init std", HEAD "[train]\ninit_std = 0\n", 4, "[train] init_std = 0 is out of range"},
+    {"tokens and tokens_per_param", HEAD "[train]\ntokens = 1e5\nbatch = 4\ntokens_per_param = 20\n", 6,
+     "[train] tokens (line 4) and tokens_per_param (line 6) both set; keep one"},
+    {"tokens swept beside tokens_per_param", HEAD "[train]\ntokens_per_param = 20\n[sweep]\ntrain.tokens = 1e5, 2e5\n",
+     6, "tokens (line 6) and tokens_per_param (line 4) both set"},
+    {"tokens_per_param zero", HEAD "[train]\ntokens_per_param = 0\n", 4, "[train] tokens_per_param = 0 is out of range"},
+    {"tokens_per_param negative", HEAD "[train]\ntokens_per_param = -20\n", 4, "out of range"},
+    {"tokens_per_param huge", HEAD "[train]\ntokens_per_param = 1e5\n", 4, "out of range"},
+    {"tokens_per_param nan", HEAD "[train]\ntokens_per_param = nan\n", 4, "expected a number"},
+    {"tokens_per_param inf", HEAD "[train]\ntokens_per_param = inf\n", 4, "expected a number"},
     {"unknown recipe", HEAD "[train]\nrecipe = megatron\n", 4, "expected harness or reference"},
     {"model field out of range", HEAD "[meki]\nd_mem = 0\n", 4, "meki.d_mem: 0 is out of range"},
     {"model field not a number", HEAD "[model]\nd_model = wide\n", 4, "model.d_model: 'wide' is not an integer"},
@@ -296,6 +307,51 @@ static void test_recipe_keys_only_when_set(void **state) {
     release(base);
 }
 
+/* RAM parameters as train_run counts the ram_params metric: the training form's model. */
+static long trained_ram_params(const ModelConfig *cfg) {
+    Model m;
+    Accounting acc;
+    assert_int_equal(model_create(&m, cfg, 0, 1), OK);
+    model_accounting(&m, &acc);
+    model_free(&m);
+    assert_true(acc.ram_params > 0);
+    return acc.ram_params;
+}
+
+/* [train] tokens_per_param (issue 15): train.tokens = ceil(k x RAM parameters) per run, for
+ * dense and MeKi (whose table and projector are ROM, not counted); the key is in the
+ * identity when set, left out when not. */
+static void test_tokens_per_param(void **state) {
+    static const struct { const char *text; double k; } CASES[] = {{"20", 20}, {"0.05", 0.05}, {"2.5", 2.5}};
+    ExperimentConfig *plain = load_ok(HEAD "[model]\npreset = tiny\n[sweep]\nmemory.kind = none, meki\n");
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        char text[512];
+        snprintf(text, sizeof text, HEAD "seeds = 1, 2\n[model]\npreset = tiny\n[train]\ntokens_per_param = %s\n"
+                 "[sweep]\nmemory.kind = none, meki\n", CASES[c].text);
+        ExperimentConfig *exp = load_ok(text);
+        assert_int_equal(exp->n_runs, 4);
+        long params[2] = {0, 0};
+        for (int r = 0; r < exp->n_runs; r++) {
+            const RunSettings *s = &exp->runs[r].settings;
+            long ram = trained_ram_params(&s->model);
+            params[r / 2] = ram;
+            long expected = (long)ceil(CASES[c].k * (double)ram);
+            if (s->train.tokens != expected)
+                fail_msg("tokens_per_param = %s, %s: tokens %ld, expected ceil(%s x %ld) = %ld", CASES[c].text,
+                         exp->runs[r].variant, s->train.tokens, CASES[c].text, ram, expected);
+            char key[64];
+            snprintf(key, sizeof key, "\"tokens_per_param\":%s", CASES[c].text);
+            assert_non_null(strstr(exp->runs[r].config_json, key));
+        }
+        /* MeKi's RAM side is the dense model plus the fusion (W_gate, W_out) alone */
+        assert_true(params[1] > params[0]);
+        assert_true(params[1] - params[0] < params[0] / 10);
+        release(exp);
+    }
+    for (int r = 0; r < plain->n_runs; r++) assert_null(strstr(plain->runs[r].config_json, "tokens_per_param"));
+    release(plain);
+}
+
 /* The model part of the run identity, pinned for a few configurations: a refactor of the
  * config (fields, variants, their order) must not change a stored run's hash. Only the
  * "model" object is pinned, so that other parts of the JSON may evolve on their own. */
@@ -516,6 +572,7 @@ int main(void) {
         cmocka_unit_test(test_list_valued_axis),
         cmocka_unit_test(test_hash),
         cmocka_unit_test(test_recipe_keys_only_when_set),
+        cmocka_unit_test(test_tokens_per_param),
         cmocka_unit_test(test_hash_covers_results),
         cmocka_unit_test(test_corpus_content_in_hash),
         cmocka_unit_test(test_every_key_changes_the_hash_or_is_operational),

@@ -597,8 +597,9 @@ static void build_custom_database(Fixture *f, const char *path) {
             char hash[17], json[512];
             snprintf(json, sizeof json, "{\"model\":{\"d_model\":64,\"n_layers\":2,\"memory\":\"meki\"},\"train\":{"
                      "\"tokens\":4096},\"corpus\":\"files\",\"corpus_hash\":\"%s\"}", corpora[c]);
-            Figure figures[] = {{"val_loss", c ? 3.0 + 0.01 * seed : 6.0 + 0.01 * seed}};
-            add_run(f, hash, "two_corpora", "memory.kind=meki", json, seed, "done", NULL, figures, 1);
+            /* the second corpus prepared 100 training tokens: 4096 are 41 passes over it */
+            Figure figures[] = {{"val_loss", c ? 3.0 + 0.01 * seed : 6.0 + 0.01 * seed}, {"corpus_train_tokens", 100}};
+            add_run(f, hash, "two_corpora", "memory.kind=meki", json, seed, "done", NULL, figures, c ? 2 : 1);
         }
     exec_sql(f->handle, "COMMIT");
     assert_int_equal(sqlite3_close(f->handle), SQLITE_OK);
@@ -636,7 +637,11 @@ static void test_custom_experiment(void **state) {
     expect_line(report, "- corpus (from each run's identity): ", "files:abcdef01: content hash abcdef0123456789, 8 runs",
                 "13726 training tokens");
     expect_line(report, "- model shapes: d_model 64, 2 layers, 4 heads (2 KV), FFN 192, vocab 512, context 64", "(the tiny preset's shape; 8 runs)", NULL);
-    expect_line(report, "- token budgets: ", "16384 training tokens, batch 8 x 64 tokens (8 runs)", NULL);
+    /* the budgets with their passes over the corpus (tokens / corpus_train_tokens); none
+     * where the corpus size was not recorded */
+    expect_line(report, "- token budgets: ", "16384 training tokens (1.2 epochs of the corpus), batch 8 x 64 tokens (8 runs)", NULL);
+    expect_line(report, "- token budgets: ", "4096 training tokens (41 epochs of the corpus), batch ? x ? tokens (2 runs)",
+                "4096 training tokens, batch ? x ? tokens (2 runs)");
     expect_line(report, "| memory.kind | train.lr | n | val loss (nats) |", "MFU %", NULL);
     expect_line(report, "| none (dense) | 0.003 | 2 | 5.3150 ± 0.0071 |", NULL, NULL);
     /* the curves' legends (the .dat file's block labels) name both axes */

@@ -7,6 +7,8 @@
 
 typedef struct {
     long tokens;            /* total training tokens (steps = tokens / (batch * seq_len)) */
+    float tokens_per_param; /* > 0: tokens was resolved as ceil(this x RAM parameters); 0: off.
+                             * Training reads tokens alone; this is kept for the run's identity */
     int batch;              /* sequences per step */
     int seq_len;            /* 0: the model's seq_len */
     float lr, min_lr;       /* cosine from lr to min_lr after warm-up */
