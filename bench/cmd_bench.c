@@ -45,6 +45,7 @@ static int bench_train(int argc, char **argv) {
     printf("train %.0f tok/s, %.1f ms/step (forward %.0f%%, backward %.0f%%, optimizer %.0f%%)\n",
            s.train_tok_s, 1e3 * s.step_seconds, 100 * s.forward_seconds / total,
            100 * s.backward_seconds / total, 100 * s.optimizer_seconds / total);
+    printf("per CPU second %.0f tok/s; %.0f page faults per step\n", s.train_cpu_tok_s, s.faults_per_step);
     printf("model %.3g GFLOP/s = MFU %.1f%% of sgemm %.3g GFLOP/s\n",
            s.train_tok_s * s.train_flops_per_token / 1e9, 100 * s.mfu, s.sgemm_flops / 1e9);
     if (json) {
@@ -72,6 +73,8 @@ static int bench_train(int argc, char **argv) {
         json_number(&j, "optimizer_seconds", s.optimizer_seconds);
         json_number(&j, "train_tok_s", s.train_tok_s);
         json_number(&j, "mfu", s.mfu);
+        json_number(&j, "train_cpu_tok_s", s.train_cpu_tok_s);
+        json_number(&j, "faults_per_step", s.faults_per_step);
         json_number(&j, "sgemm_flop_s", s.sgemm_flops);
         json_number(&j, "train_flops_per_token", s.train_flops_per_token);
         json_int(&j, "ram_params", s.ram_params);

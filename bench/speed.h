@@ -7,6 +7,9 @@
 typedef struct {
     double train_tok_s, mfu, sgemm_flops, train_flops_per_token, step_seconds;
     double forward_seconds, backward_seconds, optimizer_seconds;
+    /* tokens per CPU second over the timed steps (all threads' CPU time; robust to a
+     * shared core at 1 thread, lowered by spin-waits at more) and page faults per step */
+    double train_cpu_tok_s, faults_per_step;
     long ram_params, rom_weights;
     int steps, batch, seq_len, threads;
 } TrainSpeed;

@@ -14,6 +14,15 @@ void swiglu_backward(float *dgate, float *dup, const float *dout, const float *g
     }
 }
 
+void swiglu_backward_set(float *dgate, float *dup, const float *dout, const float *gate,
+                         const float *up, long n) {
+#pragma omp parallel for simd if (n > 65536)
+    for (long i = 0; i < n; i++) {
+        dgate[i] = dout[i] * up[i] * silu_derivative(gate[i]);
+        dup[i] = dout[i] * siluf(gate[i]);
+    }
+}
+
 /* GELU, tanh approximation (as Gemma's PLE uses) */
 static const float GELU_C = 0.7978845608028654f; /* sqrt(2/pi) */
 

@@ -16,6 +16,9 @@ static inline float silu_derivative(float x) {
 void swiglu_forward(float *out, const float *gate, const float *up, long n);
 void swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
                      const float *up, long n);
+/* The same with = instead of +=: for gradient buffers with no other writer (no zeroing) */
+void swiglu_backward_set(float *dgate, float *dup, const float *dout, const float *gate,
+                         const float *up, long n);
 
 typedef enum { ACT_SIGMOID, ACT_SILU, ACT_GELU } Activation;
 /* out = act(in); din += act'(in) * dout */

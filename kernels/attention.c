@@ -36,9 +36,9 @@ void attention_forward(float *out, float *probs, const float *q, const float *k,
 
 /* dP = dO V^T; dV += P^T dO; dS = P * (dP - rowsum(P * dP)); dQ += s dS K; dK += s dS^T Q.
  * Parallel over (batch, kv head) so the heads sharing dK, dV run in one thread. */
-void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *probs,
-                        const float *q, const float *k, const float *v, int B, int T, int H,
-                        int KV, int hd) {
+static void backward(float *dq, float *dk, float *dv, const float *dout, const float *probs,
+                     const float *q, const float *k, const float *v, int B, int T, int H, int KV,
+                     int hd, int accumulate) {
     float scale = 1.0f / sqrtf((float)hd);
     int group = H / KV;
 #pragma omp parallel
@@ -52,6 +52,10 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
                 float *dkb = dk + (long)b * T * KV * hd + g * hd;
                 float *dvb = dv + (long)b * T * KV * hd + g * hd;
                 for (int h = g * group; h < (g + 1) * group; h++) {
+                    /* without accumulate, the group's first head overwrites dk, dv and
+                     * every head its own dq: no zeroing pass over them beforehand */
+                    float beta = accumulate || h > g * group ? 1.0f : 0.0f;
+                    float beta_q = accumulate ? 1.0f : 0.0f;
                     const float *p = probs + ((long)b * H + h) * T * T;
                     const float *qb = q + (long)b * T * H * hd + h * hd;
                     const float *dob = dout + (long)b * T * H * hd + h * hd;
@@ -59,7 +63,7 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dob,
                                 H * hd, vb, KV * hd, 0.0f, dp, T);
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, dob,
-                                H * hd, 1.0f, dvb, KV * hd);
+                                H * hd, beta, dvb, KV * hd);
                     for (int t = 0; t < T; t++) {
                         const float *pr = p + (long)t * T;
                         float *dr = dp + (long)t * T, dot = 0;
@@ -68,13 +72,25 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
                         for (int j = t + 1; j < T; j++) dr[j] = 0.0f;
                     }
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, dp, T,
-                                kb, KV * hd, 1.0f, dqb, H * hd);
+                                kb, KV * hd, beta_q, dqb, H * hd);
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, dp, T,
-                                qb, H * hd, 1.0f, dkb, KV * hd);
+                                qb, H * hd, beta, dkb, KV * hd);
                 }
             }
         free(dp);
     }
+}
+
+void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *probs,
+                        const float *q, const float *k, const float *v, int B, int T, int H,
+                        int KV, int hd) {
+    backward(dq, dk, dv, dout, probs, q, k, v, B, T, H, KV, hd, 1);
+}
+
+void attention_backward_set(float *dq, float *dk, float *dv, const float *dout, const float *probs,
+                            const float *q, const float *k, const float *v, int B, int T, int H,
+                            int KV, int hd) {
+    backward(dq, dk, dv, dout, probs, q, k, v, B, T, H, KV, hd, 0);
 }
 
 void attention_decode(float *out, const float *q, const float *k_cache, const float *v_cache,

@@ -11,6 +11,10 @@ void attention_forward(float *out, float *probs, const float *q, const float *k,
 void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *probs,
                         const float *q, const float *k, const float *v, int B, int T, int H,
                         int KV, int hd);
+/* The same with dq, dk, dv = (not +=) the gradients: no zeroing pass beforehand */
+void attention_backward_set(float *dq, float *dk, float *dv, const float *dout, const float *probs,
+                            const float *q, const float *k, const float *v, int B, int T, int H,
+                            int KV, int hd);
 /* One query position against a cache of n positions (decoding).
  * out[H, hd], q[H, hd], k_cache[n, KV, hd], v_cache[n, KV, hd], scratch[n] */
 void attention_decode(float *out, const float *q, const float *k_cache, const float *v_cache,

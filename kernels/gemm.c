@@ -10,14 +10,24 @@ void matmul_forward(float *out, const float *in, const float *weight, int N, int
                 accumulate ? 1.0f : 0.0f, out, O);
 }
 
-void matmul_backward(float *din, float *dweight, const float *dout, const float *in,
-                     const float *weight, int N, int C, int O) {
+static void backward(float *din, float *dweight, const float *dout, const float *in,
+                     const float *weight, int N, int C, int O, float din_beta) {
     if (din)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, O, 1.0f, dout, O, weight, C,
-                    1.0f, din, C);
+                    din_beta, din, C);
     if (dweight)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, C, N, 1.0f, dout, O, in, C, 1.0f,
                     dweight, C);
+}
+
+void matmul_backward(float *din, float *dweight, const float *dout, const float *in,
+                     const float *weight, int N, int C, int O) {
+    backward(din, dweight, dout, in, weight, N, C, O, 1.0f);
+}
+
+void matmul_backward_set(float *din, float *dweight, const float *dout, const float *in,
+                         const float *weight, int N, int C, int O) {
+    backward(din, dweight, dout, in, weight, N, C, O, 0.0f);
 }
 
 /* The best of several short trials: a peak is a maximum, and one long trial folds in any

@@ -10,6 +10,10 @@ void matmul_forward(float *out, const float *in, const float *weight, int N, int
  * dweight[O, C] += dout^T @ in             (skipped when dweight is NULL) */
 void matmul_backward(float *din, float *dweight, const float *dout, const float *in,
                      const float *weight, int N, int C, int O);
+/* The same but din = (not +=) dout @ weight: the first writer of an input gradient
+ * overwrites it, which spares zeroing the buffer beforehand (dweight still +=). */
+void matmul_backward_set(float *din, float *dweight, const float *dout, const float *in,
+                         const float *weight, int N, int C, int O);
 /* Measured sgemm throughput (FLOP/s) on square-ish products like the model's; for MFU. */
 double sgemm_peak_flops(int size, double seconds);
 void kernels_set_threads(int threads);   /* OpenMP and OpenBLAS; <= 0 means all cores */

@@ -86,6 +86,18 @@ static void test_bench_train_help(void **state) {
     assert_int_equal(strncmp(out, "usage: ./meki bench train ", 26), 0);
 }
 
+/* The JSON line carries the figures that bear a shared machine: tokens per CPU second
+ * and page faults per step after warm-up. */
+static void test_bench_train_reports_cpu_rate_and_faults(void **state) {
+    if (!meki) skip();
+    assert_int_equal(run("bench train --preset tiny --batch 2 --steps 2 --threads 1 --json"), 0);
+    const char *cpu = strstr(out, "\"train_cpu_tok_s\":"), *faults = strstr(out, "\"faults_per_step\":");
+    assert_non_null(cpu);
+    assert_non_null(faults);
+    assert_true(strtod(cpu + strlen("\"train_cpu_tok_s\":"), NULL) > 0);
+    assert_true(strtod(faults + strlen("\"faults_per_step\":"), NULL) >= 0);
+}
+
 static void test_db_export_without_csv(void **state) {
     if (!meki) skip();
     char path[256];
@@ -131,6 +143,7 @@ static void test_one_point_file(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bench_train_help),
+        cmocka_unit_test(test_bench_train_reports_cpu_rate_and_faults),
         cmocka_unit_test(test_db_export_without_csv),
         cmocka_unit_test(test_one_point_file),
     };

@@ -847,6 +847,76 @@ static void test_matvec_group_reference(void **state) {
     kernels_set_threads(1);
 }
 
+/* ---------------------------------------------------------------- the *_set backwards */
+
+/* A *_set backward run on a buffer full of garbage must leave what the accumulating
+ * backward leaves in a zeroed one: it overwrites, it never reads the old values. */
+static int overwrites(const char *name, const float *result, const float *fresh, long n) {
+    float *zeros = zero_array(n);
+    int failures = accumulates(name, result, zeros, fresh, n);
+    free(zeros);
+    return failures;
+}
+
+static void test_matmul_backward_set_overwrites_din(void **state) {
+    Rng rng;
+    rng_seed(&rng, 90);
+    MatmulCase m;
+    matmul_case_init(&m, &rng, 6, 7, 5);
+    float *din = zero_array(6 * 7), *dweight = zero_array(5 * 7);
+    matmul_backward(din, dweight, m.R, m.in, m.weight, 6, 7, 5);
+    float *din_set = random_array(&rng, 6 * 7, -100, 100);
+    float *dweight_initial = random_array(&rng, 5 * 7, -1, 1);
+    float *dweight_sum = copy_array(dweight_initial, 5 * 7);
+    matmul_backward_set(din_set, dweight_sum, m.R, m.in, m.weight, 6, 7, 5);
+    assert_int_equal(overwrites("matmul_set din", din_set, din, 6 * 7), 0);
+    /* the weight's gradient still accumulates: several steps' uses may share it */
+    assert_int_equal(accumulates("matmul_set dweight", dweight_sum, dweight_initial, dweight, 5 * 7), 0);
+    free(din); free(dweight); free(din_set); free(dweight_initial); free(dweight_sum);
+    matmul_case_free(&m);
+}
+
+static void test_swiglu_backward_set_overwrites(void **state) {
+    Rng rng;
+    rng_seed(&rng, 91);
+    ElementwiseCase e;
+    elementwise_case_init(&e, &rng, ACT_SILU);
+    long n = ELEMENTWISE_SIZE;
+    float *dgate = zero_array(n), *dup = zero_array(n);
+    swiglu_backward(dgate, dup, e.R, e.gate, e.up, n);
+    float *dgate_set = random_array(&rng, n, -100, 100), *dup_set = random_array(&rng, n, -100, 100);
+    swiglu_backward_set(dgate_set, dup_set, e.R, e.gate, e.up, n);
+    assert_int_equal(overwrites("swiglu_set dgate", dgate_set, dgate, n), 0);
+    assert_int_equal(overwrites("swiglu_set dup", dup_set, dup, n), 0);
+    free(dgate); free(dup); free(dgate_set); free(dup_set);
+    elementwise_case_free(&e);
+}
+
+/* every layout of heads: the group's first head overwrites dk, dv, the others add */
+static void check_attention_backward_set(int H, int KV, uint64_t seed) {
+    Rng rng;
+    rng_seed(&rng, seed);
+    AttentionCase a;
+    attention_case_init(&a, &rng, 2, 5, H, KV, 8);
+    long nq = query_size(&a), nk = key_size(&a);
+    float *dq = zero_array(nq), *dk = zero_array(nk), *dv = zero_array(nk);
+    attention_gradients(&a, dq, dk, dv);
+    float *dq_set = random_array(&rng, nq, -100, 100), *dk_set = random_array(&rng, nk, -100, 100),
+          *dv_set = random_array(&rng, nk, -100, 100);
+    attention_backward_set(dq_set, dk_set, dv_set, a.R, a.probs, a.q, a.k, a.v, a.B, a.T, a.H, a.KV, a.hd);
+    assert_int_equal(overwrites("attention_set dq", dq_set, dq, nq), 0);
+    assert_int_equal(overwrites("attention_set dk", dk_set, dk, nk), 0);
+    assert_int_equal(overwrites("attention_set dv", dv_set, dv, nk), 0);
+    free(dq); free(dk); free(dv); free(dq_set); free(dk_set); free(dv_set);
+    attention_case_free(&a);
+}
+
+static void test_attention_backward_set_overwrites(void **state) {
+    check_attention_backward_set(4, 2, 92);
+    check_attention_backward_set(4, 4, 93);
+    check_attention_backward_set(4, 1, 94);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matvec_group_reference),
@@ -869,6 +939,9 @@ int main(void) {
         cmocka_unit_test(test_attention_decode_large_scores),
         cmocka_unit_test(test_attention_deterministic),
         cmocka_unit_test(test_swiglu_backward),
+        cmocka_unit_test(test_matmul_backward_set_overwrites_din),
+        cmocka_unit_test(test_swiglu_backward_set_overwrites),
+        cmocka_unit_test(test_attention_backward_set_overwrites),
         cmocka_unit_test(test_sigmoid_backward),
         cmocka_unit_test(test_silu_backward),
         cmocka_unit_test(test_gelu_backward),
