@@ -267,7 +267,7 @@ const SafeTensorInfo *safetensors_find(const SafeTensors *st, const char *name) 
     return NULL;
 }
 
-const float *safetensors_f32(const SafeTensors *st, const char *name, long numel) {
+const void *safetensors_f32(const SafeTensors *st, const char *name, long numel) {
     const SafeTensorInfo *t = safetensors_find(st, name);
     if (!t) { error_set(ERR_INPUT, "%s: tensor %s is missing", st->path, name); return NULL; }
     if (strcmp(t->dtype, "F32") || (long)((t->end - t->begin) / 4) != numel) {
@@ -275,7 +275,7 @@ const float *safetensors_f32(const SafeTensors *st, const char *name, long numel
                   t->dtype, (t->end - t->begin) / 4, numel);
         return NULL;
     }
-    return (const float *)(st->data + t->begin);
+    return st->data + t->begin;
 }
 
 const char *safetensors_meta(const SafeTensors *st, const char *key) {

@@ -39,8 +39,10 @@ typedef struct {
 int safetensors_open(SafeTensors *st, const char *path);   /* ERR_INPUT naming the file */
 void safetensors_close(SafeTensors *st);
 const SafeTensorInfo *safetensors_find(const SafeTensors *st, const char *name);
-/* The F32 tensor name with exactly numel values, or NULL with an error message set. */
-const float *safetensors_f32(const SafeTensors *st, const char *name, long numel);
+/* The F32 tensor name with exactly numel values, or NULL with an error message set. The
+ * bytes as stored: the format does not align them (the header's length sets where they
+ * start), so copy them out with memcpy rather than read them as floats in place. */
+const void *safetensors_f32(const SafeTensors *st, const char *name, long numel);
 const char *safetensors_meta(const SafeTensors *st, const char *key);   /* NULL if absent */
 /* Atomic write. meta: n_meta string pairs stored in "__metadata__". */
 int safetensors_write(const char *path, const SafeTensorEntry *entries, int n,

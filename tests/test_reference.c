@@ -85,6 +85,7 @@ static const int32_t *int32_tensor(const SafeTensors *st, const char *name, long
 static const float *float_tensor(const SafeTensors *st, const char *name, long numel) {
     const float *p = safetensors_f32(st, name, numel);
     if (!p) fail_msg("%s", error_message());
+    if ((uintptr_t)p % sizeof(float)) fail_msg("%s: %s is not 4-byte aligned in the file", st->path, name);
     return p;
 }
 

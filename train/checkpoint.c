@@ -126,7 +126,7 @@ static int load_tensors(ParamSet *ps, float *base, const char *prefix, const Saf
         const ParamTensor *t = &ps->tensors[i];
         char name[160];
         snprintf(name, sizeof name, "%s%s", prefix, t->name);
-        const float *src = safetensors_f32(st, name, t->numel);
+        const void *src = safetensors_f32(st, name, t->numel);
         if (!src) return ERR_INPUT;
         float *dst = base + t->offset;
         memcpy(dst, src, sizeof(float) * (size_t)t->numel);
