@@ -40,6 +40,8 @@ static int out_of_range(const char *command, const ArgSpec *s, const char *text,
 
 static int in_range(const ArgSpec *s, double v, double lo, double hi) {
     if (s->min != 0 || s->max != 0) lo = s->min, hi = s->max;
+    /* a float flag meets its bounds as floats: "1e-9" read as a float is below 1e-9 as a double */
+    if (s->type == ARG_FLOAT) lo = (float)lo, hi = (float)hi;
     return v >= lo && v <= hi;   /* false for NaN */
 }
 

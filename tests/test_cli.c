@@ -98,6 +98,15 @@ static void test_bench_train_reports_cpu_rate_and_faults(void **state) {
     assert_true(strtod(faults + strlen("\"faults_per_step\":"), NULL) >= 0);
 }
 
+/* A float flag takes the bound its range states: --lr 1e-9 (the lower bound) parses, and
+ * the command goes on to fail on the missing data folder, not on --lr. */
+static void test_float_flag_takes_its_bound(void **state) {
+    if (!meki) skip();
+    assert_int_equal(run("train --lr 1e-9 --data no-such-folder --out lr-bound"), 2);
+    assert_null(strstr(out, "out of range"));
+    assert_non_null(strstr(out, "no-such-folder"));
+}
+
 static void test_db_export_without_csv(void **state) {
     if (!meki) skip();
     char path[256];
@@ -144,6 +153,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bench_train_help),
         cmocka_unit_test(test_bench_train_reports_cpu_rate_and_faults),
+        cmocka_unit_test(test_float_flag_takes_its_bound),
         cmocka_unit_test(test_db_export_without_csv),
         cmocka_unit_test(test_one_point_file),
     };
