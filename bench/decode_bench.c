@@ -27,14 +27,6 @@ const char *decode_variant_name(DecodeVariant v) {
 
 /* ---- process figures ------------------------------------------------------------- */
 
-typedef struct { long minor, major; } Faults;
-
-static Faults faults_now(void) {
-    struct rusage u;
-    getrusage(RUSAGE_SELF, &u);
-    return (Faults){u.ru_minflt, u.ru_majflt};
-}
-
 static size_t peak_rss_bytes(void) {
     struct rusage u;
     getrusage(RUSAGE_SELF, &u);
@@ -56,20 +48,12 @@ static size_t status_bytes(const char *name) {
 
 typedef struct {
     double prefill_seconds, decode_seconds, decode_cpu_seconds;
-    Faults decode_faults, prefill_faults;
+    PageFaults decode_faults, prefill_faults;
 } RunTimes;
 
-/* CPU time of the process: unlike wall time, it leaves out the moments another process
- * holds the core (this machine is shared), but also the waits for storage. */
-static double cpu_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static Faults faults_since(Faults start) {
-    Faults now = faults_now();
-    return (Faults){now.minor - start.minor, now.major - start.major};
+static PageFaults faults_since(PageFaults start) {
+    PageFaults now = page_faults();
+    return (PageFaults){now.minor - start.minor, now.major - start.major};
 }
 
 /* Prefill stream[0..context), then decode the next `tokens` one by one. Cold runs evict the
@@ -80,14 +64,14 @@ static long run_once(Engine *e, const int32_t *stream, int context, int tokens, 
     int V = e->model->cfg.vocab_size;
     long sink = 0;
     if (cold) engine_table_evict(e);
-    Faults f = faults_now();
+    PageFaults f = page_faults();
     double start = now_seconds();
     const float *logits = engine_prefill(e, stream, context, 0);
     out->prefill_seconds = now_seconds() - start;
     out->prefill_faults = faults_since(f);
     sink += sample_argmax(logits, V);
     if (cold) engine_table_evict(e);
-    f = faults_now();
+    f = page_faults();
     double cpu_start = cpu_seconds();
     start = now_seconds();
     for (int i = 0; i < tokens; i++) {
@@ -107,7 +91,7 @@ typedef struct {
     long topk_steps, topk_hits;             /* sums over the timed runs */
     double prefill_seconds[DECODE_BENCH_MAX_REPEATS], decode_seconds[DECODE_BENCH_MAX_REPEATS];
     double decode_cpu_seconds[DECODE_BENCH_MAX_REPEATS];
-    Faults decode_faults, prefill_faults;   /* sums over the timed runs */
+    PageFaults decode_faults, prefill_faults;   /* sums over the timed runs */
 } Variant;
 
 static int run_variant(Variant *v, const int32_t *stream, const DecodeBenchOptions *o, int repeat,

@@ -7,17 +7,6 @@
 #include "util/timer.h"
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-
-/* CPU seconds and minor page faults of the process so far. CPU time leaves out the
- * moments another process holds the core (the machine is shared); faults after warm-up
- * show memory mapped afresh each step. */
-static void usage_now(double *cpu, long *faults) {
-    struct rusage u;
-    getrusage(RUSAGE_SELF, &u);
-    *cpu = u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-    *faults = u.ru_minflt + u.ru_majflt;
-}
 
 int measure_train_speed(const ModelConfig *cfg, int batch, int steps, int threads, TrainSpeed *out) {
     memset(out, 0, sizeof *out);
@@ -37,10 +26,12 @@ int measure_train_speed(const ModelConfig *cfg, int batch, int steps, int thread
     }
     AdamWSettings s = {1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f};
     out->sgemm_flops = sgemm_peak_flops(512, 0.5);
-    double cpu0 = 0, cpu1;
-    long faults0 = 0, faults1;
+    /* CPU time and page faults over the timed steps: faults after warm-up would show
+     * memory mapped afresh each step */
+    double cpu0 = 0;
+    PageFaults faults0 = {0, 0};
     for (int step = 0; step < warmup + steps; step++) {
-        if (step == warmup) usage_now(&cpu0, &faults0);
+        if (step == warmup) cpu0 = cpu_seconds(), faults0 = page_faults();
         double t0 = now_seconds();
         params_zero_grad(&m.params);
         model_forward(&m, tokens, targets, batch, T);
@@ -54,7 +45,8 @@ int measure_train_speed(const ModelConfig *cfg, int batch, int steps, int thread
         out->backward_seconds += t2 - t1;
         out->optimizer_seconds += t3 - t2;
     }
-    usage_now(&cpu1, &faults1);
+    double cpu1 = cpu_seconds();
+    PageFaults faults1 = page_faults();
     Accounting acc;
     model_accounting(&m, &acc);
     double total = out->forward_seconds + out->backward_seconds + out->optimizer_seconds;
@@ -67,7 +59,7 @@ int measure_train_speed(const ModelConfig *cfg, int batch, int steps, int thread
     out->train_flops_per_token = acc.train_flops_per_token;
     out->mfu = out->train_tok_s * acc.train_flops_per_token / out->sgemm_flops;
     out->train_cpu_tok_s = (double)N * steps / (cpu1 - cpu0);
-    out->faults_per_step = (double)(faults1 - faults0) / steps;
+    out->faults_per_step = (double)(faults1.minor + faults1.major - faults0.minor - faults0.major) / steps;
     out->ram_params = acc.ram_params;
     out->rom_weights = acc.rom_weights;
     free(tokens);
