@@ -49,7 +49,7 @@ int model_create(Model *m, const ModelConfig *cfg, int folded, int training) {
     return model_create_within(m, cfg, folded, training, -1);
 }
 
-int model_create_within(Model *m, const ModelConfig *cfg, int folded, int training, long max_values) {
+int model_declare(Model *m, const ModelConfig *cfg, int folded) {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     int rc = model_config_validate(&m->cfg);
@@ -68,6 +68,13 @@ int model_create_within(Model *m, const ModelConfig *cfg, int folded, int traini
                    INIT_STD, 1, 0, &m->lm_head, &m->d_lm_head);
     m->ops = memory_ops(c->memory);
     if (m->ops && (rc = m->ops->declare(m))) return rc;
+    return OK;
+}
+
+int model_create_within(Model *m, const ModelConfig *cfg, int folded, int training, long max_values) {
+    int rc = model_declare(m, cfg, folded);
+    if (rc) return rc;
+    const ModelConfig *c = &m->cfg;
     if (max_values >= 0) {   /* a config read from a file: its tensors must fit in that file */
         long values = 0;
         int overflow = 0;

@@ -65,6 +65,9 @@ struct Model {
     float *memory_out;
 };
 
+/* The parameters declared, nothing allocated: enough for model_accounting and the tensor
+ * list (free it with model_free). */
+int model_declare(Model *m, const ModelConfig *cfg, int folded);
 /* Build a model (parameters declared and allocated, not initialised).
  * folded: memory in inference form (no training-only tensors). training: gradients too. */
 int model_create(Model *m, const ModelConfig *cfg, int folded, int training);

@@ -538,7 +538,7 @@ int run_settings_recipe(RunSettings *s, const char *name) {
  * MeKi's table and projector are ROM once folded and not in it. */
 static int count_ram_params(const ModelConfig *m, long *params) {
     Model model;
-    int rc = model_create(&model, m, 0, 0);
+    int rc = model_declare(&model, m, 0);   /* shapes only: nothing to allocate for a count */
     Accounting acc = {0};
     if (!rc) model_accounting(&model, &acc);
     model_free(&model);
@@ -620,7 +620,7 @@ static int resolve(Parser *p, const int *choice, int seed_index, ResolvedRun *ru
         return fail(p, blame_line(exp, error_message(), model_line), "%s%s%s", error_message(),
                     *where ? " in run " : "", where);
     if (s->train.tokens_per_param > 0) {
-        /* the seeds of a grid point share its model: counted once (building one takes a while) */
+        /* the seeds of a grid point share its model: counted once */
         int rc = OK;
         if (!p->counted || memcmp(&p->counted_model, &s->model, sizeof s->model)) {
             rc = count_ram_params(&s->model, &p->counted_params);
