@@ -292,9 +292,6 @@ typedef struct {
     char message[512];
     int name_line, description_line, seeds_line;
     RunSettings scratch;        /* values are validated by parsing them into this */
-    ModelConfig counted_model;  /* the last model whose RAM parameters were counted */
-    long counted_params;
-    int counted;
 } Parser;
 
 static int fail(Parser *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -620,14 +617,7 @@ static int resolve(Parser *p, const int *choice, int seed_index, ResolvedRun *ru
         return fail(p, blame_line(exp, error_message(), model_line), "%s%s%s", error_message(),
                     *where ? " in run " : "", where);
     if (s->train.tokens_per_param > 0) {
-        /* the seeds of a grid point share its model: counted once */
-        int rc = OK;
-        if (!p->counted || memcmp(&p->counted_model, &s->model, sizeof s->model)) {
-            rc = count_ram_params(&s->model, &p->counted_params);
-            p->counted_model = s->model;
-            p->counted = rc == OK;
-        }
-        if (rc || budget_tokens(s->train.tokens_per_param, p->counted_params, &s->train.tokens))
+        if (run_settings_tokens_per_param(&s->model, s->train.tokens_per_param, &s->train.tokens))
             return fail(p, key_line(exp, "train", "tokens_per_param", 1), "[train] tokens_per_param: %s%s%s",
                         error_message(), *where ? " in run " : "", where);
     }
