@@ -49,9 +49,20 @@ static int encode_context(const Tokenizer *tok, const char *text, size_t end, in
     return max_context;
 }
 
-static void add_item(Task *task, int *capacity, TaskItem item) {
+/* The item with the context before byte end of text, as many tokens as fit beside its
+ * longest option, joins the task; with under 8 tokens of context it is freed instead.
+ * Returns 1 when added, 0 when dropped. */
+static int add_with_context(Task *task, int *capacity, TaskItem item, const Tokenizer *tok, const char *text,
+                            size_t end, int max_context) {
+    item.context_len = encode_context(tok, text, end, max_context - task_item_longest(&item), &item.context);
+    if (item.context_len < 8) {
+        free(item.context);
+        for (int k = 0; k < item.n_options; k++) free(item.options[k]);
+        return 0;
+    }
     if (task->count == *capacity) task->items = realloc(task->items, sizeof(TaskItem) * (*capacity = *capacity * 2 + 16));
     task->items[task->count++] = item;
+    return 1;
 }
 
 /* Picks up to max_items of n candidates, evenly spaced so the items cover the whole text. */
@@ -80,9 +91,7 @@ int task_build_cloze(Task *task, const Tokenizer *tok, const char *text, size_t 
         /* the continuation keeps its leading space, as LAMBADA's target does */
         item.option_len[0] = encode(tok, text + word_start - 1, word_end - word_start + 1, &item.options[0]);
         item.option_bytes[0] = (int)(word_end - word_start + 1);
-        item.context_len = encode_context(tok, text, word_start - 1, max_context - item.option_len[0], &item.context);
-        if (item.context_len < 8) { free(item.context); free(item.options[0]); short_context++; continue; }
-        add_item(task, &capacity, item);
+        if (!add_with_context(task, &capacity, item, tok, text, word_start - 1, max_context)) short_context++;
     }
     if (task->count < max_items)
         snprintf(task->shortfall, sizeof task->shortfall, "1 in %d of %d held-out sentences tried: "
@@ -131,14 +140,7 @@ int task_build_choice(Task *task, const Tokenizer *tok, const char *text, size_t
             item.option_bytes[k] = (int)(gap + len);
             free(piece);
         }
-        item.context_len = encode_context(tok, text, s[i].end, max_context - task_item_longest(&item), &item.context);
-        if (item.context_len < 8) {
-            free(item.context);
-            for (int k = 0; k < 4; k++) free(item.options[k]);
-            short_context++;
-            continue;
-        }
-        add_item(task, &capacity, item);
+        if (!add_with_context(task, &capacity, item, tok, text, s[i].end, max_context)) short_context++;
     }
     if (task->count < max_items)
         snprintf(task->shortfall, sizeof task->shortfall, "1 in %d of %d held-out sentences tried: "
@@ -219,14 +221,7 @@ int task_build_word(Task *task, const Tokenizer *tok, const char *text, size_t b
             item.option_len[k] = encode(tok, text + o->start - 1, o->end - o->start + 1, &item.options[k]);
             item.option_bytes[k] = (int)(o->end - o->start + 1);
         }
-        item.context_len = encode_context(tok, text, w->start - 1, max_context - task_item_longest(&item), &item.context);
-        if (item.context_len < 8) {
-            free(item.context);
-            for (int k = 0; k < 2; k++) free(item.options[k]);
-            short_context++;
-            continue;
-        }
-        add_item(task, &capacity, item);
+        if (!add_with_context(task, &capacity, item, tok, text, w->start - 1, max_context)) short_context++;
     }
     if (task->count < max_items)
         snprintf(task->shortfall, sizeof task->shortfall, "1 in %d of %d occurrences of the %d most frequent "
