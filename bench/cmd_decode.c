@@ -79,10 +79,11 @@ static void print_token(const Tokenizer *tok, int id) {
 }
 
 /* Prompt, then one sampled token at a time; the timing goes to stderr. */
-static int generate(const Model *m, const Tokenizer *tok, const int32_t *prompt, int n_prompt,
+static int generate(Model *m, const Tokenizer *tok, const int32_t *prompt, int n_prompt,
                     const DecodeArgs *a) {
     Engine e;
     Sampler s;
+    int weights = weights_dtype_parse(a->weights);   /* packed: the f32 copies leave the process */
     int rc = engine_create(&e, m, n_prompt + a->tokens, 0);
     if (rc) return rc;
     if ((rc = sampler_create(&s, m->cfg.vocab_size, a->temperature, a->top_p, (unsigned long long)a->seed))) {
@@ -91,7 +92,7 @@ static int generate(const Model *m, const Tokenizer *tok, const int32_t *prompt,
     }
     if ((rc = engine_set_prefetch(&e, (PrefetchMode)prefetch_mode_parse(a->prefetch))) ||
         (rc = engine_set_prefetch_topk(&e, a->topk)) ||
-        (rc = engine_set_weights_dtype(&e, weights_dtype_parse(a->weights)))) {
+        (rc = weights == WEIGHTS_F32 ? OK : engine_set_weights_dtype_release(&e, m, weights))) {
         sampler_free(&s);
         engine_free(&e);
         return rc;

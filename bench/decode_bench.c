@@ -213,6 +213,13 @@ static int check_options(const DecodeBenchOptions *o) {
     return OK;
 }
 
+/* Each model has one engine, and the rest of the bench reads only its config and parameter
+ * count: with packed weights its f32 copies can leave, so the RSS figures are a deployment's. */
+static int set_weights(Engine *e, Model *m, const DecodeBenchOptions *o) {
+    if (o->weights_dtype == WEIGHTS_F32) return OK;
+    return engine_set_weights_dtype_release(e, m, o->weights_dtype);
+}
+
 static int load_folded(Models *s, const DecodeBenchOptions *o) {
     int rc = bundle_load(&s->folded, o->bundle, o->dtype);
     if (rc) return rc;
@@ -226,7 +233,7 @@ static int load_folded(Models *s, const DecodeBenchOptions *o) {
     }
     if ((rc = engine_create(&s->engines[2], &s->folded, o->context + o->tokens, o->chunk))) return rc;
     s->engines_made[2] = 1;
-    if ((rc = engine_set_weights_dtype(&s->engines[2], o->weights_dtype))) return rc;
+    if ((rc = set_weights(&s->engines[2], &s->folded, o))) return rc;
     return OK;
 }
 
@@ -246,13 +253,13 @@ static int load_others(Models *s, const DecodeBenchOptions *o, const int32_t *st
         if ((rc = check_same_config(&s->folded, &s->unfolded, o))) return rc;
         if ((rc = engine_create(&s->engines[1], &s->unfolded, context, o->chunk))) return rc;
         s->engines_made[1] = 1;
-        if ((rc = engine_set_weights_dtype(&s->engines[1], o->weights_dtype))) return rc;
+        if ((rc = set_weights(&s->engines[1], &s->unfolded, o))) return rc;
     }
     if ((rc = dense_twin(&s->folded, &s->dense, o->seed))) return rc;
     s->loaded_dense = 1;
     if ((rc = engine_create(&s->engines[0], &s->dense, context, o->chunk))) return rc;
     s->engines_made[0] = 1;
-    if ((rc = engine_set_weights_dtype(&s->engines[0], o->weights_dtype))) return rc;
+    if ((rc = set_weights(&s->engines[0], &s->dense, o))) return rc;
     return OK;
 }
 

@@ -25,6 +25,8 @@ static const RomTable *rom_of(const Engine *e) { return e->model->folded ? e->mo
 
 static int check_model(const Model *m, int context) {
     if (!m->params.data) return error_set(ERR_INPUT, "engine: the model has no weights");
+    if (m->params.released)
+        return error_set(ERR_INPUT, "engine: the model's f32 weights were released to another engine");
     if (context < 1) return error_set(ERR_INPUT, "engine: context must be positive (got %d)", context);
     return OK;
 }
@@ -83,6 +85,7 @@ void engine_free(Engine *e) {
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) free(all[i]);
     for (int l = 0; l < MAX_LAYERS; l++) for (int j = 0; j < 7; j++) free(e->packed[l][j]);
     free(e->packed_head);
+    free(e->unpacked);
     free(e->candidates);
     if (e->memory) e->model->ops->infer_free(e->memory);
     prefetcher_free(e->prefetcher);
@@ -128,7 +131,9 @@ static void free_packed(Engine *e) {
     for (int l = 0; l < MAX_LAYERS; l++)
         for (int j = 0; j < 7; j++) { free(e->packed[l][j]); e->packed[l][j] = NULL; }
     free(e->packed_head);
+    free(e->unpacked);
     e->packed_head = NULL;
+    e->unpacked = NULL;
     e->weights_dtype = WEIGHTS_F32;
 }
 
@@ -139,33 +144,53 @@ static void *pack(int dtype, const float *w, long rows, int C) {
     return p;
 }
 
-int engine_set_weights_dtype(Engine *e, int dtype) {
-    const ModelConfig *c = &e->model->cfg;
-    int d = c->d_model, q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim;
-    int F = c->ffn_hidden;
+static int out_of_memory(Engine *e, int dtype) {
     free_packed(e);
-    if (dtype == WEIGHTS_F32) return OK;
+    return error_set(ERR_FAILURE, "engine: out of memory for %s weights", weights_dtype_name(dtype));
+}
+
+/* Packs every matrix; with `release` (the engine's model), each f32 matrix leaves as soon as
+ * its copy exists, so at most one matrix is held twice. */
+static int pack_weights(Engine *e, int dtype, Model *release) {
+    const Model *model = e->model;
+    const ModelConfig *c = &model->cfg;
+    int d = c->d_model, q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim;
+    int F = c->ffn_hidden, rc;
+    if (model->params.released)
+        return error_set(ERR_INPUT, "engine: the model's f32 weights were released: its dtype is fixed");
+    free_packed(e);
+    if (dtype == WEIGHTS_F32 && !release) return OK;
+    if (dtype == WEIGHTS_F32) return error_set(ERR_INPUT, "engine: f32 weights cannot release the f32 ones");
     if (dtype != WEIGHTS_BF16 && dtype != WEIGHTS_Q8_0)
         return error_set(ERR_INPUT, "engine: unknown weights dtype %d", dtype);
     if (!weights_bytes(dtype, 1, d) || !weights_bytes(dtype, 1, q_dim) || !weights_bytes(dtype, 1, F))
         return error_set(ERR_INPUT, "--weights-dtype %s: widths %d, %d and %d must be multiples of %d",
                          weights_dtype_name(dtype), d, q_dim, F, QK_BLOCK);
+    if (!(e->unpacked = floats_zeroed(NULL, (size_t)(q_dim > F ? q_dim : F) * d))) return out_of_memory(e, dtype);
     for (int l = 0; l < c->n_layers; l++) {
-        const LayerWeights *w = &e->model->w[l];
-        const float *m[7] = {w->wq, w->wk, w->wv, w->wo, w->w_gate, w->w_up, w->w_down};
+        LayerWeights *w = &model->w[l];   /* release's, when given: the same model */
+        float **m[7] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w_gate, &w->w_up, &w->w_down};
         const int rows[7] = {q_dim, kv_dim, kv_dim, d, F, F, d}, cols[7] = {d, d, d, q_dim, d, d, F};
-        for (int j = 0; j < 7; j++)
-            if (!(e->packed[l][j] = pack(dtype, m[j], rows[j], cols[j]))) {
-                free_packed(e);
-                return error_set(ERR_FAILURE, "engine: out of memory for %s weights", weights_dtype_name(dtype));
-            }
+        for (int j = 0; j < 7; j++) {
+            if (!(e->packed[l][j] = pack(dtype, *m[j], rows[j], cols[j]))) return out_of_memory(e, dtype);
+            if (release && (rc = params_release(&release->params, m[j]))) return rc;
+        }
     }
-    if (!(e->packed_head = pack(dtype, e->model->lm_head, c->vocab_size, d))) {
-        free_packed(e);
-        return error_set(ERR_FAILURE, "engine: out of memory for %s weights", weights_dtype_name(dtype));
-    }
+    if (!(e->packed_head = pack(dtype, model->lm_head, c->vocab_size, d))) return out_of_memory(e, dtype);
     e->weights_dtype = dtype;
+    if (!release) return OK;
+    /* tied: the head is the embedding's tensor, and step decodes its rows from the copy */
+    if ((rc = params_release(&release->params, c->tie_embeddings ? &release->embed : &release->lm_head)))
+        return rc;
+    release->lm_head = NULL;
     return OK;
+}
+
+int engine_set_weights_dtype(Engine *e, int dtype) { return pack_weights(e, dtype, NULL); }
+
+int engine_set_weights_dtype_release(Engine *e, Model *m, int dtype) {
+    if (m != e->model) return error_set(ERR_INPUT, "engine: releasing the weights of a model it does not read");
+    return pack_weights(e, dtype, m);
 }
 
 int model_roundtrip_weights(Model *m, int dtype) {
@@ -173,6 +198,7 @@ int model_roundtrip_weights(Model *m, int dtype) {
     int d = c->d_model, q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim;
     int F = c->ffn_hidden;
     if (dtype == WEIGHTS_F32) return OK;
+    if (m->params.released) return error_set(ERR_INPUT, "the model's f32 weights were released");
     if (!weights_bytes(dtype, 1, d) || !weights_bytes(dtype, 1, q_dim) || !weights_bytes(dtype, 1, F))
         return error_set(ERR_INPUT, "--weights-dtype %s: widths %d, %d and %d must be multiples of %d",
                          weights_dtype_name(dtype), d, q_dim, F, QK_BLOCK);
@@ -189,6 +215,19 @@ int model_roundtrip_weights(Model *m, int dtype) {
 /* One decode product through the packed copy when there is one. */
 static MatvecPart part(const Engine *e, const float *w, const void *packed, float *out, int rows, int acc) {
     return (MatvecPart){w, out, rows, acc, packed, e->weights_dtype};
+}
+
+/* One prefill product, out[n, rows] (+)= in[n, cols] . w^T: from the packed copy when there
+ * is one, decoded into the scratch matrix first, so the sgemm reads the values a decode
+ * step reads and the f32 matrix is never touched. */
+static void linear_rows(Engine *e, float *out, const float *in, const float *w, const void *packed,
+                        int n, int cols, int rows, int acc) {
+    if (packed) {
+        for (int r = 0; r < rows; r++)
+            weights_decode_row(e->weights_dtype, packed, r, cols, e->unpacked + (size_t)r * cols);
+        w = e->unpacked;
+    }
+    linear_forward(out, in, w, n, cols, rows, acc);
 }
 
 /* ---- one block over n rows at positions pos..pos+n-1 ---------------------------------- */
@@ -253,16 +292,17 @@ static void block(Engine *e, int l, const int32_t *tokens, int n, int pos) {
                             part(e, w->wv, p[2], e->v, kv_dim, 0)};
         matvec_group(qkv, 3, h, d);
     } else {
-        linear_forward(e->q, h, w->wq, n, d, q_dim, 0);
-        linear_forward(e->k, h, w->wk, n, d, kv_dim, 0);
-        linear_forward(e->v, h, w->wv, n, d, kv_dim, 0);
+        void *const *p = e->packed[l];
+        linear_rows(e, e->q, h, w->wq, p[0], n, d, q_dim, 0);
+        linear_rows(e, e->k, h, w->wk, p[1], n, d, kv_dim, 0);
+        linear_rows(e, e->v, h, w->wv, p[2], n, d, kv_dim, 0);
     }
     attention_step(e, l, n, pos);
     if (n == 1) {
         MatvecPart o = part(e, w->wo, e->packed[l][3], x, d, 1);
         matvec_group(&o, 1, e->attn, q_dim);
     } else {
-        linear_forward(x, e->attn, w->wo, n, q_dim, d, 1);
+        linear_rows(e, x, e->attn, w->wo, e->packed[l][3], n, q_dim, d, 1);
     }
     memory_at(e, l, SITE_PARALLEL_ATTN, tokens, h, x, n, pos);
     memory_at(e, l, SITE_AFTER_ATTN, tokens, x, x, n, pos);
@@ -273,15 +313,15 @@ static void block(Engine *e, int l, const int32_t *tokens, int n, int pos) {
                                 part(e, w->w_up, e->packed[l][5], e->ffn_up, F, 0)};
         matvec_group(gate_up, 2, h, d);
     } else {
-        linear_forward(e->ffn_gate, h, w->w_gate, n, d, F, 0);
-        linear_forward(e->ffn_up, h, w->w_up, n, d, F, 0);
+        linear_rows(e, e->ffn_gate, h, w->w_gate, e->packed[l][4], n, d, F, 0);
+        linear_rows(e, e->ffn_up, h, w->w_up, e->packed[l][5], n, d, F, 0);
     }
     swiglu_rows(e->ffn_gate, e->ffn_gate, e->ffn_up, (long)n * F);
     if (n == 1) {
         MatvecPart down = part(e, w->w_down, e->packed[l][6], x, d, 1);
         matvec_group(&down, 1, e->ffn_gate, F);
     } else {
-        linear_forward(x, e->ffn_gate, w->w_down, n, F, d, 1);
+        linear_rows(e, x, e->ffn_gate, w->w_down, e->packed[l][6], n, F, d, 1);
     }
     memory_at(e, l, SITE_PARALLEL_FFN, tokens, h, x, n, pos);
     memory_at(e, l, SITE_AFTER_FFN, tokens, x, x, n, pos);

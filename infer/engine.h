@@ -40,11 +40,13 @@ typedef struct {
     int prefetch_topk, n_candidates, candidates_pos;
     int32_t *candidates;         /* [prefetch_topk] */
     long topk_steps, topk_hits;
-    /* Decode steps (one row) read these copies of the block matrices, and every step the
-     * head's, in weights_dtype (kernels/wquant.h) when set; prefill's blocks read f32. */
+    /* With weights_dtype set (kernels/wquant.h), every step reads these copies of the block
+     * matrices and the head (and of a tied embedding), never the model's f32 ones: decode
+     * steps directly, prefill's products through `unpacked`, one matrix decoded at a time. */
     int weights_dtype;
     void *packed[MAX_LAYERS][7];   /* wq wk wv wo w_gate w_up w_down */
     void *packed_head;
+    float *unpacked;               /* [max(q_dim, F) * d]: the largest block matrix */
 } Engine;
 
 /* chunk <= 0: a default (64). Prefetch starts in PREFETCH_MADVISE, top-k prefetch at
@@ -52,8 +54,18 @@ typedef struct {
  * the engine cannot run. */
 int engine_create(Engine *e, const Model *m, int context, int chunk);
 /* Decode with the RAM weights in dtype (a WeightsDtype: f32, bf16, q8_0). ERR_INPUT when a
- * matrix's width does not fit the format (q8_0: multiples of 32). */
+ * matrix's width does not fit the format (q8_0: multiples of 32), or when the model's f32
+ * weights were released. */
 int engine_set_weights_dtype(Engine *e, int dtype);
+/* The same for dtype bf16 or q8_0, giving each f32 matrix of m (the engine's model) back to
+ * the OS as soon as its packed copy exists (params_release): the block matrices, the head
+ * and a tied embedding; an untied embedding stays, as eval's roundtrip leaves it f32. This
+ * is what makes the RAM smaller, and keeps the peak near f32's (one matrix packed ahead).
+ * Afterwards those pointers of m are NULL and their pages unreadable; m's other tensors,
+ * engine_* on this engine and model_free stay valid, but no other engine may read m (a new
+ * one is refused), nor can m be trained, saved or roundtripped. On a failure m may be
+ * partly released: free both. */
+int engine_set_weights_dtype_release(Engine *e, Model *m, int dtype);
 /* The model's f32 block matrices and head replaced by what dtype's encoding decodes to:
  * the training forward (eval) then computes what a decode in dtype computes. */
 int model_roundtrip_weights(Model *m, int dtype);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* FNV-1a from a seed that is not FNV's offset (its last digits were dropped long ago); kept
  * as it is because every parameter's initial values follow from it. */
@@ -95,7 +97,44 @@ void params_zero_grad(ParamSet *ps) {
     if (ps->grad) memset(ps->grad, 0, sizeof(float) * (size_t)ps->total);
 }
 
+/* The whole pages inside [start, end), as an address range; empty when there are none. */
+static size_t page_interior(const float *start, const float *end, char **first) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)start + page - 1) & ~(page - 1), b = (uintptr_t)end & ~(page - 1);
+    *first = (char *)a;
+    return b > a ? b - a : 0;
+}
+
+/* The data block comes from aligned_alloc, not mmap; its whole pages are still this block's
+ * alone (malloc keeps its headers outside them), and params_free makes them readable again
+ * before free() hands them back to malloc. */
+int params_release(ParamSet *ps, float **slot) {
+    int i = 0;
+    while (i < ps->count && ps->tensors[i].slot != slot) i++;
+    if (i == ps->count || !ps->data) return error_set(ERR_INPUT, "params_release: no such tensor");
+    if (ps->grad || ps->adam_m) return error_set(ERR_INPUT, "params_release: %s has training state",
+                                                 ps->tensors[i].name);
+    ParamTensor *t = &ps->tensors[i];
+    if (t->released) return OK;
+    /* the run of released tensors around this one: offsets follow declaration order */
+    long from = t->offset, to = t->offset + t->numel;
+    for (int j = i - 1; j >= 0 && ps->tensors[j].released; j--) from = ps->tensors[j].offset;
+    for (int j = i + 1; j < ps->count && ps->tensors[j].released; j++)
+        to = ps->tensors[j].offset + ps->tensors[j].numel;
+    char *first;
+    size_t bytes = page_interior(ps->data + from, ps->data + to, &first);
+    if (bytes && (madvise(first, bytes, MADV_DONTNEED) || mprotect(first, bytes, PROT_NONE)))
+        return error_set(ERR_FAILURE, "params_release: %s: cannot release its pages", t->name);
+    t->released = 1;
+    ps->released = 1;
+    *t->slot = NULL;
+    return OK;
+}
+
 void params_free(ParamSet *ps) {
+    char *first;
+    size_t bytes = ps->released ? page_interior(ps->data, ps->data + ps->total, &first) : 0;
+    if (bytes) mprotect(first, bytes, PROT_READ | PROT_WRITE);   /* before malloc reuses them */
     free(ps->tensors);
     free(ps->data);
     free(ps->grad);

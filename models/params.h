@@ -19,6 +19,7 @@ typedef struct {
     int rom;            /* lives in storage at deployment (counted as ROM weights) */
     int own_decay;      /* decay as declared, kept for params_set_decay */
     int output;         /* an output projection (the reference's scaled init) */
+    int released;       /* values given back to the OS (params_release); slot is NULL */
     float **slot;       /* where the model keeps its pointer to the data */
     float **grad_slot;  /* and to the gradient (may be NULL) */
 } ParamTensor;
@@ -28,6 +29,7 @@ typedef struct {
     int count, capacity;
     long total;
     float *data, *grad, *adam_m, *adam_v;
+    int released;       /* some tensor was released: params_free restores the protection */
 } ParamSet;
 
 /* Declare a tensor; pointers are bound by params_allocate. shape: up to 3 dims, 0-terminated */
@@ -49,6 +51,13 @@ const ParamTensor *params_find(const ParamSet *ps, const char *name);
 void params_zero_grad(ParamSet *ps);
 /* One AdamW step (step counts from 1) on every tensor, decay where the tensor takes it. */
 void params_adamw_step(ParamSet *ps, const AdamWSettings *s, long step);
+/* The values of the tensor bound to slot given back to the OS, for a model whose weights
+ * live elsewhere now (the decode engine's packed copies): *slot becomes NULL, and the
+ * whole pages of the tensor (with any released neighbours, so no page in between stays) are
+ * dropped (MADV_DONTNEED) and made unreadable (PROT_NONE), so a read through params.data
+ * faults instead of computing with zeros. The tensor's partial edge pages stay resident.
+ * ERR_INPUT for a tensor not in the set or a set with training state. */
+int params_release(ParamSet *ps, float **slot);
 void params_free(ParamSet *ps);
 long params_count(const ParamSet *ps, int rom);   /* RAM (rom = 0) or ROM (rom = 1) values */
 uint64_t string_hash(const char *s);

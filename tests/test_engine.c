@@ -564,6 +564,70 @@ static void test_weights_dtypes_equal_roundtrip_forward(void **state) {
     model_free(&m);
 }
 
+/* Prefill (n > 1 rows: matrix products) with bf16 and q8_0 RAM weights reads the packed
+ * copies too: the training forward on roundtripped weights at every split, for dense and
+ * MeKi, tied and untied; the same after the model's f32 matrices, head and tied embedding
+ * were released (NULL pointers, unreadable pages), which also fixes the model: no new
+ * engine, no other dtype, no roundtrip; model_free still frees it. */
+static void test_packed_prefill_equals_roundtrip_forward(void **state) {
+    for (int dtype = WEIGHTS_BF16; dtype <= WEIGHTS_Q8_0; dtype++)
+        for (int kind = 0; kind < 4; kind++) {
+            ModelConfig c;
+            small_config(&c, kind & 1 ? memory_kind_parse("meki") : MEMORY_NONE);
+            c.ffn_hidden = 64;   /* every width a multiple of q8_0's block of 32 */
+            c.tie_embeddings = kind >> 1;
+            Model m, kept, rounded;
+            Model *models[] = {&m, &kept, &rounded};
+            for (int i = 0; i < 3; i++) {
+                assert_int_equal(model_create(models[i], &c, 0, 0), 0);
+                randomize(models[i], 80 + kind);
+            }
+            assert_int_equal(model_roundtrip_weights(&rounded, dtype), 0);
+            int32_t tokens[T];
+            random_tokens(tokens, T, 90 + kind);
+            float *reference = reference_logits(&rounded, tokens), *exact = reference_logits(&kept, tokens);
+            double worst = 0, moved = 0;
+            for (int release = 0; release < 2; release++) {
+                Model *model = release ? &m : &kept;
+                Engine e;
+                assert_int_equal(engine_create(&e, model, T, 5), 0);   /* chunks of 5 rows */
+                assert_int_equal(release ? engine_set_weights_dtype_release(&e, model, dtype)
+                                         : engine_set_weights_dtype(&e, dtype), 0);
+                for (int split = 2; split <= T; split += 3) {
+                    const float *logits = engine_prefill(&e, tokens, split, 0);
+                    assert_non_null(logits);
+                    worst = fmax(worst, relative_error(logits, reference + (long)(split - 1) * V, V));
+                    moved = fmax(moved, relative_error(logits, exact + (long)(split - 1) * V, V));
+                    for (int t = split; t < T; t++) {
+                        logits = engine_forward(&e, tokens[t], t);
+                        worst = fmax(worst, relative_error(logits, reference + (long)t * V, V));
+                    }
+                }
+                engine_free(&e);
+                if (worst >= TOLERANCE) fprintf(stderr, "release %d: %.2e\n", release, worst);
+                assert_true(worst < TOLERANCE);
+            }
+            fprintf(stderr, "%s %s tied %d: prefill vs rounded training forward %.2e (vs f32 %.2e)\n",
+                    weights_dtype_name(dtype), kind & 1 ? "meki" : "dense", c.tie_embeddings, worst, moved);
+            assert_true(worst < TOLERANCE);
+            assert_true(moved > 10 * worst);
+            assert_null(m.w[0].wq);
+            assert_null(m.w[c.n_layers - 1].w_down);
+            assert_null(m.lm_head);
+            assert_true(c.tie_embeddings ? m.embed == NULL : m.embed != NULL);
+            Engine e;
+            assert_int_equal(engine_create(&e, &m, T, 0), ERR_INPUT);
+            assert_int_equal(model_roundtrip_weights(&m, dtype), ERR_INPUT);
+            assert_int_equal(engine_create(&e, &kept, T, 0), 0);   /* only the engine's own model */
+            assert_int_equal(engine_set_weights_dtype_release(&e, &m, dtype), ERR_INPUT);
+            assert_int_equal(engine_set_weights_dtype_release(&e, &kept, WEIGHTS_F32), ERR_INPUT);
+            engine_free(&e);
+            free(reference);
+            free(exact);
+            for (int i = 0; i < 3; i++) model_free(models[i]);
+        }
+}
+
 /* A "Name:   123 kB" line of /proc/self/status, in bytes. */
 static long status_bytes(const char *name) {
     FILE *f = fopen("/proc/self/status", "r");
@@ -636,6 +700,51 @@ static void test_bundle_load_leaves_table_out_of_rss(void **state) {
     remove_tree(dir);
 }
 
+/* Decoding with q8_0 RAM weights holds less RAM than f32: once packed, the f32 block
+ * matrices and tied head leave the process (RSS drops by their bytes less the q8_0 copies
+ * and the prefill scratch), and packing them one at a time keeps the peak within one
+ * matrix of where it was. */
+static void test_release_drops_f32_weights_from_rss(void **state) {
+    ModelConfig c;
+    small_config(&c, MEMORY_NONE);
+    c.d_model = 256;
+    c.ffn_hidden = 1024;
+    c.n_heads = 4;
+    c.n_kv_heads = 4;
+    c.n_layers = 4;   /* about 17 MB of block matrices */
+    c.tie_embeddings = 1;
+    Model m;
+    Engine e;
+    assert_int_equal(model_create(&m, &c, 0, 0), 0);
+    randomize(&m, 94);   /* every page of the weights written */
+    assert_int_equal(engine_create(&e, &m, T, 0), 0);
+    long d = c.d_model, F = c.ffn_hidden, q = (long)c.n_heads * m.cfg.head_dim, kv = (long)c.n_kv_heads * m.cfg.head_dim;
+    long f32 = 0, packed = 0, largest = 0;
+    long rows[8] = {q, kv, kv, d, F, F, d, V}, cols[8] = {d, d, d, q, d, d, F, d};
+    for (int j = 0; j < 8; j++) {
+        long times = j < 7 ? c.n_layers : 1, bytes = (long)weights_bytes(WEIGHTS_Q8_0, rows[j], (int)cols[j]);
+        f32 += times * (long)sizeof(float) * rows[j] * cols[j];
+        packed += times * bytes;
+        largest = bytes > largest ? bytes : largest;
+    }
+    long scratch = (long)sizeof(float) * (q > F ? q : F) * d;
+    long before = status_bytes("VmRSS");
+    reset_peak_rss();
+    assert_int_equal(engine_set_weights_dtype_release(&e, &m, WEIGHTS_Q8_0), 0);
+    long after = status_bytes("VmRSS"), peak = status_bytes("VmHWM") - before;
+    int32_t tokens[T];
+    random_tokens(tokens, T, 95);
+    assert_non_null(engine_prefill(&e, tokens, T, 0));
+    long dropped = before - after;
+    fprintf(stderr, "f32 matrices %.1f MB, q8_0 %.1f MB: RSS dropped %.1f MB, peak grew %.2f MB\n",
+            f32 / 1e6, packed / 1e6, dropped / 1e6, peak / 1e6);
+    /* whole pages only: each released run keeps up to two partial pages */
+    assert_true(dropped > f32 - packed - scratch - (1L << 20));
+    assert_true(peak < largest + scratch + (1L << 20));
+    engine_free(&e);
+    model_free(&m);
+}
+
 /* A checkpoint's load copies tensors out of the mapped file: the copied pages leave the
  * process as it goes, so the peak stays near one copy of the weights, not two. */
 static void test_checkpoint_load_peaks_near_one_copy(void **state) {
@@ -686,6 +795,8 @@ int main(void) {
         cmocka_unit_test(test_bundle_load_leaves_table_out_of_rss),
         cmocka_unit_test(test_weights_dtypes_equal_roundtrip_forward),
         cmocka_unit_test(test_checkpoint_load_peaks_near_one_copy),
+        cmocka_unit_test(test_packed_prefill_equals_roundtrip_forward),
+        cmocka_unit_test(test_release_drops_f32_weights_from_rss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
