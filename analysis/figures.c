@@ -329,6 +329,41 @@ static void quant_findings(Report *r, const char *const *dtypes, const DtypeRow 
     }
 }
 
+/* Issue 18: the decode's RAM weights dtypes of the runs measured with [bench]
+ * weights_dtypes, beside the table dtypes: speeds, bytes, and the f32 table's perplexity. */
+static int weights_table(Report *r) {
+    TextList dtypes = {0};
+    int rc = query_texts(r, "SELECT dtype FROM weights_figures WHERE experiment = 'quant' GROUP BY dtype "
+                            "ORDER BY min(position)", NULL, 0, &dtypes);
+    if (!rc && dtypes.count)
+        fprintf(r->body, "RAM weights dtype of the decode (`[bench] weights_dtypes`; block matrices and head in it, "
+                         "the f32 table): each dtype's speeds come from its own benchmark after f32's, so their "
+                         "ratio carries the machine's drift between the two; changes vs f32 are per run, then "
+                         "averaged.\n\n"
+                         "| RAM weights | RAM weight bytes | seeds | folded decode tok/s | dense decode tok/s | "
+                         "folded tok/s vs f32 | bundle val ppl | change vs f32 |\n|---|---|---|---|---|---|---|---|\n");
+    for (int i = 0; !rc && i < dtypes.count; i++) {
+        Cond c[] = {{"dtype", dtypes.items[i]}};
+        Stat folded, dense, bytes, ratio, ppl, change;
+        if ((rc = query_stat_in(r, "weights_figures", "folded_tok_s", "quant", c, 1, &folded)) ||
+            (rc = query_stat_in(r, "weights_figures", "dense_tok_s", "quant", c, 1, &dense)) ||
+            (rc = query_stat_in(r, "weights_figures", "ram_bytes", "quant", c, 1, &bytes)) ||
+            (rc = query_stat_in(r, "weights_figures", "tok_s_ratio", "quant", c, 1, &ratio)) ||
+            (rc = query_stat_in(r, "weights_figures", "ppl", "quant", c, 1, &ppl)) ||
+            (rc = query_stat_in(r, "weights_figures", "ppl_change", "quant", c, 1, &change)))
+            break;
+        char a[64], b[64], d[64], e[64], g[64], h[64];
+        fprintf(r->body, "| %s | %s | %d | %s | %s | %s | %s | %s%s |\n", dtypes.items[i],
+                format_bytes(a, sizeof a, bytes.n ? bytes.mean : NAN), ppl.n > folded.n ? ppl.n : folded.n,
+                format_stat(b, sizeof b, folded, 1, 1), format_stat(d, sizeof d, dense, 1, 1),
+                format_stat(e, sizeof e, ratio, 3, 1), format_stat(g, sizeof g, ppl, 3, 1),
+                format_stat(h, sizeof h, change, 2, 100), change.n ? " %" : "");
+    }
+    if (!rc && dtypes.count) fprintf(r->body, "\n");
+    text_list_free(&dtypes);
+    return rc;
+}
+
 int section_quant(Report *r) {
     TextList dtypes = {0};
     DtypeRow rows[8] = {0};
@@ -353,6 +388,7 @@ int section_quant(Report *r) {
         if (!rc) rc = closed;
         fprintf(r->body, "\n");
     }
+    if (!rc) rc = weights_table(r);
     if (!rc) quant_findings(r, (const char *const *)dtypes.items, rows, n);
     if (!rc && data)
         rc = plot_draw(r, "quant.gp", "quant", rows[0].ppl.n > 1 ? "ROM table dtype: perplexity and decode speed vs "

@@ -21,6 +21,7 @@ DROP VIEW IF EXISTS temp.lens_kl;
 DROP VIEW IF EXISTS temp.lens_kl_summary;
 DROP VIEW IF EXISTS temp.dtype_figures;
 DROP VIEW IF EXISTS temp.dtype_summary;
+DROP VIEW IF EXISTS temp.weights_figures;
 DROP VIEW IF EXISTS temp.run_failures;
 
 -- Every (run, experiment, variant): run_experiments, plus the experiment that first ran
@@ -220,6 +221,28 @@ JOIN (SELECT experiment, dtype, avg(bundle_val_ppl) AS ppl, avg(decode_tok_s) AS
       FROM dtype_figures GROUP BY experiment, dtype) g
   ON g.experiment = d.experiment AND g.dtype = d.dtype
 GROUP BY d.experiment, d.dtype;
+
+-- Runs measured with [bench] weights_dtypes (issue 18), one row per RAM weights dtype of
+-- the decode: f32's figures are the metrics without a suffix, another dtype's end in
+-- _weights_<dtype> (bench/measure.c); the perplexity is the f32 table's. The speed ratio
+-- and the perplexity change are per run, against the same run's f32 weights.
+CREATE TEMP VIEW weights_figures AS
+WITH dtypes(dtype, position, suffix) AS (VALUES ('f32', 0, ''), ('bf16', 1, '_weights_bf16'), ('q8_0', 2, '_weights_q8_0')),
+     cells AS (
+       SELECT f.experiment, f.variant, f.hash, f.seed, d.dtype, d.position,
+              (SELECT value FROM metrics WHERE hash = f.hash AND name = 'folded_decode_tok_s' || d.suffix) AS folded_tok_s,
+              (SELECT value FROM metrics WHERE hash = f.hash AND name = 'dense_decode_tok_s' || d.suffix) AS dense_tok_s,
+              (SELECT value FROM metrics WHERE hash = f.hash AND name = 'folded_ram_weights_bytes' || d.suffix) AS ram_bytes,
+              (SELECT value FROM metrics WHERE hash = f.hash
+                 AND name = CASE WHEN d.suffix = '' THEN 'bundle_val_ppl_f32' ELSE 'bundle_val_ppl' || d.suffix END) AS ppl,
+              (SELECT value FROM metrics WHERE hash = f.hash AND name = 'folded_decode_tok_s') AS f32_tok_s,
+              (SELECT value FROM metrics WHERE hash = f.hash AND name = 'bundle_val_ppl_f32') AS f32_ppl
+       FROM run_figures f CROSS JOIN dtypes d
+       WHERE f.hash IN (SELECT hash FROM metrics WHERE name GLOB '*_weights_bf16' OR name GLOB '*_weights_q8_0'))
+SELECT experiment, variant, hash, seed, dtype, position, folded_tok_s, dense_tok_s, ram_bytes, ppl,
+       folded_tok_s / f32_tok_s AS tok_s_ratio, ppl / f32_ppl - 1 AS ppl_change
+FROM cells
+WHERE folded_tok_s IS NOT NULL OR ppl IS NOT NULL;
 
 -- Runs that did not finish well, with the reason, for the report's header.
 CREATE TEMP VIEW run_failures AS

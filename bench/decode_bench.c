@@ -263,11 +263,12 @@ static int load_others(Models *s, const DecodeBenchOptions *o, const int32_t *st
     return OK;
 }
 
-/* Weights once, the block matrices and head in the decode's weights dtype (the embedding
- * table only by one row), the KV cache at the mean decode position. */
-static double bytes_per_token(const Model *m, const DecodeBenchOptions *o) {
+/* The decode's RAM weights split: the block matrices and head in the weights dtype
+ * (packed bytes), and the parameters outside them and the embedding (norms, the memory's
+ * RAM part), which stay f32. */
+static double packed_weights(const Model *m, int dtype, double *other_params) {
     const ModelConfig *c = &m->cfg;
-    int dtype = o->weights_dtype, d = c->d_model, F = c->ffn_hidden, V = c->vocab_size;
+    int d = c->d_model, F = c->ffn_hidden, V = c->vocab_size;
     long q = (long)c->n_heads * c->head_dim, kv = (long)c->n_kv_heads * c->head_dim;
     double matrices = 0, matrix_params = 0;
     for (int l = 0; l < c->n_layers; l++) {
@@ -275,10 +276,26 @@ static double bytes_per_token(const Model *m, const DecodeBenchOptions *o) {
                     weights_bytes(dtype, d, (int)q) + 2.0 * weights_bytes(dtype, F, d) + weights_bytes(dtype, d, F);
         matrix_params += (double)d * (2 * q + 2 * kv) + 3.0 * d * F;
     }
-    double other = (double)m->params.total - matrix_params - (double)V * d * (c->tie_embeddings ? 1 : 2);
+    *other_params = (double)m->params.total - matrix_params - (double)V * d * (c->tie_embeddings ? 1 : 2);
+    return matrices + weights_bytes(dtype, V, d);
+}
+
+/* What a deploy decoding in the weights dtype holds in RAM: the packed matrices and head,
+ * the rest f32 (an untied embedding too; a tied one is the packed head). */
+static size_t ram_weights_bytes(const Model *m, int dtype) {
+    double other, packed = packed_weights(m, dtype, &other);
+    double embedding = m->cfg.tie_embeddings ? 0 : (double)m->cfg.vocab_size * m->cfg.d_model;
+    return (size_t)(packed + sizeof(float) * (other + embedding));
+}
+
+/* Weights once, the block matrices and head in the decode's weights dtype (the embedding
+ * table only by one row), the KV cache at the mean decode position. */
+static double bytes_per_token(const Model *m, const DecodeBenchOptions *o) {
+    const ModelConfig *c = &m->cfg;
+    long kv = (long)c->n_kv_heads * c->head_dim;
+    double other, packed = packed_weights(m, o->weights_dtype, &other);
     double positions = o->context + (o->tokens + 1) / 2.0;
-    return sizeof(float) * (other + d) + matrices + weights_bytes(dtype, V, d) +
-           sizeof(float) * 2.0 * c->n_layers * positions * kv;
+    return sizeof(float) * (other + c->d_model) + packed + sizeof(float) * 2.0 * c->n_layers * positions * kv;
 }
 
 static void describe(const Models *s, const DecodeBenchOptions *o, DecodeBenchResult *r) {
@@ -300,6 +317,8 @@ static void describe(const Models *s, const DecodeBenchOptions *o, DecodeBenchRe
     r->kv_cache_bytes = sizeof(float) * 2 * (size_t)c->n_layers * (o->context + o->tokens) *
                         c->n_kv_heads * c->head_dim;
     r->engine_bytes = engine_bytes(&s->engines[2]);
+    r->dense_ram_weights_bytes = ram_weights_bytes(&s->dense, o->weights_dtype);
+    r->folded_ram_weights_bytes = ram_weights_bytes(&s->folded, o->weights_dtype);
     r->dense_bytes_per_token = bytes_per_token(&s->dense, o);
     r->folded_bytes_per_token = bytes_per_token(&s->folded, o) + (double)t->n_tables * t->row_bytes;
 }

@@ -74,6 +74,9 @@ typedef struct {
     size_t evicted_resident_bytes;     /* left after an eviction (0 if it worked) */
     size_t dense_weights_bytes, folded_weights_bytes, unfolded_weights_bytes, kv_cache_bytes;
     size_t engine_bytes;               /* KV cache and activations of one engine */
+    /* RAM weights of a deploy decoding in o->weights_dtype: block matrices and head in it,
+     * the rest f32 (the engine here keeps f32 copies besides, for prefill) */
+    size_t dense_ram_weights_bytes, folded_ram_weights_bytes;
     long argmax_checksum;              /* sum of every step's argmax: the work is observable */
 } DecodeBenchResult;
 

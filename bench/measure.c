@@ -4,6 +4,8 @@
 #include "bench/decode_bench.h"
 #include "train/eval.h"
 #include "deploy/fold.h"
+#include "infer/engine.h"
+#include "kernels/wquant.h"
 #include "models/memory.h"
 #include "train/record.h"
 #include "train/zeroshot.h"
@@ -47,7 +49,27 @@ static int dtype_list(unsigned mask, TableDtype *out) {
     return n;
 }
 
-/* Folds into dir/bundle, then the held-out perplexity through each table dtype. */
+/* The suffix of a weights dtype's metrics: none for f32, whose names predate
+ * [bench] weights_dtypes (old databases and the report read them), else "_weights_q8_0". */
+static void weights_suffix(char *out, size_t size, int weights) {
+    if (weights == WEIGHTS_F32) out[0] = 0;
+    else snprintf(out, size, "_weights_%s", weights_dtype_name((WeightsDtype)weights));
+}
+
+/* The held-out loss of the bundle through one table dtype, with the RAM weights rounded
+ * through a weights dtype (what a decode in it computes; f32: unchanged). */
+static int bundle_loss(const char *bundle, TableDtype table, int weights, const TokenFile *val, double *loss) {
+    Model m;
+    int rc = bundle_load(&m, bundle, table);
+    if (rc) return rc;
+    if (!(rc = model_roundtrip_weights(&m, weights)))
+        *loss = evaluate_loss(&m, val->ids, val->count, 8, m.cfg.seq_len, 0, NULL);
+    model_free(&m);
+    return rc;
+}
+
+/* Folds into dir/bundle, then the held-out perplexity through each table dtype (f32 RAM
+ * weights), and through the f32 table with each other weights dtype. */
 static int bundles(const RunSettings *s, const Model *trained, const TokenFile *val, const char *bundle,
                    MetricList *out) {
     TableDtype dtypes[5];
@@ -57,11 +79,9 @@ static int bundles(const RunSettings *s, const Model *trained, const TokenFile *
     rc = bundle_write(&folded, bundle, dtypes, n);
     model_free(&folded);
     for (int i = 0; i < n && !rc; i++) {
-        Model m;
         char name[64], path[4400];
-        if ((rc = bundle_load(&m, bundle, dtypes[i]))) break;
-        double loss = evaluate_loss(&m, val->ids, val->count, 8, m.cfg.seq_len, 0, NULL);
-        model_free(&m);
+        double loss;
+        if ((rc = bundle_loss(bundle, dtypes[i], WEIGHTS_F32, val, &loss))) break;
         bundle_table_path(path, sizeof path, bundle, dtypes[i]);
         snprintf(name, sizeof name, "bundle_val_loss_%s", table_dtype_name(dtypes[i]));
         metrics_add(out, name, loss, "nats");
@@ -70,29 +90,49 @@ static int bundles(const RunSettings *s, const Model *trained, const TokenFile *
         snprintf(name, sizeof name, "rom_bytes_%s", table_dtype_name(dtypes[i]));
         metrics_add(out, name, (double)file_size(path), "bytes");
     }
+    for (int w = WEIGHTS_F32 + 1; w <= WEIGHTS_Q8_0 && !rc; w++) {
+        if (!(s->bench.weights_dtypes & (1u << w))) continue;
+        char name[64], suffix[32];
+        double loss;
+        if ((rc = bundle_loss(bundle, TABLE_F32, w, val, &loss))) break;
+        weights_suffix(suffix, sizeof suffix, w);
+        snprintf(name, sizeof name, "bundle_val_loss%s", suffix);
+        metrics_add(out, name, loss, "nats");
+        snprintf(name, sizeof name, "bundle_val_ppl%s", suffix);
+        metrics_add(out, name, exp(loss), "ppl");
+    }
     return rc;
 }
 
-/* The folded bundle (f32 table) against its dense twin and the unfolded checkpoint. */
-static int decode_speed(const RunSettings *s, const char *dir, const char *bundle, MetricList *out) {
-    int half = s->model.seq_len / 2;
+/* The folded bundle (f32 table) against its dense twin, decoding with one weights dtype.
+ * f32 measures everything, the unfolded checkpoint and the cold table included; another
+ * weights dtype the figures it changes: speed and the RAM weights' bytes. */
+static int decode_speed(const RunSettings *s, const char *dir, const char *bundle, int weights, MetricList *out) {
+    int half = s->model.seq_len / 2, f32 = weights == WEIGHTS_F32;
     DecodeBenchOptions o = {
-        .bundle = bundle, .checkpoint = dir, .dtype = TABLE_F32,
+        .bundle = bundle, .checkpoint = f32 ? dir : NULL, .dtype = TABLE_F32,
         .context = half, .tokens = s->bench.decode_tokens < half ? s->bench.decode_tokens : half,
-        .repeats = 5, .warmup = 1, .chunk = 64, .cold = s->bench.cold, .seed = 1,
+        .repeats = 5, .warmup = 1, .chunk = 64, .cold = f32 && s->bench.cold, .seed = 1, .weights_dtype = weights,
     };
     DecodeBenchResult r;
+    char name[80], suffix[32];
     kernels_set_threads(1);   /* decoding is matrix-vector work: one thread, as bench decode */
     int rc = decode_bench_run(&o, &r);
     if (rc) return rc;
     const VariantFigures *dense = &r.v[VARIANT_DENSE], *folded = &r.v[VARIANT_FOLDED];
     const VariantFigures *unfolded = &r.v[VARIANT_UNFOLDED];
-    metrics_add(out, "dense_decode_tok_s", dense->decode_tok_s, "tok/s");
-    metrics_add(out, "folded_decode_tok_s", folded->decode_tok_s, "tok/s");
-    metrics_add(out, "folded_over_dense", folded->over_dense, "ratio");
+    weights_suffix(suffix, sizeof suffix, weights);
+#define ADD(base, value, unit) (snprintf(name, sizeof name, "%s%s", base, suffix), metrics_add(out, name, value, unit))
+    ADD("dense_decode_tok_s", dense->decode_tok_s, "tok/s");
+    ADD("folded_decode_tok_s", folded->decode_tok_s, "tok/s");
+    ADD("folded_over_dense", folded->over_dense, "ratio");
     /* per CPU second too: wall time on a shared machine counts other processes' turns */
-    metrics_add(out, "dense_decode_cpu_tok_s", dense->decode_cpu_tok_s, "tok/s");
-    metrics_add(out, "folded_decode_cpu_tok_s", folded->decode_cpu_tok_s, "tok/s");
+    ADD("dense_decode_cpu_tok_s", dense->decode_cpu_tok_s, "tok/s");
+    ADD("folded_decode_cpu_tok_s", folded->decode_cpu_tok_s, "tok/s");
+    ADD("dense_ram_weights_bytes", (double)r.dense_ram_weights_bytes, "bytes");
+    ADD("folded_ram_weights_bytes", (double)r.folded_ram_weights_bytes, "bytes");
+#undef ADD
+    if (!f32) return OK;
     metrics_add(out, "dense_prefill_tok_s", dense->prefill_tok_s, "tok/s");
     metrics_add(out, "prefill_tok_s", folded->prefill_tok_s, "tok/s");
     if (unfolded->measured) {
@@ -137,8 +177,8 @@ int measure_run(const RunSettings *s, const char *data_dir, const char *dir, int
         if (!rc && wants_bundle) rc = bundles(s, &trained, &val, bundle, m);
         model_free(&trained);
     }
-    if (!rc && wants_bundle && s->bench.decode_tokens > 0)
-        rc = decode_speed(s, dir, bundle, m);
+    for (int w = WEIGHTS_F32; w <= WEIGHTS_Q8_0 && !rc && wants_bundle && s->bench.decode_tokens > 0; w++)
+        if (w == WEIGHTS_F32 || (s->bench.weights_dtypes & (1u << w))) rc = decode_speed(s, dir, bundle, w, m);
     kernels_set_threads(threads);
     token_file_close(&val);
     return rc;

@@ -3,6 +3,7 @@
 #include "data/corpus.h"
 #include "models/model.h"
 #include "kernels/quant.h"
+#include "kernels/wquant.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/hash.h"
@@ -74,6 +75,9 @@ static const KeySpec KEYS[] = {
     {"eval", "zero_shot", K_SWITCH, ID, 1, RS(eval.zero_shot), 0, 1},
     {"eval", "logit_lens", K_SWITCH, ID, 1, RS(eval.logit_lens), 0, 1},
     {"bench", "table_dtypes", K_DTYPES, ID, 1, RS(bench.table_dtypes), 0, 0},
+    /* issue 18: decode speed and perplexity with smaller RAM weights; identity only away
+     * from the default (f32 alone), so that runs stored before the key keep their hashes */
+    {"bench", "weights_dtypes", K_WEIGHTS_DTYPES, KEY_IDENTITY_IF_SET, 1, RS(bench.weights_dtypes), 0, 0},
     {"bench", "decode_tokens", K_INT, KEY_IDENTITY_IF_BENCH, 1, RS(bench.decode_tokens), 1, 1e6},
     {"bench", "cold", K_SWITCH, KEY_IDENTITY_IF_BENCH, 1, RS(bench.cold), 0, 1},
     {"bench", "prefetch", K_SWITCH, KEY_IDENTITY_IF_BENCH, 1, RS(bench.prefetch), 0, 1},
@@ -179,6 +183,23 @@ static int parse_dtypes(const KeySpec *k, const char *text, unsigned *mask, Prob
     return 0;
 }
 
+/* f32 is always measured (the existing metrics and the baseline of the others), so
+ * "q8_0" and "f32, q8_0" are the same list. */
+static int parse_weights_dtypes(const KeySpec *k, const char *text, unsigned *mask, Problem *pr) {
+    char items[8][EXP_TEXT];
+    int count;
+    *mask = 1u << WEIGHTS_F32;
+    if (split_list(text, ',', items, 8, &count, pr)) return -1;
+    for (int i = 0; i < count; i++) {
+        int found = weights_dtype_parse(items[i]);
+        if (found < 0)
+            return problem(pr, "[%s] %s: unknown weights dtype '%s' (f32, bf16 or q8_0)", k->section, k->key,
+                           items[i]);
+        *mask |= 1u << found;
+    }
+    return 0;
+}
+
 /* [data] corpus: files, directories and @lists, as ./meki data --corpus takes them; they are
  * expanded here once so that an empty folder or a bad list line stops the load. */
 static int parse_files(const KeySpec *k, const char *text, DataSettings *data, Problem *pr) {
@@ -236,6 +257,7 @@ static int parse_value(const KeyRef *ref, const char *text, RunSettings *s, Prob
         *(int *)field = v;
         return 0;
     case K_DTYPES: return parse_dtypes(k, text, field, pr);
+    case K_WEIGHTS_DTYPES: return parse_weights_dtypes(k, text, field, pr);
     case K_FILES: return parse_files(k, text, field, pr);
     case K_SEED:
         if (parse_seed(text, field))
@@ -569,6 +591,7 @@ void run_settings_defaults(RunSettings *s) {
     train_config_defaults(&s->train);
     s->bench.decode_tokens = 128;
     s->bench.prefetch = 1;
+    s->bench.weights_dtypes = 1u << WEIGHTS_F32;
 }
 
 static void variant_label(const ExperimentConfig *exp, const int *choice, const RunSettings *s, char *out,
@@ -583,6 +606,27 @@ static void variant_label(const ExperimentConfig *exp, const int *choice, const 
                                  axis->key, axis->values[choice[a]]);
     }
     if (!out[0]) snprintf(out, size, "base");
+}
+
+/* [bench] weights_dtypes the run could never measure are refused at load, not after
+ * training: widths a format does not fit (q8_0: multiples of 32, as the engine requires),
+ * or a bundle without the f32 table the weights are measured on. */
+static int check_weights_dtypes(Parser *p, const RunSettings *s, const char *where) {
+    const ModelConfig *m = &s->model;
+    int line = key_line(p->exp, "bench", "weights_dtypes", 1), q_dim = m->n_heads * m->head_dim;
+    for (int d = WEIGHTS_F32 + 1; d <= WEIGHTS_Q8_0; d++) {
+        if (!(s->bench.weights_dtypes & (1u << d))) continue;
+        if (!weights_bytes((WeightsDtype)d, 1, m->d_model) || !weights_bytes((WeightsDtype)d, 1, q_dim) ||
+            !weights_bytes((WeightsDtype)d, 1, m->ffn_hidden))
+            return fail(p, line, "[bench] weights_dtypes %s: the widths d_model %d, heads x head_dim %d and "
+                        "ffn_hidden %d must be multiples of %d%s%s", weights_dtype_name((WeightsDtype)d), m->d_model,
+                        q_dim, m->ffn_hidden, QK_BLOCK, *where ? " in run " : "", where);
+        if (s->bench.table_dtypes && !(s->bench.table_dtypes & DTYPE_F32))
+            return fail(p, line, "[bench] weights_dtypes %s is measured on the f32 table: add f32 to "
+                        "[bench] table_dtypes%s%s", weights_dtype_name((WeightsDtype)d), *where ? " in run " : "",
+                        where);
+    }
+    return 1;
 }
 
 static int resolve(Parser *p, const int *choice, int seed_index, ResolvedRun *run) {
@@ -621,6 +665,7 @@ static int resolve(Parser *p, const int *choice, int seed_index, ResolvedRun *ru
             return fail(p, key_line(exp, "train", "tokens_per_param", 1), "[train] tokens_per_param: %s%s%s",
                         error_message(), *where ? " in run " : "", where);
     }
+    if (!check_weights_dtypes(p, s, where)) return 0;
     if (s->train.seq_len > s->model.seq_len)
         return fail(p, key_line(exp, "train", "seq_len", model_line), "[train] seq_len %d exceeds the model's "
                     "seq_len %d%s%s", s->train.seq_len, s->model.seq_len, *where ? " in run " : "", where);
@@ -793,6 +838,10 @@ static void section_fields(Json *out, const RunSettings *s, const char *section,
             format_dtypes(text, sizeof text, *(const unsigned *)field);
             json_string(j, k->key, text);
             break;
+        case K_WEIGHTS_DTYPES:
+            format_weights_dtypes(text, sizeof text, *(const unsigned *)field);
+            json_string(j, k->key, text);
+            break;
         case K_SEED:
             snprintf(text, sizeof text, "%llu", (unsigned long long)*(const uint64_t *)field);
             json_raw(j, k->key, text);
@@ -849,4 +898,12 @@ void format_dtypes(char *out, int size, unsigned mask) {
         if (mask & (1u << d)) used += snprintf(out + used, (size_t)(size - used), "%s%s", used ? "," : "",
                                                table_dtype_name((TableDtype)d));
     if (!mask) snprintf(out, (size_t)size, "none");
+}
+
+void format_weights_dtypes(char *out, int size, unsigned mask) {
+    int used = 0;
+    out[0] = 0;
+    for (int d = WEIGHTS_F32; d <= WEIGHTS_Q8_0 && used < size; d++)
+        if (mask & (1u << d)) used += snprintf(out + used, (size_t)(size - used), "%s%s", used ? "," : "",
+                                               weights_dtype_name((WeightsDtype)d));
 }

@@ -30,6 +30,8 @@ typedef struct {
 
 typedef struct {
     unsigned table_dtypes;      /* DTYPE_* flags; 0: no deployment benchmark */
+    unsigned weights_dtypes;    /* decode RAM weights measured, 1 << WeightsDtype
+                                 * (kernels/wquant.h); f32 always */
     int decode_tokens;
     int cold, prefetch;         /* on/off */
 } BenchSettings;
@@ -88,6 +90,7 @@ typedef struct {
  * it: identity keys are in it, operational ones are not. */
 typedef enum {
     K_INT, K_LONG, K_FLOAT, K_SWITCH, K_DTYPES, K_FILES, K_SEED, K_PRESET,
+    K_WEIGHTS_DTYPES,  /* [bench] weights_dtypes: a list of kernels/wquant.h names */
     K_RECIPE,      /* [train] recipe: sets the recipe's keys, applied after the preset */
     K_EXPERIMENT,  /* [experiment] keys: stored in ExperimentConfig, not in RunSettings */
     K_INTERNAL     /* set by the program (a command's flag), never from a file */
@@ -136,4 +139,6 @@ void config_hash(char out[17], const char *text);
 
 /* "f32,q8" for a DTYPE_* mask. */
 void format_dtypes(char *out, int size, unsigned mask);
+/* "f32,q8_0" for a mask of 1 << WeightsDtype. */
+void format_weights_dtypes(char *out, int size, unsigned mask);
 #endif

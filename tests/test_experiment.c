@@ -16,6 +16,7 @@
 #include "models/meki.h"
 #include "models/model.h"
 #include "runner/experiment.h"
+#include "kernels/wquant.h"
 #include "util/error.h"
 
 static char temp_dir[] = "/tmp/meki-test-experiment-XXXXXX";
@@ -79,6 +80,13 @@ static const BadFile BAD_FILES[] = {
     {"bad switch", HEAD "[eval]\nzero_shot = maybe\n", 4, "expected on or off"},
     {"bad preset", HEAD "[model]\npreset = huge\n", 4, "expected tiny, small, medium or large"},
     {"bad dtype", HEAD "[bench]\ntable_dtypes = f32, q3\n", 4, "unknown dtype 'q3'"},
+    {"bad weights dtype", HEAD "[bench]\ntable_dtypes = f32\nweights_dtypes = f32, q4_0\n", 5,
+     "[bench] weights_dtypes: unknown weights dtype 'q4_0' (f32, bf16 or q8_0)"},
+    {"weights dtype none", HEAD "[bench]\nweights_dtypes = none\n", 4, "unknown weights dtype 'none'"},
+    {"weights dtype width", HEAD "[model]\nd_model = 48\n[bench]\nweights_dtypes = q8_0\n", 6,
+     "weights_dtypes q8_0: the widths d_model 48"},
+    {"weights dtype without f32 table", HEAD "[bench]\ntable_dtypes = q8\nweights_dtypes = bf16\n", 5,
+     "add f32 to [bench] table_dtypes"},
     {"duplicate key", HEAD "[train]\nlr = 1e-3\nlr = 2e-3\n", 5, "duplicate key 'lr' in [train] (first set at line 4)"},
     {"duplicate across sections", HEAD "[train]\nlr = 1e-3\n[eval]\nzero_shot = on\n[train]\nlr = 2e-3\n", 8,
      "duplicate key 'lr' in [train] (first set at line 4)"},
@@ -307,6 +315,38 @@ static void test_recipe_keys_only_when_set(void **state) {
     release(base);
 }
 
+/* [bench] weights_dtypes (issue 18): at its default (f32 alone, spelled or not) the run's
+ * identity is that of a file without the key, so stored runs keep their hashes; another
+ * list is in the identity, and f32 is implied. */
+static void test_weights_dtypes_identity(void **state) {
+    ExperimentConfig *base = load_ok(HEAD "[memory]\nkind = meki\n[bench]\ntable_dtypes = f32, q8\n");
+    if (strstr(base->runs[0].config_json, "weights_dtypes"))
+        fail_msg("default weights_dtypes in %s", base->runs[0].config_json);
+    assert_int_equal(base->runs[0].settings.bench.weights_dtypes, 1u << WEIGHTS_F32);
+    ExperimentConfig *spelled = load_ok(HEAD "[memory]\nkind = meki\n[bench]\ntable_dtypes = f32, q8\n"
+                                        "weights_dtypes = f32\n");
+    assert_string_equal(spelled->runs[0].hash, base->runs[0].hash);
+    ExperimentConfig *q8 = load_ok(HEAD "[memory]\nkind = meki\n[bench]\ntable_dtypes = f32, q8\n"
+                                   "weights_dtypes = f32, q8_0\n");
+    assert_string_not_equal(q8->runs[0].hash, base->runs[0].hash);
+    if (!strstr(q8->runs[0].config_json, "\"weights_dtypes\":\"f32,q8_0\""))
+        fail_msg("weights_dtypes not in %s", q8->runs[0].config_json);
+    assert_int_equal(q8->runs[0].settings.bench.weights_dtypes, (1u << WEIGHTS_F32) | (1u << WEIGHTS_Q8_0));
+    ExperimentConfig *implied = load_ok(HEAD "[memory]\nkind = meki\n[bench]\ntable_dtypes = f32, q8\n"
+                                        "weights_dtypes = q8_0\n");
+    assert_string_equal(implied->runs[0].hash, q8->runs[0].hash);
+    ExperimentConfig *grid = load_ok(HEAD "[memory]\nkind = meki\n[bench]\ntable_dtypes = f32, q8\n"
+                                     "[sweep]\nbench.weights_dtypes = f32 | f32, bf16, q8_0\n");
+    assert_int_equal(grid->n_runs, 2);
+    assert_string_equal(grid->runs[0].hash, base->runs[0].hash);
+    assert_int_equal(grid->runs[1].settings.bench.weights_dtypes, 7u);
+    release(grid);
+    release(implied);
+    release(q8);
+    release(spelled);
+    release(base);
+}
+
 /* RAM parameters as train_run counts the ram_params metric: the training form's model. */
 static long trained_ram_params(const ModelConfig *cfg) {
     Model m;
@@ -476,6 +516,7 @@ static void test_every_key_changes_the_hash_or_is_operational(void **state) {
         case K_FLOAT: snprintf(value, sizeof value, "%.9g", *(const float *)field ? *(const float *)field * 0.5 : 0.5); break;
         case K_SWITCH: snprintf(value, sizeof value, "%s", *(const int *)field ? "off" : "on"); break;
         case K_DTYPES: snprintf(value, sizeof value, "q8"); break;
+        case K_WEIGHTS_DTYPES: snprintf(value, sizeof value, "q8_0"); break;
         case K_FILES: snprintf(value, sizeof value, "%s", corpus); break;
         case K_SEED: snprintf(value, sizeof value, "%llu", (unsigned long long)*(const uint64_t *)field + 1); break;
         case K_PRESET: snprintf(value, sizeof value, "small"); break;
@@ -572,6 +613,7 @@ int main(void) {
         cmocka_unit_test(test_list_valued_axis),
         cmocka_unit_test(test_hash),
         cmocka_unit_test(test_recipe_keys_only_when_set),
+        cmocka_unit_test(test_weights_dtypes_identity),
         cmocka_unit_test(test_tokens_per_param),
         cmocka_unit_test(test_hash_covers_results),
         cmocka_unit_test(test_corpus_content_in_hash),

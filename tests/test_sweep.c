@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -326,6 +327,57 @@ static void test_concurrent_sweeps(void **state) {
     assert_int_equal(query_int(db, "SELECT count(*) FROM curves"), 2 * 8);
 }
 
+/* Issue 18: a sweep with [bench] weights_dtypes records, beside the f32 figures, the
+ * held-out perplexity and decode speed of the bundle with q8_0 RAM weights; q8_0's
+ * rounding moves the perplexity by well under 1%. */
+static double metric(const char *db, const char *name) {
+    sqlite3 *handle;
+    sqlite3_stmt *st;
+    double value = NAN;
+    assert_int_equal(sqlite3_open_v2(db, &handle, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(handle, "SELECT value FROM metrics WHERE name = ?", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) value = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(handle);
+    if (!isfinite(value)) fail_msg("metric %s: missing or not finite", name);
+    return value;
+}
+
+static void test_weights_dtypes_recorded(void **state) {
+    const char *ini = temp_path("weights.ini"), *db = temp_path("w/meki.db"), *log = temp_path("weights.log");
+    write_text(ini, "[experiment]\nname = weights\nseeds = 3\n[model]\npreset = tiny\n[memory]\nkind = meki\n"
+                    "[meki]\nd_mem = 16\n[train]\ntokens = 4096\nbatch = 4\nwarmup = 2\neval_tokens = 512\n"
+                    "[bench]\ntable_dtypes = f32\nweights_dtypes = f32, q8_0\ndecode_tokens = 8\n");
+    if (run_meki(log, (const char *[]){"sweep", ini, "--db", db, "--threads", "1", "--quiet", NULL}) != 0) {
+        show_log(log);
+        fail();
+    }
+    assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'done'"), 1);
+    double f32 = metric(db, "bundle_val_ppl_f32"), q8 = metric(db, "bundle_val_ppl_weights_q8_0");
+    fprintf(stderr, "  bundle val ppl: f32 weights %.4f, q8_0 weights %.4f\n", f32, q8);
+    assert_true(f32 > 1 && fabs(q8 / f32 - 1) < 0.01);
+    assert_true(metric(db, "bundle_val_loss_weights_q8_0") > 0);
+    static const char *const speeds[] = {"folded_decode_tok_s", "dense_decode_tok_s", "folded_decode_cpu_tok_s",
+                                         "dense_decode_cpu_tok_s", "folded_over_dense"};
+    for (int i = 0; i < 5; i++) {
+        char name[80];
+        snprintf(name, sizeof name, "%s_weights_q8_0", speeds[i]);
+        assert_true(metric(db, speeds[i]) > 0 && metric(db, name) > 0);
+    }
+    /* q8_0 holds the matrices and head in 34 bytes per 32 values instead of 128 */
+    for (int i = 0; i < 2; i++) {
+        const char *model = i ? "dense" : "folded";
+        char f32_name[80], q8_name[80];
+        snprintf(f32_name, sizeof f32_name, "%s_ram_weights_bytes", model);
+        snprintf(q8_name, sizeof q8_name, "%s_ram_weights_bytes_weights_q8_0", model);
+        double ratio = metric(db, q8_name) / metric(db, f32_name);
+        assert_true(ratio > 34.0 / 128 && ratio < 0.5);
+    }
+    /* bf16 was not asked for */
+    assert_int_equal(query_int(db, "SELECT count(*) FROM metrics WHERE name LIKE '%weights_bf16'"), 0);
+}
+
 static int setup(void **state) {
     meki = getenv("MEKI_BIN") ? getenv("MEKI_BIN") : "./meki";
     return mkdtemp(temp_dir) ? 0 : -1;
@@ -377,6 +429,7 @@ int main(void) {
         cmocka_unit_test(test_kill_and_resume),
         cmocka_unit_test(test_concurrent_sweeps),
         cmocka_unit_test(test_failures_recorded),
+        cmocka_unit_test(test_weights_dtypes_recorded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
