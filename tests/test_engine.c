@@ -700,18 +700,24 @@ static void test_bundle_load_leaves_table_out_of_rss(void **state) {
     remove_tree(dir);
 }
 
+/* A dense model with about 17 MB of block matrices: RSS changes of its size stand well
+ * clear of the allocator's noise. */
+static void rss_sized_config(ModelConfig *c) {
+    small_config(c, MEMORY_NONE);
+    c->d_model = 256;
+    c->ffn_hidden = 1024;
+    c->n_heads = 4;
+    c->n_kv_heads = 4;
+    c->n_layers = 4;
+}
+
 /* Decoding with q8_0 RAM weights holds less RAM than f32: once packed, the f32 block
  * matrices and tied head leave the process (RSS drops by their bytes less the q8_0 copies
  * and the prefill scratch), and packing them one at a time keeps the peak within one
  * matrix of where it was. */
 static void test_release_drops_f32_weights_from_rss(void **state) {
     ModelConfig c;
-    small_config(&c, MEMORY_NONE);
-    c.d_model = 256;
-    c.ffn_hidden = 1024;
-    c.n_heads = 4;
-    c.n_kv_heads = 4;
-    c.n_layers = 4;   /* about 17 MB of block matrices */
+    rss_sized_config(&c);
     c.tie_embeddings = 1;
     Model m;
     Engine e;
@@ -749,12 +755,7 @@ static void test_release_drops_f32_weights_from_rss(void **state) {
  * process as it goes, so the peak stays near one copy of the weights, not two. */
 static void test_checkpoint_load_peaks_near_one_copy(void **state) {
     ModelConfig c;
-    small_config(&c, MEMORY_NONE);
-    c.d_model = 256;
-    c.ffn_hidden = 1024;
-    c.n_heads = 4;
-    c.n_kv_heads = 4;
-    c.n_layers = 4;   /* about 13 MB of weights */
+    rss_sized_config(&c);
     Model m, loaded;
     assert_int_equal(model_create(&m, &c, 0, 0), 0);
     randomize(&m, 93);
