@@ -1,6 +1,7 @@
 #include "runner/experiment.h"
 #include "data/corpus_hash.h"
 #include "data/corpus.h"
+#include "models/memory.h"
 #include "models/model.h"
 #include "kernels/quant.h"
 #include "kernels/wquant.h"
@@ -608,11 +609,17 @@ static void variant_label(const ExperimentConfig *exp, const int *choice, const 
     if (!out[0]) snprintf(out, size, "base");
 }
 
-/* [bench] weights_dtypes the run could never measure are refused at load, not after
- * training: widths a format does not fit (q8_0: multiples of 32, as the engine requires),
- * or a bundle without the f32 table the weights are measured on. */
-static int check_weights_dtypes(Parser *p, const RunSettings *s, const char *where) {
+/* [bench] dtypes the run could never measure are refused at load, not after training: a
+ * folded run's decode benchmark reads the bundle's f32 table, so a table list without f32;
+ * weights dtypes whose widths a format does not fit (q8_0: multiples of 32, as the engine
+ * requires), or without the f32 table they are measured on. */
+static int check_bench_dtypes(Parser *p, const RunSettings *s, const char *where) {
     const ModelConfig *m = &s->model;
+    const MemoryOps *ops = memory_ops(m->memory);
+    if (ops && ops->fold && s->bench.table_dtypes && !(s->bench.table_dtypes & DTYPE_F32))
+        return fail(p, key_line(p->exp, "bench", "table_dtypes", 1), "[bench] table_dtypes: the decode benchmark "
+                    "of a folded model reads its f32 table: add f32 to the list (or set none to measure no "
+                    "bundle)%s%s", *where ? " in run " : "", where);
     int line = key_line(p->exp, "bench", "weights_dtypes", 1), q_dim = m->n_heads * m->head_dim;
     for (int d = WEIGHTS_F32 + 1; d <= WEIGHTS_Q8_0; d++) {
         if (!(s->bench.weights_dtypes & (1u << d))) continue;
@@ -665,7 +672,7 @@ static int resolve(Parser *p, const int *choice, int seed_index, ResolvedRun *ru
             return fail(p, key_line(exp, "train", "tokens_per_param", 1), "[train] tokens_per_param: %s%s%s",
                         error_message(), *where ? " in run " : "", where);
     }
-    if (!check_weights_dtypes(p, s, where)) return 0;
+    if (!check_bench_dtypes(p, s, where)) return 0;
     if (s->train.seq_len > s->model.seq_len)
         return fail(p, key_line(exp, "train", "seq_len", model_line), "[train] seq_len %d exceeds the model's "
                     "seq_len %d%s%s", s->train.seq_len, s->model.seq_len, *where ? " in run " : "", where);

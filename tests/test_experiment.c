@@ -243,7 +243,7 @@ static void test_grid_order_and_dedup(void **state) {
 
 static void test_list_valued_axis(void **state) {
     ExperimentConfig *exp = load_ok("[experiment]\nname = l\n[memory]\nkind = meki\n[sweep]\n"
-                                    "meki.layers = all | 0 | last:1\nbench.table_dtypes = f32,q8 | q4\n");
+                                    "meki.layers = all | 0 | last:1\nbench.table_dtypes = f32,q8 | f32,q4\n");
     assert_int_equal(exp->n_runs, 6);
     assert_string_equal(exp->runs[2].variant, "meki.layers=0 bench.table_dtypes=f32,q8");
     assert_int_equal(meki_config(&exp->runs[2].settings.model)->layers[0], 1);
