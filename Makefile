@@ -33,7 +33,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 MEKI     := meki$(if $(SANITIZE),-san)
 
-.PHONY: all deps build data test test-sanitize test-interop test-slurm fuzz bench-mpi bench-decode bench-peers reproduce report bench clean
+.PHONY: all deps build docs data test test-sanitize test-interop test-slurm fuzz bench-mpi bench-decode bench-peers reproduce report bench clean
 
 # make reproduce [SCALE=quick|cluster] [LAUNCH=...]: every experiment file into one database,
 # then the report. Finished runs are skipped and an interrupted run resumes, so it can be
@@ -91,6 +91,10 @@ $(BUILD)/tests/%: tests/%.c $(LIB_OBJ)
 
 data: build
 	./meki data
+
+# docs/reference.md from the program's own flag and key tables (tests/test_docs.c checks it)
+docs: build
+	./$(MEKI) reference > docs/reference.md.tmp && mv docs/reference.md.tmp docs/reference.md
 
 # Exports checked by outside tools (PyTorch, HF tokenizers.js, @huggingface/gguf), which
 # this target installs itself: python3-torch from Debian, the npm packages under build/.

@@ -14,5 +14,6 @@ const Command COMMANDS[] = {
     {"runs", cmd_runs, "list the runs of a results database"},
     {"db", cmd_db, "merge results databases, export them as CSV"},
     {"report", cmd_report, "results/report.md and plots from the results database"},
+    {"reference", cmd_reference, "every command's flags and every experiment-file key, as markdown (docs/reference.md)"},
 };
 const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);

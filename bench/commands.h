@@ -25,4 +25,5 @@ int cmd_decode(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_reference(int argc, char **argv);
 #endif
