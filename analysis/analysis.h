@@ -146,6 +146,9 @@ int section_quant(Report *r);
 /* recipe.c: the harness's own checks of the main claim (experiments/recipe.ini, budget.ini). */
 int section_recipe(Report *r);
 int section_budget(Report *r);
+/* A scaling law per memory kind when the experiment's runs span 3+ sizes and 3+ budgets
+ * (analysis/scaling_report.c); with always, a line saying why not otherwise. */
+int section_scaling(Report *r, const char *experiment, int always);
 
 /* plots.c: .dat files and gnuplot. Each writes a markdown image line into the body when
  * the PNG was drawn, a note when it was not. Plot failures are not errors. */

@@ -33,14 +33,13 @@ int db_apply_views(Report *r, const char *analysis_dir) {
 /* The built-in presets' shapes (models/config.c), so that a run whose label names no preset
  * is still named by the preset it matches. */
 static int preset_table(Report *r) {
-    static const char *const NAMES[] = {"tiny", "small", "medium", "large"};
     int rc = store_exec(r->store, "CREATE TEMP TABLE builtin_presets(name TEXT, d_model INTEGER, n_layers INTEGER, "
                                   "n_heads INTEGER, ffn_hidden INTEGER)");
-    for (int i = 0; !rc && i < 4; i++) {
+    for (int i = 0; !rc && model_preset_name(i); i++) {
         ModelConfig c;
         char sql[256];
-        if (model_preset(&c, NAMES[i]) != OK) { error_clear(); continue; }
-        snprintf(sql, sizeof sql, "INSERT INTO builtin_presets VALUES ('%s', %d, %d, %d, %d)", NAMES[i], c.d_model,
+        if (model_preset(&c, model_preset_name(i)) != OK) { error_clear(); continue; }
+        snprintf(sql, sizeof sql, "INSERT INTO builtin_presets VALUES ('%s', %d, %d, %d, %d)", model_preset_name(i), c.d_model,
                  c.n_layers, c.n_heads, c.ffn_hidden);
         rc = store_exec(r->store, sql);
     }

@@ -35,6 +35,7 @@ static const KnownExperiment KNOWN[] = {
 static const KnownExperiment OWN[] = {
     {"recipe", "Training recipe: MeKi's gain under the harness's and the reference's recipe", 1, 0},
     {"budget", "MeKi's gain against training tokens", 0, 0},
+    {"scaling", "Scaling law: does MeKi's gain survive scale?", 0, 0},
 };
 #define N_OWN ((int)(sizeof OWN / sizeof OWN[0]))
 
@@ -92,6 +93,7 @@ static int known_section(Report *r, const char *name) {
     if (!strcmp(name, "quant")) return section_quant(r);
     if (!strcmp(name, "recipe")) return section_recipe(r);
     if (!strcmp(name, "budget")) return section_budget(r);
+    if (!strcmp(name, "scaling")) return OK;   /* its section follows the tables (section_scaling) */
     return section_ablation(r, name);
 }
 
@@ -149,6 +151,8 @@ static int write_experiment(Report *r, const char *name, const char *title, cons
     if ((!known || known->curves) && (rc = plot_curves(r, name))) return rc;
     if ((!known || known->decode) && (rc = plot_decode(r, name))) return rc;
     if ((rc = section_generic(r, name))) return rc;
+    /* any experiment whose runs form a size x budget grid; experiments/scaling.ini always */
+    if ((rc = section_scaling(r, name, !strcmp(name, "scaling")))) return rc;
     return section_zero_shot(r, name);
 }
 

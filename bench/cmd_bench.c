@@ -18,9 +18,14 @@
 static int bench_train(int argc, char **argv) {
     const char *preset = "small", *memory = "none";
     int json = 0, threads = 0, batch = 16, steps = 10;
+    char preset_help[160], memory_help[160], names[128];
+    model_preset_names(names, sizeof names, " | ");
+    snprintf(preset_help, sizeof preset_help, "%s (default small)", names);
+    memory_kind_names(names, sizeof names, " | ");
+    snprintf(memory_help, sizeof memory_help, "%s (default none)", names);
     ArgSpec specs[] = {
-        {"--preset", ARG_STRING, &preset, "tiny | small | medium | large (default small)", 0, 0},
-        {"--memory", ARG_STRING, &memory, "none | meki (default none)", 0, 0},
+        {"--preset", ARG_STRING, &preset, preset_help, 0, 0},
+        {"--memory", ARG_STRING, &memory, memory_help, 0, 0},
         {"--batch", ARG_INT, &batch, "sequences per step (default 16)", 1, 65536},
         {"--steps", ARG_INT, &steps, "timed steps after 3 warm-up steps (default 10)", 1, 100000},
         {"--threads", ARG_INT, &threads, "threads (default: all cores)", 0, 1024},

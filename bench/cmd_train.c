@@ -63,9 +63,15 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
     const char *allreduce = "sparse";
     long tokens = 0, seed = -1, stop_after = 0;
     float lr = 0, init_std = 0, tokens_per_param = 0;
+    /* the preset and memory kind lists come from their registries, so a new one shows here */
+    char preset_help[160], memory_help[160], names[128];
+    model_preset_names(names, sizeof names, " | ");
+    snprintf(preset_help, sizeof preset_help, "%s (default small)", names);
+    memory_kind_names(names, sizeof names, " | ");
+    snprintf(memory_help, sizeof memory_help, "%s (shorthand for --set memory.kind=...)", names);
     ArgSpec specs[] = {
-        {"--preset", ARG_STRING, &preset, "tiny | small | medium | large (default small)", 0, 0},
-        {"--memory", ARG_STRING, &memory, "none | meki | ple | engram (shorthand for --set memory.kind=...)", 0, 0},
+        {"--preset", ARG_STRING, &preset, preset_help, 0, 0},
+        {"--memory", ARG_STRING, &memory, memory_help, 0, 0},
         {"--set", ARG_STRINGS, sets, "section.key=value model override, e.g. meki.d_mem=32 (repeatable)", 0, 0},
         {"--tokens", ARG_LONG, &tokens, "training tokens (default 2e6)", 1, 1e13},
         {"--tokens-per-param", ARG_FLOAT, &tokens_per_param, "training tokens per RAM parameter, rounded up (instead of --tokens; e.g. 20)", 1e-6, 1e4},

@@ -34,6 +34,10 @@ typedef struct {
 /* Fill cfg from a preset name (tiny, small, medium, large); ERR_INPUT if unknown.
  * Every memory variant's defaults are set too (its config_defaults), with memory = none. */
 int model_preset(ModelConfig *cfg, const char *name);
+/* The presets by index, smallest first (NULL past the last), and all of them joined by
+ * separator: the one list that help texts and messages print. */
+const char *model_preset_name(int i);
+void model_preset_names(char *out, size_t size, const char *separator);
 /* Derived fields (head_dim, every variant's layer flags) and range checks (the model's,
  * the active variant's); ERR_INPUT with a message naming the field. */
 int model_config_validate(ModelConfig *cfg);
@@ -48,6 +52,8 @@ int config_require(int ok, const char *what);
 /* The kind's name (memory.kind), from the registry; "none" for 0. -1 if unknown. */
 const char *memory_kind_name(MemoryKind k);
 int memory_kind_parse(const char *s);
+/* "none" and every variant of the registry, joined by separator (help texts, messages). */
+void memory_kind_names(char *out, size_t size, const char *separator);
 
 /* A field of the config, "section.key": the model's own (offset in ModelConfig) or a
  * memory variant's (offset in the variant's config struct). F_LAYERS: a char

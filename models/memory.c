@@ -43,6 +43,12 @@ const char *memory_kind_name(MemoryKind k) {
     return ops ? ops->name : k == MEMORY_NONE ? "none" : "?";
 }
 
+void memory_kind_names(char *out, size_t size, const char *separator) {
+    size_t used = (size_t)snprintf(out, size, "none");
+    for (int k = 0; k < VARIANT_COUNT && used < size; k++)
+        used += (size_t)snprintf(out + used, size - used, "%s%s", separator, VARIANTS[k]->name);
+}
+
 int memory_kind_parse(const char *s) {
     if (!strcmp(s, "none")) return MEMORY_NONE;
     for (int k = 0; k < VARIANT_COUNT; k++)

@@ -269,8 +269,11 @@ static int parse_value(const KeyRef *ref, const char *text, RunSettings *s, Prob
             return problem(pr, "[%s] %s = '%s': expected harness or reference", k->section, k->key, text);
         return 0;
     case K_PRESET:
-        if (model_preset(&s->model, text))
-            return problem(pr, "[%s] %s = '%s': expected tiny, small, medium or large", k->section, k->key, text);
+        if (model_preset(&s->model, text)) {
+            char names[128];
+            model_preset_names(names, sizeof names, ", ");
+            return problem(pr, "[%s] %s = '%s': expected one of %s", k->section, k->key, text, names);
+        }
         return 0;
     case K_EXPERIMENT: case K_INTERNAL: break;
     }

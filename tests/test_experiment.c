@@ -78,7 +78,7 @@ static const BadFile BAD_FILES[] = {
     {"model field not a number", HEAD "[model]\nd_model = wide\n", 4, "model.d_model: 'wide' is not an integer"},
     {"bad enum", HEAD "[memory]\nkind = mekki\n", 4, "memory.kind: unknown value 'mekki'"},
     {"bad switch", HEAD "[eval]\nzero_shot = maybe\n", 4, "expected on or off"},
-    {"bad preset", HEAD "[model]\npreset = huge\n", 4, "expected tiny, small, medium or large"},
+    {"bad preset", HEAD "[model]\npreset = huge\n", 4, "expected one of tiny, mini, small, medium, large"},
     {"bad dtype", HEAD "[bench]\ntable_dtypes = f32, q3\n", 4, "unknown dtype 'q3'"},
     {"bad weights dtype", HEAD "[bench]\ntable_dtypes = f32\nweights_dtypes = f32, q4_0\n", 5,
      "[bench] weights_dtypes: unknown weights dtype 'q4_0' (f32, bf16 or q8_0)"},

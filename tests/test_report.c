@@ -737,6 +737,80 @@ static void test_recipe_and_budget_sections(void **state) {
     free(data);
 }
 
+/* A size x budget grid gets a scaling law per memory kind (synthetic losses from known laws:
+ * MeKi's A is 0.7 of dense's, so its multiplier is 0.7^(-1/alpha) = 2.86 everywhere), its
+ * effective parameters and the extrapolation to the paper's models; an experiment named
+ * scaling with one size says why no law was fitted. */
+static void test_scaling_section(void **state) {
+    Fixture *f = *state;
+    if (f->no_schema) skip();
+    char db[256], out[256], path[300];
+    snprintf(db, sizeof db, "%s/scaling.db", f->dir);
+    snprintf(out, sizeof out, "%s/scaling", f->dir);
+    char *schema;
+    size_t bytes;
+    assert_int_equal(read_file("results/schema.sql", &schema, &bytes), OK);
+    assert_int_equal(sqlite3_open(db, &f->handle), SQLITE_OK);
+    exec_sql(f->handle, schema);
+    free(schema);
+    exec_sql(f->handle, "BEGIN; INSERT INTO environment VALUES ('testenv', 'test-host', 'Test CPU 9000', 2, "
+                        "'OpenBLAS test', 2, '2026-01-01T00:00:00Z')");
+    static const double sizes[] = {3e5, 1e6, 3e6, 1e7}, budgets[] = {1e6, 3e6, 1e7, 3e7};
+    static const char *const kinds[] = {"none", "meki"};
+    unsigned noise = 1;
+    for (int k = 0; k < 2; k++)
+        for (int n = 0; n < 4; n++)
+            for (int d = 0; d < 4; d++)
+                for (int seed = 1; seed <= 2; seed++) {
+                    char hash[17], variant[128], json[512];
+                    snprintf(variant, sizeof variant, "memory.kind=%s model.d_model=%d train.tokens=%.0f", kinds[k],
+                             64 * (n + 1), budgets[d]);
+                    snprintf(json, sizeof json, "{\"model\":{\"d_model\":%d,\"n_layers\":2,\"memory\":\"%s\"},\"train\":"
+                             "{\"tokens\":%.0f},\"corpus\":\"bible\"}", 64 * (n + 1), kinds[k], budgets[d]);
+                    noise = noise * 1103515245u + 12345u;
+                    double jitter = 1 + 0.002 * (((noise >> 16) & 0x7fff) / 32767.0 - 0.5);
+                    double L = (1.69 + (k ? 0.7 : 1.0) * 406.4 / pow(sizes[n], 0.34) + 410.7 / pow(budgets[d], 0.28)) * jitter;
+                    Figure figures[] = {{"val_loss", L}, {"ram_params", sizes[n]}, {"rom_weights", k ? 4096.0 * 16 : 0}};
+                    add_run(f, hash, "grid", variant, json, seed, "done", NULL, figures, 3);
+                }
+    for (int seed = 1; seed <= 2; seed++) {
+        char hash[17], json[256];
+        snprintf(json, sizeof json, "{\"model\":{\"d_model\":64,\"n_layers\":2,\"memory\":\"none\"},\"train\":"
+                 "{\"tokens\":1000},\"corpus\":\"bible\"}");
+        Figure figures[] = {{"val_loss", 5.0}, {"ram_params", 1e6}};
+        add_run(f, hash, "scaling", "memory.kind=none", json, seed, "done", NULL, figures, 2);
+    }
+    exec_sql(f->handle, "COMMIT");
+    assert_int_equal(sqlite3_close(f->handle), SQLITE_OK);
+    f->handle = NULL;
+    ReportOptions o = {db, out, "analysis", ""};
+    assert_int_equal(analysis_report(&o, NULL), OK);
+    snprintf(path, sizeof path, "%s/report.md", out);
+    char *report = slurp(path);
+    assert_non_null(strstr(report, "### Scaling law"));
+    /* dense's alpha (0.34) inside its interval: the row's alpha cell reads "0.3xxx [lo, hi]" */
+    char *row = line_with(report, "| none | 32 | 4 | 4 | 0 |");
+    assert_non_null(row);
+    double v[15];
+    assert_int_equal(sscanf(row, "| none | 32 | 4 | 4 | 0 | %lf [%lf, %lf] | %lf [%lf, %lf] | %lf [%lf, %lf]", &v[0],
+                            &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]), 9);
+    assert_true(v[7] <= 0.34 && 0.34 <= v[8]);
+    free(row);
+    /* MeKi's multiplier at N 1M, D 10M: 2.86 */
+    row = line_with(report, "| N 1M |");
+    assert_non_null(row);
+    double m;
+    assert_int_equal(sscanf(strstr(row, "|") + 1, " N 1M | %*s [%*[^]]] | %*s [%*[^]]] | %lf", &m), 1);
+    assert_true(fabs(m - pow(0.7, -1 / 0.34)) < 0.3);
+    free(row);
+    assert_non_null(strstr(report, "| 0.6B |"));
+    assert_non_null(strstr(report, "| 1.7B |"));
+    /* the one-size experiment named scaling */
+    assert_non_null(strstr(report, "No memory kind of `scaling` has runs at 3 or more model sizes"));
+    assert_non_null(strstr(report, "| none | 2 | 1 | 1 | – | not fitted: 1 model size(s) and 1 budget(s)"));
+    free(report);
+}
+
 /* Runs the command line with its stdout into dir/name and returns it. */
 static char *run_meki(Fixture *f, const char *args, const char *name, int *exit_code) {
     const char *meki = getenv("MEKI_BIN");
@@ -822,6 +896,7 @@ int main(void) {
         cmocka_unit_test(test_unknown_metric_listed),
         cmocka_unit_test(test_views),
         cmocka_unit_test(test_recipe_and_budget_sections),
+        cmocka_unit_test(test_scaling_section),
         cmocka_unit_test(test_missing_database_refused),
         cmocka_unit_test(test_command),
     };

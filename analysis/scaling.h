@@ -1,0 +1,51 @@
+/* Scaling laws L(N, D) = E + A / N^alpha + B / D^beta fitted to runs, after Hoffmann et al.
+ * 2022 (approach 3) with the corrections of Besiroglu et al. 2024: the law is fitted in log
+ * space, log L = LSE(a - alpha log N, b - beta log D, e) with A = e^a, B = e^b, E = e^e, by
+ * minimising a Huber loss (delta 1e-3) of the residuals with L-BFGS (GSL's BFGS2) from a
+ * grid of starting points, run to a tight tolerance (stopping early is what made the
+ * original intervals too narrow); intervals come from refitting bootstrap resamples of the
+ * runs. N counts RAM parameters; MeKi's ROM weights are reported beside, not in N. */
+#ifndef ANALYSIS_SCALING_H
+#define ANALYSIS_SCALING_H
+#include <stdint.h>
+
+typedef struct {
+    double N, D, L;             /* RAM parameters, training tokens, validation loss (nats) */
+} ScalingPoint;
+
+typedef struct {
+    double E, A, alpha, B, beta;
+    double objective;           /* the Huber loss at the minimum (sum over points) */
+    int iterations;
+} ScalingLaw;
+
+typedef struct {
+    int grid;                   /* starting values per parameter (grid^5 starts); 0: 4 */
+    int n_boot;                 /* bootstrap resamples; 0: 200 */
+    double delta;               /* Huber threshold on log residuals; 0: 1e-3 */
+    uint64_t seed;              /* of the resampling */
+} ScalingOptions;
+
+/* A fit and its bootstrap: the point law and every resample's (boot[n_boot]). */
+typedef struct {
+    ScalingLaw law;
+    ScalingLaw *boot;
+    int n_boot;
+    int distinct_N, distinct_D;
+} ScalingFit;
+
+/* The law through n points. ERR_INPUT with a message naming what is missing when the
+ * points cannot determine it: fewer than 3 model sizes (a law in N), fewer than 3 token
+ * budgets (a law in D), fewer than 6 points, or a non-positive or non-finite value. */
+int scaling_fit(const ScalingPoint *points, int n, const ScalingOptions *options, ScalingFit *out);
+void scaling_fit_free(ScalingFit *fit);
+
+double scaling_predict(const ScalingLaw *law, double N, double D);
+/* The dense parameter count whose predicted loss at D equals loss: INFINITY when loss is
+ * at or below what any dense size reaches at D (E + B / D^beta), NAN for a bad law. */
+double scaling_params_for_loss(const ScalingLaw *dense, double loss, double D);
+
+/* Percentile interval [lo, hi] at level (0.95) of values (NaNs dropped; sorted in place);
+ * returns how many values were finite. */
+int scaling_percentile_interval(double *values, int n, double level, double *lo, double *hi);
+#endif
