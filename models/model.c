@@ -132,14 +132,14 @@ static int activation_counts(const ModelConfig *c, long B, long T, size_t layer[
     size_t N = (size_t)B * (size_t)T, d = c->d_model, F = c->ffn_hidden, V = c->vocab_size;
     size_t H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, q_dim = H * hd, kv_dim = KV * hd;
     size_t wide = q_dim > F ? q_dim : F, probs = 0;
-    int bad = size_mul(&probs, N, H) || size_mul(&probs, probs, (size_t)T);
+    int bad = size_mul(&probs, (size_t)B * H, (size_t)attention_probs_size((int)T));
     size_t per_row_layer[LAYER_BUFFERS] = {d, d, 1, q_dim, kv_dim, H, KV, q_dim, kv_dim, kv_dim, 0, q_dim,
                                            d, d, 1, F, F, F};
     size_t per_row_model[MODEL_BUFFERS] = {d, d, d, d, 1, V, 1, 0, 0, d, d, q_dim, kv_dim, kv_dim, q_dim,
                                            F, F, F, wide};
     for (int i = 0; i < LAYER_BUFFERS; i++) bad |= size_mul(&layer[i], N, per_row_layer[i]);
     for (int i = 0; i < MODEL_BUFFERS; i++) bad |= size_mul(&model[i], N, per_row_model[i]);
-    layer[10] = probs;                                        /* [B, H, T, T] */
+    layer[10] = probs;                  /* [B, H, attention_probs_size(T)] */
     model[7] = model[8] = (size_t)T * hd / 2;                 /* RoPE cos and sin */
     if (bad) return error_set(ERR_INPUT, "batch %ld x seq_len %ld: activation sizes overflow", B, T);
     return OK;

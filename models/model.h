@@ -20,7 +20,7 @@ typedef struct {
     float *q_raw, *k_raw;        /* [N, H*hd], [N, KV*hd] before QK-norm */
     float *q_rstd, *k_rstd;      /* [N*H], [N*KV] */
     float *q, *k, *v;            /* after QK-norm and RoPE */
-    float *probs;                /* [B, H, T, T] */
+    float *probs;                /* [B, H, attention_probs_size(T)] */
     float *attn;                 /* [N, H*hd] attention output before wo */
     float *x_mid;                /* [N, d] residual after attention (and after_attn memory) */
     float *h_ffn, *rstd_ffn;     /* [N, d], [N] */
