@@ -57,6 +57,7 @@ struct Model {
     float *d_embedded;           /* gradient into E[x] from every consumer */
     LayerActs *acts;
     float *x_final, *h_final, *rstd_final, *logits, *losses;
+    float *log_sums;             /* [N] each logits row's log-sum-exp, for the backward */
     float *cos_table, *sin_table;
     float *dx, *dh, *dq, *dk, *dv, *dattn, *dgate, *dup, *dact, *scratch;
     /* Optional, owned by the caller ([n_layers, B*T, d] or NULL): model_forward stores there
