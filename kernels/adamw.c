@@ -6,11 +6,12 @@ void adamw_update(float *param, const float *grad, float *m, float *v, long n,
     float correction1 = 1.0f - powf(s->beta1, (float)step);
     float correction2 = 1.0f - powf(s->beta2, (float)step);
     float wd = decay ? s->weight_decay : 0.0f;
+    float beta1 = s->beta1, beta2 = s->beta2, lr = s->lr, eps = s->eps;
 #pragma omp parallel for simd if (n > 65536)
     for (long i = 0; i < n; i++) {
-        m[i] = s->beta1 * m[i] + (1.0f - s->beta1) * grad[i];
-        v[i] = s->beta2 * v[i] + (1.0f - s->beta2) * grad[i] * grad[i];
+        m[i] = beta1 * m[i] + (1.0f - beta1) * grad[i];
+        v[i] = beta2 * v[i] + (1.0f - beta2) * grad[i] * grad[i];
         float mhat = m[i] / correction1, vhat = v[i] / correction2;
-        param[i] -= s->lr * (mhat / (sqrtf(vhat) + s->eps) + wd * param[i]);
+        param[i] -= lr * (mhat / (sqrtf(vhat) + eps) + wd * param[i]);
     }
 }

@@ -3,7 +3,19 @@
 #ifndef KERNELS_ATTENTION_H
 #define KERNELS_ATTENTION_H
 
-/* out[B, T, H, hd], probs[B, H, T, T] (saved; zero above the diagonal)
+/* Query rows per block. Block i (rows r0 = i * ATTENTION_BLOCK .. r1 - 1) computes its
+ * scores against keys 0 .. r1 - 1 only, so of the masked upper triangle just the part inside
+ * the diagonal blocks is computed (ATTENTION_BLOCK / 2 entries per row on average). */
+enum { ATTENTION_BLOCK = 32 };
+/* The saved softmax of one (batch, head) holds only those blocks, packed one after another:
+ * block i is a [r1 - r0, r1] panel whose row t is the softmax over keys 0..t followed by
+ * zeros up to r1. attention_probs_size: floats per (batch, head);
+ * attention_probs_row: where row t starts (it has attention_probs_keys(T, t) entries). */
+long attention_probs_size(int T);
+long attention_probs_row(int T, int t);
+int attention_probs_keys(int T, int t);
+
+/* out[B, T, H, hd], probs[B, H, attention_probs_size(T)] (saved, for the backward)
  * q[B, T, H, hd], k[B, T, KV, hd], v[B, T, KV, hd] */
 void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
                        int B, int T, int H, int KV, int hd);

@@ -8,4 +8,7 @@ void rmsnorm_forward(float *out, float *rstd, const float *in, const float *gain
 /* din[N, C] += ..., dgain[C] += ... (either may be NULL) */
 void rmsnorm_backward(float *din, float *dgain, const float *dout, const float *in,
                       const float *gain, const float *rstd, int N, int C);
+/* The same with din = (not +=): its first writer needs no zeroing pass (dgain still +=) */
+void rmsnorm_backward_set(float *din, float *dgain, const float *dout, const float *in,
+                          const float *gain, const float *rstd, int N, int C);
 #endif

@@ -104,7 +104,7 @@ void model_init_weights_recipe(Model *m, uint64_t seed, float std, int scaled) {
 
 /* The activation buffers, in one fixed order: a layer's, then the model's. Sizes and slots
  * come from the same lists, so the estimate and the allocation cannot drift apart. */
-enum { LAYER_BUFFERS = 18, MODEL_BUFFERS = 19 };
+enum { LAYER_BUFFERS = 18, MODEL_BUFFERS = 20 };
 
 static void layer_slots(LayerActs *a, float **slot[LAYER_BUFFERS]) {
     float **all[LAYER_BUFFERS] = {&a->x_in, &a->h_attn, &a->rstd_attn, &a->q_raw, &a->k_raw, &a->q_rstd,
@@ -117,7 +117,7 @@ static void model_slots(Model *m, float **slot[MODEL_BUFFERS]) {
     float **all[MODEL_BUFFERS] = {&m->embedded, &m->d_embedded, &m->x_final, &m->h_final, &m->rstd_final,
                                   &m->logits, &m->losses, &m->cos_table, &m->sin_table, &m->dx, &m->dh,
                                   &m->dq, &m->dk, &m->dv, &m->dattn, &m->dgate, &m->dup, &m->dact,
-                                  &m->scratch};
+                                  &m->scratch, &m->log_sums};
     memcpy(slot, all, sizeof all);
 }
 
@@ -132,14 +132,14 @@ static int activation_counts(const ModelConfig *c, long B, long T, size_t layer[
     size_t N = (size_t)B * (size_t)T, d = c->d_model, F = c->ffn_hidden, V = c->vocab_size;
     size_t H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, q_dim = H * hd, kv_dim = KV * hd;
     size_t wide = q_dim > F ? q_dim : F, probs = 0;
-    int bad = size_mul(&probs, N, H) || size_mul(&probs, probs, (size_t)T);
+    int bad = size_mul(&probs, (size_t)B * H, (size_t)attention_probs_size((int)T));
     size_t per_row_layer[LAYER_BUFFERS] = {d, d, 1, q_dim, kv_dim, H, KV, q_dim, kv_dim, kv_dim, 0, q_dim,
                                            d, d, 1, F, F, F};
     size_t per_row_model[MODEL_BUFFERS] = {d, d, d, d, 1, V, 1, 0, 0, d, d, q_dim, kv_dim, kv_dim, q_dim,
-                                           F, F, F, wide};
+                                           F, F, F, wide, 1};
     for (int i = 0; i < LAYER_BUFFERS; i++) bad |= size_mul(&layer[i], N, per_row_layer[i]);
     for (int i = 0; i < MODEL_BUFFERS; i++) bad |= size_mul(&model[i], N, per_row_model[i]);
-    layer[10] = probs;                                        /* [B, H, T, T] */
+    layer[10] = probs;                  /* [B, H, attention_probs_size(T)] */
     model[7] = model[8] = (size_t)T * hd / 2;                 /* RoPE cos and sin */
     if (bad) return error_set(ERR_INPUT, "batch %ld x seq_len %ld: activation sizes overflow", B, T);
     return OK;
@@ -312,7 +312,7 @@ double model_forward(Model *m, const int32_t *tokens, const int32_t *targets, in
     matmul_forward(m->logits, m->h_final, m->lm_head, N, d, V, 0);
     if (!targets) return 0;
     memcpy(m->targets, targets, sizeof(int32_t) * N);
-    return crossentropy_forward_backward(m->losses, NULL, m->logits, targets, N, V, 0);
+    return crossentropy_forward(m->losses, m->log_sums, m->logits, targets, N, V);
 }
 
 static void zero(float *p, long n) { memset(p, 0, sizeof(float) * n); }
@@ -345,10 +345,8 @@ static void block_backward(Model *m, int l, float *dx, int B, int T) {
     rope_backward(m->dk, m->cos_table, m->sin_table, B, T, KV, hd);
     float *dq = m->dq, *dk = m->dk;
     if (c->qk_norm) {   /* scratch and dattn (now free) receive the pre-norm gradients */
-        zero(m->scratch, (long)N * H * hd);
-        rmsnorm_backward(m->scratch, g->q_norm, m->dq, a->q_raw, w->q_norm, a->q_rstd, N * H, hd);
-        zero(m->dattn, (long)N * KV * hd);
-        rmsnorm_backward(m->dattn, g->k_norm, m->dk, a->k_raw, w->k_norm, a->k_rstd, N * KV, hd);
+        rmsnorm_backward_set(m->scratch, g->q_norm, m->dq, a->q_raw, w->q_norm, a->q_rstd, N * H, hd);
+        rmsnorm_backward_set(m->dattn, g->k_norm, m->dk, a->k_raw, w->k_norm, a->k_rstd, N * KV, hd);
         dq = m->scratch;
         dk = m->dattn;
     }
@@ -364,10 +362,9 @@ void model_backward(Model *m) {
     const ModelConfig *c = &m->cfg;
     int B = m->B, T = m->T, N = B * T, d = c->d_model, V = c->vocab_size;
     /* logits become dlogits in place: d(mean loss)/d logits */
-    crossentropy_forward_backward(NULL, m->logits, m->logits, m->targets, N, V, 1.0f / N);
+    crossentropy_backward(m->logits, m->logits, m->log_sums, m->targets, N, V, 1.0f / N);
     matmul_backward_set(m->dh, m->d_lm_head, m->logits, m->h_final, m->lm_head, N, d, V);
-    zero(m->dx, (long)N * d);
-    rmsnorm_backward(m->dx, m->d_final_norm, m->dh, m->x_final, m->final_norm, m->rstd_final, N, d);
+    rmsnorm_backward_set(m->dx, m->d_final_norm, m->dh, m->x_final, m->final_norm, m->rstd_final, N, d);
     zero(m->d_embedded, (long)N * d);
     for (int l = c->n_layers - 1; l >= 0; l--) block_backward(m, l, m->dx, B, T);
     vector_add(m->d_embedded, m->dx, (long)N * d);

@@ -20,7 +20,7 @@ typedef struct {
     float *q_raw, *k_raw;        /* [N, H*hd], [N, KV*hd] before QK-norm */
     float *q_rstd, *k_rstd;      /* [N*H], [N*KV] */
     float *q, *k, *v;            /* after QK-norm and RoPE */
-    float *probs;                /* [B, H, T, T] */
+    float *probs;                /* [B, H, attention_probs_size(T)] */
     float *attn;                 /* [N, H*hd] attention output before wo */
     float *x_mid;                /* [N, d] residual after attention (and after_attn memory) */
     float *h_ffn, *rstd_ffn;     /* [N, d], [N] */
@@ -57,6 +57,7 @@ struct Model {
     float *d_embedded;           /* gradient into E[x] from every consumer */
     LayerActs *acts;
     float *x_final, *h_final, *rstd_final, *logits, *losses;
+    float *log_sums;             /* [N] each logits row's log-sum-exp, for the backward */
     float *cos_table, *sin_table;
     float *dx, *dh, *dq, *dk, *dv, *dattn, *dgate, *dup, *dact, *scratch;
     /* Optional, owned by the caller ([n_layers, B*T, d] or NULL): model_forward stores there

@@ -319,7 +319,7 @@ static void attention_case_init(AttentionCase *a, Rng *rng, int B, int T, int H,
     a->k = random_array(rng, key_size(a), -2, 2);
     a->v = random_array(rng, key_size(a), -1, 1);
     a->out = zero_array(query_size(a));
-    a->probs = zero_array((long)B * H * T * T);
+    a->probs = zero_array((long)B * H * attention_probs_size(T));
     a->R = random_array(rng, query_size(a), -1, 1);
 }
 
@@ -416,12 +416,14 @@ static void check_attention_forward(float range, Tolerance tolerance, uint64_t s
             for (int t = 0; t < a.T; t++) {
                 attention_reference_row(out, probs, &a, b, h, t);
                 const float *got = a.out + (((long)b * a.T + t) * a.H + h) * a.hd;
-                const float *got_probs = a.probs + (((long)b * a.H + h) * a.T + t) * a.T;
+                const float *got_probs = a.probs + ((long)b * a.H + h) * attention_probs_size(a.T) +
+                                         attention_probs_row(a.T, t);
+                int keys = attention_probs_keys(a.T, t);
                 assert_int_equal(arrays_close("attention out", got, out, a.hd, tolerance), 0);
-                assert_int_equal(arrays_close("attention probs", got_probs, probs, a.T,
+                assert_int_equal(arrays_close("attention probs", got_probs, probs, keys,
                                               tolerance), 0);
                 /* the backward relies on exact zeros above the diagonal */
-                for (int j = t + 1; j < a.T; j++) assert_true(got_probs[j] == 0.0f);
+                for (int j = t + 1; j < keys; j++) assert_true(got_probs[j] == 0.0f);
             }
     attention_case_free(&a);
 }
@@ -480,7 +482,7 @@ static void test_attention_deterministic(void **state) {
     rng_seed(&rng, 35);
     AttentionCase a;
     attention_case_init(&a, &rng, 2, 5, 4, 2, 8);
-    long nq = query_size(&a), nk = key_size(&a), np = (long)a.B * a.H * a.T * a.T;
+    long nq = query_size(&a), nk = key_size(&a), np = (long)a.B * a.H * attention_probs_size(a.T);
     attention_loss(&a);
     float *out = copy_array(a.out, nq), *probs = copy_array(a.probs, np);
     attention_loss(&a);
@@ -606,7 +608,7 @@ static void test_activation_forward_reference(void **state) {
 enum { CE_ROWS = 6, CE_VOCAB = 11 };
 
 typedef struct {
-    float logits[CE_ROWS * CE_VOCAB], losses[CE_ROWS];
+    float logits[CE_ROWS * CE_VOCAB], losses[CE_ROWS], log_sums[CE_ROWS];
     int32_t targets[CE_ROWS];
 } CrossentropyCase;
 
@@ -618,8 +620,7 @@ static void crossentropy_case_init(CrossentropyCase *c, Rng *rng, float offset) 
 
 static double crossentropy_loss(void *context) {
     CrossentropyCase *c = context;
-    return crossentropy_forward_backward(c->losses, NULL, c->logits, c->targets, CE_ROWS,
-                                         CE_VOCAB, 0.0f);
+    return crossentropy_forward(c->losses, c->log_sums, c->logits, c->targets, CE_ROWS, CE_VOCAB);
 }
 
 /* Gradients of the mean are small (about p / N), so the absolute floor is too. */
@@ -629,8 +630,9 @@ static void test_crossentropy_backward(void **state) {
     CrossentropyCase c;
     crossentropy_case_init(&c, &rng, 0.0f);
     float dlogits[CE_ROWS * CE_VOCAB];
-    crossentropy_forward_backward(NULL, dlogits, c.logits, c.targets, CE_ROWS, CE_VOCAB,
-                                  1.0f / CE_ROWS);
+    crossentropy_loss(&c);
+    crossentropy_backward(dlogits, c.logits, c.log_sums, c.targets, CE_ROWS, CE_VOCAB,
+                          1.0f / CE_ROWS);
     assert_int_equal(gradient_check_with("crossentropy dlogits", crossentropy_loss, &c, c.logits,
                                          dlogits, CE_ROWS * CE_VOCAB, CE_ROWS * CE_VOCAB, &rng,
                                          (Tolerance){1e-2, 1e-4}), 0);
@@ -642,13 +644,12 @@ static void test_crossentropy_in_place(void **state) {
     rng_seed(&rng, 51);
     CrossentropyCase c;
     crossentropy_case_init(&c, &rng, 0.0f);
-    float dlogits[CE_ROWS * CE_VOCAB], losses[CE_ROWS];
-    double mean = crossentropy_forward_backward(losses, dlogits, c.logits, c.targets, CE_ROWS,
-                                                CE_VOCAB, 1.0f / CE_ROWS);
-    double mean_in_place = crossentropy_forward_backward(c.losses, c.logits, c.logits, c.targets,
-                                                         CE_ROWS, CE_VOCAB, 1.0f / CE_ROWS);
-    assert_true(mean == mean_in_place);
-    assert_memory_equal(losses, c.losses, sizeof losses);
+    float dlogits[CE_ROWS * CE_VOCAB];
+    crossentropy_loss(&c);
+    crossentropy_backward(dlogits, c.logits, c.log_sums, c.targets, CE_ROWS, CE_VOCAB,
+                          1.0f / CE_ROWS);
+    crossentropy_backward(c.logits, c.logits, c.log_sums, c.targets, CE_ROWS, CE_VOCAB,
+                          1.0f / CE_ROWS);
     assert_memory_equal(dlogits, c.logits, sizeof dlogits);
 }
 
@@ -665,10 +666,11 @@ static void check_crossentropy_loss(float offset, uint64_t seed) {
     rng_seed(&rng, seed);
     CrossentropyCase c;
     crossentropy_case_init(&c, &rng, offset);
-    double expected[CE_ROWS], mean = 0;
+    double expected[CE_ROWS], expected_log_sums[CE_ROWS], mean = 0;
     for (int n = 0; n < CE_ROWS; n++) {
         const float *row = c.logits + n * CE_VOCAB;
-        expected[n] = log_sum_exp(row, CE_VOCAB) - row[c.targets[n]];
+        expected_log_sums[n] = log_sum_exp(row, CE_VOCAB);
+        expected[n] = expected_log_sums[n] - row[c.targets[n]];
         mean += expected[n] / CE_ROWS;
     }
     double got = crossentropy_loss(&c);
@@ -676,6 +678,7 @@ static void check_crossentropy_loss(float offset, uint64_t seed) {
     Tolerance t = {1e-5, 1e-5 + 1e-7 * fabs(offset)};
     assert_true(values_close(got, mean, t));
     assert_int_equal(arrays_close("crossentropy losses", c.losses, expected, CE_ROWS, t), 0);
+    assert_int_equal(arrays_close("crossentropy log_sums", c.log_sums, expected_log_sums, CE_ROWS, t), 0);
 }
 
 static void test_crossentropy_loss_reference(void **state) {
@@ -892,6 +895,25 @@ static void test_swiglu_backward_set_overwrites(void **state) {
     elementwise_case_free(&e);
 }
 
+/* din over garbage equals din from zero; dgain still adds (gains are shared by the rows of
+ * several calls, e.g. q_norm by every head) */
+static void test_rmsnorm_backward_set_overwrites(void **state) {
+    Rng rng;
+    rng_seed(&rng, 95);
+    RmsnormCase r;
+    rmsnorm_case_init(&r, &rng, 70, 9);
+    long n = 70 * 9;
+    float *din = zero_array(n), *dgain = zero_array(9);
+    rmsnorm_gradients(&r, din, dgain);
+    float *din_set = random_array(&rng, n, -100, 100), *dgain_initial = random_array(&rng, 9, -1, 1);
+    float *dgain_sum = copy_array(dgain_initial, 9);
+    rmsnorm_backward_set(din_set, dgain_sum, r.R, r.in, r.gain, r.rstd, r.N, r.C);
+    assert_int_equal(overwrites("rmsnorm_set din", din_set, din, n), 0);
+    assert_int_equal(accumulates("rmsnorm_set dgain", dgain_sum, dgain_initial, dgain, 9), 0);
+    free(din); free(dgain); free(din_set); free(dgain_initial); free(dgain_sum);
+    rmsnorm_case_free(&r);
+}
+
 /* every layout of heads: the group's first head overwrites dk, dv, the others add */
 static void check_attention_backward_set(int H, int KV, uint64_t seed) {
     Rng rng;
@@ -941,6 +963,7 @@ int main(void) {
         cmocka_unit_test(test_swiglu_backward),
         cmocka_unit_test(test_matmul_backward_set_overwrites_din),
         cmocka_unit_test(test_swiglu_backward_set_overwrites),
+        cmocka_unit_test(test_rmsnorm_backward_set_overwrites),
         cmocka_unit_test(test_attention_backward_set_overwrites),
         cmocka_unit_test(test_sigmoid_backward),
         cmocka_unit_test(test_silu_backward),
