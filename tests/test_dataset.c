@@ -288,10 +288,37 @@ static void test_default_dirs_and_held_out_books(void **state) {
     data_default_dir(dir, sizeof dir, &bible);
     assert_string_equal(dir, "data/cache/bible-v4096");
     DataOptions files = two_files(f);
-    data_default_dir(dir, sizeof dir, &files);
-    assert_int_equal(strlen(dir), strlen("data/cache/01234567-v400"));
+    assert_int_equal(data_default_dir(dir, sizeof dir, &files), OK);
+    assert_int_equal(strlen(dir), strlen("data/cache/0123456789abcdef-v400"));
     assert_int_equal(strncmp(dir, "data/cache/", 11), 0);
-    assert_string_equal(dir + 19, "-v400");
+    assert_string_equal(dir + 27, "-v400");
+    /* the folder is named by content (issue 27): the same files through an @list, by
+     * another path, share it; and its preparation is reused, not redone */
+    char list[256], by_list[256], relative[256], other[256];
+    snprintf(list, sizeof list, "%s/both.list", f->dir);
+    write_bytes(list, "alpha.txt\n./bravo.txt\n", 22);
+    char at_list[260];
+    snprintf(at_list, sizeof at_list, "@%s", list);
+    const char *listed[] = {at_list};
+    DataOptions via_list = {.corpus_files = listed, .n_files = 1, .vocab_size = 400, .out_dir = f->out};
+    assert_int_equal(data_default_dir(by_list, sizeof by_list, &via_list), OK);
+    assert_string_equal(by_list, dir);
+    snprintf(relative, sizeof relative, "%s/../%s/alpha.txt", f->dir, strrchr(f->dir, '/') + 1);
+    const char *renamed[] = {relative, f->b};
+    DataOptions via_path = {.corpus_files = renamed, .n_files = 2, .vocab_size = 400};
+    assert_int_equal(data_default_dir(other, sizeof other, &via_path), OK);
+    assert_string_equal(other, dir);
+    DataSummary s;
+    int reused = -1;
+    assert_int_equal(dataset_prepare_logged(&files, &s, NULL, &reused), OK);
+    assert_int_equal(reused, 0);
+    assert_int_equal(dataset_prepare_logged(&via_list, &s, NULL, &reused), OK);
+    assert_int_equal(reused, 1);
+    /* another order is another corpus (it decides the split) */
+    const char *swapped[] = {f->b, f->a};
+    DataOptions other_order = {.corpus_files = swapped, .n_files = 2, .vocab_size = 400};
+    assert_int_equal(data_default_dir(other, sizeof other, &other_order), OK);
+    assert_string_not_equal(other, dir);
     for (int n = 2; n <= 300; n++) {
         int held = 0;
         for (int i = 0; i < n; i++) held += corpus_held_out(i, n);
