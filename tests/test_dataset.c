@@ -11,6 +11,7 @@
 #include "data/dataset.h"
 #include "data/tokenizer.h"
 #include "data/tokens.h"
+#include "data/checksum.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/rng.h"
@@ -281,6 +282,54 @@ static void test_summary_load_needs_a_prepared_folder(void **state) {
     assert_non_null(strstr(error_message(), "summary.txt:1"));
 }
 
+static long rss_bytes(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+    if (f) fclose(f);
+    return kb * 1024;
+}
+
+/* Streaming (issue 27): a sparse 256 MB token file (zeros) is opened, checked and read by
+ * 4,000 windows spread over it, and the resident set grows by far less than the file. */
+static void test_token_file_streams_flat_rss(void **state) {
+    Fixture *f = *state;
+    enum { WINDOW = 256 };
+    const uint64_t count = (uint64_t)128 << 20;
+    static unsigned char zeros[1 << 16];
+    uint64_t sum = CHECKSUM_SEED;
+    for (uint64_t done = 0; done < 2 * count; done += sizeof zeros) sum = checksum_update(sum, zeros, sizeof zeros);
+    unsigned char header[32] = "MEKITOK1";
+    store_u32(header + 8, 4096);
+    store_u64(header + 16, count);
+    store_u64(header + 24, sum);
+    char path[256];
+    snprintf(path, sizeof path, "%s/sparse.tok", f->dir);
+    write_bytes(path, header, sizeof header);
+    assert_int_equal(truncate(path, (off_t)(sizeof header + 2 * count)), 0);
+    long before = rss_bytes();
+    TokenFile tf;
+    assert_int_equal(token_file_open(&tf, path), OK);
+    assert_int_equal(tf.count, (long)count);
+    long opened = rss_bytes() - before;   /* the check read every id */
+    int32_t tokens[WINDOW], targets[WINDOW];
+    long nonzero = 0;
+    for (long w = 0; w < 4000; w++) {
+        token_file_window(&tf, (long)(w * (long)(count - WINDOW - 1) / 4000), WINDOW, tokens, targets);
+        for (int t = 0; t < WINDOW; t++) nonzero += tokens[t] | targets[t];
+    }
+    long grown = rss_bytes() - before;
+    fprintf(stderr, "256 MB token file: resident set grew by %.1f MB opening it, %.1f MB in all\n",
+            opened / 1e6, grown / 1e6);
+    assert_int_equal(nonzero, 0);
+    /* the file is 256 MB; a chunk of the check is 32 MB */
+    assert_true(opened < (8L << 20) && grown < (8L << 20));
+    token_file_close(&tf);
+    unlink(path);
+}
+
 static void test_default_dirs_and_held_out_books(void **state) {
     Fixture *f = *state;
     char dir[256];
@@ -534,6 +583,7 @@ int main(void) {
         cmocka_unit_test(test_corpus_needs_regular_files),
         cmocka_unit_test_setup(test_summary_load_needs_a_prepared_folder, reset),
         cmocka_unit_test_setup(test_default_dirs_and_held_out_books, reset),
+        cmocka_unit_test(test_token_file_streams_flat_rss),
         cmocka_unit_test_setup(test_expand_inputs, reset),
         cmocka_unit_test_setup(test_expand_walks_each_folder_once, reset),
         cmocka_unit_test_setup(test_bible_corpus, reset),

@@ -61,18 +61,17 @@ static float learning_rate(const TrainConfig *t, long step, long steps) {
 /* Sequence b of step s starts at a position drawn from (seed, s, b) alone, so a resumed
  * run reads exactly the batches the uninterrupted run would have, and a rank of a
  * data-parallel run reads its sequences [b0, b1) of the global batch B alone. */
-static void load_batch(int32_t *tokens, int32_t *targets, const TokenFile *data, uint64_t seed,
+static int load_batch(int32_t *tokens, int32_t *targets, const TokenFile *data, uint64_t seed,
                        long step, int B, int b0, int b1, int T) {
     tokens -= (long)b0 * T;
     targets -= (long)b0 * T;
     for (int b = b0; b < b1; b++) {
         uint64_t h = hash64(seed * 0x9e3779b97f4a7c15ULL ^ hash64((uint64_t)step * B + b));
         long start = (long)(h % (uint64_t)(data->count - T - 1));
-        for (int t = 0; t < T; t++) {
-            tokens[b * T + t] = data->ids[start + t];
-            targets[b * T + t] = data->ids[start + t + 1];
-        }
+        int rc = token_file_window(data, start, T, tokens + (long)b * T, targets + (long)b * T);
+        if (rc) return rc;
     }
+    return OK;
 }
 
 static double clip_gradients(ParamSet *ps, float clip) {
@@ -234,7 +233,7 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
     for (long step = state.step; step < steps && !state.finished; step++) {
         double step_start = now_seconds();
         float lr = learning_rate(t, step, steps);
-        load_batch(tokens, targets, &train, t->seed, step, B, dist.b0, dist.b1, T);
+        if ((rc = load_batch(tokens, targets, &train, t->seed, step, B, dist.b0, dist.b1, T))) break;
         params_zero_grad(&m.params);
         loss = dist_train_loss(&dist, model_forward(&m, tokens, targets, dist.b1 - dist.b0, T));
         if (!isfinite(loss) || loss > t->diverge_loss) {
