@@ -61,7 +61,7 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
     const char *preset = "small", *out = NULL, *data_dir = NULL, *memory = NULL;
     int json = 0, threads = 0, batch = 0, seq_len = 0, quiet = 0, fresh = 0, decay_embeddings = 0, scaled_init = 0;
     const char *allreduce = "sparse";
-    long tokens = 0, seed = -1, stop_after = 0;
+    long tokens = 0, seed = -1, stop_after = 0, final_tokens = TRAIN_FINAL_AUTO;
     float lr = 0, init_std = 0, tokens_per_param = 0;
     /* the preset and memory kind lists come from their registries, so a new one shows here */
     char preset_help[160], memory_help[160], names[128];
@@ -81,6 +81,7 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
         {"--weight-decay-embeddings", ARG_FLAG, &decay_embeddings, "weight decay on every >= 2-D tensor, embedding and memory tables too (the reference's recipe)", 0, 0},
         {"--init-std", ARG_FLOAT, &init_std, "std of the normal initialisation (default 0.02; the reference's 0.014)", 1e-6, 10},
         {"--scaled-init", ARG_FLAG, &scaled_init, "output projections initialised with std / sqrt(2 n_layers) (the reference's recipe)", 0, 0},
+        {"--final-eval-tokens", ARG_LONG, &final_tokens, "held-out tokens of the final evaluation, whole windows spread over the split with a fixed seed; 0: the whole split (default: a tenth of the training tokens, at least 65536)", 0, 1e13},
         {"--seed", ARG_LONG, &seed, "seed for init and data order (default 1)", 0, ARG_SEED_MAX},
         {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: ./meki data's)", 0, 0},
         {"--out", ARG_STRING, &out, "run folder (default results/train/<preset>-<memory>-<hash of the settings>)", 0, 0},
@@ -153,6 +154,7 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
     if (seq_len) t.seq_len = seq_len;
     if (lr > 0) t.lr = lr, t.min_lr = lr / 10;   /* 0 and -1: not given (the ranges refuse them) */
     if (seed >= 0) t.seed = (uint64_t)seed;
+    if (final_tokens != TRAIN_FINAL_AUTO) t.final_tokens = final_tokens;
     if (decay_embeddings) t.weight_decay_embeddings = 1;
     if (init_std > 0) t.init_std = init_std;   /* 0: not given (the range refuses it) */
     if (scaled_init) t.scaled_init = 1;

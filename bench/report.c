@@ -10,9 +10,12 @@ void report_accounting(const Accounting *a, FILE *out) {
 }
 
 void report_train(const TrainResult *r, const char *out_dir, int json) {
-    printf("trained %ld steps, %ld tokens in %.1f s -> %s\n", r->steps, r->tokens, r->seconds, out_dir);
+    printf("trained %ld steps, %ld tokens -> %s\n", r->steps, r->tokens, out_dir);
+    printf("time %.1f s: training %.1f s, validation %.1f s, final evaluation %.1f s\n", r->seconds,
+           r->train_seconds, r->val_seconds, r->final_seconds);
     if (r->diverged) printf("DIVERGED: %s\n", r->reason);
-    printf("train loss %.4f  val loss %.4f  val ppl %.2f\n", r->train_loss, r->val_loss, r->val_ppl);
+    printf("train loss %.4f (last batch)  val loss %.4f  val ppl %.2f over %ld of %ld held-out tokens\n",
+           r->train_loss, r->val_loss, r->val_ppl, r->final_tokens, r->val_tokens);
     printf("train %.0f tok/s  MFU %.1f%% (of sgemm %.1f GFLOP/s)\n", r->train_tok_s, 100 * r->mfu, r->sgemm_flops / 1e9);
     printf("ram params %ld  rom weights %ld  flops/token train %.3g inference %.3g\n", r->ram_params,
            r->rom_weights, r->train_flops_per_token, r->inference_flops_per_token);
@@ -26,6 +29,11 @@ void report_train(const TrainResult *r, const char *out_dir, int json) {
     json_int(&j, "steps", r->steps);
     json_int(&j, "tokens", r->tokens);
     json_number(&j, "seconds", r->seconds);
+    json_number(&j, "train_seconds", r->train_seconds);
+    json_number(&j, "val_seconds", r->val_seconds);
+    json_number(&j, "final_eval_seconds", r->final_seconds);
+    json_int(&j, "final_eval_tokens", r->final_tokens);
+    json_int(&j, "val_split_tokens", r->val_tokens);
     json_number(&j, "train_loss", r->train_loss);
     json_number(&j, "val_loss", r->val_loss);
     json_number(&j, "val_ppl", r->val_ppl);

@@ -240,7 +240,6 @@ int corpus_read_files(Corpus *c, const char *const *paths, int n_paths) {
         size_t start = c->bytes;
         rc = read_whole_file(c, &capacity, paths[i]);
         if (rc) break;
-        fingerprint = checksum_update(fingerprint, paths[i], strlen(paths[i]) + 1);
         fingerprint = checksum_update(fingerprint, c->text + start, c->bytes - start);
         fingerprint = checksum_update(fingerprint, "\0", 1);   /* file boundary */
         if (n_paths == 1) rc = split_single_file(c, &capacity, paths[i]);

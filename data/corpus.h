@@ -12,7 +12,8 @@ typedef struct {
     size_t *starts, *lengths; /* document i is text[starts[i] .. + lengths[i]] */
     char **names;             /* "Ge", "notes.txt", "big.txt@65536" */
     int count, capacity;
-    uint64_t fingerprint;     /* hash of the kind of corpus, the paths and every byte */
+    uint64_t fingerprint;     /* hash of the kind of corpus and every byte, files apart; not
+                               * the paths: one corpus named two ways is one corpus */
 } Corpus;
 
 /* Runs `bible -f ...` (Debian's bible-kjv); ERR_FAILURE naming the package if missing. */

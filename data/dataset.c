@@ -8,6 +8,7 @@
 #include "data/checksum.h"
 #include "util/byteorder.h"
 #include "data/corpus.h"
+#include "data/corpus_hash.h"
 #include "data/tokenizer.h"
 #include "data/tokens.h"
 #include "util/error.h"
@@ -48,21 +49,23 @@ static int join(char *out, const char *dir, const char *name) {
     return OK;
 }
 
-void data_default_dir(char *out, int size, const DataOptions *o) {
+int data_default_dir(char *out, int size, const DataOptions *o) {
     if (o->n_files <= 0) {
         snprintf(out, (size_t)size, "data/cache/bible-v%d", vocab_of(o));
-        return;
+        return OK;
     }
-    uint64_t h = CHECKSUM_SEED;
-    for (int i = 0; i < o->n_files; i++) {
-        const char *path = o->corpus_files[i] ? o->corpus_files[i] : "";
-        struct stat st;
-        unsigned char size_bytes[8];
-        store_u64(size_bytes, stat(path, &st) == 0 ? (uint64_t)st.st_size : UINT64_MAX);
-        h = checksum_update(h, path, strlen(path) + 1);
-        h = checksum_update(h, size_bytes, sizeof size_bytes);
-    }
-    snprintf(out, (size_t)size, "data/cache/%08x-v%d", (unsigned)(h ^ (h >> 32)), vocab_of(o));
+    /* by content, as a run's corpus_hash: the same files named another way (a folder, a
+     * list, an absolute path) are the same folder */
+    char **files;
+    int n_files;
+    uint64_t h;
+    int rc = corpus_expand(o->corpus_files, o->n_files, &files, &n_files);
+    if (rc) return rc;
+    rc = corpus_content_hash((const char *const *)files, n_files, &h);
+    corpus_files_free(files, n_files);
+    if (rc) return rc;
+    snprintf(out, (size_t)size, "data/cache/%016llx-v%d", (unsigned long long)h, vocab_of(o));
+    return OK;
 }
 
 /* ---- summary.txt ---- */
@@ -440,7 +443,7 @@ int dataset_prepare_logged(const DataOptions *o, DataSummary *s, FILE *log, int 
     if (rc) return rc;
     char dir[PATH_BYTES];
     if (o->out_dir) snprintf(dir, sizeof dir, "%s", o->out_dir);
-    else data_default_dir(dir, sizeof dir, o);
+    else if ((rc = data_default_dir(dir, sizeof dir, o))) return rc;
     Corpus corpus;
     char **files = NULL;
     int n_files = 0;

@@ -33,9 +33,11 @@ int dataset_prepare(const DataOptions *options, DataSummary *summary);
  * complete folder for the same inputs and vocabulary was found and nothing was rebuilt. */
 int dataset_prepare_logged(const DataOptions *options, DataSummary *summary, FILE *log,
                            int *reused);
-/* data/cache/<corpus>-v<vocab>: "bible" for the built-in corpus, else a hash of the input
- * paths and sizes (the folder's fingerprint catches any change of the files themselves) */
-void data_default_dir(char *out, int size, const DataOptions *options);
+/* data/cache/<corpus>-v<vocab>: "bible" for the built-in corpus, else the 16 hex digits of
+ * corpus_content_hash of the expanded inputs (a run's corpus_hash), so ./meki data and a
+ * sweep naming the same files in other ways share one folder. ERR_INPUT naming an input
+ * that cannot be expanded or read. */
+int data_default_dir(char *out, int size, const DataOptions *options);
 /* Open a prepared folder: ERR_INPUT naming what is missing (run ./meki data). */
 int dataset_summary_load(const char *dir, DataSummary *summary);
 #endif

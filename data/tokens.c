@@ -17,6 +17,7 @@
 
 #define TOKENS_MAGIC "MEKITOK1"
 enum { TOKENS_HEADER = 32, TOKENS_VOCAB_MAX = 65536 };
+#define CHECK_CHUNK ((uint64_t)1 << 24)   /* ids checked between page drops: 32 MB */
 
 int token_file_write(const char *path, const uint16_t *ids, long count, int vocab_size) {
     if (vocab_size < 1 || vocab_size > TOKENS_VOCAB_MAX || count < 0)
@@ -44,6 +45,34 @@ int token_file_write(const char *path, const uint16_t *ids, long count, int voca
     return atomic_commit(&af);
 }
 
+/* Drops the pages of map[offset, offset + bytes) from this process's resident set: they
+ * are clean file pages, read again from the page cache (or the disk) if touched again. */
+static void drop_pages(const void *map, size_t map_bytes, size_t offset, size_t bytes) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), first = offset / page * page;
+    size_t end = offset + bytes + page - 1 < map_bytes ? (offset + bytes + page - 1) / page * page : map_bytes;
+    if (end > first) madvise((char *)map + first, end - first, MADV_DONTNEED);
+}
+
+int token_file_window(const TokenFile *tf, long start, int n, int32_t *tokens, int32_t *targets) {
+    uint16_t buffer[4096];   /* read through the descriptor: the page cache holds the file,
+                              * and none of it enters this process's resident set */
+    for (long done = 0; done <= n;) {
+        long want = n + 1 - done < 4096 ? n + 1 - done : 4096;
+        ssize_t got = pread(tf->fd, buffer, (size_t)want * 2, TOKENS_HEADER + 2 * (off_t)(start + done));
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0 || got % 2)
+            return error_set(ERR_FAILURE, "token file: cannot read tokens %ld..%ld: %s", start + done,
+                             start + done + want, got < 0 ? strerror(errno) : "short read");
+        for (long i = 0; i < got / 2; i++) {
+            long at = done + i;   /* position in the window of n + 1 ids */
+            if (at < n) tokens[at] = buffer[i];
+            if (at > 0) targets[at - 1] = buffer[i];
+        }
+        done += got / 2;
+    }
+    return OK;
+}
+
 /* Checks a mapped file against its header; fills tf's ids, count and vocab. */
 static int check_mapped(TokenFile *tf, const unsigned char *map, size_t size, const char *path) {
     if (size < TOKENS_HEADER)
@@ -58,12 +87,20 @@ static int check_mapped(TokenFile *tf, const unsigned char *map, size_t size, co
         return error_set(ERR_INPUT, "%s: size %zu does not match %llu tokens (truncated?)", path,
                          size, (unsigned long long)count);
     const uint16_t *ids = (const uint16_t *)(map + TOKENS_HEADER);
-    if (checksum_bytes(ids, 2 * count) != load_u64(map + 24))
+    /* checked a chunk at a time, each chunk's pages dropped after it, so that opening a
+     * file larger than RAM leaves no more of it resident than one chunk */
+    uint64_t sum = CHECKSUM_SEED;
+    for (uint64_t at = 0; at < count; at += CHECK_CHUNK) {
+        uint64_t n = count - at < CHECK_CHUNK ? count - at : CHECK_CHUNK;
+        sum = checksum_update(sum, ids + at, 2 * n);
+        for (uint64_t i = at; i < at + n; i++)
+            if (ids[i] >= vocab)
+                return error_set(ERR_INPUT, "%s: token id %d at %llu is not below vocab %u", path,
+                                 ids[i], (unsigned long long)i, vocab);
+        drop_pages(map, size, TOKENS_HEADER + 2 * at, 2 * n);
+    }
+    if (sum != load_u64(map + 24))
         return error_set(ERR_INPUT, "%s: token checksum mismatch (corrupt file)", path);
-    for (uint64_t i = 0; i < count; i++)
-        if (ids[i] >= vocab)
-            return error_set(ERR_INPUT, "%s: token id %d at %llu is not below vocab %u", path,
-                             ids[i], (unsigned long long)i, vocab);
     tf->ids = ids;
     tf->count = (long)count;
     tf->vocab_size = (int)vocab;
@@ -83,20 +120,25 @@ int token_file_open(TokenFile *tf, const char *path) {
     }
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     int saved = errno;
-    close(fd);   /* the mapping keeps the file open */
-    if (map == MAP_FAILED) return error_set(ERR_FAILURE, "cannot map %s: %s", path, strerror(saved));
+    if (map == MAP_FAILED) {
+        close(fd);
+        return error_set(ERR_FAILURE, "cannot map %s: %s", path, strerror(saved));
+    }
     rc = check_mapped(tf, map, size, path);
     if (rc) {
         munmap(map, size);
+        close(fd);
         memset(tf, 0, sizeof *tf);
         return rc;
     }
     tf->map = map;
     tf->map_bytes = size;
+    tf->fd = fd;   /* token_file_window reads through it */
     return OK;
 }
 
 void token_file_close(TokenFile *tf) {
     if (tf->map) munmap(tf->map, tf->map_bytes);
+    if (tf->map) close(tf->fd);
     memset(tf, 0, sizeof *tf);
 }

@@ -73,6 +73,10 @@ static const KeySpec KEYS[] = {
     {"train", "stop_after_steps", K_INTERNAL, OP, 0, RS(train.stop_after_steps), 0, 0},   /* tests: a pause */
     {"train", "record", K_INTERNAL, OP, 0, RS(train.record), 0, 0},          /* the record itself */
     {"train", "dense_allreduce", K_INTERNAL, OP, 0, RS(train.dense_allreduce), 0, 0},  /* MPI exchange path: same figures either way (tests/test_mpi.c) */
+    /* issue 27: the final evaluation's cap (0: the whole split); identity only away from the
+     * default (train_final_tokens' share), which scores the Bible's split whole as before,
+     * so that runs stored before the key keep their hashes */
+    {"eval", "final_tokens", K_LONG, KEY_IDENTITY_IF_SET, 1, RS(train.final_tokens), 0, 1e13},
     {"eval", "zero_shot", K_SWITCH, ID, 1, RS(eval.zero_shot), 0, 1},
     {"eval", "logit_lens", K_SWITCH, ID, 1, RS(eval.logit_lens), 0, 1},
     {"bench", "table_dtypes", K_DTYPES, ID, 1, RS(bench.table_dtypes), 0, 0},

@@ -124,6 +124,10 @@ static void train_metrics(MetricList *m, const TrainResult *r) {
     metrics_add(m, "mfu", r->mfu, "fraction");
     metrics_add(m, "sgemm_flops", r->sgemm_flops, "flop/s");
     metrics_add(m, "seconds", r->seconds, "s");
+    metrics_add(m, "train_seconds", r->train_seconds, "s");
+    metrics_add(m, "val_seconds", r->val_seconds, "s");
+    metrics_add(m, "final_eval_seconds", r->final_seconds, "s");
+    metrics_add(m, "final_eval_tokens", (double)r->final_tokens, "tokens");
     metrics_add(m, "ram_params", (double)r->ram_params, "params");
     metrics_add(m, "rom_weights", (double)r->rom_weights, "values");
     metrics_add(m, "train_flops_per_token", r->train_flops_per_token, "flop/token");
@@ -423,8 +427,8 @@ static void report_run(Progress *progress, int k, double work_done, const Resolv
     char detail[768];
     double loss = metrics_get(&report->metrics, "val_loss");
     if (report->outcome == OUTCOME_DONE)
-        snprintf(detail, sizeof detail, " | run %d %s done: val_loss %.4f in %.1fs", k, run->hash, loss,
-                 report->seconds);
+        snprintf(detail, sizeof detail,  " | run %d %s done: val_loss %.4f over %.0f tokens in %.1fs", k, run->hash, loss,
+                 metrics_get(&report->metrics, "final_eval_tokens"), report->seconds);
     else
         snprintf(detail, sizeof detail, " | run %d %s %s: %s", k, run->hash, outcome_name(report->outcome),
                  report->error);

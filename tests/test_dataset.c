@@ -11,6 +11,7 @@
 #include "data/dataset.h"
 #include "data/tokenizer.h"
 #include "data/tokens.h"
+#include "data/checksum.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/rng.h"
@@ -281,6 +282,54 @@ static void test_summary_load_needs_a_prepared_folder(void **state) {
     assert_non_null(strstr(error_message(), "summary.txt:1"));
 }
 
+static long rss_bytes(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+    if (f) fclose(f);
+    return kb * 1024;
+}
+
+/* Streaming (issue 27): a sparse 256 MB token file (zeros) is opened, checked and read by
+ * 4,000 windows spread over it, and the resident set grows by far less than the file. */
+static void test_token_file_streams_flat_rss(void **state) {
+    Fixture *f = *state;
+    enum { WINDOW = 256 };
+    const uint64_t count = (uint64_t)128 << 20;
+    static unsigned char zeros[1 << 16];
+    uint64_t sum = CHECKSUM_SEED;
+    for (uint64_t done = 0; done < 2 * count; done += sizeof zeros) sum = checksum_update(sum, zeros, sizeof zeros);
+    unsigned char header[32] = "MEKITOK1";
+    store_u32(header + 8, 4096);
+    store_u64(header + 16, count);
+    store_u64(header + 24, sum);
+    char path[256];
+    snprintf(path, sizeof path, "%s/sparse.tok", f->dir);
+    write_bytes(path, header, sizeof header);
+    assert_int_equal(truncate(path, (off_t)(sizeof header + 2 * count)), 0);
+    long before = rss_bytes();
+    TokenFile tf;
+    assert_int_equal(token_file_open(&tf, path), OK);
+    assert_int_equal(tf.count, (long)count);
+    long opened = rss_bytes() - before;   /* the check read every id */
+    int32_t tokens[WINDOW], targets[WINDOW];
+    long nonzero = 0;
+    for (long w = 0; w < 4000; w++) {
+        token_file_window(&tf, (long)(w * (long)(count - WINDOW - 1) / 4000), WINDOW, tokens, targets);
+        for (int t = 0; t < WINDOW; t++) nonzero += tokens[t] | targets[t];
+    }
+    long grown = rss_bytes() - before;
+    fprintf(stderr, "256 MB token file: resident set grew by %.1f MB opening it, %.1f MB in all\n",
+            opened / 1e6, grown / 1e6);
+    assert_int_equal(nonzero, 0);
+    /* the file is 256 MB; a chunk of the check is 32 MB */
+    assert_true(opened < (8L << 20) && grown < (8L << 20));
+    token_file_close(&tf);
+    unlink(path);
+}
+
 static void test_default_dirs_and_held_out_books(void **state) {
     Fixture *f = *state;
     char dir[256];
@@ -288,10 +337,37 @@ static void test_default_dirs_and_held_out_books(void **state) {
     data_default_dir(dir, sizeof dir, &bible);
     assert_string_equal(dir, "data/cache/bible-v4096");
     DataOptions files = two_files(f);
-    data_default_dir(dir, sizeof dir, &files);
-    assert_int_equal(strlen(dir), strlen("data/cache/01234567-v400"));
+    assert_int_equal(data_default_dir(dir, sizeof dir, &files), OK);
+    assert_int_equal(strlen(dir), strlen("data/cache/0123456789abcdef-v400"));
     assert_int_equal(strncmp(dir, "data/cache/", 11), 0);
-    assert_string_equal(dir + 19, "-v400");
+    assert_string_equal(dir + 27, "-v400");
+    /* the folder is named by content (issue 27): the same files through an @list, by
+     * another path, share it; and its preparation is reused, not redone */
+    char list[256], by_list[256], relative[256], other[256];
+    snprintf(list, sizeof list, "%s/both.list", f->dir);
+    write_bytes(list, "alpha.txt\n./bravo.txt\n", 22);
+    char at_list[260];
+    snprintf(at_list, sizeof at_list, "@%s", list);
+    const char *listed[] = {at_list};
+    DataOptions via_list = {.corpus_files = listed, .n_files = 1, .vocab_size = 400, .out_dir = f->out};
+    assert_int_equal(data_default_dir(by_list, sizeof by_list, &via_list), OK);
+    assert_string_equal(by_list, dir);
+    snprintf(relative, sizeof relative, "%s/../%s/alpha.txt", f->dir, strrchr(f->dir, '/') + 1);
+    const char *renamed[] = {relative, f->b};
+    DataOptions via_path = {.corpus_files = renamed, .n_files = 2, .vocab_size = 400};
+    assert_int_equal(data_default_dir(other, sizeof other, &via_path), OK);
+    assert_string_equal(other, dir);
+    DataSummary s;
+    int reused = -1;
+    assert_int_equal(dataset_prepare_logged(&files, &s, NULL, &reused), OK);
+    assert_int_equal(reused, 0);
+    assert_int_equal(dataset_prepare_logged(&via_list, &s, NULL, &reused), OK);
+    assert_int_equal(reused, 1);
+    /* another order is another corpus (it decides the split) */
+    const char *swapped[] = {f->b, f->a};
+    DataOptions other_order = {.corpus_files = swapped, .n_files = 2, .vocab_size = 400};
+    assert_int_equal(data_default_dir(other, sizeof other, &other_order), OK);
+    assert_string_not_equal(other, dir);
     for (int n = 2; n <= 300; n++) {
         int held = 0;
         for (int i = 0; i < n; i++) held += corpus_held_out(i, n);
@@ -507,6 +583,7 @@ int main(void) {
         cmocka_unit_test(test_corpus_needs_regular_files),
         cmocka_unit_test_setup(test_summary_load_needs_a_prepared_folder, reset),
         cmocka_unit_test_setup(test_default_dirs_and_held_out_books, reset),
+        cmocka_unit_test(test_token_file_streams_flat_rss),
         cmocka_unit_test_setup(test_expand_inputs, reset),
         cmocka_unit_test_setup(test_expand_walks_each_folder_once, reset),
         cmocka_unit_test_setup(test_bible_corpus, reset),

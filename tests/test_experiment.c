@@ -63,6 +63,7 @@ static const BadFile BAD_FILES[] = {
     {"bad float", HEAD "[train]\nlr = fast\n", 4, "[train] lr = 'fast': expected a number"},
     {"out of range", HEAD "[train]\nbatch = 0\n", 4, "[train] batch = 0 is out of range (1..65536)"},
     {"negative", HEAD "[train]\nweight_decay = -1\n", 4, "out of range"},
+    {"negative final tokens", HEAD "[eval]\nfinal_tokens = -1\n", 4, "[eval] final_tokens = -1 is out of range"},
     {"zero init std", HEAD "[train]\ninit_std = 0\n", 4, "[train] init_std = 0 is out of range"},
     {"tokens and tokens_per_param", HEAD "[train]\ntokens = 1e5\nbatch = 4\ntokens_per_param = 20\n", 6,
      "[train] tokens (line 4) and tokens_per_param (line 6) both set; keep one"},
@@ -312,6 +313,26 @@ static void test_recipe_keys_only_when_set(void **state) {
     ExperimentConfig *over = load_ok(HEAD "[train]\nrecipe = reference\ninit_std = 0.01\n");
     assert_true(over->runs[0].settings.train.init_std == 0.01f && over->runs[0].settings.train.scaled_init);
     release(over);
+    release(base);
+}
+
+/* [eval] final_tokens (issue 27): absent, the run keeps the hash it had before the key;
+ * set (0, the whole split, included), it is in the identity and makes another run. */
+static void test_final_tokens_identity(void **state) {
+    ExperimentConfig *base = load_ok(HEAD "[train]\ntokens = 1e5\n");
+    if (strstr(base->runs[0].config_json, "final_tokens"))
+        fail_msg("default final_tokens in %s", base->runs[0].config_json);
+    assert_int_equal(base->runs[0].settings.train.final_tokens, TRAIN_FINAL_AUTO);
+    ExperimentConfig *capped = load_ok(HEAD "[train]\ntokens = 1e5\n[eval]\nfinal_tokens = 8192\n");
+    assert_int_equal(capped->runs[0].settings.train.final_tokens, 8192);
+    if (!strstr(capped->runs[0].config_json, "\"final_tokens\":8192"))
+        fail_msg("final_tokens not in %s", capped->runs[0].config_json);
+    assert_string_not_equal(capped->runs[0].hash, base->runs[0].hash);
+    ExperimentConfig *whole = load_ok(HEAD "[train]\ntokens = 1e5\n[eval]\nfinal_tokens = 0\n");
+    assert_string_not_equal(whole->runs[0].hash, base->runs[0].hash);
+    assert_string_not_equal(whole->runs[0].hash, capped->runs[0].hash);
+    release(whole);
+    release(capped);
     release(base);
 }
 
@@ -614,6 +635,7 @@ int main(void) {
         cmocka_unit_test(test_hash),
         cmocka_unit_test(test_recipe_keys_only_when_set),
         cmocka_unit_test(test_weights_dtypes_identity),
+        cmocka_unit_test(test_final_tokens_identity),
         cmocka_unit_test(test_tokens_per_param),
         cmocka_unit_test(test_hash_covers_results),
         cmocka_unit_test(test_corpus_content_in_hash),

@@ -154,11 +154,37 @@ static void test_reserve_refuses_bad_sizes(void **state) {
     model_free(&m);
 }
 
+/* The capped final evaluation: whole windows spread over the split from a fixed seed, the
+ * same each time; uncapped, the plain evaluation of the whole split. */
+static void test_spread_evaluation(void **state) {
+    ModelConfig cfg;
+    tiny_config(&cfg);
+    Model m;
+    assert_int_equal(model_create(&m, &cfg, 0, 1), 0);
+    model_init_weights(&m, 7);
+    enum { N = 600 };
+    uint16_t ids[N];
+    /* a constant first half: a prefix cap would see nothing else */
+    for (int i = 0; i < N; i++) ids[i] = (uint16_t)(i < N / 2 ? 1 : (i * 7919) % cfg.vocab_size);
+    long count, whole_count;
+    double whole = evaluate_loss(&m, ids, N, B, T, 0, &whole_count);
+    assert_true(evaluate_loss_spread(&m, ids, N, B, T, 0, &count) == whole && count == whole_count);
+    assert_true(evaluate_loss_spread(&m, ids, N, B, T, N, &count) == whole && count == N - 1);
+    double a = evaluate_loss_spread(&m, ids, N, B, T, 10 * T + 3, &count);
+    assert_int_equal(count, 10 * T);   /* rounded down to whole windows */
+    assert_true(evaluate_loss_spread(&m, ids, N, B, T, 10 * T + 3, &count) == a);
+    double prefix = evaluate_loss(&m, ids, N, B, T, 10 * T, NULL);
+    assert_true(isfinite(a) && a != prefix);   /* the spread reaches the varied half */
+    assert_true(isfinite(evaluate_loss_spread(&m, ids, N, B, T, 1, &count)) && count == T);
+    model_free(&m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dense_gradients),
         cmocka_unit_test(test_meki_gradients_every_axis),
         cmocka_unit_test(test_reserve_refuses_bad_sizes),
+        cmocka_unit_test(test_spread_evaluation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,6 +63,36 @@ static void test_loss_falls_far_below_uniform(void **state) {
     assert_true(r.train_loss < log(4096.0) - 2.3);
 }
 
+/* The final evaluation's cap (issue 27): a tenth of the training tokens by default, at
+ * least TRAIN_FINAL_MIN, never past the split; 0 the whole split. A run reports the tokens it
+ * scored and its time split into training, validation and final evaluation. */
+static void test_final_evaluation_capped(void **state) {
+    TrainConfig t;
+    train_config_defaults(&t);
+    t.tokens = 50000000;
+    assert_int_equal(train_final_tokens(&t, 10000000), 5000000);
+    assert_int_equal(train_final_tokens(&t, 1000), 1000);
+    t.tokens = 100000;
+    assert_int_equal(train_final_tokens(&t, 10000000), TRAIN_FINAL_MIN);
+    t.final_tokens = 0;
+    assert_int_equal(train_final_tokens(&t, 10000000), 10000000);
+    t.final_tokens = 777;
+    assert_int_equal(train_final_tokens(&t, 10000000), 777);
+    ModelConfig c;
+    tiny(&c, &t, 20 * 8 * 64);
+    t.eval_every = 10;
+    t.final_tokens = 1000;
+    char out[4200];
+    snprintf(out, sizeof out, "%s/capped", work);
+    TrainResult r;
+    assert_int_equal(train_run(&c, &t, data_dir, out, NULL, NULL, &r), 0);
+    assert_int_equal(r.final_tokens, 1000 / 64 * 64);   /* whole windows of seq_len 64 */
+    assert_int_equal(r.eval_tokens, t.eval_tokens);
+    assert_true(r.val_tokens > r.final_tokens);
+    assert_true(r.train_seconds > 0 && r.val_seconds > 0 && r.final_seconds > 0);
+    assert_true(r.seconds >= r.train_seconds + r.val_seconds + r.final_seconds);
+}
+
 typedef struct { double losses[64]; int count; } Curve;
 
 static void record(void *user, const StepRecord *s) {
@@ -305,6 +335,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loss_falls_far_below_uniform),
         cmocka_unit_test(test_resume_is_exact),
+        cmocka_unit_test(test_final_evaluation_capped),
         cmocka_unit_test(test_other_config_refused),
         cmocka_unit_test(test_recipe_reaches_training),
         cmocka_unit_test(test_damaged_checkpoint_refused),

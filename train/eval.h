@@ -10,4 +10,12 @@
  * NAN (message set: ERR_INPUT for B or T < 1 or too large, else ERR_FAILURE) when it cannot run. */
 double evaluate_loss(Model *m, const uint16_t *ids, long n_ids, int B, int T, long max_tokens,
                      long *count);
+/* The same over max_tokens (rounded down to whole windows, at least one) spread over the
+ * whole split: window k of K is drawn from the k-th of K equal strata of the split, at an
+ * offset from a fixed seed (EVAL_SPREAD_SEED), so every run and every model scores the same
+ * tokens, every part of the split (every source of a mixed corpus) included. max_tokens 0
+ * or at least the split: evaluate_loss over all of it. */
+#define EVAL_SPREAD_SEED 0x6d656b69u   /* "meki" */
+double evaluate_loss_spread(Model *m, const uint16_t *ids, long n_ids, int B, int T,
+                            long max_tokens, long *count);
 #endif

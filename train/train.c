@@ -37,8 +37,18 @@ void train_config_defaults(TrainConfig *t) {
     t->seed = 1;
     t->eval_every = 200;
     t->eval_tokens = 32768;
+    t->final_tokens = TRAIN_FINAL_AUTO;
     t->diverge_loss = 30.0f;
     t->init_std = 0.02f;
+}
+
+long train_final_tokens(const TrainConfig *t, long split_tokens) {
+    long cap = t->final_tokens;
+    if (cap == TRAIN_FINAL_AUTO) {
+        cap = t->tokens / TRAIN_FINAL_SHARE;
+        if (cap < TRAIN_FINAL_MIN) cap = TRAIN_FINAL_MIN;
+    }
+    return cap > 0 && cap < split_tokens ? cap : split_tokens;
 }
 
 /* Linear warm-up, then cosine from lr to min_lr at the last step. */
@@ -51,18 +61,17 @@ static float learning_rate(const TrainConfig *t, long step, long steps) {
 /* Sequence b of step s starts at a position drawn from (seed, s, b) alone, so a resumed
  * run reads exactly the batches the uninterrupted run would have, and a rank of a
  * data-parallel run reads its sequences [b0, b1) of the global batch B alone. */
-static void load_batch(int32_t *tokens, int32_t *targets, const TokenFile *data, uint64_t seed,
+static int load_batch(int32_t *tokens, int32_t *targets, const TokenFile *data, uint64_t seed,
                        long step, int B, int b0, int b1, int T) {
     tokens -= (long)b0 * T;
     targets -= (long)b0 * T;
     for (int b = b0; b < b1; b++) {
         uint64_t h = hash64(seed * 0x9e3779b97f4a7c15ULL ^ hash64((uint64_t)step * B + b));
         long start = (long)(h % (uint64_t)(data->count - T - 1));
-        for (int t = 0; t < T; t++) {
-            tokens[b * T + t] = data->ids[start + t];
-            targets[b * T + t] = data->ids[start + t + 1];
-        }
+        int rc = token_file_window(data, start, T, tokens + (long)b * T, targets + (long)b * T);
+        if (rc) return rc;
     }
+    return OK;
 }
 
 static double clip_gradients(ParamSet *ps, float clip) {
@@ -124,6 +133,14 @@ static int open_or_create(Model *m, const ModelConfig *cfg, const TrainConfig *t
         }
     }
     return OK;
+}
+
+/* The run's val_loss: train_final_tokens of the split, spread over it (eval.h). */
+static double final_evaluation(Model *m, const TrainConfig *t, const TokenFile *val, int B, int T,
+                               TrainResult *result) {
+    result->val_tokens = val->count;
+    return evaluate_loss_spread(m, val->ids, val->count, B, T, train_final_tokens(t, val->count - 1),
+                                &result->final_tokens);
 }
 
 static int open_data(const char *data_dir, int vocab, TokenFile *train, TokenFile *val) {
@@ -216,7 +233,7 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
     for (long step = state.step; step < steps && !state.finished; step++) {
         double step_start = now_seconds();
         float lr = learning_rate(t, step, steps);
-        load_batch(tokens, targets, &train, t->seed, step, B, dist.b0, dist.b1, T);
+        if ((rc = load_batch(tokens, targets, &train, t->seed, step, B, dist.b0, dist.b1, T))) break;
         params_zero_grad(&m.params);
         loss = dist_train_loss(&dist, model_forward(&m, tokens, targets, dist.b1 - dist.b0, T));
         if (!isfinite(loss) || loss > t->diverge_loss) {
@@ -229,6 +246,7 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
         clip_gradients(&m.params, t->clip);
         optimizer_step(&m.params, t, lr, step);
         double step_seconds = now_seconds() - step_start;
+        result->train_seconds += step_seconds;
         if (step >= timing_start_step) { timed_seconds += step_seconds; timed_tokens += (long)B * T; }
         state.step = step + 1;
         state.tokens = state.step * B * T;
@@ -238,15 +256,17 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
         if ((t->eval_every > 0 && state.step % t->eval_every == 0) || last) {
             /* every curve point on the same eval_tokens, the last one too (the whole split
              * is the run's val_loss, below): a different set at the end kinked the curve */
-            if (root) record.val_loss = evaluate_loss(&m, val.ids, val.count, B, T, t->eval_tokens, NULL);
+            double val_start = now_seconds();
+            if (root) record.val_loss = evaluate_loss(&m, val.ids, val.count, B, T, t->eval_tokens, &result->eval_tokens);
             dist_bcast(&record.val_loss, sizeof record.val_loss, 0);
+            result->val_seconds += now_seconds() - val_start;
             model_reserve(&m, B, T);
         }
         if (on_step && root) on_step(user, &record);
         if (!quiet) {
             char detail[200], val_text[32] = "";
             if (!isnan(record.val_loss)) {   /* a validation line is always shown */
-                snprintf(val_text, sizeof val_text, " val %.4f", record.val_loss);
+                snprintf(val_text, sizeof val_text, " val %.4f (%ld tok)", record.val_loss, result->eval_tokens);
                 progress.last_print = 0;
             }
             double tok_s = timed_seconds > 0 ? timed_tokens / timed_seconds : record.tok_s;
@@ -258,8 +278,10 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
         }
         if (last) {
             state.finished = 1;
-            if (root) result->val_loss = evaluate_loss(&m, val.ids, val.count, B, T, 0, NULL);
+            double final_start = now_seconds();
+            if (root) result->val_loss = final_evaluation(&m, t, &val, B, T, result);
             dist_bcast(&result->val_loss, sizeof result->val_loss, 0);
+            result->final_seconds = now_seconds() - final_start;
             model_reserve(&m, B, T);
         }
         int stop = !last && t->stop_after_steps > 0 && state.step >= t->stop_after_steps;
@@ -268,8 +290,11 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
         if (stop) break;
     }
     if (!quiet) progress_end(&progress);
-    if (!rc && already_finished && root)   /* nothing left to train: report the stored model */
-        result->val_loss = evaluate_loss(&m, val.ids, val.count, B, T, 0, NULL);
+    if (!rc && already_finished && root) {   /* nothing left to train: report the stored model */
+        double final_start = now_seconds();
+        result->val_loss = final_evaluation(&m, t, &val, B, T, result);
+        result->final_seconds = now_seconds() - final_start;
+    }
     dist_train_result(&dist, result);
     dist_train_close(&dist);
     result->steps = state.step;

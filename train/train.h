@@ -16,7 +16,10 @@ typedef struct {
     float beta1, beta2, eps, weight_decay, clip;
     uint64_t seed;
     int eval_every;         /* steps between validation passes; 0: only at the end */
-    long eval_tokens;       /* tokens used by periodic validation (the final pass uses all) */
+    long eval_tokens;       /* tokens used by periodic validation (the first ones of the split) */
+    long final_tokens;      /* the final evaluation's cap, windows spread over the split by
+                             * evaluate_loss_spread: 0 the whole split; TRAIN_FINAL_AUTO (the
+                             * default) train_final_tokens' share of the training tokens */
     int checkpoint_every;   /* steps between checkpoints; 0: only at the end */
     int threads;            /* <= 0: all cores */
     float diverge_loss;     /* a train loss above this (or NaN) stops the run as diverged */
@@ -36,6 +39,13 @@ typedef struct {
 
 void train_config_defaults(TrainConfig *t);
 
+/* The default final evaluation: a tenth of the training tokens (its forward passes cost
+ * about a third of a training step's per token, so about 3% of the training time), at
+ * least TRAIN_FINAL_MIN so that small splits (the Bible's 38k tokens) are scored whole. */
+enum { TRAIN_FINAL_AUTO = -1, TRAIN_FINAL_MIN = 65536, TRAIN_FINAL_SHARE = 10 };
+/* The tokens the final evaluation scores on a split of split_tokens: t's cap resolved. */
+long train_final_tokens(const TrainConfig *t, long split_tokens);
+
 typedef struct {
     long step, tokens;
     double train_loss, val_loss; /* val_loss is NAN on steps without validation */
@@ -46,6 +56,10 @@ typedef struct {
     long steps, tokens;
     double train_loss, val_loss, val_ppl;
     double train_tok_s, mfu, sgemm_flops, seconds;
+    /* seconds = the three below plus setup: the training steps, the periodic validation
+     * passes, the final evaluation (over final_tokens of the val_tokens held out) */
+    double train_seconds, val_seconds, final_seconds;
+    long eval_tokens, final_tokens, val_tokens;
     long ram_params, rom_weights;
     double train_flops_per_token, inference_flops_per_token;
     int diverged;
