@@ -10,7 +10,7 @@ SANITIZE ?=
 OPT     ?= -O3 -march=native -fno-trapping-math
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -MMD -MP $(OPT) -fopenmp -I. \
            -I$(BLAS_INC)
-LDLIBS  += -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lsqlite3 -linih -lm -fopenmp
+LDLIBS  += -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -ldnnl -lsqlite3 -linih -lm -fopenmp
 BUILD   := build$(if $(SANITIZE),-san)
 ifneq ($(SANITIZE),)
   # float-cast-overflow is not part of "undefined" in gcc: it catches e.g. (int)NaN
@@ -22,7 +22,7 @@ endif
 
 DEPS_APT := build-essential pkg-config libopenblas-openmp-dev libsqlite3-dev sqlite3 gnuplot-nox \
             libcmocka-dev libinih-dev bible-kjv openmpi-bin libopenmpi-dev \
-            clang libclang-rt-14-dev libomp-dev
+            clang libclang-rt-14-dev libomp-dev libdnnl-dev
 SRC_DIRS := util kernels formats data models train infer deploy runner analysis bench
 # MPI's headers for util/dist.c alone; libmpi itself is dlopen'ed under a launcher.
 MPI_INC  := $(shell pkg-config --cflags ompi-c 2>/dev/null || echo -I/usr/lib/x86_64-linux-gnu/openmpi/include)
