@@ -338,12 +338,15 @@ static int bench_decode(int argc, char **argv) {
 int cmd_bench(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "decode")) return bench_decode(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "gemm")) return bench_gemm(argc - 1, argv + 1);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: ./meki bench train [--preset NAME] [--memory none|meki] [--precision f32|bf16] [--json]\n"
+        printf("usage: ./meki bench train [--preset NAME] [--memory none|meki] [--precision f32|bf16]\n"
+               "                          [--gemm auto|openblas|onednn] [--json]\n"
+               "       ./meki bench gemm [--threads N]   (the GEMM backends per shape)\n"
                "       ./meki bench decode --bundle DIR [--checkpoint DIR] [--context N] [--tokens N]\n"
                "                           [--repeats R] [--cold] [--json]   (see bench decode --help)\n");
         return 0;
     }
-    fprintf(stderr, "meki bench: expected 'train' or 'decode' (see ./meki bench --help)\n");
+    fprintf(stderr, "meki bench: expected 'train', 'decode' or 'gemm' (see ./meki bench --help)\n");
     return 2;
 }
