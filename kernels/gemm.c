@@ -15,8 +15,9 @@
 static GemmBackend backend = GEMM_AUTO;
 static Precision step_precision = PRECISION_F32;   /* f32 outside gemm_step_begin/end */
 
-/* Below this many multiply-adds a oneDNN call's fixed cost outweighs its faster kernel
- * (measured: ./meki bench gemm). */
+/* Below this many multiply-adds a oneDNN call's fixed cost outweighs its faster kernel:
+ * `./meki bench gemm` (1 thread, load 17) gave oneDNN / OpenBLAS 0.27-0.72 at 8^3-24^3,
+ * 1.8-2.7 at 32^3-48^3. To re-measure on a quiet machine. */
 static const double DNNL_MIN_MACS = 32.0 * 32 * 32;
 
 /* The one place that picks the library of an f32 GEMM. */
