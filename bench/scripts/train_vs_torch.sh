@@ -56,13 +56,15 @@ def med(col, p, t, key="train_tok_s"):
     return statistics.median(x[key] for x in runs(col, p, t))
 if peers:
     print(f"torch {runs(cols[len(sides)], presets[0], threads[0])[0]['torch']} eager ({malloc}); ", end="")
-print(f"medians of {repeats} interleaved rounds, tok/s (meki's MFU against the peak of its precision)")
+print(f"medians of {repeats} interleaved rounds, tok/s (meki: MFU against the peak of its precision; tok/s per CPU second)")
 print("| preset | threads | " + " | ".join(cols) + " | ratios |")
 print("|---|---|" + "---|" * (len(cols) + 1))
 for p in presets:
     for t in threads:
         tok = {c: med(c, p, t) for c in cols}
-        cells = [f"{tok[c]:.0f}" + (f" ({med(c, p, t, 'mfu'):.2f})" if c.startswith("meki") else "") for c in cols]
+        # meki's cell: tok/s (MFU; tok/s per CPU second, which a shared core at 1 thread leaves alone)
+        cells = [f"{tok[c]:.0f}" + (f" ({med(c, p, t, 'mfu'):.2f}; cpu {med(c, p, t, 'train_cpu_tok_s'):.0f})"
+                                    if c.startswith("meki") else "") for c in cols]
         ratios = []
         base = "meki_f32-openblas" if "meki_f32-openblas" in tok else None
         for c in cols:
