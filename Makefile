@@ -12,7 +12,7 @@ SANITIZE ?=
 OPT     ?= -O3 -march=native -fno-trapping-math -fno-math-errno
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -MMD -MP $(OPT) -fopenmp -I. \
            -I$(BLAS_INC)
-LDLIBS  += -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lgsl -lopenblas -lsqlite3 -linih -lm -fopenmp
+LDLIBS  += -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lgsl -lopenblas -ldnnl -lsqlite3 -linih -lm -fopenmp
 BUILD   := build$(if $(SANITIZE),-san)
 ifneq ($(SANITIZE),)
   # float-cast-overflow is not part of "undefined" in gcc: it catches e.g. (int)NaN
@@ -24,7 +24,7 @@ endif
 
 DEPS_APT := build-essential pkg-config libopenblas-openmp-dev libsqlite3-dev sqlite3 gnuplot-nox \
             libcmocka-dev libinih-dev bible-kjv openmpi-bin libopenmpi-dev \
-            clang libclang-rt-14-dev libomp-dev libgsl-dev
+            clang libclang-rt-14-dev libomp-dev libgsl-dev libdnnl-dev
 SRC_DIRS := util kernels formats data models train infer deploy runner analysis bench
 # MPI's headers for util/dist.c alone; libmpi itself is dlopen'ed under a launcher.
 MPI_INC  := $(shell pkg-config --cflags ompi-c 2>/dev/null || echo -I/usr/lib/x86_64-linux-gnu/openmpi/include)
@@ -140,7 +140,8 @@ bench-mpi: build data
 bench-decode: build data
 	bench/scripts/decode_dtypes.sh
 
-# make bench-peers [REPEATS=2] [PRESETS="small large"]: training tok/s against PyTorch eager
+# make bench-peers [REPEATS=2] [PRESETS="small large"]: training tok/s (f32 on OpenBLAS, f32 and bf16 on the
+# default backend) against PyTorch eager in f32 and under bf16 autocast
 # (Debian's python3-torch, under jemalloc) on the same shape, interleaved; not part of make test.
 bench-peers: build
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null && [ -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ] || \

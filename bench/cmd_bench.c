@@ -16,7 +16,7 @@
 #include <string.h>
 
 static int bench_train(int argc, char **argv) {
-    const char *preset = "small", *memory = "none";
+    const char *preset = "small", *memory = "none", *precision_text = "f32", *gemm_text = "auto";
     int json = 0, threads = 0, batch = 16, steps = 10;
     char preset_help[160], memory_help[160], names[128];
     model_preset_names(names, sizeof names, " | ");
@@ -29,6 +29,8 @@ static int bench_train(int argc, char **argv) {
         {"--batch", ARG_INT, &batch, "sequences per step (default 16)", 1, 65536},
         {"--steps", ARG_INT, &steps, "timed steps after 3 warm-up steps (default 10)", 1, 100000},
         {"--threads", ARG_INT, &threads, "threads (default: all cores)", 0, 1024},
+        {"--precision", ARG_STRING, &precision_text, "f32 | bf16: the GEMMs' operands (default f32)", 0, 0},
+        {"--gemm", ARG_STRING, &gemm_text, "auto | openblas | onednn: the f32 GEMMs' library (default auto)", 0, 0},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line", 0, 0},
     };
     char name[] = "bench train";   /* argv[0] is "train": help would say ./meki train train */
@@ -40,8 +42,21 @@ static int bench_train(int argc, char **argv) {
         fprintf(stderr, "meki bench train: %s\n", error_message());
         return 2;
     }
+    int precision = precision_parse(precision_text), backend = gemm_backend_parse(gemm_text);
+    if (precision < 0) {
+        fprintf(stderr, "meki bench train: --precision must be f32 or bf16, not '%s'\n", precision_text);
+        return 2;
+    }
+    if (backend < 0) {
+        fprintf(stderr, "meki bench train: --gemm must be auto, openblas or onednn, not '%s'\n", gemm_text);
+        return 2;
+    }
+    if (gemm_set_backend((GemmBackend)backend)) {
+        fprintf(stderr, "meki bench train: %s\n", error_message());
+        return 2;
+    }
     TrainSpeed s;
-    if ((rc = measure_train_speed(&cfg, batch, steps, threads, &s))) {
+    if ((rc = measure_train_speed(&cfg, batch, steps, threads, precision, &s))) {
         fprintf(stderr, "meki bench train: %s\n", error_message());
         return rc;
     }
@@ -51,13 +66,18 @@ static int bench_train(int argc, char **argv) {
            s.train_tok_s, 1e3 * s.step_seconds, 100 * s.forward_seconds / total,
            100 * s.backward_seconds / total, 100 * s.optimizer_seconds / total);
     printf("per CPU second %.0f tok/s; %.0f page faults per step\n", s.train_cpu_tok_s, s.faults_per_step);
-    printf("model %.3g GFLOP/s = MFU %.1f%% of sgemm %.3g GFLOP/s\n",
-           s.train_tok_s * s.train_flops_per_token / 1e9, 100 * s.mfu, s.sgemm_flops / 1e9);
+    printf("precision %s: %s\n", precision_name((Precision)precision), gemm_backend_describe());
+    printf("model %.3g GFLOP/s = MFU %.1f%% of the %s GEMM peak %.3g GFLOP/s (f32 %.3g, bf16 %.3g)\n",
+           s.train_tok_s * s.train_flops_per_token / 1e9, 100 * s.mfu, precision_name((Precision)precision),
+           (precision == PRECISION_BF16 ? s.bf16_flops : s.sgemm_flops) / 1e9, s.sgemm_flops / 1e9,
+           s.bf16_flops / 1e9);
     if (json) {
         Json j;
         json_begin(&j);
         json_string(&j, "preset", preset);
         json_string(&j, "memory", memory);
+        json_string(&j, "precision", precision_name((Precision)precision));
+        json_string(&j, "gemm", gemm_text);
         json_int(&j, "threads", s.threads);
         /* the shape, so a peer (bench/peers/torch_train.py --like) trains the same model */
         json_int(&j, "batch", s.batch);
@@ -81,6 +101,7 @@ static int bench_train(int argc, char **argv) {
         json_number(&j, "train_cpu_tok_s", s.train_cpu_tok_s);
         json_number(&j, "faults_per_step", s.faults_per_step);
         json_number(&j, "sgemm_flop_s", s.sgemm_flops);
+        json_number(&j, "bf16_gemm_flop_s", s.bf16_flops);
         json_number(&j, "train_flops_per_token", s.train_flops_per_token);
         json_int(&j, "ram_params", s.ram_params);
         json_int(&j, "rom_weights", s.rom_weights);
@@ -322,12 +343,15 @@ static int bench_decode(int argc, char **argv) {
 int cmd_bench(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "decode")) return bench_decode(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "gemm")) return bench_gemm(argc - 1, argv + 1);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: ./meki bench train [--preset NAME] [--memory none|meki] [--json]\n"
+        printf("usage: ./meki bench train [--preset NAME] [--memory none|meki] [--precision f32|bf16]\n"
+               "                          [--gemm auto|openblas|onednn] [--json]\n"
+               "       ./meki bench gemm [--threads N]   (the GEMM backends per shape)\n"
                "       ./meki bench decode --bundle DIR [--checkpoint DIR] [--context N] [--tokens N]\n"
                "                           [--repeats R] [--cold] [--json]   (see bench decode --help)\n");
         return 0;
     }
-    fprintf(stderr, "meki bench: expected 'train' or 'decode' (see ./meki bench --help)\n");
+    fprintf(stderr, "meki bench: expected 'train', 'decode' or 'gemm' (see ./meki bench --help)\n");
     return 2;
 }

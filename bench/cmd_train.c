@@ -3,6 +3,7 @@
 #include "bench/commands.h"
 #include "bench/report.h"
 #include "data/dataset.h"
+#include "kernels/gemm.h"
 #include "train/checkpoint.h"
 #include "train/train.h"
 #include "runner/record.h"
@@ -60,7 +61,7 @@ static int load_one_point(const char *path, ModelConfig *cfg, TrainConfig *t, ch
 static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
     const char *preset = "small", *out = NULL, *data_dir = NULL, *memory = NULL;
     int json = 0, threads = 0, batch = 0, seq_len = 0, quiet = 0, fresh = 0, decay_embeddings = 0, scaled_init = 0;
-    const char *allreduce = "sparse";
+    const char *allreduce = "sparse", *precision = NULL;
     long tokens = 0, seed = -1, stop_after = 0, final_tokens = TRAIN_FINAL_AUTO;
     float lr = 0, init_std = 0, tokens_per_param = 0;
     /* the preset and memory kind lists come from their registries, so a new one shows here */
@@ -82,6 +83,7 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
         {"--init-std", ARG_FLOAT, &init_std, "std of the normal initialisation (default 0.02; the reference's 0.014)", 1e-6, 10},
         {"--scaled-init", ARG_FLAG, &scaled_init, "output projections initialised with std / sqrt(2 n_layers) (the reference's recipe)", 0, 0},
         {"--final-eval-tokens", ARG_LONG, &final_tokens, "held-out tokens of the final evaluation, whole windows spread over the split with a fixed seed; 0: the whole split (default: a tenth of the training tokens, at least 65536)", 0, 1e13},
+        {"--precision", ARG_STRING, &precision, "f32 | bf16: the GEMMs' operands (default f32; bf16 keeps f32 weights, gradients and AdamW state)", 0, 0},
         {"--seed", ARG_LONG, &seed, "seed for init and data order (default 1)", 0, ARG_SEED_MAX},
         {"--data", ARG_STRING, &data_dir, "prepared corpus folder (default: ./meki data's)", 0, 0},
         {"--out", ARG_STRING, &out, "run folder (default results/train/<preset>-<memory>-<hash of the settings>)", 0, 0},
@@ -158,6 +160,10 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
     if (decay_embeddings) t.weight_decay_embeddings = 1;
     if (init_std > 0) t.init_std = init_std;   /* 0: not given (the range refuses it) */
     if (scaled_init) t.scaled_init = 1;
+    if (precision && (t.precision = precision_parse(precision)) < 0) {
+        fprintf(stderr, "meki train: --precision must be f32 or bf16, not '%s'\n", precision);
+        return 2;
+    }
     if (strcmp(allreduce, "sparse") && strcmp(allreduce, "dense")) {
         fprintf(stderr, "meki train: --allreduce must be sparse or dense, not '%s'\n", allreduce);
         return 2;

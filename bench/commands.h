@@ -18,6 +18,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_fold(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int bench_gemm(int argc, char **argv);   /* ./meki bench gemm (bench/cmd_bench_gemm.c) */
 int cmd_sweep(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_db(int argc, char **argv);

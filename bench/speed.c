@@ -8,11 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-int measure_train_speed(const ModelConfig *cfg, int batch, int steps, int threads, TrainSpeed *out) {
+int measure_train_speed(const ModelConfig *cfg, int batch, int steps, int threads, int precision,
+                        TrainSpeed *out) {
     memset(out, 0, sizeof *out);
     kernels_set_threads(threads);
+    int rc = gemm_precision_check((Precision)precision);
+    if (rc) return rc;
     Model m;
-    int rc = model_create(&m, cfg, 0, 1);
+    rc = model_create(&m, cfg, 0, 1);
     if (rc) return rc;
     int T = m.cfg.seq_len, N = batch * T, warmup = 3;
     if ((rc = model_reserve(&m, batch, T))) { model_free(&m); return rc; }
@@ -25,7 +28,10 @@ int measure_train_speed(const ModelConfig *cfg, int batch, int steps, int thread
         targets[i] = (int32_t)rng_below(&rng, (uint64_t)m.cfg.vocab_size);
     }
     AdamWSettings s = {1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f};
-    out->sgemm_flops = sgemm_peak_flops(512, 0.5);
+    out->precision = precision;
+    out->sgemm_flops = gemm_peak_flops(PRECISION_F32, 512, 0.5);
+    out->bf16_flops = gemm_precision_check(PRECISION_BF16) ? 0 : gemm_peak_flops(PRECISION_BF16, 512, 0.5);
+    double peak = precision == PRECISION_BF16 ? out->bf16_flops : out->sgemm_flops;
     /* CPU time and page faults over the timed steps: faults after warm-up would show
      * memory mapped afresh each step */
     double cpu0 = 0;
@@ -34,9 +40,11 @@ int measure_train_speed(const ModelConfig *cfg, int batch, int steps, int thread
         if (step == warmup) cpu0 = cpu_seconds(), faults0 = page_faults();
         double t0 = now_seconds();
         params_zero_grad(&m.params);
+        gemm_step_begin((Precision)precision);
         model_forward(&m, tokens, targets, batch, T);
         double t1 = now_seconds();
         model_backward(&m);
+        gemm_step_end();
         double t2 = now_seconds();
         params_adamw_step(&m.params, &s, step + 1);
         double t3 = now_seconds();
@@ -57,7 +65,7 @@ int measure_train_speed(const ModelConfig *cfg, int batch, int steps, int thread
     out->step_seconds = total / steps;
     out->train_tok_s = (double)N * steps / total;
     out->train_flops_per_token = acc.train_flops_per_token;
-    out->mfu = out->train_tok_s * acc.train_flops_per_token / out->sgemm_flops;
+    out->mfu = out->train_tok_s * acc.train_flops_per_token / peak;
     out->train_cpu_tok_s = (double)N * steps / (cpu1 - cpu0);
     out->faults_per_step = (double)(faults1.minor + faults1.major - faults0.minor - faults0.major) / steps;
     out->ram_params = acc.ram_params;

@@ -73,11 +73,19 @@ static inline float half_to_float(uint16_t h) {
 
 float f16_to_f32(uint16_t h) { return half_to_float(h); }
 
-uint16_t f32_to_bf16(float x) {
+static inline uint16_t float_to_brain(float x) {
     uint32_t u = float_bits(x);
     if ((u & 0x7fffffff) > 0x7f800000) return (uint16_t)((u >> 16) | 0x40); /* stay nan */
     u += 0x7fff + ((u >> 16) & 1);                        /* round to nearest even */
     return (uint16_t)(u >> 16);
+}
+
+uint16_t f32_to_bf16(float x) { return float_to_brain(x); }
+
+/* The same rounding inlined into a loop gcc vectorises: the GEMMs' bf16 operands are
+ * converted per step, millions of values. */
+void f32_to_bf16_array(uint16_t *out, const float *in, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = float_to_brain(in[i]);
 }
 
 static inline float brain_to_float(uint16_t h) { return bits_float((uint32_t)h << 16); }

@@ -48,6 +48,7 @@ uint16_t f32_to_f16(float x);
 float f16_to_f32(uint16_t h);
 uint16_t f32_to_bf16(float x);
 float bf16_to_f32(uint16_t h);
+void f32_to_bf16_array(uint16_t *out, const float *in, size_t n);   /* f32_to_bf16 of each */
 
 /* out[width] bytes per TableDtype above; in[width] floats */
 void quant_encode_row(TableDtype t, void *out, const float *in, int width);

@@ -3,6 +3,7 @@
 #include "data/corpus.h"
 #include "models/memory.h"
 #include "models/model.h"
+#include "kernels/gemm.h"
 #include "kernels/quant.h"
 #include "kernels/wquant.h"
 #include "util/error.h"
@@ -64,6 +65,9 @@ static const KeySpec KEYS[] = {
     {"train", "weight_decay_embeddings", K_SWITCH, KEY_IDENTITY_IF_SET, 1, RS(train.weight_decay_embeddings), 0, 1},
     {"train", "init_std", K_FLOAT, KEY_IDENTITY_IF_SET, 1, RS(train.init_std), 1e-6, 10},
     {"train", "scaled_init", K_SWITCH, KEY_IDENTITY_IF_SET, 1, RS(train.scaled_init), 0, 1},
+    /* issue 23: the GEMMs' operand precision; identity only away from f32, so that runs
+     * stored before the key keep their hashes */
+    {"train", "precision", K_PRECISION, KEY_IDENTITY_IF_SET, 1, RS(train.precision), 0, 0},
     /* decides whether a run ends as diverged */
     {"train", "diverge_loss", K_FLOAT, ID, 1, RS(train.diverge_loss), 1e-3, 1e9},
     /* threads change only the order of float sums (last bits); the runs table and the
@@ -267,6 +271,11 @@ static int parse_value(const KeyRef *ref, const char *text, RunSettings *s, Prob
     case K_SEED:
         if (parse_seed(text, field))
             return problem(pr, "[%s] %s = '%s': expected a non-negative integer", k->section, k->key, text);
+        return 0;
+    case K_PRECISION:
+        if ((v = precision_parse(text)) < 0)
+            return problem(pr, "[%s] %s = '%s': expected f32 or bf16", k->section, k->key, text);
+        *(int *)field = v;
         return 0;
     case K_RECIPE:
         if (run_settings_recipe(s, text))
@@ -856,6 +865,7 @@ static void section_fields(Json *out, const RunSettings *s, const char *section,
             format_weights_dtypes(text, sizeof text, *(const unsigned *)field);
             json_string(j, k->key, text);
             break;
+        case K_PRECISION: json_string(j, k->key, precision_name((Precision) * (const int *)field)); break;
         case K_SEED:
             snprintf(text, sizeof text, "%llu", (unsigned long long)*(const uint64_t *)field);
             json_raw(j, k->key, text);

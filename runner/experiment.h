@@ -91,6 +91,7 @@ typedef struct {
 typedef enum {
     K_INT, K_LONG, K_FLOAT, K_SWITCH, K_DTYPES, K_FILES, K_SEED, K_PRESET,
     K_WEIGHTS_DTYPES,  /* [bench] weights_dtypes: a list of kernels/wquant.h names */
+    K_PRECISION,   /* [train] precision: f32 | bf16 (kernels/gemm.h) */
     K_RECIPE,      /* [train] recipe: sets the recipe's keys, applied after the preset */
     K_EXPERIMENT,  /* [experiment] keys: stored in ExperimentConfig, not in RunSettings */
     K_INTERNAL     /* set by the program (a command's flag), never from a file */

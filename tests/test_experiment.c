@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "models/meki.h"
 #include "models/model.h"
+#include "kernels/gemm.h"
 #include "runner/experiment.h"
 #include "kernels/wquant.h"
 #include "util/error.h"
@@ -368,6 +369,28 @@ static void test_weights_dtypes_identity(void **state) {
     release(base);
 }
 
+/* [train] precision (issue 23): f32, spelled or not, keeps a stored run's hash; bf16 is in
+ * the identity; a misspelling is refused naming the key. */
+static void test_precision_identity(void **state) {
+    ExperimentConfig *base = load_ok(HEAD);
+    if (strstr(base->runs[0].config_json, "precision")) fail_msg("default precision in %s", base->runs[0].config_json);
+    ExperimentConfig *spelled = load_ok(HEAD "[train]\nprecision = f32\n");
+    assert_string_equal(spelled->runs[0].hash, base->runs[0].hash);
+    ExperimentConfig *grid = load_ok(HEAD "[sweep]\ntrain.precision = f32 | bf16\n");
+    assert_int_equal(grid->n_runs, 2);
+    assert_string_equal(grid->runs[0].hash, base->runs[0].hash);
+    assert_int_equal(grid->runs[1].settings.train.precision, PRECISION_BF16);
+    if (!strstr(grid->runs[1].config_json, "\"precision\":\"bf16\""))
+        fail_msg("precision not in %s", grid->runs[1].config_json);
+    ExperimentConfig bad;
+    assert_int_equal(experiment_load(&bad, write_ini("precision.ini", HEAD "[train]\nprecision = fp16\n")), ERR_INPUT);
+    if (!strstr(error_message(), "precision.ini:") || !strstr(error_message(), "precision = 'fp16'"))
+        fail_msg("unexpected message: %s", error_message());
+    release(grid);
+    release(spelled);
+    release(base);
+}
+
 /* RAM parameters as train_run counts the ram_params metric: the training form's model. */
 static long trained_ram_params(const ModelConfig *cfg) {
     Model m;
@@ -542,6 +565,7 @@ static void test_every_key_changes_the_hash_or_is_operational(void **state) {
         case K_SEED: snprintf(value, sizeof value, "%llu", (unsigned long long)*(const uint64_t *)field + 1); break;
         case K_PRESET: snprintf(value, sizeof value, "small"); break;
         case K_RECIPE: snprintf(value, sizeof value, "reference"); break;
+        case K_PRECISION: snprintf(value, sizeof value, "bf16"); break;
         case K_EXPERIMENT:
             snprintf(value, sizeof value, "%s", !strcmp(k->key, "seeds") ? "5" : "other");
             break;
@@ -636,6 +660,7 @@ int main(void) {
         cmocka_unit_test(test_recipe_keys_only_when_set),
         cmocka_unit_test(test_weights_dtypes_identity),
         cmocka_unit_test(test_final_tokens_identity),
+        cmocka_unit_test(test_precision_identity),
         cmocka_unit_test(test_tokens_per_param),
         cmocka_unit_test(test_hash_covers_results),
         cmocka_unit_test(test_corpus_content_in_hash),

@@ -13,6 +13,7 @@
 #include "data/dataset.h"
 #include "train/checkpoint.h"
 #include "formats/safetensors.h"
+#include "kernels/gemm.h"
 #include "train/train.h"
 #include "util/error.h"
 #include <sys/stat.h>
@@ -98,6 +99,34 @@ typedef struct { double losses[64]; int count; } Curve;
 static void record(void *user, const StepRecord *s) {
     Curve *curve = user;
     if (curve->count < 64) curve->losses[curve->count++] = s->train_loss;
+}
+
+/* bf16 mixed precision (issue 23) tracks f32: 60 steps of tiny from the same seed, the
+ * train loss of every step within 0.05 nats of f32's (measured: 0.011), the final
+ * val loss within 0.02 (both evaluated in f32), and not bit-identical (bf16 was used). */
+static void test_bf16_tracks_f32(void **state) {
+    if (gemm_precision_check(PRECISION_BF16)) skip();
+    ModelConfig c;
+    TrainConfig t;
+    tiny(&c, &t, 60 * 8 * 64);
+    Curve curves[2] = {{{0}, 0}, {{0}, 0}};
+    TrainResult r[2];
+    for (int p = 0; p < 2; p++) {
+        char out[4200];
+        snprintf(out, sizeof out, "%s/precision-%d", work, p);
+        t.precision = p ? PRECISION_BF16 : PRECISION_F32;
+        assert_int_equal(train_run(&c, &t, data_dir, out, record, &curves[p], &r[p]), 0);
+    }
+    double worst = 0;
+    for (int i = 0; i < curves[0].count; i++)
+        worst = fmax(worst, fabs(curves[1].losses[i] - curves[0].losses[i]));
+    fprintf(stderr, "bf16 vs f32, 60 steps: largest train-loss gap %.4f, val %.4f vs %.4f\n", worst,
+            r[1].val_loss, r[0].val_loss);
+    assert_int_equal(curves[1].count, curves[0].count);
+    assert_true(worst < 0.05);
+    assert_true(fabs(r[1].val_loss - r[0].val_loss) < 0.02);
+    assert_true(r[1].val_loss != r[0].val_loss);
+    assert_true(r[1].val_loss < log(4096.0) - 1);
 }
 
 /* 30 steps straight vs 15, stop, resume for 15 more: identical losses and weights. */
@@ -336,6 +365,7 @@ int main(void) {
         cmocka_unit_test(test_loss_falls_far_below_uniform),
         cmocka_unit_test(test_resume_is_exact),
         cmocka_unit_test(test_final_evaluation_capped),
+        cmocka_unit_test(test_bf16_tracks_f32),
         cmocka_unit_test(test_other_config_refused),
         cmocka_unit_test(test_recipe_reaches_training),
         cmocka_unit_test(test_damaged_checkpoint_refused),

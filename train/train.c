@@ -172,6 +172,7 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
         snprintf(why, sizeof why, "%s", error_message());
         return error_set(rc, "train: %s", why);
     }
+    if ((rc = gemm_precision_check((Precision)t->precision))) return rc;
     long steps = t->tokens / ((long)B * T);
     if (steps < 1)
         return error_set(ERR_INPUT, "train: tokens (%ld) is less than one batch (batch %d x seq_len %d = %ld)",
@@ -211,8 +212,9 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
     result->train_flops_per_token = acc.train_flops_per_token;
     result->inference_flops_per_token = acc.inference_flops_per_token;
     /* the job's peak: ranks measure at once (sharing the machine as training will) and their
-     * peaks add up, since tokens per second counts every rank's tokens */
-    result->sgemm_flops = sgemm_peak_flops(512, 0.3);
+     * peaks add up, since tokens per second counts every rank's tokens; the peak of the
+     * precision trained (bf16's is about twice f32's) */
+    result->sgemm_flops = gemm_peak_flops((Precision)t->precision, 512, 0.3);
     int32_t *tokens = NULL, *targets = NULL;
     if (!(rc = dist_allreduce_sum_doubles(&result->sgemm_flops, 1)) && !(rc = model_reserve(&m, B, T))) {
         tokens = malloc(sizeof(int32_t) * (size_t)B * (size_t)T);
@@ -235,13 +237,16 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
         float lr = learning_rate(t, step, steps);
         if ((rc = load_batch(tokens, targets, &train, t->seed, step, B, dist.b0, dist.b1, T))) break;
         params_zero_grad(&m.params);
+        gemm_step_begin((Precision)t->precision);
         loss = dist_train_loss(&dist, model_forward(&m, tokens, targets, dist.b1 - dist.b0, T));
         if (!isfinite(loss) || loss > t->diverge_loss) {
+            gemm_step_end();
             result->diverged = 1;
             snprintf(result->reason, sizeof result->reason, "loss %g at step %ld", loss, step);
             break;
         }
         model_backward(&m);
+        gemm_step_end();   /* the optimizer changes the weights the bf16 copies were made of */
         if ((rc = dist_train_exchange(&dist, &m.params))) break;
         clip_gradients(&m.params, t->clip);
         optimizer_step(&m.params, t, lr, step);

@@ -35,6 +35,8 @@ typedef struct {
     int weight_decay_embeddings;   /* on: every >= 2-D tensor decays; off: the model's choice */
     float init_std;                /* std of every normally initialised tensor (0.02) */
     int scaled_init;               /* on: output projections get init_std / sqrt(2 n_layers) */
+    int precision;                 /* Precision (kernels/gemm.h) of the step's GEMMs: f32 or
+                                    * bf16 operands; master weights and AdamW state stay f32 */
 } TrainConfig;
 
 void train_config_defaults(TrainConfig *t);

@@ -9,8 +9,11 @@ python/meki_torch.py's forward (the one the interop tests check against ./meki e
 float32 with autograd, AdamW (lr 1e-4, betas 0.9/0.95, eps 1e-8, wd 0.1, as bench/speed.c),
 random token ids and targets. Like bench/speed.c it times `--steps` steps after 3 warm-up
 steps and prints one JSON line: tok/s, the forward/backward/optimizer seconds, threads,
-the torch version.
+the torch version. --autocast bf16 runs the forward (and so the backward's matmuls) under
+torch.autocast('cpu', dtype=torch.bfloat16), as a researcher would train bf16 on this CPU:
+f32 parameters, gradients and AdamW state (the harness's `--precision bf16`).
 """
+import contextlib
 import argparse
 import json
 import os
@@ -53,6 +56,8 @@ def main(argv):
     ap.add_argument("--like", required=True, help="a `./meki bench train --json` line: the shape to train")
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
     ap.add_argument("--steps", type=int, default=10, help="timed steps after 3 warm-up steps (default 10)")
+    ap.add_argument("--autocast", choices=("off", "bf16"), default="off",
+                    help="bf16: the forward under torch.autocast('cpu', dtype=torch.bfloat16) (default off)")
     args = ap.parse_args(argv)
     like = json.loads(args.like)
     missing = [k for k in SHAPE_KEYS if k not in like]
@@ -69,11 +74,14 @@ def main(argv):
     tokens = torch.randint(0, V, (B, T), generator=gen)
     targets = torch.randint(0, V, (B, T), generator=gen)
     opt = torch.optim.AdamW(p.values(), lr=1e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
+    autocast = ((lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if args.autocast == "bf16"
+                else contextlib.nullcontext)
     warmup, fwd, bwd, optim = 3, 0.0, 0.0, 0.0
     for step in range(warmup + args.steps):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        _, loss = meki_torch.forward(p, c, tokens, targets)
+        with autocast():
+            _, loss = meki_torch.forward(p, c, tokens, targets)
         t1 = time.perf_counter()
         loss.backward()
         t2 = time.perf_counter()
@@ -83,6 +91,7 @@ def main(argv):
             fwd, bwd, optim = fwd + t1 - t0, bwd + t2 - t1, optim + t3 - t2
     total = fwd + bwd + optim
     print(json.dumps({"peer": "torch", "torch": torch.__version__, "threads": torch.get_num_threads(),
+                      "autocast": args.autocast,
                       "batch": B, "seq_len": T, "steps": args.steps,
                       "train_tok_s": B * T * args.steps / total, "forward_seconds": fwd,
                       "backward_seconds": bwd, "optimizer_seconds": optim, "loss": loss.item()}))

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Training speed against PyTorch eager, for `make bench-peers`: for each preset in PRESETS and
-# threads 1 and 2, `./meki bench train` and bench/peers/torch_train.py on the same shape
-# (the harness's JSON line is handed to the peer), interleaved, REPEATS rounds. Prints per
-# preset and thread count the median tok/s of each side, the harness's MFU (and the peer's,
-# the same FLOPs per token over the same measured sgemm peak), their ratio, and the ratio
-# at each side's best thread count.
+# thread count in THREADS, `./meki bench train` in each of SIDES (f32 on OpenBLAS, today's
+# baseline; f32 on the default backend; bf16 mixed precision) and bench/peers/torch_train.py
+# on the same shape in each of PEERS (f32; under bf16 autocast), all interleaved, REPEATS
+# rounds. Prints per preset and thread count the median tok/s of each, the harness's MFU
+# (against the GEMM peak of the precision it trains, measured in the same process), and the
+# ratios the goals of issue 23 name. PEERS="" measures the harness's sides alone.
 # The peer runs under jemalloc with page returns off (PEER_MALLOC=glibc: without): with
 # glibc, every tensor past the mmap threshold (the logits) is mapped and faulted in afresh
 # each step, which made elementwise ops 20x slower here; the harness reserves its buffers once.
@@ -14,10 +15,12 @@ REPEATS=${REPEATS:-2}
 PRESETS=${PRESETS:-small large}
 THREADS=${THREADS:-1 2}
 STEPS=${STEPS:-10}
+SIDES=${SIDES:-f32-openblas f32 bf16}   # PRECISION[-BACKEND] of ./meki bench train
+PEERS=${PEERS-f32 bf16}                 # torch_train.py --autocast off | bf16
 PEER=${PEER:-bench/peers/torch_train.py}
 JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 peer_env=()
-if [ "${PEER_MALLOC:-jemalloc}" = jemalloc ]; then
+if [ -n "$PEERS" ] && [ "${PEER_MALLOC:-jemalloc}" = jemalloc ]; then
   [ -e $JEMALLOC ] || { echo "train_vs_torch.sh: $JEMALLOC missing (apt-get install libjemalloc2, or PEER_MALLOC=glibc)" >&2; exit 2; }
   peer_env=(env LD_PRELOAD=$JEMALLOC MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1)
 fi
@@ -27,37 +30,53 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$REPEATS"); do
   for preset in $PRESETS; do
     for threads in $THREADS; do
-      $MEKI bench train --preset "$preset" --threads "$threads" --steps "$STEPS" --json | tail -n 1 \
-           >"$T/meki-$preset-$threads-$r.json"
-      "${peer_env[@]}" /usr/bin/python3 "$PEER" --like "$(cat "$T/meki-$preset-$threads-$r.json")" \
-           --threads "$threads" --steps "$STEPS" >"$T/torch-$preset-$threads-$r.json"
+      for side in $SIDES; do
+        precision=${side%%-*}; backend=auto
+        [ "$side" != "$precision" ] && backend=${side#*-}
+        $MEKI bench train --preset "$preset" --threads "$threads" --steps "$STEPS" --precision "$precision" \
+             --gemm "$backend" --json | tail -n 1 >"$T/meki_$side-$preset-$threads-$r.json"
+      done
+      like=$(cat "$T/meki_${SIDES%% *}-$preset-$threads-$r.json")
+      for peer in $PEERS; do
+        autocast=off; [ "$peer" = bf16 ] && autocast=bf16
+        "${peer_env[@]}" /usr/bin/python3 "$PEER" --like "$like" --threads "$threads" --steps "$STEPS" \
+             --autocast "$autocast" >"$T/torch_$peer-$preset-$threads-$r.json"
+      done
     done
   done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-/usr/bin/python3 - "$T" "$REPEATS" "$PRESETS" "$THREADS" "${PEER_MALLOC:-jemalloc}" <<'EOF'
+/usr/bin/python3 - "$T" "$REPEATS" "$PRESETS" "$THREADS" "$SIDES" "$PEERS" "${PEER_MALLOC:-jemalloc}" <<'PY'
 import json, statistics, sys
-d, repeats, presets, threads, malloc = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4].split(), sys.argv[5]
-def runs(side, p, t):
-    return [json.load(open(f"{d}/{side}-{p}-{t}-{r}.json")) for r in range(1, repeats + 1)]
-version = runs("torch", presets[0], threads[0])[0]["torch"]
-print(f"torch {version} eager ({malloc}), medians of {repeats} interleaved rounds")
-print("| preset | threads | meki tok/s | meki MFU | torch tok/s | torch MFU | meki / torch |")
-print("|---|---|---|---|---|---|---|")
+d, repeats, presets, threads, sides, peers, malloc = sys.argv[1], int(sys.argv[2]), *[a.split() for a in sys.argv[3:7]], sys.argv[7]
+cols = [f"meki_{s}" for s in sides] + [f"torch_{p}" for p in peers]
+def runs(col, p, t):
+    return [json.load(open(f"{d}/{col}-{p}-{t}-{r}.json")) for r in range(1, repeats + 1)]
+def med(col, p, t, key="train_tok_s"):
+    return statistics.median(x[key] for x in runs(col, p, t))
+if peers:
+    print(f"torch {runs(cols[len(sides)], presets[0], threads[0])[0]['torch']} eager ({malloc}); ", end="")
+print(f"medians of {repeats} interleaved rounds, tok/s (meki: MFU against the peak of its precision; tok/s per CPU second)")
+print("| preset | threads | " + " | ".join(cols) + " | ratios |")
+print("|---|---|" + "---|" * (len(cols) + 1))
 for p in presets:
-    best = {"meki": (0, 0), "torch": (0, 0)}
     for t in threads:
-        m, tr = runs("meki", p, t), runs("torch", p, t)
-        mt = statistics.median(x["train_tok_s"] for x in m)
-        tt = statistics.median(x["train_tok_s"] for x in tr)
-        mfu = statistics.median(x["mfu"] for x in m)
-        # the peer's MFU: the harness's FLOPs per token over the sgemm peak the harness measured
-        peak = statistics.median(x["sgemm_flop_s"] for x in m)
-        tmfu = tt * m[0]["train_flops_per_token"] / peak
-        best["meki"] = max(best["meki"], (mt, t), key=lambda v: v[0])
-        best["torch"] = max(best["torch"], (tt, t), key=lambda v: v[0])
-        shape = f'{m[0]["batch"]}x{m[0]["seq_len"]}'
-        print(f"| {p} ({shape}) | {t} | {mt:.0f} | {mfu:.2f} | {tt:.0f} | {tmfu:.2f} | {mt / tt:.2f} |")
-    (mb, mbt), (tb, tbt) = best["meki"], best["torch"]
-    print(f"| {p} best | {mbt} vs {tbt} | {mb:.0f} | | {tb:.0f} | | {mb / tb:.2f} |")
-EOF
+        tok = {c: med(c, p, t) for c in cols}
+        # meki's cell: tok/s (MFU; tok/s per CPU second, which a shared core at 1 thread leaves alone)
+        cells = [f"{tok[c]:.0f}" + (f" ({med(c, p, t, 'mfu'):.2f}; cpu {med(c, p, t, 'train_cpu_tok_s'):.0f})"
+                                    if c.startswith("meki") else "") for c in cols]
+        ratios = []
+        base = "meki_f32-openblas" if "meki_f32-openblas" in tok else None
+        for c in cols:
+            if c.startswith("meki") and base and c != base:
+                ratios.append(f"{c[5:]}/f32-openblas {tok[c] / tok[base]:.2f}")
+        for c in [c for c in cols if c.startswith("meki")]:
+            if "torch_bf16" in tok and c != base:
+                ratios.append(f"{c[5:]}/torch-bf16 {tok[c] / tok['torch_bf16']:.2f}")
+        m = runs(cols[0], p, t)[0]
+        print(f"| {p} ({m['batch']}x{m['seq_len']}) | {t} | " + " | ".join(cells) + " | " + ", ".join(ratios) + " |")
+peaks = {c: (med(c, presets[0], threads[0], "sgemm_flop_s"), med(c, presets[0], threads[0], "bf16_gemm_flop_s"))
+         for c in cols if c.startswith("meki")}
+for c, (f32, bf16) in peaks.items():
+    print(f"{c}: GEMM peaks at {threads[0]} thread(s) f32 {f32 / 1e9:.0f} GFLOP/s, bf16 {bf16 / 1e9:.0f} GFLOP/s")
+PY
