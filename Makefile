@@ -10,7 +10,9 @@ SANITIZE ?=
 OPT     ?= -O3 -march=native -fno-trapping-math
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -MMD -MP $(OPT) -fopenmp -I. \
            -I$(BLAS_INC)
-LDLIBS  += -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lsqlite3 -linih -lm -fopenmp
+# -lgsl: the report's statistics (analysis/verdict.c); GSL's own BLAS calls resolve to
+# OpenBLAS's cblas, so libgslcblas is not linked.
+LDLIBS  += -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lgsl -lopenblas -lsqlite3 -linih -lm -fopenmp
 BUILD   := build$(if $(SANITIZE),-san)
 ifneq ($(SANITIZE),)
   # float-cast-overflow is not part of "undefined" in gcc: it catches e.g. (int)NaN
@@ -20,7 +22,7 @@ ifneq ($(SANITIZE),)
   OPT     := -O1
 endif
 
-DEPS_APT := build-essential pkg-config libopenblas-openmp-dev libsqlite3-dev sqlite3 gnuplot-nox \
+DEPS_APT := build-essential pkg-config libopenblas-openmp-dev libsqlite3-dev sqlite3 gnuplot-nox libgsl-dev \
             libcmocka-dev libinih-dev bible-kjv openmpi-bin libopenmpi-dev \
             clang libclang-rt-14-dev libomp-dev
 SRC_DIRS := util kernels formats data models train infer deploy runner analysis bench

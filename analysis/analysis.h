@@ -38,10 +38,15 @@ typedef struct {
  * bound: a claim against a fixed bound (meets / inconclusive / misses). */
 typedef struct {
     char section[24], claim[160], paper[96], ours[200];
-    char difference[96], interval[96], effect[64], sides[48], test[64];
+    char difference[96], interval[96], effect[64], sides[64], test[64];
+    char runs[128];             /* runs planned / done / failed / diverged / NaN on each side ("" unknown) */
     int bound;
-    Verdict verdict;
-    int seeds_needed;           /* for an inconclusive finding: seeds per side for 80% power (-1 unknown) */
+    Verdict verdict;            /* from the finding's own 95% interval */
+    double p;                   /* its two-sided p (NAN: no test, left out of Holm's family) */
+    double p_adjusted;          /* Holm-adjusted over the report's findings (report.c) */
+    Verdict verdict_adjusted;   /* verdict after Holm's adjustment */
+    int seeds_needed;           /* for an inconclusive finding: seeds per side for 80% power (-1 unknown,
+                                 * -2 a fit, -3 no spread observed) */
 } Finding;
 typedef struct {
     Store *store;               /* the results database, read-only */

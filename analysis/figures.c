@@ -194,7 +194,7 @@ static int lens_layer(Report *r, const char *reading, const char *layer, FILE *d
     if (!t->compared || row.seeds_needed > t->seeds_needed) t->seeds_needed = row.seeds_needed;
     t->unknown_seeds += row.verdict == VERDICT_INCONCLUSIVE && row.seeds_needed < 0;
     t->compared++, t->lower += meki.mean < dense.mean, t->verdicts[row.verdict]++;
-    int pairs = c.n_a < c.n_b ? c.n_a : c.n_b;
+    int pairs = c.paired ? c.pairs : c.n_a < c.n_b ? c.n_a : c.n_b;
     if (t->compared == 1 || pairs < t->pairs_min) t->pairs_min = pairs;
     if (pairs > t->pairs_max) t->pairs_max = pairs;
     if (t->compared == 1 || !(c.effect >= t->effect_min)) t->effect_min = c.effect;

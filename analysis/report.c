@@ -49,6 +49,7 @@ static const char *verdict_text(const Finding *f) {
 static const char *seeds_text(char *out, size_t size, const Finding *f) {
     if (f->verdict != VERDICT_INCONCLUSIVE) snprintf(out, size, "–");
     else if (f->seeds_needed == -2) snprintf(out, size, "n/a (a fit)");
+    else if (f->seeds_needed == -3) snprintf(out, size, "unknown (no spread observed)");
     else if (f->seeds_needed > 0) snprintf(out, size, "%d", f->seeds_needed);
     else snprintf(out, size, "unknown (needs 2 seeds to estimate)");
     return out;

@@ -2,6 +2,7 @@
  * report.c, which only dispatches to the sections. */
 #include "analysis/analysis.h"
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,8 @@ Finding *report_add_finding(Report *r, const char *section, const char *claim, c
     snprintf(f->section, sizeof f->section, "%s", section);
     snprintf(f->claim, sizeof f->claim, "%s", claim);
     snprintf(f->paper, sizeof f->paper, "%s", paper);
-    f->verdict = VERDICT_NOT_MEASURED;
+    f->verdict = f->verdict_adjusted = VERDICT_NOT_MEASURED;
+    f->p = f->p_adjusted = NAN;
     snprintf(f->difference, sizeof f->difference, "–");
     snprintf(f->interval, sizeof f->interval, "–");
     snprintf(f->effect, sizeof f->effect, "–");

@@ -94,6 +94,7 @@ void format_effect(char *out, size_t size, double effect, const char *noise) {
 
 void finding_numbers(Finding *f, Comparison c, const char *unit, int digits, double scale) {
     const char *space = *unit && strcmp(unit, "%") ? " " : "";
+    const char *noise = c.paired ? "std of paired differences" : "seed std";
     if (c.verdict == VERDICT_NOT_MEASURED) {
         snprintf(f->difference, sizeof f->difference, "–");
         snprintf(f->interval, sizeof f->interval, "–");
@@ -103,20 +104,25 @@ void finding_numbers(Finding *f, Comparison c, const char *unit, int digits, dou
                  f->bound ? " to the bound" : "");
         if (isfinite(c.lo))
             snprintf(f->interval, sizeof f->interval, "[%+.*f, %+.*f]", digits, c.lo * scale, digits, c.hi * scale);
-        else snprintf(f->interval, sizeof f->interval, "none: one seed, no spread");
-        if (c.noise == 0) snprintf(f->effect, sizeof f->effect, "seed std 0");
-        else if (isfinite(c.effect)) format_effect(f->effect, sizeof f->effect, c.effect, "seed std");
+        else if (c.no_spread) snprintf(f->interval, sizeof f->interval, "none: no spread observed");
+        else snprintf(f->interval, sizeof f->interval, "none: one seed on a side");
+        if (c.no_spread) snprintf(f->effect, sizeof f->effect, "unknown: no spread observed");
+        else if (isfinite(c.effect)) format_effect(f->effect, sizeof f->effect, c.effect, noise);
         else snprintf(f->effect, sizeof f->effect, "unknown");
     }
     if (f->bound) snprintf(f->sides, sizeof f->sides, "%d", c.n_a);
-    else if (c.paired) snprintf(f->sides, sizeof f->sides, "%d pairs", c.n_a);
+    else if (c.paired && (c.n_a > c.pairs || c.n_b > c.pairs))
+        snprintf(f->sides, sizeof f->sides, "%d pairs (unpaired: +%d / +%d)", c.pairs, c.n_a - c.pairs,
+                 c.n_b - c.pairs);
+    else if (c.paired) snprintf(f->sides, sizeof f->sides, "%d pairs", c.pairs);
     else snprintf(f->sides, sizeof f->sides, "%d / %d", c.n_a, c.n_b);
     if (c.verdict == VERDICT_NOT_MEASURED || !isfinite(c.lo)) snprintf(f->test, sizeof f->test, "–");
-    else if (f->bound) snprintf(f->test, sizeof f->test, "one-sample t, df %.0f", c.df);
-    else if (c.paired) snprintf(f->test, sizeof f->test, "paired by seed, df %.0f", c.df);
-    else snprintf(f->test, sizeof f->test, "Welch, df %.1f", c.df);
-    f->verdict = c.verdict;
-    f->seeds_needed = c.verdict == VERDICT_INCONCLUSIVE ? c.seeds_needed : 0;
+    else if (f->bound) snprintf(f->test, sizeof f->test, "one-sample t, df %.0f, p %.2g", c.df, c.p);
+    else if (c.paired) snprintf(f->test, sizeof f->test, "paired by seed, df %.0f, p %.2g", c.df, c.p);
+    else snprintf(f->test, sizeof f->test, "Welch, df %.1f, p %.2g", c.df, c.p);
+    f->verdict = f->verdict_adjusted = c.verdict;
+    f->p = c.p, f->p_adjusted = NAN;
+    f->seeds_needed = c.verdict != VERDICT_INCONCLUSIVE ? 0 : c.no_spread ? -3 : c.seeds_needed;
 }
 
 void finding_compare(Finding *f, const char *a_name, const Values *a, const char *b_name, const Values *b,
