@@ -57,6 +57,7 @@ typedef struct {
     size_t body_size;
     Finding *findings;
     int n_findings, capacity;
+    int family;                 /* findings with a p value: Holm's family (report.c) */
     int gnuplot_state;          /* 1 usable, 0 missing, -1 not tried yet */
     int plots, plot_failures;
     int paper_sections;         /* paper experiments with a section (any run in the database) */

@@ -405,6 +405,17 @@ static void test_verdicts(void **state) {
     expect_line(f->report, "| tiny: folded MeKi decodes at ≥ 95% of dense speed |", "**inconclusive**",
                 "against the bound 0.950");
     expect_line(f->report, "| small: folded MeKi decodes at ≥ 95% of dense speed |", "**meets**", NULL);
+    /* Holm over the report: small's contradiction (p 0.0091) does not survive the family,
+     * and both verdicts are shown, in the section and in the summary */
+    expect_line(f->report, "| small: MeKi beats dense (val loss) |", "| **contradicted** |",
+                "| contradicted → **inconclusive** |");
+    expect_line(f->report, "| Table 1 | small: MeKi beats dense (val loss) | **contradicted** |",
+                "| contradicted → **inconclusive** |", NULL);
+    expect_line(f->report, "Family for Holm's correction: the ", "finding(s) of this report with a test", NULL);
+    /* Fig. 7: Holm over the layers compared (the last layer's own head is no member) */
+    expect_line(f->report, "| layer | dense KL (nats) |", "p (Holm over the 3 layers)", "verdict after Holm");
+    expect_line(f->report, "| MeKi's logit-lens KL is lower at every layer (reading reverse) |", "(3 after Holm over the layers)",
+                "every layer; Holm over 3 layers");
     /* the summary counts each verdict */
     assert_non_null(strstr(f->report, "Paper comparisons: "));
     assert_null(strstr(f->report, "not reproduced"));
