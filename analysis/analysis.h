@@ -106,8 +106,18 @@ typedef struct {
     int n;
     double intercept, slope, r2;
     double residual_std;        /* sqrt(SSE / (n - 2)), NAN below three points */
+    double slope_se;            /* standard error of the slope, NAN below three points */
 } LineFit;
 LineFit fit_line(const double *x, const double *y, int n);   /* least squares y = a + b x */
+/* Lack-of-fit F test of a line against the means at each distinct x: p NAN when it cannot
+ * be tested (fewer than 3 distinct x, no x with two points, or no spread among them). */
+typedef struct {
+    int df_lack, df_pure;
+    double f, p;
+} LackOfFit;
+LackOfFit lack_of_fit(const double *x, const double *y, int n, LineFit fit);
+/* Two-sided p of "slope = 0" (t with n - 2 degrees of freedom); NAN below three points. */
+double fit_slope_p(LineFit fit);
 /* The claim "a beats b" where lower (or higher) is better, from per-seed values (paired by
  * seed when both sides ran the same seeds, else Welch): fills f's numbers and verdict.
  * scale multiplies values for display (100 for percent). */

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #define MAX_POINTS 64
-#define FIG6_MIN_R2 0.8          /* "log-linear": the fit must explain most of the variation */
 
 static const char *const FIG6_PAPER[] = {"0.6B, m = 64–192", "1.7B, m = 192–448"};
 
@@ -100,22 +99,27 @@ static void fig6_finding(Report *r, const char *scale, int rank, const Fig6Scale
     }
     double lo, hi, x_lo = p->fit_x[0], x_hi = p->fit_x[0];
     fit_slope_interval(p->fit_x, p->n, fit, &lo, &hi);
+    LackOfFit lof = lack_of_fit(p->fit_x, p->fit_y, p->n, fit);
     for (int i = 1; i < p->n; i++) x_lo = fmin(x_lo, p->fit_x[i]), x_hi = fmax(x_hi, p->fit_x[i]);
     double drop = -fit.slope * (x_hi - x_lo);
-    snprintf(f->ours, sizeof f->ours, "fitted fall %+.4f nats across the widths, R² %.3f", -drop, fit.r2);
+    char shape[96];
+    if (isnan(lof.p)) snprintf(shape, sizeof shape, "shape untested (needs 3 widths, one with 2 seeds)");
+    else snprintf(shape, sizeof shape, "lack of fit F(%d, %d) = %.2f, p %.2g", lof.df_lack, lof.df_pure, lof.f, lof.p);
+    snprintf(f->ours, sizeof f->ours, "fitted fall %+.4f nats across the widths, R² %.3f; %s", -drop, fit.r2, shape);
     snprintf(f->difference, sizeof f->difference, "slope %+.4f nats / 10× ROM", fit.slope);
     if (isfinite(lo)) snprintf(f->interval, sizeof f->interval, "[%+.4f, %+.4f]", lo, hi);
-    else snprintf(f->interval, sizeof f->interval, "none");
+    else snprintf(f->interval, sizeof f->interval, "none: no spread observed");
     if (fit.residual_std > 0) format_effect(f->effect, sizeof f->effect, fabs(drop) / fit.residual_std, "residual std (fall)");
-    else snprintf(f->effect, sizeof f->effect, "residual std 0");
-    snprintf(f->test, sizeof f->test, "slope t, df %d", p->n - 2);
-    /* the slope's interval decides the direction; "log-linear" also needs the fit to
-     * explain most of the variation, else the fall is real but not of that shape */
-    if (!isfinite(lo) && fit.residual_std == 0) f->verdict = fit.slope < 0 ? VERDICT_REPRODUCED : VERDICT_CONTRADICTED;
-    else if (!isfinite(lo)) f->verdict = VERDICT_INCONCLUSIVE;
-    else if (hi < 0) f->verdict = fit.r2 >= FIG6_MIN_R2 ? VERDICT_REPRODUCED : VERDICT_INCONCLUSIVE;
+    else snprintf(f->effect, sizeof f->effect, "unknown: no spread observed");
+    f->p = fit_slope_p(fit);
+    snprintf(f->test, sizeof f->test, "slope t, df %d, p %.2g", p->n - 2, f->p);
+    /* the slope's interval decides the direction; "log-linear" also needs the line not to
+     * miss the per-width means by more than the seeds' own spread (lack of fit at 5%) */
+    if (!isfinite(lo)) f->verdict = VERDICT_INCONCLUSIVE;   /* points exactly on a line: no spread observed */
+    else if (hi < 0) f->verdict = lof.p < 0.05 ? VERDICT_INCONCLUSIVE : VERDICT_REPRODUCED;
     else if (lo > 0) f->verdict = VERDICT_CONTRADICTED;
     else f->verdict = VERDICT_INCONCLUSIVE;
+    f->verdict_adjusted = f->verdict;
 }
 
 static int fig6_plot(Report *r, const char *scale, const Fig6Scale *p, LineFit fit) {
@@ -141,10 +145,12 @@ int section_fig6(Report *r) {
                      "(0.6B: m ∈ {64, 96, 128, 160, 192}; 1.7B: m ∈ {192, …, 448}). Here: least-squares fit of "
                      "every run's val loss against log10(ROM weights) per scale, with the slope's 95%% interval "
                      "from its standard error (Student's t, n − 2 degrees of freedom, n runs). Reproduced when "
-                     "the whole interval is below zero and R² ≥ %.1f; contradicted when it is above zero; "
-                     "inconclusive otherwise. No seed count is given for an inconclusive fit: the power formula "
+                     "the whole interval is below zero and the line fits the per-width means (lack-of-fit F "
+                     "test against the seeds' spread at each width, p ≥ 0.05; untested below 3 widths or "
+                     "without a width run twice, as the finding says); contradicted when the interval is above "
+                     "zero; inconclusive otherwise, and when the points lie exactly on a line (no spread). No seed count is given for an inconclusive fit: the power formula "
                      "is for two-sided comparisons; more widths or seeds narrow the interval.\n\n| scale | m (d_mem) | ROM weights | seeds | val loss (nats) |\n"
-                     "|---|---|---|---|---|\n", FIG6_MIN_R2);
+                     "|---|---|---|---|---|\n");
     for (int i = 0; !rc && i < n; i++)
         if (!(rc = fig6_collect(r, scales.items[i], &points[i]))) fig6_print(r, scales.items[i], &points[i]);
     fprintf(r->body, "\n");

@@ -1,6 +1,8 @@
 /* Statistics over seeds, the log-linear fit of Fig. 6, and the comparison behind every
  * verdict in the report. */
 #include "analysis/analysis.h"
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_fit.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,28 +19,48 @@ Stat stat_of(const double *x, int n) {
     return s;
 }
 
+/* Least squares by GSL (gsl_fit_linear); the slope's standard error from its covariance. */
 LineFit fit_line(const double *x, const double *y, int n) {
-    LineFit f = {n, NAN, NAN, NAN, NAN};
+    LineFit f = {n, NAN, NAN, NAN, NAN, NAN};
     if (n < 2) return f;
-    double mx = 0, my = 0, sxx = 0, sxy = 0, syy = 0;
+    double mx = 0, sxx = 0, my = 0, syy = 0;
     for (int i = 0; i < n; i++) mx += x[i], my += y[i];
     mx /= n, my /= n;
-    for (int i = 0; i < n; i++) {
-        sxx += (x[i] - mx) * (x[i] - mx);
-        sxy += (x[i] - mx) * (y[i] - my);
-        syy += (y[i] - my) * (y[i] - my);
-    }
-    if (sxx <= 0) return f;
-    f.slope = sxy / sxx;
-    f.intercept = my - f.slope * mx;
-    f.r2 = syy > 0 ? sxy * sxy / (sxx * syy) : 1.0;
-    double sse = 0;
-    for (int i = 0; i < n; i++) {
-        double e = y[i] - f.intercept - f.slope * x[i];
-        sse += e * e;
-    }
-    if (n > 2) f.residual_std = sqrt(sse / (n - 2));
+    for (int i = 0; i < n; i++) sxx += (x[i] - mx) * (x[i] - mx), syy += (y[i] - my) * (y[i] - my);
+    if (!(sxx > 0)) return f;
+    double cov00, cov01, cov11, sse;
+    gsl_fit_linear(x, 1, y, 1, (size_t)n, &f.intercept, &f.slope, &cov00, &cov01, &cov11, &sse);
+    f.r2 = syy > 0 ? 1 - sse / syy : 1.0;
+    if (n > 2) f.residual_std = sqrt(sse / (n - 2)), f.slope_se = sqrt(cov11);
     return f;
+}
+
+/* Pure error from the points that share an x (seeds of one width); what the line leaves
+ * beyond it is lack of fit, F-tested on (groups - 2, n - groups) degrees of freedom. */
+LackOfFit lack_of_fit(const double *x, const double *y, int n, LineFit fit) {
+    LackOfFit l = {0, 0, NAN, NAN};
+    if (!isfinite(fit.slope)) return l;
+    double sse = 0, pure = 0;
+    int groups = 0;
+    for (int i = 0; i < n; i++) {
+        double e = y[i] - fit.intercept - fit.slope * x[i];
+        sse += e * e;
+        int first = 1;
+        for (int j = 0; j < i && first; j++) first = x[j] != x[i];
+        if (!first) continue;
+        groups++;
+        double sum = 0;
+        int count = 0;
+        for (int j = i; j < n; j++)
+            if (x[j] == x[i]) sum += y[j], count++;
+        for (int j = i; j < n; j++)
+            if (x[j] == x[i]) pure += (y[j] - sum / count) * (y[j] - sum / count);
+    }
+    l.df_lack = groups - 2, l.df_pure = n - groups;
+    if (l.df_lack < 1 || l.df_pure < 1 || !(pure > 0)) return l;
+    l.f = ((sse - pure) / l.df_lack) / (pure / l.df_pure);
+    l.p = gsl_cdf_fdist_Q(fmax(l.f, 0), l.df_lack, l.df_pure);
+    return l;
 }
 
 char *format_stat(char *out, size_t size, Stat s, int digits, double scale) {
@@ -72,16 +94,17 @@ Sample sample_of(const Values *v) {
 }
 
 void fit_slope_interval(const double *x, int n, LineFit fit, double *lo, double *hi) {
+    (void)x;
     *lo = *hi = NAN;
-    if (n < 3 || !isfinite(fit.residual_std)) return;
-    double mx = 0, sxx = 0;
-    for (int i = 0; i < n; i++) mx += x[i];
-    mx /= n;
-    for (int i = 0; i < n; i++) sxx += (x[i] - mx) * (x[i] - mx);
-    if (!(sxx > 0)) return;
-    /* se(slope) = s / sqrt(Sxx), Student's t with the fit's n - 2 degrees of freedom */
-    double half = t_quantile(0.975, n - 2) * fit.residual_std / sqrt(sxx);
+    if (n < 3 || !(fit.slope_se > 0)) return;
+    /* Student's t with the fit's n - 2 degrees of freedom */
+    double half = t_quantile(0.975, n - 2) * fit.slope_se;
     *lo = fit.slope - half, *hi = fit.slope + half;
+}
+
+double fit_slope_p(LineFit fit) {
+    if (fit.n < 3 || !(fit.slope_se > 0)) return NAN;
+    return 2 * gsl_cdf_tdist_Q(fabs(fit.slope) / fit.slope_se, fit.n - 2);
 }
 
 /* An effect in seed stds: two digits, whole numbers from 10, and no long number past 1000

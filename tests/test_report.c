@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "analysis/report.h"
+#include "analysis/analysis.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include <ftw.h>
@@ -24,7 +24,7 @@
 
 /* Runs of the paper fixture: table1 12, table3 6, fig6 5, quant 2, table2 6, fig5 4,
  * projector 4, layers 2, and table4's failed one. */
-#define N_RUNS (12 + 6 + 5 + 2 + 6 + 4 + 4 + 2 + 1)
+#define N_RUNS (12 + 6 + 10 + 8 + 2 + 6 + 4 + 4 + 2 + 1)   /* fig6: 10 tiny, 8 small */
 
 typedef struct {
     char dir[64], db[128], out[128];
@@ -167,17 +167,27 @@ static void add_table3(Fixture *f) {
         }
 }
 
-/* Fig. 6 at tiny: loss exactly 4.5 - 0.2 log10(ROM weights), one seed per width. */
+/* Fig. 6 at tiny: loss 4.5 - 0.2 log10(ROM weights) plus fixed noise, two seeds per width
+ * (a straight line within the seeds' spread); at small: a loss that falls and then stays
+ * flat, two seeds per width (the line misses the means: lack of fit). */
 static void add_fig6(Fixture *f) {
-    for (int m = 4; m <= 64; m *= 2) {
-        char hash[17], variant[128], json[512], meki[64];
-        double rom = 2.0 * 4096 * m;
-        snprintf(variant, sizeof variant, "model.preset=tiny meki.d_mem=%d", m);
-        snprintf(meki, sizeof meki, "\"d_mem\":%d", m);
-        config(json, sizeof json, 64, 2, "meki", meki);
-        Figure figures[] = {{"val_loss", 4.5 - 0.2 * log10(rom)}, {"rom_weights", rom}};
-        add_run(f, hash, "fig6", variant, json, 1, "done", NULL, figures, 2);
-    }
+    static const double noise[5][2] = {{0.01, -0.01}, {-0.02, 0.0}, {0.015, 0.005}, {0.0, -0.012}, {0.008, -0.004}};
+    static const double curve[4][2] = {{3.00, 3.01}, {2.50, 2.51}, {2.45, 2.44}, {2.44, 2.45}};
+    for (int i = 0, m = 4; m <= 64; m *= 2, i++)
+        for (int seed = 0; seed < 2; seed++) {
+            char hash[17], variant[128], json[512], meki[64];
+            double rom = 2.0 * 4096 * m;
+            snprintf(variant, sizeof variant, "model.preset=tiny meki.d_mem=%d", m);
+            snprintf(meki, sizeof meki, "\"d_mem\":%d", m);
+            config(json, sizeof json, 64, 2, "meki", meki);
+            Figure figures[] = {{"val_loss", 4.5 - 0.2 * log10(rom) + noise[i][seed]}, {"rom_weights", rom}};
+            add_run(f, hash, "fig6", variant, json, seed + 1, "done", NULL, figures, 2);
+            if (i >= 4) continue;
+            snprintf(variant, sizeof variant, "model.preset=small meki.d_mem=%d", m);
+            config(json, sizeof json, 128, 4, "meki", meki);
+            Figure bent[] = {{"val_loss", curve[i][seed]}, {"rom_weights", 4 * rom}};
+            add_run(f, hash, "fig6", variant, json, seed + 1, "done", NULL, bent, 2);
+        }
 }
 
 /* Quant: q8 0.4% above f32 (within 0.5%), q4 4% above (beyond 3%), each with a small
@@ -383,10 +393,18 @@ static void test_verdicts(void **state) {
     expect_line(f->report, "| add_sigmoid beats mul_sigmoid (val loss) |", "**inconclusive**", "none: one seed on a side");
     expect_line(f->report, "| add_sigmoid beats mul_sigmoid (val loss) |", "unknown (needs 2 seeds to estimate)", "1 / 1");
     expect_line(f->report, "| SwiGLU beats linear (val loss) |", "Welch", "2 / 2");
-    /* the exact line: the slope's interval is the point, below zero */
+    /* a noisy line: scipy.stats.linregress over the 10 runs (x = log10 ROM weights), the
+     * interval slope ± t.ppf(0.975, 8) * stderr, lack of fit F = ((SSE - SSPE) / 3) / (SSPE / 5) */
     expect_line(f->report, "| tiny: val loss falls log-linearly with ROM weights |", "**reproduced**",
-                "slope -0.2000 nats / 10× ROM");
-    expect_line(f->report, "| tiny: val loss falls log-linearly with ROM weights |", "slope t, df 3", "5 runs, 5 widths");
+                "slope -0.1973 nats / 10× ROM");   /* slope -0.19734245752409008 */
+    expect_line(f->report, "| tiny: val loss falls log-linearly with ROM weights |", "[-0.2170, -0.1777]",
+                "slope t, df 8");                  /* -0.21701114495061286, -0.1776737700975673 */
+    expect_line(f->report, "| tiny: val loss falls log-linearly with ROM weights |", "10 runs, 5 widths",
+                "lack of fit F(3, 5) = 1.29, p 0.37");   /* F 1.2929292929292489, f.sf -> 0.373027160707757 */
+    /* falls, then flat: the slope is below zero but the line misses the means (F 1394.4,
+     * f.sf(1394.4, 2, 4) = 2.05e-06): not log-linear, inconclusive */
+    expect_line(f->report, "| small: val loss falls log-linearly with ROM weights |", "**inconclusive**",
+                "lack of fit F(2, 4) = 1394.40, p 2.1e-06");
     expect_line(f->report, "| MeKi's logit-lens KL is lower at every layer (reading after_block) |", "**reproduced**",
                 "lower at 3 of 3 layers");
     expect_line(f->report, "| MeKi's logit-lens KL is lower at every layer (reading reverse) |", "**contradicted**",
@@ -419,6 +437,38 @@ static void test_verdicts(void **state) {
     /* the summary counts each verdict */
     assert_non_null(strstr(f->report, "Paper comparisons: "));
     assert_null(strstr(f->report, "not reproduced"));
+}
+
+/* The Fig. 6 fit on noisy fixtures with known answers: scipy.stats.linregress(x, y), the
+ * interval slope ± t.ppf(0.975, n - 2) * stderr, and the lack-of-fit F test
+ * ((SSE - SSPE) / (groups - 2)) / (SSPE / (n - groups)) with f.sf for its p. */
+static void test_fig6_fit(void **state) {
+    const double x[] = {1, 1, 2, 2, 3, 3, 4, 4};
+    const double line[] = {3.02, 2.98, 2.81, 2.79, 2.61, 2.58, 2.41, 2.39};
+    const double bent[] = {3.00, 3.01, 2.50, 2.51, 2.45, 2.44, 2.44, 2.45};
+    double lo, hi;
+    LineFit fit = fit_line(x, line, 8);
+    fit_slope_interval(x, 8, fit, &lo, &hi);
+    assert_true(fabs(fit.slope - -0.20049999999999998) < 1e-12);
+    assert_true(fabs(lo - -0.213467093769005) < 1e-9);
+    assert_true(fabs(hi - -0.18753290623099497) < 1e-9);
+    assert_true(fabs(fit_slope_p(fit) - 2.2761180756967083e-08) < 1e-12);
+    LackOfFit l = lack_of_fit(x, line, 8, fit);
+    assert_int_equal(l.df_lack, 2);
+    assert_int_equal(l.df_pure, 4);
+    assert_true(fabs(l.f - 0.042424242424244994) < 1e-9);
+    assert_true(fabs(l.p - 0.9588884290607447) < 1e-9);
+    fit = fit_line(x, bent, 8);
+    fit_slope_interval(x, 8, fit, &lo, &hi);
+    assert_true(fabs(lo - -0.29204500606912065) < 1e-9);
+    assert_true(fabs(hi - -0.05595499393087923) < 1e-9);
+    assert_true(fabs(fit_slope_p(fit) - 0.011274366315905667) < 1e-9);
+    l = lack_of_fit(x, bent, 8, fit);
+    assert_true(fabs(l.f - 1394.3999999999976) < 1e-6);
+    assert_true(fabs(l.p - 2.051352575731636e-06) < 1e-12);
+    /* one seed per x: no pure error, the shape is untested */
+    const double single_x[] = {1, 2, 3, 4};
+    assert_true(isnan(lack_of_fit(single_x, line, 4, fit_line(single_x, line, 4)).p));
 }
 
 /* The seeds that would resolve an inconclusive comparison at its observed effect. */
@@ -831,6 +881,7 @@ int main(void) {
         cmocka_unit_test(test_table_rows_have_mean_and_std),
         cmocka_unit_test(test_verdicts),
         cmocka_unit_test(test_seeds_for_power),
+        cmocka_unit_test(test_fig6_fit),
         cmocka_unit_test(test_every_paper_section),
         cmocka_unit_test(test_custom_experiment),
         cmocka_unit_test(test_export_csv),
