@@ -63,4 +63,14 @@ CREATE TABLE IF NOT EXISTS metrics (
     PRIMARY KEY (hash, name)
 ) WITHOUT ROWID;
 
+-- What each experiment file planned and how the report analyses it ([analysis]), written
+-- by every sweep of it; outside any run's identity. Added to version 1 in place
+-- (CREATE IF NOT EXISTS on open): older readers ignore it, the report reads it if there.
+CREATE TABLE IF NOT EXISTS experiment_plans (
+    experiment TEXT PRIMARY KEY,
+    seeds INTEGER NOT NULL,         -- seeds per variant
+    runs INTEGER NOT NULL,          -- distinct runs of the grid
+    baseline TEXT                   -- [analysis] baseline "section.key=value"; NULL: the report's default
+) WITHOUT ROWID;
+
 PRAGMA user_version = 1;

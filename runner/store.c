@@ -27,6 +27,18 @@ struct Store {
     int merging;               /* a constraint broken now is the source file's fault */
 };
 
+/* The one table added to version 1 after its release: created on every open for writing. */
+#define PLANS_SQL \
+    "-- What each experiment file planned and how the report analyses it ([analysis]), written\n" \
+    "-- by every sweep of it; outside any run's identity. Added to version 1 in place\n" \
+    "-- (CREATE IF NOT EXISTS on open): older readers ignore it, the report reads it if there.\n" \
+    "CREATE TABLE IF NOT EXISTS experiment_plans (\n" \
+    "    experiment TEXT PRIMARY KEY,\n" \
+    "    seeds INTEGER NOT NULL,         -- seeds per variant\n" \
+    "    runs INTEGER NOT NULL,          -- distinct runs of the grid\n" \
+    "    baseline TEXT                   -- [analysis] baseline \"section.key=value\"; NULL: the report's default\n" \
+    ") WITHOUT ROWID;\n"
+
 /* Kept identical to results/schema.sql (tests/test_store.c compares them). */
 static const char SCHEMA_SQL[] =
     "-- The results store of the meki harness, schema version 1 (PRAGMA user_version).\n"
@@ -93,6 +105,8 @@ static const char SCHEMA_SQL[] =
     "    unit TEXT NOT NULL,\n"
     "    PRIMARY KEY (hash, name)\n"
     ") WITHOUT ROWID;\n"
+    "\n"
+    PLANS_SQL
     "\n"
     "PRAGMA user_version = 1;\n";
 
@@ -306,7 +320,8 @@ static int enable_wal(Store *s) {
 static int ensure_schema(Store *s, void *arg) {
     long long version = 0;
     int rc = read_int(s, "PRAGMA user_version", &version);
-    if (rc != SQLITE_OK || version == STORE_SCHEMA_VERSION) return rc;
+    if (rc != SQLITE_OK) return rc;
+    if (version == STORE_SCHEMA_VERSION) return exec(s, PLANS_SQL);   /* a database made before the table */
     if (version == 0) return exec(s, SCHEMA_SQL);
     snprintf(s->message, sizeof s->message, "schema version %lld, this meki knows version %d", version,
              STORE_SCHEMA_VERSION);
@@ -420,6 +435,28 @@ static int insert_link(Store *s, void *arg) {
 int store_link_experiment(Store *s, const char *hash, const char *experiment, const char *variant) {
     Link link = {hash, experiment, variant};
     return transaction(s, insert_link, &link, "linking a run to its experiment");
+}
+
+typedef struct { const char *experiment, *baseline; int seeds, runs; } Plan;
+
+static int insert_plan(Store *s, void *arg) {
+    const Plan *p = arg;
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st, "INSERT OR REPLACE INTO experiment_plans(experiment, seeds, runs, baseline) "
+                             "VALUES (?1, ?2, ?3, nullif(?4, ''))");
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_bind_text(st, 1, p->experiment, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, p->seeds);
+    sqlite3_bind_int(st, 3, p->runs);
+    sqlite3_bind_text(st, 4, p->baseline ? p->baseline : "", -1, SQLITE_STATIC);
+    rc = note(s, sqlite3_step(st));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int store_record_plan(Store *s, const char *experiment, int seeds, int runs, const char *baseline) {
+    Plan plan = {experiment, baseline, seeds, runs};
+    return transaction(s, insert_plan, &plan, "recording the experiment's plan");
 }
 
 typedef struct { const RunIdentity *id; int started; } BeginArgs;
