@@ -144,12 +144,21 @@ Finding *report_add_finding(Report *r, const char *section, const char *claim, c
  * every swept value, the memory kind and preset bare, the others with their key. */
 void short_label(char *out, size_t size, const char *variant);
 void sanitize_name(char *out, size_t size, const char *text);   /* for file names */
+#define MAX_AXES 12
+/* The swept axes of an experiment: the keys of its variant labels ("a.b=v c.d=w"), in
+ * order of first appearance. */
+void label_axes(const TextList *variants, TextList *axes);
+/* The value of axis key in a label, or "" (the label does not name it). */
+void label_value(char *out, size_t size, const char *variant, const char *key);
 
 /* sections.c: the paper's tables. Each returns OK or an error (SQLite). */
 int section_table1(Report *r);
 int section_table2(Report *r);
 int section_ablation(Report *r, const char *experiment);     /* table3, table4, fig5, projector, layers */
 int section_generic(Report *r, const char *experiment);      /* any experiment: per-variant figures */
+/* baseline.c: every variant against the experiment's baseline ([analysis] baseline, else
+ * the dense variant, else the first value of the first axis), Holm over the experiment. */
+int section_baseline(Report *r, const char *experiment);
 /* zeroshot.c: accuracy per zero-shot task and variant with its binomial interval (where measured). */
 int section_zero_shot(Report *r, const char *experiment);
 void wilson_interval(double correct, double n, double *low, double *high);   /* 95% */

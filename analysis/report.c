@@ -203,6 +203,7 @@ static int write_experiment(Report *r, const char *name, const char *title, cons
     if ((!known || known->curves) && (rc = plot_curves(r, name))) return rc;
     if ((!known || known->decode) && (rc = plot_decode(r, name))) return rc;
     if ((rc = section_generic(r, name))) return rc;
+    if ((rc = section_baseline(r, name))) return rc;
     return section_zero_shot(r, name);
 }
 

@@ -60,3 +60,36 @@ void sanitize_name(char *out, size_t size, const char *text) {
         out[i] = isalnum((unsigned char)text[i]) || text[i] == '-' || text[i] == '.' ? text[i] : '_';
     out[i] = 0;
 }
+
+/* The swept axes of an experiment: the keys of its variant labels ("a.b=v c.d=w"), in
+ * order of first appearance. */
+void label_axes(const TextList *variants, TextList *axes) {
+    for (int v = 0; v < variants->count; v++)
+        for (const char *p = variants->items[v]; *p;) {
+            while (*p == ' ' || *p == ',') p++;
+            const char *end = p + strcspn(p, " ,"), *equals = memchr(p, '=', (size_t)(end - p));
+            if (equals && axes->count < MAX_AXES) {
+                char key[128];
+                snprintf(key, sizeof key, "%.*s", (int)(equals - p), p);
+                int seen = 0;
+                for (int i = 0; i < axes->count && !seen; i++) seen = !strcmp(axes->items[i], key);
+                if (!seen) text_list_add(axes, key);
+            }
+            p = end;
+        }
+}
+
+/* The value of axis key in a label, or "" (the label does not name it). */
+void label_value(char *out, size_t size, const char *variant, const char *key) {
+    size_t n = strlen(key);
+    out[0] = 0;
+    for (const char *p = variant; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        const char *end = p + strcspn(p, " ,");
+        if ((size_t)(end - p) > n && !strncmp(p, key, n) && p[n] == '=') {
+            snprintf(out, size, "%.*s", (int)(end - p - n - 1), p + n + 1);
+            return;
+        }
+        p = end;
+    }
+}

@@ -666,6 +666,19 @@ static void build_custom_database(Fixture *f, const char *path) {
                                     {"corpus_val_tokens", 4155}, {"mfu", 0.05}};
                 add_run(f, hash, "lr_memory", variant, json, seed, "done", NULL, figures, 4);
             }
+    /* "does MeKi help on my data?": matched seeds with noise, and the file's [analysis]
+     * baseline (here MeKi, so the rows read "dense against meki") recorded by the sweep */
+    static const double mine[2][3] = {{5.10, 5.20, 5.15}, {5.00, 5.13, 5.04}};
+    for (int k = 0; k < 2; k++)
+        for (int seed = 1; seed <= 3; seed++) {
+            char hash[17], variant[64], json[512];
+            snprintf(variant, sizeof variant, "memory.kind=%s", kinds[k]);
+            snprintf(json, sizeof json, "{\"model\":{\"d_model\":64,\"n_layers\":2,\"memory\":\"%s\"},\"train\":{"
+                     "\"tokens\":8192},\"corpus\":\"files\",\"corpus_hash\":\"cccccccccccccccc\"}", kinds[k]);
+            Figure figures[] = {{"val_loss", mine[k][seed - 1]}};
+            add_run(f, hash, "my_data", variant, json, seed, "done", NULL, figures, 1);
+        }
+    exec_sql(f->handle, "INSERT INTO experiment_plans VALUES ('my_data', 3, 6, 'memory.kind=meki')");
     static const char *const corpora[] = {"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"};
     for (int c = 0; c < 2; c++)
         for (int seed = 1; seed <= 2; seed++) {
@@ -707,8 +720,8 @@ static void test_custom_experiment(void **state) {
         assert_null(strstr(report, paper[i]));
     }
     /* the title, the file's first line */
-    assert_int_equal(strncmp(report, "# Experiment report: lr_memory, two_corpora — corpus files:aaaaaaaa and "
-                                     "files:abcdef01 and files:bbbbbbbb\n", 108), 0);
+    assert_int_equal(strncmp(report, "# Experiment report: lr_memory, my_data, two_corpora — corpus files:aaaaaaaa and "
+                                     "files:abcdef01 and files:bbbbbbbb and files:cccccccc\n", 135), 0);
     expect_line(report, "- corpus (from each run's identity): ", "files:abcdef01: content hash abcdef0123456789, 8 runs",
                 "13726 training tokens");
     expect_line(report, "- model shapes: d_model 64, 2 layers, 4 heads (2 KV), FFN 192, vocab 512, context 64", "(the tiny preset's shape; 8 runs)", NULL);
@@ -733,6 +746,18 @@ static void test_custom_experiment(void **state) {
     assert_non_null(strstr(report, "**Runs of 2 corpora**, kept apart"));
     expect_line(report, "| meki | files:aaaaaaaa | 2 | 6.0150 ± 0.0071 |", NULL, NULL);
     expect_line(report, "| meki | files:bbbbbbbb | 2 | 3.0150 ± 0.0071 |", NULL, NULL);
+    /* issue 25: every experiment compares its variants with a baseline. lr_memory: the
+     * dense variant by default, per learning rate; a constant -0.05 is no spread */
+    expect_line(report, "Against the baseline `memory.kind=none` (the dense variant (default))", NULL, NULL);
+    expect_line(report, "| meki lr=0.001 | dense lr=0.001 | val loss | -0.0500 nats none: no spread observed |",
+                "| inconclusive |", "2 pairs");
+    /* my_data: the recorded baseline; ttest_rel([5.10,5.20,5.15], [5.00,5.13,5.04]) gives
+     * [0.04162188320596627, 0.14504478346070057], p 0.01618028350317071 */
+    expect_line(report, "Against the baseline `memory.kind=meki` (the experiment file's [analysis] baseline)", NULL, NULL);
+    expect_line(report, "| dense | meki | val loss | +0.0933 nats [+0.0416, +0.1450] |", "paired by seed, df 2, p 0.016",
+                "| worse | 0.016 | worse |");
+    /* the summary says where the answer is when no paper finding applies */
+    assert_non_null(strstr(report, "each experiment's section compares its variants with its baseline"));
     free(report);
 }
 
