@@ -26,11 +26,20 @@ typedef struct {
     int count, capacity;
 } TextList;
 
+/* The runs behind one side of a comparison, by status: every run counts, so that a run
+ * that failed, diverged or measured NaN (stored as NULL) is seen, not silently dropped.
+ * planned: seeds per variant x variants (experiment_plans), -1 when not recorded. */
+typedef struct {
+    int counted;                /* 0: not counted (a view without run states) */
+    int planned, done, failed, diverged, running, no_value;
+} RunCounts;
+
 /* Values of one figure, each with the seed of the run that measured it (for pairing). */
 typedef struct {
     double *x;
     uint64_t *seed;
     int count, capacity;
+    RunCounts runs;             /* query_values fills it */
 } Values;
 
 /* One of the paper's findings checked against this run: the claim, this run's numbers,
@@ -39,7 +48,8 @@ typedef struct {
 typedef struct {
     char section[24], claim[160], paper[96], ours[200];
     char difference[96], interval[96], effect[64], sides[64], test[64];
-    char runs[128];             /* runs planned / done / failed / diverged / NaN on each side ("" unknown) */
+    char runs[160];             /* runs planned / done / failed / diverged / NaN on each side ("" unknown) */
+    int runs_missing;           /* a planned run is not among the values: the verdict says so */
     int bound;
     Verdict verdict;            /* from the finding's own 95% interval */
     double p;                   /* its two-sided p (NAN: no test, left out of Holm's family) */
@@ -58,6 +68,7 @@ typedef struct {
     Finding *findings;
     int n_findings, capacity;
     int family;                 /* findings with a p value: Holm's family (report.c) */
+    int has_plans;              /* the database has the experiment_plans table */
     int gnuplot_state;          /* 1 usable, 0 missing, -1 not tried yet */
     int plots, plot_failures;
     int paper_sections;         /* paper experiments with a section (any run in the database) */
@@ -128,6 +139,9 @@ void finding_bound(Finding *f, const char *name, const Values *s, double bound, 
                    int digits, double scale);
 /* The numbers of a comparison into f's text fields (difference, interval, effect, sides, test). */
 void finding_numbers(Finding *f, Comparison c, const char *unit, int digits, double scale);
+/* "MeKi: 3 of 3 planned done" or "dense: 2 of 3 planned done, 1 diverged"; returns 1 when
+ * a run is missing from the values. */
+int format_runs(char *out, size_t size, const char *name, const Values *v);
 /* "9.8× seed std", "12× seed std", "> 1000× seed std" (noise names the unit). */
 void format_effect(char *out, size_t size, double effect, const char *noise);
 Sample sample_of(const Values *v);

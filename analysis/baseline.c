@@ -88,7 +88,8 @@ static int compare_row(Report *r, const char *experiment, const char *variant, c
     Cond ca[] = {{"variant", variant}}, cb[] = {{"variant", against}};
     int rc = query_values(r, METRICS[m].metric, experiment, ca, 1, &a);
     if (!rc) rc = query_values(r, METRICS[m].metric, experiment, cb, 1, &b);
-    *measured = !rc && (a.count || b.count);
+    /* val loss always (a side without it is a missing run); zero-shot where both measured it */
+    *measured = !rc && (m == 0 ? a.count || b.count : a.count && b.count);
     if (*measured) {
         memset(row, 0, sizeof *row);
         short_label(row->variant, sizeof row->variant, variant);
@@ -115,9 +116,10 @@ static void print_rows(Report *r, BaselineRow *rows, int n) {
         Verdict after = isnan(adjusted[i]) ? f->verdict : verdict_adjusted(f->verdict, adjusted[i]);
         char pa[32] = "–";
         if (!isnan(adjusted[i])) snprintf(pa, sizeof pa, "%.2g", adjusted[i]);
-        fprintf(r->body, "| %s | %s | %s | %s %s | %s | %s | %s | %s | %s | %s | %s |\n", rows[i].variant,
+        const char *missing = f->runs_missing ? " (runs missing)" : "";
+        fprintf(r->body, "| %s | %s | %s | %s %s | %s | %s | %s | %s | %s%s | %s | %s%s |\n", rows[i].variant,
                 rows[i].against, METRICS[rows[i].metric].name, f->difference, f->interval, f->effect, f->sides,
-                f->runs[0] ? f->runs : "–", f->test, word(f->verdict), pa, word(after));
+                f->runs[0] ? f->runs : "–", f->test, word(f->verdict), missing, pa, word(after), missing);
     }
     fprintf(r->body, "\n");
 }

@@ -41,7 +41,12 @@ static const KnownExperiment OWN[] = {
 static const char *verdict_text(const Finding *f) {
     static const char *const bold[] = {"**reproduced**", "**inconclusive**", "**contradicted**"};
     static const char *const bound[] = {"**meets**", "**inconclusive**", "**misses**"};
-    if (f->verdict == VERDICT_NOT_MEASURED) return "not measured";
+    static const char *const bold_missing[] = {"**reproduced** (runs missing)", "**inconclusive** (runs missing)",
+                                               "**contradicted** (runs missing)"};
+    static const char *const bound_missing[] = {"**meets** (runs missing)", "**inconclusive** (runs missing)",
+                                                "**misses** (runs missing)"};
+    if (f->verdict == VERDICT_NOT_MEASURED) return f->runs_missing ? "not measured (runs missing)" : "not measured";
+    if (f->runs_missing) return f->bound ? bound_missing[f->verdict] : bold_missing[f->verdict];
     return f->bound ? bound[f->verdict] : bold[f->verdict];
 }
 

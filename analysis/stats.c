@@ -107,6 +107,23 @@ double fit_slope_p(LineFit fit) {
     return 2 * gsl_cdf_tdist_Q(fabs(fit.slope) / fit.slope_se, fit.n - 2);
 }
 
+int format_runs(char *out, size_t size, const char *name, const Values *v) {
+    const RunCounts *c = &v->runs;
+    out[0] = 0;
+    if (!c->counted) return 0;
+    int total = c->done + c->failed + c->diverged + c->running, used = 0;
+    int with_value = c->done - c->no_value, unstarted = c->planned > total ? c->planned - total : 0;
+    if (c->planned >= 0) used = snprintf(out, size, "%s: %d of %d planned done", name, with_value, c->planned);
+    else used = snprintf(out, size, "%s: %d done", name, with_value);
+    const struct { int n; const char *what; } extra[] = {{c->failed, "failed"}, {c->diverged, "diverged"},
+        {c->running, "running or interrupted"}, {c->no_value, "done without a value (NaN or not recorded)"},
+        {unstarted, "not started"}};
+    for (int i = 0; i < 5; i++)
+        if (extra[i].n > 0 && used >= 0 && (size_t)used < size)
+            used += snprintf(out + used, size - (size_t)used, ", %d %s", extra[i].n, extra[i].what);
+    return c->failed + c->diverged + c->running + c->no_value + unstarted > 0;
+}
+
 /* An effect in seed stds: two digits, whole numbers from 10, and no long number past 1000
  * (where the noise is as good as zero). */
 void format_effect(char *out, size_t size, double effect, const char *noise) {
@@ -161,6 +178,9 @@ void finding_compare(Finding *f, const char *a_name, const Values *a, const char
     /* a difference of accuracies in percent is in points */
     finding_numbers(f, compare_samples(sample_of(a), sample_of(b), lower_is_better), strcmp(unit, "%") ? unit : "points",
                     digits, scale);
+    char ra[80], rb[80];
+    f->runs_missing = format_runs(ra, sizeof ra, a_name, a) | format_runs(rb, sizeof rb, b_name, b);
+    if (ra[0] || rb[0]) snprintf(f->runs, sizeof f->runs, "%s%s%s", ra, ra[0] && rb[0] ? "; " : "", rb);
 }
 
 void finding_bound(Finding *f, const char *name, const Values *s, double bound, int above_is_good, const char *unit,
@@ -173,4 +193,5 @@ void finding_bound(Finding *f, const char *name, const Values *s, double bound, 
                   format_stat(text, sizeof text, stat_of(s->x, s->count), digits, scale), space, unit, digits,
                   bound * scale, space, unit);
     finding_numbers(f, compare_bound(sample_of(s), bound, above_is_good), unit, digits, scale);
+    f->runs_missing = format_runs(f->runs, sizeof f->runs, name, s);
 }

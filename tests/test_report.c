@@ -377,6 +377,7 @@ static void test_verdicts(void **state) {
     /* MeKi better by 0.25-0.30 in every seed: paired differences -0.2833 ± 0.0289, t(2) */
     expect_line(f->report, "| tiny: MeKi beats dense (val loss) |", "**reproduced**", "[-0.3550, -0.2116]");
     expect_line(f->report, "| tiny: MeKi beats dense (val loss) |", "paired by seed, df 2", "3 pairs");
+    expect_line(f->report, "| tiny: MeKi beats dense (val loss) |", "| MeKi: 3 done; dense: 3 done |", NULL);
     /* MeKi worse by 0.05-0.07 in every seed, under one seed std: the wrong way, beyond doubt */
     expect_line(f->report, "| small: MeKi beats dense (val loss) |", "**contradicted**", "[+0.0352, +0.0848]");
     /* both vs static: -0.005 with by-seed differences +0.01 and -0.02: the old report said
@@ -678,7 +679,17 @@ static void build_custom_database(Fixture *f, const char *path) {
             Figure figures[] = {{"val_loss", mine[k][seed - 1]}};
             add_run(f, hash, "my_data", variant, json, seed, "done", NULL, figures, 1);
         }
-    exec_sql(f->handle, "INSERT INTO experiment_plans VALUES ('my_data', 3, 6, 'memory.kind=meki')");
+    /* seed 4 was planned too: dense's ended with a NaN loss (stored as NULL), MeKi's diverged */
+    for (int k = 0; k < 2; k++) {
+        char hash[17], variant[64], json[512], sql[256];
+        snprintf(variant, sizeof variant, "memory.kind=%s", kinds[k]);
+        snprintf(json, sizeof json, "{\"model\":{\"d_model\":64,\"n_layers\":2,\"memory\":\"%s\"},\"train\":{"
+                 "\"tokens\":8192},\"corpus\":\"files\",\"corpus_hash\":\"cccccccccccccccc\"}", kinds[k]);
+        add_run(f, hash, "my_data", variant, json, 4, k ? "diverged" : "done", k ? "loss 1e9" : NULL, NULL, 0);
+        snprintf(sql, sizeof sql, "INSERT INTO metrics VALUES ('%s', 'val_loss', NULL, 'nats')", hash);
+        if (!k) exec_sql(f->handle, sql);
+    }
+    exec_sql(f->handle, "INSERT INTO experiment_plans VALUES ('my_data', 4, 8, 'memory.kind=meki')");
     static const char *const corpora[] = {"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"};
     for (int c = 0; c < 2; c++)
         for (int seed = 1; seed <= 2; seed++) {
@@ -755,7 +766,10 @@ static void test_custom_experiment(void **state) {
      * [0.04162188320596627, 0.14504478346070057], p 0.01618028350317071 */
     expect_line(report, "Against the baseline `memory.kind=meki` (the experiment file's [analysis] baseline)", NULL, NULL);
     expect_line(report, "| dense | meki | val loss | +0.0933 nats [+0.0416, +0.1450] |", "paired by seed, df 2, p 0.016",
-                "| worse | 0.016 | worse |");
+                "| worse (runs missing) | 0.016 | worse (runs missing) |");
+    /* no run drops out silently: the NaN and the diverged run are counted against the plan */
+    expect_line(report, "| dense | meki | val loss |", "variant: 3 of 4 planned done, 1 done without a value (NaN or "
+                "not recorded)", "baseline: 3 of 4 planned done, 1 diverged");
     /* the summary says where the answer is when no paper finding applies */
     assert_non_null(strstr(report, "each experiment's section compares its variants with its baseline"));
     free(report);
