@@ -69,6 +69,7 @@ typedef struct {
     int n_findings, capacity;
     int family;                 /* findings with a p value: Holm's family (report.c) */
     int has_plans;              /* the database has the experiment_plans table */
+    int has_items;              /* ... and the item_scores table */
     int gnuplot_state;          /* 1 usable, 0 missing, -1 not tried yet */
     int plots, plot_failures;
     int paper_sections;         /* paper experiments with a section (any run in the database) */
@@ -176,6 +177,8 @@ int section_baseline(Report *r, const char *experiment);
 /* zeroshot.c: accuracy per zero-shot task and variant with its binomial interval (where measured). */
 int section_zero_shot(Report *r, const char *experiment);
 void wilson_interval(double correct, double n, double *low, double *high);   /* 95% */
+/* Mean of x with its 95% t interval over the n units (NAN below 2 units or without spread). */
+void mean_interval(const double *x, int n, double *mean, double *low, double *high);
 
 /* figures.c: sections built around a plot. */
 int section_fig6(Report *r);

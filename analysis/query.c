@@ -62,6 +62,9 @@ int db_snapshot(Report *r) {
     if (!rc) rc = query_number(r, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'experiment_plans'",
                                NULL, 0, &plans);
     r->has_plans = plans > 0;
+    if (!rc) rc = query_number(r, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'item_scores'",
+                               NULL, 0, &plans);
+    r->has_items = plans > 0;
     return rc ? rc : preset_table(r);
 }
 

@@ -27,6 +27,10 @@ typedef struct {
     int count, capacity;
 } MetricList;
 
+/* A metric named METRIC_ITEM_PREFIX "<task>:<item>" is one zero-shot item's correctness
+ * (bit 0 acc, bit 1 acc_norm): the store puts it in item_scores, not in metrics, and it
+ * travels with the others (MPI included) at no extra cost to the plumbing. */
+#define METRIC_ITEM_PREFIX "item:"
 void metrics_add(MetricList *list, const char *name, double value, const char *unit);
 double metrics_get(const MetricList *list, const char *name);   /* NAN if absent */
 void metrics_free(MetricList *list);

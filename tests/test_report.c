@@ -136,6 +136,15 @@ static void add_table1(Fixture *f) {
                                     {"folded_decode_tok_s", 490 + 10 * seed}, {"folded_over_dense", ratio[s][seed]}};
                 add_run(f, hash, "table1", variant, json, seed + 1, "done", NULL, figures, k ? 10 : 7);
                 if (s == 0 && k == 1) set_figure(f, hash, "novel_metric", 7.0 + seed);   /* no report code names it */
+                /* tiny MeKi's word items: 20 items scored by every seed, item i right when
+                 * (7 i + 3 seed) mod 10 < 6, so the seeds agree on some items and not others */
+                for (int item = 0; s == 0 && k == 1 && item < 20; item++) {
+                    char sql[256];
+                    int right = (7 * item + 3 * (seed + 1)) % 10 < 6;
+                    snprintf(sql, sizeof sql, "INSERT INTO item_scores VALUES ('%s', 'word', %d, %d, %d)", hash, item,
+                             right, right);
+                    exec_sql(f->handle, sql);
+                }
                 set_figure(f, hash, "word_acc", 0.62 + 0.02 * k), set_figure(f, hash, "word_items", 400);
                 if (s == 0) continue;
                 snprintf(variant, sizeof variant, "memory.kind=%s", kinds[k]);
@@ -411,8 +420,13 @@ static void test_verdicts(void **state) {
     expect_line(f->report, "| MeKi's logit-lens KL is lower at every layer (reading reverse) |", "**contradicted**",
                 "lower at 0 of 3 layers");
     expect_line(f->report, "**Reading reverse**", "KL(lens ‖ final)", NULL);
-    /* the word task pooled over 3 seeds of 400 items at 62%: its Wilson interval, above chance */
-    expect_line(f->report, "| word | tiny dense | 3 | 1200 |", "62.0 [59.2, 64.7]", "above");
+    /* the word task: items as the unit. MeKi's 20 item means over 3 seeds:
+     * ttest_1samp(means, 0.5).confidence_interval() = [0.5359769800732251, 0.6640230199267746] */
+    expect_line(f->report, "| word | tiny meki | 3 | 400 | 60.0 [53.6, 66.4] | items |", "| 64.0 ± 0.0 | 50 | above |", NULL);
+    /* dense has no item scores: seeds as the unit, and 62% in every seed is no spread (the
+     * old pooled Wilson interval over 1200 "items" claimed [59.2, 64.7]) */
+    expect_line(f->report, "| word | tiny dense | 3 | 400 | 62.0 (no interval: no spread observed) | seeds (no item scores) |",
+                "| 62.0 ± 0.0 | 50 | unknown |", NULL);
     expect_line(f->report, "| 1 | 1.5150 ± 0.0150 | 1.2120 ± 0.0120 |", "reproduced", "3 pairs");
     expect_line(f->report, "| q8_0 table: perplexity within 0.5% of f32 |", "**meets**", NULL);
     expect_line(f->report, "| q4_0 table: perplexity within 3.0% of f32 |", "**misses**", NULL);
