@@ -174,9 +174,8 @@ int section_generic(Report *r, const char *experiment);      /* any experiment: 
 /* baseline.c: every variant against the experiment's baseline ([analysis] baseline, else
  * the dense variant, else the first value of the first axis), Holm over the experiment. */
 int section_baseline(Report *r, const char *experiment);
-/* zeroshot.c: accuracy per zero-shot task and variant with its binomial interval (where measured). */
+/* zeroshot.c: accuracy per zero-shot task and variant, its interval with items as the unit. */
 int section_zero_shot(Report *r, const char *experiment);
-void wilson_interval(double correct, double n, double *low, double *high);   /* 95% */
 /* Mean of x with its 95% t interval over the n units (NAN below 2 units or without spread). */
 void mean_interval(const double *x, int n, double *mean, double *low, double *high);
 

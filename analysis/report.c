@@ -404,14 +404,20 @@ static void write_reading_guide(FILE *out, const Report *r) {
                 "word) and 4-way continuation accuracies (length-normalised) built from held-out text. Where the "
                 "paper names a scale (0.6B, 1.7B, 4B), our model sizes are matched to it by rank, smallest first.\n\n"
                 "Each paper finding is a difference of means over seeds with its 95%% confidence interval: paired "
-                "by seed when both sides ran the same seeds (the shared seed fixes the initialisation and data "
-                "order), else Welch's t. It is **reproduced** when the whole interval lies on the paper's side of "
-                "zero, **contradicted** when it lies on the other side, **inconclusive** when it includes zero or "
-                "cannot be computed (one seed on a side). Bounds (decode at ≥ 95%% of dense speed, a perplexity "
-                "change within a target) are one-sample intervals: **meets**, **inconclusive** or **misses**. "
-                "\"effect\" is the difference in seed standard deviations (pooled, or of the per-seed differences "
-                "when paired); \"seeds for 80%% power\" is how many seeds per side would make an effect of the "
-                "observed size significant at 5%% with 80%% probability.");
+                "on the seeds both sides ran when there are two or more (the shared seed fixes the initialisation "
+                "and data order; a seed only one side ran is shown as unpaired), else Welch's t. It is "
+                "**reproduced** when the whole interval lies on the paper's side of zero, **contradicted** when it "
+                "lies on the other side, **inconclusive** when it includes zero or cannot be computed (one seed on "
+                "a side, or no spread observed: fewer than two distinct values on a side or in the paired "
+                "differences, which never reads as certainty). Bounds (decode at ≥ 95%% of dense speed, a "
+                "perplexity change within a target) are one-sample intervals: **meets**, **inconclusive** or "
+                "**misses**. Holm's correction runs over every finding of the report with a p value (the family "
+                "is named in the summary): both the verdict and the verdict after Holm are shown. \"runs\" counts "
+                "each side's runs by status, planned ones included when the sweep recorded its plan; a verdict "
+                "with a failed, diverged, NaN or unstarted run says \"(runs missing)\". \"effect\" is the "
+                "difference in seed standard deviations (pooled), or in the std of the paired differences; "
+                "\"seeds for 80%% power\" is how many seeds per side (pairs when paired) would make an effect of "
+                "the observed size significant at 5%% with 80%% probability (exact, from the noncentral t).");
     fprintf(out, "\n\n");
 }
 

@@ -12,14 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-void wilson_interval(double correct, double n, double *low, double *high) {
-    const double z = 1.96;
-    if (!(n > 0)) { *low = *high = NAN; return; }
-    double p = correct / n, centre = (p + z * z / (2 * n)) / (1 + z * z / n);
-    double half = z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n);
-    *low = centre - half, *high = centre + half;
-}
-
 void mean_interval(const double *x, int n, double *mean, double *low, double *high) {
     Stat s = stat_of(x, n);
     *mean = s.mean, *low = *high = NAN;
