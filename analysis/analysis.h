@@ -147,7 +147,7 @@ int format_runs(char *out, size_t size, const char *name, const Values *v);
 void format_effect(char *out, size_t size, double effect, const char *noise);
 Sample sample_of(const Values *v);
 /* A 95% interval of the slope of fit (t with n - 2 degrees of freedom): NAN below three points. */
-void fit_slope_interval(const double *x, int n, LineFit fit, double *lo, double *hi);
+void fit_slope_interval(LineFit fit, double *lo, double *hi);
 /* "4.2686 ± 0.0160", "4.2686 (n=1)" or "–" when nothing was measured. */
 char *format_stat(char *out, size_t size, Stat s, int digits, double scale);
 char *format_count(char *out, size_t size, double value);   /* 1234567 -> "1.23M" */

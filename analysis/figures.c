@@ -98,7 +98,7 @@ static void fig6_finding(Report *r, const char *scale, int rank, const Fig6Scale
         return;
     }
     double lo, hi, x_lo = p->fit_x[0], x_hi = p->fit_x[0];
-    fit_slope_interval(p->fit_x, p->n, fit, &lo, &hi);
+    fit_slope_interval(fit, &lo, &hi);
     LackOfFit lof = lack_of_fit(p->fit_x, p->fit_y, p->n, fit);
     for (int i = 1; i < p->n; i++) x_lo = fmin(x_lo, p->fit_x[i]), x_hi = fmax(x_hi, p->fit_x[i]);
     double drop = -fit.slope * (x_hi - x_lo);
@@ -242,7 +242,8 @@ static void lens_finding(Report *r, const char *reading, const LensLayer *layers
             contradicted++;
             if (isnan(p_contra) || l->p_adjusted < p_contra) p_contra = l->p_adjusted;
         }
-        p_max = isnan(l->c.p) || isnan(p_max) ? (compared == 1 ? l->c.p : NAN) : fmax(p_max, l->c.p);
+        /* the largest layer p (NAN if any layer has none): an intersection-union test's p */
+        p_max = compared == 1 ? l->c.p : isnan(p_max) || isnan(l->c.p) ? NAN : fmax(p_max, l->c.p);
         difference += l->meki.mean - l->dense.mean, dense += l->dense.mean;
     }
     if (!compared) {

@@ -93,12 +93,11 @@ Sample sample_of(const Values *v) {
     return s;
 }
 
-void fit_slope_interval(const double *x, int n, LineFit fit, double *lo, double *hi) {
-    (void)x;
+void fit_slope_interval(LineFit fit, double *lo, double *hi) {
     *lo = *hi = NAN;
-    if (n < 3 || !(fit.slope_se > 0)) return;
+    if (fit.n < 3 || !(fit.slope_se > 0)) return;
     /* Student's t with the fit's n - 2 degrees of freedom */
-    double half = t_quantile(0.975, n - 2) * fit.slope_se;
+    double half = t_quantile(0.975, fit.n - 2) * fit.slope_se;
     *lo = fit.slope - half, *hi = fit.slope + half;
 }
 
