@@ -12,6 +12,8 @@ SANITIZE ?=
 OPT     ?= -O3 -march=native -fno-trapping-math -fno-math-errno
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -MMD -MP $(OPT) -fopenmp -I. \
            -I$(BLAS_INC)
+# -lgsl: the report's statistics and fits (analysis/verdict.c, analysis/scaling.c); GSL's own
+# BLAS calls resolve to OpenBLAS's cblas, so libgslcblas is not linked.
 LDLIBS  += -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lgsl -lopenblas -ldnnl -lsqlite3 -linih -lm -fopenmp
 BUILD   := build$(if $(SANITIZE),-san)
 ifneq ($(SANITIZE),)

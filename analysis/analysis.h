@@ -26,11 +26,20 @@ typedef struct {
     int count, capacity;
 } TextList;
 
+/* The runs behind one side of a comparison, by status: every run counts, so that a run
+ * that failed, diverged or measured NaN (stored as NULL) is seen, not silently dropped.
+ * planned: seeds per variant x variants (experiment_plans), -1 when not recorded. */
+typedef struct {
+    int counted;                /* 0: not counted (a view without run states) */
+    int planned, done, failed, diverged, running, no_value;
+} RunCounts;
+
 /* Values of one figure, each with the seed of the run that measured it (for pairing). */
 typedef struct {
     double *x;
     uint64_t *seed;
     int count, capacity;
+    RunCounts runs;             /* query_values fills it */
 } Values;
 
 /* One of the paper's findings checked against this run: the claim, this run's numbers,
@@ -38,10 +47,16 @@ typedef struct {
  * bound: a claim against a fixed bound (meets / inconclusive / misses). */
 typedef struct {
     char section[24], claim[160], paper[96], ours[200];
-    char difference[96], interval[96], effect[64], sides[48], test[64];
+    char difference[96], interval[96], effect[64], sides[64], test[64];
+    char runs[160];             /* runs planned / done / failed / diverged / NaN on each side ("" unknown) */
+    int runs_missing;           /* a planned run is not among the values: the verdict says so */
     int bound;
-    Verdict verdict;
-    int seeds_needed;           /* for an inconclusive finding: seeds per side for 80% power (-1 unknown) */
+    Verdict verdict;            /* from the finding's own 95% interval */
+    double p;                   /* its two-sided p (NAN: no test, left out of Holm's family) */
+    double p_adjusted;          /* Holm-adjusted over the report's findings (report.c) */
+    Verdict verdict_adjusted;   /* verdict after Holm's adjustment */
+    int seeds_needed;           /* for an inconclusive finding: seeds per side for 80% power (-1 unknown,
+                                 * -2 a fit, -3 no spread observed) */
 } Finding;
 typedef struct {
     Store *store;               /* the results database, read-only */
@@ -52,6 +67,9 @@ typedef struct {
     size_t body_size;
     Finding *findings;
     int n_findings, capacity;
+    int family;                 /* findings with a p value: Holm's family (report.c) */
+    int has_plans;              /* the database has the experiment_plans table */
+    int has_items;              /* ... and the item_scores table */
     int gnuplot_state;          /* 1 usable, 0 missing, -1 not tried yet */
     int plots, plot_failures;
     int paper_sections;         /* paper experiments with a section (any run in the database) */
@@ -100,8 +118,18 @@ typedef struct {
     int n;
     double intercept, slope, r2;
     double residual_std;        /* sqrt(SSE / (n - 2)), NAN below three points */
+    double slope_se;            /* standard error of the slope, NAN below three points */
 } LineFit;
 LineFit fit_line(const double *x, const double *y, int n);   /* least squares y = a + b x */
+/* Lack-of-fit F test of a line against the means at each distinct x: p NAN when it cannot
+ * be tested (fewer than 3 distinct x, no x with two points, or no spread among them). */
+typedef struct {
+    int df_lack, df_pure;
+    double f, p;
+} LackOfFit;
+LackOfFit lack_of_fit(const double *x, const double *y, int n, LineFit fit);
+/* Two-sided p of "slope = 0" (t with n - 2 degrees of freedom); NAN below three points. */
+double fit_slope_p(LineFit fit);
 /* The claim "a beats b" where lower (or higher) is better, from per-seed values (paired by
  * seed when both sides ran the same seeds, else Welch): fills f's numbers and verdict.
  * scale multiplies values for display (100 for percent). */
@@ -112,11 +140,14 @@ void finding_bound(Finding *f, const char *name, const Values *s, double bound, 
                    int digits, double scale);
 /* The numbers of a comparison into f's text fields (difference, interval, effect, sides, test). */
 void finding_numbers(Finding *f, Comparison c, const char *unit, int digits, double scale);
+/* "MeKi: 3 of 3 planned done" or "dense: 2 of 3 planned done, 1 diverged"; returns 1 when
+ * a run is missing from the values. */
+int format_runs(char *out, size_t size, const char *name, const Values *v);
 /* "9.8× seed std", "12× seed std", "> 1000× seed std" (noise names the unit). */
 void format_effect(char *out, size_t size, double effect, const char *noise);
 Sample sample_of(const Values *v);
 /* A 95% interval of the slope of fit (t with n - 2 degrees of freedom): NAN below three points. */
-void fit_slope_interval(const double *x, int n, LineFit fit, double *lo, double *hi);
+void fit_slope_interval(LineFit fit, double *lo, double *hi);
 /* "4.2686 ± 0.0160", "4.2686 (n=1)" or "–" when nothing was measured. */
 char *format_stat(char *out, size_t size, Stat s, int digits, double scale);
 char *format_count(char *out, size_t size, double value);   /* 1234567 -> "1.23M" */
@@ -128,15 +159,25 @@ Finding *report_add_finding(Report *r, const char *section, const char *claim, c
  * every swept value, the memory kind and preset bare, the others with their key. */
 void short_label(char *out, size_t size, const char *variant);
 void sanitize_name(char *out, size_t size, const char *text);   /* for file names */
+#define MAX_AXES 12
+/* The swept axes of an experiment: the keys of its variant labels ("a.b=v c.d=w"), in
+ * order of first appearance. */
+void label_axes(const TextList *variants, TextList *axes);
+/* The value of axis key in a label, or "" (the label does not name it). */
+void label_value(char *out, size_t size, const char *variant, const char *key);
 
 /* sections.c: the paper's tables. Each returns OK or an error (SQLite). */
 int section_table1(Report *r);
 int section_table2(Report *r);
 int section_ablation(Report *r, const char *experiment);     /* table3, table4, fig5, projector, layers */
 int section_generic(Report *r, const char *experiment);      /* any experiment: per-variant figures */
-/* zeroshot.c: accuracy per zero-shot task and variant with its binomial interval (where measured). */
+/* baseline.c: every variant against the experiment's baseline ([analysis] baseline, else
+ * the dense variant, else the first value of the first axis), Holm over the experiment. */
+int section_baseline(Report *r, const char *experiment);
+/* zeroshot.c: accuracy per zero-shot task and variant, its interval with items as the unit. */
 int section_zero_shot(Report *r, const char *experiment);
-void wilson_interval(double correct, double n, double *low, double *high);   /* 95% */
+/* Mean of x with its 95% t interval over the n units (NAN below 2 units or without spread). */
+void mean_interval(const double *x, int n, double *mean, double *low, double *high);
 
 /* figures.c: sections built around a plot. */
 int section_fig6(Report *r);

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #define MAX_POINTS 64
-#define FIG6_MIN_R2 0.8          /* "log-linear": the fit must explain most of the variation */
 
 static const char *const FIG6_PAPER[] = {"0.6B, m = 64–192", "1.7B, m = 192–448"};
 
@@ -99,23 +98,28 @@ static void fig6_finding(Report *r, const char *scale, int rank, const Fig6Scale
         return;
     }
     double lo, hi, x_lo = p->fit_x[0], x_hi = p->fit_x[0];
-    fit_slope_interval(p->fit_x, p->n, fit, &lo, &hi);
+    fit_slope_interval(fit, &lo, &hi);
+    LackOfFit lof = lack_of_fit(p->fit_x, p->fit_y, p->n, fit);
     for (int i = 1; i < p->n; i++) x_lo = fmin(x_lo, p->fit_x[i]), x_hi = fmax(x_hi, p->fit_x[i]);
     double drop = -fit.slope * (x_hi - x_lo);
-    snprintf(f->ours, sizeof f->ours, "fitted fall %+.4f nats across the widths, R² %.3f", -drop, fit.r2);
+    char shape[96];
+    if (isnan(lof.p)) snprintf(shape, sizeof shape, "shape untested (needs 3 widths, one with 2 seeds)");
+    else snprintf(shape, sizeof shape, "lack of fit F(%d, %d) = %.2f, p %.2g", lof.df_lack, lof.df_pure, lof.f, lof.p);
+    snprintf(f->ours, sizeof f->ours, "fitted fall %+.4f nats across the widths, R² %.3f; %s", -drop, fit.r2, shape);
     snprintf(f->difference, sizeof f->difference, "slope %+.4f nats / 10× ROM", fit.slope);
     if (isfinite(lo)) snprintf(f->interval, sizeof f->interval, "[%+.4f, %+.4f]", lo, hi);
-    else snprintf(f->interval, sizeof f->interval, "none");
+    else snprintf(f->interval, sizeof f->interval, "none: no spread observed");
     if (fit.residual_std > 0) format_effect(f->effect, sizeof f->effect, fabs(drop) / fit.residual_std, "residual std (fall)");
-    else snprintf(f->effect, sizeof f->effect, "residual std 0");
-    snprintf(f->test, sizeof f->test, "slope t, df %d", p->n - 2);
-    /* the slope's interval decides the direction; "log-linear" also needs the fit to
-     * explain most of the variation, else the fall is real but not of that shape */
-    if (!isfinite(lo) && fit.residual_std == 0) f->verdict = fit.slope < 0 ? VERDICT_REPRODUCED : VERDICT_CONTRADICTED;
-    else if (!isfinite(lo)) f->verdict = VERDICT_INCONCLUSIVE;
-    else if (hi < 0) f->verdict = fit.r2 >= FIG6_MIN_R2 ? VERDICT_REPRODUCED : VERDICT_INCONCLUSIVE;
+    else snprintf(f->effect, sizeof f->effect, "unknown: no spread observed");
+    f->p = fit_slope_p(fit);
+    snprintf(f->test, sizeof f->test, "slope t, df %d, p %.2g", p->n - 2, f->p);
+    /* the slope's interval decides the direction; "log-linear" also needs the line not to
+     * miss the per-width means by more than the seeds' own spread (lack of fit at 5%) */
+    if (!isfinite(lo)) f->verdict = VERDICT_INCONCLUSIVE;   /* points exactly on a line: no spread observed */
+    else if (hi < 0) f->verdict = lof.p < 0.05 ? VERDICT_INCONCLUSIVE : VERDICT_REPRODUCED;
     else if (lo > 0) f->verdict = VERDICT_CONTRADICTED;
     else f->verdict = VERDICT_INCONCLUSIVE;
+    f->verdict_adjusted = f->verdict;
 }
 
 static int fig6_plot(Report *r, const char *scale, const Fig6Scale *p, LineFit fit) {
@@ -141,10 +145,12 @@ int section_fig6(Report *r) {
                      "(0.6B: m ∈ {64, 96, 128, 160, 192}; 1.7B: m ∈ {192, …, 448}). Here: least-squares fit of "
                      "every run's val loss against log10(ROM weights) per scale, with the slope's 95%% interval "
                      "from its standard error (Student's t, n − 2 degrees of freedom, n runs). Reproduced when "
-                     "the whole interval is below zero and R² ≥ %.1f; contradicted when it is above zero; "
-                     "inconclusive otherwise. No seed count is given for an inconclusive fit: the power formula "
+                     "the whole interval is below zero and the line fits the per-width means (lack-of-fit F "
+                     "test against the seeds' spread at each width, p ≥ 0.05; untested below 3 widths or "
+                     "without a width run twice, as the finding says); contradicted when the interval is above "
+                     "zero; inconclusive otherwise, and when the points lie exactly on a line (no spread). No seed count is given for an inconclusive fit: the power formula "
                      "is for two-sided comparisons; more widths or seeds narrow the interval.\n\n| scale | m (d_mem) | ROM weights | seeds | val loss (nats) |\n"
-                     "|---|---|---|---|---|\n", FIG6_MIN_R2);
+                     "|---|---|---|---|---|\n");
     for (int i = 0; !rc && i < n; i++)
         if (!(rc = fig6_collect(r, scales.items[i], &points[i]))) fig6_print(r, scales.items[i], &points[i]);
     fprintf(r->body, "\n");
@@ -160,13 +166,16 @@ int section_fig6(Report *r) {
 
 #define LENS_ZERO 1e-6   /* the last layer's lens is the model's own head under some readings: KL 0 up to rounding for both */
 
+/* One layer of one reading: MeKi against dense over seeds. */
 typedef struct {
-    int compared, lower, verdicts[3], unknown_seeds, seeds_needed, pairs_min, pairs_max;
-    double difference_sum, dense_sum, effect_min;
-} LensTally;
+    Stat dense, meki;
+    Finding row;                /* the comparison's text (finding_compare) */
+    Comparison c;
+    int trivial;                /* both KLs 0: the model's own head, no comparison */
+    double p_adjusted;          /* Holm over the reading's compared layers */
+} LensLayer;
 
-/* One layer: MeKi against dense over seeds (compare_samples: paired when both ran the same seeds). */
-static int lens_layer(Report *r, const char *reading, const char *layer, FILE *data, LensTally *t) {
+static int lens_layer(Report *r, const char *reading, const char *layer, FILE *data, LensLayer *l) {
     Cond dense_c[] = {{"memory_kind", "none"}, {"reading", reading}, {"CAST(layer AS TEXT)", layer}};
     Cond meki_c[] = {{"memory_kind", "meki"}, {"reading", reading}, {"CAST(layer AS TEXT)", layer}};
     Values dense_v = {0}, meki_v = {0};
@@ -176,58 +185,89 @@ static int lens_layer(Report *r, const char *reading, const char *layer, FILE *d
         values_free(&dense_v), values_free(&meki_v);
         return rc;
     }
-    Stat dense = stat_of(dense_v.x, dense_v.count), meki = stat_of(meki_v.x, meki_v.count);
-    Finding row = {0};
-    char a[64], b[64];
-    finding_compare(&row, "MeKi", &meki_v, "dense", &dense_v, 1, "nats", 4, 1);
-    Comparison c = compare_samples(sample_of(&meki_v), sample_of(&dense_v), 1);
-    int trivial = dense.n && meki.n && fabs(dense.mean) < LENS_ZERO && fabs(meki.mean) < LENS_ZERO;
-    if (trivial) fprintf(r->body, "| %s | %s | %s | 0 (the model's own head) | – | – | – |\n", layer,
-                         format_stat(a, sizeof a, dense, 4, 1), format_stat(b, sizeof b, meki, 4, 1));
-    else fprintf(r->body, "| %s | %s | %s | %s %s | %s | %s | %s |\n", layer, format_stat(a, sizeof a, dense, 4, 1),
-                 format_stat(b, sizeof b, meki, 4, 1), row.difference, row.interval, row.effect, row.sides,
-                 verdict_name(row.verdict, 0));
-    fprintf(data, "%s %.6f %.6f %.6f %.6f\n", layer, dense.n ? dense.mean : NAN, isfinite(dense.std) ? dense.std : 0,
-            meki.n ? meki.mean : NAN, isfinite(meki.std) ? meki.std : 0);
+    l->dense = stat_of(dense_v.x, dense_v.count), l->meki = stat_of(meki_v.x, meki_v.count);
+    finding_compare(&l->row, "MeKi", &meki_v, "dense", &dense_v, 1, "nats", 4, 1);
+    l->c = compare_samples(sample_of(&meki_v), sample_of(&dense_v), 1);
+    l->trivial = l->dense.n && l->meki.n && fabs(l->dense.mean) < LENS_ZERO && fabs(l->meki.mean) < LENS_ZERO;
+    if (l->trivial) l->c.p = NAN;   /* not a member of the layers' family */
+    fprintf(data, "%s %.6f %.6f %.6f %.6f\n", layer, l->dense.n ? l->dense.mean : NAN,
+            isfinite(l->dense.std) ? l->dense.std : 0, l->meki.n ? l->meki.mean : NAN,
+            isfinite(l->meki.std) ? l->meki.std : 0);
     values_free(&dense_v), values_free(&meki_v);
-    if (trivial || row.verdict == VERDICT_NOT_MEASURED) return OK;
-    if (!t->compared || row.seeds_needed > t->seeds_needed) t->seeds_needed = row.seeds_needed;
-    t->unknown_seeds += row.verdict == VERDICT_INCONCLUSIVE && row.seeds_needed < 0;
-    t->compared++, t->lower += meki.mean < dense.mean, t->verdicts[row.verdict]++;
-    int pairs = c.n_a < c.n_b ? c.n_a : c.n_b;
-    if (t->compared == 1 || pairs < t->pairs_min) t->pairs_min = pairs;
-    if (pairs > t->pairs_max) t->pairs_max = pairs;
-    if (t->compared == 1 || !(c.effect >= t->effect_min)) t->effect_min = c.effect;
-    t->difference_sum += meki.mean - dense.mean, t->dense_sum += dense.mean;
     return OK;
 }
 
-/* Lower at every layer: reproduced when every layer's interval is below zero, contradicted
- * when any layer's is above, inconclusive otherwise. */
-static void lens_finding(Report *r, const char *reading, const LensTally *t) {
+static void lens_row(Report *r, const char *layer, const LensLayer *l) {
+    char a[64], b[64];
+    if (l->trivial) {
+        fprintf(r->body, "| %s | %s | %s | 0 (the model's own head) | – | – | – | – | – |\n", layer,
+                format_stat(a, sizeof a, l->dense, 4, 1), format_stat(b, sizeof b, l->meki, 4, 1));
+        return;
+    }
+    Verdict adjusted = isnan(l->p_adjusted) ? l->row.verdict : verdict_adjusted(l->row.verdict, l->p_adjusted);
+    char p[32] = "–";
+    if (!isnan(l->p_adjusted)) snprintf(p, sizeof p, "%.2g", l->p_adjusted);
+    fprintf(r->body, "| %s | %s | %s | %s %s | %s | %s | %s | %s | %s |\n", layer,
+            format_stat(a, sizeof a, l->dense, 4, 1), format_stat(b, sizeof b, l->meki, 4, 1), l->row.difference,
+            l->row.interval, l->row.effect, l->row.sides, verdict_name(l->row.verdict, 0), p,
+            verdict_name(adjusted, 0));
+}
+
+/* "Lower at every layer" is an intersection of per-layer claims: reproduced when every
+ * layer's own interval is below zero (an intersection-union test needs no adjustment);
+ * contradicted when any layer is above zero after Holm's correction over the layers (a
+ * union of tests, which does); inconclusive otherwise. Its p for the report's family:
+ * the largest layer p when reproduced, the smallest adjusted p of a contradicting layer
+ * when contradicted. */
+static void lens_finding(Report *r, const char *reading, const LensLayer *layers, int n) {
     char claim[160];
     snprintf(claim, sizeof claim, "MeKi's logit-lens KL is lower at every layer (reading %s)", reading);
     Finding *f = report_add_finding(r, "Fig. 7", claim, "Fig. 7: lower at every layer");
-    if (!t->compared) {
+    int compared = 0, lower = 0, raw[3] = {0}, contradicted = 0, unknown_seeds = 0, seeds = 0, pairs_min = 0,
+        pairs_max = 0;
+    double difference = 0, dense = 0, effect_min = NAN, p_max = NAN, p_contra = NAN;
+    for (int i = 0; i < n; i++) {
+        const LensLayer *l = &layers[i];
+        if (l->trivial || l->row.verdict == VERDICT_NOT_MEASURED) continue;
+        int pairs = l->c.paired ? l->c.pairs : l->c.n_a < l->c.n_b ? l->c.n_a : l->c.n_b;
+        if (!compared || pairs < pairs_min) pairs_min = pairs;
+        if (pairs > pairs_max) pairs_max = pairs;
+        if (!compared || !(l->c.effect >= effect_min)) effect_min = l->c.effect;
+        if (!compared || l->row.seeds_needed > seeds) seeds = l->row.seeds_needed;
+        compared++;
+        lower += l->meki.mean < l->dense.mean;
+        raw[l->row.verdict]++;
+        unknown_seeds += l->row.verdict == VERDICT_INCONCLUSIVE && l->row.seeds_needed < 0;
+        if (!isnan(l->p_adjusted) && verdict_adjusted(l->row.verdict, l->p_adjusted) == VERDICT_CONTRADICTED) {
+            contradicted++;
+            if (isnan(p_contra) || l->p_adjusted < p_contra) p_contra = l->p_adjusted;
+        }
+        /* the largest layer p (NAN if any layer has none): an intersection-union test's p */
+        p_max = compared == 1 ? l->c.p : isnan(p_max) || isnan(l->c.p) ? NAN : fmax(p_max, l->c.p);
+        difference += l->meki.mean - l->dense.mean, dense += l->dense.mean;
+    }
+    if (!compared) {
         snprintf(f->ours, sizeof f->ours, "no layer measured for both dense and MeKi");
         return;
     }
-    snprintf(f->ours, sizeof f->ours, "MeKi lower at %d of %d layers (means); interval below zero at %d, above at %d",
-             t->lower, t->compared, t->verdicts[VERDICT_REPRODUCED], t->verdicts[VERDICT_CONTRADICTED]);
-    snprintf(f->difference, sizeof f->difference, "mean %+.4f nats (%+.1f%%)", t->difference_sum / t->compared,
-             t->dense_sum > 0 ? 100 * t->difference_sum / t->dense_sum : NAN);
+    snprintf(f->ours, sizeof f->ours, "MeKi lower at %d of %d layers (means); interval below zero at %d, above at %d "
+             "(%d after Holm over the layers)", lower, compared, raw[VERDICT_REPRODUCED], raw[VERDICT_CONTRADICTED],
+             contradicted);
+    snprintf(f->difference, sizeof f->difference, "mean %+.4f nats (%+.1f%%)", difference / compared,
+             dense > 0 ? 100 * difference / dense : NAN);
     snprintf(f->interval, sizeof f->interval, "per layer: Fig. 7 table");
     char effect[48];
-    format_effect(effect, sizeof effect, t->effect_min, "seed std");
-    if (isfinite(t->effect_min) && t->effect_min > 0) snprintf(f->effect, sizeof f->effect, "≥ %s", effect);
-    else snprintf(f->effect, sizeof f->effect, "unknown (1 seed)");
-    if (t->pairs_min == t->pairs_max) snprintf(f->sides, sizeof f->sides, "%d per side, %d layers", t->pairs_min, t->compared);
-    else snprintf(f->sides, sizeof f->sides, "%d–%d per side, %d layers", t->pairs_min, t->pairs_max, t->compared);
-    snprintf(f->test, sizeof f->test, "each layer as a comparison");
-    if (t->verdicts[VERDICT_CONTRADICTED]) f->verdict = VERDICT_CONTRADICTED;
-    else if (t->verdicts[VERDICT_REPRODUCED] == t->compared) f->verdict = VERDICT_REPRODUCED;
-    else f->verdict = VERDICT_INCONCLUSIVE;
-    f->seeds_needed = f->verdict == VERDICT_INCONCLUSIVE ? (t->unknown_seeds ? -1 : t->seeds_needed) : 0;
+    format_effect(effect, sizeof effect, effect_min, "std");
+    if (isfinite(effect_min) && effect_min > 0) snprintf(f->effect, sizeof f->effect, "≥ %s", effect);
+    else snprintf(f->effect, sizeof f->effect, "unknown (1 seed or no spread)");
+    if (pairs_min == pairs_max) snprintf(f->sides, sizeof f->sides, "%d per side, %d layers", pairs_min, compared);
+    else snprintf(f->sides, sizeof f->sides, "%d–%d per side, %d layers", pairs_min, pairs_max, compared);
+    snprintf(f->test, sizeof f->test, "every layer; Holm over %d layers", compared);
+    if (contradicted) f->verdict = VERDICT_CONTRADICTED, f->p = p_contra;
+    else if (raw[VERDICT_REPRODUCED] == compared) f->verdict = VERDICT_REPRODUCED, f->p = p_max;
+    else f->verdict = VERDICT_INCONCLUSIVE, f->p = p_max;
+    f->verdict_adjusted = f->verdict;
+    f->seeds_needed = f->verdict == VERDICT_INCONCLUSIVE ? (unknown_seeds ? -1 : seeds) : 0;
 }
 
 static const char *lens_description(const char *reading) {
@@ -249,27 +289,43 @@ static int lens_reading(Report *r, const char *reading) {
     fprintf(r->body, "**Reading %s**: %s.\n\n", reading, lens_description(reading));
     FILE *data = NULL;
     if (!rc && layers.count && !(data = plot_data_open(r, plot))) rc = ERR_FAILURE;
-    LensTally tally = {0};
-    if (data) {
-        fprintf(data, "# layer, dense KL mean, std, MeKi KL mean, std (nats)\n");
-        fprintf(r->body, "| layer | dense KL (nats) | MeKi KL (nats) | MeKi − dense [95%% CI] | effect | n | verdict |\n"
-                         "|---|---|---|---|---|---|---|\n");
-    }
-    for (int i = 0; data && !rc && i < layers.count; i++) rc = lens_layer(r, reading, layers.items[i], data, &tally);
+    LensLayer *rows = calloc((size_t)(layers.count ? layers.count : 1), sizeof *rows);
+    if (!rows) rc = error_set(ERR_FAILURE, "out of memory");
+    int n = 0;
+    if (data) fprintf(data, "# layer, dense KL mean, std, MeKi KL mean, std (nats)\n");
+    for (; data && !rc && n < layers.count; n++) rc = lens_layer(r, reading, layers.items[n], data, &rows[n]);
     if (data) {
         int closed = plot_data_close(r, data, plot);
         if (!rc) rc = closed;
+    }
+    if (!rc && data) {
+        /* Holm over the layers compared (the model's own head is no member) */
+        double p[n > 0 ? n : 1], adjusted[n > 0 ? n : 1];
+        for (int i = 0; i < n; i++) p[i] = rows[i].c.p;
+        holm_adjust(p, n, adjusted);
+        int members = 0;
+        for (int i = 0; i < n; i++) rows[i].p_adjusted = adjusted[i], members += !isnan(p[i]);
+        fprintf(r->body, "| layer | dense KL (nats) | MeKi KL (nats) | MeKi − dense [95%% CI] | effect | n | verdict | "
+                         "p (Holm over the %d layers) | verdict after Holm |\n|---|---|---|---|---|---|---|---|---|\n",
+                members);
+        for (int i = 0; i < n; i++) lens_row(r, layers.items[i], &rows[i]);
         fprintf(r->body, "\n");
     }
-    if (!rc) lens_finding(r, reading, &tally);
+    if (!rc) lens_finding(r, reading, rows, n);
     if (!rc && data) {
-        char title[200];
-        char n[32];
-        if (tally.pairs_min == tally.pairs_max) snprintf(n, sizeof n, "%d", tally.pairs_min);
-        else snprintf(n, sizeof n, "%d–%d", tally.pairs_min, tally.pairs_max);
-        snprintf(title, sizeof title, "Logit lens (%s): KL per layer (mean ± std, n = %s seeds per side)", reading, n);
+        char title[200], count[32];
+        int lo = 0, hi = 0;
+        for (int i = 0; i < n; i++) {
+            int k = rows[i].c.paired ? rows[i].c.pairs : rows[i].c.n_a < rows[i].c.n_b ? rows[i].c.n_a : rows[i].c.n_b;
+            if (!i || k < lo) lo = k;
+            if (k > hi) hi = k;
+        }
+        if (lo == hi) snprintf(count, sizeof count, "%d", lo);
+        else snprintf(count, sizeof count, "%d–%d", lo, hi);
+        snprintf(title, sizeof title, "Logit lens (%s): KL per layer (mean ± std, n = %s seeds per side)", reading, count);
         rc = plot_draw(r, "lens.gp", plot, title, "");
     }
+    free(rows);
     text_list_free(&layers);
     return rc;
 }

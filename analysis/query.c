@@ -57,6 +57,13 @@ int db_snapshot(Report *r) {
                                 "CREATE TEMP TABLE variants AS SELECT * FROM variant_summary; "
                                 "CREATE TEMP TABLE variant_stats AS SELECT * FROM variant_values; "
                                 "CREATE INDEX temp.variant_stats_by_name ON variant_stats(experiment, variant, name);");
+    double plans = 0;
+    if (!rc) rc = query_number(r, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'experiment_plans'",
+                               NULL, 0, &plans);
+    r->has_plans = plans > 0;
+    if (!rc) rc = query_number(r, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'item_scores'",
+                               NULL, 0, &plans);
+    r->has_items = plans > 0;
     return rc ? rc : preset_table(r);
 }
 
@@ -115,9 +122,39 @@ int query_values_in(Report *r, const char *view, const char *column, const char 
     return collect(r, view, column, experiment, NULL, conds, n_conds, values);
 }
 
+/* The runs of every status meeting conds, and the finished ones without the metric. */
+static int count_runs(Report *r, const char *experiment, const char *metric, const Cond *conds, int n_conds,
+                      RunCounts *c) {
+    char sql[2048];
+    const char *params[10] = {experiment, metric};
+    size_t used = (size_t)snprintf(sql, sizeof sql,
+        "SELECT count(*), sum(status = 'done'), sum(status = 'failed'), sum(status = 'diverged'), "
+        "sum(status = 'running'), sum(status = 'done' AND NOT EXISTS (SELECT 1 FROM figure_values x WHERE "
+        "x.experiment = s.experiment AND x.hash = s.hash AND x.name = ?2)), count(DISTINCT variant), %s "
+        "FROM run_states s WHERE experiment = ?1",
+        r->has_plans ? "(SELECT seeds FROM experiment_plans p WHERE p.experiment = ?1)" : "NULL");
+    for (int i = 0; i < n_conds && used < sizeof sql; i++) {
+        used += (size_t)snprintf(sql + used, sizeof sql - used, " AND %s = ?%d", conds[i].column, i + 3);
+        params[2 + i] = conds[i].value;
+    }
+    sqlite3_stmt *st;
+    int rc = open_query(r, sql, params, 2 + n_conds, &st), step;
+    if (rc) return rc;
+    if ((step = store_step(r->store, st)) == SQLITE_ROW) {
+        c->counted = 1;
+        c->done = sqlite3_column_int(st, 1), c->failed = sqlite3_column_int(st, 2);
+        c->diverged = sqlite3_column_int(st, 3), c->running = sqlite3_column_int(st, 4);
+        c->no_value = sqlite3_column_int(st, 5);
+        c->planned = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1
+                   : sqlite3_column_int(st, 7) * sqlite3_column_int(st, 6);
+    }
+    return store_finish(st, step < 0 ? -step : OK);
+}
+
 int query_values(Report *r, const char *metric, const char *experiment, const Cond *conds, int n_conds,
                  Values *values) {
-    return collect(r, "figure_values", "value", experiment, metric, conds, n_conds, values);
+    int rc = collect(r, "figure_values", "value", experiment, metric, conds, n_conds, values);
+    return rc ? rc : count_runs(r, experiment, metric, conds, n_conds, &values->runs);
 }
 
 int query_stat_in(Report *r, const char *view, const char *column, const char *experiment, const Cond *conds,

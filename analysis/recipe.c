@@ -21,6 +21,7 @@ static int pair_query(Report *r, const char *experiment, const char *column, con
 /* "0.1234 [0.1000, 0.1468]": the gain dense − MeKi with its 95% interval. */
 static void format_gain(char *out, size_t size, Comparison c) {
     if (isnan(c.difference)) snprintf(out, size, "–");
+    else if (isnan(c.lo) && c.no_spread) snprintf(out, size, "%+.4f (no interval: no spread observed)", c.difference);
     else if (isnan(c.lo)) snprintf(out, size, "%+.4f (no interval: one seed)", c.difference);
     else snprintf(out, size, "%+.4f [%+.4f, %+.4f]", c.difference, c.lo, c.hi);
 }
@@ -108,7 +109,7 @@ int section_budget(Report *r) {
                     c.verdict == VERDICT_NOT_MEASURED ? "not measured" : verdict_name(c.verdict, 0));
             if (!isnan(c.difference)) {
                 fprintf(f, "%.0f %.6f %.6f %.6f %d\n", tokens, c.difference, isnan(c.lo) ? c.difference : c.lo,
-                        isnan(c.hi) ? c.difference : c.hi, c.paired ? c.n_a : (c.n_a < c.n_b ? c.n_a : c.n_b));
+                        isnan(c.hi) ? c.difference : c.hi, c.paired ? c.pairs : (c.n_a < c.n_b ? c.n_a : c.n_b));
                 points++;
             }
         }

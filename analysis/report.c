@@ -42,7 +42,12 @@ static const KnownExperiment OWN[] = {
 static const char *verdict_text(const Finding *f) {
     static const char *const bold[] = {"**reproduced**", "**inconclusive**", "**contradicted**"};
     static const char *const bound[] = {"**meets**", "**inconclusive**", "**misses**"};
-    if (f->verdict == VERDICT_NOT_MEASURED) return "not measured";
+    static const char *const bold_missing[] = {"**reproduced** (runs missing)", "**inconclusive** (runs missing)",
+                                               "**contradicted** (runs missing)"};
+    static const char *const bound_missing[] = {"**meets** (runs missing)", "**inconclusive** (runs missing)",
+                                                "**misses** (runs missing)"};
+    if (f->verdict == VERDICT_NOT_MEASURED) return f->runs_missing ? "not measured (runs missing)" : "not measured";
+    if (f->runs_missing) return f->bound ? bound_missing[f->verdict] : bold_missing[f->verdict];
     return f->bound ? bound[f->verdict] : bold[f->verdict];
 }
 
@@ -50,24 +55,78 @@ static const char *verdict_text(const Finding *f) {
 static const char *seeds_text(char *out, size_t size, const Finding *f) {
     if (f->verdict != VERDICT_INCONCLUSIVE) snprintf(out, size, "–");
     else if (f->seeds_needed == -2) snprintf(out, size, "n/a (a fit)");
+    else if (f->seeds_needed == -3) snprintf(out, size, "unknown (no spread observed)");
     else if (f->seeds_needed > 0) snprintf(out, size, "%d", f->seeds_needed);
     else snprintf(out, size, "unknown (needs 2 seeds to estimate)");
     return out;
 }
 
-/* The findings added since index first, as one table. */
-static void write_findings(FILE *out, const Report *r, int first) {
-    if (first >= r->n_findings) return;
-    fprintf(out, "| paper's finding | paper | this run | difference | 95%% CI | effect | n | test | verdict | "
-                 "seeds for 80%% power |\n|---|---|---|---|---|---|---|---|---|---|\n");
-    for (int i = first; i < r->n_findings; i++) {
+/* "**reproduced**" or, when Holm's adjustment changed it, "reproduced → **inconclusive**". */
+static const char *adjusted_text(char *out, size_t size, const Finding *f) {
+    if (f->verdict_adjusted == f->verdict) snprintf(out, size, "%s", verdict_text(f));
+    else snprintf(out, size, "%s → %s", verdict_name(f->verdict, f->bound),
+                  f->bound ? (const char *[]){"**meets**", "**inconclusive**", "**misses**"}[f->verdict_adjusted]
+                           : (const char *[]){"**reproduced**", "**inconclusive**", "**contradicted**"}[f->verdict_adjusted]);
+    return out;
+}
+
+static const char *p_text(char *out, size_t size, double p) {
+    if (isnan(p)) snprintf(out, size, "–");
+    else snprintf(out, size, "%.2g", p);
+    return out;
+}
+
+/* A section's findings are written once Holm's adjustment over the whole report is known:
+ * the section leaves this marker in the body and write_report_file puts the table there. */
+#define FINDINGS_MARK '\x01'
+static void mark_findings(FILE *out, const Report *r, int first) {
+    if (first < r->n_findings) fprintf(out, "%c%d %d%c", FINDINGS_MARK, first, r->n_findings, FINDINGS_MARK);
+}
+
+/* The findings [first, last) as one table. */
+static void write_findings(FILE *out, const Report *r, int first, int last) {
+    fprintf(out, "| paper's finding | paper | this run | difference | 95%% CI | effect | n | runs | test | verdict | "
+                 "p (Holm) | verdict after Holm | seeds for 80%% power |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (int i = first; i < last; i++) {
         const Finding *f = &r->findings[i];
-        char seeds[64];
-        fprintf(out, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", f->claim, f->paper, f->ours,
-                f->difference, f->interval, f->effect, f->sides, f->test, verdict_text(f),
+        char seeds[64], adjusted[96], p[32];
+        fprintf(out, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", f->claim, f->paper, f->ours,
+                f->difference, f->interval, f->effect, f->sides, f->runs[0] ? f->runs : "–", f->test, verdict_text(f),
+                p_text(p, sizeof p, f->p_adjusted), adjusted_text(adjusted, sizeof adjusted, f),
                 seeds_text(seeds, sizeof seeds, f));
     }
     fprintf(out, "\n");
+}
+
+/* The body with each findings marker replaced by its table. */
+static void write_body(FILE *out, const Report *r) {
+    const char *p = r->body_text, *end = r->body_text + r->body_size;
+    while (p < end) {
+        const char *mark = memchr(p, FINDINGS_MARK, (size_t)(end - p));
+        if (!mark) { fwrite(p, 1, (size_t)(end - p), out); break; }
+        fwrite(p, 1, (size_t)(mark - p), out);
+        int first = 0, last = 0;
+        sscanf(mark + 1, "%d %d", &first, &last);
+        write_findings(out, r, first, last);
+        const char *close = memchr(mark + 1, FINDINGS_MARK, (size_t)(end - mark - 1));
+        p = close ? close + 1 : end;
+    }
+}
+
+/* Holm's step-down correction over every finding of the report with a test: the family
+ * is the report, so that about 44 findings do not give a "reproduced" by chance alone. */
+static void adjust_findings(Report *r) {
+    double *p = malloc((size_t)(r->n_findings ? r->n_findings : 1) * 2 * sizeof *p), *adjusted = p + r->n_findings;
+    if (!p) abort();
+    r->family = 0;
+    for (int i = 0; i < r->n_findings; i++) p[i] = r->findings[i].p, r->family += !isnan(p[i]);
+    holm_adjust(p, r->n_findings, adjusted);
+    for (int i = 0; i < r->n_findings; i++) {
+        Finding *f = &r->findings[i];
+        f->p_adjusted = adjusted[i];
+        f->verdict_adjusted = isnan(adjusted[i]) ? f->verdict : verdict_adjusted(f->verdict, adjusted[i]);
+    }
+    free(p);
 }
 
 /* Run counts of one experiment by status: done, failed or diverged, running. */
@@ -147,12 +206,13 @@ static int write_experiment(Report *r, const char *name, const char *title, cons
     if ((rc = corpus_note(r, name))) return rc;
     int first = r->n_findings;
     if (known && (rc = known_section(r, name))) return rc;
-    write_findings(r->body, r, first);
+    mark_findings(r->body, r, first);
     if ((!known || known->curves) && (rc = plot_curves(r, name))) return rc;
     if ((!known || known->decode) && (rc = plot_decode(r, name))) return rc;
     if ((rc = section_generic(r, name))) return rc;
     /* any experiment whose runs form a size x budget grid; experiments/scaling.ini always */
     if ((rc = section_scaling(r, name, !strcmp(name, "scaling")))) return rc;
+    if ((rc = section_baseline(r, name))) return rc;
     return section_zero_shot(r, name);
 }
 
@@ -348,49 +408,62 @@ static void write_reading_guide(FILE *out, const Report *r) {
                 "word) and 4-way continuation accuracies (length-normalised) built from held-out text. Where the "
                 "paper names a scale (0.6B, 1.7B, 4B), our model sizes are matched to it by rank, smallest first.\n\n"
                 "Each paper finding is a difference of means over seeds with its 95%% confidence interval: paired "
-                "by seed when both sides ran the same seeds (the shared seed fixes the initialisation and data "
-                "order), else Welch's t. It is **reproduced** when the whole interval lies on the paper's side of "
-                "zero, **contradicted** when it lies on the other side, **inconclusive** when it includes zero or "
-                "cannot be computed (one seed on a side). Bounds (decode at ≥ 95%% of dense speed, a perplexity "
-                "change within a target) are one-sample intervals: **meets**, **inconclusive** or **misses**. "
-                "\"effect\" is the difference in seed standard deviations (pooled, or of the per-seed differences "
-                "when paired); \"seeds for 80%% power\" is how many seeds per side would make an effect of the "
-                "observed size significant at 5%% with 80%% probability.");
+                "on the seeds both sides ran when there are two or more (the shared seed fixes the initialisation "
+                "and data order; a seed only one side ran is shown as unpaired), else Welch's t. It is "
+                "**reproduced** when the whole interval lies on the paper's side of zero, **contradicted** when it "
+                "lies on the other side, **inconclusive** when it includes zero or cannot be computed (one seed on "
+                "a side, or no spread observed: fewer than two distinct values on a side or in the paired "
+                "differences, which never reads as certainty). Bounds (decode at ≥ 95%% of dense speed, a "
+                "perplexity change within a target) are one-sample intervals: **meets**, **inconclusive** or "
+                "**misses**. Holm's correction runs over every finding of the report with a p value (the family "
+                "is named in the summary): both the verdict and the verdict after Holm are shown. \"runs\" counts "
+                "each side's runs by status, planned ones included when the sweep recorded its plan; a verdict "
+                "with a failed, diverged, NaN or unstarted run says \"(runs missing)\". \"effect\" is the "
+                "difference in seed standard deviations (pooled), or in the std of the paired differences; "
+                "\"seeds for 80%% power\" is how many seeds per side (pairs when paired) would make an effect of "
+                "the observed size significant at 5%% with 80%% probability (exact, from the noncentral t).");
     fprintf(out, "\n\n");
 }
 
-/* Counts of each verdict, comparisons and bounds apart. */
-static void verdict_counts(const Report *r, int comparisons[3], int bounds[3], int *unmeasured) {
+/* Counts of each verdict, comparisons and bounds apart (adjusted: after Holm). */
+static void verdict_counts(const Report *r, int adjusted, int comparisons[3], int bounds[3], int *unmeasured) {
     *unmeasured = 0;
     for (int v = 0; v < 3; v++) comparisons[v] = bounds[v] = 0;
     for (int i = 0; i < r->n_findings; i++) {
         const Finding *f = &r->findings[i];
-        if (f->verdict == VERDICT_NOT_MEASURED) ++*unmeasured;
-        else (f->bound ? bounds : comparisons)[f->verdict]++;
+        Verdict v = adjusted ? f->verdict_adjusted : f->verdict;
+        if (v == VERDICT_NOT_MEASURED) ++*unmeasured;
+        else (f->bound ? bounds : comparisons)[v]++;
     }
 }
 
 static void write_summary(FILE *out, const Report *r, int present, int paper_present) {
-    int c[3], b[3], unmeasured;
-    verdict_counts(r, c, b, &unmeasured);
+    int c[3], b[3], ac[3], ab[3], unmeasured;
+    verdict_counts(r, 0, c, b, &unmeasured);
+    verdict_counts(r, 1, ac, ab, &unmeasured);
     fprintf(out, "## Findings at a glance\n\n%d experiment(s) with finished runs, %d of them the paper's.",
             present, paper_present);
     if (r->paper_sections && r->absent[0])
         fprintf(out, " Paper experiments not in this database (no section): %s.", r->absent);
     if (!r->n_findings) {
-        fprintf(out, " No paper findings to check: no experiment of the paper is in this database.\n\n");
+        fprintf(out, " No paper findings to check: no experiment of the paper is in this database; each "
+                     "experiment's section compares its variants with its baseline.\n\n");
         return;
     }
     fprintf(out, " Paper comparisons: %d reproduced, %d inconclusive, %d contradicted. Bounds: %d met, %d "
                  "inconclusive, %d missed. %d finding(s) not measured.\n\n", c[0], c[1], c[2], b[0], b[1], b[2],
             unmeasured);
-    fprintf(out, "| section | paper's finding | verdict | difference [95%% CI] | effect | n | seeds for 80%% power "
-                 "|\n|---|---|---|---|---|---|---|\n");
+    fprintf(out, "Family for Holm's correction: the %d finding(s) of this report with a test (p value); after it, "
+                 "comparisons: %d reproduced, %d inconclusive, %d contradicted; bounds: %d met, %d inconclusive, "
+                 "%d missed.\n\n", r->family, ac[0], ac[1], ac[2], ab[0], ab[1], ab[2]);
+    fprintf(out, "| section | paper's finding | verdict | verdict after Holm | difference [95%% CI] | effect | n | "
+                 "runs | seeds for 80%% power |\n|---|---|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < r->n_findings; i++) {
         const Finding *f = &r->findings[i];
-        char seeds[64];
-        fprintf(out, "| %s | %s | %s | %s %s | %s | %s | %s |\n", f->section, f->claim, verdict_text(f), f->difference,
-                f->interval, f->effect, f->sides, seeds_text(seeds, sizeof seeds, f));
+        char seeds[64], adjusted[96];
+        fprintf(out, "| %s | %s | %s | %s | %s %s | %s | %s | %s | %s |\n", f->section, f->claim, verdict_text(f),
+                adjusted_text(adjusted, sizeof adjusted, f), f->difference, f->interval, f->effect, f->sides,
+                f->runs[0] ? f->runs : "–", seeds_text(seeds, sizeof seeds, f));
     }
     fprintf(out, "\n");
 }
@@ -408,7 +481,7 @@ static int write_report_file(Report *r, const char *path, int present, int paper
         fprintf(af.file, "Plots are missing: gnuplot could not be run.\n\n");
     if (r->plot_failures)
         fprintf(af.file, "%d plot(s) failed to draw: see plots/gnuplot.log.\n\n", r->plot_failures);
-    atomic_write(&af, r->body_text, r->body_size);
+    write_body(af.file, r);
     return atomic_commit(&af);
 }
 
@@ -442,6 +515,7 @@ static int generate(Report *r, ReportSummary *s) {
     if (rc) return rc;
     snprintf(s->report_path, sizeof s->report_path, "%s/report.md", o->out_dir);
     s->experiments = present;
+    adjust_findings(r);
     count_findings(r, s);
     s->plots = r->plots, s->plot_failures = r->plot_failures;
     s->gnuplot_missing = r->gnuplot_state == 0 && !(o->gnuplot && !o->gnuplot[0]);

@@ -2,6 +2,7 @@
  * report.c, which only dispatches to the sections. */
 #include "analysis/analysis.h"
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,8 @@ Finding *report_add_finding(Report *r, const char *section, const char *claim, c
     snprintf(f->section, sizeof f->section, "%s", section);
     snprintf(f->claim, sizeof f->claim, "%s", claim);
     snprintf(f->paper, sizeof f->paper, "%s", paper);
-    f->verdict = VERDICT_NOT_MEASURED;
+    f->verdict = f->verdict_adjusted = VERDICT_NOT_MEASURED;
+    f->p = f->p_adjusted = NAN;
     snprintf(f->difference, sizeof f->difference, "–");
     snprintf(f->interval, sizeof f->interval, "–");
     snprintf(f->effect, sizeof f->effect, "–");
@@ -57,4 +59,37 @@ void sanitize_name(char *out, size_t size, const char *text) {
     for (; text[i] && i + 1 < size; i++)
         out[i] = isalnum((unsigned char)text[i]) || text[i] == '-' || text[i] == '.' ? text[i] : '_';
     out[i] = 0;
+}
+
+/* The swept axes of an experiment: the keys of its variant labels ("a.b=v c.d=w"), in
+ * order of first appearance. */
+void label_axes(const TextList *variants, TextList *axes) {
+    for (int v = 0; v < variants->count; v++)
+        for (const char *p = variants->items[v]; *p;) {
+            while (*p == ' ' || *p == ',') p++;
+            const char *end = p + strcspn(p, " ,"), *equals = memchr(p, '=', (size_t)(end - p));
+            if (equals && axes->count < MAX_AXES) {
+                char key[128];
+                snprintf(key, sizeof key, "%.*s", (int)(equals - p), p);
+                int seen = 0;
+                for (int i = 0; i < axes->count && !seen; i++) seen = !strcmp(axes->items[i], key);
+                if (!seen) text_list_add(axes, key);
+            }
+            p = end;
+        }
+}
+
+/* The value of axis key in a label, or "" (the label does not name it). */
+void label_value(char *out, size_t size, const char *variant, const char *key) {
+    size_t n = strlen(key);
+    out[0] = 0;
+    for (const char *p = variant; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        const char *end = p + strcspn(p, " ,");
+        if ((size_t)(end - p) > n && !strncmp(p, key, n) && p[n] == '=') {
+            snprintf(out, size, "%.*s", (int)(end - p - n - 1), p + n + 1);
+            return;
+        }
+        p = end;
+    }
 }

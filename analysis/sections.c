@@ -343,40 +343,6 @@ static const struct { const char *metric, *header; int digits; double scale; int
     {"rom_bytes", "ROM table bytes", 0, 1, 2, 1}, {"dense_decode_tok_s", "dense decode tok/s", 1, 1, 0, 1},
     {"folded_decode_tok_s", "folded decode tok/s", 1, 1, 0, 1}, {"peak_rss_bytes", "peak RSS", 0, 1, 2, 1}};
 #define N_GENERIC_COLUMNS ((int)(sizeof GENERIC_COLUMNS / sizeof GENERIC_COLUMNS[0]))
-#define MAX_AXES 12
-
-/* The swept axes of an experiment: the keys of its variant labels ("a.b=v c.d=w"), in
- * order of first appearance. */
-static void label_axes(const TextList *variants, TextList *axes) {
-    for (int v = 0; v < variants->count; v++)
-        for (const char *p = variants->items[v]; *p;) {
-            while (*p == ' ' || *p == ',') p++;
-            const char *end = p + strcspn(p, " ,"), *equals = memchr(p, '=', (size_t)(end - p));
-            if (equals && axes->count < MAX_AXES) {
-                char key[128];
-                snprintf(key, sizeof key, "%.*s", (int)(equals - p), p);
-                int seen = 0;
-                for (int i = 0; i < axes->count && !seen; i++) seen = !strcmp(axes->items[i], key);
-                if (!seen) text_list_add(axes, key);
-            }
-            p = end;
-        }
-}
-
-/* The value of axis key in a label, or "" (the label does not name it). */
-static void label_value(char *out, size_t size, const char *variant, const char *key) {
-    size_t n = strlen(key);
-    out[0] = 0;
-    for (const char *p = variant; *p;) {
-        while (*p == ' ' || *p == ',') p++;
-        const char *end = p + strcspn(p, " ,");
-        if ((size_t)(end - p) > n && !strncmp(p, key, n) && p[n] == '=') {
-            snprintf(out, size, "%.*s", (int)(end - p - n - 1), p + n + 1);
-            return;
-        }
-        p = end;
-    }
-}
 
 /* An axis's value from the run's identity (the resolved configuration), which says what
  * ran whatever the label's spelling; the label's value when the identity has no such key

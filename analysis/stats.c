@@ -1,6 +1,8 @@
 /* Statistics over seeds, the log-linear fit of Fig. 6, and the comparison behind every
  * verdict in the report. */
 #include "analysis/analysis.h"
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_fit.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,28 +19,48 @@ Stat stat_of(const double *x, int n) {
     return s;
 }
 
+/* Least squares by GSL (gsl_fit_linear); the slope's standard error from its covariance. */
 LineFit fit_line(const double *x, const double *y, int n) {
-    LineFit f = {n, NAN, NAN, NAN, NAN};
+    LineFit f = {n, NAN, NAN, NAN, NAN, NAN};
     if (n < 2) return f;
-    double mx = 0, my = 0, sxx = 0, sxy = 0, syy = 0;
+    double mx = 0, sxx = 0, my = 0, syy = 0;
     for (int i = 0; i < n; i++) mx += x[i], my += y[i];
     mx /= n, my /= n;
-    for (int i = 0; i < n; i++) {
-        sxx += (x[i] - mx) * (x[i] - mx);
-        sxy += (x[i] - mx) * (y[i] - my);
-        syy += (y[i] - my) * (y[i] - my);
-    }
-    if (sxx <= 0) return f;
-    f.slope = sxy / sxx;
-    f.intercept = my - f.slope * mx;
-    f.r2 = syy > 0 ? sxy * sxy / (sxx * syy) : 1.0;
-    double sse = 0;
-    for (int i = 0; i < n; i++) {
-        double e = y[i] - f.intercept - f.slope * x[i];
-        sse += e * e;
-    }
-    if (n > 2) f.residual_std = sqrt(sse / (n - 2));
+    for (int i = 0; i < n; i++) sxx += (x[i] - mx) * (x[i] - mx), syy += (y[i] - my) * (y[i] - my);
+    if (!(sxx > 0)) return f;
+    double cov00, cov01, cov11, sse;
+    gsl_fit_linear(x, 1, y, 1, (size_t)n, &f.intercept, &f.slope, &cov00, &cov01, &cov11, &sse);
+    f.r2 = syy > 0 ? 1 - sse / syy : 1.0;
+    if (n > 2) f.residual_std = sqrt(sse / (n - 2)), f.slope_se = sqrt(cov11);
     return f;
+}
+
+/* Pure error from the points that share an x (seeds of one width); what the line leaves
+ * beyond it is lack of fit, F-tested on (groups - 2, n - groups) degrees of freedom. */
+LackOfFit lack_of_fit(const double *x, const double *y, int n, LineFit fit) {
+    LackOfFit l = {0, 0, NAN, NAN};
+    if (!isfinite(fit.slope)) return l;
+    double sse = 0, pure = 0;
+    int groups = 0;
+    for (int i = 0; i < n; i++) {
+        double e = y[i] - fit.intercept - fit.slope * x[i];
+        sse += e * e;
+        int first = 1;
+        for (int j = 0; j < i && first; j++) first = x[j] != x[i];
+        if (!first) continue;
+        groups++;
+        double sum = 0;
+        int count = 0;
+        for (int j = i; j < n; j++)
+            if (x[j] == x[i]) sum += y[j], count++;
+        for (int j = i; j < n; j++)
+            if (x[j] == x[i]) pure += (y[j] - sum / count) * (y[j] - sum / count);
+    }
+    l.df_lack = groups - 2, l.df_pure = n - groups;
+    if (l.df_lack < 1 || l.df_pure < 1 || !(pure > 0)) return l;
+    l.f = ((sse - pure) / l.df_lack) / (pure / l.df_pure);
+    l.p = gsl_cdf_fdist_Q(fmax(l.f, 0), l.df_lack, l.df_pure);
+    return l;
 }
 
 char *format_stat(char *out, size_t size, Stat s, int digits, double scale) {
@@ -71,17 +93,34 @@ Sample sample_of(const Values *v) {
     return s;
 }
 
-void fit_slope_interval(const double *x, int n, LineFit fit, double *lo, double *hi) {
+void fit_slope_interval(LineFit fit, double *lo, double *hi) {
     *lo = *hi = NAN;
-    if (n < 3 || !isfinite(fit.residual_std)) return;
-    double mx = 0, sxx = 0;
-    for (int i = 0; i < n; i++) mx += x[i];
-    mx /= n;
-    for (int i = 0; i < n; i++) sxx += (x[i] - mx) * (x[i] - mx);
-    if (!(sxx > 0)) return;
-    /* se(slope) = s / sqrt(Sxx), Student's t with the fit's n - 2 degrees of freedom */
-    double half = t_quantile(0.975, n - 2) * fit.residual_std / sqrt(sxx);
+    if (fit.n < 3 || !(fit.slope_se > 0)) return;
+    /* Student's t with the fit's n - 2 degrees of freedom */
+    double half = t_quantile(0.975, fit.n - 2) * fit.slope_se;
     *lo = fit.slope - half, *hi = fit.slope + half;
+}
+
+double fit_slope_p(LineFit fit) {
+    if (fit.n < 3 || !(fit.slope_se > 0)) return NAN;
+    return 2 * gsl_cdf_tdist_Q(fabs(fit.slope) / fit.slope_se, fit.n - 2);
+}
+
+int format_runs(char *out, size_t size, const char *name, const Values *v) {
+    const RunCounts *c = &v->runs;
+    out[0] = 0;
+    if (!c->counted) return 0;
+    int total = c->done + c->failed + c->diverged + c->running, used = 0;
+    int with_value = c->done - c->no_value, unstarted = c->planned > total ? c->planned - total : 0;
+    if (c->planned >= 0) used = snprintf(out, size, "%s: %d of %d planned done", name, with_value, c->planned);
+    else used = snprintf(out, size, "%s: %d done", name, with_value);
+    const struct { int n; const char *what; } extra[] = {{c->failed, "failed"}, {c->diverged, "diverged"},
+        {c->running, "running or interrupted"}, {c->no_value, "done without a value (NaN or not recorded)"},
+        {unstarted, "not started"}};
+    for (int i = 0; i < 5; i++)
+        if (extra[i].n > 0 && used >= 0 && (size_t)used < size)
+            used += snprintf(out + used, size - (size_t)used, ", %d %s", extra[i].n, extra[i].what);
+    return c->failed + c->diverged + c->running + c->no_value + unstarted > 0;
 }
 
 /* An effect in seed stds: two digits, whole numbers from 10, and no long number past 1000
@@ -94,6 +133,7 @@ void format_effect(char *out, size_t size, double effect, const char *noise) {
 
 void finding_numbers(Finding *f, Comparison c, const char *unit, int digits, double scale) {
     const char *space = *unit && strcmp(unit, "%") ? " " : "";
+    const char *noise = c.paired ? "std of paired differences" : "seed std";
     if (c.verdict == VERDICT_NOT_MEASURED) {
         snprintf(f->difference, sizeof f->difference, "–");
         snprintf(f->interval, sizeof f->interval, "–");
@@ -103,20 +143,25 @@ void finding_numbers(Finding *f, Comparison c, const char *unit, int digits, dou
                  f->bound ? " to the bound" : "");
         if (isfinite(c.lo))
             snprintf(f->interval, sizeof f->interval, "[%+.*f, %+.*f]", digits, c.lo * scale, digits, c.hi * scale);
-        else snprintf(f->interval, sizeof f->interval, "none: one seed, no spread");
-        if (c.noise == 0) snprintf(f->effect, sizeof f->effect, "seed std 0");
-        else if (isfinite(c.effect)) format_effect(f->effect, sizeof f->effect, c.effect, "seed std");
+        else if (c.no_spread) snprintf(f->interval, sizeof f->interval, "none: no spread observed");
+        else snprintf(f->interval, sizeof f->interval, "none: one seed on a side");
+        if (c.no_spread) snprintf(f->effect, sizeof f->effect, "unknown: no spread observed");
+        else if (isfinite(c.effect)) format_effect(f->effect, sizeof f->effect, c.effect, noise);
         else snprintf(f->effect, sizeof f->effect, "unknown");
     }
     if (f->bound) snprintf(f->sides, sizeof f->sides, "%d", c.n_a);
-    else if (c.paired) snprintf(f->sides, sizeof f->sides, "%d pairs", c.n_a);
+    else if (c.paired && (c.n_a > c.pairs || c.n_b > c.pairs))
+        snprintf(f->sides, sizeof f->sides, "%d pairs (unpaired: +%d / +%d)", c.pairs, c.n_a - c.pairs,
+                 c.n_b - c.pairs);
+    else if (c.paired) snprintf(f->sides, sizeof f->sides, "%d pairs", c.pairs);
     else snprintf(f->sides, sizeof f->sides, "%d / %d", c.n_a, c.n_b);
     if (c.verdict == VERDICT_NOT_MEASURED || !isfinite(c.lo)) snprintf(f->test, sizeof f->test, "–");
-    else if (f->bound) snprintf(f->test, sizeof f->test, "one-sample t, df %.0f", c.df);
-    else if (c.paired) snprintf(f->test, sizeof f->test, "paired by seed, df %.0f", c.df);
-    else snprintf(f->test, sizeof f->test, "Welch, df %.1f", c.df);
-    f->verdict = c.verdict;
-    f->seeds_needed = c.verdict == VERDICT_INCONCLUSIVE ? c.seeds_needed : 0;
+    else if (f->bound) snprintf(f->test, sizeof f->test, "one-sample t, df %.0f, p %.2g", c.df, c.p);
+    else if (c.paired) snprintf(f->test, sizeof f->test, "paired by seed, df %.0f, p %.2g", c.df, c.p);
+    else snprintf(f->test, sizeof f->test, "Welch, df %.1f, p %.2g", c.df, c.p);
+    f->verdict = f->verdict_adjusted = c.verdict;
+    f->p = c.p, f->p_adjusted = NAN;
+    f->seeds_needed = c.verdict != VERDICT_INCONCLUSIVE ? 0 : c.no_spread ? -3 : c.seeds_needed;
 }
 
 void finding_compare(Finding *f, const char *a_name, const Values *a, const char *b_name, const Values *b,
@@ -132,6 +177,9 @@ void finding_compare(Finding *f, const char *a_name, const Values *a, const char
     /* a difference of accuracies in percent is in points */
     finding_numbers(f, compare_samples(sample_of(a), sample_of(b), lower_is_better), strcmp(unit, "%") ? unit : "points",
                     digits, scale);
+    char ra[80], rb[80];
+    f->runs_missing = format_runs(ra, sizeof ra, a_name, a) | format_runs(rb, sizeof rb, b_name, b);
+    if (ra[0] || rb[0]) snprintf(f->runs, sizeof f->runs, "%s%s%s", ra, ra[0] && rb[0] ? "; " : "", rb);
 }
 
 void finding_bound(Finding *f, const char *name, const Values *s, double bound, int above_is_good, const char *unit,
@@ -144,4 +192,5 @@ void finding_bound(Finding *f, const char *name, const Values *s, double bound, 
                   format_stat(text, sizeof text, stat_of(s->x, s->count), digits, scale), space, unit, digits,
                   bound * scale, space, unit);
     finding_numbers(f, compare_bound(sample_of(s), bound, above_is_good), unit, digits, scale);
+    f->runs_missing = format_runs(f->runs, sizeof f->runs, name, s);
 }

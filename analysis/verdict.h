@@ -1,7 +1,8 @@
 /* Verdicts a reviewer would accept: a difference over seeds with its 95% confidence
- * interval (Welch's t, or paired by seed when both sides ran the same seeds), its size in
- * seed standard deviations, and a three-way verdict. Nothing here knows about the
- * database: the report passes the per-seed values in. */
+ * interval (paired on the seeds both sides ran, else Welch's t), its size in standard
+ * deviations, its p value for Holm's correction, and a three-way verdict. The t and
+ * normal distributions are GSL's. Nothing here knows about the database: the report
+ * passes the per-seed values in. */
 #ifndef ANALYSIS_VERDICT_H
 #define ANALYSIS_VERDICT_H
 #include <stdint.h>
@@ -10,7 +11,8 @@ typedef enum {
     VERDICT_NOT_MEASURED = -1,
     VERDICT_REPRODUCED = 0,   /* comparisons: right direction, interval excludes zero;
                                * bounds: "meets", the interval clears the bound */
-    VERDICT_INCONCLUSIVE = 1, /* the interval includes zero (or the bound); always with n = 1 */
+    VERDICT_INCONCLUSIVE = 1, /* the interval includes zero (or the bound); always with n = 1
+                               * and when no spread was observed */
     VERDICT_CONTRADICTED = 2, /* comparisons: wrong direction, interval excludes zero;
                                * bounds: "misses", the whole interval is on the wrong side */
 } Verdict;
@@ -25,15 +27,19 @@ typedef struct {
 
 typedef struct {
     Verdict verdict;
-    int paired;           /* 1: the interval is over per-seed differences */
-    int n_a, n_b;         /* values on each side (pairs: both = the number of pairs) */
-    double difference;    /* mean(a) - mean(b) */
+    int paired;           /* 1: the interval is over per-seed differences of the shared seeds */
+    int n_a, n_b;         /* values on each side */
+    int pairs;            /* shared seeds the interval pairs (0 when not paired) */
+    int no_spread;        /* 1: a side (or the differences) showed fewer than 2 distinct values:
+                           * no interval, inconclusive whatever the means */
+    double difference;    /* mean(a) - mean(b), or the mean paired difference when paired */
     double lo, hi;        /* 95% confidence interval of the difference (NAN when unknown) */
     double df;            /* degrees of freedom of the t interval */
-    double noise;         /* the seed std the effect is measured in (pooled, or of the pairs) */
-    double effect;        /* |difference| / noise (NAN when noise is unknown; INFINITY if 0) */
-    int seeds_needed;     /* seeds per side for 80% power at the observed effect, when the
-                           * verdict is inconclusive; 0 when not applicable, -1 when unknown */
+    double p;             /* two-sided p value of "difference = 0" (or of the bound); NAN when unknown */
+    double noise;         /* the std the effect is measured in: pooled seed std, or of the pairs' differences */
+    double effect;        /* |difference| / noise (NAN when noise is unknown or zero) */
+    int seeds_needed;     /* seeds per side (pairs when paired) for 80% power at the observed
+                           * effect (noncentral t), when inconclusive; 0 n/a, -1 unknown */
 } Comparison;
 
 /* The claim "a beats b", where lower (or higher) is better. */
@@ -41,9 +47,22 @@ Comparison compare_samples(Sample a, Sample b, int lower_is_better);
 /* The claim "s stays at or above (below) bound": one-sample interval against the bound. */
 Comparison compare_bound(Sample s, double bound, int above_is_good);
 
-/* Student's t: the two-sided 95% quantile t_{0.975, df} (df > 0, real-valued) and the CDF. */
+/* Student's t: quantile and CDF (df > 0, real-valued); GSL's. */
 double t_quantile(double p, double df);
 double t_cdf(double t, double df);
+/* Power of the two-sided 5% t test with df degrees of freedom when the t statistic's
+ * noncentrality is delta: P(|T'| > t_{.975,df}), T' noncentral t (exact, by integration). */
+double t_test_power(double df, double delta);
+/* Seeds per side for 80% power at effect size e: paired (or one sample) when paired,
+ * else two independent samples of equal size; -1 when e is not finite and positive. */
+int seeds_for_power(double effect, int paired);
+
+/* Holm's step-down adjustment of m p values (NAN entries are left out of the family and
+ * stay NAN); adjusted[i] belongs to p[i]. */
+void holm_adjust(const double *p, int m, double *adjusted);
+/* The verdict after adjustment: a verdict that the adjusted p no longer supports at 5%
+ * becomes inconclusive. */
+Verdict verdict_adjusted(Verdict raw, double p_adjusted);
 
 /* "reproduced", "inconclusive", "contradicted" (bounds: "meets", "inconclusive", "misses"). */
 const char *verdict_name(Verdict v, int bound);

@@ -13,6 +13,7 @@ DROP VIEW IF EXISTS temp.run_membership;
 DROP VIEW IF EXISTS temp.run_config;
 DROP VIEW IF EXISTS temp.preset_sizes;
 DROP VIEW IF EXISTS temp.run_figures;
+DROP VIEW IF EXISTS temp.run_states;
 DROP VIEW IF EXISTS temp.run_values;
 DROP VIEW IF EXISTS temp.variant_summary;
 DROP VIEW IF EXISTS temp.variant_values;
@@ -87,11 +88,12 @@ FROM (SELECT hash, replace(substr(variant, instr(variant, 'model.preset=') + 13)
 JOIN run_config c ON c.hash = m.hash
 GROUP BY c.d_model, c.n_layers;
 
--- One row per (experiment, finished run) with the attributes the tables group by. scale is
+-- One row per (experiment, run of any status) with the attributes the tables group by and
+-- its status: the report counts failed, diverged and unfinished runs per comparison from it. scale is
 -- the model preset named by the variant label, else by the config, else by another run of
 -- the same size, else "d<width> L<layers>".
-CREATE TEMP VIEW run_figures AS
-SELECT m.experiment, m.variant, m.corpus, c.hash, c.seed, c.git_revision, c.host, c.threads,
+CREATE TEMP VIEW run_states AS
+SELECT m.experiment, m.variant, m.corpus, c.hash, c.status, c.seed, c.git_revision, c.host, c.threads,
        coalesce(CASE WHEN instr(m.variant, 'model.preset=') > 0
                      THEN substr(m.rest, 1, instr(m.rest || ' ', ' ') - 1) END,
                 c.config_preset,
@@ -102,7 +104,10 @@ SELECT m.experiment, m.variant, m.corpus, c.hash, c.seed, c.git_revision, c.host
 FROM (SELECT hash, experiment, variant, corpus,
              replace(substr(variant, instr(variant, 'model.preset=') + 13), ',', ' ') AS rest
       FROM run_membership) m
-JOIN run_config c ON c.hash = m.hash AND c.status = 'done';
+JOIN run_config c ON c.hash = m.hash;
+
+-- The finished runs: every figure and verdict reads these.
+CREATE TEMP VIEW run_figures AS SELECT * FROM run_states WHERE status = 'done';
 
 -- The long form: one row per (experiment, finished run, measured metric), with the run's
 -- attributes to filter on. zero_shot_avg is derived here, the one figure not recorded as

@@ -1,6 +1,8 @@
-/* The report's zero-shot table: every task of the registry (train/zeroshot.c) per variant,
- * its accuracy pooled over seeds with a 95% binomial (Wilson) interval over the items
- * scored, against the task's chance level. */
+/* The report's zero-shot table: every task of the registry (train/zeroshot.c) per variant.
+ * Every seed scores the same items and the seeds' answers are correlated, so items pooled
+ * over seeds are not independent: the interval takes items as the unit (each item's mean
+ * correctness over the seeds, then a t interval over items), with the per-seed spread
+ * beside it. Runs recorded before item scores existed get a t interval over seeds. */
 #include "analysis/analysis.h"
 #include "runner/store.h"
 #include "train/zeroshot.h"
@@ -8,13 +10,29 @@
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 
-void wilson_interval(double correct, double n, double *low, double *high) {
-    const double z = 1.96;
-    if (!(n > 0)) { *low = *high = NAN; return; }
-    double p = correct / n, centre = (p + z * z / (2 * n)) / (1 + z * z / n);
-    double half = z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n);
-    *low = centre - half, *high = centre + half;
+void mean_interval(const double *x, int n, double *mean, double *low, double *high) {
+    Stat s = stat_of(x, n);
+    *mean = s.mean, *low = *high = NAN;
+    if (n < 2 || !(s.std > 0)) return;   /* one unit, or no spread: no interval */
+    double half = t_quantile(0.975, n - 1) * s.std / sqrt(n);
+    *low = s.mean - half, *high = s.mean + half;
+}
+
+/* Each item's mean correctness over the variant's runs (items any run scored). */
+static int item_means(Report *r, const char *experiment, const char *variant, const ZeroShotTask *task, Values *out) {
+    const char *params[] = {experiment, variant, task->name};
+    sqlite3_stmt *st;
+    int rc = store_prepare(r->store, task->primary_norm
+                           ? "SELECT avg(i.correct_norm) FROM item_scores i JOIN figures f ON f.hash = i.hash "
+                             "WHERE f.experiment = ?1 AND f.variant = ?2 AND i.task = ?3 GROUP BY i.item ORDER BY i.item"
+                           : "SELECT avg(i.correct) FROM item_scores i JOIN figures f ON f.hash = i.hash "
+                             "WHERE f.experiment = ?1 AND f.variant = ?2 AND i.task = ?3 GROUP BY i.item ORDER BY i.item",
+                           &st), step;
+    if (rc || (rc = store_bind_texts(r->store, st, params, 3))) return store_finish(st, rc);
+    while ((step = store_step(r->store, st)) == SQLITE_ROW) values_add(out, sqlite3_column_double(st, 0), 0);
+    return store_finish(st, step < 0 ? -step : OK);
 }
 
 /* One task's rows; *header once a row is written. */
@@ -23,34 +41,51 @@ static int task_rows(Report *r, const char *experiment, const ZeroShotTask *task
     snprintf(acc, sizeof acc, "%s_%s", task->name, task->primary_norm ? "acc_norm" : "acc");
     snprintf(items, sizeof items, "%s_items", task->name);
     const char *params[] = {experiment, acc, items};
-    sqlite3_stmt *st;
-    int rc = store_prepare(r->store,
-                           "SELECT a.variant, count(*), sum(a.value * i.value), sum(i.value) FROM figure_values a "
-                           "JOIN figure_values i ON i.experiment = a.experiment AND i.hash = a.hash AND i.name = ?3 "
-                           "JOIN variants v ON v.experiment = a.experiment AND v.variant = a.variant "
-                           "WHERE a.experiment = ?1 AND a.name = ?2 GROUP BY a.variant ORDER BY " VARIANT_ORDER, &st);
-    int step;
-    if (rc || (rc = store_bind_texts(r->store, st, params, 3))) return store_finish(st, rc);
-    while ((step = store_step(r->store, st)) == SQLITE_ROW) {
-        const char *variant = (const char *)sqlite3_column_text(st, 0);
-        int runs = sqlite3_column_int(st, 1);
-        double correct = round(sqlite3_column_double(st, 2)), n = sqlite3_column_double(st, 3), low, high;
-        wilson_interval(correct, n, &low, &high);
+    TextList variants = {0};
+    int rc = query_texts(r, "SELECT a.variant FROM figure_values a JOIN figure_values i ON i.experiment = a.experiment "
+                            "AND i.hash = a.hash AND i.name = ?3 JOIN variants v ON v.experiment = a.experiment AND "
+                            "v.variant = a.variant WHERE a.experiment = ?1 AND a.name = ?2 GROUP BY a.variant ORDER BY "
+                            VARIANT_ORDER, params, 3, &variants);
+    for (int k = 0; !rc && k < variants.count; k++) {
+        const char *variant = variants.items[k];
+        Values seeds = {0}, means = {0};
+        Cond c[] = {{"variant", variant}};
+        double n_items = 0, mean, low, high;
+        const char *p2[] = {experiment, variant, items};
+        if ((rc = query_values(r, acc, experiment, c, 1, &seeds)) ||
+            (rc = query_number(r, "SELECT sum(value) / count(*) FROM figure_values WHERE experiment = ?1 AND "
+                                  "variant = ?2 AND name = ?3", p2, 3, &n_items)) ||
+            (r->has_items && (rc = item_means(r, experiment, variant, task, &means)))) {
+            values_free(&seeds), values_free(&means);
+            break;
+        }
+        Stat per_seed = stat_of(seeds.x, seeds.count);
+        if (means.count) mean_interval(means.x, means.count, &mean, &low, &high);
+        else mean_interval(seeds.x, seeds.count, &mean, &low, &high);
         if (!*header) {
-            fprintf(r->body, "Zero-shot tasks built from the held-out text, pooled over seeds (items = the items "
-                             "scored, summed over runs; 95%% Wilson interval over items):\n\n"
-                             "| task | variant | runs | items | accuracy %% [95%% CI] | chance %% | against chance |\n"
-                             "|---|---|---|---|---|---|---|\n");
+            fprintf(r->body, "Zero-shot tasks built from the held-out text. Every seed scores the same items, so the "
+                             "95%% interval takes items as the unit (each item's correctness averaged over the seeds, "
+                             "then Student's t over items); runs recorded without per-item scores get a t interval "
+                             "over seeds instead (\"unit\" says which). The per-seed spread is beside it.\n\n"
+                             "| task | variant | runs | items per run | accuracy %% [95%% CI] | unit | per seed %% "
+                             "(mean ± std) | chance %% | against chance |\n|---|---|---|---|---|---|---|---|---|\n");
             *header = 1;
         }
-        char label[160];
-        short_label(label, sizeof label, variant ? variant : "");
-        const char *side = !(n > 0) ? "–" : low > task->chance ? "above" : high < task->chance ? "below" : "at chance";
-        fprintf(r->body, "| %s%s | %s | %d | %.0f | %.1f [%.1f, %.1f] | %.0f | %s |\n", task->name,
-                task->primary_norm ? " (norm)" : "", label, runs, n, n > 0 ? 100 * correct / n : NAN, 100 * low,
-                100 * high, 100 * task->chance, side);
+        char label[160], ci[64], spread[64];
+        short_label(label, sizeof label, variant);
+        if (isfinite(low)) snprintf(ci, sizeof ci, "%.1f [%.1f, %.1f]", 100 * mean, 100 * low, 100 * high);
+        else snprintf(ci, sizeof ci, "%.1f (no interval: %s)", 100 * mean,
+                      (means.count ? means.count : seeds.count) < 2 ? "one unit" : "no spread observed");
+        const char *side = !isfinite(low) ? "unknown" : low > task->chance ? "above"
+                         : high < task->chance ? "below" : "at chance";
+        fprintf(r->body, "| %s%s | %s | %d | %.0f | %s | %s | %s | %.0f | %s |\n", task->name,
+                task->primary_norm ? " (norm)" : "", label, seeds.count, n_items, ci,
+                means.count ? "items" : "seeds (no item scores)", format_stat(spread, sizeof spread, per_seed, 1, 100),
+                100 * task->chance, side);
+        values_free(&seeds), values_free(&means);
     }
-    return store_finish(st, step < 0 ? -step : OK);
+    text_list_free(&variants);
+    return rc;
 }
 
 int section_zero_shot(Report *r, const char *experiment) {

@@ -135,6 +135,7 @@ int cmd_eval(int argc, char **argv) {
     DownstreamResult extras = {0};
     if ((zero_shot || lens) && (rc = evaluate_downstream(&m, data_dir, &val, zero_shot, tasks, lens, items, &extras))) {
         fprintf(stderr, "meki eval: %s\n", error_message());
+        downstream_free(&extras);
         token_file_close(&val);
         model_free(&m);
         return rc;
@@ -178,6 +179,7 @@ int cmd_eval(int argc, char **argv) {
         printf("%s\n", json_end(&j));
         json_free(&j);
     }
+    downstream_free(&extras);
     token_file_close(&val);
     model_free(&m);
     return 0;

@@ -31,6 +31,12 @@ static int downstream(const RunSettings *s, const char *data_dir, Model *m, cons
         }
         snprintf(name, sizeof name, "%s_items", ZERO_SHOT_TASK[k].name);
         metrics_add(out, name, x.task[k].count, "items");
+        /* each item's correctness, for intervals with items as the unit (runner/store.h) */
+        for (int i = 0; i < x.task[k].n_items; i++)
+            if (x.task[k].items[i] >= 0) {
+                snprintf(name, sizeof name, "%s%s:%d", METRIC_ITEM_PREFIX, ZERO_SHOT_TASK[k].name, i);
+                metrics_add(out, name, x.task[k].items[i], "item");
+            }
     }
     if (!rc && s->eval.logit_lens)
         for (int r = 0; r < LENS_READINGS; r++)
@@ -39,6 +45,7 @@ static int downstream(const RunSettings *s, const char *data_dir, Model *m, cons
                 lens_metric_name(name, sizeof name, r, l);
                 metrics_add(out, name, x.kl[r][l], "nats");
             }
+    downstream_free(&x);
     return rc;
 }
 

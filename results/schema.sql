@@ -63,4 +63,26 @@ CREATE TABLE IF NOT EXISTS metrics (
     PRIMARY KEY (hash, name)
 ) WITHOUT ROWID;
 
+-- What each experiment file planned and how the report analyses it ([analysis]), written
+-- by every sweep of it; outside any run's identity. Added to version 1 in place
+-- (CREATE IF NOT EXISTS on open): older readers ignore it, the report reads it if there.
+CREATE TABLE IF NOT EXISTS experiment_plans (
+    experiment TEXT PRIMARY KEY,
+    seeds INTEGER NOT NULL,         -- seeds per variant
+    runs INTEGER NOT NULL,          -- distinct runs of the grid
+    baseline TEXT                   -- [analysis] baseline "section.key=value"; NULL: the report's default
+) WITHOUT ROWID;
+
+-- Each zero-shot item's correctness per run (bit 0 acc, bit 1 acc_norm of the task's
+-- items as built from the held-out text): every seed scores the same items, so the
+-- report's intervals take items as the unit. Added to version 1 in place, like the above.
+CREATE TABLE IF NOT EXISTS item_scores (
+    hash TEXT NOT NULL REFERENCES runs(hash),
+    task TEXT NOT NULL,
+    item INTEGER NOT NULL,          -- index in the task's items
+    correct INTEGER NOT NULL,       -- 1: right by acc
+    correct_norm INTEGER NOT NULL,  -- 1: right by acc_norm (acc for a task without it)
+    PRIMARY KEY (hash, task, item)
+) WITHOUT ROWID;
+
 PRAGMA user_version = 1;

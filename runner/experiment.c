@@ -38,6 +38,8 @@ static const KeySpec KEYS[] = {
     {"experiment", "name", K_EXPERIMENT, OP, 1, 0, 0, 0, 0},
     {"experiment", "description", K_EXPERIMENT, OP, 1, 0, 0, 0, 0},
     {"experiment", "seeds", K_EXPERIMENT, ID, 1, 0, 0, 0, 0},   /* sets train.seed */
+    /* how the report reads the results, never what a run computes: not in any identity */
+    {"analysis", "baseline", K_EXPERIMENT, OP, 1, 0, 0, 0, 0},
     {"model", "preset", K_PRESET, ID, 1, 0, 0, 0, 0},           /* sets the model fields */
     {"train", "tokens", K_LONG, ID, 1, RS(train.tokens), 1, 1e13},
     /* the budget per RAM parameter (issue 15): resolves train.tokens, which carries it into
@@ -102,7 +104,7 @@ const KeySpec *experiment_keys(int *count) {
     return KEYS;
 }
 
-static const char *SECTIONS[] = {"experiment", "model", "memory", "train", "eval", "bench", "data", "sweep"};
+static const char *SECTIONS[] = {"experiment", "model", "memory", "train", "eval", "bench", "data", "sweep", "analysis"};
 
 /* ---------- values ---------- */
 
@@ -352,7 +354,7 @@ static void check_section_header(Parser *p, const char *line) {
     trim_copy(name, sizeof name, line + 1, (size_t)(close - line - 1));
     if (!known_section(name))
         fail(p, p->line, "unknown section [%s] (experiment, model, memory, meki, ple, engram, train, "
-             "eval, bench, data, sweep)", name);
+             "eval, bench, data, sweep, analysis)", name);
 }
 
 /* fgets for inih over the file held in memory, counting lines: Debian's libinih does not
@@ -408,6 +410,39 @@ static int set_experiment_key(Parser *p, const char *key, const char *value, int
     }
     exp->n_seeds = count;
     return 1;
+}
+
+/* [analysis] baseline = section.key=value: checked against the axes once the file is read. */
+static int set_analysis_key(Parser *p, const char *key, const char *value, int line) {
+    ExperimentConfig *exp = p->exp;
+    if (strcmp(key, "baseline")) return fail(p, line, "unknown key '%s' in [analysis] (baseline)", key);
+    if (exp->baseline_line)
+        return fail(p, line, "duplicate key 'baseline' in [analysis] (first set at line %d)", exp->baseline_line);
+    if (!strchr(value, '=') || strlen(value) >= sizeof exp->baseline)
+        return fail(p, line, "[analysis] baseline = '%s': expected a swept axis and one of its values, e.g. "
+                    "memory.kind=none", value);
+    snprintf(exp->baseline, sizeof exp->baseline, "%s", value);
+    exp->baseline_line = line;
+    return 1;
+}
+
+/* The baseline names a [sweep] axis and one of its listed values (as written there). */
+static int check_baseline(Parser *p) {
+    ExperimentConfig *exp = p->exp;
+    if (!exp->baseline_line) return 1;
+    char key[EXP_TEXT];
+    const char *equals = strchr(exp->baseline, '=');
+    snprintf(key, sizeof key, "%.*s", (int)(equals - exp->baseline), exp->baseline);
+    for (int a = 0; a < exp->n_axes; a++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s.%s", exp->axes[a].section, exp->axes[a].key);
+        if (strcmp(name, key)) continue;
+        for (int v = 0; v < exp->axes[a].n_values; v++)
+            if (!strcmp(exp->axes[a].values[v], equals + 1)) return 1;
+        return fail(p, exp->baseline_line, "[analysis] baseline: %s is not one of the values of %s (line %d)",
+                    equals + 1, key, exp->axes[a].line);
+    }
+    return fail(p, exp->baseline_line, "[analysis] baseline: %s is not a [sweep] axis of this file", key);
 }
 
 static int add_axis(Parser *p, const char *name, const char *value, int line) {
@@ -482,6 +517,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
     if (!strcmp(section, "sweep")) return add_axis(p, name, value, line);
     KeyRef k;
     if (!strcmp(section, "experiment") && find_key(section, name, &k)) return set_experiment_key(p, name, value, line);
+    if (!strcmp(section, "analysis")) return set_analysis_key(p, name, value, line);
     return add_entry(p, section, name, value, line);
 }
 
@@ -764,7 +800,7 @@ int experiment_load(ExperimentConfig *exp, const char *path) {
         p->error_line = 0;
         fail(p, syntax_line, "syntax error: expected [section] or key = value");
     }
-    if (!p->error_line && check_whole_file(p)) expand(p);
+    if (!p->error_line && check_whole_file(p) && check_baseline(p)) expand(p);
     int rc = OK;
     if (p->error_line) {
         rc = error_set(ERR_INPUT, "%s:%d: %s", path, p->error_line, p->message);

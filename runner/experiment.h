@@ -76,6 +76,8 @@ typedef struct {
     char name[64], description[EXP_TEXT];
     uint64_t seeds[EXP_MAX_SEEDS];
     int n_seeds;
+    char baseline[EXP_TEXT];    /* [analysis] baseline "section.key=value", "" unset; not in any identity */
+    int baseline_line;
     ExpEntry entries[EXP_MAX_ENTRIES];
     int n_entries;
     SweepAxis axes[EXP_MAX_AXES];

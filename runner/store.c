@@ -27,6 +27,30 @@ struct Store {
     int merging;               /* a constraint broken now is the source file's fault */
 };
 
+/* The tables added to version 1 after its release: created on every open for writing. */
+#define ADDED_SQL \
+    "-- What each experiment file planned and how the report analyses it ([analysis]), written\n" \
+    "-- by every sweep of it; outside any run's identity. Added to version 1 in place\n" \
+    "-- (CREATE IF NOT EXISTS on open): older readers ignore it, the report reads it if there.\n" \
+    "CREATE TABLE IF NOT EXISTS experiment_plans (\n" \
+    "    experiment TEXT PRIMARY KEY,\n" \
+    "    seeds INTEGER NOT NULL,         -- seeds per variant\n" \
+    "    runs INTEGER NOT NULL,          -- distinct runs of the grid\n" \
+    "    baseline TEXT                   -- [analysis] baseline \"section.key=value\"; NULL: the report's default\n" \
+    ") WITHOUT ROWID;\n" \
+    "\n" \
+    "-- Each zero-shot item's correctness per run (bit 0 acc, bit 1 acc_norm of the task's\n" \
+    "-- items as built from the held-out text): every seed scores the same items, so the\n" \
+    "-- report's intervals take items as the unit. Added to version 1 in place, like the above.\n" \
+    "CREATE TABLE IF NOT EXISTS item_scores (\n" \
+    "    hash TEXT NOT NULL REFERENCES runs(hash),\n" \
+    "    task TEXT NOT NULL,\n" \
+    "    item INTEGER NOT NULL,          -- index in the task's items\n" \
+    "    correct INTEGER NOT NULL,       -- 1: right by acc\n" \
+    "    correct_norm INTEGER NOT NULL,  -- 1: right by acc_norm (acc for a task without it)\n" \
+    "    PRIMARY KEY (hash, task, item)\n" \
+    ") WITHOUT ROWID;\n"
+
 /* Kept identical to results/schema.sql (tests/test_store.c compares them). */
 static const char SCHEMA_SQL[] =
     "-- The results store of the meki harness, schema version 1 (PRAGMA user_version).\n"
@@ -93,6 +117,8 @@ static const char SCHEMA_SQL[] =
     "    unit TEXT NOT NULL,\n"
     "    PRIMARY KEY (hash, name)\n"
     ") WITHOUT ROWID;\n"
+    "\n"
+    ADDED_SQL
     "\n"
     "PRAGMA user_version = 1;\n";
 
@@ -306,7 +332,8 @@ static int enable_wal(Store *s) {
 static int ensure_schema(Store *s, void *arg) {
     long long version = 0;
     int rc = read_int(s, "PRAGMA user_version", &version);
-    if (rc != SQLITE_OK || version == STORE_SCHEMA_VERSION) return rc;
+    if (rc != SQLITE_OK) return rc;
+    if (version == STORE_SCHEMA_VERSION) return exec(s, ADDED_SQL);   /* a database made before the table */
     if (version == 0) return exec(s, SCHEMA_SQL);
     snprintf(s->message, sizeof s->message, "schema version %lld, this meki knows version %d", version,
              STORE_SCHEMA_VERSION);
@@ -422,6 +449,28 @@ int store_link_experiment(Store *s, const char *hash, const char *experiment, co
     return transaction(s, insert_link, &link, "linking a run to its experiment");
 }
 
+typedef struct { const char *experiment, *baseline; int seeds, runs; } Plan;
+
+static int insert_plan(Store *s, void *arg) {
+    const Plan *p = arg;
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st, "INSERT OR REPLACE INTO experiment_plans(experiment, seeds, runs, baseline) "
+                             "VALUES (?1, ?2, ?3, nullif(?4, ''))");
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_bind_text(st, 1, p->experiment, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, p->seeds);
+    sqlite3_bind_int(st, 3, p->runs);
+    sqlite3_bind_text(st, 4, p->baseline ? p->baseline : "", -1, SQLITE_STATIC);
+    rc = note(s, sqlite3_step(st));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int store_record_plan(Store *s, const char *experiment, int seeds, int runs, const char *baseline) {
+    Plan plan = {experiment, baseline, seeds, runs};
+    return transaction(s, insert_plan, &plan, "recording the experiment's plan");
+}
+
 typedef struct { const RunIdentity *id; int started; } BeginArgs;
 
 static int begin_body(Store *s, void *arg) {
@@ -471,18 +520,43 @@ static int insert_curve(Store *s, const FinishArgs *a) {
     return rc;
 }
 
+/* One zero-shot item's correctness ("item:<task>:<index>", bits as in item_scores). */
+static int insert_item(Store *s, sqlite3_stmt *st, const char *hash, const Metric *m) {
+    char task[48];
+    const char *name = m->name + strlen(METRIC_ITEM_PREFIX), *colon = strrchr(name, ':');
+    if (!colon || !isfinite(m->value)) return SQLITE_OK;   /* not an item: nothing to keep */
+    snprintf(task, sizeof task, "%.*s", (int)(colon - name), name);
+    int bits = (int)m->value;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, task, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, atoi(colon + 1));
+    sqlite3_bind_int(st, 4, bits & 1);
+    sqlite3_bind_int(st, 5, bits >> 1 & 1);
+    int rc = note(s, sqlite3_step(st));
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 static int insert_metrics(Store *s, const FinishArgs *a) {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st, *items = NULL;
     int rc = run_sql(s, "DELETE FROM metrics WHERE hash = ?", "t", a->hash);
+    if (rc == SQLITE_OK) rc = run_sql(s, "DELETE FROM item_scores WHERE hash = ?", "t", a->hash);
     if (rc == SQLITE_OK)
         rc = prepare(s, &st, "INSERT OR REPLACE INTO metrics(hash, name, value, unit) VALUES (?, ?, ?, ?)");
     if (rc != SQLITE_OK) return rc;
+    rc = prepare(s, &items, "INSERT OR REPLACE INTO item_scores(hash, task, item, correct, correct_norm) "
+                            "VALUES (?, ?, ?, ?, ?)");
     for (int i = 0; a->metrics && i < a->metrics->count && rc == SQLITE_OK; i++) {
         const Metric *m = &a->metrics->items[i];
+        if (!strncmp(m->name, METRIC_ITEM_PREFIX, strlen(METRIC_ITEM_PREFIX))) {
+            rc = insert_item(s, items, a->hash, m);
+            continue;
+        }
         rc = bind(s, st, "ttdt", a->hash, m->name, m->value, m->unit);
         if (rc == SQLITE_OK) rc = run(s, st);
     }
     sqlite3_finalize(st);
+    sqlite3_finalize(items);
     return rc;
 }
 
@@ -624,6 +698,7 @@ static const char *MERGE_STEPS[] = {
     "SELECT id, host, cpu_model, cores, openblas, threads, first_seen FROM source.environment",
     "DELETE FROM main.curves WHERE hash IN (SELECT hash FROM temp.taken)",
     "DELETE FROM main.metrics WHERE hash IN (SELECT hash FROM temp.taken)",
+    "DELETE FROM main.item_scores WHERE hash IN (SELECT hash FROM temp.taken)",
     "DELETE FROM main.runs WHERE hash IN (SELECT hash FROM temp.taken)",
     "INSERT INTO main.runs(hash, experiment, variant, config_json, seed, git_revision, host, pid, threads, "
     "environment, status, error, started_at, finished_at) SELECT hash, experiment, variant, config_json, "
@@ -637,10 +712,26 @@ static const char *MERGE_STEPS[] = {
     "FROM source.run_experiments",
 };
 
+/* The tables added to version 1 in place: a source made before them has none to merge. */
+static const struct { const char *table, *sql; } MERGE_ADDED[] = {
+    {"item_scores", "INSERT INTO main.item_scores(hash, task, item, correct, correct_norm) SELECT hash, task, item, "
+                    "correct, correct_norm FROM source.item_scores WHERE hash IN (SELECT hash FROM temp.taken)"},
+    {"experiment_plans", "INSERT OR IGNORE INTO main.experiment_plans(experiment, seeds, runs, baseline) SELECT "
+                         "experiment, seeds, runs, baseline FROM source.experiment_plans"},
+};
+
 static int merge_body(Store *s, void *arg) {
     int rc = SQLITE_OK;
     for (size_t i = 0; i < sizeof MERGE_STEPS / sizeof MERGE_STEPS[0] && rc == SQLITE_OK; i++)
         rc = exec(s, MERGE_STEPS[i]);
+    for (size_t i = 0; i < sizeof MERGE_ADDED / sizeof MERGE_ADDED[0] && rc == SQLITE_OK; i++) {
+        char sql[160];
+        long long present = 0;
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM source.sqlite_master WHERE type = 'table' AND name = '%s'",
+                 MERGE_ADDED[i].table);
+        rc = read_int(s, sql, &present);
+        if (rc == SQLITE_OK && present) rc = exec(s, MERGE_ADDED[i].sql);
+    }
     long long taken = 0;
     if (rc == SQLITE_OK) rc = read_int(s, "SELECT count(*) FROM temp.taken", &taken);
     *(int *)arg = (int)taken;

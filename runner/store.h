@@ -27,6 +27,10 @@ typedef struct {
     int count, capacity;
 } MetricList;
 
+/* A metric named METRIC_ITEM_PREFIX "<task>:<item>" is one zero-shot item's correctness
+ * (bit 0 acc, bit 1 acc_norm): the store puts it in item_scores, not in metrics, and it
+ * travels with the others (MPI included) at no extra cost to the plumbing. */
+#define METRIC_ITEM_PREFIX "item:"
 void metrics_add(MetricList *list, const char *name, double value, const char *unit);
 double metrics_get(const MetricList *list, const char *name);   /* NAN if absent */
 void metrics_free(MetricList *list);
@@ -54,6 +58,9 @@ int store_record_environment(Store *store, int threads, char id[17]);
 int store_run_status(Store *store, const char *hash, char *status, int size);
 /* Links a run to an experiment (runs shared between experiments are listed by each). */
 int store_link_experiment(Store *store, const char *hash, const char *experiment, const char *variant);
+/* The experiment file's plan (seeds per variant, distinct runs) and its [analysis]
+ * baseline ("" or NULL: the report's default), replacing an earlier sweep's. */
+int store_record_plan(Store *store, const char *experiment, int seeds, int runs, const char *baseline);
 /* Marks the run running (inserting it if new) unless it is done; *started = 0 if done. */
 int store_begin_run(Store *store, const RunIdentity *id, int *started);
 /* One transaction: the run's status and error, its curve (replacing any earlier one)

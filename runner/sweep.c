@@ -492,6 +492,8 @@ int sweep_run(const SweepContext *ctx, const ExperimentConfig *exp, int shard_in
     int *pending = calloc((size_t)exp->n_runs + 1, sizeof *pending);
     char (*dirs)[4096] = calloc((size_t)exp->n_runs + 1, sizeof *dirs);
     int rc = pending && dirs ? OK : error_set(ERR_FAILURE, "out of memory");
+    /* the plan and [analysis] baseline, for the report's runs planned and comparisons */
+    if (rc == OK) rc = store_record_plan(ctx->store, exp->name, exp->n_seeds ? exp->n_seeds : 1, exp->n_runs, exp->baseline);
     if (rc == OK) rc = find_pending(ctx, exp, shard_index, shard_count, pending, summary);
     int n_pending = 0;
     for (int r = 0; r < exp->n_runs; r++) n_pending += pending && pending[r];

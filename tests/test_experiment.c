@@ -119,6 +119,12 @@ static const BadFile BAD_FILES[] = {
     {"swept seq_len too long", HEAD "[sweep]\ntrain.seq_len = 32, 128\n", 4, "seq_len 128 exceeds the model's "
      "seq_len 64 in run train.seq_len=128"},
     {"missing corpus file", HEAD "[data]\ncorpus = /nonexistent/corpus.txt\n", 4, "cannot find corpus input"},
+    {"baseline not an axis", HEAD "[sweep]\nmemory.kind = none, meki\n[analysis]\nbaseline = meki.d_mem=8\n", 6,
+     "[analysis] baseline: meki.d_mem is not a [sweep] axis"},
+    {"baseline value not swept", HEAD "[sweep]\nmemory.kind = none, meki\n[analysis]\nbaseline = memory.kind=ple\n", 6,
+     "ple is not one of the values of memory.kind (line 4)"},
+    {"baseline without a value", HEAD "[analysis]\nbaseline = dense\n", 4, "expected a swept axis and one of its values"},
+    {"unknown analysis key", HEAD "[analysis]\nfamily = all\n", 4, "unknown key 'family' in [analysis]"},
     {"too many corpus inputs", HEAD "[data]\ncorpus = a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,"
      "a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a\n", 4, "name a folder or an @list file"},
 };
@@ -275,6 +281,22 @@ static void test_hash(void **state) {
     free(json);
     assert_string_not_equal(exp->runs[0].hash, exp->runs[1].hash);   /* seeds differ */
     release(exp);
+}
+
+/* [analysis] baseline says how the report compares variants, not what a run computes:
+ * the same grid with and without it has the same hashes. */
+static void test_analysis_baseline_not_identity(void **state) {
+    const char *grid = "[experiment]\nname = b\nseeds = 1, 2\n[sweep]\nmemory.kind = none, meki\n";
+    char text[512];
+    ExperimentConfig *plain = load_ok(grid);
+    snprintf(text, sizeof text, "%s[analysis]\nbaseline = memory.kind=meki\n", grid);
+    ExperimentConfig *with = load_ok(text);
+    assert_string_equal(with->baseline, "memory.kind=meki");
+    assert_string_equal(plain->baseline, "");
+    assert_int_equal(plain->n_runs, with->n_runs);
+    for (int r = 0; r < plain->n_runs; r++) assert_string_equal(plain->runs[r].hash, with->runs[r].hash);
+    release(plain);
+    release(with);
 }
 
 /* The recipe keys (issue 15) came after runs were stored: at their defaults the identity
@@ -552,6 +574,7 @@ static void test_every_key_changes_the_hash_or_is_operational(void **state) {
             if (k->role != KEY_OPERATIONAL) fail_msg("%s.%s cannot be set from a file but is identity", k->section, k->key);
             continue;
         }
+        if (!strcmp(k->section, "analysis")) continue;   /* names an axis: test_analysis_baseline_not_identity */
         const void *field = (const char *)s + k->offset;
         char value[EXP_TEXT + 100];
         switch (k->type) {
@@ -657,6 +680,7 @@ int main(void) {
         cmocka_unit_test(test_grid_order_and_dedup),
         cmocka_unit_test(test_list_valued_axis),
         cmocka_unit_test(test_hash),
+        cmocka_unit_test(test_analysis_baseline_not_identity),
         cmocka_unit_test(test_recipe_keys_only_when_set),
         cmocka_unit_test(test_weights_dtypes_identity),
         cmocka_unit_test(test_final_tokens_identity),

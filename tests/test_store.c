@@ -170,6 +170,52 @@ static void test_list_runs_every_metric(void **state) {
     assert_string_equal(l.unit, "widgets");
 }
 
+/* Zero-shot items travel as "item:<task>:<index>" metrics and land in item_scores, not in
+ * metrics; the plan and [analysis] baseline land in experiment_plans. */
+static void test_item_scores_and_plan(void **state) {
+    const char *path = temp_path("items.db");
+    Store *s;
+    assert_int_equal(store_open(&s, path), OK);
+    RunIdentity id = identity("dddd", "items", 1);
+    int started;
+    assert_int_equal(store_begin_run(s, &id, &started), OK);
+    MetricList m = {0};
+    metrics_add(&m, "word_acc", 0.5, "fraction");
+    metrics_add(&m, METRIC_ITEM_PREFIX "word:0", 3, "item");
+    metrics_add(&m, METRIC_ITEM_PREFIX "word:7", 0, "item");
+    metrics_add(&m, METRIC_ITEM_PREFIX "choice:2", 2, "item");
+    assert_int_equal(store_finish_run(s, "dddd", "done", NULL, NULL, 0, &m), OK);
+    metrics_free(&m);
+    assert_int_equal(store_record_plan(s, "items", 3, 6, "memory.kind=none"), OK);
+    assert_int_equal(store_record_plan(s, "plain", 1, 2, ""), OK);
+    store_close(s);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM metrics WHERE hash = 'dddd'"), 1);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM item_scores WHERE hash = 'dddd'"), 3);
+    assert_int_equal(query_int(path, "SELECT correct * 10 + correct_norm FROM item_scores WHERE task = 'word' AND item = 0"), 11);
+    assert_int_equal(query_int(path, "SELECT correct * 10 + correct_norm FROM item_scores WHERE task = 'word' AND item = 7"), 0);
+    assert_int_equal(query_int(path, "SELECT correct * 10 + correct_norm FROM item_scores WHERE task = 'choice' AND item = 2"), 1);
+    char text[64];
+    query_text(path, "SELECT baseline FROM experiment_plans WHERE experiment = 'items'", text, sizeof text);
+    assert_string_equal(text, "memory.kind=none");
+    assert_int_equal(query_int(path, "SELECT seeds * 100 + runs FROM experiment_plans WHERE experiment = 'items'"), 306);
+    assert_int_equal(query_int(path, "SELECT baseline IS NULL FROM experiment_plans WHERE experiment = 'plain'"), 1);
+}
+
+/* A version-1 database made before item_scores and experiment_plans gets them on open. */
+static void test_added_tables_migrate(void **state) {
+    const char *path = temp_path("old.db");
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, store_schema_sql(), NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP TABLE item_scores; DROP TABLE experiment_plans", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    Store *s;
+    assert_int_equal(store_open(&s, path), OK);
+    store_close(s);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('item_scores', 'experiment_plans')"), 2);
+    assert_int_equal(query_int(path, "PRAGMA user_version"), 1);
+}
+
 /* A failed run is retried by the next sweep: begin marks it running again. */
 static void test_failed_run_restarts(void **state) {
     const char *path = temp_path("restart.db");
@@ -529,6 +575,8 @@ int main(void) {
         cmocka_unit_test(test_readonly_folder),
         cmocka_unit_test(test_full_disk),
         cmocka_unit_test(test_list_runs_every_metric),
+        cmocka_unit_test(test_item_scores_and_plan),
+        cmocka_unit_test(test_added_tables_migrate),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_export_csv),
         cmocka_unit_test(test_export_damaged_frees),

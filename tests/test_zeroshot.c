@@ -223,6 +223,22 @@ static void test_logit_lens_readings(void **state) {
     free(ids);
 }
 
+/* Each item's correctness adds up to the accuracies: the report's items-as-unit intervals
+ * read these (runner/store.h item_scores). */
+static void check_items(TaskScore *s, int n_items) {
+    int scored = 0, right = 0, right_norm = 0;
+    assert_non_null(s->items);
+    assert_int_equal(s->n_items, n_items);
+    for (int i = 0; i < s->n_items; i++) {
+        if (s->items[i] < 0) continue;
+        scored++, right += s->items[i] & 1, right_norm += s->items[i] >> 1 & 1;
+    }
+    assert_int_equal(scored, s->count);
+    assert_true(fabs((double)right / scored - s->accuracy) < 1e-12);
+    assert_true(fabs((double)right_norm / scored - s->accuracy_norm) < 1e-12);
+    task_score_free(s);
+}
+
 /* Both tasks built from text[0, n_bytes) with the tiny model's 64-token context. */
 static void score(Model *m, size_t n_bytes, TaskScore *cloze, TaskScore *choice) {
     Task a, b;
@@ -232,6 +248,8 @@ static void score(Model *m, size_t n_bytes, TaskScore *cloze, TaskScore *choice)
     assert_int_equal(task_score(m, &b, choice), 0);
     assert_int_equal(cloze->count, a.count);
     assert_int_equal(choice->count, b.count);
+    check_items(cloze, a.count);
+    check_items(choice, b.count);
     task_free(&a);
     task_free(&b);
 }
@@ -243,6 +261,7 @@ static double word_score(Model *m, size_t n_bytes, double *half, int *n) {
     assert_int_equal(task_build_word(&w, tok, text, n_bytes, ITEMS, m->cfg.seq_len), 0);
     assert_int_equal(task_score(m, &w, &score), 0);
     assert_int_equal(score.count, w.count);
+    check_items(&score, w.count);
     task_free(&w);
     double p = score.accuracy, z = 1.96, k = score.count;
     *half = z * sqrt(p * (1 - p) / k + z * z / (4 * k * k)) / (1 + z * z / k);

@@ -40,6 +40,10 @@ int task_score(Model *m, const Task *task, TaskScore *score) {
     int rc = model_reserve(m, 1, m->cfg.seq_len);
     if (rc) return rc;
     int correct = 0, correct_norm = 0;
+    score->items = malloc((size_t)(task->count > 0 ? task->count : 1));
+    if (!score->items) return error_set(ERR_FAILURE, "out of memory");
+    score->n_items = task->count;
+    memset(score->items, -1, (size_t)task->count);
     char label[96];
     snprintf(label, sizeof label, "zero-shot %s", task->name);
     Progress progress;
@@ -56,8 +60,10 @@ int task_score(Model *m, const Task *task, TaskScore *score) {
             if (ll[k] > ll[best]) best = k;
             if (norm[k] > norm[best_norm]) best_norm = k;
         }
-        if (item->n_options == 1) { correct += greedy; correct_norm += greedy; }
-        else { correct += best == item->answer; correct_norm += best_norm == item->answer; }
+        int right = item->n_options == 1 ? greedy : best == item->answer;
+        int right_norm = item->n_options == 1 ? greedy : best_norm == item->answer;
+        correct += right, correct_norm += right_norm;
+        score->items[i] = (signed char)(right | right_norm << 1);
         score->count++;
     }
     progress_update(&progress, task->count, "");
@@ -66,6 +72,16 @@ int task_score(Model *m, const Task *task, TaskScore *score) {
     score->accuracy = (double)correct / score->count;
     score->accuracy_norm = (double)correct_norm / score->count;
     return OK;
+}
+
+void task_score_free(TaskScore *score) {
+    free(score->items);
+    score->items = NULL;
+    score->n_items = 0;
+}
+
+void downstream_free(DownstreamResult *x) {
+    for (int k = 0; k < ZERO_SHOT_TASKS; k++) task_score_free(&x->task[k]);
 }
 
 const LensReading LENS_READING[LENS_READINGS] = {

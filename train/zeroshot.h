@@ -9,9 +9,15 @@ typedef struct {
     double accuracy;        /* cloze: every target token is the greedy choice; choice: by sum */
     double accuracy_norm;   /* choice: log-likelihood per byte (HellaSwag's acc_norm) */
     int count;
+    /* per item of the task (n_items of them): -1 not scored (too long for the context), else
+     * bit 0 right by acc, bit 1 right by acc_norm. The same items are scored by every seed,
+     * so the report's intervals take items, not runs x items, as the unit. malloc'd. */
+    signed char *items;
+    int n_items;
 } TaskScore;
 
 int task_score(Model *m, const Task *task, TaskScore *score);
+void task_score_free(TaskScore *score);
 
 /* The zero-shot tasks, one registry: each is recorded as <name>_acc, <name>_acc_norm (when
  * norm) and <name>_items, and shown in the report's zero-shot table by its primary score. */
@@ -62,6 +68,7 @@ typedef struct {
 #define ZERO_SHOT_ALL ((1u << ZERO_SHOT_TASKS) - 1)
 int evaluate_downstream(Model *m, const char *data_dir, const TokenFile *val, int zero_shot, unsigned tasks,
                         int lens, int items, DownstreamResult *x);
+void downstream_free(DownstreamResult *x);
 /* The task's index in ZERO_SHOT_TASK, -1 if none is so named. */
 int zero_shot_task_index(const char *name);
 #endif
