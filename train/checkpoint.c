@@ -22,6 +22,17 @@ int checkpoint_exists(const char *dir) {
     return file_exists(path);
 }
 
+char *checkpoint_record(const char *dir) {
+    char path[4096];
+    SafeTensors st;
+    path_join(path, sizeof path, dir, "checkpoint.safetensors");
+    if (safetensors_open(&st, path)) { error_clear(); return NULL; }
+    const char *record = safetensors_meta(&st, RECORD_META_KEY);
+    char *copy = record ? strdup(record) : NULL;
+    safetensors_close(&st);
+    return copy;
+}
+
 /* Metadata: format, every config field, the training position. */
 static int build_meta(const Model *m, const TrainState *s, char keys[][64], char values[][128]) {
     int n = 0;
