@@ -266,7 +266,14 @@ static long row_overflow(TableDtype t, const float *in, int width) {
         return -1;
     case TABLE_Q8:
     case TABLE_Q4: {
-        if (t == TABLE_Q8 && !quant_is_blocked(width)) return -1;   /* E8M0 scale: any finite row */
+        if (t == TABLE_Q8 && !quant_is_blocked(width)) {
+            /* E8M0 scale: finite, but the largest value may round up to 2^128 (e.g. 3.38e38:
+             * q 64 at 2^122), which decodes as inf */
+            int at = largest_at(in, width);
+            if (at < 0) return -1;
+            float amax = fabsf(in[at]), q = roundf(amax * ldexpf(1.0f, -e8m0_exponent(amax)));
+            return isfinite(ldexpf(q < 127 ? q : 127, e8m0_exponent(amax))) ? -1 : at;
+        }
         int n = quant_is_blocked(width) ? QK_BLOCK : width;
         for (int start = 0; start < width; start += n) {
             int at = largest_at(in + start, n);

@@ -320,6 +320,10 @@ static void test_find_overflow(void **state) {
     assert_int_equal(quant_find_overflow(TABLE_Q8, x[0], 2, 64), -1);
     assert_int_equal(quant_find_overflow(TABLE_Q4, x[0], 2, 64), 64 + 40);   /* d = 1e6 */
     assert_int_equal(quant_find_overflow(TABLE_Q8, x[0], 1, 16), -1);        /* narrow: E8M0 */
+    float near_max[3] = {1.0f, -3.3788354e38f, 2.0f};   /* q 64 at 2^122 rounds up to 2^128 (fuzz_wquant) */
+    assert_int_equal(quant_find_overflow(TABLE_Q8, near_max, 1, 3), 1);
+    near_max[1] = -3.0e38f;
+    assert_int_equal(quant_find_overflow(TABLE_Q8, near_max, 1, 3), -1);
     x[0][5] = 3.4e38f;
     assert_int_equal(quant_find_overflow(TABLE_BF16, x[0], 2, 64), 5);
     x[0][2] = NAN;                                 /* non-finite: the loaders' to refuse */
