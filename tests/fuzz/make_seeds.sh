@@ -84,6 +84,12 @@ open(sys.argv[1], "wb").write(bytes([6]) + struct.pack("<%df" % len(v), *v))' "$
 # tokenizer_json: the tokenizers
 cp d256/tokenizer.bin "$OUT/tokenizer_json/vocab256.bin"
 cp d300/tokenizer.bin "$OUT/tokenizer_json/vocab300.bin"
+# merges that double 'aa' up to 256 bytes: longer than any trained token (checksum left 0:
+# the target recomputes it)
+python3 -c 'import struct, sys
+merges = [(97, 97)] + [(256 + i, 256 + i) for i in range(7)] + [(98, 99), (264, 263)]
+head = b"MEKIBPE1" + struct.pack("<III", 1, 256 + len(merges), len(merges)) + bytes(12)
+open(sys.argv[1], "wb").write(head + b"".join(struct.pack("<HH", a, b) for a, b in merges))' "$OUT/tokenizer_json/long_tokens.bin"
 
 # a results database: a two-run sweep on the tiny corpus
 cat > seed.ini <<INI
