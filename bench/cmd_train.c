@@ -95,8 +95,12 @@ static void settle_replaced(const char *out, int after_this_run) {
     snprintf(path, sizeof path, "%s/config.json", out);
     if (record) record_write(path, record);
     free(record);
-    fprintf(stderr, "meki train: a --fresh run in %s was interrupted before its first checkpoint: the "
-            "checkpoint it replaced is back as checkpoint.safetensors (give --fresh again to replace it)\n", out);
+    if (after_this_run)
+        fprintf(stderr, "meki train: this --fresh run saved no checkpoint: the one it replaced is back as "
+                "%s/checkpoint.safetensors\n", out);
+    else
+        fprintf(stderr, "meki train: a --fresh run in %s was interrupted before its first checkpoint: the "
+                "checkpoint it replaced is back as checkpoint.safetensors (give --fresh again to replace it)\n", out);
 }
 
 /* SIGINT / SIGTERM: the step ends, a checkpoint is saved and train says how to resume; the
@@ -284,8 +288,8 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
         flag_problem = "--out";
     }
     if (flag_problem) { free(record); return 2; }
-    /* --fresh: the old checkpoint is moved aside (one rename), and removed once the new run
-     * has saved its own; an interrupted fresh run leaves it there, named in the message */
+    /* --fresh: the old checkpoint (and curve) are moved aside, and removed once the new run
+     * has saved its own; a run that saved none gets them back (settle_replaced) */
     char checkpoint[4200], aside[4200];
     int root = dist_rank() == 0, moved = 0;
     if (root) settle_replaced(out, 0);

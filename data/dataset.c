@@ -393,7 +393,8 @@ static int build(const char *dir, const DataOptions *o, const Corpus *corpus, ui
         const char *name = i < sizeof FOLDER_FILES / sizeof FOLDER_FILES[0] ? FOLDER_FILES[i] : "summary.txt";
         char from[PATH_BYTES + 128];
         snprintf(from, sizeof from, "%s/%s", temp, name);
-        if ((rc = join(path, dir, name)) == OK && rename(from, path) != 0)
+        if ((rc = join(path, dir, name)) == OK) remove_stale_temps(path);   /* as atomic_open would */
+        if (!rc && rename(from, path) != 0)
             rc = error_set(ERR_FAILURE, "cannot rename %s to %s: %s", from, path, strerror(errno));
     }
     remove_flat_dir(temp);
