@@ -4,10 +4,33 @@
 #include "runner/export.h"
 #include "runner/store.h"
 #include "util/error.h"
+#include "util/fileio.h"
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int exit_code(int rc) { return rc == OK ? 0 : rc == ERR_INPUT ? 2 : 1; }
+
+/* A database file and SQLite's companions beside it. */
+static void remove_database_files(const char *path) {
+    static const char *const SUFFIXES[] = {"", "-wal", "-shm", "-journal"};
+    char name[4400];
+    for (size_t i = 0; i < sizeof SUFFIXES / sizeof SUFFIXES[0]; i++) {
+        snprintf(name, sizeof name, "%s%s", path, SUFFIXES[i]);
+        unlink(name);
+    }
+}
+
+/* Renames a closed database into place; a WAL still beside it (its last checkpoint failed,
+ * e.g. on a full disk) holds part of the content, so the file alone is not whole. */
+static int install_database(const char *temp, const char *out) {
+    char wal[4400];
+    snprintf(wal, sizeof wal, "%s-wal", temp);
+    if (file_exists(wal)) return error_set(ERR_FAILURE, "%s: the merged database could not be completed (is the disk full?)", out);
+    if (rename(temp, out) != 0) return error_set(ERR_FAILURE, "cannot rename %s to %s: %s", temp, out, strerror(errno));
+    return OK;
+}
 
 static int db_merge_inputs(int argc, char **argv, ArgList *list) {
     const char *out = NULL;
@@ -25,8 +48,16 @@ static int db_merge_inputs(int argc, char **argv, ArgList *list) {
     if (args_check_out_file("db merge", "-o", out)) return 2;
     for (int i = 0; i < inputs.count; i++)
         if (args_check_in_file("db merge", "input", inputs.items[i])) return 2;
-    Store *store;
-    if ((rc = store_open(&store, out))) die(exit_code(rc), "%s", error_message());
+    /* a new -o is built under a temporary name and renamed into place when whole: a damaged
+     * input or a full disk leaves no empty or half-written database behind */
+    int fresh = !file_exists(out);
+    char temp[4300];
+    if (fresh) {
+        remove_stale_temps(out);
+        if (temp_name(temp, sizeof temp, out)) die(2, "%s", error_message());
+    }
+    Store *store = NULL;
+    rc = store_open(&store, fresh ? temp : out);
     int total = 0;
     for (int i = 0; i < inputs.count && rc == OK; i++) {
         int taken;
@@ -34,9 +65,14 @@ static int db_merge_inputs(int argc, char **argv, ArgList *list) {
         if (rc == OK) fprintf(stderr, "merged %s: %d runs taken\n", inputs.items[i], taken);
         total += taken;
     }
-    if (rc) fprintf(stderr, "meki: %s\n", error_message());
+    if (store) store_close(store);
+    if (fresh && !rc) rc = install_database(temp, out);
+    if (fresh && rc) remove_database_files(temp);
+    const char *message = error_message();
+    if (rc && fresh && !strncmp(message, temp, strlen(temp)))   /* named as the user gave it */
+        fprintf(stderr, "meki: %s%s\n", out, message + strlen(temp));
+    else if (rc) fprintf(stderr, "meki: %s\n", message);
     else fprintf(stderr, "%s: %d runs taken from %d databases\n", out, total, inputs.count);
-    store_close(store);
     return exit_code(rc);
 }
 

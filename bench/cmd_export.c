@@ -93,23 +93,15 @@ static int run(Model *m, const char *format, const char *out, const char *data_d
         rc = error_set(ERR_INPUT, "%s has %d tokens but the model %d: wrong --data", path,
                        tokenizer_vocab_size(tok), m->cfg.vocab_size);
     if (!rc && !strcmp(format, "hf")) {
-        /* the folder appears whole or not at all: written under a temporary name beside
-         * --out, then renamed into place (an earlier export there is replaced) */
-        char temp[4200], old[4200];
-        snprintf(temp, sizeof temp, "%s.tmp.%ld", out, (long)getpid());
-        snprintf(old, sizeof old, "%s.old.tmp.%ld", out, (long)getpid());
-        rc = export_hf(m, temp);
-        if (!rc) rc = tokenizer_json_write(tok, temp, m->cfg.seq_len);
-        int replacing = !rc && file_exists(out);
-        if (replacing && rename(out, old) != 0)
-            rc = error_set(ERR_FAILURE, "cannot move the earlier export %s aside", out);
-        if (!rc && rename(temp, out) != 0) {
-            rc = error_set(ERR_FAILURE, "cannot rename %s to %s", temp, out);
-            if (replacing) rename(old, out);
-        } else if (!rc && replacing) {
-            remove_export_dir(old);
+        /* the folder appears whole or not at all: written in a fresh temporary folder beside
+         * --out (util/fileio.h), then swapped into place (an earlier export there is replaced) */
+        char temp[4300];
+        if (!(rc = temp_dir_create(temp, sizeof temp, out))) {
+            rc = export_hf(m, temp);
+            if (!rc) rc = tokenizer_json_write(tok, temp, m->cfg.seq_len);
+            if (!rc) rc = dir_install(temp, out);
+            if (rc) remove_export_dir(temp);
         }
-        if (rc) remove_export_dir(temp);
     } else if (!rc) {
         int dtype = table_dtype_parse(dtype_text);
         rc = dtype < 0 ? error_set(ERR_INPUT, "--dtype: unknown dtype '%s' (f32, f16, q8_0, q4_0)", dtype_text)

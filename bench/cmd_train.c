@@ -5,12 +5,16 @@
 #include "data/dataset.h"
 #include "kernels/gemm.h"
 #include "train/checkpoint.h"
+#include "train/curve.h"
+#include "train/record.h"
 #include "train/train.h"
 #include "runner/record.h"
 #include "runner/experiment.h"
 #include "util/dist.h"
 #include "util/error.h"
+#include "util/fileio.h"
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,11 +62,93 @@ static int load_one_point(const char *path, ModelConfig *cfg, TrainConfig *t, ch
     return rc == OK ? 0 : rc == ERR_INPUT ? 2 : 1;
 }
 
+/* The files a --fresh run moves aside, and their names while aside: removed once the new
+ * run has saved its own checkpoint. */
+static const char *const REPLACED[2][2] = {{"checkpoint.safetensors", "checkpoint.replaced.safetensors"},
+                                           {"curve.log", "curve.replaced.log"}};
+
+static void run_file(char *path, size_t size, const char *out, int file, int aside) {
+    snprintf(path, size, "%s/%s", out, REPLACED[file][aside]);
+}
+
+/* What a killed --fresh run left (issue 26, 11): when it saved a checkpoint of its own, the
+ * replaced files are removed; when it was killed before, they are put back, and config.json
+ * (already the new run's) describes the restored checkpoint again. Either way it is said. */
+static void settle_replaced(const char *out, int after_this_run) {
+    char path[4200], aside[4200];
+    run_file(aside, sizeof aside, out, 0, 1);
+    if (!file_exists(aside)) return;
+    int saved = checkpoint_exists(out);
+    for (int f = 0; f < 2; f++) {
+        run_file(path, sizeof path, out, f, 0);
+        run_file(aside, sizeof aside, out, f, 1);
+        if (saved) unlink(aside);
+        else if (file_exists(aside)) rename(aside, path);
+    }
+    run_file(aside, sizeof aside, out, 0, 1);
+    if (saved && after_this_run) return;   /* the usual end of a --fresh run */
+    if (saved) {
+        fprintf(stderr, "meki train: removed %s: the --fresh run that replaced it had saved its own "
+                "checkpoint before it was interrupted\n", aside);
+        return;
+    }
+    char *record = checkpoint_record(out);
+    snprintf(path, sizeof path, "%s/config.json", out);
+    if (record) record_write(path, record);
+    free(record);
+    if (after_this_run)
+        fprintf(stderr, "meki train: this --fresh run saved no checkpoint: the one it replaced is back as "
+                "%s/checkpoint.safetensors\n", out);
+    else
+        fprintf(stderr, "meki train: a --fresh run in %s was interrupted before its first checkpoint: the "
+                "checkpoint it replaced is back as checkpoint.safetensors (give --fresh again to replace it)\n", out);
+}
+
+/* SIGINT / SIGTERM: the step ends, a checkpoint is saved and train says how to resume; the
+ * handler resets itself, so a second Ctrl-C stops at once. */
+static void on_signal(int sig) {
+    static const char message[] = "\nmeki train: stopping: saving a checkpoint at the end of this step "
+                                  "(interrupt again to stop at once)\n";
+    train_request_stop(sig);
+    if (write(2, message, sizeof message - 1) < 0) {}
+}
+
+static void catch_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The command to run again to resume: this one without --fresh (which would start over). */
+static void print_resume_command(int argc, char **argv) {
+    fprintf(stderr, "resume with: ./meki");
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--fresh")) continue;
+        int plain = argv[i][0] != 0;
+        for (const char *c = argv[i]; *c && plain; c++)
+            plain = strchr("-_./=,:+@%", *c) || (*c >= '0' && *c <= '9') || ((*c | 32) >= 'a' && (*c | 32) <= 'z');
+        if (plain) fprintf(stderr, " %s", argv[i]);
+        else {
+            fputs(" '", stderr);
+            for (const char *c = argv[i]; *c; c++) {
+                if (*c == '\'') fputs("'\\''", stderr);
+                else fputc(*c, stderr);
+            }
+            fputc('\'', stderr);
+        }
+    }
+    fputc('\n', stderr);
+}
+
 static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
     const char *preset = "small", *out = NULL, *data_dir = NULL, *memory = NULL;
     int json = 0, threads = 0, batch = 0, seq_len = 0, quiet = 0, fresh = 0, decay_embeddings = 0, scaled_init = 0;
     const char *allreduce = "sparse", *precision = NULL;
-    long tokens = 0, seed = -1, stop_after = 0, final_tokens = TRAIN_FINAL_AUTO;
+    long tokens = 0, seed = -1, stop_after = 0, final_tokens = TRAIN_FINAL_AUTO, checkpoint_seconds = -1;
     float lr = 0, init_std = 0, tokens_per_param = 0;
     /* the preset and memory kind lists come from their registries, so a new one shows here */
     char preset_help[160], memory_help[160], names[128];
@@ -90,6 +176,7 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
         {"--fresh", ARG_FLAG, &fresh, "train afresh even if --out holds a run (of any settings)", 0, 0},
         {"--threads", ARG_INT, &threads, "threads (default: all cores; under mpirun: shared by the local ranks)", 0, 1024},
         {"--allreduce", ARG_STRING, &allreduce, "under mpirun: sparse (memory tables send touched rows) | dense", 0, 0},
+        {"--checkpoint-seconds", ARG_LONG, &checkpoint_seconds, "a checkpoint whenever this many seconds passed since the last (default 300; 0: only at the end)", 0, 1e9},
         {"--stop-after", ARG_LONG, &stop_after, "checkpoint and stop at this step, unfinished (resume by running again)", 0, 1e15},
         {"--quiet", ARG_FLAG, &quiet, "no progress output", 0, 0},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line", 0, 0},
@@ -171,6 +258,7 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
     t.dense_allreduce = !strcmp(allreduce, "dense");
     if (stop_after < 0) { fprintf(stderr, "meki train: --stop-after must be >= 0\n"); return 2; }
     t.stop_after_steps = stop_after;
+    if (checkpoint_seconds >= 0) t.checkpoint_seconds = (int)checkpoint_seconds;
     t.threads = threads > 0 || !dist_active() ? threads : dist_default_threads();
     t.quiet = quiet;
 
@@ -214,27 +302,43 @@ static int train_main(int argc, char **argv, ArgList *sets, ArgList *files) {
         flag_problem = "--out";
     }
     if (flag_problem) { free(record); return 2; }
-    /* --fresh: the old checkpoint is moved aside (one rename), and removed once the new run
-     * has saved its own; an interrupted fresh run leaves it there, named in the message */
+    /* --fresh: the old checkpoint (and curve) are moved aside, and removed once the new run
+     * has saved its own; a run that saved none gets them back (settle_replaced) */
     char checkpoint[4200], aside[4200];
-    snprintf(checkpoint, sizeof checkpoint, "%s/checkpoint.safetensors", out);
-    snprintf(aside, sizeof aside, "%s/checkpoint.replaced.safetensors", out);
-    int moved = 0;
-    if (fresh && checkpoint_exists(out)) {
-        if (rename(checkpoint, aside) != 0) {
-            fprintf(stderr, "meki train: --fresh: cannot move %s aside: %s\n", checkpoint, strerror(errno));
-            free(record);
-            return 1;
+    int root = dist_rank() == 0, moved = 0;
+    if (root) settle_replaced(out, 0);
+    if (root && fresh && checkpoint_exists(out)) {
+        for (int f = 0; f < 2 && !moved; f++) {
+            run_file(checkpoint, sizeof checkpoint, out, f, 0);
+            run_file(aside, sizeof aside, out, f, 1);
+            if (rename(checkpoint, aside) != 0 && (f == 0 || errno != ENOENT)) {
+                fprintf(stderr, "meki train: --fresh: cannot move %s aside: %s\n", checkpoint, strerror(errno));
+                free(record);
+                return 1;
+            }
         }
         moved = 1;
     }
+    /* the curve as a sweep keeps it (train/curve.h); rank 0 alone writes the run folder */
+    CurveLog curve = {0};
+    if (root && make_dirs(out) == OK) curve_open(&curve, out);
+    error_clear();
+    catch_signals();
     TrainResult r;
-    rc = train_run(&cfg, &t, data_dir, out, NULL, NULL, &r);
-    if (moved && checkpoint_exists(out)) unlink(aside);
-    else if (moved) fprintf(stderr, "meki train: the replaced checkpoint is kept as %s\n", aside);
+    rc = train_run(&cfg, &t, data_dir, out, root ? curve_on_train_step : NULL, &curve, &r);
+    curve_close(&curve);
+    if (moved) settle_replaced(out, 1);
     free(record);
     if (rc) { fprintf(stderr, "meki train: %s\n", error_message()); return rc; }
-    if (dist_rank() > 0) return r.diverged ? 1 : 0;   /* rank 0 reports for the job */
+    if (r.interrupted) {
+        long total = t.tokens / ((long)t.batch * (t.seq_len > 0 ? t.seq_len : cfg.seq_len));
+        if (!root) return 128 + r.interrupted;
+        fprintf(stderr, "meki train: interrupted (%s) at step %ld of %ld: checkpoint saved in %s\n",
+                r.interrupted == SIGINT ? "SIGINT" : r.interrupted == SIGTERM ? "SIGTERM" : "signal", r.steps, total, out);
+        print_resume_command(argc, argv);
+        return 128 + r.interrupted;
+    }
+    if (!root) return r.diverged ? 1 : 0;   /* rank 0 reports for the job */
     report_train(&r, out, json);
     return r.diverged ? 1 : 0;
 }

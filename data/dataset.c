@@ -366,11 +366,14 @@ static int write_splits(const char *dir, const Tokenizer *tok, const Split *spli
 
 static int build(const char *dir, const DataOptions *o, const Corpus *corpus, uint64_t fingerprint,
                  DataSummary *s, FILE *log) {
-    char path[PATH_BYTES];
-    int rc = make_dirs(dir);
-    if (!rc) rc = join(path, dir, "summary.txt");
-    if (!rc && unlink(path) != 0 && errno != ENOENT)
-        rc = error_set(ERR_FAILURE, "cannot remove %s: %s", path, strerror(errno));
+    char path[PATH_BYTES], temp[PATH_BYTES + 64];
+    /* every file is written in a fresh folder beside dir and moved in only when all are
+     * whole: a full disk leaves dir as it was (an earlier preparation stays usable) */
+    snprintf(path, sizeof path, "%s", dir);
+    char *slash = strrchr(path, '/');
+    if (slash && slash != path) *slash = 0;
+    int rc = slash && slash != path ? make_dirs(path) : OK;   /* the parent: dir itself comes at the end */
+    if (!rc) rc = temp_dir_create(temp, sizeof temp, dir);
     if (rc) return rc;
     Split split;
     Tokenizer *tok = NULL;
@@ -378,11 +381,26 @@ static int build(const char *dir, const DataOptions *o, const Corpus *corpus, ui
     if (!rc) {
         note(log, "%d documents, %d held out: %zu train bytes, %zu val bytes", corpus->count,
              split.val_documents, split.train_bytes, split.val_bytes);
-        rc = train_tokenizer(dir, o, &split, &tok, log);
+        rc = train_tokenizer(temp, o, &split, &tok, log);
     }
-    if (!rc) rc = write_splits(dir, tok, &split, s, log);
+    if (!rc) rc = write_splits(temp, tok, &split, s, log);
     s->documents = corpus->count;
-    if (!rc) rc = write_summary(dir, s, fingerprint, o, corpus);
+    if (!rc) rc = write_summary(temp, s, fingerprint, o, corpus);
+    /* summary.txt leaves first and comes back last: a kill between the renames leaves a
+     * folder that reads as unprepared, never old files under a new summary */
+    if (!rc) rc = make_dirs(dir);
+    if (!rc) rc = join(path, dir, "summary.txt");
+    if (!rc && unlink(path) != 0 && errno != ENOENT)
+        rc = error_set(ERR_FAILURE, "cannot remove %s: %s", path, strerror(errno));
+    for (size_t i = 0; !rc && i <= sizeof FOLDER_FILES / sizeof FOLDER_FILES[0]; i++) {
+        const char *name = i < sizeof FOLDER_FILES / sizeof FOLDER_FILES[0] ? FOLDER_FILES[i] : "summary.txt";
+        char from[PATH_BYTES + 128];
+        snprintf(from, sizeof from, "%s/%s", temp, name);
+        if ((rc = join(path, dir, name)) == OK) remove_stale_temps(path);   /* as atomic_open would */
+        if (!rc && rename(from, path) != 0)
+            rc = error_set(ERR_FAILURE, "cannot rename %s to %s: %s", from, path, strerror(errno));
+    }
+    remove_flat_dir(temp);
     /* report what the file says, so that a later reuse returns exactly the same figures */
     uint64_t recorded;
     if (!rc) rc = load_summary(dir, s, &recorded);

@@ -170,6 +170,14 @@ int export_gguf(const Model *m, const Tokenizer *tok, const char *path, TableDty
     GgufTensor *t = calloc(16 + 11 * (size_t)m->cfg.n_layers, sizeof *t);
     if (!t) return error_set(ERR_FAILURE, "out of memory");
     int n = collect(m, t, dtype);
+    for (int i = 0; i < n; i++) {   /* a finite weight beyond the dtype (or its block scale) would be written as inf */
+        long at = quant_find_overflow(table_of(t[i].type), t[i].data, t[i].ne[1], (int)t[i].ne[0]);
+        if (at < 0) continue;
+        int rc = error_set(ERR_INPUT, "--dtype %s: tensor %s holds %g (row %ld), too large for %s", table_dtype_name(dtype),
+                           t[i].name, t[i].data[at], at / t[i].ne[0], table_dtype_name(table_of(t[i].type)));
+        free(t);
+        return rc;
+    }
     uint64_t offset = 0;
     for (int i = 0; i < n; i++) {
         t[i].offset = offset;

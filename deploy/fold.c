@@ -72,28 +72,6 @@ static int check_target(const char *dir) {
     return rc;
 }
 
-/* Moves the finished folder temp into place: over an absent or empty target by rename,
- * over an older bundle by exchanging the two and removing the old one. */
-static int install(const char *temp, const char *target) {
-    if (rename(temp, target) == 0) return OK;
-    if (errno != ENOTEMPTY && errno != EEXIST)
-        return error_set(ERR_FAILURE, "cannot rename %s to %s: %s", temp, target, strerror(errno));
-    if (renameat2(AT_FDCWD, temp, AT_FDCWD, target, RENAME_EXCHANGE) == 0) {
-        remove_flat_dir(temp);   /* now the old bundle */
-        return OK;
-    }
-    char old[4200];   /* no RENAME_EXCHANGE (older kernel, some file systems): move aside */
-    if (temp_name(old, sizeof old, target) || rename(target, old) != 0)
-        return error_set(ERR_FAILURE, "cannot replace %s: %s", target, strerror(errno));
-    if (rename(temp, target) != 0) {
-        int saved = errno;
-        rename(old, target);
-        return error_set(ERR_FAILURE, "cannot rename %s to %s: %s", temp, target, strerror(saved));
-    }
-    remove_flat_dir(old);
-    return OK;
-}
-
 static int write_files(const Model *folded, const char *dir, const TableDtype *dtypes, int n,
                        const RomTableList *list) {
     char path[4200];
@@ -135,16 +113,9 @@ int bundle_write(const Model *folded, const char *dir, const TableDtype *dtypes,
         *slash = 0;
         if ((rc = make_dirs(parent))) return rc;
     }
-    remove_stale_temps(target);
-    int made = -1;
-    for (int attempt = 0; made != 0 && attempt < 32; attempt++) {
-        if ((rc = temp_name(temp, sizeof temp, target))) return rc;
-        made = mkdir(temp, 0755);
-        if (made != 0 && errno != EEXIST) break;
-    }
-    if (made != 0) return error_set(ERR_FAILURE, "cannot create %s: %s", temp, strerror(errno));
+    if ((rc = temp_dir_create(temp, sizeof temp, target))) return rc;
     rc = write_files(folded, temp, dtypes, n, &list);
-    if (!rc) rc = install(temp, target);
+    if (!rc) rc = dir_install(temp, target);
     if (rc) remove_flat_dir(temp);
     return rc;
 }

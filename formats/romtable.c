@@ -69,17 +69,22 @@ static int check_layers(const char *path, const int32_t *layer, int n_tables) {
     return OK;
 }
 
-/* q8 / q4 scales come from max|x|: one inf or nan would spoil its whole row or group. */
+/* q8 / q4 scales come from max|x|: one inf or nan would spoil its whole row or group; and
+ * a finite value beyond an f16 (or its block's f16 scale) would be written as inf. */
 static int check_finite(const char *path, TableDtype dtype, int n_tables, int rows, int width,
                         const int *layers, const float *const *tables) {
-    if (dtype != TABLE_Q8 && dtype != TABLE_Q4) return OK;
     size_t n = (size_t)rows * (size_t)width;
-    for (int s = 0; s < n_tables; s++)
-        for (size_t i = 0; i < n; i++)
+    for (int s = 0; s < n_tables; s++) {
+        for (size_t i = 0; (dtype == TABLE_Q8 || dtype == TABLE_Q4) && i < n; i++)
             if (!isfinite(tables[s][i]))
                 return error_set(ERR_INPUT, "%s: layer %d row %zu has a non-finite value, which %s "
                                  "cannot encode", path, layers[s], i / (size_t)width,
                                  table_dtype_name(dtype));
+        long at = quant_find_overflow(dtype, tables[s], rows, width);
+        if (at >= 0)
+            return error_set(ERR_INPUT, "%s: layer %d row %ld holds %g, too large for %s", path,
+                             layers[s], at / width, tables[s][at], table_dtype_name(dtype));
+    }
     return OK;
 }
 

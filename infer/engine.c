@@ -149,6 +149,39 @@ static int out_of_memory(Engine *e, int dtype) {
     return error_set(ERR_FAILURE, "engine: out of memory for %s weights", weights_dtype_name(dtype));
 }
 
+/* Refuses weights that the dtype would hold as inf (a finite 1e30 overflows q8_0's f16
+ * block scale), naming the tensor: decoded, one inf turns every later product into nan. */
+static int check_fits(const Model *m, int dtype, float *const *mats, const long *rows, const int *cols, int n) {
+    for (int j = 0; j < n; j++) {
+        long at = weights_find_overflow(dtype, mats[j], rows[j], cols[j]);
+        if (at < 0) continue;
+        const char *name = "?";
+        for (int i = 0; i < m->params.count; i++)
+            if (m->params.data + m->params.tensors[i].offset == mats[j]) name = m->params.tensors[i].name;
+        return error_set(ERR_INPUT, "--weights-dtype %s: tensor %s holds %g (row %ld), too large for %s%s",
+                         weights_dtype_name(dtype), name, mats[j][at], at / cols[j], weights_dtype_name(dtype),
+                         dtype == WEIGHTS_Q8_0 ? " (its f16 scale per 32 values overflows)" : "");
+    }
+    return OK;
+}
+
+/* Every matrix the RAM dtype applies to (the blocks' seven and the head), checked. */
+static int check_model_fits(const Model *model, int dtype) {
+    const ModelConfig *c = &model->cfg;
+    int d = c->d_model, q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim, F = c->ffn_hidden;
+    for (int l = 0; l < c->n_layers; l++) {
+        const LayerWeights *w = &model->w[l];
+        float *const mats[7] = {w->wq, w->wk, w->wv, w->wo, w->w_gate, w->w_up, w->w_down};
+        const long rows[7] = {q_dim, kv_dim, kv_dim, d, F, F, d};
+        const int cols[7] = {d, d, d, q_dim, d, d, F};
+        int rc = check_fits(model, dtype, mats, rows, cols, 7);
+        if (rc) return rc;
+    }
+    float *const head[1] = {model->lm_head};
+    const long head_rows[1] = {c->vocab_size};
+    return check_fits(model, dtype, head, head_rows, &d, 1);
+}
+
 /* Packs every matrix; with `release` (the engine's model), each f32 matrix leaves as soon as
  * its copy exists, so at most one matrix is held twice. */
 static int pack_weights(Engine *e, int dtype, Model *release) {
@@ -166,6 +199,7 @@ static int pack_weights(Engine *e, int dtype, Model *release) {
     if (!weights_bytes(dtype, 1, d) || !weights_bytes(dtype, 1, q_dim) || !weights_bytes(dtype, 1, F))
         return error_set(ERR_INPUT, "--weights-dtype %s: widths %d, %d and %d must be multiples of %d",
                          weights_dtype_name(dtype), d, q_dim, F, QK_BLOCK);
+    if ((rc = check_model_fits(model, dtype))) return rc;
     if (!(e->unpacked = floats_zeroed(NULL, (size_t)(q_dim > F ? q_dim : F) * d))) return out_of_memory(e, dtype);
     for (int l = 0; l < c->n_layers; l++) {
         LayerWeights *w = &model->w[l];   /* release's, when given: the same model */
@@ -202,6 +236,8 @@ int model_roundtrip_weights(Model *m, int dtype) {
     if (!weights_bytes(dtype, 1, d) || !weights_bytes(dtype, 1, q_dim) || !weights_bytes(dtype, 1, F))
         return error_set(ERR_INPUT, "--weights-dtype %s: widths %d, %d and %d must be multiples of %d",
                          weights_dtype_name(dtype), d, q_dim, F, QK_BLOCK);
+    int rc = check_model_fits(m, dtype);
+    if (rc) return rc;
     for (int l = 0; l < c->n_layers; l++) {
         LayerWeights *w = &m->w[l];
         float *mat[7] = {w->wq, w->wk, w->wv, w->wo, w->w_gate, w->w_up, w->w_down};

@@ -117,9 +117,13 @@ static inline float load_half(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); 
 
 int quant_is_blocked(int width) { return width > 0 && width % QK_BLOCK == 0; }
 
+/* 1 / d for a block scale d, or 0 when d rounds to an f16 zero: such a block decodes to 0
+ * whatever its q, and below 2^-128 1 / d overflows to inf, whose cast to int is undefined. */
+static inline float inverse_scale(float d) { return f32_to_f16(d) & 0x7fff ? 1.0f / d : 0.0f; }
+
 /* ggml's q8_0 block: d = amax / 127 (stored f16), q = round(x / d) with the f32 d. */
 static void q8_0_encode_block(uint8_t *out, const float *in) {
-    float d = max_abs(in, QK_BLOCK) / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+    float d = max_abs(in, QK_BLOCK) / 127.0f, id = inverse_scale(d);
     store_half(out, d);
     for (int j = 0; j < QK_BLOCK; j++) out[2 + j] = (uint8_t)(int8_t)roundf(in[j] * id);
 }
@@ -190,7 +194,7 @@ static void q4_0_encode(uint8_t *out, const float *in, int n) {
     float amax = 0, max = 0;
     for (int j = 0; j < n; j++)
         if (amax < fabsf(in[j])) { amax = fabsf(in[j]); max = in[j]; }
-    float d = max / -8, id = d != 0 ? 1.0f / d : 0.0f;
+    float d = max / -8, id = inverse_scale(d);
     int h = (n + 1) / 2;
     store_half(out, d);
     for (int j = 0; j < h; j++) {
@@ -244,6 +248,59 @@ float q4_dot_row(const float *x, const uint8_t *row, int width) {
         sum += load_half(row) * part_sum;
     }
     return sum;
+}
+
+/* ---- values a dtype cannot hold ------------------------------------------------- */
+
+static inline int half_finite(uint16_t h) { return (h & 0x7c00) != 0x7c00; }
+static inline int brain_finite(uint16_t h) { return (h & 0x7f80) != 0x7f80; }
+
+/* Index in in[n] of the finite value of largest magnitude (the one that sets a block's scale). */
+static int largest_at(const float *in, int n) {
+    int at = -1;
+    for (int i = 0; i < n; i++)
+        if (isfinite(in[i]) && (at < 0 || fabsf(in[i]) > fabsf(in[at]))) at = i;
+    return at;
+}
+
+static long row_overflow(TableDtype t, const float *in, int width) {
+    switch (t) {
+    case TABLE_F32: return -1;
+    case TABLE_F16:
+    case TABLE_BF16:
+        for (int i = 0; i < width; i++)
+            if (isfinite(in[i]) && !(t == TABLE_F16 ? half_finite(f32_to_f16(in[i])) : brain_finite(f32_to_bf16(in[i]))))
+                return i;
+        return -1;
+    case TABLE_Q8:
+    case TABLE_Q4: {
+        if (t == TABLE_Q8 && !quant_is_blocked(width)) {
+            /* E8M0 scale: finite, but the largest value may round up to 2^128 (e.g. 3.38e38:
+             * q 64 at 2^122), which decodes as inf */
+            int at = largest_at(in, width);
+            if (at < 0) return -1;
+            float amax = fabsf(in[at]), q = roundf(amax * ldexpf(1.0f, -e8m0_exponent(amax)));
+            return isfinite(ldexpf(q < 127 ? q : 127, e8m0_exponent(amax))) ? -1 : at;
+        }
+        int n = quant_is_blocked(width) ? QK_BLOCK : width;
+        for (int start = 0; start < width; start += n) {
+            int at = largest_at(in + start, n);
+            if (at < 0) continue;
+            float d = t == TABLE_Q8 ? fabsf(in[start + at]) / 127.0f : in[start + at] / -8;
+            if (!half_finite(f32_to_f16(d))) return start + at;
+        }
+        return -1;
+    }
+    }
+    return -1;
+}
+
+long quant_find_overflow(TableDtype t, const float *x, long rows, int width) {
+    for (long r = 0; r < rows; r++) {
+        long at = row_overflow(t, x + (size_t)r * (size_t)width, width);
+        if (at >= 0) return r * width + at;
+    }
+    return -1;
 }
 
 /* ---- 16-bit rows -------------------------------------------------------------- */

@@ -26,7 +26,8 @@
  * (they named other layouts before ROM table version 2).
  * Rows need no alignment: scales are read with memcpy.
  * q8_0 / q4_0 expect finite inputs (a non-finite value makes the row's scale meaningless);
- * the ROM writer refuses such tables. */
+ * the ROM writer refuses such tables. A block whose scale rounds to an f16 zero is encoded
+ * as zeros (value 0, as it decodes anyway). */
 #ifndef KERNELS_QUANT_H
 #define KERNELS_QUANT_H
 #include <stddef.h>
@@ -55,6 +56,12 @@ void quant_encode_row(TableDtype t, void *out, const float *in, int width);
 void quant_decode_row(TableDtype t, float *out, const void *row, int width);
 /* sum_i x[i] * decode(row)[i], accumulated in float */
 float quant_dot_row(TableDtype t, const float *x, const void *row, int width);
+
+/* The first finite value (flat index) of x[rows][width] that t cannot hold, or -1: an f16
+ * beyond 65504, a bf16 beyond FLT_MAX, the largest value of a q8_0 / q4_0 block whose f16
+ * scale (max|x| / 127, max / -8) overflows. Writers check with it before encoding, so that
+ * no inf is made from finite weights (non-finite inputs are refused where models load). */
+long quant_find_overflow(TableDtype t, const float *x, long rows, int width);
 
 /* The per-dtype pieces, for callers that know their dtype at compile time. */
 void q8_encode_row(uint8_t *out, const float *in, int width);

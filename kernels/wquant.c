@@ -34,6 +34,11 @@ void weights_encode(WeightsDtype t, void *dst, const float *w, long rows, int C)
             q8_encode_row((uint8_t *)dst + (size_t)r * weights_bytes(t, 1, C), w + (size_t)r * C, C);
 }
 
+long weights_find_overflow(WeightsDtype t, const float *w, long rows, int C) {
+    TableDtype same = t == WEIGHTS_BF16 ? TABLE_BF16 : t == WEIGHTS_Q8_0 ? TABLE_Q8 : TABLE_F32;
+    return quant_find_overflow(same, w, rows, C);
+}
+
 void weights_roundtrip(WeightsDtype t, float *w, long rows, int C) {
     size_t n = (size_t)rows * C;
     if (t == WEIGHTS_BF16)

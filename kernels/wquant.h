@@ -14,6 +14,9 @@ int weights_dtype_parse(const char *name);        /* -1 if unknown */
 /* Bytes of rows x C in that format; 0 when C does not fit it (q8_0: C % 32 != 0). */
 size_t weights_bytes(WeightsDtype t, long rows, int C);
 void weights_encode(WeightsDtype t, void *dst, const float *w, long rows, int C);
+/* The first value (flat index) of w[rows][C] whose encoding in t would be inf (q8_0: its
+ * block's f16 scale overflows; kernels/quant.h quant_find_overflow), or -1. */
+long weights_find_overflow(WeightsDtype t, const float *w, long rows, int C);
 /* In place: each value replaced by what its encoding decodes to (what the engine reads). */
 void weights_roundtrip(WeightsDtype t, float *w, long rows, int C);
 /* out[C] = row `row` of packed (rows of C), decoded */

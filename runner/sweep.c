@@ -1,4 +1,5 @@
 #include "runner/sweep.h"
+#include "train/curve.h"
 #include "runner/sweep_dist.h"
 #include "util/dist.h"
 #include "runner/machine.h"
@@ -48,67 +49,11 @@ int sweep_context_init(SweepContext *ctx, Store *store, const char *db_path, int
     return store_record_environment(store, ctx->recorded_threads, ctx->environment);
 }
 
-/* ---------- the per-step curve, kept on disk so that a resumed run has all of it ---------- */
-
-typedef struct {
-    StepRecord *items;
-    long count, capacity;
-    FILE *file;                 /* <run>/curve.log, one line per step record, appended */
-} CurveLog;
-
-/* A run resumed from a checkpoint repeats the steps after it: a record for step s replaces
- * every record from s on. */
-static void curve_add(CurveLog *c, const StepRecord *r) {
-    while (c->count > 0 && c->items[c->count - 1].step >= r->step) c->count--;
-    if (c->count == c->capacity) {
-        long capacity = c->capacity ? c->capacity * 2 : 256;
-        StepRecord *items = realloc(c->items, (size_t)capacity * sizeof *items);
-        if (!items) return;   /* out of memory: the curve loses a point, the run goes on */
-        c->items = items;
-        c->capacity = capacity;
-    }
-    c->items[c->count++] = *r;
-}
+/* ---------- the per-step curve (train/curve.h), kept on disk so that a resumed run has all of it ---------- */
 
 static void curve_on_step(void *user, const StepRecord *r) {
-    CurveLog *c = user;
     sweep_dist_service();   /* under MPI rank 0 answers the other ranks between its steps */
-    curve_add(c, r);
-    if (!c->file) return;
-    fprintf(c->file, "%ld %ld %.17g %.17g %.17g %.17g\n", r->step, r->tokens, r->train_loss, r->val_loss, r->lr,
-            r->tok_s);
-    fflush(c->file);
-}
-
-/* Loads the records of an interrupted attempt; a torn last line (kill -9) is ignored. */
-static void curve_open(CurveLog *c, const char *dir) {
-    char path[4300], line[512];
-    memset(c, 0, sizeof *c);
-    snprintf(path, sizeof path, "%s/curve.log", dir);
-    FILE *old = fopen(path, "r");
-    while (old && fgets(line, sizeof line, old)) {
-        StepRecord r;
-        if (!strchr(line, '\n') ||
-            sscanf(line, "%ld %ld %lf %lf %lf %lf", &r.step, &r.tokens, &r.train_loss, &r.val_loss, &r.lr,
-                   &r.tok_s) != 6)
-            break;
-        curve_add(c, &r);
-    }
-    if (old) fclose(old);
-    /* rewrite it whole: drops a torn line, so later appends start on a line boundary */
-    c->file = fopen(path, "w");
-    for (long i = 0; c->file && i < c->count; i++) {
-        const StepRecord *r = &c->items[i];
-        fprintf(c->file, "%ld %ld %.17g %.17g %.17g %.17g\n", r->step, r->tokens, r->train_loss, r->val_loss,
-                r->lr, r->tok_s);
-    }
-    if (c->file) fflush(c->file);
-}
-
-static void curve_close(CurveLog *c) {
-    if (c->file) fclose(c->file);
-    free(c->items);
-    memset(c, 0, sizeof *c);
+    curve_record(user, r);
 }
 
 /* ---------- one run ---------- */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "runner/store.h"
@@ -149,6 +150,58 @@ static void test_one_point_file(void **state) {
     assert_non_null(strstr(out, "held-out sentences tried"));
 }
 
+static int curve_lines(const char *path) {
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    for (int c; f && (c = fgetc(f)) != EOF;) n += c == '\n';
+    if (f) fclose(f);
+    return n;
+}
+
+/* Ctrl-C during train (issue 26, 12): the step ends, a checkpoint and curve.log are saved,
+ * the message says how to resume, and the same command resumes to the end with each step
+ * once in curve.log. */
+static void test_train_interrupted_resumes(void **state) {
+    if (!meki) skip();
+    char curve[300], log[300];
+    snprintf(curve, sizeof curve, "%s/sig/curve.log", dir);
+    snprintf(log, sizeof log, "%s/sig.txt", dir);
+    const char *args = "train --preset tiny --set model.vocab_size=300 --set model.seq_len=16 --tokens 1024 "
+                       "--batch 2 --data data --out sig --quiet";
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char command[4096];
+        snprintf(command, sizeof command, "cd %s && exec %s %s 2>%s", dir, meki, args, log);
+        execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+        _exit(127);
+    }
+    int waited = 0;   /* up to 10 minutes on a loaded machine */
+    while (curve_lines(curve) < 2 && waited++ < 6000) usleep(100000);
+    assert_int_equal(kill(pid, SIGINT), 0);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 130);
+    FILE *f = fopen(log, "r");
+    size_t got = f ? fread(out, 1, sizeof out - 1, f) : 0;
+    out[got] = 0;
+    if (f) fclose(f);
+    assert_non_null(strstr(out, "checkpoint saved in sig"));
+    assert_non_null(strstr(out, "resume with: ./meki train --preset tiny"));
+    int stopped_at = curve_lines(curve);
+    assert_true(stopped_at >= 2 && stopped_at < 32);
+    assert_int_equal(run(args), 0);
+    assert_non_null(strstr(out, "trained 32 steps"));
+    f = fopen(curve, "r");
+    assert_non_null(f);
+    long step, expected = 1;
+    char line[512];
+    while (fgets(line, sizeof line, f) && sscanf(line, "%ld", &step) == 1) assert_int_equal(step, expected++);
+    fclose(f);
+    assert_int_equal(expected, 33);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bench_train_help),
@@ -156,6 +209,7 @@ int main(void) {
         cmocka_unit_test(test_float_flag_takes_its_bound),
         cmocka_unit_test(test_db_export_without_csv),
         cmocka_unit_test(test_one_point_file),
+        cmocka_unit_test(test_train_interrupted_resumes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

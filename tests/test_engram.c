@@ -16,6 +16,8 @@
 #include "kernels/conv1d.h"
 #include "kernels/gate.h"
 #include "models/engram.h"
+#include "train/checkpoint.h"
+#include <unistd.h>
 #include "util/error.h"
 #include "tests/memory_check.h"
 
@@ -459,6 +461,14 @@ static void test_fold_and_bundle_equal_training_form(void **state) {
     fprintf(stderr, "engram q8 table: logits %.2e, loss %.2e\n", err, gap);
     assert_true(err < 5e-2 && gap < 1e-2);
     model_free(&loaded);
+    /* the bundle's weights given as a checkpoint: refused, not run without tables (issue 26) */
+    char weights[300], copied[300];
+    TrainState ts;
+    snprintf(weights, sizeof weights, "%s/weights.safetensors", dir);
+    snprintf(copied, sizeof copied, "%s/checkpoint.safetensors", dir);
+    assert_int_equal(link(weights, copied), 0);
+    assert_int_equal(checkpoint_load(&loaded, dir, 0, &ts), ERR_INPUT);
+    assert_non_null(strstr(error_message(), "--bundle"));
     model_free(&folded);
     model_free(&m);
     char command[256];

@@ -135,12 +135,70 @@ static int teardown(void **state) {
     return system(command) == 0 ? 0 : -1;
 }
 
+/* An output named by a FIFO or a symlink to a device is refused, and left as it was
+ * (the rename would have replaced it by a regular file; issue 26, 9). */
+static void test_output_must_not_be_special(void **state) {
+    const char *fifo = in_dir("pipe"), *link = in_dir("null");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(symlink("/dev/null", link), 0);
+    assert_int_equal(write_atomically(fifo, "x"), ERR_INPUT);
+    assert_non_null(strstr(error_message(), "FIFO"));
+    assert_int_equal(write_atomically(link, "x"), ERR_INPUT);
+    assert_non_null(strstr(error_message(), "device"));
+    struct stat st;
+    assert_int_equal(lstat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    unlink(fifo);
+    unlink(link);
+}
+
+/* Temporary folders (issue 26, 10): never a planted symlink's target; a folder a killed
+ * replace left aside is put back when the target is missing, else removed. */
+static void test_temp_dirs(void **state) {
+    const char *target = in_dir("export"), *victim = in_dir("victim");
+    char planted[4200], temp[4300], aside[4300], path[4400];
+    assert_int_equal(mkdir(victim, 0755), 0);
+    snprintf(planted, sizeof planted, "%s.tmp.%d", target, (int)getpid());
+    assert_int_equal(symlink(victim, planted), 0);
+    assert_int_equal(temp_dir_create(temp, sizeof temp, target), OK);
+    struct stat st;
+    assert_int_equal(lstat(temp, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    snprintf(path, sizeof path, "%s/config.json", temp);
+    touch(path);
+    assert_int_equal(dir_install(temp, target), OK);
+    snprintf(path, sizeof path, "%s/config.json", victim);
+    assert_false(file_exists(path));
+    snprintf(path, sizeof path, "%s/config.json", target);
+    assert_true(file_exists(path));
+    unlink(planted);
+    rmdir(victim);
+    /* the old code's name for the earlier export moved aside, by a process gone */
+    snprintf(aside, sizeof aside, "%s.old.tmp.99999999", target);
+    assert_int_equal(rename(target, aside), 0);
+    assert_int_equal(temp_dir_create(temp, sizeof temp, target), OK);
+    assert_true(file_exists(path));                  /* restored: target was missing */
+    assert_false(file_exists(aside));
+    assert_int_equal(remove_flat_dir(temp), OK);
+    assert_int_equal(mkdir(aside, 0755), 0);
+    snprintf(path, sizeof path, "%s/model.safetensors", aside);
+    touch(path);
+    assert_int_equal(temp_dir_create(temp, sizeof temp, target), OK);
+    assert_false(file_exists(aside));                /* removed: target is there */
+    assert_int_equal(remove_flat_dir(temp), OK);
+    assert_int_equal(remove_flat_dir(target), OK);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_planted_symlink_not_followed),
         cmocka_unit_test(test_temp_names),
         cmocka_unit_test(test_stale_temps_removed),
         cmocka_unit_test(test_inputs_must_be_regular_files),
+        cmocka_unit_test(test_output_must_not_be_special),
+        cmocka_unit_test(test_temp_dirs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -285,6 +285,52 @@ static void test_q4_0_layout(void **state) {
     for (int i = 0; i < 5; i++) assert_true(back[i] == n5[i]);
 }
 
+/* A block whose largest value is finite but tiny (scale below 2^-128): 1 / d overflowed to
+ * inf and inf (or 0 * inf = nan) was cast to int8, undefined (issue 26, 17; the sanitized
+ * build traps it). Such blocks now encode to zeros: q4_0 nibbles 8, q8_0 bytes 0. */
+static void test_tiny_blocks_encode_to_zero(void **state) {
+    float x[32] = {0}, y[32];
+    x[3] = 2e-38f;                                                 /* d 1.6e-40: 1 / d = inf */
+    x[7] = -1e-39f;
+    uint8_t q8[34], q4[18], narrow4[2 + 8];
+    q8_encode_row(q8, x, 32);
+    q4_encode_row(q4, x, 32);
+    q4_encode_row(narrow4, x, 16);
+    assert_int_equal(half_at(q8), 0);
+    for (int j = 0; j < 32; j++) assert_int_equal(q8[2 + j], 0);
+    for (int j = 0; j < 16; j++) assert_int_equal(q4[2 + j], 0x88);
+    for (int j = 0; j < 8; j++) assert_int_equal(narrow4[2 + j], 0x88);
+    q4_decode_row(y, q4, 32);
+    for (int i = 0; i < 32; i++) assert_true(y[i] == 0.0f);
+}
+
+/* quant_find_overflow names the value whose encoding would not be finite (issue 26, 4). */
+static void test_find_overflow(void **state) {
+    float x[2][64] = {{0}};
+    for (int i = 0; i < 64; i++) x[0][i] = x[1][i] = 0.01f * (float)i;
+    assert_int_equal(quant_find_overflow(TABLE_Q8, x[0], 2, 64), -1);
+    assert_int_equal(quant_find_overflow(TABLE_F16, x[0], 2, 64), -1);
+    x[1][40] = 1e7f;                               /* q8_0 d = 78740: fits f32, not f16 */
+    assert_int_equal(quant_find_overflow(TABLE_Q8, x[0], 2, 64), 64 + 40);
+    assert_int_equal(quant_find_overflow(TABLE_Q4, x[0], 2, 64), 64 + 40);
+    assert_int_equal(quant_find_overflow(TABLE_F16, x[0], 2, 64), 64 + 40);
+    assert_int_equal(quant_find_overflow(TABLE_BF16, x[0], 2, 64), -1);
+    assert_int_equal(quant_find_overflow(TABLE_F32, x[0], 2, 64), -1);
+    x[1][40] = 8e6f;                               /* d = 62992: still an f16 */
+    assert_int_equal(quant_find_overflow(TABLE_Q8, x[0], 2, 64), -1);
+    assert_int_equal(quant_find_overflow(TABLE_Q4, x[0], 2, 64), 64 + 40);   /* d = 1e6 */
+    assert_int_equal(quant_find_overflow(TABLE_Q8, x[0], 1, 16), -1);        /* narrow: E8M0 */
+    float near_max[3] = {1.0f, -3.3788354e38f, 2.0f};   /* q 64 at 2^122 rounds up to 2^128 (fuzz_wquant) */
+    assert_int_equal(quant_find_overflow(TABLE_Q8, near_max, 1, 3), 1);
+    near_max[1] = -3.0e38f;
+    assert_int_equal(quant_find_overflow(TABLE_Q8, near_max, 1, 3), -1);
+    x[0][5] = 3.4e38f;
+    assert_int_equal(quant_find_overflow(TABLE_BF16, x[0], 2, 64), 5);
+    x[0][2] = NAN;                                 /* non-finite: the loaders' to refuse */
+    assert_int_equal(quant_find_overflow(TABLE_F32, x[0], 2, 64), -1);
+    assert_int_equal(quant_find_overflow(TABLE_BF16, x[0], 1, 64), 5);
+}
+
 static void test_dot_products(void **state) {
     Rng rng;
     rng_seed(&rng, 3);
@@ -316,6 +362,8 @@ int main(void) {
         cmocka_unit_test(test_q8_0_block_layout),
         cmocka_unit_test(test_q8_0_narrow_layout),
         cmocka_unit_test(test_q4_0_layout),
+        cmocka_unit_test(test_tiny_blocks_encode_to_zero),
+        cmocka_unit_test(test_find_overflow),
         cmocka_unit_test(test_dot_products),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

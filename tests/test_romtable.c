@@ -253,6 +253,9 @@ static void test_writer_refuses_bad_arguments(void **state) {
     expect_write_refused(TABLE_Q4, N_TABLES, ROWS, WIDTH, layers, data, "non-finite");
     /* f16 carries nan faithfully. */
     assert_int_equal(write_tables(path_in("nan.bin"), TABLE_F16, N_TABLES, ROWS, WIDTH, layers, data), OK);
+    /* but a finite value beyond f16 would be written as inf: refused, naming it (issue 26, 4) */
+    data[WIDTH * 7 + 1] = 1e30f;
+    expect_write_refused(TABLE_F16, N_TABLES, ROWS, WIDTH, layers, data, "row 7 holds 1e+30");
     free(data);
 }
 

@@ -22,6 +22,17 @@ int checkpoint_exists(const char *dir) {
     return file_exists(path);
 }
 
+char *checkpoint_record(const char *dir) {
+    char path[4096];
+    SafeTensors st;
+    path_join(path, sizeof path, dir, "checkpoint.safetensors");
+    if (safetensors_open(&st, path)) { error_clear(); return NULL; }
+    const char *record = safetensors_meta(&st, RECORD_META_KEY);
+    char *copy = record ? strdup(record) : NULL;
+    safetensors_close(&st);
+    return copy;
+}
+
 /* Metadata: format, every config field, the training position. */
 static int build_meta(const Model *m, const TrainState *s, char keys[][64], char values[][128]) {
     int n = 0;
@@ -142,7 +153,15 @@ static int load_tensors(ParamSet *ps, float *base, const char *prefix, const Saf
 int checkpoint_load(Model *m, const char *dir, int training, TrainState *s) {
     char path[4096];
     path_join(path, sizeof path, dir, "checkpoint.safetensors");
-    return model_load_file(m, path, training, s);
+    int rc = model_load_file(m, path, training, s);
+    /* a bundle's weights.safetensors copied in: its memory lives in the ROM tables beside
+     * it, so the checkpoint paths would read tables that are not there */
+    if (!rc && m->folded) {
+        model_free(m);
+        return error_set(ERR_INPUT, "%s is a folded model (a bundle's weights.safetensors), not a training "
+                         "checkpoint: give its bundle folder with --bundle", path);
+    }
+    return rc;
 }
 
 int model_load_file(Model *m, const char *path, int training, TrainState *s) {

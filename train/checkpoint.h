@@ -17,6 +17,8 @@ int checkpoint_save(const Model *m, const char *dir, const TrainState *state);
  * present) and loads every tensor; ERR_INPUT naming the file on any mismatch. */
 int checkpoint_load(Model *m, const char *dir, int training, TrainState *state);
 int checkpoint_exists(const char *dir);
+/* The run record kept in dir's checkpoint (malloc'd), or NULL when it has none or is unreadable. */
+char *checkpoint_record(const char *dir);
 /* One safetensors file of weights and config (no optimizer): bundles use these. */
 int model_save_file(const Model *m, const char *path, const TrainState *state);
 int model_load_file(Model *m, const char *path, int training, TrainState *state);

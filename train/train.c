@@ -17,6 +17,7 @@
 #include "util/rng.h"
 #include "util/timer.h"
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ void train_config_defaults(TrainConfig *t) {
     t->final_tokens = TRAIN_FINAL_AUTO;
     t->diverge_loss = 30.0f;
     t->init_std = 0.02f;
+    t->checkpoint_seconds = 300;
 }
 
 long train_final_tokens(const TrainConfig *t, long split_tokens) {
@@ -50,6 +52,10 @@ long train_final_tokens(const TrainConfig *t, long split_tokens) {
     }
     return cap > 0 && cap < split_tokens ? cap : split_tokens;
 }
+
+static volatile sig_atomic_t stop_signal;
+
+void train_request_stop(int sig) { stop_signal = sig; }
 
 /* Linear warm-up, then cosine from lr to min_lr at the last step. */
 static float learning_rate(const TrainConfig *t, long step, long steps) {
@@ -232,6 +238,7 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
     long timed_tokens = 0;
     Progress progress;
     progress_begin(&progress, "train", (double)steps);
+    double last_save = now_seconds();
     for (long step = state.step; step < steps && !state.finished; step++) {
         double step_start = now_seconds();
         float lr = learning_rate(t, step, steps);
@@ -290,9 +297,16 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
             model_reserve(&m, B, T);
         }
         int stop = !last && t->stop_after_steps > 0 && state.step >= t->stop_after_steps;
-        if (last || stop || (t->checkpoint_every > 0 && state.step % t->checkpoint_every == 0))
+        /* rank 0's clock and signal decide for every rank, so all save at the same step */
+        int wanted[2] = {t->checkpoint_seconds > 0 && now_seconds() - last_save >= t->checkpoint_seconds,
+                         last ? 0 : (int)stop_signal};
+        if ((rc = dist_bcast(wanted, sizeof wanted, 0))) break;
+        if (last || stop || wanted[0] || wanted[1] || (t->checkpoint_every > 0 && state.step % t->checkpoint_every == 0)) {
             if ((rc = dist_train_agree(root ? checkpoint_save(&m, out_dir, &state) : OK))) break;
-        if (stop) break;
+            last_save = now_seconds();
+        }
+        if (wanted[1]) result->interrupted = wanted[1];
+        if (stop || wanted[1]) break;
     }
     if (!quiet) progress_end(&progress);
     if (!rc && already_finished && root) {   /* nothing left to train: report the stored model */

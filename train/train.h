@@ -21,6 +21,8 @@ typedef struct {
                              * evaluate_loss_spread: 0 the whole split; TRAIN_FINAL_AUTO (the
                              * default) train_final_tokens' share of the training tokens */
     int checkpoint_every;   /* steps between checkpoints; 0: only at the end */
+    int checkpoint_seconds; /* also a checkpoint once this many seconds passed since the last
+                             * (default 300: a kill or crash loses at most 5 minutes); 0: off */
     int threads;            /* <= 0: all cores */
     float diverge_loss;     /* a train loss above this (or NaN) stops the run as diverged */
     int quiet;              /* no progress output */
@@ -65,6 +67,7 @@ typedef struct {
     long ram_params, rom_weights;
     double train_flops_per_token, inference_flops_per_token;
     int diverged;
+    int interrupted;            /* the signal (SIGINT, SIGTERM) that stopped it after a checkpoint; 0: none */
     char reason[256];
     int ranks;                  /* processes that trained it (MPI); 1 without */
     double comm_seconds;        /* in the gradient exchange, per step */
@@ -72,6 +75,10 @@ typedef struct {
 } TrainResult;
 
 typedef void (*StepCallback)(void *user, const StepRecord *record);
+
+/* Asks a running train_run to save a checkpoint at the end of its step and return, with
+ * TrainResult.interrupted = sig. Async-signal-safe: for SIGINT / SIGTERM handlers. */
+void train_request_stop(int sig);
 
 /* Trains on the prepared corpus in data_dir. Writes out_dir/checkpoint.safetensors
  * (and resumes from it when it exists and is unfinished). on_step may be NULL. */

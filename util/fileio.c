@@ -1,6 +1,7 @@
 #include "util/fileio.h"
 #include "util/error.h"
 #include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -94,9 +95,90 @@ void remove_stale_temps(const char *path) {
     closedir(d);
 }
 
+static const char *file_kind(mode_t mode);
+
+int check_output_file(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode)) return OK;
+    return error_set(ERR_INPUT, "%s is %s, not a regular file: not replacing it", path, file_kind(st.st_mode));
+}
+
+/* Names for a folder beside target: <target>.tmp.<pid>.<random> while written, and
+ * <target>.old.tmp.<pid>.<random> for the folder it replaces when the two cannot be swapped. */
+static int aside_name(char *out, size_t size, const char *target) {
+    char base[4200];
+    int n = snprintf(base, sizeof base, "%s.old", target);
+    if (n < 0 || (size_t)n >= sizeof base) return error_set(ERR_INPUT, "path too long: %s", target);
+    return temp_name(out, size, base);
+}
+
+/* A folder moved aside by a replace that was killed before the new one went in: put back
+ * when the target is missing (it is the earlier result), else removed. */
+static void restore_stale_aside(const char *target) {
+    char dir[4096], base[4200];
+    snprintf(dir, sizeof dir, "%s", target);
+    char *slash = strrchr(dir, '/');
+    const char *name = slash ? target + (slash - dir) + 1 : target;
+    if (slash) { if (slash == dir) slash[1] = 0; else *slash = 0; }
+    else snprintf(dir, sizeof dir, ".");
+    snprintf(base, sizeof base, "%s.old", name);
+    size_t base_length = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char victim[8400];
+    struct stat st;
+    while ((e = readdir(d))) {
+        if (!stale_temp(dir, e->d_name, base, base_length)) continue;
+        snprintf(victim, sizeof victim, "%s/%s", dir, e->d_name);
+        if (lstat(victim, &st) != 0 || !S_ISDIR(st.st_mode)) { unlink(victim); continue; }
+        if (lstat(target, &st) != 0 && errno == ENOENT && rename(victim, target) == 0)
+            fprintf(stderr, "note: %s was restored from %s, left by an interrupted replace\n", target, victim);
+        else
+            remove_flat_dir(victim);
+    }
+    closedir(d);
+}
+
+int temp_dir_create(char *temp, size_t size, const char *target) {
+    restore_stale_aside(target);
+    remove_stale_temps(target);
+    for (int attempt = 0; attempt < TEMP_ATTEMPTS; attempt++) {
+        if (temp_name(temp, size, target)) return ERR_INPUT;
+        /* mkdir never follows a symlink planted under the name: it fails with EEXIST */
+        if (mkdir(temp, 0755) == 0) return OK;
+        if (errno != EEXIST) break;
+    }
+    return error_set(ERR_FAILURE, "cannot create %s: %s", temp, strerror(errno));
+}
+
+int dir_install(const char *temp, const char *target) {
+    if (rename(temp, target) == 0) return OK;
+    if (errno != ENOTEMPTY && errno != EEXIST)
+        return error_set(ERR_FAILURE, "cannot rename %s to %s: %s", temp, target, strerror(errno));
+    /* one atomic swap: a kill at any point leaves the old folder or the new one at target,
+     * and the other under the temporary name, removed as stale by the next writer */
+    if (renameat2(AT_FDCWD, temp, AT_FDCWD, target, RENAME_EXCHANGE) == 0) {
+        remove_flat_dir(temp);   /* now the old folder */
+        return OK;
+    }
+    char old[4300];   /* no RENAME_EXCHANGE (older kernel, some file systems): move aside */
+    if (aside_name(old, sizeof old, target) || rename(target, old) != 0)
+        return error_set(ERR_FAILURE, "cannot replace %s: %s", target, strerror(errno));
+    if (rename(temp, target) != 0) {
+        int saved = errno;
+        rename(old, target);
+        return error_set(ERR_FAILURE, "cannot rename %s to %s: %s", temp, target, strerror(saved));
+    }
+    remove_flat_dir(old);
+    return OK;
+}
+
 int atomic_open(AtomicFile *af, const char *path) {
     memset(af, 0, sizeof *af);
     snprintf(af->path, sizeof af->path, "%s", path);
+    /* the rename at commit would replace a FIFO or a device node (as root, /dev/null) */
+    if (check_output_file(path)) return ERR_INPUT;
     remove_stale_temps(path);
     int fd = -1;
     for (int attempt = 0; fd < 0 && attempt < TEMP_ATTEMPTS; attempt++) {

@@ -15,7 +15,7 @@ typedef struct {
 
 /* The temporary is <path>.tmp.<pid>.<random>, created exclusively (never through a planted
  * file or symlink); stale ones of dead processes beside it are removed first. */
-int atomic_open(AtomicFile *af, const char *path);   /* OK or ERR_FAILURE (message set) */
+int atomic_open(AtomicFile *af, const char *path);   /* OK, ERR_INPUT (not a file) or ERR_FAILURE */
 int atomic_write(AtomicFile *af, const void *data, size_t bytes);
 int atomic_commit(AtomicFile *af);                    /* flush, fsync, rename */
 void atomic_abort(AtomicFile *af);                    /* remove the temporary file */
@@ -25,6 +25,16 @@ int temp_name(char *out, size_t size, const char *path);
 /* Removes <path>.tmp.* left by processes no longer alive (or untouched for an hour);
  * a folder among them (a half-written bundle) goes with its files. */
 void remove_stale_temps(const char *path);
+/* ERR_INPUT naming path when it exists and is not a regular file (a FIFO, a device, a
+ * folder): an output written there would replace it. atomic_open checks it. */
+int check_output_file(const char *path);
+/* A folder written whole or not at all (bundles, HF exports): temp_dir_create makes a fresh
+ * <target>.tmp.<pid>.<random> (mkdir, so never through a planted symlink), after removing
+ * stale ones and restoring an earlier folder a killed replace left aside; the caller fills
+ * it, then dir_install moves it to target, swapping out an earlier folder atomically. On
+ * failure the caller removes temp (remove_flat_dir). */
+int temp_dir_create(char *temp, size_t size, const char *target);
+int dir_install(const char *temp, const char *target);
 /* Removes a folder and the files in it (one level, as bundles are). */
 int remove_flat_dir(const char *dir);
 

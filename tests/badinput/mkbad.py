@@ -3,6 +3,7 @@
 
 SOURCE is a valid meki safetensors file (checkpoint or bundle weights); OUT gets:
   nan / inf    SOURCE with one value of its first tensor set to NaN / +Inf
+  big          SOURCE with one value of its first tensor set to 1e30 (finite, beyond f16)
   huge         SOURCE's config metadata claiming a model of billions of parameters, no tensors
   meta-many    SOURCE's metadata plus 100000 tiny extra entries (a header of about 2 MB)
   digits       a 4096-byte file whose header ends in digits (nothing after it to stop on)
@@ -26,9 +27,9 @@ def write(header, data):
 
 tensors = sorted((k for k in header if k != "__metadata__"), key=lambda k: header[k]["data_offsets"][0])
 first = tensors[0]
-if kind in ("nan", "inf"):
+if kind in ("nan", "inf", "big"):
     at = header[first]["data_offsets"][0] + 4 * 3
-    data[at:at + 4] = struct.pack("<f", float(kind))
+    data[at:at + 4] = struct.pack("<f", 1e30 if kind == "big" else float(kind))
     write(header, data)
 elif kind == "huge":
     meta = dict(header["__metadata__"])

@@ -4,7 +4,8 @@
 KIND: good (a valid database with two runs and metrics), nulls (schema version 1 but
 without NOT NULL, holding NULL cells, as a damaged file can), flipped (good, then a bit
 flipped in every byte after its first page), garbage (SQLite magic, random pages),
-header (good with the file header's page size damaged), version (schema version 99)."""
+header (good with the file header's page size damaged), version (schema version 99),
+one-page (good with its last but one page flipped: the runs read fine, other pages not)."""
 import random, re, sqlite3, sys
 
 out, kind = sys.argv[1], sys.argv[2]
@@ -34,6 +35,10 @@ data = bytearray(open(out, "rb").read())
 page = int.from_bytes(data[16:18], "big")
 if kind == "flipped":
     for i in range(page, len(data)):
+        data[i] ^= 1 << (i % 8)
+elif kind == "one-page":
+    start = (len(data) // page - 2) * page
+    for i in range(start, start + page):
         data[i] ^= 1 << (i % 8)
 elif kind == "garbage":
     rng = random.Random(7)

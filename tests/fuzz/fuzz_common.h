@@ -3,6 +3,7 @@
  * The folder is on tmpfs (/dev/shm) when present, so the many small writes stay off the disk. */
 #ifndef TESTS_FUZZ_COMMON_H
 #define TESTS_FUZZ_COMMON_H
+#include "data/checksum.h"
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,5 +62,11 @@ __attribute__((unused)) static int fuzz_split_words(const uint8_t *data, size_t 
         at += strlen(*buffer + at) + 1;
     }
     return n;
+}
+/* A tokenizer.bin's checksum (bytes 24..31, over the rest) recomputed in place, so that a
+ * mutated file reaches the parser's later checks instead of failing the sum; size >= 32. */
+__attribute__((unused)) static void fuzz_fix_tokenizer_checksum(uint8_t *bytes, size_t size) {
+    uint64_t sum = checksum_update(checksum_update(CHECKSUM_SEED, bytes, 24), bytes + 32, size - 32);
+    for (int i = 0; i < 8; i++) bytes[24 + i] = (uint8_t)(sum >> 8 * i);
 }
 #endif

@@ -11,7 +11,7 @@ ROOT=$(pwd)
 WORK=$(mktemp -d /tmp/meki-seeds-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 rm -rf "$OUT"
-for t in safetensors checkpoint romtable tokenizer tokens experiment corpus store args dispatch; do
+for t in safetensors checkpoint romtable tokenizer tokens experiment corpus store args dispatch export wquant tokenizer_json; do
   mkdir -p "$OUT/$t"
 done
 cd "$WORK"
@@ -52,6 +52,44 @@ cp meki/checkpoint.safetensors "$OUT/safetensors/checkpoint.safetensors"
 cp bundle/weights.safetensors "$OUT/safetensors/weights.safetensors"
 cp bundle/weights.safetensors "$OUT/checkpoint/folded.safetensors"
 cp bundle/table.*.rom "$OUT/romtable/"
+
+# export: mode byte (dtype, hf), checkpoint length, checkpoint, tokenizer (tests/fuzz/fuzz_export.c);
+# a 32-wide dense model too, so that q8_0 / q4_0 write ggml blocks rather than the f16 fallback
+"$MEKI" train "${SMALL[@]}" --set model.d_model=32 --set model.ffn_hidden=32 --out dense32 >/dev/null
+# (the checkpoint without its AdamW moments: an export reads the weights alone)
+export_seed() {
+  python3 -c 'import json, struct, sys
+raw = open(sys.argv[2], "rb").read(); n = struct.unpack("<Q", raw[:8])[0]; header = json.loads(raw[8:8 + n])
+data, kept, at = raw[8 + n:], {"__metadata__": header["__metadata__"]}, b""
+for k, v in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0] if kv[0] != "__metadata__" else -1):
+    if k == "__metadata__" or k.startswith("optim."): continue
+    a, b = v["data_offsets"]; kept[k] = dict(v, data_offsets=[len(at), len(at) + b - a]); at += data[a:b]
+text = json.dumps(kept, separators=(",", ":")).encode(); text += b" " * (-len(text) % 8)
+c = struct.pack("<Q", len(text)) + text + at; t = open(sys.argv[3], "rb").read()
+open(sys.argv[4], "wb").write(bytes([int(sys.argv[1])]) + struct.pack("<I", len(c)) + c + t)' "$@"
+}
+export_seed 0 dense/checkpoint.safetensors d256/tokenizer.bin "$OUT/export/dense_f32"
+export_seed 1 dense32/checkpoint.safetensors d256/tokenizer.bin "$OUT/export/dense32_f16"
+export_seed 2 dense32/checkpoint.safetensors d256/tokenizer.bin "$OUT/export/dense32_q8_0"
+export_seed 3 dense32/checkpoint.safetensors d256/tokenizer.bin "$OUT/export/dense32_q4_0"
+export_seed 4 meki/checkpoint.safetensors d256/tokenizer.bin "$OUT/export/meki_hf"
+export_seed 4 dense/checkpoint.safetensors d256/tokenizer.bin "$OUT/export/dense_hf"
+
+# wquant: mode byte, then floats: trained weights, and blocks of tiny and huge values
+{ printf '\001'; tail -c 4096 dense32/checkpoint.safetensors; } > "$OUT/wquant/weights"
+python3 -c 'import struct, sys
+v = [1e-39, -2e-38, 0.0, 3.0] * 8 + [1e30, 1.0, -7e6, 65519.0] * 8 + [0.5 * i for i in range(64)]
+open(sys.argv[1], "wb").write(bytes([6]) + struct.pack("<%df" % len(v), *v))' "$OUT/wquant/extremes"
+
+# tokenizer_json: the tokenizers
+cp d256/tokenizer.bin "$OUT/tokenizer_json/vocab256.bin"
+cp d300/tokenizer.bin "$OUT/tokenizer_json/vocab300.bin"
+# merges that double 'aa' up to 256 bytes: longer than any trained token (checksum left 0:
+# the target recomputes it)
+python3 -c 'import struct, sys
+merges = [(97, 97)] + [(256 + i, 256 + i) for i in range(7)] + [(98, 99), (264, 263)]
+head = b"MEKIBPE1" + struct.pack("<III", 1, 256 + len(merges), len(merges)) + bytes(12)
+open(sys.argv[1], "wb").write(head + b"".join(struct.pack("<HH", a, b) for a, b in merges))' "$OUT/tokenizer_json/long_tokens.bin"
 
 # a results database: a two-run sweep on the tiny corpus
 cat > seed.ini <<INI

@@ -14,6 +14,9 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 max_len() {
   case $1 in
     safetensors|checkpoint) echo 72000 ;;
+    export) echo 100000 ;;
+    wquant) echo 2048 ;;
+    tokenizer_json) echo 1024 ;;
     store) echo 40000 ;;
     romtable) echo 24576 ;;
     tokens|experiment|corpus) echo 4096 ;;
