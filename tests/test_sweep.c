@@ -219,7 +219,9 @@ static void test_kill_and_resume(void **state) {
     char killed[64], *said;
     size_t said_bytes;
     query_text(b, "SELECT hash FROM runs WHERE status = 'running'", killed, sizeof killed);
-    const char *listing = temp_path("listing.log"), *rerun = temp_path("rerun.log");   /* fresh: log appends */
+    char listing[4200], rerun[4200];   /* fresh logs (run_meki appends); not temp_path: its 8 buffers rotate */
+    snprintf(listing, sizeof listing, "%s/listing.log", temp_dir);
+    snprintf(rerun, sizeof rerun, "%s/rerun.log", temp_dir);
     assert_int_equal(run_meki(listing, (const char *[]){"runs", "--db", b, NULL}), 0);
     assert_int_equal(read_file(listing, &said, &said_bytes), 0);
     assert_non_null(strstr(said, "1 run marked running but no sweep is running it"));
@@ -242,8 +244,8 @@ static void test_kill_and_resume(void **state) {
     free(said);
     /* each run's curve.log holds every step once, in order (the resumed steps were listed twice) */
     char curves[4400];
-    snprintf(curves, sizeof curves, "for f in %s/*/curve.log; do awk 'NR > 1 && $1 <= last { exit 1 } "
-             "{ last = $1 } END { exit NR != 8 }' $f || exit 1; done", temp_path("b/runs"));
+    snprintf(curves, sizeof curves, "for f in %s/b/runs/*/curve.log; do awk 'NR > 1 && $1 <= last { exit 1 } "
+             "{ last = $1 } END { exit NR != 8 }' $f || exit 1; done", temp_dir);
     assert_int_equal(system(curves), 0);
     /* finished runs were not run again */
     assert_int_equal(query_int(b, "SELECT count(*) FROM finished_before f JOIN runs r USING (hash) "
