@@ -26,7 +26,7 @@ endif
 
 DEPS_APT := build-essential pkg-config libopenblas-openmp-dev libsqlite3-dev sqlite3 gnuplot-nox \
             libcmocka-dev libinih-dev bible-kjv openmpi-bin libopenmpi-dev \
-            clang libclang-rt-14-dev libomp-dev libgsl-dev libdnnl-dev
+            clang libclang-rt-14-dev libomp-dev libgsl-dev libdnnl-dev python3
 SRC_DIRS := util kernels formats data models train infer deploy runner analysis bench
 # MPI's headers for util/dist.c alone; libmpi itself is dlopen'ed under a launcher.
 MPI_INC  := $(shell pkg-config --cflags ompi-c 2>/dev/null || echo -I/usr/lib/x86_64-linux-gnu/openmpi/include)

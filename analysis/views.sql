@@ -91,7 +91,8 @@ GROUP BY c.d_model, c.n_layers;
 -- One row per (experiment, run of any status) with the attributes the tables group by and
 -- its status: the report counts failed, diverged and unfinished runs per comparison from it. scale is
 -- the model preset named by the variant label, else by the config, else by another run of
--- the same size, else "d<width> L<layers>".
+-- the same size, else "d<width> L<layers>". meki_layers is the placement as the variant
+-- wrote it ("last:1"), else the config's resolved layer list ("1").
 CREATE TEMP VIEW run_states AS
 SELECT m.experiment, m.variant, m.corpus, c.hash, c.status, c.seed, c.git_revision, c.host, c.threads,
        coalesce(CASE WHEN instr(m.variant, 'model.preset=') > 0
@@ -100,9 +101,13 @@ SELECT m.experiment, m.variant, m.corpus, c.hash, c.status, c.seed, c.git_revisi
                 (SELECT p.preset FROM preset_sizes p WHERE p.d_model = c.d_model AND p.n_layers = c.n_layers),
                 'd' || coalesce(c.d_model, '?') || ' L' || coalesce(c.n_layers, '?')) AS scale,
        c.d_model, c.n_layers, c.memory_kind, c.d_mem, c.meki_memory, c.meki_position, c.meki_fusion,
-       c.meki_projector, c.meki_layers, c.table_dtypes, c.train_tokens, c.recipe
+       c.meki_projector,
+       CASE WHEN c.memory_kind = 'meki' AND instr(' ' || m.variant, ' meki.layers=') > 0
+            THEN substr(m.layers_rest, 1, instr(m.layers_rest || ' ', ' ') - 1) ELSE c.meki_layers END AS meki_layers,
+       c.table_dtypes, c.train_tokens, c.recipe
 FROM (SELECT hash, experiment, variant, corpus,
-             replace(substr(variant, instr(variant, 'model.preset=') + 13), ',', ' ') AS rest
+             replace(substr(variant, instr(variant, 'model.preset=') + 13), ',', ' ') AS rest,
+             substr(' ' || variant, instr(' ' || variant, ' meki.layers=') + 13) AS layers_rest
       FROM run_membership) m
 JOIN run_config c ON c.hash = m.hash;
 

@@ -280,7 +280,7 @@ static int check_stream(const char *bundle, const char *stream) {
 static int bench_decode(int argc, char **argv) {
     const char *bundle = NULL, *checkpoint = NULL, *dtype_text = "f32", *stream = NULL, *weights_text = "f32";
     int json = 0, threads = 1, context = 128, tokens = 128, repeats = 9, warmup = 1, chunk = 64, cold = 0;
-    int topk = DECODE_BENCH_DEFAULT_TOPK;
+    int topk = -1;   /* not given: DECODE_BENCH_DEFAULT_TOPK with --cold */
     long seed = 1;
     ArgSpec specs[] = {
         {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (folded model, ROM table)", 0, 0},
@@ -305,6 +305,11 @@ static int bench_decode(int argc, char **argv) {
                         "--bundle DIR [--checkpoint DIR] [--context N] [--tokens N] [--repeats R] [--cold] [--json]");
     if (rc) return rc == 1 ? 0 : rc;
     if (!bundle) { fprintf(stderr, "meki bench decode: --bundle is required\n"); return 2; }
+    if (topk >= 0 && !cold) {   /* only the cold variants prefetch: it would be ignored */
+        fprintf(stderr, "meki bench decode: --prefetch-topk is measured only with --cold: add --cold or drop it\n");
+        return 2;
+    }
+    if (topk < 0) topk = DECODE_BENCH_DEFAULT_TOPK;
     int dtype = table_dtype_parse(dtype_text);
     if (dtype < 0) {
         fprintf(stderr, "meki bench decode: --table-dtype: unknown dtype '%s' (f32, f16, bf16, q8_0, q4_0)\n", dtype_text);

@@ -71,10 +71,16 @@ static int encode_prompt(const Tokenizer *tok, const char *prompt, int32_t **out
     return OK;
 }
 
+/* Control bytes are shown as \xNN (but newline and tab): a sampled ESC ] starts a terminal
+ * sequence that swallowed the rest of the text and the newline before the figures. */
 static void print_token(const Tokenizer *tok, int id) {
     int length;
     const unsigned char *bytes = tokenizer_token_bytes(tok, id, &length);
-    fwrite(bytes, 1, (size_t)length, stdout);
+    for (int i = 0; i < length; i++) {
+        unsigned char c = bytes[i];
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) printf("\\x%02x", c);
+        else putchar(c);
+    }
     fflush(stdout);
 }
 
@@ -156,6 +162,17 @@ int cmd_decode(int argc, char **argv) {
     }
     if (weights_dtype_parse(a.weights) < 0) {
         fprintf(stderr, "meki decode: --weights-dtype: unknown dtype '%s' (f32, bf16, q8_0)\n", a.weights);
+        return 2;
+    }
+    /* top-k prefetch reads ahead in the ROM table: without one, or with prefetching off,
+     * the flag would do nothing while the user believes it measured something */
+    if (a.topk && prefetch_mode_parse(a.prefetch) == PREFETCH_OFF) {
+        fprintf(stderr, "meki decode: --prefetch-topk %d does nothing with --prefetch off: drop one of them\n", a.topk);
+        return 2;
+    }
+    if (a.topk && !a.bundle) {
+        fprintf(stderr, "meki decode: --prefetch-topk %d needs a ROM table to prefetch from: give a --bundle, "
+                "not a --checkpoint\n", a.topk);
         return 2;
     }
     kernels_set_threads(a.threads);

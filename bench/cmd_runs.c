@@ -2,6 +2,7 @@
 #include "bench/args.h"
 #include "bench/commands.h"
 #include "runner/store.h"
+#include "runner/sweep.h"
 #include "util/error.h"
 #include "util/json.h"
 #include <math.h>
@@ -14,17 +15,32 @@ typedef struct {
     const char *metric;         /* the table's figure column */
     char *array;                /* JSON mode: the rows so far, "[{...},{...}" */
     size_t used, capacity;
+    char runs_dir[4096];
+    int left_running;           /* runs marked running that no process holds */
+    char left[4][160];          /* the first few of them, for the note */
 } Listing;
+
+/* A run marked running whose folder lock nobody holds was left by an interrupted sweep
+ * (kill, a lost MPI rank): the listing says so and how to resume, else it looked alive. */
+static void note_running(Listing *l, const RunRow *row) {
+    if (strcmp(row->status, "running") || sweep_run_held(l->runs_dir, row->hash)) return;
+    if (l->left_running < 4)
+        snprintf(l->left[l->left_running], sizeof l->left[0], "%s (experiment %s, started %s on %s)", row->hash,
+                 row->experiment, row->started_at, row->host);
+    l->left_running++;
+}
 
 static void print_row(void *user, const RunRow *row) {
     Listing *l = user;
     l->count++;
+    note_running(l, row);
     if (!l->json) {
         char figure[32] = "-";
         double value = metrics_get(&row->metrics, l->metric);
         if (isfinite(value)) snprintf(figure, sizeof figure, "%.4f", value);
+        /* an unfinished run has no finish time: its start time there read as one */
         printf("%-16s %-8s %-16s %-6llu %-8s %-20s %s%s%s\n", row->hash, row->status, row->experiment, row->seed,
-               figure, row->finished_at[0] ? row->finished_at : row->started_at, row->variant,
+               figure, row->finished_at[0] ? row->finished_at : "-", row->variant,
                row->error[0] ? "  # " : "", row->error);
         return;
     }
@@ -81,6 +97,7 @@ int cmd_runs(int argc, char **argv) {
     if ((rc = store_open_readonly(&store, db))) die(rc, "%s", error_message());
     Listing l = {.json = json, .metric = metric, .array = malloc(2), .used = 1, .capacity = 2};
     if (!l.array) die(1, "out of memory");
+    sweep_runs_dir(db, l.runs_dir, sizeof l.runs_dir);
     strcpy(l.array, "[");
     if (!json) printf("%-16s %-8s %-16s %-6s %-8s %-20s %s\n", "hash", "status", "experiment", "seed", metric,
                       "finished", "variant");
@@ -95,6 +112,15 @@ int cmd_runs(int argc, char **argv) {
         json_free(&out);
     }
     if (rc) fprintf(stderr, "meki: %s\n", error_message());
+    else if (l.left_running) {
+        fprintf(stderr, "note: %d run%s marked running but no sweep is running %s (left by an interrupted sweep, "
+                "e.g. a kill or a lost MPI rank):\n", l.left_running, l.left_running > 1 ? "s" : "",
+                l.left_running > 1 ? "them" : "it");
+        for (int i = 0; i < l.left_running && i < 4; i++) fprintf(stderr, "  %s\n", l.left[i]);
+        if (l.left_running > 4) fprintf(stderr, "  and %d more\n", l.left_running - 4);
+        fprintf(stderr, "run the same sweep again (./meki sweep FILE.ini --db %s) to resume %s from %s\n", db,
+                l.left_running > 1 ? "them" : "it", l.left_running > 1 ? "their checkpoints" : "its checkpoint");
+    }
     free(l.array);
     store_close(store);
     return rc ? (rc == ERR_INPUT ? 2 : 1) : 0;

@@ -69,6 +69,9 @@ static int dry_run(const ExperimentConfig *exp, const char *db, int shard_index,
     char *runs = malloc(capacity);
     if (!runs) { store_close(store); die(1, "out of memory"); }
     strcpy(runs, "[");
+    char runs_dir[4096];
+    int left_running = 0;
+    sweep_runs_dir(db, runs_dir, sizeof runs_dir);
     if (!json) printf("%s: %d runs (%s)\n%-4s %-16s %-8s %-6s %-28s %-10s %s\n", exp->name, exp->n_runs, exp->path,
                       "#", "hash", "status", "seed", "model", "tokens", "variant");
     for (int r = 0; r < exp->n_runs; r++) {
@@ -76,6 +79,7 @@ static int dry_run(const ExperimentConfig *exp, const char *db, int shard_index,
         char status[16], model[128];
         if (!sweep_selects(r, shard_index, shard_count)) continue;
         dry_run_status(store, run, status, sizeof status);
+        left_running += !strcmp(status, "running") && !sweep_run_held(runs_dir, run->hash);
         settings_summary(model, sizeof model, &run->settings);
         if (!json) {
             printf("%-4d %-16s %-8s %-6llu %-28s %-10ld %s\n", r, run->hash, status,
@@ -102,6 +106,11 @@ static int dry_run(const ExperimentConfig *exp, const char *db, int shard_index,
     strcpy(runs + used, "]");
     json_raw(&out, "runs", runs);
     if (json) printf("%s\n", json_end(&out));
+    if (left_running)   /* a kill or a lost MPI rank leaves its run marked running */
+        fprintf(stderr, "note: %d run%s marked running but no sweep is running %s (left by an interrupted sweep): "
+                "running this sweep resumes %s from %s checkpoint%s\n", left_running, left_running > 1 ? "s" : "",
+                left_running > 1 ? "them" : "it", left_running > 1 ? "them" : "it", left_running > 1 ? "their" : "its",
+                left_running > 1 ? "s" : "");
     free(runs);
     json_free(&out);
     store_close(store);

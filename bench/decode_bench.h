@@ -61,7 +61,7 @@ typedef struct {
     VariantFigures v[VARIANT_COUNT];
     int d_model, n_layers, d_mem, vocab_size, meki_layers, context, tokens, repeats;
     size_t rom_bytes, row_bytes;
-    size_t peak_rss_bytes;             /* whole process: every model of the run */
+    size_t peak_rss_bytes;             /* over this benchmark (every model of it), not before */
     size_t folded_rss_bytes;           /* VmRSS with only the bundle loaded, after warm-up */
     size_t deploy_peak_rss_bytes;      /* peak RSS as a deploy sees it: the bundle loaded and
                                           one decode run, the table never populated */

@@ -29,6 +29,7 @@ typedef struct {
 typedef struct {
     FileList files;
     DirSet seen;
+    const char *root;   /* the real path of the folder named as input, while it is walked */
 } Walk;
 
 static int list_add(FileList *l, const char *path) {
@@ -110,6 +111,17 @@ static int pseudo_fs(const char *dir) {
     }
 }
 
+/* A linked folder is walked only when it lies inside the input folder: a link up (`up -> ..`)
+ * brought files from outside the folder into the corpus. */
+static int link_stays_inside(const Walk *w, const char *path) {
+    char *target = realpath(path, NULL);
+    size_t n = w->root ? strlen(w->root) : 0;
+    int inside = target && n && !strncmp(target, w->root, n) &&
+                 (target[n] == '/' || (n == 1 && target[0] == '/' && target[1]));
+    free(target);
+    return inside;
+}
+
 static int by_name(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -142,9 +154,12 @@ static int expand_dir(Walk *w, const char *dir, const struct stat *st, int depth
             break;
         }
         snprintf(path, length, "%.*s/%s", (int)dir_length, dir, names.items[i]);
-        struct stat child;
+        struct stat child, link;
         if (stat(path, &child) != 0) rc = OK;   /* vanished or a dangling link: not a file */
-        else if (S_ISDIR(child.st_mode)) rc = expand_dir(w, path, &child, depth + 1);
+        else if (S_ISDIR(child.st_mode)) {
+            if (lstat(path, &link) != 0 || !S_ISLNK(link.st_mode) || link_stays_inside(w, path))
+                rc = expand_dir(w, path, &child, depth + 1);
+        }
         else if (S_ISREG(child.st_mode)) rc = file_add(w, path);
         free(path);
     }
@@ -203,10 +218,16 @@ static int expand_one(Walk *w, const char *input, const char *where, int depth) 
                          S_ISFIFO(st.st_mode) ? "FIFO" : S_ISSOCK(st.st_mode) ? "socket" : "device");
     if (pseudo_fs(input))
         return error_set(ERR_INPUT, "%scorpus directory %s is on a kernel pseudo file system", where, input);
+    char *root = realpath(input, NULL);
+    if (!root) return error_set(ERR_INPUT, "%scorpus directory %s: %s", where, input, strerror(errno));
+    w->root = root;
     int before = w->files.count, rc = expand_dir(w, input, &st, 0);
+    w->root = NULL;
+    free(root);
     if (!rc && w->files.count == before)
         rc = error_set(ERR_INPUT, "%scorpus directory %s holds no files (hidden ones are skipped, "
-                       "and a folder already listed is not read twice)", where, input);
+                       "a folder already listed is not read twice, and a link to a folder outside it is not "
+                       "followed)", where, input);
     return rc;
 }
 

@@ -7,6 +7,7 @@
 #include "util/progress.h"
 #include "data/bpe.h"
 #include "data/checksum.h"
+#include "data/corpus_hash.h"
 #include "util/byteorder.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -16,6 +17,8 @@
 
 #define TOKENIZER_MAGIC "MEKIBPE1"
 enum { TOKENIZER_VERSION = 1, HEADER_BYTES = 32 };
+/* no valid tokenizer file is larger: a bigger one is refused before a byte of it is read */
+#define TOKENIZER_MAX_FILE_BYTES (HEADER_BYTES + 4LL * BPE_VOCAB_MAX)
 /* A crafted file could double token lengths merge after merge; real ones stay tiny. */
 enum { MAX_TOKEN_BYTES = 1 << 16, MAX_TOTAL_TOKEN_BYTES = 1 << 26 };
 #define RANK_EMPTY 0xffffffffu
@@ -410,8 +413,7 @@ int tokenizer_load(Tokenizer **out, const char *path) {
     *out = NULL;
     char *data;
     size_t size;
-    /* no valid tokenizer file is larger: refuse a bigger one before reading it */
-    int rc = read_file_max(path, HEADER_BYTES + 4LL * BPE_VOCAB_MAX, &data, &size);
+    int rc = read_file_max(path, TOKENIZER_MAX_FILE_BYTES, &data, &size);
     if (rc) return rc;
     const unsigned char *file = (const unsigned char *)data;
     int n_merges = 0;
@@ -427,4 +429,12 @@ int tokenizer_load(Tokenizer **out, const char *path) {
     free(merges);
     free(data);
     return rc;
+}
+
+int tokenizer_file_hash(const char *path, uint64_t *out) {
+    long long size = file_size(path);
+    if (size > TOKENIZER_MAX_FILE_BYTES)   /* hashing a 3 GB file took minutes on a loaded machine */
+        return error_set(ERR_INPUT, "%s: oversized tokenizer file (%lld bytes, at most %lld)", path, size,
+                         (long long)TOKENIZER_MAX_FILE_BYTES);
+    return file_content_hash(path, out);
 }

@@ -12,6 +12,9 @@ typedef struct Tokenizer Tokenizer;
 int tokenizer_train(Tokenizer **out, const unsigned char *text, size_t bytes, int vocab_size);
 int tokenizer_save(const Tokenizer *tok, const char *path);      /* atomic write */
 int tokenizer_load(Tokenizer **out, const char *path);           /* ERR_INPUT on a bad file */
+/* The content hash of a tokenizer file (file_content_hash), refusing by its size alone a
+ * file larger than any valid tokenizer. */
+int tokenizer_file_hash(const char *path, uint64_t *out);
 void tokenizer_free(Tokenizer *tok);
 int tokenizer_vocab_size(const Tokenizer *tok);
 /* Encode into a malloc'd array of ids. */

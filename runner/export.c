@@ -52,6 +52,22 @@ static const char *const RUN_COLUMNS[] = {"hash", "experiment", "variant", "seed
                                           "host", "threads", "started_at", "finished_at"};
 #define N_RUN_COLUMNS ((int)(sizeof RUN_COLUMNS / sizeof RUN_COLUMNS[0]))
 
+/* A layer placement as the run's variant wrote it ("last:1"), where the config holds the list
+ * it resolved to ("1", read as a count): key "model.meki.layers" looks for "meki.layers=".
+ * NULL when the variant does not set it. */
+static char *written_placement(const char *key, const char *variant) {
+    size_t n = key ? strlen(key) : 0;
+    if (!variant || n < 14 || strncmp(key, "model.", 6) || strcmp(key + n - 7, ".layers")) return NULL;
+    const char *name = key + 6;   /* "meki.layers" */
+    size_t length = strlen(name);
+    for (const char *p = strstr(variant, name); p; p = strstr(p + 1, name))
+        if ((p == variant || p[-1] == ' ') && p[length] == '=') {
+            const char *value = p + length + 1;
+            return strndup(value, strcspn(value, " "));
+        }
+    return NULL;
+}
+
 /* One row: the run's columns, its params (NULL cells for keys it lacks) and metrics. */
 static int export_run(Store *s, sqlite3_stmt *run, sqlite3_stmt *params, sqlite3_stmt *metrics, const Names *keys,
                       const Names *metric_names, char **cells, FILE *out) {
@@ -63,9 +79,12 @@ static int export_run(Store *s, sqlite3_stmt *run, sqlite3_stmt *params, sqlite3
     sqlite3_reset(params);
     if ((rc = store_bind_texts(s, params, param_texts, 1))) return rc;
     while ((step = store_step(s, params)) == SQLITE_ROW) {
-        int i = name_index(keys, (const char *)sqlite3_column_text(params, 0));
-        if (i >= 0 && sqlite3_column_type(params, 1) != SQLITE_NULL && !cells[i])
-            cells[i] = strdup((const char *)sqlite3_column_text(params, 1));
+        const char *key = (const char *)sqlite3_column_text(params, 0);
+        int i = name_index(keys, key);
+        if (i >= 0 && sqlite3_column_type(params, 1) != SQLITE_NULL && !cells[i]) {
+            cells[i] = written_placement(key, (const char *)sqlite3_column_text(run, 2));
+            if (!cells[i]) cells[i] = strdup((const char *)sqlite3_column_text(params, 1));
+        }
     }
     if (step < 0) rc = -step;
     const char *metric_texts[] = {hash};

@@ -1,5 +1,5 @@
 #include "runner/record.h"
-#include "data/corpus_hash.h"
+#include "data/tokenizer.h"
 #include "runner/machine.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -71,7 +71,7 @@ char *run_record_json(const RunSettings *s, const char *data_dir, int threads, c
     char absolute[PATH_MAX], tokenizer[4200], text[64], run_hash[17];
     uint64_t tok_hash;
     snprintf(tokenizer, sizeof tokenizer, "%s/tokenizer.bin", data_dir);
-    if (read_summary(data_dir, &f) || file_content_hash(tokenizer, &tok_hash)) return NULL;
+    if (read_summary(data_dir, &f) || tokenizer_file_hash(tokenizer, &tok_hash)) return NULL;
     if (!realpath(data_dir, absolute)) snprintf(absolute, sizeof absolute, "%s", data_dir);
     char *identity = run_settings_json(s);
     config_hash(run_hash, identity);

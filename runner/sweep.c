@@ -35,21 +35,53 @@ int sweep_finished(const SweepContext *ctx, const char *status) {
     return !strcmp(status, "done") || (!strcmp(status, "diverged") && !ctx->retry_diverged);
 }
 
-int sweep_context_init(SweepContext *ctx, Store *store, const char *db_path, int threads, int quiet) {
+void sweep_runs_dir(const char *db_path, char *out, size_t size) {
     char copy[4096];
+    snprintf(copy, sizeof copy, "%s", db_path);
+    snprintf(out, size, "%s/runs", dirname(copy));
+}
+
+int sweep_run_held(const char *runs_dir, const char *hash) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s/lock", runs_dir, hash);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    /* a shared lock is refused while a sweep holds its exclusive one; taken, it is dropped
+     * at once (a sweep starting in that instant passes the run over as busy) */
+    int held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
+int sweep_context_init(SweepContext *ctx, Store *store, const char *db_path, int threads, int quiet) {
     memset(ctx, 0, sizeof *ctx);
     ctx->store = store;
     ctx->threads = threads;
     ctx->recorded_threads = threads > 0 ? threads : machine_cores();
     ctx->quiet = quiet;
-    snprintf(copy, sizeof copy, "%s", db_path);
-    snprintf(ctx->runs_dir, sizeof ctx->runs_dir, "%s/runs", dirname(copy));
+    sweep_runs_dir(db_path, ctx->runs_dir, sizeof ctx->runs_dir);
     machine_git_revision(ctx->git_revision, sizeof ctx->git_revision);
     machine_host(ctx->host, sizeof ctx->host);
     return store_record_environment(store, ctx->recorded_threads, ctx->environment);
 }
 
 /* ---------- the per-step curve (train/curve.h), kept on disk so that a resumed run has all of it ---------- */
+
+static void curve_line(FILE *f, const StepRecord *r) {
+    fprintf(f, "%ld %ld %.17g %.17g %.17g %.17g\n", r->step, r->tokens, r->train_loss, r->val_loss, r->lr, r->tok_s);
+}
+
+/* Writes the records whole (atomically: a kill leaves the old file) and reopens it for
+ * appending; without a file (no folder, a full disk) the curve lives on in memory. */
+static void curve_rewrite(CurveLog *c) {
+    if (c->file) fclose(c->file);
+    c->file = NULL;
+    AtomicFile af;
+    if (atomic_open(&af, c->path)) { error_clear(); return; }
+    for (long i = 0; i < c->count; i++) curve_line(af.file, &c->items[i]);
+    if (atomic_commit(&af)) { error_clear(); return; }
+    c->file = fopen(c->path, "a");
+}
 
 static void curve_on_step(void *user, const StepRecord *r) {
     sweep_dist_service();   /* under MPI rank 0 answers the other ranks between its steps */
@@ -367,6 +399,24 @@ double sweep_run_work(const RunSettings *s) {
     return (double)s->train.tokens * (flops_per_token > 0 ? flops_per_token : 1);
 }
 
+double sweep_work_left(const RunSettings *s, const char *run_dir) {
+    double work = sweep_run_work(s);
+    if (!checkpoint_exists(run_dir) || s->train.tokens <= 0) return work;
+    /* an interrupted run resumes from its checkpoint: the last step its curve recorded
+     * tells how far it got (the checkpoint may lie a few steps before: a little optimistic) */
+    char path[4300], line[512];
+    snprintf(path, sizeof path, "%s/curve.log", run_dir);
+    FILE *f = fopen(path, "r");
+    long tokens = 0;
+    StepRecord r;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "%ld %ld", &r.step, &r.tokens) == 2 && strchr(line, '\n')) tokens = r.tokens;
+    if (f) fclose(f);
+    double done = (double)tokens / (double)s->train.tokens;
+    /* at least 1%: a run that trained to the end still measures (and a zero total has no ETA) */
+    return work * (done < 0 ? 1 : done > 0.99 ? 0.01 : 1 - done);
+}
+
 static void report_run(Progress *progress, int k, double work_done, const ResolvedRun *run,
                        const RunReport *report) {
     char detail[768];
@@ -392,6 +442,9 @@ static int find_pending(const SweepContext *ctx, const ExperimentConfig *exp, in
         int rc = store_run_status(ctx->store, exp->runs[r].hash, status, sizeof status);
         if (rc) return rc;
         pending[r] = !sweep_finished(ctx, status);
+        if (!strcmp(status, "running") && !sweep_run_held(ctx->runs_dir, exp->runs[r].hash))
+            fprintf(stderr, "sweep %s: run %s was left running by an interrupted sweep; resuming it\n", exp->name,
+                    exp->runs[r].hash);
         if (pending[r]) continue;
         summary->skipped++;
         if ((rc = store_link_experiment(ctx->store, exp->runs[r].hash, exp->name, exp->runs[r].variant))) return rc;
@@ -405,28 +458,38 @@ static int run_pending(const SweepContext *ctx, const ExperimentConfig *exp, con
     Progress progress;
     snprintf(label, sizeof label, "sweep %s", exp->name);
     /* progress in work (tokens x cost per token), not runs: the runs of a grid differ in size,
-     * so the ETA is the time so far scaled by the work left over the work done */
-    double total_work = 0, work_done = 0;
-    for (int r = 0; r < exp->n_runs; r++)
-        if (pending[r]) total_work += sweep_run_work(&exp->runs[r].settings);
-    progress_begin(&progress, label, total_work);
-    int k = 0;
+     * so the ETA is the time so far scaled by the work left over the work done. A resumed run
+     * counts only the work it has left, else its quick finish made the ETA far too short. */
+    double total_work = 0, work_done = 0, *left = calloc((size_t)exp->n_runs + 1, sizeof *left);
+    if (!left) return error_set(ERR_FAILURE, "out of memory");
     for (int r = 0; r < exp->n_runs; r++) {
+        if (!pending[r]) continue;
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s/%s", ctx->runs_dir, exp->runs[r].hash);
+        total_work += left[r] = sweep_work_left(&exp->runs[r].settings, dir);
+    }
+    /* runs are numbered within the whole selection, so a re-run goes on where it stopped */
+    int k = summary->selected - n_pending;
+    if (k > 0)
+        fprintf(stderr, "%s: %d of %d runs already finished, %d to run\n", label, k, summary->selected, n_pending);
+    progress_begin(&progress, label, total_work);
+    int rc = OK;
+    for (int r = 0; r < exp->n_runs && !rc; r++) {
         if (!pending[r]) continue;
         const ResolvedRun *run = &exp->runs[r];
         RunReport report;
-        fprintf(stderr, "%s: run %d of %d: %s %s seed %llu\n", label, ++k, n_pending, run->hash, run->variant,
-                (unsigned long long)run->settings.train.seed);
-        int rc = run_one(ctx, exp, run, dirs[r], &report);
-        work_done += sweep_run_work(&run->settings);
+        fprintf(stderr, "%s: run %d of %d: %s %s seed %llu\n", label, ++k, summary->selected, run->hash,
+                run->variant, (unsigned long long)run->settings.train.seed);
+        rc = run_one(ctx, exp, run, dirs[r], &report);   /* not OK: the store cannot record results */
+        work_done += left[r];
         if (rc == OK) {
             tally(summary, report.outcome);
             report_run(&progress, k, work_done, run, &report);
         }
-        run_report_free(&report);
-        if (rc) return rc;   /* the store cannot record results: stop rather than waste runs */
+        run_report_free(&report);   /* and on a store failure stop rather than waste runs */
     }
-    return OK;
+    free(left);
+    return rc;
 }
 
 int sweep_run(const SweepContext *ctx, const ExperimentConfig *exp, int shard_index, int shard_count,

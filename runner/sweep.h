@@ -25,6 +25,13 @@ typedef struct {
  * this machine in the environment table. */
 int sweep_context_init(SweepContext *ctx, Store *store, const char *db_path, int threads, int quiet);
 
+/* The folder of the run folders of the database at db_path: dirname(db_path)/runs. */
+void sweep_runs_dir(const char *db_path, char *out, size_t size);
+/* 1 if a live process holds the lock of run hash's folder (a sweep trains it now), else 0:
+ * a run marked running that nobody holds was left by an interrupted sweep (a kill, a lost
+ * MPI rank) and is resumed by running the sweep again. */
+int sweep_run_held(const char *runs_dir, const char *hash);
+
 /* Whether a run with this stored status is finished: done, or diverged (training is
  * deterministic, so running it again would diverge again) unless retry_diverged. */
 int sweep_finished(const SweepContext *ctx, const char *status);
@@ -65,6 +72,9 @@ int sweep_selects(int position, int shard_index, int shard_count);
 /* A run's relative cost for the sweep's ETA: its training tokens times an estimate of the
  * backbone's training FLOPs per token (the memory variants' extra work is left out). */
 double sweep_run_work(const RunSettings *settings);
+/* The part of it still to do for the run in run_dir: all of it, or what an interrupted
+ * attempt with a checkpoint left (by the tokens its curve.log reached). */
+double sweep_work_left(const RunSettings *settings, const char *run_dir);
 /* Prepares the data the pending runs need, then runs them in order with a progress line.
  * Returns OK when every selected run was handled (whatever its outcome). */
 int sweep_run(const SweepContext *ctx, const ExperimentConfig *exp, int shard_index, int shard_count,

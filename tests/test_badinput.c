@@ -8,7 +8,10 @@
  *   $F  shared fixtures made once: $F/data (prepared tiny corpus), $F/dense and $F/meki
  *       (tiny checkpoints trained a few steps), $F/bundle (the MeKi checkpoint folded)
  *   $M  the meki binary
- * Every case is killed after 60 s, so a hang fails instead of stalling the suite. */
+ *   $TL the time limit in seconds (rows wrapping meki in their own `timeout` use it)
+ * Every case is killed after $TL s, so a hang fails instead of stalling the suite. A case
+ * takes well under a second; the limit is generous because a loaded machine (make test
+ * beside other builds) once slowed a case past 60 s. MEKI_TEST_TIMEOUT overrides it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,6 +43,7 @@ enum { N_CASES = sizeof CASES / sizeof CASES[0] };
 
 static char fixtures[] = "/tmp/meki-badinput-XXXXXX";
 static const char *meki;
+static int time_limit = 300;
 
 static int sh(const char *command) {
     int status = system(command);
@@ -67,6 +71,8 @@ static int find_temp(const char *dir, char *found, size_t size) {
 
 static int make_fixtures(void **state) {
     meki = getenv("MEKI_BIN") ? getenv("MEKI_BIN") : "./meki";
+    if (getenv("MEKI_TEST_TIMEOUT") && atoi(getenv("MEKI_TEST_TIMEOUT")) > 0)
+        time_limit = atoi(getenv("MEKI_TEST_TIMEOUT"));
     /* BADINPUT_FIXTURES=DIR: fixtures made by an earlier run, kept (saves minutes while iterating) */
     if (getenv("BADINPUT_FIXTURES")) {
         if (strlen(getenv("BADINPUT_FIXTURES")) >= sizeof fixtures) return -1;   /* a short path */
@@ -118,7 +124,8 @@ static void test_bad_input_cases(void **state) {
         char dir[] = "/tmp/meki-badcase-XXXXXX";
         assert_non_null(mkdtemp(dir));
         char env[8400], command[16384], stderr_text[8192], path[4096];
-        snprintf(env, sizeof env, "T=%s; F=%s; M=%s; export T F M; ", dir, fixtures, meki);
+        snprintf(env, sizeof env, "T=%s; F=%s; M=%s; TL=%d; export T F M TL; ", dir, fixtures, meki,
+                 time_limit);
         if (c->setup) {
             snprintf(command, sizeof command, "%s%s", env, c->setup);
             if (sh(command) != 0) {
@@ -127,7 +134,7 @@ static void test_bad_input_cases(void **state) {
                 goto next;
             }
         }
-        snprintf(command, sizeof command, "%stimeout -s KILL 60 $M %s >%s/.stdout 2>%s/.stderr </dev/null",
+        snprintf(command, sizeof command, "%stimeout -s KILL $TL $M %s >%s/.stdout 2>%s/.stderr </dev/null",
                  env, c->args, dir, dir);
         int code = sh(command);
         snprintf(path, sizeof path, "%s/.stderr", dir);
@@ -158,7 +165,38 @@ static void test_bad_input_cases(void **state) {
     assert_int_equal(failures, 0);
 }
 
+/* Tools the cases run beyond coreutils must come from `make deps`: python3 arrived only
+ * through clang's Recommends, so a minimal install failed 22 cases. Package = command here. */
+static void test_deps_install_case_tools(void **state) {
+    char *makefile = malloc(1 << 16);
+    assert_non_null(makefile);
+    read_all("Makefile", makefile, 1 << 16);
+    char *deps = strstr(makefile, "DEPS_APT :=");
+    assert_non_null(deps);
+    char *end = deps;   /* the assignment runs to the first line not ending in a backslash */
+    while ((end = strchr(end, '\n')) && end[-1] == '\\') end++;
+    if (end) *end = 0;
+    const char *tools[] = {"python3", "sqlite3", "mpirun"};
+    const char *packages[] = {" python3 ", " sqlite3 ", " openmpi-bin "};
+    for (int t = 0; t < 3; t++) {
+        int used = 0;
+        for (int i = 0; i < N_CASES && !used; i++)
+            used = (CASES[i].setup && strstr(CASES[i].setup, tools[t])) || strstr(CASES[i].args, tools[t]);
+        char padded[64];
+        if (used) {
+            snprintf(padded, sizeof padded, "%.*s", (int)strlen(packages[t]) - 1, packages[t]);
+            int found = 0;   /* the package as a whole word: followed by a space, a backslash or the end */
+            for (const char *p = deps; !found && (p = strstr(p, padded)); p++)
+                found = p[strlen(padded)] == ' ' || p[strlen(padded)] == '\\' || !p[strlen(padded)];
+            if (!found) fprintf(stderr, "bad-input cases run %s, but DEPS_APT lacks%s\n", tools[t], packages[t]);
+            assert_true(found);
+        }
+    }
+    free(makefile);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_bad_input_cases)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_deps_install_case_tools),
+                                       cmocka_unit_test(test_bad_input_cases)};
     return cmocka_run_group_tests(tests, make_fixtures, remove_fixtures);
 }

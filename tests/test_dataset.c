@@ -536,8 +536,8 @@ static void test_corpus_needs_regular_files(void **state) {
     unlink(big);
 }
 
-/* A link back up (as /proc/1/root is "/") is walked once, not 64 times nested; a folder
- * named twice adds its files once; a corpus over the reader's limit is refused by its
+/* A link back up (as /proc/1/root is "/") is walked once, not 64 times nested, and a link
+ * out of the folder not at all; a folder named twice adds its files once; a corpus over the reader's limit is refused by its
  * sizes before a byte is hashed (a whole disk named by mistake hashed for hours). */
 static void test_expand_walks_each_folder_once(void **state) {
     Fixture *f = *state;
@@ -559,6 +559,34 @@ static void test_expand_walks_each_folder_once(void **state) {
     const char *twice[] = {tree, f->a, tree};
     assert_int_equal(corpus_expand(twice, 3, &files, &n), ERR_INPUT);
     assert_non_null(strstr(error_message(), "already listed"));
+
+    /* a link leaving the folder is not followed (it brought outside files in); one to a
+     * folder inside it is, once */
+    char outside[256], corpus[256];
+    snprintf(outside, sizeof outside, "%s/outside.txt", f->dir);
+    write_bytes(outside, "outside\n", 8);
+    snprintf(corpus, sizeof corpus, "%s/corpus", f->dir);
+    assert_int_equal(mkdir(corpus, 0755), 0);
+    snprintf(path, sizeof path, "%s/own.txt", corpus);
+    write_bytes(path, "own\n", 4);
+    snprintf(path, sizeof path, "%s/up", corpus);
+    assert_int_equal(symlink("..", path), 0);
+    snprintf(path, sizeof path, "%s/sideways", corpus);
+    assert_int_equal(symlink(tree, path), 0);
+    snprintf(path, sizeof path, "%s/inner", corpus);
+    assert_int_equal(symlink("../corpus/inner_real", path), 0);
+    snprintf(path, sizeof path, "%s/inner_real", corpus);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/inner_real/deep.txt", corpus);
+    write_bytes(path, "deep\n", 5);
+    const char *linked[] = {corpus};
+    assert_int_equal(corpus_expand(linked, 1, &files, &n), OK);
+    assert_int_equal(n, 2);
+    snprintf(path, sizeof path, "%s/inner/deep.txt", corpus);   /* "inner" sorts first */
+    assert_string_equal(files[0], path);
+    snprintf(path, sizeof path, "%s/own.txt", corpus);
+    assert_string_equal(files[1], path);
+    corpus_files_free(files, n);
 
     char big[256];
     snprintf(big, sizeof big, "%s/huge.txt", tree);

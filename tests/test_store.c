@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "runner/export.h"
 #include "runner/store.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -435,6 +436,29 @@ static void test_export_csv(void **state) {
     free(text);
 }
 
+/* A layer placement shows as the variant wrote it ("last:1"), not as the list it resolved
+ * to ("1", which reads as a count); the resolved one stays in config_json. */
+static void test_export_csv_layer_placement(void **state) {
+    Store *s;
+    const char *path = temp_path("layers.db");
+    assert_int_equal(store_open(&s, path), OK);
+    RunIdentity id = identity("lastone", "layers", 1);
+    id.variant = "model.preset=tiny meki.layers=last:1";
+    id.config_json = "{\"model\":{\"n_layers\":2,\"memory\":\"meki\",\"meki\":{\"layers\":\"1\"}}}";
+    int started;
+    assert_int_equal(store_begin_run(s, &id, &started), OK);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    assert_int_equal(export_runs_csv(s, out), OK);   /* ./meki db export */
+    fclose(out);
+    store_close(s);
+    assert_non_null(strstr(text, ",params.model.meki.layers,"));
+    assert_non_null(strstr(text, ",last:1,"));
+    assert_non_null(strstr(text, "\"\"layers\"\":\"\"1\"\""));   /* config_json keeps the resolved list */
+    free(text);
+}
+
 /* A database whose metrics table breaks after its first rows (found by tests/fuzz/fuzz_store.c):
  * the export fails, and must free the metric names it had read. Heap in use (glibc's
  * mallinfo2) levels off after a few hundred failed exports (allocator caches filling);
@@ -579,6 +603,7 @@ int main(void) {
         cmocka_unit_test(test_added_tables_migrate),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_export_csv),
+        cmocka_unit_test(test_export_csv_layer_placement),
         cmocka_unit_test(test_export_damaged_frees),
         cmocka_unit_test(test_null_cells),
         cmocka_unit_test(test_fifo_database_refused),

@@ -215,10 +215,38 @@ static void test_kill_and_resume(void **state) {
     assert_int_equal(sqlite3_exec(handle, "CREATE TABLE finished_before AS SELECT hash, finished_at FROM runs "
                                           "WHERE status = 'done'", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(handle);
+    /* the listing says the run was left running and how to resume it; no finish time */
+    char killed[64], *said;
+    size_t said_bytes;
+    query_text(b, "SELECT hash FROM runs WHERE status = 'running'", killed, sizeof killed);
+    char listing[4200], rerun[4200];   /* fresh logs (run_meki appends); not temp_path: its 8 buffers rotate */
+    snprintf(listing, sizeof listing, "%s/listing.log", temp_dir);
+    snprintf(rerun, sizeof rerun, "%s/rerun.log", temp_dir);
+    assert_int_equal(run_meki(listing, (const char *[]){"runs", "--db", b, NULL}), 0);
+    assert_int_equal(read_file(listing, &said, &said_bytes), 0);
+    assert_non_null(strstr(said, "1 run marked running but no sweep is running it"));
+    assert_non_null(strstr(said, "run the same sweep again"));
+    char *row = strstr(said, killed);
+    assert_non_null(row);
+    assert_non_null(strstr(row, " running  resume "));
+    assert_null(strstr(row, "Z memory.kind"));   /* the start time is not shown as the finish */
+    free(said);
 
-    if (run_meki(log, sweep_b) != 0) { show_log(log); fail(); }
+    if (run_meki(rerun, sweep_b) != 0) { show_log(rerun); fail(); }
     assert_int_equal(query_int(b, "SELECT count(*) FROM runs WHERE status = 'done'"), 2);
     assert_int_equal(query_int(b, "SELECT count(*) FROM runs"), 2);
+    /* the re-run says what it resumes, and goes on counting where the killed one stopped
+     * (it said "run 1 of 1") */
+    assert_int_equal(read_file(rerun, &said, &said_bytes), 0);
+    assert_non_null(strstr(said, "was left running by an interrupted sweep; resuming it"));
+    assert_non_null(strstr(said, "sweep resume: 1 of 2 runs already finished, 1 to run"));
+    assert_non_null(strstr(said, "sweep resume: run 2 of 2: "));
+    free(said);
+    /* each run's curve.log holds every step once, in order (the resumed steps were listed twice) */
+    char curves[4400];
+    snprintf(curves, sizeof curves, "for f in %s/b/runs/*/curve.log; do awk 'NR > 1 && $1 <= last { exit 1 } "
+             "{ last = $1 } END { exit NR != 8 }' $f || exit 1; done", temp_dir);
+    assert_int_equal(system(curves), 0);
     /* finished runs were not run again */
     assert_int_equal(query_int(b, "SELECT count(*) FROM finished_before f JOIN runs r USING (hash) "
                                   "WHERE r.finished_at = f.finished_at"), done_before);
@@ -422,11 +450,35 @@ static void test_eta_follows_work(void **state) {
     free(exp);
 }
 
+/* A resumed run counts only the work it has left: counting it whole made the ETA after a
+ * resume a few seconds where a minute was left. */
+static void test_work_left_after_resume(void **state) {
+    const char *path = temp_path("left.ini");
+    write_text(path, "[experiment]\nname = left\n[model]\npreset = tiny\n[train]\ntokens = 1000\n");
+    ExperimentConfig *exp = malloc(sizeof *exp);
+    assert_int_equal(experiment_load(exp, path), 0);
+    const RunSettings *s = &exp->runs[0].settings;
+    const char *dir = temp_path("left-run");
+    assert_int_equal(make_dirs(dir), 0);
+    double whole = sweep_run_work(s);
+    assert_float_equal(sweep_work_left(s, dir), whole, 0);   /* nothing there: all of it */
+    char file[4300];
+    snprintf(file, sizeof file, "%s/curve.log", dir);
+    write_text(file, "1 250 5 nan 0.001 100\n2 500 4.5 nan 0.001 100\n3 750 4.2 nan 0.001 100");   /* torn last line */
+    assert_float_equal(sweep_work_left(s, dir), whole, 0);   /* no checkpoint: from scratch */
+    snprintf(file, sizeof file, "%s/checkpoint.safetensors", dir);
+    write_text(file, "");
+    assert_float_equal(sweep_work_left(s, dir), whole / 2, 1e-9 * whole);
+    experiment_free(exp);
+    free(exp);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eta_follows_work),
         cmocka_unit_test(test_bad_input_writes_nothing),
         cmocka_unit_test(test_kill_and_resume),
+        cmocka_unit_test(test_work_left_after_resume),
         cmocka_unit_test(test_concurrent_sweeps),
         cmocka_unit_test(test_failures_recorded),
         cmocka_unit_test(test_weights_dtypes_recorded),

@@ -1,4 +1,6 @@
 #include "train/curve.h"
+#include "util/error.h"
+#include "util/fileio.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,11 +18,31 @@ static void curve_add(CurveLog *c, const StepRecord *r) {
     c->items[c->count++] = *r;
 }
 
+static void curve_line(FILE *f, const StepRecord *r) {
+    fprintf(f, "%ld %ld %.17g %.17g %.17g %.17g\n", r->step, r->tokens, r->train_loss, r->val_loss, r->lr, r->tok_s);
+}
+
+/* Writes the records whole (atomically: a kill leaves the old file) and reopens it for
+ * appending; without a file (no folder, a full disk) the curve lives on in memory. */
+static void curve_rewrite(CurveLog *c) {
+    if (c->file) fclose(c->file);
+    c->file = NULL;
+    AtomicFile af;
+    if (atomic_open(&af, c->path)) { error_clear(); return; }
+    for (long i = 0; i < c->count; i++) curve_line(af.file, &c->items[i]);
+    if (atomic_commit(&af)) { error_clear(); return; }
+    c->file = fopen(c->path, "a");
+}
+
 void curve_record(CurveLog *c, const StepRecord *r) {
+    long before = c->count;
     curve_add(c, r);
+    if (c->count <= before) {   /* a resumed run repeats steps: appending would list them twice */
+        curve_rewrite(c);
+        return;
+    }
     if (!c->file) return;
-    fprintf(c->file, "%ld %ld %.17g %.17g %.17g %.17g\n", r->step, r->tokens, r->train_loss, r->val_loss, r->lr,
-            r->tok_s);
+    curve_line(c->file, r);
     fflush(c->file);
 }
 
@@ -28,10 +50,10 @@ void curve_on_train_step(void *user, const StepRecord *r) { curve_record(user, r
 
 /* Loads the records of an interrupted attempt; a torn last line (kill -9) is ignored. */
 void curve_open(CurveLog *c, const char *dir) {
-    char path[4300], line[512];
+    char line[512];
     memset(c, 0, sizeof *c);
-    snprintf(path, sizeof path, "%s/curve.log", dir);
-    FILE *old = fopen(path, "r");
+    snprintf(c->path, sizeof c->path, "%s/curve.log", dir);
+    FILE *old = fopen(c->path, "r");
     while (old && fgets(line, sizeof line, old)) {
         StepRecord r;
         if (!strchr(line, '\n') ||
@@ -42,13 +64,7 @@ void curve_open(CurveLog *c, const char *dir) {
     }
     if (old) fclose(old);
     /* rewrite it whole: drops a torn line, so later appends start on a line boundary */
-    c->file = fopen(path, "w");
-    for (long i = 0; c->file && i < c->count; i++) {
-        const StepRecord *r = &c->items[i];
-        fprintf(c->file, "%ld %ld %.17g %.17g %.17g %.17g\n", r->step, r->tokens, r->train_loss, r->val_loss,
-                r->lr, r->tok_s);
-    }
-    if (c->file) fflush(c->file);
+    curve_rewrite(c);
 }
 
 void curve_close(CurveLog *c) {

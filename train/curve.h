@@ -10,12 +10,14 @@ typedef struct {
     StepRecord *items;
     long count, capacity;
     FILE *file;                 /* <run>/curve.log, one line per step record, appended */
+    char path[4300];
 } CurveLog;
 
 /* Loads the records of an interrupted attempt from dir/curve.log (a torn last line is
  * dropped) and opens it for appending; without a writable file the curve is kept in memory. */
 void curve_open(CurveLog *c, const char *dir);
-/* Adds r (replacing the records from its step on: a resumed run repeats them) and appends it. */
+/* Adds r and appends it; a step already recorded (a resumed run repeats the steps after its
+ * checkpoint) replaces the records from it on, and the file is rewritten whole. */
 void curve_record(CurveLog *c, const StepRecord *r);
 /* A StepCallback (train/train.h) with user = the CurveLog. */
 void curve_on_train_step(void *user, const StepRecord *r);

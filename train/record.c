@@ -1,5 +1,5 @@
 #include "train/record.h"
-#include "data/corpus_hash.h"
+#include "data/tokenizer.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include <inttypes.h>
@@ -156,7 +156,7 @@ static int tokenizer_hash(const char *dir, char out[17]) {
     char path[4200];
     uint64_t h;
     snprintf(path, sizeof path, "%s/tokenizer.bin", dir);
-    int rc = file_content_hash(path, &h);
+    int rc = tokenizer_file_hash(path, &h);
     if (!rc) snprintf(out, 17, "%016" PRIx64, h);
     return rc;
 }

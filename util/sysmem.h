@@ -23,4 +23,10 @@ static inline int size_add(size_t *out, size_t a, size_t b) {
 size_t system_memory_bytes(void);
 /* "12.3 GiB" style text of bytes into out. */
 void memory_text(char *out, size_t size, double bytes);
+/* The process's peak RSS (VmHWM) in bytes since it started or since peak_rss_reset; 0 if
+ * unknown. getrusage's ru_maxrss cannot be reset: in a sweep it was the lifetime peak. */
+size_t peak_rss_bytes(void);
+/* Restarts the peak at the current RSS, after handing freed heap back to the kernel, so a
+ * measurement's peak is its own, not an earlier training's. 0, or -1 if the kernel cannot. */
+int peak_rss_reset(void);
 #endif
