@@ -67,22 +67,6 @@ int sweep_context_init(SweepContext *ctx, Store *store, const char *db_path, int
 
 /* ---------- the per-step curve (train/curve.h), kept on disk so that a resumed run has all of it ---------- */
 
-static void curve_line(FILE *f, const StepRecord *r) {
-    fprintf(f, "%ld %ld %.17g %.17g %.17g %.17g\n", r->step, r->tokens, r->train_loss, r->val_loss, r->lr, r->tok_s);
-}
-
-/* Writes the records whole (atomically: a kill leaves the old file) and reopens it for
- * appending; without a file (no folder, a full disk) the curve lives on in memory. */
-static void curve_rewrite(CurveLog *c) {
-    if (c->file) fclose(c->file);
-    c->file = NULL;
-    AtomicFile af;
-    if (atomic_open(&af, c->path)) { error_clear(); return; }
-    for (long i = 0; i < c->count; i++) curve_line(af.file, &c->items[i]);
-    if (atomic_commit(&af)) { error_clear(); return; }
-    c->file = fopen(c->path, "a");
-}
-
 static void curve_on_step(void *user, const StepRecord *r) {
     sweep_dist_service();   /* under MPI rank 0 answers the other ranks between its steps */
     curve_record(user, r);
