@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make test-interop: the exports checked by tools no one here wrote (HF tokenizers.js,
-# @huggingface/gguf, PyTorch through python/meki_torch.py). Every check prints
+# @huggingface/gguf, llama.cpp through npm node-llama-cpp, PyTorch through python/meki_torch.py). Every check prints
 # `PASS: name` or `FAIL: name`; the last line is `N passed, M failed`; exit 1 on any failure.
 # usage: tests/interop/run.sh MEKI_BIN NODE_MODULES_DIR
 set -uo pipefail
@@ -43,6 +43,25 @@ for dt in f32 f16 q8_0 q4_0; do
   $PY tests/interop/gguf_expect.py "$T/hf_dense" $dt > "$T/expect.$dt.json"
   check "gguf $dt read back by @huggingface/gguf" node tests/interop/gguf_check.mjs "$NODE" "$T/dense.$dt.gguf" "$T/expect.$dt.json"
 done
+
+# llama.cpp (node-llama-cpp's prebuilt binary) runs each GGUF: token ids of the whole held-out
+# text, no load warning, loss against ./meki eval (f32 1e-5 relative; f16 1e-3, q8_0 1e-2,
+# q4_0 5e-2: the rounding of the weights), top-1 against PyTorch (all but q4_0: >= 99%), greedy
+# tokens for f32. 512 positions for f32/q8_0, 256 for f16/q4_0: llama.cpp through node takes
+# about 0.1-0.3 s a position here.
+llama() {   # dtype, positions, loss bound, top-1 fraction, greedy tokens
+  local loss; loss=$($M eval --checkpoint "$T/dense" --eval-tokens $2 --json 2>/dev/null | tail -1 \
+    | $PY -c 'import json,sys; print(repr(json.load(sys.stdin)["val_loss"]))') || { fail "llama.cpp $1: ./meki eval"; return; }
+  $PY tests/interop/llama_expect.py "$T/hf_dense" $D/val.tok $2 $loss $3 $4 $5 > "$T/llama.$1.json" \
+    || { fail "llama.cpp $1: PyTorch expectation"; return; }
+  nice node tests/interop/llama_check.mjs "$NODE" "$T/dense.$1.gguf" $D $2 "$T/llama.$1.json" > "$T/llama.out" 2>&1
+  cat "$T/llama.out"; grep -E '^(PASS|FAIL)' "$T/llama.out" >> "$LOG"
+  [ "$(grep -cE '^(PASS|FAIL)' "$T/llama.out")" -ge 4 ] || fail "llama.cpp $1: a verdict for every check"
+}
+llama f32 512 1e-5 0.99 16
+llama q8_0 512 1e-2 0.99 0
+llama f16 256 1e-3 0.99 0
+llama q4_0 256 5e-2 0 0
 
 # PyTorch loss == ./meki eval on the same slice, 1e-5 relative, for every kind, from the
 # HF export and straight from the run folder / bundle (every ROM dtype for MeKi)
