@@ -183,8 +183,8 @@ static int write_tensor(AtomicFile *af, const GgufTensor *t) {
 }
 
 int export_gguf(const Model *m, const Tokenizer *tok, const char *path, TableDtype dtype) {
-    if (m->ops) return error_set(ERR_INPUT, "GGUF export is for dense models (llama.cpp has no %s)",
-                                 memory_kind_name(m->cfg.memory));
+    if (m->ops) return error_set(ERR_INPUT, "GGUF export is for dense models: llama.cpp has no graph that adds %s's "
+                                 "memory, so it would run a different model (use --format hf)", memory_kind_name(m->cfg.memory));
     if (!m->cfg.qk_norm) return error_set(ERR_INPUT, "model.qk_norm is off: llama.cpp's qwen3 always normalizes q and k");
     if (dtype == TABLE_BF16) return error_set(ERR_INPUT, "--dtype bf16: GGUF export writes f32, f16, q8_0 or q4_0");
     if (tokenizer_vocab_size(tok) != m->cfg.vocab_size)
