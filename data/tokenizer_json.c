@@ -1,4 +1,5 @@
 #include "data/tokenizer_json.h"
+#include "data/bpe.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include <stdio.h>
@@ -53,6 +54,20 @@ int tokenizer_eos_id(const Tokenizer *tok) {
 int tokenizer_export_string(const Tokenizer *tok, int eos, int id, char *out, size_t size) {
     if (id == eos && eos >= 0) return snprintf(out, size, "%s", TOKENIZER_EOS_TEXT) < (int)size ? (int)strlen(out) : -1;
     return tokenizer_token_string(tok, id, out, size);
+}
+
+const char *tokenizer_gpt2_split_differs(const Tokenizer *tok) {
+    for (int id = 256; id < tokenizer_vocab_size(tok); id++) {
+        int length, space = 1;
+        const unsigned char *b = tokenizer_token_bytes(tok, id, &length);
+        for (int i = 0; i < length; i++) space &= b[i] == ' ' || (b[i] >= '\t' && b[i] <= '\r');
+        if (space && length > 1)
+            return "it holds whitespace runs (as \"\\n\\n\"), which GPT-2 splits before a word";
+        for (int i = 0; i < length; i++)
+            if (b[i] >= 0x80) return "it holds non-ASCII tokens, which GPT-2 classes by Unicode, the harness as letters";
+        if (length >= BPE_CHUNK_MAX) return "it holds 64-byte tokens, the harness's chunk cap, which GPT-2 does not have";
+    }
+    return NULL;
 }
 
 /* data/bpe.c's byte classes, over the byte characters. */

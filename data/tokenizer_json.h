@@ -25,6 +25,9 @@ int tokenizer_eos_id(const Tokenizer *tok);
 int tokenizer_export_string(const Tokenizer *tok, int eos, int id, char *out, size_t size);
 /* Bytes a buffer needs for any token's string (the longest token's, NUL included). */
 size_t tokenizer_string_room(const Tokenizer *tok);
+/* Why llama.cpp's "gpt-2" pre-tokenizer may give other ids than the harness on some text
+ * (a vocabulary with whitespace-run, non-ASCII or 64-byte tokens), or NULL. */
+const char *tokenizer_gpt2_split_differs(const Tokenizer *tok);
 /* The Split regex (UTF-8, JSON-unescaped), for tests. */
 const char *tokenizer_split_regex(void);
 #endif
