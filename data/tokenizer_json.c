@@ -45,8 +45,11 @@ size_t tokenizer_string_room(const Tokenizer *tok) {
 
 int tokenizer_eos_id(const Tokenizer *tok) {
     for (int i = 0; i + 256 < tokenizer_vocab_size(tok); i++) {
-        int left, right;
+        int left, right, length;
         if (tokenizer_merge_pair(tok, i, &left, &right) || left == 0xff || right == 0xff) return -1;
+        /* a learned token spelling the marker would be a second vocabulary key of that name */
+        const unsigned char *b = tokenizer_token_bytes(tok, 256 + i, &length);
+        if (length == (int)strlen(TOKENIZER_EOS_TEXT) && !memcmp(b, TOKENIZER_EOS_TEXT, (size_t)length)) return -1;
     }
     return 0xff;
 }

@@ -19,7 +19,8 @@ int tokenizer_json_write(const Tokenizer *tok, const char *dir, int max_length);
 /* Token id as GPT-2 byte-level characters (UTF-8) into out; returns its length or -1. */
 int tokenizer_token_string(const Tokenizer *tok, int id, char *out, size_t size);
 #define TOKENIZER_EOS_TEXT "<|endoftext|>"
-/* Token id of the bos/eos marker (0xFF) or -1 when a merge uses byte 0xFF. */
+/* Token id of the bos/eos marker (0xFF), or -1 when a merge uses byte 0xFF or a learned
+ * token spells TOKENIZER_EOS_TEXT. */
 int tokenizer_eos_id(const Tokenizer *tok);
 /* tokenizer_token_string, but TOKENIZER_EOS_TEXT for id == eos (>= 0). */
 int tokenizer_export_string(const Tokenizer *tok, int eos, int id, char *out, size_t size);
