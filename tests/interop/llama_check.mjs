@@ -41,7 +41,7 @@ verdict(first < 0, `token ids of the held-out text: ${got.length} (harness ${ids
 const RAW = { temperature: 1, topK: 0, topP: 1, minP: 0, repeatPenalty: false };
 // loss: non-overlapping windows of seq_len inputs, each scored from an empty context
 const T = model.trainContextSize;
-const context = await model.createContext({ contextSize: T, batchSize: T, sequences: 1 });
+const context = await model.createContext({ contextSize: T, batchSize: T, sequences: 1, threads: 1 });
 const sequence = context.getSequence();
 let total = 0, agree = 0;
 const top1 = [];
