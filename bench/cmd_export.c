@@ -5,6 +5,7 @@
 #include "data/dataset.h"
 #include "data/tokenizer_json.h"
 #include "train/checkpoint.h"
+#include "train/record.h"
 #include "deploy/export_gguf.h"
 #include "deploy/export_hf.h"
 #include "deploy/fold.h"
@@ -80,15 +81,15 @@ static int load(Model *m, const char *checkpoint, const char *bundle, const char
 }
 
 static int run(Model *m, const char *format, const char *out, const char *data_dir, const char *dtype_text) {
-    char default_data[4096], path[4096];
-    if (!data_dir) {
-        DataOptions options = {.vocab_size = m->cfg.vocab_size};
-        data_default_dir(default_data, sizeof default_data, &options);
-        data_dir = default_data;
-    }
-    snprintf(path, sizeof path, "%s/tokenizer.bin", data_dir);
+    char default_data[4096], chosen[4096], path[4200];
+    DataOptions options = {.vocab_size = m->cfg.vocab_size};
+    data_default_dir(default_data, sizeof default_data, &options);
+    /* the tokenizer the model was trained with, as eval and decode use (--data hash-checked) */
+    int rc = record_data_dir(m->record, data_dir, default_data, chosen, sizeof chosen);
+    if (rc) return rc;
+    snprintf(path, sizeof path, "%s/tokenizer.bin", chosen);
     Tokenizer *tok = NULL;
-    int rc = tokenizer_load(&tok, path);
+    rc = tokenizer_load(&tok, path);
     if (!rc && tokenizer_vocab_size(tok) != m->cfg.vocab_size)
         rc = error_set(ERR_INPUT, "%s has %d tokens but the model %d: wrong --data", path,
                        tokenizer_vocab_size(tok), m->cfg.vocab_size);
@@ -97,7 +98,7 @@ static int run(Model *m, const char *format, const char *out, const char *data_d
          * --out (util/fileio.h), then swapped into place (an earlier export there is replaced) */
         char temp[4300];
         if (!(rc = temp_dir_create(temp, sizeof temp, out))) {
-            rc = export_hf(m, temp);
+            rc = export_hf(m, temp, tokenizer_eos_id(tok));
             if (!rc) rc = tokenizer_json_write(tok, temp, m->cfg.seq_len);
             if (!rc) rc = dir_install(temp, out);
             if (rc) remove_export_dir(temp);
@@ -106,6 +107,10 @@ static int run(Model *m, const char *format, const char *out, const char *data_d
         int dtype = table_dtype_parse(dtype_text);
         rc = dtype < 0 ? error_set(ERR_INPUT, "--dtype: unknown dtype '%s' (f32, f16, q8_0, q4_0)", dtype_text)
                        : export_gguf(m, tok, out, (TableDtype)dtype);
+        const char *differs = rc ? NULL : tokenizer_gpt2_split_differs(tok);
+        if (differs)   /* llama.cpp has no pre-tokenizer that is the harness's: say when it matters */
+            fprintf(stderr, "note: llama.cpp's gpt-2 pre-tokenizer may split some text unlike the harness: %s; "
+                            "tokenizer.json (--format hf) gives the harness's ids\n", differs);
     }
     tokenizer_free(tok);
     return rc;
@@ -121,7 +126,7 @@ int cmd_export(int argc, char **argv) {
         {"--format", ARG_STRING, &format, "hf (folder: model.safetensors, config.json, tokenizer.json) | gguf (file)", 0, 0},
         {"--out", ARG_STRING, &out, "output folder (hf) or file (gguf)", 0, 0},
         {"--dtype", ARG_STRING, &dtype, "gguf matrices: f32 | f16 | q8_0 | q4_0 (default f32)", 0, 0},
-        {"--data", ARG_STRING, &data_dir, "prepared corpus folder with the tokenizer (default: ./meki data's)", 0, 0},
+        {"--data", ARG_STRING, &data_dir, "prepared corpus folder with the tokenizer (default: the one the model was trained on)", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
                         "(--checkpoint DIR | --bundle DIR) --format hf|gguf --out PATH [options]");

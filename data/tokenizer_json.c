@@ -1,4 +1,5 @@
 #include "data/tokenizer_json.h"
+#include "data/bpe.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include <stdio.h>
@@ -31,6 +32,45 @@ int tokenizer_token_string(const Tokenizer *tok, int id, char *out, size_t size)
     for (int i = 0; i < length; i++) at += put_utf8(out + at, byte_char(bytes[i]));
     out[at] = 0;
     return (int)at;
+}
+
+size_t tokenizer_string_room(const Tokenizer *tok) {
+    int V = tokenizer_vocab_size(tok), longest = (int)sizeof TOKENIZER_EOS_TEXT;
+    for (int id = 0; id < V; id++) {
+        int length;
+        if (tokenizer_token_bytes(tok, id, &length) && length > longest) longest = length;
+    }
+    return 2 * (size_t)longest + 1;
+}
+
+int tokenizer_eos_id(const Tokenizer *tok) {
+    for (int i = 0; i + 256 < tokenizer_vocab_size(tok); i++) {
+        int left, right, length;
+        if (tokenizer_merge_pair(tok, i, &left, &right) || left == 0xff || right == 0xff) return -1;
+        /* a learned token spelling the marker would be a second vocabulary key of that name */
+        const unsigned char *b = tokenizer_token_bytes(tok, 256 + i, &length);
+        if (length == (int)strlen(TOKENIZER_EOS_TEXT) && !memcmp(b, TOKENIZER_EOS_TEXT, (size_t)length)) return -1;
+    }
+    return 0xff;
+}
+
+int tokenizer_export_string(const Tokenizer *tok, int eos, int id, char *out, size_t size) {
+    if (id == eos && eos >= 0) return snprintf(out, size, "%s", TOKENIZER_EOS_TEXT) < (int)size ? (int)strlen(out) : -1;
+    return tokenizer_token_string(tok, id, out, size);
+}
+
+const char *tokenizer_gpt2_split_differs(const Tokenizer *tok) {
+    for (int id = 256; id < tokenizer_vocab_size(tok); id++) {
+        int length, space = 1;
+        const unsigned char *b = tokenizer_token_bytes(tok, id, &length);
+        for (int i = 0; i < length; i++) space &= b[i] == ' ' || (b[i] >= '\t' && b[i] <= '\r');
+        if (space && length > 1)
+            return "it holds whitespace runs (as \"\\n\\n\"), which GPT-2 splits before a word";
+        for (int i = 0; i < length; i++)
+            if (b[i] >= 0x80) return "it holds non-ASCII tokens, which GPT-2 classes by Unicode, the harness as letters";
+        if (length >= BPE_CHUNK_MAX) return "it holds 64-byte tokens, the harness's chunk cap, which GPT-2 does not have";
+    }
+    return NULL;
 }
 
 /* data/bpe.c's byte classes, over the byte characters. */
@@ -93,12 +133,25 @@ static void put_json_string(FILE *f, const char *s) {
 }
 
 static int write_tokenizer_json(const Tokenizer *tok, const char *path) {
+    size_t room = tokenizer_string_room(tok);
+    char regex[8192], *a = malloc(room), *b = malloc(room);
     AtomicFile af;
-    if (atomic_open(&af, path)) return ERR_FAILURE;
+    if (!a || !b) {
+        free(a), free(b);
+        return error_set(ERR_FAILURE, "out of memory writing %s", path);
+    }
+    if (atomic_open(&af, path)) {
+        free(a), free(b);
+        return ERR_FAILURE;
+    }
     FILE *f = af.file;
-    char regex[8192], a[160], b[160];
+    int eos = tokenizer_eos_id(tok);
     split_regex_json(regex);
-    fprintf(f, "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":[],"
+    fputs("{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":[", f);
+    if (eos >= 0)
+        fprintf(f, "{\"id\":%d,\"content\":\"%s\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,"
+                   "\"normalized\":false,\"special\":true}", eos, TOKENIZER_EOS_TEXT);
+    fprintf(f, "],"
                "\"normalizer\":null,\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":["
                "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":false,\"use_regex\":false},"
                "{\"type\":\"Split\",\"pattern\":{\"Regex\":\"%s\"},\"behavior\":\"Isolated\",\"invert\":false}]},"
@@ -108,8 +161,9 @@ static int write_tokenizer_json(const Tokenizer *tok, const char *path) {
                "\"end_of_word_suffix\":null,\"fuse_unk\":false,\"byte_fallback\":false,\"ignore_merges\":false,"
                "\"vocab\":{", regex);
     int V = tokenizer_vocab_size(tok), rc = OK;
-    for (int id = 0; id < V; id++) {
-        tokenizer_token_string(tok, id, a, sizeof a);
+    for (int id = 0; id < V && !rc; id++) {
+        if (tokenizer_export_string(tok, eos, id, a, room) < 0)
+            rc = error_set(ERR_INPUT, "%s: token %d cannot be written", path, id);
         fputs(id ? "," : "", f);
         put_json_string(f, a);
         fprintf(f, ":%d", id);
@@ -118,9 +172,8 @@ static int write_tokenizer_json(const Tokenizer *tok, const char *path) {
     for (int i = 0; i + 256 < V && !rc; i++) {
         int left, right;
         rc = tokenizer_merge_pair(tok, i, &left, &right);
-        if (rc || tokenizer_token_string(tok, left, a, sizeof a) < 0 ||
-            tokenizer_token_string(tok, right, b, sizeof b) < 0) {
-            rc = error_set(ERR_INPUT, "%s: merge %d has a token too long to export", path, i);
+        if (rc || tokenizer_token_string(tok, left, a, room) < 0 || tokenizer_token_string(tok, right, b, room) < 0) {
+            rc = error_set(ERR_INPUT, "%s: merge %d cannot be written", path, i);
             break;
         }
         fputs(i ? ",[" : "[", f);
@@ -130,6 +183,7 @@ static int write_tokenizer_json(const Tokenizer *tok, const char *path) {
         fputc(']', f);
     }
     fputs("]}}\n", f);
+    free(a), free(b);
     if (rc || ferror(f)) {
         atomic_abort(&af);
         return rc ? rc : error_set(ERR_FAILURE, "%s: write failed", path);
@@ -164,9 +218,10 @@ int tokenizer_json_write(const Tokenizer *tok, const char *dir, int max_length) 
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
     AtomicFile af;
     if (atomic_open(&af, path)) return ERR_FAILURE;
+    const char *eos = tokenizer_eos_id(tok) >= 0 ? "\"" TOKENIZER_EOS_TEXT "\"" : "null";
     fprintf(af.file, "{\"tokenizer_class\":\"PreTrainedTokenizerFast\",\"model_max_length\":%d,"
-                     "\"add_bos_token\":false,\"add_eos_token\":false,\"bos_token\":null,\"eos_token\":null,"
+                     "\"add_bos_token\":false,\"add_eos_token\":false,\"bos_token\":%s,\"eos_token\":%s,"
                      "\"unk_token\":null,\"pad_token\":null,\"clean_up_tokenization_spaces\":false}\n",
-            max_length);
+            max_length, eos, eos);
     return atomic_commit(&af);
 }

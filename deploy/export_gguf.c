@@ -7,7 +7,7 @@
 #include <string.h>
 
 enum { GGUF_VERSION = 3, GGUF_ALIGN = 32 };
-enum { T_U32 = 4, T_I32 = 5, T_F32 = 6, T_STRING = 8, T_ARRAY = 9 };   /* GGUF value types */
+enum { T_U32 = 4, T_I32 = 5, T_F32 = 6, T_BOOL = 7, T_STRING = 8, T_ARRAY = 9 };   /* GGUF value types */
 enum { GGML_F32 = 0, GGML_F16 = 1, GGML_Q4_0 = 2, GGML_Q8_0 = 8 };     /* ggml tensor types */
 
 /* Writes go through a byte buffer, so the header can be laid out (offsets known) first. */
@@ -89,35 +89,57 @@ static int collect(const Model *m, GgufTensor *t, TableDtype dtype) {
     return n;
 }
 
-static void put_tokenizer(Buf *b, const Tokenizer *tok) {
-    int V = tokenizer_vocab_size(tok);
-    char s[256], a[160], r[160];
+static void kv_bool(Buf *b, const char *k, int v) { unsigned char c = (unsigned char)!!v; str(b, k); u32(b, T_BOOL); put(b, &c, 1); }
+
+/* Key-value pairs put_tokenizer writes: 5, and 4 more with an end-of-text token. */
+static int tokenizer_pairs(const Tokenizer *tok) { return tokenizer_eos_id(tok) >= 0 ? 9 : 5; }
+
+/* pre "gpt-2": the llama.cpp pre-tokenizer nearest data/bpe.c's chunks (the same ids on
+ * the held-out text; README "Using the models elsewhere" says where the two differ). */
+static int put_tokenizer(Buf *b, const Tokenizer *tok) {
+    int V = tokenizer_vocab_size(tok), eos = tokenizer_eos_id(tok);
+    size_t room = tokenizer_string_room(tok);
+    char *s = malloc(2 * room), *r = malloc(room);
+    if (!s || !r) {
+        free(s), free(r);
+        return error_set(ERR_FAILURE, "out of memory");
+    }
+    int rc = OK;
     kv_str(b, "tokenizer.ggml.model", "gpt2");
-    kv_str(b, "tokenizer.ggml.pre", "default");
+    kv_str(b, "tokenizer.ggml.pre", "gpt-2");
     str(b, "tokenizer.ggml.tokens"); u32(b, T_ARRAY); u32(b, T_STRING); u64(b, (uint64_t)V);
     for (int id = 0; id < V; id++) {
-        tokenizer_token_string(tok, id, s, sizeof s);
+        if (tokenizer_export_string(tok, eos, id, s, room) < 0) rc = error_set(ERR_INPUT, "token %d cannot be written", id);
         str(b, s);
     }
     str(b, "tokenizer.ggml.token_type"); u32(b, T_ARRAY); u32(b, T_I32); u64(b, (uint64_t)V);
-    for (int id = 0; id < V; id++) u32(b, 1);               /* normal */
+    for (int id = 0; id < V; id++) u32(b, id == eos ? 3 : 1);     /* control, normal */
     str(b, "tokenizer.ggml.merges"); u32(b, T_ARRAY); u32(b, T_STRING); u64(b, (uint64_t)(V - 256));
     for (int i = 0; i + 256 < V; i++) {
-        int left, right;
-        tokenizer_merge_pair(tok, i, &left, &right);
-        tokenizer_token_string(tok, left, a, sizeof a);
-        tokenizer_token_string(tok, right, r, sizeof r);
-        snprintf(s, sizeof s, "%s %s", a, r);
+        int left, right, n;
+        if (tokenizer_merge_pair(tok, i, &left, &right) || (n = tokenizer_token_string(tok, left, s, room)) < 0 ||
+            tokenizer_token_string(tok, right, r, room) < 0)
+            rc = error_set(ERR_INPUT, "merge %d cannot be written", i);
+        else
+            snprintf(s + n, 2 * room - (size_t)n, " %s", r);
         str(b, s);
     }
+    if (eos >= 0) {
+        kv_u32(b, "tokenizer.ggml.bos_token_id", (uint32_t)eos);
+        kv_u32(b, "tokenizer.ggml.eos_token_id", (uint32_t)eos);
+        kv_bool(b, "tokenizer.ggml.add_bos_token", 0);
+        kv_bool(b, "tokenizer.ggml.add_eos_token", 0);
+    }
+    free(s), free(r);
+    return rc;
 }
 
-static void put_header(Buf *b, const Model *m, const Tokenizer *tok, const GgufTensor *t, int n) {
+static int put_header(Buf *b, const Model *m, const Tokenizer *tok, const GgufTensor *t, int n) {
     const ModelConfig *c = &m->cfg;
     put(b, "GGUF", 4);
     u32(b, GGUF_VERSION);
     u64(b, (uint64_t)n);
-    u64(b, 18);                                              /* key-value pairs below */
+    u64(b, (uint64_t)(13 + tokenizer_pairs(tok)));           /* key-value pairs below */
     kv_str(b, "general.architecture", "qwen3");
     kv_str(b, "general.name", "meki");
     kv_u32(b, "general.alignment", GGUF_ALIGN);
@@ -131,7 +153,7 @@ static void put_header(Buf *b, const Model *m, const Tokenizer *tok, const GgufT
     kv_u32(b, "qwen3.attention.value_length", (uint32_t)c->head_dim);
     kv_f32(b, "qwen3.attention.layer_norm_rms_epsilon", c->norm_eps);
     kv_f32(b, "qwen3.rope.freq_base", c->rope_theta);
-    put_tokenizer(b, tok);                                   /* 5 pairs */
+    int rc = put_tokenizer(b, tok);
     for (int i = 0; i < n; i++) {
         str(b, t[i].name);
         u32(b, (uint32_t)t[i].ndim);
@@ -141,6 +163,7 @@ static void put_header(Buf *b, const Model *m, const Tokenizer *tok, const GgufT
     }
     static const unsigned char zeros[GGUF_ALIGN];
     put(b, zeros, (GGUF_ALIGN - b->n % GGUF_ALIGN) % GGUF_ALIGN);
+    return rc;
 }
 
 static int write_tensor(AtomicFile *af, const GgufTensor *t) {
@@ -160,8 +183,8 @@ static int write_tensor(AtomicFile *af, const GgufTensor *t) {
 }
 
 int export_gguf(const Model *m, const Tokenizer *tok, const char *path, TableDtype dtype) {
-    if (m->ops) return error_set(ERR_INPUT, "GGUF export is for dense models (llama.cpp has no %s)",
-                                 memory_kind_name(m->cfg.memory));
+    if (m->ops) return error_set(ERR_INPUT, "GGUF export is for dense models: llama.cpp has no graph that adds %s's "
+                                 "memory, so it would run a different model (use --format hf)", memory_kind_name(m->cfg.memory));
     if (!m->cfg.qk_norm) return error_set(ERR_INPUT, "model.qk_norm is off: llama.cpp's qwen3 always normalizes q and k");
     if (dtype == TABLE_BF16) return error_set(ERR_INPUT, "--dtype bf16: GGUF export writes f32, f16, q8_0 or q4_0");
     if (tokenizer_vocab_size(tok) != m->cfg.vocab_size)
@@ -184,9 +207,9 @@ int export_gguf(const Model *m, const Tokenizer *tok, const char *path, TableDty
         offset += (t[i].bytes + GGUF_ALIGN - 1) / GGUF_ALIGN * GGUF_ALIGN;
     }
     Buf b = {0};
-    put_header(&b, m, tok, t, n);
+    int rc = put_header(&b, m, tok, t, n);
     AtomicFile af;
-    int rc = b.failed ? error_set(ERR_FAILURE, "out of memory") : atomic_open(&af, path);
+    if (!rc) rc = b.failed ? error_set(ERR_FAILURE, "out of memory") : atomic_open(&af, path);
     if (!rc) {
         rc = atomic_write(&af, b.p, b.n);
         for (int i = 0; i < n && !rc; i++) rc = write_tensor(&af, &t[i]);

@@ -1,6 +1,7 @@
 /* Export a dense model as GGUF v3 for llama.cpp's qwen3 architecture: general.architecture
  * = qwen3 and the qwen3.* hyperparameters, a gpt2 tokenizer (tokens as GPT-2 byte
- * characters, token_type 1, merges in the harness's order), tensors token_embd.weight,
+ * characters, token_type 1, merges in the harness's order, pre-tokenizer gpt-2, bos/eos the
+ * control token <|endoftext|> of data/tokenizer_json.h, add_bos/add_eos off), tensors token_embd.weight,
  * blk.N.attn_{norm,q,k,v,output,q_norm,k_norm}.weight, blk.N.ffn_{norm,gate,up,down}.weight,
  * output_norm.weight and output.weight (absent when tied). Dims are written innermost first
  * (a [out, in] matrix is {in, out}); data aligned to 32 bytes. 1-D tensors stay f32;

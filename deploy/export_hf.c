@@ -70,25 +70,62 @@ static int write_text(const char *path, const char *text) {
     return atomic_commit(&af);
 }
 
-/* The memory settings as config.json's "meki" object: every non-model config field. */
+/* The memory settings as config.json's "meki" object: memory.kind, folded and the active
+ * variant's fields, typed (numbers, booleans, layer lists as arrays, names as strings). */
 static void memory_object(const Model *m, Json *j) {
     json_begin(j);
-    json_int(j, "folded", m->folded);
+    json_string(j, "memory.kind", memory_kind_name(m->cfg.memory));
+    json_raw(j, "folded", m->folded ? "true" : "false");
     for (int i = 0; i < model_config_field_count(); i++) {
+        if (model_config_field_kind(i) != m->cfg.memory) continue;
         const char *key = model_config_field_key(i);
-        if (!strncmp(key, "model.", 6)) continue;
-        char value[256];
+        char value[512], list[600];
         model_config_field_value(&m->cfg, i, value, sizeof value);
-        json_string(j, key, value);
+        switch (model_config_field_type(i)) {
+        case F_INT: case F_FLOAT: json_raw(j, key, value); break;
+        case F_BOOL: json_raw(j, key, !strcmp(value, "on") ? "true" : "false"); break;
+        case F_ENUM: json_string(j, key, value); break;
+        case F_LAYERS:
+            if (!strcmp(value, "all")) {
+                int at = snprintf(list, sizeof list, "[");
+                for (int l = 0; l < m->cfg.n_layers; l++) at += snprintf(list + at, sizeof list - (size_t)at, "%s%d", l ? "," : "", l);
+                snprintf(list + at, sizeof list - (size_t)at, "]");
+            } else {
+                snprintf(list, sizeof list, "[%s]", value);
+            }
+            json_raw(j, key, list);
+            break;
+        }
     }
 }
 
-static int write_config(const Model *m, const char *dir) {
+/* A memory model computes something Qwen3 does not: its own architecture name and
+ * model_type make a Qwen3 loader refuse it rather than drop the memory tensors. */
+static void architecture(const Model *m, char *arch, size_t arch_size, char *type, size_t type_size) {
+    if (!m->ops) {
+        snprintf(arch, arch_size, "Qwen3ForCausalLM");
+        snprintf(type, type_size, "qwen3");
+        return;
+    }
+    const char *kind = memory_kind_name(m->cfg.memory);
+    char title[32];
+    snprintf(title, sizeof title, "%s", kind);
+    title[0] = (char)(title[0] - 'a' + 'A');
+    int meki = !strcmp(kind, "meki");               /* MekiForCausalLM, not MekiMeki... */
+    snprintf(arch, arch_size, "Meki%sForCausalLM", meki ? "" : title);
+    snprintf(type, type_size, meki ? "meki" : "meki_%s", kind);
+}
+
+static int write_config(const Model *m, const char *dir, int eos) {
     const ModelConfig *c = &m->cfg;
     Json j, mem;
+    char arch[64], type[64], raw[80], eos_text[16];
+    architecture(m, arch, sizeof arch, type, sizeof type);
+    snprintf(raw, sizeof raw, "[\"%s\"]", arch);
+    snprintf(eos_text, sizeof eos_text, eos >= 0 ? "%d" : "null", eos);
     json_begin(&j);
-    json_raw(&j, "architectures", "[\"Qwen3ForCausalLM\"]");
-    json_string(&j, "model_type", "qwen3");
+    json_raw(&j, "architectures", raw);
+    json_string(&j, "model_type", type);
     json_int(&j, "hidden_size", c->d_model);
     json_int(&j, "intermediate_size", c->ffn_hidden);
     json_int(&j, "num_hidden_layers", c->n_layers);
@@ -104,8 +141,8 @@ static int write_config(const Model *m, const char *dir) {
     json_string(&j, "torch_dtype", "float32");
     json_raw(&j, "attention_bias", "false");
     json_raw(&j, "use_sliding_window", "false");
-    json_raw(&j, "bos_token_id", "null");
-    json_raw(&j, "eos_token_id", "null");
+    json_raw(&j, "bos_token_id", eos_text);
+    json_raw(&j, "eos_token_id", eos_text);
     if (m->ops) {
         memory_object(m, &mem);
         json_raw(&j, "meki", json_end(&mem));
@@ -118,14 +155,14 @@ static int write_config(const Model *m, const char *dir) {
     return rc;
 }
 
-int export_hf(const Model *m, const char *dir) {
+int export_hf(const Model *m, const char *dir, int eos) {
     if (!m->cfg.qk_norm)
         return error_set(ERR_INPUT, "model.qk_norm is off, but Qwen3 always normalizes q and k: "
                          "no Hugging Face Qwen3 form");
     if (m->folded && !m->rom) return error_set(ERR_INPUT, "a folded model needs its ROM table to export");
     int rc = make_dirs(dir);
     if (!rc) rc = write_weights(m, dir);
-    if (!rc) rc = write_config(m, dir);
+    if (!rc) rc = write_config(m, dir, eos);
     if (!rc && m->folded) rc = write_memory_table(m, dir);
     return rc;
 }

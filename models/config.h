@@ -76,5 +76,6 @@ const char *model_config_field_key(int i);
 /* The variant owning field i (0: the model's own and memory.kind). */
 MemoryKind model_config_field_kind(int i);
 void model_config_field_value(const ModelConfig *c, int i, char *out, int size);
+FieldType model_config_field_type(int i);
 int model_config_set(ModelConfig *c, const char *key, const char *value); /* ERR_INPUT */
 #endif

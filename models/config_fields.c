@@ -72,6 +72,11 @@ MemoryKind model_config_field_kind(int i) {
     return kind;
 }
 
+FieldType model_config_field_type(int i) {
+    MemoryKind kind;
+    return field_at(i, &kind)->type;
+}
+
 void model_config_field_value(const ModelConfig *c, int i, char *out, int size) {
     MemoryKind kind;
     const ConfigField *f = field_at(i, &kind);

@@ -9,7 +9,8 @@
 
 `load` reads
   - an HF export (./meki export --format hf): model.safetensors (Hugging Face Qwen3 names),
-    config.json (Qwen3 keys, the memory settings in its "meki" object) and, exported from a
+    config.json (Qwen3 keys; a memory model's own model_type, its settings typed in the
+    "meki" object) and, exported from a
     bundle, memory_table.safetensors (the folded tables decoded to f32);
   - a run folder (./meki train): checkpoint.safetensors, settings in its metadata;
   - a bundle (./meki fold): weights.safetensors and table.DTYPE.rom (table_dtype=...), whose
@@ -329,15 +330,32 @@ def config_from_fields(f):
                 folded=i("folded", 0))
 
 
+def _field_text(value):
+    """A typed config.json value as the C field's text (layers "0,2", booleans on/off)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return str(value)
+
+
 def config_from_hf(hf):
-    """config.json (Qwen3 keys + the "meki" object of the memory settings) -> `forward`'s config."""
+    """config.json (Qwen3 keys + the "meki" object of the memory settings) -> `forward`'s config.
+    A memory model's model_type names its kind (meki, meki_ple, meki_engram, meki_bias)."""
+    mem = hf.get("meki", {})
+    kind = mem.get("memory.kind", "none")
+    expected = "qwen3" if kind == "none" else "meki" if kind == "meki" else f"meki_{kind}"
+    if hf.get("model_type") != expected:
+        raise ValueError(f"config.json: model_type {hf.get('model_type')!r} but memory.kind {kind!r} "
+                         f"(expected {expected!r})")
     fields = {"model.vocab_size": hf["vocab_size"], "model.d_model": hf["hidden_size"],
               "model.n_layers": hf["num_hidden_layers"], "model.n_heads": hf["num_attention_heads"],
               "model.n_kv_heads": hf["num_key_value_heads"], "model.head_dim": hf["head_dim"],
               "model.ffn_hidden": hf["intermediate_size"], "model.seq_len": hf["max_position_embeddings"],
               "model.rope_theta": hf["rope_theta"], "model.norm_eps": hf["rms_norm_eps"],
               "model.qk_norm": "on", "model.tie_embeddings": "on" if hf["tie_word_embeddings"] else "off"}
-    fields.update({k: str(v) for k, v in hf.get("meki", {}).items()})
+    fields.update({k: _field_text(v) for k, v in mem.items() if k != "folded"})
+    fields["folded"] = str(int(bool(mem.get("folded", False))))
     return config_from_fields(fields)
 
 

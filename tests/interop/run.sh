@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make test-interop: the exports checked by tools no one here wrote (HF tokenizers.js,
-# @huggingface/gguf, PyTorch through python/meki_torch.py). Every check prints
+# @huggingface/gguf, llama.cpp through npm node-llama-cpp, PyTorch through python/meki_torch.py). Every check prints
 # `PASS: name` or `FAIL: name`; the last line is `N passed, M failed`; exit 1 on any failure.
 # usage: tests/interop/run.sh MEKI_BIN NODE_MODULES_DIR
 set -uo pipefail
@@ -16,6 +16,9 @@ pass() { echo "PASS: $1" | tee -a "$LOG"; }
 fail() { echo "FAIL: $1" | tee -a "$LOG"; }
 check() { local name=$1; shift; if "$@" >"$T/out" 2>&1; then pass "$name"; else cat "$T/out"; fail "$name"; fi; }
 [ -f $D/val.tok ] || $M data >/dev/null
+# one thread per process: the models are tiny, and on a loaded machine OpenMP's (and
+# PyTorch's, llama.cpp's) threads spin at barriers and slow a run many times over
+export OMP_NUM_THREADS=1
 start=$(date +%s)
 
 # tiny models, 8 steps each at a learning rate high enough from the first step that every
@@ -23,7 +26,7 @@ start=$(date +%s)
 # the losses are compared to; the evaluation during training on a few tokens only
 train() {   # name, then ini lines for the model
   printf '[experiment]\nname = interop\n[model]\npreset = tiny\n%b[train]\ntokens = 2048\nbatch = 4\nlr = 0.01\nwarmup = 0\neval_every = 0\neval_tokens = 64\n' "${2:-}" > "$T/$1.ini"
-  nice $M train "$T/$1.ini" --data $D --out "$T/$1" --quiet >/dev/null 2>"$T/train.err" || { cat "$T/train.err"; fail "train $1"; }
+  nice $M train "$T/$1.ini" --data $D --out "$T/$1" --threads 1 --quiet >/dev/null 2>"$T/train.err" || { cat "$T/train.err"; fail "train $1"; }
 }
 train dense
 train meki '[memory]\nkind = meki\n'
@@ -44,9 +47,28 @@ for dt in f32 f16 q8_0 q4_0; do
   check "gguf $dt read back by @huggingface/gguf" node tests/interop/gguf_check.mjs "$NODE" "$T/dense.$dt.gguf" "$T/expect.$dt.json"
 done
 
+# llama.cpp (node-llama-cpp's prebuilt binary) runs each GGUF: token ids of the whole held-out
+# text, no load warning, loss against ./meki eval (f32 1e-5 relative; f16 1e-4, q8_0 1e-3,
+# q4_0 1e-2: the rounding of the weights, measured 2e-6, 1e-5 and 6e-4), top-1 against PyTorch
+# (>= 99%; q4_0 >= 90%), 16 greedy tokens for f32. 4,096 positions for f32 and q8_0, 1,024 for
+# f16 and q4_0 (llama.cpp through node: about 0.1 s a position on a loaded 2-core machine).
+llama() {   # dtype, positions, loss bound, top-1 fraction, greedy tokens
+  local loss; loss=$($M eval --checkpoint "$T/dense" --eval-tokens $2 --threads 1 --json 2>/dev/null | tail -1 \
+    | $PY -c 'import json,sys; print(repr(json.load(sys.stdin)["val_loss"]))') || { fail "llama.cpp $1: ./meki eval"; return; }
+  $PY tests/interop/llama_expect.py "$T/hf_dense" $D/val.tok $2 $loss $3 $4 $5 > "$T/llama.$1.json" \
+    || { fail "llama.cpp $1: PyTorch expectation"; return; }
+  nice node tests/interop/llama_check.mjs "$NODE" "$T/dense.$1.gguf" $D $2 "$T/llama.$1.json" > "$T/llama.out" 2>&1
+  cat "$T/llama.out"; grep -E '^(PASS|FAIL)' "$T/llama.out" >> "$LOG"
+  [ "$(grep -cE '^(PASS|FAIL)' "$T/llama.out")" -ge 4 ] || fail "llama.cpp $1: a verdict for every check"
+}
+llama f32 $N 1e-5 0.99 16
+llama q8_0 $N 1e-3 0.99 0
+llama f16 1024 1e-4 0.99 0
+llama q4_0 1024 1e-2 0.90 0
+
 # PyTorch loss == ./meki eval on the same slice, 1e-5 relative, for every kind, from the
 # HF export and straight from the run folder / bundle (every ROM dtype for MeKi)
-meki_loss() { $M eval "$@" --eval-tokens $N --json 2>/dev/null | tail -1 \
+meki_loss() { $M eval "$@" --eval-tokens $N --threads 1 --json 2>/dev/null | tail -1 \
   | $PY -c 'import json,sys; j=json.load(sys.stdin); assert j["val_tokens"] == '$N'; print(repr(j["val_loss"]))'; }
 checks=$T/losses.tsv
 : > "$checks"
@@ -60,6 +82,17 @@ for k in meki ple engram bias; do
   check "fold $k" $M fold --checkpoint "$T/$k" --out "$T/bundle_$k" --table-dtype $dtypes
   check "export hf $k" $M export --checkpoint "$T/$k" --format hf --out "$T/hf_$k"
   check "export hf $k bundle q8_0" $M export --bundle "$T/bundle_$k" --table-dtype q8_0 --format hf --out "$T/hfb_$k"
+  # not Qwen3 (a Qwen3 loader would drop the memory), and only this variant's settings, typed
+  check "hf $k config.json: own architecture, only $k settings" $PY -c '
+import json, sys
+k, c = sys.argv[1], json.load(open(sys.argv[2] + "/config.json"))
+want = "meki" if k == "meki" else "meki_" + k
+assert c["model_type"] == want and c["architectures"][0].startswith("Meki"), (c["model_type"], c["architectures"])
+m = c["meki"]
+assert m["memory.kind"] == k and m["folded"] is False, m
+assert all(key.split(".")[0] in ("memory", "folded", k) for key in m), m
+assert all(not isinstance(v, str) for key, v in m.items() if key.endswith((".layers", ".width", ".d_mem", ".heads"))), m
+' $k "$T/hf_$k"
   add "$k loss, HF export" "$T/hf_$k" f32 --checkpoint "$T/$k"
   add "$k loss, run folder" "$T/$k" f32 --checkpoint "$T/$k"
   add "$k loss, HF export of the q8_0 bundle" "$T/hfb_$k" f32 --bundle "$T/bundle_$k" --table-dtype q8_0
