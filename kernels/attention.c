@@ -67,9 +67,10 @@ void attention_forward(float *out, float *probs, const float *q, const float *k,
  * Parallel over (batch, kv head) so the heads sharing dK, dV run in one thread. The blocks
  * run last first: the last one reaches every key, so without accumulate it is the one that
  * overwrites dK and dV (for the group's first head) and the others add. */
-static void backward(float *dq, float *dk, float *dv, const float *dout, const float *probs,
-                     const float *q, const float *k, const float *v, int B, int T, int H, int KV,
-                     int hd, int accumulate) {
+static void attention_backward_blocks(float *dq, float *dk, float *dv, const float *dout,
+                                      const float *probs, const float *q, const float *k,
+                                      const float *v, int B, int T, int H, int KV, int hd,
+                                      int accumulate) {
     float scale = 1.0f / sqrtf((float)hd);
     int group = H / KV, last = (T - 1) / BLOCK * BLOCK;
     long head_probs = attention_probs_size(T);
@@ -121,13 +122,13 @@ static void backward(float *dq, float *dk, float *dv, const float *dout, const f
 void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *probs,
                         const float *q, const float *k, const float *v, int B, int T, int H,
                         int KV, int hd) {
-    backward(dq, dk, dv, dout, probs, q, k, v, B, T, H, KV, hd, 1);
+    attention_backward_blocks(dq, dk, dv, dout, probs, q, k, v, B, T, H, KV, hd, 1);
 }
 
 void attention_backward_set(float *dq, float *dk, float *dv, const float *dout, const float *probs,
                             const float *q, const float *k, const float *v, int B, int T, int H,
                             int KV, int hd) {
-    backward(dq, dk, dv, dout, probs, q, k, v, B, T, H, KV, hd, 0);
+    attention_backward_blocks(dq, dk, dv, dout, probs, q, k, v, B, T, H, KV, hd, 0);
 }
 
 void attention_decode(float *out, const float *q, const float *k_cache, const float *v_cache,

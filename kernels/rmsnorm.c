@@ -25,8 +25,9 @@ void rmsnorm_forward(float *out, float *rstd, const float *in, const float *gain
 }
 
 /* With xhat = x * r: dx = r * (g*dy - xhat * mean(g*dy*xhat)), dgain = sum_n dy * xhat. */
-static void backward(float *din, float *dgain, const float *dout, const float *in,
-                     const float *gain, const float *rstd, int N, int C, int accumulate) {
+static void rmsnorm_backward_rows(float *din, float *dgain, const float *dout, const float *in,
+                                  const float *gain, const float *rstd, int N, int C,
+                                  int accumulate) {
     if (din) {
 #pragma omp parallel for if (N > 64)
         for (int n = 0; n < N; n++) {
@@ -56,10 +57,10 @@ static void backward(float *din, float *dgain, const float *dout, const float *i
 
 void rmsnorm_backward(float *din, float *dgain, const float *dout, const float *in,
                       const float *gain, const float *rstd, int N, int C) {
-    backward(din, dgain, dout, in, gain, rstd, N, C, 1);
+    rmsnorm_backward_rows(din, dgain, dout, in, gain, rstd, N, C, 1);
 }
 
 void rmsnorm_backward_set(float *din, float *dgain, const float *dout, const float *in,
                           const float *gain, const float *rstd, int N, int C) {
-    backward(din, dgain, dout, in, gain, rstd, N, C, 0);
+    rmsnorm_backward_rows(din, dgain, dout, in, gain, rstd, N, C, 0);
 }
