@@ -45,9 +45,10 @@ static void print_json(const DataSummary *s, int reused, double seconds) {
 
 static int data_main(int argc, char **argv, ArgList *corpus) {
     int vocab = 4096, json = 0;
-    const char *out = NULL;
+    const char *out = NULL, *jsonl_field = NULL;
     const ArgSpec specs[] = {
-        {"--corpus", ARG_STRINGS, corpus, "text files (one document each), folders (their files, recursively, sorted by name; hidden ones skipped) or @LIST (a file naming one input a line, relative to it; # comments); default: the KJV Bible", 0, 0},
+        {"--corpus", ARG_STRINGS, corpus, "text files (one document each; FILE.jsonl: one a line), folders (their files, recursively, sorted by name; hidden ones skipped) or @LIST (a file naming one input a line, relative to it; # comments); default: the KJV Bible", 0, 0},
+        {"--jsonl-field", ARG_STRING, &jsonl_field, "the field holding the document in .jsonl inputs (one JSON object a line; default text)", 0, 0},
         {"--vocab", ARG_INT, &vocab, "BPE vocabulary size, 256..32768 (default 4096)", 256, 32768},
         {"--out", ARG_STRING, &out, "output folder (default data/cache/<corpus>-v<vocab>)", 0, 0},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON object on the last line", 0, 0},
@@ -57,7 +58,7 @@ static int data_main(int argc, char **argv, ArgList *corpus) {
     if (rc) return rc == 1 ? 0 : 2;
     if (out && args_check_out_dir("data", "--out", out)) return 2;
     DataOptions options = {.corpus_files = corpus->items, .n_files = corpus->count,
-                           .vocab_size = vocab, .out_dir = out};
+                           .vocab_size = vocab, .out_dir = out, .jsonl_field = jsonl_field};
     DataSummary summary;
     int reused = 0;
     double start = now_seconds();

@@ -1,4 +1,5 @@
 #include "data/corpus.h"
+#include "data/jsonl.h"
 #include "util/progress.h"
 #include "data/checksum.h"
 #include "util/error.h"
@@ -228,7 +229,50 @@ static int split_single_file(Corpus *c, size_t *capacity, const char *path) {
     return rc;
 }
 
+typedef struct {
+    Corpus *c;
+    size_t *capacity;
+    const char *path;
+} JsonlSink;
+
+/* One line's document of a JSONL file, named PATH:LINE; empty ones are left out. */
+static int add_jsonl_document(void *user, const char *text, size_t bytes, long line) {
+    JsonlSink *sink = user;
+    if (!bytes) return OK;
+    size_t start = sink->c->bytes;
+    if ((long long)(start + bytes) > CORPUS_MAX_BYTES)
+        return error_set(ERR_INPUT, "%s:%ld: the corpus passes its limit of %lld bytes", sink->path, line,
+                         (long long)CORPUS_MAX_BYTES);
+    int rc = append_text(sink->c, sink->capacity, text, bytes);
+    char name[4200];
+    int n = snprintf(name, sizeof name, "%s:%ld", sink->path, line);
+    if (!rc) rc = end_document(sink->c, sink->capacity, start, name, n > 0 ? strlen(name) : 0);
+    return rc;
+}
+
+/* A JSONL file: read whole (within the corpus limit) into a side buffer, its documents
+ * then appended one by one. */
+static int read_jsonl_file(Corpus *c, size_t *capacity, const char *path, const char *field) {
+    Corpus raw = {0};   /* within CORPUS_MAX_BYTES itself; the documents are counted as added */
+    size_t raw_capacity = 0;
+    int rc = read_whole_file(&raw, &raw_capacity, path);
+    if (rc) {
+        free(raw.text);
+        return rc;
+    }
+    JsonlSink sink = {c, capacity, path};
+    int before = c->count;
+    rc = jsonl_read(path, raw.text, raw.bytes, field, add_jsonl_document, &sink);
+    free(raw.text);
+    if (!rc && c->count == before) rc = error_set(ERR_INPUT, "%s holds no non-empty document", path);
+    return rc;
+}
+
 int corpus_read_files(Corpus *c, const char *const *paths, int n_paths) {
+    return corpus_read_files_field(c, paths, n_paths, NULL);
+}
+
+int corpus_read_files_field(Corpus *c, const char *const *paths, int n_paths, const char *jsonl_field) {
     memset(c, 0, sizeof *c);
     size_t capacity = 0;
     uint64_t fingerprint = checksum_bytes("files", 6);
@@ -238,10 +282,17 @@ int corpus_read_files(Corpus *c, const char *const *paths, int n_paths) {
     for (int i = 0; i < n_paths && !rc; i++) {
         progress_update(&progress, i, "");
         size_t start = c->bytes;
-        rc = read_whole_file(c, &capacity, paths[i]);
+        int jsonl = jsonl_path(paths[i]);
+        rc = jsonl ? read_jsonl_file(c, &capacity, paths[i], jsonl_field)
+                   : read_whole_file(c, &capacity, paths[i]);
         if (rc) break;
+        if (jsonl) {   /* the field decides the documents */
+            const char *field = jsonl_field ? jsonl_field : JSONL_DEFAULT_FIELD;
+            fingerprint = checksum_update(fingerprint, field, strlen(field) + 1);
+        }
         fingerprint = checksum_update(fingerprint, c->text + start, c->bytes - start);
         fingerprint = checksum_update(fingerprint, "\0", 1);   /* file boundary */
+        if (jsonl) continue;   /* its lines are its documents */
         if (n_paths == 1) rc = split_single_file(c, &capacity, paths[i]);
         else rc = end_document(c, &capacity, start, paths[i], strlen(paths[i]));
     }

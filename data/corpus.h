@@ -1,5 +1,6 @@
 /* Raw text corpora as a list of documents: the built-in KJV Bible (one document per
- * book) or user text files (one document per file; a lone file is cut into pieces).
+ * book) or user text files (one document per file; a lone file is cut into pieces; a
+ * JSON Lines file gives one document a line).
  * Every document ends with a newline so that joined documents stay apart. */
 #ifndef DATA_CORPUS_H
 #define DATA_CORPUS_H
@@ -29,6 +30,11 @@ int corpus_read_bible(Corpus *corpus);
 /* ERR_INPUT naming the file when one is missing, not a regular file (a FIFO, /dev/zero),
  * unreadable, empty, or larger than CORPUS_MAX_BYTES with the others. */
 int corpus_read_files(Corpus *corpus, const char *const *paths, int n_paths);
+/* The same, with files ending in .jsonl read as JSON Lines (data/jsonl.h): each line's
+ * jsonl_field (NULL: "text") is a document named PATH:LINE, empty ones left out; ERR_INPUT
+ * PATH:LINE for a malformed line. */
+int corpus_read_files_field(Corpus *corpus, const char *const *paths, int n_paths,
+                            const char *jsonl_field);
 void corpus_free(Corpus *corpus);
 
 /* Expands corpus inputs into the list of files to read, in order: a file stays itself; a

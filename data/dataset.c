@@ -9,6 +9,7 @@
 #include "util/byteorder.h"
 #include "data/corpus.h"
 #include "data/corpus_hash.h"
+#include "data/jsonl.h"
 #include "data/tokenizer.h"
 #include "data/tokens.h"
 #include "util/error.h"
@@ -64,6 +65,8 @@ int data_default_dir(char *out, int size, const DataOptions *o) {
     rc = corpus_content_hash((const char *const *)files, n_files, &h);
     corpus_files_free(files, n_files);
     if (rc) return rc;
+    if (o->jsonl_field && strcmp(o->jsonl_field, JSONL_DEFAULT_FIELD))   /* other documents */
+        h = checksum_update(h, o->jsonl_field, strlen(o->jsonl_field) + 1);
     snprintf(out, (size_t)size, "data/cache/%016llx-v%d", (unsigned long long)h, vocab_of(o));
     return OK;
 }
@@ -240,6 +243,8 @@ static int write_summary(const char *dir, const DataSummary *s, uint64_t fingerp
         one_line(name, sizeof name, o->corpus_files[i]);
         ok = appendf(&text, &length, &capacity, "file = %s\n", name);
     }
+    if (ok && o->jsonl_field)
+        ok = appendf(&text, &length, &capacity, "jsonl_field = %s\n", o->jsonl_field);
     ok = ok && appendf(&text, &length, &capacity,
                        "requested_vocab = %d\nvocab_size = %d\ndocuments = %d\nval_documents = %d\n",
                        vocab_of(o), s->vocab_size, s->documents, s->val_documents);
@@ -449,6 +454,8 @@ static int check_options(const DataOptions *o) {
     for (int i = 0; i < o->n_files; i++)
         if (!o->corpus_files[i] || !o->corpus_files[i][0])
             return error_set(ERR_INPUT, "corpus file %d has an empty name", i + 1);
+    if (o->jsonl_field && (!o->jsonl_field[0] || strchr(o->jsonl_field, '\n')))
+        return error_set(ERR_INPUT, "bad JSONL field name '%s'", o->jsonl_field);
     if (o->out_dir && (!o->out_dir[0] || strlen(o->out_dir) >= PATH_BYTES - 32))
         return error_set(ERR_INPUT, "bad output folder '%s'", o->out_dir);
     return OK;
@@ -474,7 +481,8 @@ int dataset_prepare_logged(const DataOptions *o, DataSummary *s, FILE *log, int 
     o = &expanded;
     if (n_files) note(log, "reading %d corpus file%s", n_files, n_files == 1 ? "" : "s");
     else note(log, "reading the KJV Bible (bible-kjv)");
-    rc = n_files ? corpus_read_files(&corpus, o->corpus_files, n_files) : corpus_read_bible(&corpus);
+    rc = n_files ? corpus_read_files_field(&corpus, o->corpus_files, n_files, o->jsonl_field)
+                 : corpus_read_bible(&corpus);
     if (rc) {
         corpus_files_free(files, n_files);
         return rc;

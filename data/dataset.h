@@ -17,6 +17,7 @@ typedef struct {
     int n_files;
     int vocab_size;                            /* 256..32768, default 4096 */
     const char *out_dir;                       /* NULL: data_default_dir(...) */
+    const char *jsonl_field;                   /* the document of a .jsonl line; NULL: "text" */
 } DataOptions;
 
 typedef struct {

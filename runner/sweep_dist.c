@@ -143,9 +143,9 @@ static void tally(SweepSummary *s, RunOutcome outcome) {
 static void announce(int rank, const ResolvedRun *run, const RunReport *report) {
     S.finished++;
     if (report->outcome == OUTCOME_DONE)
-        fprintf(stderr, "sweep %s: [%d/%d] rank %d: run %s done: val_loss %.4f in %.1fs\n", S.exp->name,
-                S.finished, S.n_pending, rank, run->hash, metrics_get(&report->metrics, "val_loss"),
-                report->seconds);
+        fprintf(stderr, "sweep %s: [%d/%d] rank %d: run %s done: val_loss %.4f over %.0f tokens in %.1fs\n",
+                S.exp->name, S.finished, S.n_pending, rank, run->hash, metrics_get(&report->metrics, "val_loss"),
+                metrics_get(&report->metrics, "final_eval_tokens"), report->seconds);
     else
         fprintf(stderr, "sweep %s: [%d/%d] rank %d: run %s %s: %s\n", S.exp->name, S.finished, S.n_pending, rank,
                 run->hash, outcome_name(report->outcome), report->error);

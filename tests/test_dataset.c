@@ -282,6 +282,74 @@ static void test_summary_load_needs_a_prepared_folder(void **state) {
     assert_non_null(strstr(error_message(), "summary.txt:1"));
 }
 
+static int run_meki(const Fixture *f, const char *arguments, char *stderr_text, size_t size);
+
+/* JSON Lines (issue 27): one document a line from the field named (escapes and surrogate
+ * pairs decoded, other members of any shape skipped, empty documents left out); a malformed
+ * line is refused as FILE:LINE, by the library and by ./meki data (exit 2). */
+static void test_jsonl_documents(void **state) {
+    Fixture *f = *state;
+    char path[256], text[65536];
+    size_t used = 0;
+    for (int i = 0; i < 40; i++)
+        used += (size_t)snprintf(text + used, sizeof text - used,
+                                 "{\"id\": %d, \"meta\": {\"tags\": [1, -2.5e3, true, null, {\"x\": \"}\"}]}, "
+                                 "\"text\": \"Doc %d caf\\u00e9 \\ud83d\\ude00\\n\\\"quoted\\\" %s\", "
+                                 "\"body\": \"B%d\"}\n%s",
+                                 i, i, i % 2 ? "light water stone" : "river field night", i, i == 7 ? "\n" : "");
+    used += (size_t)snprintf(text + used, sizeof text - used, "{\"text\": \"\", \"body\": \"B40\"}\n");
+    snprintf(path, sizeof path, "%s/docs.jsonl", f->dir);
+    write_bytes(path, text, used);
+    const char *inputs[] = {path};
+    DataOptions o = {.corpus_files = inputs, .n_files = 1, .vocab_size = 300, .out_dir = f->out};
+    DataSummary s;
+    assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), OK);
+    assert_int_equal(s.documents, 40);   /* the empty document is left out */
+    size_t bytes;
+    char *val = slurp(f->out, "val.txt", &bytes);
+    assert_non_null(strstr(val, " caf\xc3\xa9 \xf0\x9f\x98\x80\n\"quoted\" "));
+    assert_null(strstr(val, "meta"));
+    free(val);
+    o.jsonl_field = "body";
+    assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), OK);
+    assert_int_equal(s.documents, 41);
+    char dir_text[256], dir_body[256];
+    o.out_dir = NULL;
+    assert_int_equal(data_default_dir(dir_body, sizeof dir_body, &o), OK);
+    o.jsonl_field = NULL;
+    assert_int_equal(data_default_dir(dir_text, sizeof dir_text, &o), OK);
+    assert_string_not_equal(dir_text, dir_body);
+    o.out_dir = f->out;
+    static const struct { const char *line, *message; } bad[] = {
+        {"{\"text\": \"cut short", "bad.jsonl:2: not a JSON line: expected a closing quote"},
+        {"{\"title\": \"no text\"}", "bad.jsonl:2: no \"text\" field"},
+        {"{\"text\": 42}", "bad.jsonl:2: not a JSON line: expected a string as the document field"},
+        {"{\"text\": \"a\"} trailing", "bad.jsonl:2: not a JSON line: expected the end of the line"},
+        {"[\"text\", \"a\"]", "bad.jsonl:2: not a JSON line: expected a JSON object at column 1"},
+        {"{\"text\": \"bad \\q escape\"}", "bad.jsonl:2: not a JSON line: expected a valid escape"},
+        {"{\"text\": \"a\", \"n\": [1, 2}", "bad.jsonl:2: not a JSON line: expected ',' or ']'"},
+    };
+    snprintf(path, sizeof path, "%s/bad.jsonl", f->dir);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "{\"text\": \"fine\"}\n%s\n{\"text\": \"fine\"}\n", bad[i].line);
+        write_bytes(path, text, strlen(text));
+        assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), ERR_INPUT);
+        if (!strstr(error_message(), bad[i].message)) fail_msg("%s: got '%s'", bad[i].line, error_message());
+    }
+    /* a line nested past the reader's depth is refused, not a stack overflow */
+    used = (size_t)snprintf(text, sizeof text, "{\"text\": \"x\", \"deep\": ");
+    for (int i = 0; i < 2000; i++) text[used++] = '[';
+    text[used++] = '\n';
+    write_bytes(path, text, used);
+    assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), ERR_INPUT);
+    assert_non_null(strstr(error_message(), "bad.jsonl:1: not a JSON line: expected less nesting"));
+    if (!getenv("MEKI_BIN") || access(getenv("MEKI_BIN"), X_OK) != 0) return;
+    char arguments[1024], err[4096];
+    snprintf(arguments, sizeof arguments, "--corpus %s --vocab 300 --out %s", path, f->out);
+    assert_int_equal(run_meki(f, arguments, err, sizeof err), 2);
+    assert_non_null(strstr(err, "bad.jsonl:1:"));
+}
+
 static long rss_bytes(void) {
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
@@ -612,6 +680,7 @@ int main(void) {
         cmocka_unit_test_setup(test_summary_load_needs_a_prepared_folder, reset),
         cmocka_unit_test_setup(test_default_dirs_and_held_out_books, reset),
         cmocka_unit_test(test_token_file_streams_flat_rss),
+        cmocka_unit_test_setup(test_jsonl_documents, reset),
         cmocka_unit_test_setup(test_expand_inputs, reset),
         cmocka_unit_test_setup(test_expand_walks_each_folder_once, reset),
         cmocka_unit_test_setup(test_bible_corpus, reset),
