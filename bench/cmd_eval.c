@@ -130,8 +130,17 @@ int cmd_eval(int argc, char **argv) {
     Accounting acc;
     model_accounting(&m, &acc);
     const char *source = checkpoint ? checkpoint : bundle;
-    printf("%s (%s form): val loss %.5f  val ppl %.3f  over %ld tokens in %.1f s\n", source,
-           m.folded ? "folded" : "training", loss, exp(loss), count, seconds);
+    /* bits per byte of the text the scored tokens stand for: comparable across tokenizers */
+    double bpb = NAN;
+    Tokenizer *tok = NULL;
+    snprintf(path, sizeof path, "%s/tokenizer.bin", data_dir);
+    if (tokenizer_load(&tok, path) == OK)
+        bpb = bits_per_byte(loss, count, evaluate_target_bytes(val.ids, val.count, m.cfg.seq_len, eval_tokens, 0, tok));
+    else
+        error_clear();
+    tokenizer_free(tok);
+    printf("%s (%s form): val loss %.5f nats/token, %.5f bits/byte  val ppl %.3f  over %ld tokens in %.1f s\n", source,
+           m.folded ? "folded" : "training", loss, bpb, exp(loss), count, seconds);
     DownstreamResult extras = {0};
     if ((zero_shot || lens) && (rc = evaluate_downstream(&m, data_dir, &val, zero_shot, tasks, lens, items, &extras))) {
         fprintf(stderr, "meki eval: %s\n", error_message());
@@ -149,6 +158,7 @@ int cmd_eval(int argc, char **argv) {
         json_string(&j, "weights_dtype", weights_text);
         json_number(&j, "val_loss", loss);
         json_number(&j, "val_ppl", exp(loss));
+        json_number(&j, "val_bpb", bpb);
         json_int(&j, "val_tokens", count);
         json_int(&j, "ram_params", acc.ram_params);
         json_int(&j, "rom_weights", acc.rom_weights);

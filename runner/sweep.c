@@ -81,6 +81,7 @@ static void train_metrics(MetricList *m, const TrainResult *r) {
     if (r->diverged) return;   /* the rest is meaningless for a diverged run */
     metrics_add(m, "val_loss", r->val_loss, "nats");
     metrics_add(m, "val_ppl", r->val_ppl, "ppl");
+    metrics_add(m, "val_bpb", r->val_bpb, "bits/byte");
     metrics_add(m, "train_tok_s", r->train_tok_s, "tok/s");
     metrics_add(m, "mfu", r->mfu, "fraction");
     metrics_add(m, "sgemm_flops", r->sgemm_flops, "flop/s");

@@ -179,8 +179,44 @@ static void test_spread_evaluation(void **state) {
     model_free(&m);
 }
 
+/* Bits per byte: the scored targets' bytes are the bytes of the text they decode to, for the
+ * whole split, a prefix and the spread subset; ln 2 nats per token over tokens of one byte
+ * each is one bit per byte. */
+static void test_bits_per_byte(void **state) {
+    static const char text[] = "the cat sat on the mat and the dog sat on the log, the end. ";
+    char corpus[4096] = "";
+    for (int i = 0; i < 40; i++) strcat(corpus, text);
+    Tokenizer *tok;
+    assert_int_equal(tokenizer_train(&tok, (const unsigned char *)corpus, strlen(corpus), 300), 0);
+    uint16_t *ids;
+    long n;
+    assert_int_equal(tokenizer_encode(tok, (const unsigned char *)corpus, strlen(corpus), &ids, &n), 0);
+    assert_true(n > 40);
+    /* the whole split: every id but the first is a target */
+    int first;
+    tokenizer_token_bytes(tok, ids[0], &first);
+    assert_int_equal(evaluate_target_bytes(ids, n, 8, 0, 0, tok), (long)strlen(corpus) - first);
+    /* a prefix of 3 windows of 8: the bytes of targets 1..24 */
+    long want = 0;
+    for (int i = 1; i <= 24; i++) {
+        int len;
+        tokenizer_token_bytes(tok, ids[i], &len);
+        want += len;
+    }
+    assert_int_equal(evaluate_target_bytes(ids, n, 8, 24, 0, tok), want);
+    /* the spread subset: as many bytes as its windows' targets, fewer than the whole */
+    long spread = evaluate_target_bytes(ids, n, 8, 24, 1, tok);
+    assert_true(spread > 0 && spread < (long)strlen(corpus) - first);
+    assert_true(fabs(bits_per_byte(log(2.0), 10, 10) - 1) < 1e-12);
+    assert_true(fabs(bits_per_byte(log(2.0), 10, 40) - 0.25) < 1e-12);
+    assert_true(isnan(bits_per_byte(1.0, 10, 0)));
+    free(ids);
+    tokenizer_free(tok);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bits_per_byte),
         cmocka_unit_test(test_dense_gradients),
         cmocka_unit_test(test_meki_gradients_every_axis),
         cmocka_unit_test(test_reserve_refuses_bad_sizes),

@@ -20,6 +20,28 @@ static long window_start(long w, long n_windows, long full_windows, int T, int s
     return (lo + (long)(hash64(EVAL_SPREAD_SEED ^ hash64((uint64_t)w)) % (uint64_t)(hi - lo))) * T;
 }
 
+/* Which windows an evaluation scores: full_windows of T tokens (consecutive, or spread
+ * over the all_windows of the split), then a shorter tail; limit tokens in all. */
+typedef struct {
+    long limit, full_windows, all_windows;
+    int tail, spread;
+} WindowPlan;
+
+static WindowPlan plan_windows(long n_ids, int T, long max_tokens, int spread) {
+    WindowPlan p;
+    long predicted = n_ids - 1;
+    p.limit = max_tokens > 0 && max_tokens < predicted ? max_tokens : predicted;
+    p.full_windows = p.limit / T, p.all_windows = predicted / T;
+    p.tail = (int)(p.limit - p.full_windows * T);
+    p.spread = spread && p.limit < predicted && p.all_windows > 0;
+    if (p.spread) {   /* whole windows only, at least one */
+        p.full_windows = p.full_windows > 0 ? p.full_windows : 1;
+        if (p.full_windows > p.all_windows) p.full_windows = p.all_windows;
+        p.limit = p.full_windows * T, p.tail = 0;
+    }
+    return p;
+}
+
 static double evaluate_windows(Model *m, const uint16_t *ids, long n_ids, int B, int T, long max_tokens,
                                int spread, long *count) {
     if (count) *count = 0;
@@ -29,15 +51,10 @@ static double evaluate_windows(Model *m, const uint16_t *ids, long n_ids, int B,
         return NAN;
     }
     if (model_reserve(m, B, T)) return NAN;
-    long predicted = n_ids - 1, limit = max_tokens > 0 && max_tokens < predicted ? max_tokens : predicted;
-    long full_windows = limit / T, all_windows = predicted / T;
-    int tail = (int)(limit - full_windows * T);
-    if (limit >= predicted || all_windows == 0) spread = 0;
-    if (spread) {   /* whole windows only, at least one */
-        full_windows = full_windows > 0 ? full_windows : 1;
-        if (full_windows > all_windows) full_windows = all_windows;
-        limit = full_windows * T, tail = 0;
-    }
+    WindowPlan plan = plan_windows(n_ids, T, max_tokens, spread);
+    long limit = plan.limit, full_windows = plan.full_windows, all_windows = plan.all_windows;
+    int tail = plan.tail;
+    spread = plan.spread;
     size_t n = (size_t)B * (size_t)T;   /* fits: model_reserve took B x T */
     int32_t *tokens = malloc(sizeof(int32_t) * n), *targets = malloc(sizeof(int32_t) * n);
     if (!tokens || !targets) {
@@ -77,4 +94,26 @@ double evaluate_loss(Model *m, const uint16_t *ids, long n_ids, int B, int T, lo
 double evaluate_loss_spread(Model *m, const uint16_t *ids, long n_ids, int B, int T,
                             long max_tokens, long *count) {
     return evaluate_windows(m, ids, n_ids, B, T, max_tokens, 1, count);
+}
+
+long evaluate_target_bytes(const uint16_t *ids, long n_ids, int T, long max_tokens, int spread, const Tokenizer *tok) {
+    if (T < 1 || n_ids < 2) return 0;
+    WindowPlan plan = plan_windows(n_ids, T, max_tokens, spread);
+    int vocab = tokenizer_vocab_size(tok);
+    long bytes = 0;
+    for (long w = 0; w <= plan.full_windows; w++) {
+        long start = w < plan.full_windows ? window_start(w, plan.full_windows, plan.all_windows, T, plan.spread)
+                                           : plan.full_windows * T;
+        int len = w < plan.full_windows ? T : plan.tail;
+        for (int t = 1; t <= len; t++) {   /* the targets: ids[start + 1 .. start + len] */
+            int id = ids[start + t], length = 0;
+            if (id < vocab) tokenizer_token_bytes(tok, id, &length);
+            bytes += length;
+        }
+    }
+    return bytes;
+}
+
+double bits_per_byte(double loss, long tokens, long bytes) {
+    return bytes > 0 ? loss * (double)tokens / ((double)bytes * M_LN2) : NAN;
 }

@@ -1,6 +1,7 @@
 /* Held-out evaluation: mean token cross-entropy over a token file. */
 #ifndef TRAIN_EVAL_H
 #define TRAIN_EVAL_H
+#include "data/tokenizer.h"
 #include "models/model.h"
 #include <stdint.h>
 
@@ -18,4 +19,10 @@ double evaluate_loss(Model *m, const uint16_t *ids, long n_ids, int B, int T, lo
 #define EVAL_SPREAD_SEED 0x6d656b69u   /* "meki" */
 double evaluate_loss_spread(Model *m, const uint16_t *ids, long n_ids, int B, int T,
                             long max_tokens, long *count);
+/* Bytes of text the targets of that evaluation stand for (spread as in evaluate_loss_spread,
+ * else consecutive windows), each id counted as its token's byte length. */
+long evaluate_target_bytes(const uint16_t *ids, long n_ids, int T, long max_tokens, int spread, const Tokenizer *tok);
+/* Bits per byte from a mean loss in nats over tokens predicted tokens that stand for bytes
+ * bytes of text: comparable across tokenizers and corpora, where nats per token are not. */
+double bits_per_byte(double loss, long tokens, long bytes);
 #endif

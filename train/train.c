@@ -1,4 +1,5 @@
 #include "train/train.h"
+#include "data/tokenizer.h"
 #include "data/dataset.h"
 #include "data/tokens.h"
 #include "kernels/activation.h"
@@ -141,12 +142,23 @@ static int open_or_create(Model *m, const ModelConfig *cfg, const TrainConfig *t
     return OK;
 }
 
-/* The run's val_loss: train_final_tokens of the split, spread over it (eval.h). */
+/* The run's val_loss: train_final_tokens of the split, spread over it (eval.h), and the
+ * same in bits per byte of the text those tokens stand for (NAN without the tokenizer). */
 static double final_evaluation(Model *m, const TrainConfig *t, const TokenFile *val, int B, int T,
-                               TrainResult *result) {
+                               const char *data_dir, TrainResult *result) {
     result->val_tokens = val->count;
-    return evaluate_loss_spread(m, val->ids, val->count, B, T, train_final_tokens(t, val->count - 1),
-                                &result->final_tokens);
+    long cap = train_final_tokens(t, val->count - 1);
+    double loss = evaluate_loss_spread(m, val->ids, val->count, B, T, cap, &result->final_tokens);
+    char path[4200];
+    Tokenizer *tok = NULL;
+    snprintf(path, sizeof path, "%s/tokenizer.bin", data_dir);
+    result->val_bpb = NAN;
+    if (tokenizer_load(&tok, path) == OK)
+        result->val_bpb = bits_per_byte(loss, result->final_tokens, evaluate_target_bytes(val->ids, val->count, T, cap, 1, tok));
+    else
+        error_clear();
+    tokenizer_free(tok);
+    return loss;
 }
 
 static int open_data(const char *data_dir, int vocab, TokenFile *train, TokenFile *val) {
@@ -167,6 +179,7 @@ static int open_data(const char *data_dir, int vocab, TokenFile *train, TokenFil
 int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir,
               const char *out_dir, StepCallback on_step, void *user, TrainResult *result) {
     memset(result, 0, sizeof *result);
+    result->val_bpb = NAN;   /* until a final evaluation measures it */
     kernels_set_threads(t->threads);
     int T = t->seq_len > 0 ? t->seq_len : cfg->seq_len, B = t->batch, rc;
     if (B <= 0 || T < 2 || T > cfg->seq_len)
@@ -291,7 +304,7 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
         if (last) {
             state.finished = 1;
             double final_start = now_seconds();
-            if (root) result->val_loss = final_evaluation(&m, t, &val, B, T, result);
+            if (root) result->val_loss = final_evaluation(&m, t, &val, B, T, data_dir, result);
             dist_bcast(&result->val_loss, sizeof result->val_loss, 0);
             result->final_seconds = now_seconds() - final_start;
             model_reserve(&m, B, T);
@@ -311,7 +324,7 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
     if (!quiet) progress_end(&progress);
     if (!rc && already_finished && root) {   /* nothing left to train: report the stored model */
         double final_start = now_seconds();
-        result->val_loss = final_evaluation(&m, t, &val, B, T, result);
+        result->val_loss = final_evaluation(&m, t, &val, B, T, data_dir, result);
         result->final_seconds = now_seconds() - final_start;
     }
     dist_train_result(&dist, result);

@@ -59,6 +59,7 @@ typedef struct {
 typedef struct {
     long steps, tokens;
     double train_loss, val_loss, val_ppl;
+    double val_bpb;             /* the final val_loss in bits per byte of held-out text */
     double train_tok_s, mfu, sgemm_flops, seconds;
     /* seconds = the three below plus setup: the training steps, the periodic validation
      * passes, the final evaluation (over final_tokens of the val_tokens held out) */
