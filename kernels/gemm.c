@@ -4,6 +4,7 @@
 #include "util/error.h"
 #include "util/timer.h"
 #include <cblas.h>
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,9 +181,11 @@ int gemm_backend_parse(const char *s) {
 
 const char *gemm_backend_describe(void) {
     static char text[160];
+    char cut[64];
+    snprintf(cut, sizeof cut, "oneDNN (OpenBLAS below %.0f^3 multiply-adds)", cbrt(DNNL_MIN_MACS));
     const char *f32 = backend == GEMM_OPENBLAS ? "OpenBLAS"
                       : backend == GEMM_ONEDNN ? "oneDNN"
-                      : onednn_has_avx512() ? "oneDNN (OpenBLAS below 32^3)" : "OpenBLAS";
+                      : onednn_has_avx512() ? cut : "OpenBLAS";
     snprintf(text, sizeof text, "f32 GEMMs on %s, bf16 on oneDNN; oneDNN picks %s (f32), %s (bf16)", f32,
              onednn_impl(0), onednn_impl(1));
     return text;
