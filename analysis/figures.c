@@ -168,7 +168,7 @@ int section_fig6(Report *r) {
 
 /* One layer of one reading: MeKi against dense over seeds. */
 typedef struct {
-    Stat dense, meki;
+    Stat dense, memory;          /* KL of the dense and the MeKi runs */
     Finding row;                /* the comparison's text (finding_compare) */
     Comparison c;
     int trivial;                /* both KLs 0: the model's own head, no comparison */
@@ -185,14 +185,14 @@ static int lens_layer(Report *r, const char *reading, const char *layer, FILE *d
         values_free(&dense_v), values_free(&meki_v);
         return rc;
     }
-    l->dense = stat_of(dense_v.x, dense_v.count), l->meki = stat_of(meki_v.x, meki_v.count);
+    l->dense = stat_of(dense_v.x, dense_v.count), l->memory = stat_of(meki_v.x, meki_v.count);
     finding_compare(&l->row, "MeKi", &meki_v, "dense", &dense_v, 1, "nats", 4, 1);
     l->c = compare_samples(sample_of(&meki_v), sample_of(&dense_v), 1);
-    l->trivial = l->dense.n && l->meki.n && fabs(l->dense.mean) < LENS_ZERO && fabs(l->meki.mean) < LENS_ZERO;
+    l->trivial = l->dense.n && l->memory.n && fabs(l->dense.mean) < LENS_ZERO && fabs(l->memory.mean) < LENS_ZERO;
     if (l->trivial) l->c.p = NAN;   /* not a member of the layers' family */
     fprintf(data, "%s %.6f %.6f %.6f %.6f\n", layer, l->dense.n ? l->dense.mean : NAN,
-            isfinite(l->dense.std) ? l->dense.std : 0, l->meki.n ? l->meki.mean : NAN,
-            isfinite(l->meki.std) ? l->meki.std : 0);
+            isfinite(l->dense.std) ? l->dense.std : 0, l->memory.n ? l->memory.mean : NAN,
+            isfinite(l->memory.std) ? l->memory.std : 0);
     values_free(&dense_v), values_free(&meki_v);
     return OK;
 }
@@ -201,14 +201,14 @@ static void lens_row(Report *r, const char *layer, const LensLayer *l) {
     char a[64], b[64];
     if (l->trivial) {
         fprintf(r->body, "| %s | %s | %s | 0 (the model's own head) | – | – | – | – | – |\n", layer,
-                format_stat(a, sizeof a, l->dense, 4, 1), format_stat(b, sizeof b, l->meki, 4, 1));
+                format_stat(a, sizeof a, l->dense, 4, 1), format_stat(b, sizeof b, l->memory, 4, 1));
         return;
     }
     Verdict adjusted = isnan(l->p_adjusted) ? l->row.verdict : verdict_adjusted(l->row.verdict, l->p_adjusted);
     char p[32] = "–";
     if (!isnan(l->p_adjusted)) snprintf(p, sizeof p, "%.2g", l->p_adjusted);
     fprintf(r->body, "| %s | %s | %s | %s %s | %s | %s | %s | %s | %s |\n", layer,
-            format_stat(a, sizeof a, l->dense, 4, 1), format_stat(b, sizeof b, l->meki, 4, 1), l->row.difference,
+            format_stat(a, sizeof a, l->dense, 4, 1), format_stat(b, sizeof b, l->memory, 4, 1), l->row.difference,
             l->row.interval, l->row.effect, l->row.sides, verdict_name(l->row.verdict, 0), p,
             verdict_name(adjusted, 0));
 }
@@ -235,7 +235,7 @@ static void lens_finding(Report *r, const char *reading, const LensLayer *layers
         if (!compared || !(l->c.effect >= effect_min)) effect_min = l->c.effect;
         if (!compared || l->row.seeds_needed > seeds) seeds = l->row.seeds_needed;
         compared++;
-        lower += l->meki.mean < l->dense.mean;
+        lower += l->memory.mean < l->dense.mean;
         raw[l->row.verdict]++;
         unknown_seeds += l->row.verdict == VERDICT_INCONCLUSIVE && l->row.seeds_needed < 0;
         if (!isnan(l->p_adjusted) && verdict_adjusted(l->row.verdict, l->p_adjusted) == VERDICT_CONTRADICTED) {
@@ -244,7 +244,7 @@ static void lens_finding(Report *r, const char *reading, const LensLayer *layers
         }
         /* the largest layer p (NAN if any layer has none): an intersection-union test's p */
         p_max = compared == 1 ? l->c.p : isnan(p_max) || isnan(l->c.p) ? NAN : fmax(p_max, l->c.p);
-        difference += l->meki.mean - l->dense.mean, dense += l->dense.mean;
+        difference += l->memory.mean - l->dense.mean, dense += l->dense.mean;
     }
     if (!compared) {
         snprintf(f->ours, sizeof f->ours, "no layer measured for both dense and MeKi");
