@@ -53,12 +53,12 @@ static const char *const RUN_COLUMNS[] = {"hash", "experiment", "variant", "seed
 #define N_RUN_COLUMNS ((int)(sizeof RUN_COLUMNS / sizeof RUN_COLUMNS[0]))
 
 /* A layer placement as the run's variant wrote it ("last:1"), where the config holds the list
- * it resolved to ("1", read as a count): key "model.meki.layers" looks for "meki.layers=".
+ * it resolved to ("1", read as a count): key "model.KIND.layers" looks for "KIND.layers=".
  * NULL when the variant does not set it. */
 static char *written_placement(const char *key, const char *variant) {
     size_t n = key ? strlen(key) : 0;
     if (!variant || n < 14 || strncmp(key, "model.", 6) || strcmp(key + n - 7, ".layers")) return NULL;
-    const char *name = key + 6;   /* "meki.layers" */
+    const char *name = key + 6;   /* "KIND.layers" */
     size_t length = strlen(name);
     for (const char *p = strstr(variant, name); p; p = strstr(p + 1, name))
         if ((p == variant || p[-1] == ' ') && p[length] == '=') {
