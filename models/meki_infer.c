@@ -78,8 +78,8 @@ static void expert_unfolded(const ModelConfig *c, const MekiWeights *w, const in
     for (long i = 0; i < count; i++) a->e[i] = alpha * a->r[i];
 }
 
-void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const float *embedded,
-                        const float *in, float *out, int n, MekiInfer *s) {
+void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const uint8_t *const *rom_rows,
+                        const float *embedded, const float *in, float *out, int n, MekiInfer *s) {
     const ModelConfig *c = &m->cfg;
     const MekiConfig *k = meki_config(c);
     const MekiState *st = m->memory;
@@ -96,7 +96,7 @@ void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const 
         h = a->in;
     }
     if (m->folded)
-        memory_tables_gather(&st->folded, layer, tokens, n, a->e);
+        memory_tables_gather(&st->folded, layer, tokens, rom_rows, n, a->e);
     else
         expert_unfolded(c, w, tokens, embedded, n, a);
     linear_forward(a->gpre, h, w->w_gate, n, d, dm, 0);
