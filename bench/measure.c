@@ -145,6 +145,9 @@ static int decode_speed(const RunSettings *s, const char *dir, const char *bundl
     }
     metrics_add(out, "peak_rss_bytes", (double)r.peak_rss_bytes, "bytes");
     metrics_add(out, "deploy_peak_rss_bytes", (double)r.deploy_peak_rss_bytes, "bytes");
+    metrics_add(out, "deploy_private_bytes", (double)r.deployed.private_bytes, "bytes");
+    metrics_add(out, "deploy_file_bytes", (double)r.deployed.file_bytes, "bytes");
+    metrics_add(out, "deploy_table_mapped_bytes", (double)r.deployed.table_bytes, "bytes");
     metrics_add(out, "table_resident_bytes", (double)r.table_resident_bytes, "bytes");
     metrics_add(out, "rom_bytes", (double)r.rom_bytes, "bytes");
     return OK;

@@ -608,6 +608,12 @@ static void test_decode_bench_smoke(void **state) {
     assert_true(topk->topk_hit_rate >= 0 && topk->topk_hit_rate <= 1);
     assert_int_equal(r.table_resident_bytes, r.rom_bytes);
     assert_true(r.peak_rss_bytes > 0 && r.folded_weights_bytes > r.dense_weights_bytes);
+    /* the RSS split, from the kernel: the populated table is all mapped (file-backed, the
+     * table's mapping found in smaps), the weights are private */
+    assert_int_equal(r.warm.table_bytes, r.rom_bytes);
+    assert_true(r.deployed.table_bytes <= r.rom_bytes);
+    assert_true(r.warm.file_bytes >= r.warm.table_bytes && r.deployed.file_bytes >= r.deployed.table_bytes);
+    assert_true(r.deployed.private_bytes > r.folded_weights_bytes);
 
     Model dense;   /* same shape without memory: not the bundle's model */
     small_config(&c, MEMORY_NONE);
