@@ -148,6 +148,7 @@ static int write_experiment(Report *r, const char *name, const char *title, cons
     write_findings(r->body, r, first);
     if ((!known || known->curves) && (rc = plot_curves(r, name))) return rc;
     if ((!known || known->decode) && (rc = plot_decode(r, name))) return rc;
+    if ((rc = plot_parity(r, name))) return rc;
     if ((rc = section_generic(r, name))) return rc;
     return section_zero_shot(r, name);
 }
