@@ -9,7 +9,8 @@
 
 typedef struct {
     int rows;     /* capacity */
-    MekiActs a;   /* reused as scratch: in, h, s, p_*, q, mix, r, e, gpre, gact, v, o */
+    MekiActs a;   /* reused as scratch: in, h, s, p_*, q, mix, r, e, gpre, o (gact and v
+                     are computed in place, in gpre and e: NULL here) */
 } MekiInfer;
 
 int meki_infer_create(MekiInfer *s, const ModelConfig *c, int rows);
