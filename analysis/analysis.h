@@ -195,6 +195,9 @@ int section_scaling(Report *r, const char *experiment, int always);
  * the PNG was drawn, a note when it was not. Plot failures are not errors. */
 int plot_curves(Report *r, const char *experiment);
 int plot_decode(Report *r, const char *experiment);
+/* Folded / dense decode speed against the model preset (parity_figures), one line per RAM
+ * weights dtype and table dtype measured; nothing when the experiment has no such figure. */
+int plot_parity(Report *r, const char *experiment);
 /* Runs analysis_dir/script with the -e assignments; returns 1 when output was drawn. */
 int plot_run(Report *r, const char *script, const char *assignments, const char *png_path);
 /* gnuplot string literal: single-quoted, quotes doubled. */

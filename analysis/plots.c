@@ -280,3 +280,68 @@ int plot_decode(Report *r, const char *experiment) {
     snprintf(title, sizeof title, "Decode speed by variant: %s (mean ± std over seeds; %s)", experiment, seeds);
     return plot_draw(r, "decode.gp", name, title, extra);
 }
+
+/* ---- decode parity: folded / dense against the preset ------------------------------ */
+
+enum { PARITY_COMBOS = 7 };   /* parity_figures' positions */
+
+/* One row per scale, smallest model first: label, then mean and std of each combination
+ * (NaN: not measured). present[c]: combination c has a value somewhere. */
+static int parity_data(Report *r, const char *experiment, FILE *f, int *rows, int present[PARITY_COMBOS]) {
+    sqlite3_stmt *st;
+    int rc = store_prepare(r->store, "SELECT scale, position, ratio FROM parity_figures WHERE experiment = ?1 "
+                           "ORDER BY d_model, n_layers, scale, position", &st), step;
+    if (rc) return rc;
+    if ((rc = store_bind_texts(r->store, st, &experiment, 1))) return store_finish(st, rc);
+    fprintf(f, "# scale, then mean and std of folded / dense decode speed for each of %d weights / table "
+               "dtype combinations (parity_figures' positions)\n", PARITY_COMBOS);
+    char scale[128] = "";
+    double values[PARITY_COMBOS][64];
+    int counts[PARITY_COMBOS] = {0}, any = 0;
+    for (;;) {
+        step = store_step(r->store, st);
+        const char *next = step == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+        if (any && (!next || strcmp(next, scale))) {   /* the scale before is complete */
+            fprintf(f, "\"%s\"", scale);
+            for (int c = 0; c < PARITY_COMBOS; c++) {
+                Stat s = stat_of(values[c], counts[c]);
+                if (!counts[c]) fprintf(f, " NaN 0");
+                else fprintf(f, " %.4f %.4f", s.mean, isnan(s.std) ? 0.0 : s.std);
+                present[c] |= counts[c] > 0;
+                counts[c] = 0;
+            }
+            fprintf(f, "\n");
+            ++*rows;
+            any = 0;
+        }
+        if (!next) break;
+        snprintf(scale, sizeof scale, "%s", next);
+        int c = sqlite3_column_int(st, 1);
+        if (c >= 0 && c < PARITY_COMBOS && counts[c] < 64) values[c][counts[c]++] = sqlite3_column_double(st, 2);
+        any = 1;
+    }
+    return store_finish(st, step < 0 ? -step : OK);
+}
+
+int plot_parity(Report *r, const char *experiment) {
+    char clean[200], name[220], title[300];
+    double measured;
+    int rc = query_number(r, "SELECT count(*) FROM parity_figures WHERE experiment = ?1", &experiment, 1, &measured);
+    if (rc || !(measured >= 1)) return rc;
+    sanitize_name(clean, sizeof clean, experiment);
+    snprintf(name, sizeof name, "parity_%s", clean);
+    FILE *f = plot_data_open(r, name);
+    if (!f) return ERR_FAILURE;
+    int rows = 0, present[PARITY_COMBOS] = {0};
+    rc = parity_data(r, experiment, f, &rows, present);
+    int closed = plot_data_close(r, f, name);
+    if (rc || (rc = closed) || rows == 0) return rc;
+    char extra[128] = "columns='", seeds[96];
+    for (int c = 0; c < PARITY_COMBOS; c++)   /* the data columns of the combinations measured */
+        if (present[c]) snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%d ", 2 + 2 * c);
+    strncat(extra, "'", sizeof extra - strlen(extra) - 1);
+    if ((rc = seeds_phrase(r, experiment, seeds, sizeof seeds))) return rc;
+    snprintf(title, sizeof title, "Folded / dense decode speed by preset: %s (mean ± std over seeds; %s)",
+             experiment, seeds);
+    return plot_draw(r, "parity.gp", name, title, extra);
+}

@@ -209,6 +209,7 @@ static int write_experiment(Report *r, const char *name, const char *title, cons
     mark_findings(r->body, r, first);
     if ((!known || known->curves) && (rc = plot_curves(r, name))) return rc;
     if ((!known || known->decode) && (rc = plot_decode(r, name))) return rc;
+    if ((rc = plot_parity(r, name))) return rc;
     if ((rc = section_generic(r, name))) return rc;
     /* any experiment whose runs form a size x budget grid; experiments/scaling.ini always */
     if ((rc = section_scaling(r, name, !strcmp(name, "scaling")))) return rc;

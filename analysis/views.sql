@@ -23,6 +23,7 @@ DROP VIEW IF EXISTS temp.lens_kl_summary;
 DROP VIEW IF EXISTS temp.dtype_figures;
 DROP VIEW IF EXISTS temp.dtype_summary;
 DROP VIEW IF EXISTS temp.weights_figures;
+DROP VIEW IF EXISTS temp.parity_figures;
 DROP VIEW IF EXISTS temp.run_failures;
 
 -- Every (run, experiment, variant): run_experiments, plus the experiment that first ran
@@ -253,6 +254,20 @@ SELECT experiment, variant, hash, seed, dtype, position, folded_tok_s, dense_tok
        folded_tok_s / f32_tok_s AS tok_s_ratio, ppl / f32_ppl - 1 AS ppl_change
 FROM cells
 WHERE folded_tok_s IS NOT NULL OR ppl IS NOT NULL;
+
+-- Decode parity (issue 24): folded / dense decode speed of each run, paired and interleaved
+-- in one benchmark, per RAM weights dtype (f32 table) and per table dtype (f32 weights):
+-- bench/measure.c's folded_over_dense with its suffix. position orders the combinations.
+CREATE TEMP VIEW parity_figures AS
+WITH combos(combo, position, suffix) AS (VALUES
+       ('weights f32, table f32', 0, ''), ('weights bf16, table f32', 1, '_weights_bf16'),
+       ('weights q8_0, table f32', 2, '_weights_q8_0'), ('weights f32, table f16', 3, '_table_f16'),
+       ('weights f32, table bf16', 4, '_table_bf16'), ('weights f32, table q8_0', 5, '_table_q8_0'),
+       ('weights f32, table q4_0', 6, '_table_q4_0'))
+SELECT f.experiment, f.scale, f.d_model, f.n_layers, f.hash, f.seed, c.combo, c.position, m.value AS ratio
+FROM run_figures f CROSS JOIN combos c
+JOIN metrics m ON m.hash = f.hash AND m.name = 'folded_over_dense' || c.suffix
+WHERE m.value IS NOT NULL;
 
 -- Runs that did not finish well, with the reason, for the report's header.
 CREATE TEMP VIEW run_failures AS

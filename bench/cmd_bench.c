@@ -170,6 +170,10 @@ static void print_decode(const DecodeBenchResult *r, const char *dtype, const ch
            "anon %.1f MiB, file %.1f MiB\n", mib(r->deploy_peak_rss_bytes),
            mib(r->peak_rss_bytes), mib(r->folded_rss_bytes), mib(r->anon_resident_bytes),
            mib(r->file_resident_bytes));
+    printf("     folded alone, private (anon) / file-backed / of which the table's mapping: "
+           "deployed %.2f / %.2f / %.2f MiB, table populated %.2f / %.2f / %.2f MiB\n",
+           mib(r->deployed.private_bytes), mib(r->deployed.file_bytes), mib(r->deployed.table_bytes),
+           mib(r->warm.private_bytes), mib(r->warm.file_bytes), mib(r->warm.table_bytes));
     printf("weights: dense %.2f MiB, folded %.2f MiB, unfolded %.2f MiB; KV cache %.2f MiB of the "
            "engine's %.2f MiB\n", mib(r->dense_weights_bytes), mib(r->folded_weights_bytes),
            mib(r->unfolded_weights_bytes), mib(r->kv_cache_bytes), mib(r->engine_bytes));
@@ -245,6 +249,12 @@ static void json_decode(const DecodeBenchResult *r, const char *bundle, const ch
     json_int(&j, "deploy_peak_rss_bytes", (long long)r->deploy_peak_rss_bytes);
     json_int(&j, "peak_rss_bytes", (long long)r->peak_rss_bytes);
     json_int(&j, "folded_rss_bytes", (long long)r->folded_rss_bytes);
+    json_int(&j, "deploy_private_bytes", (long long)r->deployed.private_bytes);
+    json_int(&j, "deploy_file_bytes", (long long)r->deployed.file_bytes);
+    json_int(&j, "deploy_table_mapped_bytes", (long long)r->deployed.table_bytes);
+    json_int(&j, "folded_private_bytes", (long long)r->warm.private_bytes);
+    json_int(&j, "folded_file_bytes", (long long)r->warm.file_bytes);
+    json_int(&j, "folded_table_mapped_bytes", (long long)r->warm.table_bytes);
     json_int(&j, "anon_resident_bytes", (long long)r->anon_resident_bytes);
     json_int(&j, "file_resident_bytes", (long long)r->file_resident_bytes);
     json_int(&j, "table_resident_bytes", (long long)r->table_resident_bytes);

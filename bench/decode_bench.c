@@ -10,6 +10,7 @@
 #include "util/rng.h"
 #include "util/sysmem.h"
 #include "util/timer.h"
+#include "util/sysmem.h"
 #include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -28,16 +29,6 @@ const char *decode_variant_name(DecodeVariant v) {
 
 /* ---- process figures ------------------------------------------------------------- */
 
-/* A "Name:   123 kB" line of /proc/self/status, in bytes; 0 if absent. */
-static size_t status_bytes(const char *name) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    size_t len = strlen(name), kb = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, name, len) && line[len] == ':') { kb = strtoul(line + len + 1, NULL, 10); break; }
-    if (f) fclose(f);
-    return kb * 1024;
-}
 
 /* ---- one timed run ---------------------------------------------------------------- */
 
@@ -232,6 +223,12 @@ static int load_folded(Models *s, const DecodeBenchOptions *o) {
     return OK;
 }
 
+static void rss_split(RssSplit *out, const RomTable *t) {
+    out->private_bytes = process_status_bytes("RssAnon");
+    out->file_bytes = process_status_bytes("RssFile");
+    out->table_bytes = mapping_resident_bytes(t->base);
+}
+
 /* The folded model's RSS is taken first, alone, after one warm run; then the others load. */
 static int load_others(Models *s, const DecodeBenchOptions *o, const int32_t *stream, DecodeBenchResult *r) {
     int rc, context = o->context + o->tokens;
@@ -239,9 +236,11 @@ static int load_others(Models *s, const DecodeBenchOptions *o, const int32_t *st
     RunTimes t;
     run_once(&s->engines[2], stream, o->context, o->tokens, 0, &t);   /* as deployed */
     r->deploy_peak_rss_bytes = peak_rss_bytes();
+    rss_split(&r->deployed, s->folded.rom);
     engine_table_populate(&s->engines[2]);
     run_once(&s->engines[2], stream, o->context, o->tokens, 0, &t);
-    r->folded_rss_bytes = status_bytes("VmRSS");
+    r->folded_rss_bytes = process_status_bytes("VmRSS");
+    rss_split(&r->warm, s->folded.rom);
     if (o->checkpoint) {
         if ((rc = checkpoint_load(&s->unfolded, o->checkpoint, 0, &state))) return rc;
         s->has_unfolded = 1;
@@ -349,8 +348,8 @@ static void footprint(Models *s, const DecodeBenchOptions *o, const int32_t *str
     engine_table_populate(folded);
     run_once(folded, stream, o->context, o->tokens, 0, &t);
     r->table_resident_bytes = engine_table_resident_bytes(folded);
-    r->anon_resident_bytes = status_bytes("RssAnon");
-    r->file_resident_bytes = status_bytes("RssFile");
+    r->anon_resident_bytes = process_status_bytes("RssAnon");
+    r->file_resident_bytes = process_status_bytes("RssFile");
     if (o->cold && engine_has_rom(folded)) {
         r->evicted_resident_bytes = engine_table_evict(folded);
         run_once(folded, stream, o->context, o->tokens, 1, &t);

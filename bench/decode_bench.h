@@ -57,12 +57,22 @@ typedef struct {
     double topk_hit_rate;           /* hits / steps; -1 without predictions */
 } VariantFigures;
 
+/* The kernel's split of the resident bytes (/proc/self/status, smaps): private (anonymous:
+ * weights, KV cache, buffers) and file-backed (the binary, libraries, and the ROM table's
+ * pages this process has mapped: the page cache standing in for the ROM). */
+typedef struct {
+    size_t private_bytes, file_bytes;
+    size_t table_bytes;                /* of file_bytes, the table's mapping */
+} RssSplit;
+
 typedef struct {
     VariantFigures v[VARIANT_COUNT];
     int d_model, n_layers, d_mem, vocab_size, meki_layers, context, tokens, repeats;
     size_t rom_bytes, row_bytes;
     size_t peak_rss_bytes;             /* over this benchmark (every model of it), not before */
     size_t folded_rss_bytes;           /* VmRSS with only the bundle loaded, after warm-up */
+    RssSplit deployed;                 /* only the bundle loaded, after one decode, table not populated */
+    RssSplit warm;                     /* the same after a decode with the table populated */
     size_t deploy_peak_rss_bytes;      /* peak RSS as a deploy sees it: the bundle loaded and
                                           one decode run, the table never populated */
     /* Bytes one decode step reads (weights once, one embedding row, the KV cache at the

@@ -111,13 +111,15 @@ static int bundles(const RunSettings *s, const Model *trained, const TokenFile *
     return rc;
 }
 
-/* The folded bundle (f32 table) against its dense twin, decoding with one weights dtype.
- * f32 measures everything, the unfolded checkpoint and the cold table included; another
- * weights dtype the figures it changes: speed and the RAM weights' bytes. */
-static int decode_speed(const RunSettings *s, const char *dir, const char *bundle, int weights, MetricList *out) {
-    int half = s->model.seq_len / 2, f32 = weights == WEIGHTS_F32;
+/* The folded bundle against its dense twin, decoding with one weights dtype and one table
+ * dtype. f32 and f32 measure everything, the unfolded checkpoint and the cold table
+ * included; another weights dtype (f32 table) the figures it changes: speed and the RAM
+ * weights' bytes; another table dtype (f32 weights) the speeds, suffixed _table_<dtype>. */
+static int decode_speed(const RunSettings *s, const char *dir, const char *bundle, int weights,
+                        TableDtype table, MetricList *out) {
+    int half = s->model.seq_len / 2, f32 = weights == WEIGHTS_F32 && table == TABLE_F32;
     DecodeBenchOptions o = {
-        .bundle = bundle, .checkpoint = f32 ? dir : NULL, .dtype = TABLE_F32,
+        .bundle = bundle, .checkpoint = f32 ? dir : NULL, .dtype = table,
         .context = half, .tokens = s->bench.decode_tokens < half ? s->bench.decode_tokens : half,
         .repeats = 5, .warmup = 1, .chunk = 64, .cold = f32 && s->bench.cold, .seed = 1, .weights_dtype = weights,
     };
@@ -129,6 +131,7 @@ static int decode_speed(const RunSettings *s, const char *dir, const char *bundl
     const VariantFigures *dense = &r.v[VARIANT_DENSE], *folded = &r.v[VARIANT_FOLDED];
     const VariantFigures *unfolded = &r.v[VARIANT_UNFOLDED];
     weights_suffix(suffix, sizeof suffix, weights);
+    if (table != TABLE_F32) snprintf(suffix, sizeof suffix, "_table_%s", table_dtype_name(table));
 #define ADD(base, value, unit) (snprintf(name, sizeof name, "%s%s", base, suffix), metrics_add(out, name, value, unit))
     ADD("dense_decode_tok_s", dense->decode_tok_s, "tok/s");
     ADD("folded_decode_tok_s", folded->decode_tok_s, "tok/s");
@@ -136,8 +139,10 @@ static int decode_speed(const RunSettings *s, const char *dir, const char *bundl
     /* per CPU second too: wall time on a shared machine counts other processes' turns */
     ADD("dense_decode_cpu_tok_s", dense->decode_cpu_tok_s, "tok/s");
     ADD("folded_decode_cpu_tok_s", folded->decode_cpu_tok_s, "tok/s");
-    ADD("dense_ram_weights_bytes", (double)r.dense_ram_weights_bytes, "bytes");
-    ADD("folded_ram_weights_bytes", (double)r.folded_ram_weights_bytes, "bytes");
+    if (table == TABLE_F32) {
+        ADD("dense_ram_weights_bytes", (double)r.dense_ram_weights_bytes, "bytes");
+        ADD("folded_ram_weights_bytes", (double)r.folded_ram_weights_bytes, "bytes");
+    }
 #undef ADD
     if (!f32) return OK;
     metrics_add(out, "dense_prefill_tok_s", dense->prefill_tok_s, "tok/s");
@@ -152,6 +157,9 @@ static int decode_speed(const RunSettings *s, const char *dir, const char *bundl
     }
     metrics_add(out, "peak_rss_bytes", (double)r.peak_rss_bytes, "bytes");
     metrics_add(out, "deploy_peak_rss_bytes", (double)r.deploy_peak_rss_bytes, "bytes");
+    metrics_add(out, "deploy_private_bytes", (double)r.deployed.private_bytes, "bytes");
+    metrics_add(out, "deploy_file_bytes", (double)r.deployed.file_bytes, "bytes");
+    metrics_add(out, "deploy_table_mapped_bytes", (double)r.deployed.table_bytes, "bytes");
     metrics_add(out, "table_resident_bytes", (double)r.table_resident_bytes, "bytes");
     metrics_add(out, "rom_bytes", (double)r.rom_bytes, "bytes");
     return OK;
@@ -184,8 +192,12 @@ int measure_run(const RunSettings *s, const char *data_dir, const char *dir, int
         if (!rc && wants_bundle) rc = bundles(s, &trained, &val, bundle, m);
         model_free(&trained);
     }
-    for (int w = WEIGHTS_F32; w <= WEIGHTS_Q8_0 && !rc && wants_bundle && s->bench.decode_tokens > 0; w++)
-        if (w == WEIGHTS_F32 || (s->bench.weights_dtypes & (1u << w))) rc = decode_speed(s, dir, bundle, w, m);
+    int decodes = wants_bundle && s->bench.decode_tokens > 0;
+    for (int w = WEIGHTS_F32; w <= WEIGHTS_Q8_0 && !rc && decodes; w++)
+        if (w == WEIGHTS_F32 || (s->bench.weights_dtypes & (1u << w)))
+            rc = decode_speed(s, dir, bundle, w, TABLE_F32, m);
+    for (int t = TABLE_F32 + 1; t < TABLE_DTYPE_COUNT && !rc && decodes; t++)   /* parity per table dtype */
+        if (s->bench.table_dtypes & (1u << t)) rc = decode_speed(s, dir, bundle, WEIGHTS_F32, (TableDtype)t, m);
     kernels_set_threads(threads);
     token_file_close(&val);
     return rc;

@@ -130,12 +130,13 @@ PrefetchMode prefetcher_mode(const Prefetcher *p) { return p->mode; }
 
 void prefetcher_set_cache_lines(Prefetcher *p, int on) { p->no_cache_lines = !on; }
 
-/* New pages of one row: madvise here, or queue them for the helper (dropped when the queue
- * is full: a prefetch is only a hint, the lookup will fault the page in). */
-static int request_row(Prefetcher *p, const uint8_t *row) {
+/* New pages of bytes [row, row + bytes): madvise here, or queue them for the helper
+ * (dropped when the queue is full: a prefetch is only a hint, the lookup will fault the
+ * page in). */
+static int request_row(Prefetcher *p, const uint8_t *row, size_t bytes) {
     const RomTable *t = p->table;
     size_t first = (size_t)(row - t->base) / p->page_bytes;
-    size_t last = (size_t)(row + t->row_bytes - 1 - t->base) / p->page_bytes;
+    size_t last = (size_t)(row + bytes - 1 - t->base) / p->page_bytes;
     int queued = 0;
     for (size_t page = first; page <= last; page++) {
         if (p->requested[page]) continue;
@@ -150,20 +151,22 @@ static int request_row(Prefetcher *p, const uint8_t *row) {
     return queued;
 }
 
-/* One row: its cache lines, and its pages unless already requested. *locked tracks the
- * queue lock of the thread mode, taken at the first new page of a request. */
-static int request_one(Prefetcher *p, const uint8_t *row, int *locked) {
+/* One span of rows: its cache lines, and its pages unless already requested. *locked
+ * tracks the queue lock of the thread mode, taken at the first new page of a request. */
+static int request_one(Prefetcher *p, const uint8_t *row, size_t bytes, int *locked) {
     const RomTable *t = p->table;
     if (!p->no_cache_lines)
-        for (size_t b = 0; b < t->row_bytes; b += 64) __builtin_prefetch(row + b, 0, 3);
+        for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(row + b, 0, 3);
     if (p->mode == PREFETCH_THREAD && !*locked) {   /* only when a page is new */
         size_t page = (size_t)(row - t->base) / p->page_bytes;
-        size_t end = (size_t)(row + t->row_bytes - 1 - t->base) / p->page_bytes;
-        if (p->requested[page] && p->requested[end]) return 0;
+        size_t end = (size_t)(row + bytes - 1 - t->base) / p->page_bytes;
+        int fresh = 0;
+        for (size_t q = page; q <= end && !fresh; q++) fresh = !p->requested[q];
+        if (!fresh) return 0;
         pthread_mutex_lock(&p->lock);
         *locked = 1;
     }
-    return request_row(p, row);
+    return request_row(p, row, bytes);
 }
 
 static void finish_request(Prefetcher *p, int locked, int queued) {
@@ -176,11 +179,10 @@ void prefetcher_request(Prefetcher *p, const int32_t *tokens, int n) {
     const RomTable *t = p->table;
     if (p->mode == PREFETCH_OFF) return;
     int locked = 0, queued = 0;
-    for (int i = 0; i < n; i++)
-        for (int s = 0; s < t->n_tables; s++) {
-            const uint8_t *row = rom_table_row_address(t, t->layer[s], tokens[i]);
-            if (row) queued |= request_one(p, row, &locked);
-        }
+    for (int i = 0; i < n; i++) {   /* a token's rows of every table are one span */
+        const uint8_t *rows = rom_table_row_address(t, t->layer[0], tokens[i]);
+        if (rows) queued |= request_one(p, rows, t->token_stride, &locked);
+    }
     finish_request(p, locked, queued);
 }
 
@@ -189,7 +191,7 @@ void prefetcher_request_rows(Prefetcher *p, int layer, const int32_t *rows, int 
     int locked = 0, queued = 0;
     for (int i = 0; i < n; i++) {
         const uint8_t *row = rom_table_row_address(p->table, layer, rows[i]);
-        if (row) queued |= request_one(p, row, &locked);
+        if (row) queued |= request_one(p, row, p->table->row_bytes, &locked);
     }
     finish_request(p, locked, queued);
 }

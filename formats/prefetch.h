@@ -2,7 +2,8 @@
  * the pages holding its row in every layer's table are requested from storage, so the
  * read overlaps the compute of the layers before the lookup.
  *
- * A page is requested once: a flag per page of the file remembers it, so a warm table
+ * A token's rows of every table are one span of the file (formats/romtable.h), so a
+ * token costs one request, not one per layer. A page is requested once: a flag per page of the file remembers it, so a warm table
  * costs no system call at all. Modes:
  *   PREFETCH_MADVISE: madvise(MADV_WILLNEED) on each new page from the calling thread
  *     (asynchronous readahead; about 14 us per call measured on this machine's disk);

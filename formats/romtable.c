@@ -20,7 +20,7 @@ enum { HEADER_USED = 72 + 4 * ROM_MAX_TABLES };           /* bytes before the ze
 /* The header fields, decoded; all sizes as stored, before validation. */
 typedef struct {
     uint32_t version, dtype, n_tables, rows, width, group;
-    uint64_t row_bytes, table_stride, data_offset, file_bytes, checksum;
+    uint64_t row_bytes, token_stride, data_offset, file_bytes, checksum;
     int32_t layer[ROM_MAX_TABLES];
 } RomHeader;
 
@@ -31,7 +31,7 @@ static void encode_header(uint8_t page[ROM_PAGE], const RomHeader *h) {
     memcpy(page, rom_magic, 8);
     const uint32_t small[6] = {h->version, h->dtype, h->n_tables, h->rows, h->width, h->group};
     for (int i = 0; i < 6; i++) store_u32(page + 8 + 4 * i, small[i]);
-    const uint64_t big[5] = {h->row_bytes, h->table_stride, h->data_offset, h->file_bytes,
+    const uint64_t big[5] = {h->row_bytes, h->token_stride, h->data_offset, h->file_bytes,
                              h->checksum};
     for (int i = 0; i < 5; i++) store_u64(page + 32 + 8 * i, big[i]);
     for (int s = 0; s < ROM_MAX_TABLES; s++) store_u32(page + 72 + 4 * s, (uint32_t)h->layer[s]);
@@ -40,7 +40,7 @@ static void encode_header(uint8_t page[ROM_PAGE], const RomHeader *h) {
 static void decode_header(RomHeader *h, const uint8_t page[ROM_PAGE]) {
     uint32_t *small[6] = {&h->version, &h->dtype, &h->n_tables, &h->rows, &h->width, &h->group};
     for (int i = 0; i < 6; i++) *small[i] = load_u32(page + 8 + 4 * i);
-    uint64_t *big[5] = {&h->row_bytes, &h->table_stride, &h->data_offset, &h->file_bytes,
+    uint64_t *big[5] = {&h->row_bytes, &h->token_stride, &h->data_offset, &h->file_bytes,
                         &h->checksum};
     for (int i = 0; i < 5; i++) *big[i] = load_u64(page + 32 + 8 * i);
     for (int s = 0; s < ROM_MAX_TABLES; s++) h->layer[s] = (int32_t)load_u32(page + 72 + 4 * s);
@@ -111,27 +111,29 @@ static RomHeader layout_header(TableDtype dtype, int n_tables, int rows, int wid
                    .rows = (uint32_t)rows, .width = (uint32_t)width,
                    .group = rom_block_values(dtype, width)};
     h.row_bytes = table_row_bytes(dtype, width);
-    h.table_stride = round_up_page(h.row_bytes * (uint64_t)rows);
+    h.token_stride = h.row_bytes * (uint64_t)n_tables;
     h.data_offset = ROM_PAGE;
-    h.file_bytes = h.data_offset + h.table_stride * (uint64_t)n_tables;
+    h.file_bytes = h.data_offset + round_up_page(h.token_stride * (uint64_t)rows);
     for (int s = 0; s < ROM_MAX_TABLES; s++) h.layer[s] = s < n_tables ? layers[s] : -1;
     return h;
 }
 
-/* Encode one table in chunks of rows, hashing exactly the bytes written. */
-static int write_table(AtomicFile *af, const RomHeader *h, const float *table, uint8_t *buffer,
-                       size_t chunk_rows, uint64_t *hash) {
+/* Encode the rows in chunks, token-major (row r of every table, then row r + 1), hashing
+ * exactly the bytes written. */
+static int write_rows(AtomicFile *af, const RomHeader *h, const float *const *tables, uint8_t *buffer,
+                      size_t chunk_rows, uint64_t *hash) {
     static const uint8_t zeros[ROM_PAGE];
     int width = (int)h->width;
     for (size_t start = 0; start < h->rows; start += chunk_rows) {
         size_t n = h->rows - start < chunk_rows ? h->rows - start : chunk_rows;
         for (size_t r = 0; r < n; r++)
-            quant_encode_row(h->dtype, buffer + r * h->row_bytes,
-                             table + (start + r) * (size_t)width, width);
-        *hash = fnv1a64(*hash, buffer, n * h->row_bytes);
-        if (atomic_write(af, buffer, n * h->row_bytes)) return ERR_FAILURE;
+            for (uint32_t s = 0; s < h->n_tables; s++)
+                quant_encode_row(h->dtype, buffer + r * h->token_stride + s * h->row_bytes,
+                                 tables[s] + (start + r) * (size_t)width, width);
+        *hash = fnv1a64(*hash, buffer, n * h->token_stride);
+        if (atomic_write(af, buffer, n * h->token_stride)) return ERR_FAILURE;
     }
-    size_t pad = h->table_stride - h->rows * h->row_bytes;
+    size_t pad = h->file_bytes - h->data_offset - h->rows * h->token_stride;
     *hash = fnv1a64(*hash, zeros, pad);
     return atomic_write(af, zeros, pad);
 }
@@ -139,14 +141,13 @@ static int write_table(AtomicFile *af, const RomHeader *h, const float *table, u
 /* Data first behind a placeholder page, then the header with the checksum over it. */
 static int write_body(AtomicFile *af, RomHeader *h, const float *const *tables) {
     static const uint8_t zeros[ROM_PAGE];
-    size_t chunk_rows = (1u << 20) / h->row_bytes + 1;
+    size_t chunk_rows = (1u << 20) / h->token_stride + 1;
     if (chunk_rows > h->rows) chunk_rows = h->rows;
-    uint8_t *buffer = malloc(chunk_rows * h->row_bytes);
+    uint8_t *buffer = malloc(chunk_rows * h->token_stride);
     if (!buffer) return error_set(ERR_FAILURE, "%s: out of memory", af->path);
     int rc = atomic_write(af, zeros, ROM_PAGE);
     h->checksum = FNV1A64_OFFSET;
-    for (uint32_t s = 0; !rc && s < h->n_tables; s++)
-        rc = write_table(af, h, tables[s], buffer, chunk_rows, &h->checksum);
+    if (!rc) rc = write_rows(af, h, tables, buffer, chunk_rows, &h->checksum);
     free(buffer);
     if (rc) return rc;
     if (fflush(af->file) != 0 || fseek(af->file, 0, SEEK_SET) != 0)
@@ -188,9 +189,10 @@ static int check_identity(const char *path, const uint8_t *page, const RomHeader
     if (header_read >= 8 && memcmp(page, rom_magic, 8) != 0)
         return error_set(ERR_INPUT, "%s: not a MeKi ROM table (bad magic)", path);
     if (header_read >= 12 && h->version < ROM_VERSION)
-        return error_set(ERR_INPUT, "%s: ROM table version %u is older than this build's %d (its "
-                         "q8 / q4 layouts changed to q8_0 / q4_0): fold the checkpoint again with "
-                         "`meki fold`", path, h->version, ROM_VERSION);
+        return error_set(ERR_INPUT, "%s: ROM table version %u is older than this build's %d (%s): "
+                         "fold the checkpoint again with `meki fold`", path, h->version, ROM_VERSION,
+                         h->version == 1 ? "its q8 / q4 layouts changed to q8_0 / q4_0"
+                                         : "version 3 stores a token's rows of every layer together");
     if (header_read >= 12 && h->version != ROM_VERSION)
         return error_set(ERR_INPUT, "%s: unsupported ROM table version %u (expected %d)", path,
                          h->version, ROM_VERSION);
@@ -222,18 +224,17 @@ static int check_layout(const char *path, const RomHeader *h, long long size) {
     if (h->data_offset != ROM_PAGE)
         return error_set(ERR_INPUT, "%s: data_offset is %llu, expected %d", path,
                          (unsigned long long)h->data_offset, ROM_PAGE);
-    uint64_t table_bytes = h->row_bytes * h->rows;         /* < 2^31 * 2^33: no overflow */
-    if (h->table_stride % ROM_PAGE != 0 || h->table_stride < table_bytes)
-        return error_set(ERR_INPUT, "%s: table_stride %llu is not a multiple of %d holding %llu "
-                         "bytes of rows", path, (unsigned long long)h->table_stride, ROM_PAGE,
-                         (unsigned long long)table_bytes);
-    uint64_t tables_bytes, expected;
-    if (__builtin_mul_overflow(h->table_stride, (uint64_t)h->n_tables, &tables_bytes) ||
-        __builtin_add_overflow(tables_bytes, (uint64_t)ROM_PAGE, &expected) ||
-        h->file_bytes != expected)
-        return error_set(ERR_INPUT, "%s: file_bytes is %llu, but the layout needs %d + %u x %llu",
-                         path, (unsigned long long)h->file_bytes, ROM_PAGE, h->n_tables,
-                         (unsigned long long)h->table_stride);
+    uint64_t stride = h->row_bytes * h->n_tables;         /* < 2^33 * 2^6: no overflow */
+    if (h->token_stride != stride)
+        return error_set(ERR_INPUT, "%s: token_stride is %llu, expected %u tables x %llu bytes", path,
+                         (unsigned long long)h->token_stride, h->n_tables,
+                         (unsigned long long)h->row_bytes);
+    uint64_t data, expected;
+    if (__builtin_mul_overflow(stride, (uint64_t)h->rows, &data) || data > UINT64_MAX / 2 ||
+        (expected = ROM_PAGE + round_up_page(data)) != h->file_bytes)
+        return error_set(ERR_INPUT, "%s: file_bytes is %llu, but the layout needs %d + %u rows x %llu "
+                         "rounded up to a page", path, (unsigned long long)h->file_bytes, ROM_PAGE,
+                         h->rows, (unsigned long long)stride);
     if ((uint64_t)size < h->file_bytes) return refuse_truncated(path, h, ROM_PAGE, size);
     if ((uint64_t)size > h->file_bytes)
         return error_set(ERR_INPUT, "%s: file is %lld bytes but its header says %llu", path, size,
@@ -277,7 +278,7 @@ static void fill_table(RomTable *t, const RomHeader *h) {
         if (s < t->n_tables) t->slot_of_layer[h->layer[s]] = s;
     }
     t->row_bytes = h->row_bytes;
-    t->table_stride = h->table_stride;
+    t->token_stride = h->token_stride;
     t->data_offset = h->data_offset;
     t->file_bytes = h->file_bytes;
 }
@@ -336,15 +337,32 @@ void rom_table_close(RomTable *t) {
 
 /* ---- rows ------------------------------------------------------------------------ */
 
+static _Atomic unsigned long reads;
+
+unsigned long rom_table_reads(void) { return reads; }
+
 const void *rom_table_row_address(const RomTable *t, int layer, int row) {
     if (!t->base || layer < 0 || layer >= ROM_MAX_TABLES || row < 0 || row >= t->rows) return NULL;
     int slot = t->slot_of_layer[layer];
     if (slot < 0) return NULL;
-    return t->base + t->data_offset + (size_t)slot * t->table_stride + (size_t)row * t->row_bytes;
+    return t->base + t->data_offset + (size_t)row * t->token_stride + (size_t)slot * t->row_bytes;
 }
 
 void rom_table_read_row(const RomTable *t, int layer, int row, float *out) {
     const void *p = rom_table_row_address(t, layer, row);
     assert(p && "rom_table_read_row: layer without a table, or row out of range");
+    reads++;
     quant_decode_row(t->dtype, out, p, t->width);
+}
+
+const uint8_t *rom_table_token_rows(const RomTable *t, int row) {
+    if (!t->base || row < 0 || row >= t->rows) return NULL;
+    reads++;
+    return t->base + t->data_offset + (size_t)row * t->token_stride;
+}
+
+void rom_table_decode_row(const RomTable *t, const uint8_t *token_rows, int layer, float *out) {
+    int slot = layer >= 0 && layer < ROM_MAX_TABLES ? t->slot_of_layer[layer] : -1;
+    assert(token_rows && slot >= 0 && "rom_table_decode_row: layer without a table");
+    quant_decode_row(t->dtype, out, token_rows + (size_t)slot * t->row_bytes, t->width);
 }

@@ -68,6 +68,8 @@ int engine_create(Engine *e, const Model *m, int context, int chunk) {
     e->chunk = chunk > 0 ? chunk : DEFAULT_CHUNK;
     e->candidates_pos = -1;
     int prefetch = rom_of(e) != NULL;
+    if (prefetch && !m->ops->prefetch && !(e->rom_rows = calloc((size_t)e->chunk, sizeof *e->rom_rows)))
+        return error_set(ERR_FAILURE, "engine: out of memory");
     if ((m->ops && (rc = m->ops->infer_create(m, context, e->chunk, &e->memory))) ||
         (rc = allocate(e)) ||
         (prefetch && (rc = prefetcher_create(&e->prefetcher, rom_of(e), PREFETCH_MADVISE))) ||
@@ -87,6 +89,7 @@ void engine_free(Engine *e) {
     free(e->packed_head);
     free(e->unpacked);
     free(e->candidates);
+    free(e->rom_rows);
     if (e->memory) e->model->ops->infer_free(e->memory);
     prefetcher_free(e->prefetcher);
     memset(e, 0, sizeof *e);
@@ -277,7 +280,7 @@ static MemorySite site_of(const Engine *e, int l) {
 static void memory_at(Engine *e, int l, MemorySite here, const int32_t *tokens, const float *in,
                       float *out, int n, int pos) {
     if (site_of(e, l) != here) return;
-    e->model->ops->infer(e->model, e->memory, l, tokens, e->embedded, in, out, n, pos);
+    e->model->ops->infer(e->model, e->memory, l, tokens, e->embedded, in, out, n, pos, e->rom_rows);
 }
 
 /* Attention for n new rows: their keys and values join the cache, then row i attends to
@@ -386,6 +389,8 @@ static const float *step(Engine *e, const int32_t *tokens, int n, int pos) {
     const MemoryOps *ops = m->ops;
     if (e->prefetcher && ops && ops->prefetch) ops->prefetch(m, e->memory, e->prefetcher, tokens, n, pos);
     else engine_prefetch(e, tokens, n);
+    for (int i = 0; e->rom_rows && i < n; i++)   /* every layer's rows of a token: one read */
+        e->rom_rows[i] = rom_table_token_rows(rom_of(e), tokens[i]);
     for (int i = 0; i < n; i++)   /* a tied table exists in the packed dtype alone */
         if (e->packed_head && c->tie_embeddings)
             weights_decode_row(e->weights_dtype, e->packed_head, tokens[i], d, e->embedded + (size_t)i * d);

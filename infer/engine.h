@@ -10,8 +10,10 @@
  *   logits = engine_forward(&e, next, n);                      // position n, and so on
  *
  * Folded models whose tables live in a ROM file (bundle_load) read their rows through the
- * read-only mapping; with prefetch on, the rows of a token are requested from storage as
- * soon as the token is known, so the read overlaps the layers before them. */
+ * read-only mapping, zero-copy: the file keeps a token's rows of every layer together, and a
+ * step reads them once per token before layer 0 (one read per token, not one per layer and
+ * token). With prefetch on, those pages are requested from storage as soon as the token is
+ * known, so the read overlaps the layers before them. */
 #ifndef INFER_ENGINE_H
 #define INFER_ENGINE_H
 #include "models/model.h"
@@ -34,6 +36,9 @@ typedef struct {
     float *logits;               /* [V] for the last row of a step */
     void *memory;                /* the memory variant's decoding state (its infer_create) */
     Prefetcher *prefetcher;      /* NULL without a ROM table */
+    /* [chunk]: where each row's ROM rows of every layer start, read once per step before
+     * layer 0 (NULL without a ROM table, or when the variant's rows are not the token's) */
+    const uint8_t **rom_rows;
     /* Top-k prefetch (engine_set_prefetch_topk): the k likeliest next tokens of the last
      * step, predicted for position candidates_pos (-1: none), and how often the token
      * that came next was among them. */

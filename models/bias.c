@@ -92,12 +92,14 @@ static MemorySite site(const Model *m, int l) {
     return config(&m->cfg)->layers[l] ? SITE_BEFORE_ATTN : SITE_NONE;
 }
 
-/* out[n, d] += B_l[tokens]: rows is scratch for n rows (folded form only). */
-static void add_rows(const Model *m, int l, const int32_t *tokens, float *out, int n, float *rows) {
+/* out[n, d] += B_l[tokens]: rows is scratch for n rows (folded form only); rom_rows as in
+ * MemoryOps.infer. */
+static void add_rows(const Model *m, int l, const int32_t *tokens, const uint8_t *const *rom_rows,
+                     float *out, int n, float *rows) {
     const BiasState *st = state(m);
     int d = m->cfg.d_model;
     if (m->folded) {
-        memory_tables_gather(&st->folded, l, tokens, n, rows);
+        memory_tables_gather(&st->folded, l, tokens, rom_rows, n, rows);
         vector_add(out, rows, (long)n * d);
         return;
     }
@@ -106,7 +108,7 @@ static void add_rows(const Model *m, int l, const int32_t *tokens, float *out, i
 }
 
 static void forward(Model *m, int l, const float *in, float *out, int B, int T) {
-    add_rows(m, l, m->tokens, out, B * T, state(m)->rows);
+    add_rows(m, l, m->tokens, NULL, out, B * T, state(m)->rows);
 }
 
 /* The input is not read: din gets nothing; each row of dout goes to its token's row. */
@@ -157,8 +159,8 @@ static int infer_create(const Model *m, int context, int rows, void **out) {
 }
 
 static void infer(const Model *m, void *rows, int layer, const int32_t *tokens, const float *embedded,
-                  const float *in, float *out, int n, int pos) {
-    add_rows(m, layer, tokens, out, n, rows);
+                  const float *in, float *out, int n, int pos, const uint8_t *const *rom_rows) {
+    add_rows(m, layer, tokens, rom_rows, out, n, rows);
 }
 
 const MemoryOps BIAS_OPS = {

@@ -268,7 +268,7 @@ static void value_rows(const Model *m, int l, int n, EngramActs *a) {
     const EngramState *st = state(m);
     const EngramWeights *w = &st->w[l];
     int d = c->d_model, width = engram_config(c)->width, D = st->heads * width;
-    if (m->folded) memory_tables_gather(&st->tables, l, a->rows, n * st->heads, a->k);
+    if (m->folded) memory_tables_gather(&st->tables, l, a->rows, NULL, n * st->heads, a->k);
     else embedding_forward(a->k, w->table, a->rows, n * st->heads, width);
     matmul_forward(a->kp, a->k, w->w_key, n, D, d, 0);
     rmsnorm_forward(a->kn, a->k_rstd, a->kp, w->key_norm, n, d, c->norm_eps);
@@ -522,7 +522,7 @@ static void infer_free(void *s) {
 }
 
 static void infer(const Model *m, void *s, int layer, const int32_t *tokens, const float *embedded,
-                  const float *in, float *out, int n, int pos) {
+                  const float *in, float *out, int n, int pos, const uint8_t *const *rom_rows) {
     engram_stream_forward(m, layer, tokens, pos, in, out, n, s);
 }
 

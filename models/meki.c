@@ -251,7 +251,7 @@ static void forward(Model *m, int l, const float *in, float *out, int B, int T) 
         h = a->h;
     }
     if (m->folded) {
-        memory_tables_gather(&st->folded, l, m->tokens, N, a->e);
+        memory_tables_gather(&st->folded, l, m->tokens, NULL, N, a->e);
     } else {
         meki_expert_forward(c, w, m->tokens, m->embedded, N, a);
     }
@@ -412,8 +412,8 @@ static void infer_free(void *s) {
 }
 
 static void infer(const Model *m, void *s, int layer, const int32_t *tokens, const float *embedded,
-                  const float *in, float *out, int n, int pos) {
-    meki_infer_forward(m, layer, tokens, embedded, in, out, n, s);
+                  const float *in, float *out, int n, int pos, const uint8_t *const *rom_rows) {
+    meki_infer_forward(m, layer, tokens, rom_rows, embedded, in, out, n, s);
 }
 
 const MemoryOps MEKI_OPS = {

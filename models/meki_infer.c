@@ -22,7 +22,7 @@ int meki_infer_create(MekiInfer *s, const ModelConfig *c, int rows) {
     long n = rows, d = c->d_model, dm = meki_config(c)->d_mem, hidden = d / 2;
     MekiActs *a = &s->a;
     float **wide[] = {&a->in, &a->h, &a->o};
-    float **narrow[] = {&a->s, &a->q, &a->mix, &a->r, &a->e, &a->gpre, &a->gact, &a->v};
+    float **narrow[] = {&a->s, &a->q, &a->mix, &a->r, &a->e, &a->gpre};   /* gact, v: in place */
     float **half[] = {&a->p_gate, &a->p_up, &a->p_act};
     int failed = 0;
     for (size_t i = 0; i < sizeof wide / sizeof *wide; i++) failed |= !(*wide[i] = calloc(n * d, sizeof(float)));
@@ -78,8 +78,8 @@ static void expert_unfolded(const ModelConfig *c, const MekiWeights *w, const in
     for (long i = 0; i < count; i++) a->e[i] = alpha * a->r[i];
 }
 
-void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const float *embedded,
-                        const float *in, float *out, int n, MekiInfer *s) {
+void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const uint8_t *const *rom_rows,
+                        const float *embedded, const float *in, float *out, int n, MekiInfer *s) {
     const ModelConfig *c = &m->cfg;
     const MekiConfig *k = meki_config(c);
     const MekiState *st = m->memory;
@@ -96,16 +96,19 @@ void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const 
         h = a->in;
     }
     if (m->folded)
-        memory_tables_gather(&st->folded, layer, tokens, n, a->e);
+        memory_tables_gather(&st->folded, layer, tokens, rom_rows, n, a->e);
     else
         expert_unfolded(c, w, tokens, embedded, n, a);
-    linear_forward(a->gpre, h, w->w_gate, n, d, dm, 0);
-    if (sigmoid_gate(k->fusion)) sigmoid_rows(a->gact, a->gpre, count);
-    else silu_rows(a->gact, a->gpre, count);
+    /* the gate is activated in place and v = e (x or +) gate written over e: two narrow
+     * buffers touched, not four, so the private scratch grows half as fast with d_mem */
+    float *gate = a->gpre, *v = a->e;
+    linear_forward(gate, h, w->w_gate, n, d, dm, 0);
+    if (sigmoid_gate(k->fusion)) sigmoid_rows(gate, gate, count);
+    else silu_rows(gate, gate, count);
     if (multiplicative(k->fusion))
-        for (long i = 0; i < count; i++) a->v[i] = a->e[i] * a->gact[i];
+        for (long i = 0; i < count; i++) v[i] = v[i] * gate[i];
     else
-        for (long i = 0; i < count; i++) a->v[i] = a->e[i] + a->gact[i];
-    linear_forward(a->o, a->v, w->w_out, n, dm, d, 0);
+        for (long i = 0; i < count; i++) v[i] = v[i] + gate[i];
+    linear_forward(a->o, v, w->w_out, n, dm, d, 0);
     rmsnorm_add_rows(out, a->o, w->out_norm, n, d, c->norm_eps);
 }

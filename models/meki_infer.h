@@ -9,15 +9,17 @@
 
 typedef struct {
     int rows;     /* capacity */
-    MekiActs a;   /* reused as scratch: in, h, s, p_*, q, mix, r, e, gpre, gact, v, o */
+    MekiActs a;   /* reused as scratch: in, h, s, p_*, q, mix, r, e, gpre, o (gact and v
+                     are computed in place, in gpre and e: NULL here) */
 } MekiInfer;
 
 int meki_infer_create(MekiInfer *s, const ModelConfig *c, int rows);
 void meki_infer_free(MekiInfer *s);
 /* out[n, d] += MeKi_layer(in[n, d]) for tokens[n]; embedded[n, d] = E[tokens] (used by
- * the unfolded form only). in may alias out. n <= s->rows. */
-void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const float *embedded,
-                        const float *in, float *out, int n, MekiInfer *s);
+ * the unfolded form only); rom_rows: the tokens' ROM rows as the engine fetched them (NULL:
+ * heap tables, or read here). in may alias out. n <= s->rows. */
+void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const uint8_t *const *rom_rows,
+                        const float *embedded, const float *in, float *out, int n, MekiInfer *s);
 /* Can this model's memory be run here? ERR_INPUT naming what is missing. */
 int meki_infer_check(const Model *m);
 #endif

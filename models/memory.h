@@ -73,9 +73,13 @@ typedef struct MemoryOps {
     int (*infer_create)(const Model *m, int context, int rows, void **state);
     void (*infer_free)(void *state);
     /* out[n, d] += memory_layer(in[n, d]) for tokens[n] at positions pos..pos+n-1, whose
-     * embeddings are embedded[n, d]; in may alias out. Equals forward, row for row. */
+     * embeddings are embedded[n, d]; in may alias out. Equals forward, row for row.
+     * rom_rows[n]: for variants whose ROM rows are indexed by token (prefetch NULL) and a
+     * model reading a ROM table, where token i's rows of every layer start, read once per
+     * step by the engine (memory_tables_gather); else NULL. */
     void (*infer)(const Model *m, void *state, int layer, const int32_t *tokens,
-                  const float *embedded, const float *in, float *out, int n, int pos);
+                  const float *embedded, const float *in, float *out, int n, int pos,
+                  const uint8_t *const *rom_rows);
     /* Request the ROM rows the step of tokens[n] at pos will read. NULL: rows are indexed
      * by token (each table's row tokens[i]), which the engine also requests ahead. */
     void (*prefetch)(const Model *m, const void *state, struct Prefetcher *p,

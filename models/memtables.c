@@ -6,31 +6,17 @@
 #include "kernels/quant.h"
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-enum { ROW_BUFFER = 16384 };
-
-/* A ROM row by pread, not through the mapping: a read fault there maps the whole folio
- * around the row (hundreds of KB of neighbours from the page cache) into this process, so
- * a decode's RSS would grow with every new token. pread leaves the process's RSS alone;
- * the page cache (the "ROM") holds what was read. Rows wider than the buffer, or a failed
- * read, go through the mapping. */
-static void rom_row(const struct RomTable *rom, int layer, int row, float *out) {
-    uint8_t buffer[ROW_BUFFER];
-    const uint8_t *p = rom_table_row_address(rom, layer, row);
-    if (p && rom->row_bytes <= ROW_BUFFER &&
-        pread(rom->fd, buffer, rom->row_bytes, (off_t)(p - rom->base)) == (ssize_t)rom->row_bytes)
-        quant_decode_row(rom->dtype, out, buffer, rom->width);
-    else
-        rom_table_read_row(rom, layer, row, out);
-}
-
-void memory_tables_gather(const MemoryTables *t, int layer, const int32_t *rows, int n,
-                          float *out) {
+/* ROM rows come from the mapping itself (zero-copy). A decode step passes each token's
+ * rows as fetched once for every layer (rom_table_token_rows); without them (training
+ * forward, Engram's hashed rows) each row is one read of its own. */
+void memory_tables_gather(const MemoryTables *t, int layer, const int32_t *rows,
+                          const uint8_t *const *fetched, int n, float *out) {
     size_t row_bytes = sizeof(float) * (size_t)t->width;
     for (int i = 0; i < n; i++) {
         float *dst = out + (long)i * t->width;
-        if (t->rom) rom_row(t->rom, layer, rows[i], dst);
+        if (t->rom && fetched) rom_table_decode_row(t->rom, fetched[i], layer, dst);
+        else if (t->rom) rom_table_read_row(t->rom, layer, rows[i], dst);
         else memcpy(dst, t->heap[layer] + (long)rows[i] * t->width, row_bytes);
     }
 }

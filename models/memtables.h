@@ -19,9 +19,11 @@ typedef struct {
 typedef void (*TableRowsFunction)(const Model *m, int layer, const int32_t *tokens,
                                   const float *embedded, int n, float *out, void *scratch);
 
-/* out[n, width] = rows[i] of layer's table (rows already checked to be < t->rows) */
-void memory_tables_gather(const MemoryTables *t, int layer, const int32_t *rows, int n,
-                          float *out);
+/* out[n, width] = rows[i] of layer's table (rows already checked to be < t->rows). With a
+ * ROM table, fetched (may be NULL) holds where row i's rows of every layer start, read once
+ * per token before the first layer (rom_table_token_rows): then no row is read again. */
+void memory_tables_gather(const MemoryTables *t, int layer, const int32_t *rows,
+                          const uint8_t *const *fetched, int n, float *out);
 /* layer's heap table = a copy of table[rows, width] */
 int memory_tables_copy(MemoryTables *t, int layer, const float *table);
 /* layer's heap table, row v = f(token v) for every token v < rows, in chunks of `chunk`

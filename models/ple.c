@@ -138,7 +138,8 @@ void ple_embedding_forward(const ModelConfig *c, const PleWeights *w, const int3
     for (long i = 0; i < n; i++) a->e[i] = (a->s[i] + a->qn[i]) * INV_SQRT2;
 }
 
-void ple_rows_forward(const Model *m, int l, const int32_t *tokens, const float *embedded,
+void ple_rows_forward(const Model *m, int l, const int32_t *tokens, const uint8_t *const *rom_rows,
+                      const float *embedded,
                       const float *in, float *out, int n, PleActs *a, float *y) {
     const ModelConfig *c = &m->cfg;
     const PleState *st = state(m);
@@ -146,7 +147,7 @@ void ple_rows_forward(const Model *m, int l, const int32_t *tokens, const float 
     int d = c->d_model, p = ple_config(c)->width;
     long np = (long)n * p;
     memcpy(a->in, in, sizeof(float) * n * d);   /* in may alias out */
-    if (m->folded) memory_tables_gather(&st->folded, l, tokens, n, a->e);
+    if (m->folded) memory_tables_gather(&st->folded, l, tokens, rom_rows, n, a->e);
     else ple_embedding_forward(c, w, tokens, embedded, n, a);
     matmul_forward(a->gpre, a->in, w->w_gate, n, d, p, 0);
     activation_forward(ACT_GELU, a->gact, a->gpre, np);
@@ -159,7 +160,7 @@ void ple_rows_forward(const Model *m, int l, const int32_t *tokens, const float 
 static void forward(Model *m, int l, const float *in, float *out, int B, int T) {
     PleState *st = state(m);
     /* d_wide is free during the forward */
-    ple_rows_forward(m, l, m->tokens, m->embedded, in, out, B * T, &st->acts[l], st->d_wide);
+    ple_rows_forward(m, l, m->tokens, NULL, m->embedded, in, out, B * T, &st->acts[l], st->d_wide);
 }
 
 static void zero(float *p, long n) { memset(p, 0, sizeof(float) * n); }
@@ -285,9 +286,9 @@ static int infer_create(const Model *m, int context, int rows, void **out) {
 }
 
 static void infer(const Model *m, void *p, int layer, const int32_t *tokens, const float *embedded,
-                  const float *in, float *out, int n, int pos) {
+                  const float *in, float *out, int n, int pos, const uint8_t *const *rom_rows) {
     PleInfer *s = p;
-    ple_rows_forward(m, layer, tokens, embedded, in, out, n, &s->a, s->y);
+    ple_rows_forward(m, layer, tokens, rom_rows, embedded, in, out, n, &s->a, s->y);
 }
 
 const MemoryOps PLE_OPS = {

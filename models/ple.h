@@ -41,9 +41,10 @@ int ple_acts_create(PleActs *a, const ModelConfig *c, long N);
 void ple_acts_free(PleActs *a);
 /* out[n, d] += PLE_l(in[n, d]) for tokens[n] (embedded[n, d] = E[tokens], read by the
  * training form only), in either form; in may alias out. a holds n rows, y[n, d] receives
- * the module's output. The training forward and a decoder (one row at a time) share it. */
-void ple_rows_forward(const Model *m, int layer, const int32_t *tokens, const float *embedded,
-                      const float *in, float *out, int n, PleActs *a, float *y);
+ * the module's output; rom_rows as in MemoryOps.infer (NULL: rows read here). The training
+ * forward and a decoder (one row at a time) share it. */
+void ple_rows_forward(const Model *m, int layer, const int32_t *tokens, const uint8_t *const *rom_rows,
+                      const float *embedded, const float *in, float *out, int n, PleActs *a, float *y);
 /* a->e[N, p] = ple_l[tokens] in training form, with u[N, d] = E[tokens]; uses a->s, q, qn */
 void ple_embedding_forward(const ModelConfig *c, const PleWeights *w, const int32_t *tokens,
                            const float *u, int N, PleActs *a);

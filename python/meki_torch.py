@@ -407,14 +407,15 @@ def read_rom_table(path):
     version, dtype, n_tables, rows, width, group = struct.unpack_from("<6I", blob, 8)
     row_bytes, stride, data_offset, file_bytes = struct.unpack_from("<4Q", blob, 32)
     layers = struct.unpack_from("<64i", blob, 72)
-    if version != 2 or file_bytes != len(blob) or data_offset + n_tables * stride != file_bytes:
+    data_end = data_offset + rows * stride
+    if (version != 3 or file_bytes != len(blob) or stride != n_tables * row_bytes
+            or file_bytes != data_offset + (rows * stride + 4095) // 4096 * 4096):
         raise ValueError(f"{path}: ROM version {version} or sizes do not match the file (fold again)")
-    raw = np.frombuffer(blob, dtype=np.uint8)
+    # token-major: row r of every table together, [rows, n_tables, row_bytes]
+    raw = np.frombuffer(blob, dtype=np.uint8)[data_offset:data_end].reshape(rows, n_tables, row_bytes)
     tables = {}
     for s in range(n_tables):
-        start = data_offset + s * stride
-        rows_bytes = raw[start:start + rows * row_bytes].reshape(rows, row_bytes)
-        tables[layers[s]] = decode_rom_rows(rows_bytes, ROM_DTYPES[dtype], width)
+        tables[layers[s]] = decode_rom_rows(np.ascontiguousarray(raw[:, s, :]), ROM_DTYPES[dtype], width)
     return tables
 
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "kernels/gemm.h"
+#include "kernels/quant.h"
 #include "kernels/wquant.h"
 #include "train/checkpoint.h"
 #include "bench/decode_bench.h"
@@ -306,6 +307,114 @@ static void test_peers_equal_training_forward(void **state) {
     }
 }
 
+/* A model of each variant with a folded form, all layers with memory, random weights. */
+static void variant_config(ModelConfig *c, const char *kind) {
+    small_config(c, memory_kind_parse(kind));
+    ple_config(c)->width = 8;
+    engram_config(c)->width = 4;
+    engram_config(c)->table_size = 97;
+}
+
+/* The folded model's heap tables as a table of `dtype` decodes them: what the ROM file of
+ * that dtype holds, in the heap path (a copy per row, no file). */
+static void round_heap_tables(Model *folded, TableDtype dtype) {
+    RomTableList list;
+    folded->ops->rom_tables(folded, &list);
+    uint8_t *encoded = malloc(table_row_bytes(dtype, list.width));
+    for (int s = 0; s < list.count; s++)
+        for (int r = 0; r < list.rows; r++) {
+            float *row = (float *)list.tables[s] + (size_t)r * list.width;
+            quant_encode_row(dtype, encoded, row, list.width);
+            quant_decode_row(dtype, row, encoded, list.width);
+        }
+    free(encoded);
+}
+
+/* Prefill of half the tokens, then one step at a time: every step's logits, [T][V]. */
+static void engine_steps(const Model *m, const int32_t *tokens, float *out) {
+    Engine e;
+    assert_int_equal(engine_create(&e, m, T, 4), 0);
+    memcpy(out + (long)(T / 2 - 1) * V, engine_prefill(&e, tokens, T / 2, 0), sizeof(float) * V);
+    for (int t = T / 2; t < T; t++) memcpy(out + (long)t * V, engine_forward(&e, tokens[t], t), sizeof(float) * V);
+    engine_free(&e);
+}
+
+/* The read path of a bundle (each token's rows of every layer fetched once, zero-copy from
+ * the token-major file) gives the logits of the heap tables holding the same decoded rows,
+ * bit for bit: every variant with a folded form, every table dtype. */
+static void test_rom_rows_equal_heap_rows_bitwise(void **state) {
+    const char *kinds[] = {"meki", "ple", "bias", "engram"};
+    for (int k = 0; k < 4; k++)
+        for (int dtype = 0; dtype < TABLE_DTYPE_COUNT; dtype++) {
+            ModelConfig c;
+            variant_config(&c, kinds[k]);
+            Model trained, folded, loaded;
+            assert_int_equal(model_create(&trained, &c, 0, 0), 0);
+            randomize(&trained, 300 + k);
+            assert_int_equal(model_fold(&trained, &folded), 0);
+            char dir[] = "/tmp/meki-engine-rows-XXXXXX";
+            assert_non_null(mkdtemp(dir));
+            TableDtype d = (TableDtype)dtype;
+            assert_int_equal(bundle_write(&folded, dir, &d, 1), 0);
+            assert_int_equal(bundle_load(&loaded, dir, d), 0);
+            round_heap_tables(&folded, d);
+            int32_t tokens[T];
+            random_tokens(tokens, T, 310 + k);
+            float *heap = calloc((size_t)T * V, sizeof(float)), *rom = calloc((size_t)T * V, sizeof(float));
+            engine_steps(&folded, tokens, heap);
+            engine_steps(&loaded, tokens, rom);
+            if (memcmp(heap, rom, sizeof(float) * T * V))
+                fail_msg("%s, table %s: ROM logits differ from the heap tables'", kinds[k],
+                         table_dtype_name(d));
+            free(heap), free(rom);
+            model_free(&loaded), model_free(&folded), model_free(&trained);
+            remove_tree(dir);
+        }
+}
+
+/* A step reads each token's ROM rows once for all layers: a prefill of n tokens is n reads,
+ * a decoded token one, whatever the number of memory layers (here 2; the per-layer reads
+ * of version 2 were 2 per token), with prefetch on or off. */
+static void test_rom_reads_one_per_token(void **state) {
+    const char *kinds[] = {"meki", "ple", "bias"};   /* Engram's rows are hashed per layer */
+    for (int k = 0; k < 3; k++) {
+        ModelConfig c;
+        variant_config(&c, kinds[k]);
+        Model trained, folded, loaded;
+        assert_int_equal(model_create(&trained, &c, 0, 0), 0);
+        randomize(&trained, 320 + k);
+        assert_int_equal(model_fold(&trained, &folded), 0);
+        char dir[] = "/tmp/meki-engine-reads-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        TableDtype q8 = TABLE_Q8;
+        assert_int_equal(bundle_write(&folded, dir, &q8, 1), 0);
+        assert_int_equal(bundle_load(&loaded, dir, q8), 0);
+        assert_true(loaded.rom->n_tables >= 2);
+        int32_t tokens[T];
+        random_tokens(tokens, T, 330 + k);
+        Engine e;
+        assert_int_equal(engine_create(&e, &loaded, T, 4), 0);
+        for (int mode = PREFETCH_OFF; mode <= PREFETCH_THREAD; mode++) {
+            assert_int_equal(engine_set_prefetch(&e, mode), 0);
+            unsigned long before = rom_table_reads();
+            assert_non_null(engine_prefill(&e, tokens, T / 2, 0));
+            if (rom_table_reads() - before != T / 2)
+                fail_msg("%s: a prefill of %d tokens made %lu ROM reads", kinds[k], T / 2,
+                         rom_table_reads() - before);
+            for (int t = T / 2; t < T; t++) {
+                before = rom_table_reads();
+                assert_non_null(engine_forward(&e, tokens[t], t));
+                if (rom_table_reads() - before != 1)
+                    fail_msg("%s: one decoded token made %lu ROM reads (%d memory layers)", kinds[k],
+                             rom_table_reads() - before, loaded.rom->n_tables);
+            }
+        }
+        engine_free(&e);
+        model_free(&loaded), model_free(&folded), model_free(&trained);
+        remove_tree(dir);
+    }
+}
+
 static void test_engine_refuses_bad_context(void **state) {
     ModelConfig c;
     small_config(&c, MEMORY_NONE);
@@ -499,6 +608,12 @@ static void test_decode_bench_smoke(void **state) {
     assert_true(topk->topk_hit_rate >= 0 && topk->topk_hit_rate <= 1);
     assert_int_equal(r.table_resident_bytes, r.rom_bytes);
     assert_true(r.peak_rss_bytes > 0 && r.folded_weights_bytes > r.dense_weights_bytes);
+    /* the RSS split, from the kernel: the populated table is all mapped (file-backed, the
+     * table's mapping found in smaps), the weights are private */
+    assert_int_equal(r.warm.table_bytes, r.rom_bytes);
+    assert_true(r.deployed.table_bytes <= r.rom_bytes);
+    assert_true(r.warm.file_bytes >= r.warm.table_bytes && r.deployed.file_bytes >= r.deployed.table_bytes);
+    assert_true(r.deployed.private_bytes > r.folded_weights_bytes);
 
     Model dense;   /* same shape without memory: not the bundle's model */
     small_config(&c, MEMORY_NONE);
@@ -686,11 +801,13 @@ static void test_decode_bench_peak_is_its_own(void **state) {
     model_free(&trained);
 }
 
-/* RAM stays flat as the table grows: loading a bundle whose ROM table is far larger than
- * its weights, and decoding with it, leaves the table's pages out of the process (no
- * checksum read through the mapping, no fault-around of neighbouring rows); the table is
- * still verifiable on demand, which does read it all and catches a corrupted byte. */
-static void test_bundle_load_leaves_table_out_of_rss(void **state) {
+/* Private RAM stays flat as the table grows: loading a bundle whose ROM table is far larger
+ * than its weights, and decoding with it, copies no table byte into the process's private
+ * memory (no checksum read at load, rows read zero-copy from the mapping). The rows it
+ * reads are file-backed pages, the page cache standing in for the ROM: counted in RssFile,
+ * never more than the table. The table is still verifiable on demand, which does read it
+ * all and catches a corrupted byte. */
+static void test_decode_keeps_table_out_of_private_rss(void **state) {
     ModelConfig c;
     small_config(&c, memory_kind_parse("meki"));
     meki_config(&c)->d_mem = 4096;   /* 300 rows x 16 KiB x 2 layers: about 10 MB of table */
@@ -705,21 +822,24 @@ static void test_bundle_load_leaves_table_out_of_rss(void **state) {
     model_free(&folded);
     model_free(&trained);
 
-    long before = status_bytes("VmRSS");
-    reset_peak_rss();
+    long anon = status_bytes("RssAnon"), file = status_bytes("RssFile");
     assert_int_equal(bundle_load(&loaded, dir, TABLE_F32), 0);
     long table = (long)loaded.rom->file_bytes, weights = (long)sizeof(float) * loaded.params.total;
     Engine e;
-    int32_t tokens[T];
-    random_tokens(tokens, T, 92);
-    assert_int_equal(engine_create(&e, &loaded, T, 0), 0);
-    for (int t = 0; t < T; t++) assert_non_null(engine_forward(&e, tokens[t], t));
-    long grown = status_bytes("VmHWM") - before, rows = 2L * T * 4096 * sizeof(float);
-    fprintf(stderr, "table %.1f MB, weights %.1f MB, engine %.1f MB: peak RSS grew %.1f MB\n",
-            table / 1e6, weights / 1e6, engine_bytes(&e) / 1e6, grown / 1e6);
-    /* weights, engine buffers and the rows decoded (as if each were resident) */
-    assert_true(grown < weights + (long)engine_bytes(&e) + rows + (1L << 20));
-    assert_true(grown < table / 2);
+    enum { N = 64 };   /* context of N positions: every token of the vocabulary would be V */
+    int32_t tokens[N];
+    random_tokens(tokens, N, 92);
+    assert_int_equal(engine_create(&e, &loaded, N, 0), 0);
+    for (int t = 0; t < N; t++) assert_non_null(engine_forward(&e, tokens[t], t));
+    long private = status_bytes("RssAnon") - anon, shared = status_bytes("RssFile") - file;
+    fprintf(stderr, "table %.1f MB, weights %.1f MB, engine %.1f MB: private RSS grew %.2f MB, "
+            "file-backed %.2f MB\n", table / 1e6, weights / 1e6, engine_bytes(&e) / 1e6,
+            private / 1e6, shared / 1e6);
+    /* weights, engine buffers and MeKi's scratch for one row: nothing in the table's size */
+    assert_true(private < weights + (long)engine_bytes(&e) + (1L << 20));
+    assert_true(private < table / 4);
+    /* what was read is the page cache's, mapped: at most the whole table */
+    assert_true(shared <= table + (1L << 20));
     engine_free(&e);
     model_free(&loaded);
 
@@ -825,13 +945,15 @@ int main(void) {
         cmocka_unit_test(test_bundle_rom_table),
         cmocka_unit_test(test_kv_cache_reuse_and_rewind),
         cmocka_unit_test(test_peers_equal_training_forward),
+        cmocka_unit_test(test_rom_rows_equal_heap_rows_bitwise),
+        cmocka_unit_test(test_rom_reads_one_per_token),
         cmocka_unit_test(test_engine_refuses_bad_context),
         cmocka_unit_test(test_sampler),
         cmocka_unit_test(test_sample_top_k),
         cmocka_unit_test(test_topk_prefetch_hits),
         cmocka_unit_test(test_decode_bench_smoke),
         cmocka_unit_test(test_decode_bench_peak_is_its_own),
-        cmocka_unit_test(test_bundle_load_leaves_table_out_of_rss),
+        cmocka_unit_test(test_decode_keeps_table_out_of_private_rss),
         cmocka_unit_test(test_weights_dtypes_equal_roundtrip_forward),
         cmocka_unit_test(test_checkpoint_load_peaks_near_one_copy),
         cmocka_unit_test(test_packed_prefill_equals_roundtrip_forward),

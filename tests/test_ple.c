@@ -144,7 +144,7 @@ static void check_rows_forward(Model *m) {
     assert_int_equal(ple_acts_create(&a, &m->cfg, 1), 0);
     m->ops->forward(m, 1, expected, expected, B, T);
     for (int i = 0; i < B * T; i++)
-        ple_rows_forward(m, 1, m->tokens + i, m->embedded + (long)i * d, got + (long)i * d,
+        ple_rows_forward(m, 1, m->tokens + i, NULL, m->embedded + (long)i * d, got + (long)i * d,
                          got + (long)i * d, 1, &a, y);
     for (long i = 0; i < n; i++) assert_true(fabs(got[i] - expected[i]) < 1e-5);
     ple_acts_free(&a);

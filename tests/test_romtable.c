@@ -141,12 +141,11 @@ static void check_round_trip(TableDtype dtype, int rows, int width) {
     assert_int_equal(t.width, width);
     assert_int_equal(t.row_bytes, table_row_bytes(dtype, width));
     assert_int_equal(t.data_offset, 4096);
-    assert_int_equal(t.table_stride % 4096, 0);
-    assert_true(t.table_stride >= rows * t.row_bytes && t.table_stride < rows * t.row_bytes + 4096);
+    assert_int_equal(t.token_stride, N_TABLES * t.row_bytes);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(t.file_bytes, (size_t)st.st_size);
-    assert_int_equal(t.file_bytes, 4096 + N_TABLES * t.table_stride);
+    assert_int_equal(t.file_bytes, 4096 + (rows * t.token_stride + 4095) / 4096 * 4096);
 
     uint8_t *encoded = malloc(t.row_bytes);
     float *expected = malloc(sizeof(float) * width), *got = malloc(sizeof(float) * width);
@@ -160,15 +159,25 @@ static void check_round_trip(TableDtype dtype, int rows, int width) {
             rom_table_read_row(&t, layers[s], r, got);
             assert_memory_equal(got, expected, sizeof(float) * width);
             if (dtype == TABLE_F32) assert_memory_equal(got, in, sizeof(float) * width);
+            /* token-major: row r of every layer together, one read */
             const uint8_t *addr = rom_table_row_address(&t, layers[s], r);
-            assert_ptr_equal(addr, t.base + 4096 + s * t.table_stride + r * t.row_bytes);
+            assert_ptr_equal(addr, t.base + 4096 + r * t.token_stride + s * t.row_bytes);
             assert_memory_equal(addr, encoded, t.row_bytes);
+            unsigned long reads = rom_table_reads();
+            const uint8_t *token = rom_table_token_rows(&t, r);
+            assert_int_equal(rom_table_reads(), reads + 1);
+            assert_ptr_equal(token, t.base + 4096 + r * t.token_stride);
+            rom_table_decode_row(&t, token, layers[s], got);
+            assert_int_equal(rom_table_reads(), reads + 1);   /* decoding is not a read */
+            assert_memory_equal(got, expected, sizeof(float) * width);
         }
     }
     assert_int_equal(t.slot_of_layer[1], -1);
     assert_null(rom_table_row_address(&t, 1, 0));
     assert_null(rom_table_row_address(&t, 0, rows));
     assert_null(rom_table_row_address(&t, 64, 0));
+    assert_null(rom_table_token_rows(&t, rows));
+    assert_null(rom_table_token_rows(&t, -1));
     rom_table_close(&t);
     rom_table_close(&t);                                  /* idempotent */
     free(encoded), free(expected), free(got), free(data);
@@ -280,22 +289,24 @@ static void test_bad_header_fields(void **state) {
     size_t n;
     uint8_t *good = good_file(&n);
     expect_patch_refused(good, n, 0, 0x31524f4d494b454eULL, 8, "bad magic");     /* "NEKIMOR1" */
-    expect_patch_refused(good, n, OFF_VERSION, 3, 4, "unsupported ROM table version 3");
-    /* a bundle folded before q8_0 / q4_0: told to fold again */
+    expect_patch_refused(good, n, OFF_VERSION, 4, 4, "unsupported ROM table version 4");
+    /* a bundle folded before q8_0 / q4_0, or before the token-major layout: fold again */
     expect_patch_refused(good, n, OFF_VERSION, 1, 4, "fold the checkpoint again");
+    expect_patch_refused(good, n, OFF_VERSION, 2, 4, "version 2 is older than this build's 3 "
+                         "(version 3 stores a token's rows of every layer together): fold the checkpoint again");
     expect_patch_refused(good, n, OFF_DTYPE, 5, 4, "unknown table dtype 5");
     expect_patch_refused(good, n, OFF_DTYPE, 0xffffffffu, 4, "unknown table dtype");
     expect_patch_refused(good, n, OFF_N_TABLES, 0, 4, "n_tables is 0");
     expect_patch_refused(good, n, OFF_N_TABLES, 65, 4, "n_tables is 65");
-    expect_patch_refused(good, n, OFF_N_TABLES, 2, 4, "file_bytes");   /* layout no longer adds up */
+    expect_patch_refused(good, n, OFF_N_TABLES, 2, 4, "token_stride is 576, expected 2 tables x 192");
     expect_patch_refused(good, n, OFF_ROWS, 0, 4, "bad table shape");
     expect_patch_refused(good, n, OFF_WIDTH, 0x80000000u, 4, "bad table shape");
     expect_patch_refused(good, n, OFF_WIDTH, WIDTH + 1, 4, "row_bytes is 192, expected 196");
     expect_patch_refused(good, n, OFF_GROUP, 32, 4, "group is 32, expected 0");
     expect_patch_refused(good, n, OFF_ROW_BYTES, 4 * WIDTH + 4, 8, "row_bytes is 196");
-    expect_patch_refused(good, n, OFF_STRIDE, 4096 + 8, 8, "table_stride");
-    expect_patch_refused(good, n, OFF_STRIDE, 4096, 8, "table_stride");      /* too small */
-    expect_patch_refused(good, n, OFF_STRIDE, 1ULL << 62, 8, "file_bytes");  /* overflows */
+    expect_patch_refused(good, n, OFF_STRIDE, 3 * 4 * WIDTH + 4, 8, "token_stride is 580");
+    expect_patch_refused(good, n, OFF_STRIDE, 4 * WIDTH, 8, "token_stride");   /* too small */
+    expect_patch_refused(good, n, OFF_STRIDE, 1ULL << 62, 8, "token_stride");
     expect_patch_refused(good, n, OFF_DATA, 8192, 8, "data_offset is 8192");
     expect_patch_refused(good, n, OFF_FILE_BYTES, n - 4096, 8, "file_bytes is");
     expect_patch_refused(good, n, OFF_FILE_BYTES, n + 4096, 8, "file_bytes is");
@@ -340,7 +351,8 @@ static void test_truncated_files(void **state) {
 static void test_checksum_covers_data_and_padding(void **state) {
     size_t n;
     uint8_t *good = good_file(&n);
-    const size_t flips[] = {4096, 4096 + 1234, 4096 + ROWS * WIDTH * 4 + 10 /* padding */, n - 1};
+    const size_t flips[] = {4096, 4096 + 1234, 4096 + N_TABLES * ROWS * WIDTH * 4 + 10 /* padding */,
+                            n - 1};
     const char *path = path_in("flipped.bin");
     for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
         good[flips[i]] ^= 0x10;
@@ -364,8 +376,8 @@ static void check_consistent(const RomTable *t, const char *path) {
     assert_int_equal(t->row_bytes, table_row_bytes(t->dtype, t->width));
     assert_int_equal(t->file_bytes, (size_t)st.st_size);
     assert_int_equal(t->data_offset, 4096);
-    assert_true(t->table_stride % 4096 == 0 && t->table_stride >= (size_t)t->rows * t->row_bytes);
-    assert_int_equal(t->data_offset + t->n_tables * t->table_stride, t->file_bytes);
+    assert_int_equal(t->token_stride, t->n_tables * t->row_bytes);
+    assert_int_equal(t->data_offset + (t->rows * t->token_stride + 4095) / 4096 * 4096, t->file_bytes);
     float *row = malloc(sizeof(float) * t->width);
     for (int s = 0; s < t->n_tables; s++) {
         assert_int_equal(t->slot_of_layer[t->layer[s]], s);

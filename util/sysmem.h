@@ -21,6 +21,12 @@ static inline int size_add(size_t *out, size_t a, size_t b) {
 
 /* Physical memory of the machine in bytes (RAM, without swap); SIZE_MAX if unknown. */
 size_t system_memory_bytes(void);
+/* The kernel's accounting of this process: a "Name:   123 kB" line of /proc/self/status in
+ * bytes (VmRSS, VmHWM, RssAnon: private, RssFile: file-backed); 0 if absent. */
+size_t process_status_bytes(const char *name);
+/* Resident bytes of the mapping that starts at `start` (its Rss in /proc/self/smaps): the
+ * file pages this process has mapped of one file; 0 if not found. */
+size_t mapping_resident_bytes(const void *start);
 /* "12.3 GiB" style text of bytes into out. */
 void memory_text(char *out, size_t size, double bytes);
 /* The process's peak RSS (VmHWM) in bytes since it started or since peak_rss_reset; 0 if
