@@ -103,6 +103,18 @@ static void add_run(Fixture *f, char hash[17], const char *experiment, const cha
     }
 }
 
+/* A new database at path with the schema and the test machine, a transaction open. */
+static void fresh_database(Fixture *f, const char *path) {
+    char *schema;
+    size_t bytes;
+    assert_int_equal(read_file("results/schema.sql", &schema, &bytes), OK);
+    assert_int_equal(sqlite3_open(path, &f->handle), SQLITE_OK);
+    exec_sql(f->handle, schema);
+    free(schema);
+    exec_sql(f->handle, "BEGIN; INSERT INTO environment VALUES ('testenv', 'test-host', 'Test CPU 9000', 2, "
+                        "'OpenBLAS test', 2, '2026-01-01T00:00:00Z')");
+}
+
 /* Canonical configs as the runner writes them (nested model keys). */
 static void config(char *out, size_t size, int d_model, int n_layers, const char *kind, const char *meki) {
     snprintf(out, size, "{\"model\":{\"d_model\":%d,\"n_layers\":%d,\"vocab_size\":4096,\"memory\":\"%s\"%s%s%s},"
@@ -679,14 +691,7 @@ static void test_command(void **state) {
 /* A user's own experiments, none of the paper's: a 2 x 2 sweep (memory x lr, two seeds) on
  * a corpus of files, and one variant run on two corpora. */
 static void build_custom_database(Fixture *f, const char *path) {
-    char *schema;
-    size_t bytes;
-    assert_int_equal(read_file("results/schema.sql", &schema, &bytes), OK);
-    assert_int_equal(sqlite3_open(path, &f->handle), SQLITE_OK);
-    exec_sql(f->handle, schema);
-    free(schema);
-    exec_sql(f->handle, "BEGIN; INSERT INTO environment VALUES ('testenv', 'test-host', 'Test CPU 9000', 2, "
-                        "'OpenBLAS test', 2, '2026-01-01T00:00:00Z')");
+    fresh_database(f, path);
     static const char *const kinds[] = {"none", "meki"}, *const lrs[] = {"0.001", "0.003"};
     for (int k = 0; k < 2; k++)
         for (int l = 0; l < 2; l++)
@@ -817,14 +822,7 @@ static void test_recipe_and_budget_sections(void **state) {
     char db[256], out[256], path[300];
     snprintf(db, sizeof db, "%s/recipe.db", f->dir);
     snprintf(out, sizeof out, "%s/recipe", f->dir);
-    char *schema;
-    size_t bytes;
-    assert_int_equal(read_file("results/schema.sql", &schema, &bytes), OK);
-    assert_int_equal(sqlite3_open(db, &f->handle), SQLITE_OK);
-    exec_sql(f->handle, schema);
-    free(schema);
-    exec_sql(f->handle, "BEGIN; INSERT INTO environment VALUES ('testenv', 'test-host', 'Test CPU 9000', 2, "
-                        "'OpenBLAS test', 2, '2026-01-01T00:00:00Z')");
+    fresh_database(f, db);
     /* harness: MeKi better by 0.2 in every seed; reference: by 0.05, 0 and 0.1 (inconclusive) */
     static const double dense[3] = {5.0, 5.1, 5.2}, meki[2][3] = {{4.8, 4.9, 5.0}, {4.95, 5.1, 5.1}};
     static const char *const recipes[] = {"harness", "reference"}, *const kinds[] = {"none", "meki"};
@@ -887,14 +885,7 @@ static void test_scaling_section(void **state) {
     char db[256], out[256], path[300];
     snprintf(db, sizeof db, "%s/scaling.db", f->dir);
     snprintf(out, sizeof out, "%s/scaling", f->dir);
-    char *schema;
-    size_t bytes;
-    assert_int_equal(read_file("results/schema.sql", &schema, &bytes), OK);
-    assert_int_equal(sqlite3_open(db, &f->handle), SQLITE_OK);
-    exec_sql(f->handle, schema);
-    free(schema);
-    exec_sql(f->handle, "BEGIN; INSERT INTO environment VALUES ('testenv', 'test-host', 'Test CPU 9000', 2, "
-                        "'OpenBLAS test', 2, '2026-01-01T00:00:00Z')");
+    fresh_database(f, db);
     static const double sizes[] = {3e5, 1e6, 3e6, 1e7}, budgets[] = {1e6, 3e6, 1e7, 3e7};
     static const char *const kinds[] = {"none", "meki"};
     unsigned noise = 1;
