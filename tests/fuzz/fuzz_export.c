@@ -30,7 +30,7 @@ static void export_hf_checked(const Model *m, const Tokenizer *tok) {
     char target[700], temp[800];
     snprintf(target, sizeof target, "%s/hf", fuzz_dir());
     if (temp_dir_create(temp, sizeof temp, target)) abort();
-    if (export_hf(m, temp) == 0 && tokenizer_json_write(tok, temp, m->cfg.seq_len) == 0) {
+    if (export_hf(m, temp, tokenizer_eos_id(tok)) == 0 && tokenizer_json_write(tok, temp, m->cfg.seq_len) == 0) {
         char path[900];
         snprintf(path, sizeof path, "%s/config.json", temp);
         if (!file_exists(path)) abort();
