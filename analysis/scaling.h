@@ -31,7 +31,7 @@ typedef struct {
     ScalingLaw law;
     ScalingLaw *boot;
     int n_boot;
-    int distinct_N, distinct_D;
+    int distinct_N, distinct_D;  /* set also when scaling_fit refuses the points */
 } ScalingFit;
 
 /* The law through n points. ERR_INPUT with a message naming what is missing when the

@@ -131,16 +131,6 @@ static void fmt_range(char *out, size_t size, double v, double lo, double hi, in
     } else snprintf(out, size, "%.*g [%.*g, %.*g]", digits, v, digits, lo, digits, hi);
 }
 
-static int count_distinct(const ScalingPoint *p, int n, int use_D) {
-    int distinct = 0;
-    for (int i = 0; i < n; i++) {
-        int seen = 0;
-        for (int j = 0; j < i && !seen; j++) seen = use_D ? p[j].D == p[i].D : p[j].N == p[i].N;
-        distinct += !seen;
-    }
-    return distinct;
-}
-
 static int write_fit_table(Report *r, KindRuns *kinds, int n_kinds) {
     fprintf(r->body, "L(N, D) = E + A / N^alpha + B / D^beta per memory kind, N = RAM parameters (a MeKi table "
                      "and projector are ROM once folded: their weights are shown beside), D = training tokens, "
@@ -154,7 +144,7 @@ static int write_fit_table(Report *r, KindRuns *kinds, int n_kinds) {
         KindRuns *kr = &kinds[k];
         if (!kr->fitted) {
             fprintf(r->body, "| %s | %d | %d | %d | – | not fitted: %s | | | | | |\n", kr->kind, kr->n,
-                    count_distinct(kr->points, kr->n, 0), count_distinct(kr->points, kr->n, 1), kr->why);
+                    kr->fit.distinct_N, kr->fit.distinct_D, kr->why);
             continue;
         }
         char cells[5][96], rom[32];
@@ -328,14 +318,12 @@ int section_scaling(Report *r, const char *experiment, int always) {
     int n_kinds = 0, rc = gather(r, experiment, kinds, &n_kinds), any = 0;
     for (int k = 0; !rc && k < n_kinds; k++) {
         KindRuns *kr = &kinds[k];
-        /* a grid, not a table: fit only where sizes and budgets both vary */
-        if (count_distinct(kr->points, kr->n, 0) < 3 || count_distinct(kr->points, kr->n, 1) < 3) {
-            snprintf(kr->why, sizeof kr->why, "%d model size(s) and %d budget(s); a law needs 3 or more of each",
-                     count_distinct(kr->points, kr->n, 0), count_distinct(kr->points, kr->n, 1));
-            continue;
-        }
+        /* scaling_fit counts the sizes and budgets and refuses too few before any work */
         ScalingOptions o = {.grid = 4, .n_boot = N_BOOT, .seed = 1};
         if (scaling_fit(kr->points, kr->n, &o, &kr->fit) == OK) kr->fitted = any = 1;
+        else if (kr->fit.distinct_N < 3 || kr->fit.distinct_D < 3)
+            snprintf(kr->why, sizeof kr->why, "%d model size(s) and %d budget(s); a law needs 3 or more of each",
+                     kr->fit.distinct_N, kr->fit.distinct_D);
         else snprintf(kr->why, sizeof kr->why, "%s", error_message());
     }
     if (!rc && (any || always)) {

@@ -316,6 +316,19 @@ __attribute__((noinline)) static char *slurp(const char *path) {
     return text;
 }
 
+/* Commits the fixture's transaction, writes the report of db into out (no plots) and
+ * returns report.md. */
+static char *commit_and_report(Fixture *f, const char *db, const char *out) {
+    char path[300];
+    exec_sql(f->handle, "COMMIT");
+    assert_int_equal(sqlite3_close(f->handle), SQLITE_OK);
+    f->handle = NULL;
+    ReportOptions o = {db, out, "analysis", ""};
+    assert_int_equal(analysis_report(&o, NULL), OK);
+    snprintf(path, sizeof path, "%s/report.md", out);
+    return slurp(path);
+}
+
 /* The first line of text that starts with prefix (a copy), or fails the test. */
 static char *line_with(const char *text, const char *prefix) {
     char needle[512];
@@ -850,13 +863,7 @@ static void test_recipe_and_budget_sections(void **state) {
                 Figure figures[] = {{"val_loss", 5.0 - b + 0.01 * seed - (k ? 0.1 + 0.2 * b : 0)}, {"ram_params", 50000}};
                 add_run(f, hash, "budget", variant, json, seed + 1, "done", NULL, figures, 2);
             }
-    exec_sql(f->handle, "COMMIT");
-    assert_int_equal(sqlite3_close(f->handle), SQLITE_OK);
-    f->handle = NULL;
-    ReportOptions o = {db, out, "analysis", ""};
-    assert_int_equal(analysis_report(&o, NULL), OK);
-    snprintf(path, sizeof path, "%s/report.md", out);
-    char *report = slurp(path);
+    char *report = commit_and_report(f, db, out);
     assert_non_null(strstr(report, "## Training recipe: MeKi's gain under the harness's and the reference's recipe"));
     /* a gain of exactly 0.2 in every seed: no spread observed, never a point interval */
     expect_line(report, "| harness | 5.1000 ± 0.1000 | 4.9000 ± 0.1000 | 3 / 3 | +0.2000 (no interval: no spread "
@@ -882,7 +889,7 @@ static void test_recipe_and_budget_sections(void **state) {
 static void test_scaling_section(void **state) {
     Fixture *f = *state;
     if (f->no_schema) skip();
-    char db[256], out[256], path[300];
+    char db[256], out[256];
     snprintf(db, sizeof db, "%s/scaling.db", f->dir);
     snprintf(out, sizeof out, "%s/scaling", f->dir);
     fresh_database(f, db);
@@ -911,13 +918,7 @@ static void test_scaling_section(void **state) {
         Figure figures[] = {{"val_loss", 5.0}, {"ram_params", 1e6}};
         add_run(f, hash, "scaling", "memory.kind=none", json, seed, "done", NULL, figures, 2);
     }
-    exec_sql(f->handle, "COMMIT");
-    assert_int_equal(sqlite3_close(f->handle), SQLITE_OK);
-    f->handle = NULL;
-    ReportOptions o = {db, out, "analysis", ""};
-    assert_int_equal(analysis_report(&o, NULL), OK);
-    snprintf(path, sizeof path, "%s/report.md", out);
-    char *report = slurp(path);
+    char *report = commit_and_report(f, db, out);
     assert_non_null(strstr(report, "### Scaling law"));
     /* dense's alpha (0.34) inside its interval: the row's alpha cell reads "0.3xxx [lo, hi]" */
     char *row = line_with(report, "| none | 32 | 4 | 4 | 0 |");
