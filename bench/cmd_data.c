@@ -2,6 +2,7 @@
 #include "bench/args.h"
 #include "bench/commands.h"
 #include "data/dataset.h"
+#include "data/shards.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/timer.h"
@@ -15,10 +16,15 @@ static void print_summary(const DataSummary *s, int asked_vocab, int reused, dou
     if (s->vocab_size == asked_vocab) printf("vocab size        %d\n", s->vocab_size);
     else printf("vocab size        %d (asked %d: no more pairs to merge)\n", s->vocab_size, asked_vocab);
     printf("documents         %d (%d held out for validation)\n", s->documents, s->val_documents);
-    printf("train             %ld tokens, %ld bytes, %.3f bytes/token\n", s->train_tokens,
-           s->train_bytes, ratio(s->train_bytes, s->train_tokens));
-    printf("val               %ld tokens, %ld bytes, %.3f bytes/token\n", s->val_tokens,
-           s->val_bytes, ratio(s->val_bytes, s->val_tokens));
+    if (s->no_tokenizer) {   /* ids from outside: no text, so no bytes */
+        printf("train             %ld tokens (token shards, read in place)\n", s->train_tokens);
+        printf("val               %ld tokens (no tokenizer: bits per byte unavailable)\n", s->val_tokens);
+    } else {
+        printf("train             %ld tokens, %ld bytes, %.3f bytes/token\n", s->train_tokens,
+               s->train_bytes, ratio(s->train_bytes, s->train_tokens));
+        printf("val               %ld tokens, %ld bytes, %.3f bytes/token\n", s->val_tokens,
+               s->val_bytes, ratio(s->val_bytes, s->val_tokens));
+    }
     printf("unigram val ppl   %.2f\n", s->unigram_val_ppl);
     printf("elapsed           %.2f s\n", seconds);
 }
@@ -28,6 +34,7 @@ static void print_json(const DataSummary *s, int reused, double seconds) {
     json_begin(&j);
     json_string(&j, "dir", s->dir);
     json_int(&j, "vocab_size", s->vocab_size);
+    json_raw(&j, "tokenizer", s->no_tokenizer ? "false" : "true");
     json_int(&j, "documents", s->documents);
     json_int(&j, "val_documents", s->val_documents);
     json_int(&j, "train_tokens", s->train_tokens);
@@ -43,39 +50,68 @@ static void print_json(const DataSummary *s, int reused, double seconds) {
     json_free(&j);
 }
 
-static int data_main(int argc, char **argv, ArgList *corpus) {
-    int vocab = 4096, json = 0;
-    const char *out = NULL, *jsonl_field = NULL;
+/* --shards: token files made elsewhere (data/shards.h) instead of text. */
+static int prepare_shards(const ArgList *train, const ArgList *val, const char *format, int vocab,
+                          const char *out, int verify, DataSummary *summary, int *reused) {
+    ShardOptions o = {.train = train->items, .n_train = train->count, .val = val->items,
+                      .n_val = val->count, .vocab_size = vocab, .out_dir = out, .verify = verify};
+    int rc = shard_format_parse(format, &o.format);
+    return rc ? rc : shards_prepare(&o, summary, stderr, reused);
+}
+
+static int data_main(int argc, char **argv, ArgList *corpus, ArgList *shards, ArgList *val_shards) {
+    int vocab = 0, json = 0, verify = 0;
+    const char *out = NULL, *jsonl_field = NULL, *shard_format = "llmc";
     const ArgSpec specs[] = {
         {"--corpus", ARG_STRINGS, corpus, "text files (one document each; FILE.jsonl: one a line), folders (their files, recursively, sorted by name; hidden ones skipped) or @LIST (a file naming one input a line, relative to it; # comments); default: the KJV Bible", 0, 0},
         {"--jsonl-field", ARG_STRING, &jsonl_field, "the field holding the document in .jsonl inputs (one JSON object a line; default text)", 0, 0},
-        {"--vocab", ARG_INT, &vocab, "BPE vocabulary size, 256..32768 (default 4096)", 256, 32768},
+        {"--vocab", ARG_INT, &vocab, "BPE vocabulary size, 256..32768 (default 4096); with --shards the ids' vocabulary, 256..65536 (default 50257, GPT-2's)", 256, 65536},
+        {"--shards", ARG_STRINGS, shards, "pre-tokenized train shards, files or quoted glob patterns ('DIR/*_train_*.bin'): used in place, read whole once to check them", 0, 0},
+        {"--val-shards", ARG_STRINGS, val_shards, "the held-out shards that go with --shards (copied into the folder's val.tok)", 0, 0},
+        {"--shard-format", ARG_STRING, &shard_format, "llmc (256 int32 header, magic 20240520, uint16 ids; default) | raw (nanoGPT's uint16 .bin)", 0, 0},
+        {"--verify", ARG_FLAG, &verify, "read every token file of the folder whole again, even when it looks unchanged", 0, 0},
         {"--out", ARG_STRING, &out, "output folder (default data/cache/<corpus>-v<vocab>)", 0, 0},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON object on the last line", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
-                        "[--corpus FILE|DIR|@LIST...] [--vocab N] [--out DIR] [--json]");
+                        "[--corpus FILE|DIR|@LIST...] [--shards FILES --val-shards FILES] [--vocab N] [--out DIR] [--json]");
     if (rc) return rc == 1 ? 0 : 2;
     if (out && args_check_out_dir("data", "--out", out)) return 2;
+    if ((shards->count || val_shards->count) && (corpus->count || jsonl_field)) {
+        fprintf(stderr, "meki data: --shards (token ids) and --corpus (text) do not go together\n");
+        return 2;
+    }
+    if (val_shards->count && !shards->count) {
+        fprintf(stderr, "meki data: --val-shards needs --shards\n");
+        return 2;
+    }
+    if (!shards->count && vocab > 32768) {
+        fprintf(stderr, "meki data: --vocab %d: a BPE vocabulary is 256..32768 (above that: --shards)\n", vocab);
+        return 2;
+    }
     DataOptions options = {.corpus_files = corpus->items, .n_files = corpus->count,
-                           .vocab_size = vocab, .out_dir = out, .jsonl_field = jsonl_field};
+                           .vocab_size = vocab, .out_dir = out, .jsonl_field = jsonl_field,
+                           .verify = verify};
     DataSummary summary;
     int reused = 0;
     double start = now_seconds();
-    rc = dataset_prepare_logged(&options, &summary, stderr, &reused);
+    rc = shards->count ? prepare_shards(shards, val_shards, shard_format, vocab, out, verify, &summary, &reused)
+                       : dataset_prepare_logged(&options, &summary, stderr, &reused);
     if (rc) {
         fprintf(stderr, "meki data: %s\n", error_message());
         return rc == ERR_INPUT ? 2 : 1;
     }
     double seconds = now_seconds() - start;
-    print_summary(&summary, vocab, reused, seconds);
+    print_summary(&summary, summary.no_tokenizer || !vocab ? summary.vocab_size : vocab, reused, seconds);
     if (json) print_json(&summary, reused, seconds);
     return 0;
 }
 
 int cmd_data(int argc, char **argv) {
-    ArgList corpus = {0};
-    int rc = data_main(argc, argv, &corpus);
+    ArgList corpus = {0}, shards = {0}, val_shards = {0};
+    int rc = data_main(argc, argv, &corpus, &shards, &val_shards);
     arglist_free(&corpus);
+    arglist_free(&shards);
+    arglist_free(&val_shards);
     return rc;
 }

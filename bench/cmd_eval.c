@@ -106,11 +106,10 @@ int cmd_eval(int argc, char **argv) {
     data_dir = chosen;
     DataSummary summary;
     TokenFile val;
-    snprintf(path, sizeof path, "%s/val.tok", data_dir);
     if ((rc = dataset_summary_load(data_dir, &summary)) == OK && summary.vocab_size != m.cfg.vocab_size)
         rc = error_set(ERR_INPUT, "%s has a %d-token vocabulary but the model was trained with %d: wrong tokenizer",
                        data_dir, summary.vocab_size, m.cfg.vocab_size);
-    if (!rc) rc = token_file_open(&val, path);
+    if (!rc) rc = dataset_open_split(data_dir, "val", 0, &val);
     if (rc) {
         fprintf(stderr, "meki eval: %s\n", error_message());
         model_free(&m);
@@ -139,8 +138,9 @@ int cmd_eval(int argc, char **argv) {
     else
         error_clear();
     tokenizer_free(tok);
-    printf("%s (%s form): val loss %.5f nats/token, %.5f bits/byte  val ppl %.3f  over %ld tokens in %.1f s\n", source,
-           m.folded ? "folded" : "training", loss, bpb, exp(loss), count, seconds);
+    char bpb_line[96];
+    printf("%s (%s form): val loss %.5f nats/token, %s  val ppl %.3f  over %ld tokens in %.1f s\n", source,
+           m.folded ? "folded" : "training", loss, bpb_text(bpb, 5, bpb_line, sizeof bpb_line), exp(loss), count, seconds);
     DownstreamResult extras = {0};
     if ((zero_shot || lens) && (rc = evaluate_downstream(&m, data_dir, &val, zero_shot, tasks, lens, items, &extras))) {
         fprintf(stderr, "meki eval: %s\n", error_message());

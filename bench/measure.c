@@ -3,6 +3,7 @@
 #include "train/checkpoint.h"
 #include "bench/decode_bench.h"
 #include "train/eval.h"
+#include "data/dataset.h"
 #include "deploy/fold.h"
 #include "infer/engine.h"
 #include "kernels/wquant.h"
@@ -166,10 +167,9 @@ static int decode_speed(const RunSettings *s, const char *dir, const char *bundl
 }
 
 int measure_run(const RunSettings *s, const char *data_dir, const char *dir, int threads, MetricList *m) {
-    char path[4400], bundle[4400];
+    char bundle[4400];
     TokenFile val;
-    snprintf(path, sizeof path, "%s/val.tok", data_dir);
-    int rc = token_file_open(&val, path);
+    int rc = dataset_open_split(data_dir, "val", 0, &val);
     if (rc) return rc;
     kernels_set_threads(threads);
     const MemoryOps *ops = memory_ops(s->model.memory);

@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include "bench/report.h"
+#include "train/eval.h"
 #include "util/json.h"
 
 void report_accounting(const Accounting *a, FILE *out) {
@@ -14,8 +15,9 @@ void report_train(const TrainResult *r, const char *out_dir, int json) {
     printf("time %.1f s: training %.1f s, validation %.1f s, final evaluation %.1f s\n", r->seconds,
            r->train_seconds, r->val_seconds, r->final_seconds);
     if (r->diverged) printf("DIVERGED: %s\n", r->reason);
-    printf("train loss %.4f (last batch)  val loss %.4f nats/token, %.4f bits/byte  val ppl %.2f over %ld of %ld held-out tokens\n",
-           r->train_loss, r->val_loss, r->val_bpb, r->val_ppl, r->final_tokens, r->val_tokens);
+    char bpb[96];
+    printf("train loss %.4f (last batch)  val loss %.4f nats/token, %s  val ppl %.2f over %ld of %ld held-out tokens\n",
+           r->train_loss, r->val_loss, bpb_text(r->val_bpb, 4, bpb, sizeof bpb), r->val_ppl, r->final_tokens, r->val_tokens);
     printf("train %.0f tok/s  MFU %.1f%% (of sgemm %.1f GFLOP/s)\n", r->train_tok_s, 100 * r->mfu, r->sgemm_flops / 1e9);
     printf("ram params %ld  rom weights %ld  flops/token train %.3g inference %.3g\n", r->ram_params,
            r->rom_weights, r->train_flops_per_token, r->inference_flops_per_token);

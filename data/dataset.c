@@ -12,6 +12,8 @@
 #include "data/jsonl.h"
 #include "data/tokenizer.h"
 #include "data/tokens.h"
+#include "data/shards.h"
+#include "data/stamps.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/timer.h"
@@ -26,6 +28,7 @@
 
 /* Bump when chunking, merging or splitting changes, so that old folders are rebuilt. */
 enum { DATA_FORMAT = 1, DEFAULT_VOCAB = 4096, VOCAB_MIN = 256, VOCAB_MAX = 32768 };
+enum { SHARD_VOCAB_MAX = 65536 };   /* ids from outside: the model's and the uint16 limit */
 enum { PATH_BYTES = 4096 };
 
 static const char *const FOLDER_FILES[] = {"tokenizer.bin", "train.tok", "val.tok", "val.txt"};
@@ -51,6 +54,11 @@ static int join(char *out, const char *dir, const char *name) {
 }
 
 int data_default_dir(char *out, int size, const DataOptions *o) {
+    uint64_t fingerprint;
+    if (o->n_files == 1 && o->corpus_files && dataset_shard_folder(o->corpus_files[0], &fingerprint)) {
+        snprintf(out, (size_t)size, "%s", o->corpus_files[0]);
+        return OK;
+    }
     if (o->n_files <= 0) {
         snprintf(out, (size_t)size, "data/cache/bible-v%d", vocab_of(o));
         return OK;
@@ -125,6 +133,10 @@ static int parse_summary_line(char *line, const char *path, int number, DataSumm
     while (*value == ' ' || *value == '\t') value++;
     size_t n = strlen(value);
     while (n && (value[n - 1] == ' ' || value[n - 1] == '\r')) value[--n] = 0;
+    if (!strcmp(line, "tokenizer")) {   /* "none": token shards, ids from outside */
+        s->no_tokenizer = !strcmp(value, "none");
+        return OK;
+    }
     if (!strcmp(line, "fingerprint")) {
         char *end;
         errno = 0;
@@ -160,7 +172,7 @@ static int parse_summary(const char *path, DataSummary *s, uint64_t *fingerprint
         if (!(found & 1u << k))
             rc = error_set(ERR_INPUT, "%s: missing %s (run ./meki data again)", path,
                            k < N_SUMMARY_KEYS ? SUMMARY_KEYS[k].key : "fingerprint");
-    if (!rc && (s->vocab_size < VOCAB_MIN || s->vocab_size > VOCAB_MAX))
+    if (!rc && (s->vocab_size < VOCAB_MIN || s->vocab_size > (s->no_tokenizer ? SHARD_VOCAB_MAX : VOCAB_MAX)))
         rc = error_set(ERR_INPUT, "%s: vocab_size %d out of range", path, s->vocab_size);
     return rc;
 }
@@ -174,8 +186,11 @@ static int load_summary(const char *dir, DataSummary *s, uint64_t *fingerprint) 
     if (!file_exists(path))
         return error_set(ERR_INPUT, "no prepared corpus in %s: run ./meki data", dir);
     rc = parse_summary(path, s, fingerprint);
-    for (size_t i = 0; !rc && i < sizeof FOLDER_FILES / sizeof FOLDER_FILES[0]; i++) {
-        rc = join(path, dir, FOLDER_FILES[i]);
+    static const char *const SHARD_FOLDER_FILES[] = {"train.shards", "val.tok"};
+    const char *const *files = s->no_tokenizer ? SHARD_FOLDER_FILES : FOLDER_FILES;
+    size_t n_files = s->no_tokenizer ? 2 : sizeof FOLDER_FILES / sizeof FOLDER_FILES[0];
+    for (size_t i = 0; !rc && i < n_files; i++) {
+        rc = join(path, dir, files[i]);
         if (!rc && !file_exists(path))
             rc = error_set(ERR_INPUT, "%s is missing: run ./meki data again", path);
     }
@@ -186,6 +201,56 @@ static int load_summary(const char *dir, DataSummary *s, uint64_t *fingerprint) 
 int dataset_summary_load(const char *dir, DataSummary *summary) {
     uint64_t fingerprint;
     return load_summary(dir, summary, &fingerprint);
+}
+
+int dataset_shard_folder(const char *input, uint64_t *fingerprint) {
+    struct stat st;
+    char path[PATH_BYTES];
+    DataSummary s;
+    if (stat(input, &st) != 0 || !S_ISDIR(st.st_mode) || join(path, input, "summary.txt") || !file_exists(path)) {
+        error_clear();
+        return 0;
+    }
+    int shards = load_summary(input, &s, fingerprint) == OK && s.no_tokenizer;
+    error_clear();
+    return shards;
+}
+
+int dataset_tokenizer_id(const char *dir, char out[17]) {
+    DataSummary s;
+    uint64_t h;
+    char path[PATH_BYTES];
+    int rc = dataset_summary_load(dir, &s);
+    if (!rc && s.no_tokenizer) {
+        snprintf(out, 17, "none");
+        return OK;
+    }
+    if (!rc) rc = join(path, dir, "tokenizer.bin");
+    if (!rc) rc = tokenizer_file_hash(path, &h);
+    if (!rc) snprintf(out, 17, "%016llx", (unsigned long long)h);
+    return rc;
+}
+
+int dataset_open_split(const char *dir, const char *split, int full, TokenFile *tf) {
+    char path[PATH_BYTES], name[64];
+    snprintf(name, sizeof name, "%s.shards", split);
+    int rc = join(path, dir, name);
+    if (rc) return rc;
+    StampBook book;
+    stamps_load(&book, dir);
+    if (file_exists(path)) {
+        rc = shards_open(tf, path, &book, full);
+    } else {
+        snprintf(name, sizeof name, "%s.tok", split);
+        TokenStamp stamp = stamps_find(&book, name);
+        int checked = 0;
+        if (!(rc = join(path, dir, name))) rc = token_file_open_stamped(tf, path, &stamp, full, &checked);
+        if (!rc && checked) rc = stamps_set(&book, name, &stamp);
+        if (rc) token_file_close(tf);
+    }
+    if (!rc) stamps_save(&book, dir);
+    stamps_free(&book);
+    return rc;
 }
 
 static int write_text(const char *path, const char *text, size_t bytes) {
@@ -229,11 +294,33 @@ static void one_line(char *out, size_t size, const char *name) {
         if (*p == '\n' || *p == '\r') *p = '?';
 }
 
+int dataset_summary_write(const char *dir, const char *head, const char *tail, const DataSummary *s) {
+    size_t length = 0, capacity = 4096;
+    char *text = malloc(capacity), path[PATH_BYTES];
+    int ok = text != NULL;
+    ok = ok && appendf(&text, &length, &capacity, "%s", head);
+    ok = ok && appendf(&text, &length, &capacity,
+                       "vocab_size = %d\ndocuments = %d\nval_documents = %d\n"
+                       "train_tokens = %ld\nval_tokens = %ld\ntrain_bytes = %ld\nval_bytes = %ld\n"
+                       "unigram_val_ppl = %.6f\n",
+                       s->vocab_size, s->documents, s->val_documents,
+                       s->train_tokens, s->val_tokens, s->train_bytes, s->val_bytes, s->unigram_val_ppl);
+    if (!s->no_tokenizer)   /* token shards have no text: no bytes */
+        ok = ok && appendf(&text, &length, &capacity, "train_bytes_per_token = %.4f\nval_bytes_per_token = %.4f\n",
+                           (double)s->train_bytes / (double)(s->train_tokens ? s->train_tokens : 1),
+                           (double)s->val_bytes / (double)(s->val_tokens ? s->val_tokens : 1));
+    ok = ok && appendf(&text, &length, &capacity, "%s", tail ? tail : "");
+    int rc = ok ? join(path, dir, "summary.txt") : error_set(ERR_FAILURE, "out of memory");
+    if (!rc) rc = write_text(path, text, length);
+    free(text);
+    return rc;
+}
+
 static int write_summary(const char *dir, const DataSummary *s, uint64_t fingerprint,
                          const DataOptions *o, const Corpus *corpus) {
-    size_t length = 0, capacity = 4096;
-    char *text = malloc(capacity), name[PATH_BYTES + 32], path[PATH_BYTES];
-    int ok = text != NULL;
+    size_t length = 0, capacity = 4096, tail_length = 0, tail_capacity = 4096;
+    char *text = malloc(capacity), *tail = malloc(tail_capacity), name[PATH_BYTES + 32];
+    int ok = text && tail;
     ok = ok && appendf(&text, &length, &capacity,
                        "# meki data: a prepared corpus; ./meki data rebuilds it when the inputs "
                        "change\nformat = %d\nfingerprint = %016llx\ncorpus = %s\n",
@@ -245,25 +332,16 @@ static int write_summary(const char *dir, const DataSummary *s, uint64_t fingerp
     }
     if (ok && o->jsonl_field)
         ok = appendf(&text, &length, &capacity, "jsonl_field = %s\n", o->jsonl_field);
-    ok = ok && appendf(&text, &length, &capacity,
-                       "requested_vocab = %d\nvocab_size = %d\ndocuments = %d\nval_documents = %d\n",
-                       vocab_of(o), s->vocab_size, s->documents, s->val_documents);
+    ok = ok && appendf(&text, &length, &capacity, "requested_vocab = %d\n", vocab_of(o));
+    if (ok) tail[0] = 0;
     for (int i = 0; ok && i < corpus->count; i++) {
         if (!corpus_held_out(i, corpus->count)) continue;
         one_line(name, sizeof name, corpus->names[i]);
-        ok = appendf(&text, &length, &capacity, "val_document = %s\n", name);
+        ok = appendf(&tail, &tail_length, &tail_capacity, "val_document = %s\n", name);
     }
-    ok = ok && appendf(&text, &length, &capacity,
-                       "train_tokens = %ld\nval_tokens = %ld\ntrain_bytes = %ld\nval_bytes = %ld\n"
-                       "train_bytes_per_token = %.4f\nval_bytes_per_token = %.4f\n"
-                       "unigram_val_ppl = %.6f\n",
-                       s->train_tokens, s->val_tokens, s->train_bytes, s->val_bytes,
-                       (double)s->train_bytes / (double)(s->train_tokens ? s->train_tokens : 1),
-                       (double)s->val_bytes / (double)(s->val_tokens ? s->val_tokens : 1),
-                       s->unigram_val_ppl);
-    int rc = ok ? join(path, dir, "summary.txt") : error_set(ERR_FAILURE, "out of memory");
-    if (!rc) rc = write_text(path, text, length);
+    int rc = ok ? dataset_summary_write(dir, text, tail, s) : error_set(ERR_FAILURE, "out of memory");
     free(text);
+    free(tail);
     return rc;
 }
 
@@ -406,6 +484,11 @@ static int build(const char *dir, const DataOptions *o, const Corpus *corpus, ui
             rc = error_set(ERR_FAILURE, "cannot rename %s to %s: %s", from, path, strerror(errno));
     }
     remove_flat_dir(temp);
+    /* read back whole once, here: their stamps (verified.txt) then spare later opens that */
+    for (int k = 0; !rc && k < 2; k++) {
+        TokenFile tf;
+        if (!(rc = dataset_open_split(dir, k ? "val" : "train", 1, &tf))) token_file_close(&tf);
+    }
     /* report what the file says, so that a later reuse returns exactly the same figures */
     uint64_t recorded;
     if (!rc) rc = load_summary(dir, s, &recorded);
@@ -417,25 +500,24 @@ static int build(const char *dir, const DataOptions *o, const Corpus *corpus, ui
 
 /* ---- reuse ---- */
 
-static int token_file_matches(const char *dir, const char *name, long count, int vocab) {
-    char path[PATH_BYTES];
+static int token_file_matches(const char *dir, const char *split, long count, int vocab, int full) {
     TokenFile tf;
-    if (join(path, dir, name) || token_file_open(&tf, path)) return 0;
+    if (dataset_open_split(dir, split, full, &tf)) return 0;
     int ok = tf.count == count && tf.vocab_size == vocab;
     token_file_close(&tf);
     return ok;
 }
 
 /* Whether dir holds a complete, intact preparation of the same inputs (then in s). */
-static int folder_matches(const char *dir, uint64_t fingerprint, DataSummary *s) {
+static int folder_matches(const char *dir, uint64_t fingerprint, int full, DataSummary *s) {
     uint64_t recorded = 0;
     char path[PATH_BYTES];
     Tokenizer *tok = NULL;
     int ok = load_summary(dir, s, &recorded) == OK && recorded == fingerprint &&
              join(path, dir, "tokenizer.bin") == OK && tokenizer_load(&tok, path) == OK &&
              tokenizer_vocab_size(tok) == s->vocab_size &&
-             token_file_matches(dir, "train.tok", s->train_tokens, s->vocab_size) &&
-             token_file_matches(dir, "val.tok", s->val_tokens, s->vocab_size);
+             token_file_matches(dir, "train", s->train_tokens, s->vocab_size, full) &&
+             token_file_matches(dir, "val", s->val_tokens, s->vocab_size, full);
     tokenizer_free(tok);
     if (!ok) {
         memset(s, 0, sizeof *s);
@@ -464,6 +546,17 @@ static int check_options(const DataOptions *o) {
 int dataset_prepare_logged(const DataOptions *o, DataSummary *s, FILE *log, int *reused) {
     memset(s, 0, sizeof *s);
     if (reused) *reused = 0;
+    uint64_t recorded;
+    if (o->n_files == 1 && o->corpus_files && dataset_shard_folder(o->corpus_files[0], &recorded)) {
+        /* token shards prepared by ./meki data --shards: used as they are */
+        int rc = load_summary(o->corpus_files[0], s, &recorded);
+        if (!rc && o->vocab_size && o->vocab_size != s->vocab_size)
+            rc = error_set(ERR_INPUT, "%s holds token ids of a %d-token vocabulary but the model has %d: set "
+                           "[model] vocab_size = %d", o->corpus_files[0], s->vocab_size, o->vocab_size, s->vocab_size);
+        if (!rc && reused) *reused = 1;
+        if (rc) memset(s, 0, sizeof *s);
+        return rc;
+    }
     int rc = check_options(o);
     if (rc) return rc;
     char dir[PATH_BYTES];
@@ -491,7 +584,7 @@ int dataset_prepare_logged(const DataOptions *o, DataSummary *s, FILE *log, int 
     store_u32(extra, (uint32_t)vocab_of(o));
     store_u32(extra + 4, DATA_FORMAT);
     uint64_t fingerprint = checksum_update(corpus.fingerprint, extra, sizeof extra);
-    if (folder_matches(dir, fingerprint, s)) {
+    if (folder_matches(dir, fingerprint, o->verify, s)) {
         note(log, "%s is up to date for these inputs; nothing to do", dir);
         if (reused) *reused = 1;
     } else {

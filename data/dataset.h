@@ -8,6 +8,8 @@
  * training text runs out of pairs to merge. */
 #ifndef DATA_DATASET_H
 #define DATA_DATASET_H
+#include "data/tokens.h"
+#include <stdint.h>
 #include <stdio.h>
 
 typedef struct {
@@ -18,6 +20,8 @@ typedef struct {
     int vocab_size;                            /* 256..32768, default 4096 */
     const char *out_dir;                       /* NULL: data_default_dir(...) */
     const char *jsonl_field;                   /* the document of a .jsonl line; NULL: "text" */
+    int verify;                                /* an up-to-date folder's token files are read
+                                                * whole again (else their stamps vouch for them) */
 } DataOptions;
 
 typedef struct {
@@ -25,6 +29,8 @@ typedef struct {
     long train_tokens, val_tokens, train_bytes, val_bytes;
     int documents, val_documents, vocab_size;
     double unigram_val_ppl;   /* perplexity of a unigram model fit on train, on val */
+    int no_tokenizer;         /* token shards brought in (data/shards.h): no tokenizer.bin,
+                               * no val.txt, no byte counts; train.shards names the train ids */
 } DataSummary;
 
 /* Builds everything (skips work already done for the same inputs), fills summary.
@@ -41,4 +47,18 @@ int dataset_prepare_logged(const DataOptions *options, DataSummary *summary, FIL
 int data_default_dir(char *out, int size, const DataOptions *options);
 /* Open a prepared folder: ERR_INPUT naming what is missing (run ./meki data). */
 int dataset_summary_load(const char *dir, DataSummary *summary);
+/* Writes DIR/summary.txt: head (the lines saying what was prepared, each ending in a
+ * newline), the figures of s, then tail (NULL: none). */
+int dataset_summary_write(const char *dir, const char *head, const char *tail, const DataSummary *s);
+/* Opens the "train" or "val" ids of a prepared folder: DIR/<split>.tok, or for train the
+ * shards DIR/train.shards names. A file read whole and found intact before (DIR/verified.txt,
+ * data/stamps.h) is not read again while its size and mtime stay the same; full reads
+ * (and checks) every id regardless. ERR_INPUT naming a missing, corrupt or changed file. */
+/* Whether input is a folder prepared from token shards (data/shards.h): then [data] corpus
+ * and train's data may name it, it is used as it is, and *fingerprint identifies it. */
+int dataset_shard_folder(const char *input, uint64_t *fingerprint);
+/* What names the folder's tokenizer in a run record: the 16 hex digits of tokenizer.bin's
+ * hash, or "none" for token shards (data/shards.h). */
+int dataset_tokenizer_id(const char *dir, char out[17]);
+int dataset_open_split(const char *dir, const char *split, int full, TokenFile *tf);
 #endif

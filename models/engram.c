@@ -21,6 +21,7 @@
 #include "models/engram.h"
 #include "models/memory.h"
 #include "formats/romtable.h"
+#include "data/dataset.h"
 #include "data/tokenizer.h"
 #include "kernels/activation.h"
 #include "kernels/conv1d.h"
@@ -498,6 +499,11 @@ static int prepare(Model *m, const char *data_dir) {
     char path[4096];
     Tokenizer *tok;
     snprintf(path, sizeof path, "%s/tokenizer.bin", data_dir);
+    DataSummary summary;
+    if (dataset_summary_load(data_dir, &summary) != OK) error_clear();   /* tokenizer_load says what is wrong */
+    else if (summary.no_tokenizer)
+        return error_set(ERR_INPUT, "engram.normalize_tokens needs the tokenizer's bytes, and %s holds token "
+                         "shards (no tokenizer): set engram.normalize_tokens=0", data_dir);
     int rc = tokenizer_load(&tok, path);
     if (rc) return rc;
     rc = engram_set_token_map_from_tokenizer(m, tok);

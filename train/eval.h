@@ -25,4 +25,7 @@ long evaluate_target_bytes(const uint16_t *ids, long n_ids, int T, long max_toke
 /* Bits per byte from a mean loss in nats over tokens predicted tokens that stand for bytes
  * bytes of text: comparable across tokenizers and corpora, where nats per token are not. */
 double bits_per_byte(double loss, long tokens, long bytes);
+/* "1.2345 bits/byte" with digits decimals, or why there is none (token shards bring no
+ * tokenizer, so no text to count bytes of). Returns out. */
+const char *bpb_text(double bpb, int digits, char *out, size_t size);
 #endif

@@ -1,4 +1,5 @@
 #include "train/record.h"
+#include "data/dataset.h"
 #include "data/tokenizer.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -152,15 +153,6 @@ int record_identity_diff(const char *old_record, const char *new_record, char *o
     return d.count;
 }
 
-static int tokenizer_hash(const char *dir, char out[17]) {
-    char path[4200];
-    uint64_t h;
-    snprintf(path, sizeof path, "%s/tokenizer.bin", dir);
-    int rc = tokenizer_file_hash(path, &h);
-    if (!rc) snprintf(out, 17, "%016" PRIx64, h);
-    return rc;
-}
-
 int record_data_dir(const char *record, const char *given, const char *default_dir, char *out, size_t size) {
     char recorded_dir[4096], recorded_tok[64], corpus[256], summary[4200], actual[17];
     if (!record || !record_get(record, "data.dir", recorded_dir, sizeof recorded_dir)) {
@@ -176,7 +168,7 @@ int record_data_dir(const char *record, const char *given, const char *default_d
     if (!given && !file_exists(summary))
         return error_set(ERR_INPUT, "the data folder the model was trained on, %s (corpus %s), is gone: "
                          "prepare it again with ./meki data, or give --data", recorded_dir, corpus);
-    int rc = tokenizer_hash(dir, actual);
+    int rc = dataset_tokenizer_id(dir, actual);
     if (rc) return rc;
     if (recorded_tok[0] && strcmp(actual, recorded_tok))
         return error_set(ERR_INPUT, "%s has tokenizer %s but the model was trained with tokenizer %s "

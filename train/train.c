@@ -163,16 +163,17 @@ static double final_evaluation(Model *m, const TrainConfig *t, const TokenFile *
 
 static int open_data(const char *data_dir, int vocab, TokenFile *train, TokenFile *val) {
     DataSummary summary;
-    char path[4096];
     int rc = dataset_summary_load(data_dir, &summary);
     if (rc) return rc;
+    if (summary.vocab_size != vocab && summary.no_tokenizer)   /* the ids came from outside */
+        return error_set(ERR_INPUT, "%s holds token ids of a %d-token vocabulary but the model has %d: "
+                         "set the model's to match (--set model.vocab_size=%d, or [model] vocab_size)",
+                         data_dir, summary.vocab_size, vocab, summary.vocab_size);
     if (summary.vocab_size != vocab)
         return error_set(ERR_INPUT, "%s has a %d-token vocabulary but the model expects %d (./meki data --vocab %d)",
                          data_dir, summary.vocab_size, vocab, vocab);
-    snprintf(path, sizeof path, "%s/train.tok", data_dir);
-    if ((rc = token_file_open(train, path))) return rc;
-    snprintf(path, sizeof path, "%s/val.tok", data_dir);
-    if ((rc = token_file_open(val, path))) { token_file_close(train); return rc; }
+    if ((rc = dataset_open_split(data_dir, "train", 0, train))) return rc;
+    if ((rc = dataset_open_split(data_dir, "val", 0, val))) { token_file_close(train); return rc; }
     return OK;
 }
 
@@ -203,7 +204,7 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
     if ((rc = open_data(data_dir, cfg->vocab_size, &train, &val))) return rc;
     if (train.count < T + 2) {
         token_file_close(&train); token_file_close(&val);
-        return error_set(ERR_INPUT, "%s/train.tok is shorter than one sequence", data_dir);
+        return error_set(ERR_INPUT, "%s: the train tokens are fewer than one sequence", data_dir);
     }
     Model m;
     TrainState state;

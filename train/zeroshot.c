@@ -1,4 +1,5 @@
 #include "train/zeroshot.h"
+#include "data/dataset.h"
 #include "util/progress.h"
 #include "kernels/crossentropy.h"
 #include "kernels/gemm.h"
@@ -200,7 +201,12 @@ int evaluate_downstream(Model *m, const char *data_dir, const TokenFile *val, in
         size_t bytes;
         Tokenizer *tok = NULL;
         snprintf(path, sizeof path, "%s/tokenizer.bin", data_dir);
-        if (!(rc = tokenizer_load(&tok, path))) {
+        DataSummary summary;
+        if (dataset_summary_load(data_dir, &summary) != OK) error_clear();   /* tokenizer_load says what is wrong */
+        else if (summary.no_tokenizer)
+            rc = error_set(ERR_INPUT, "zero-shot tasks are built from the held-out text, and %s holds token "
+                           "shards (no tokenizer, no text): leave zero-shot off", data_dir);
+        if (!rc && !(rc = tokenizer_load(&tok, path))) {
             snprintf(path, sizeof path, "%s/val.txt", data_dir);
             rc = read_file(path, &text, &bytes);
         }
