@@ -131,7 +131,7 @@ static int expand(const char *const *patterns, int n, const char *flag, PathList
     int rc = OK;
     for (int p = 0; p < n && !rc; p++) {
         glob_t g;
-        int found = glob(patterns[p], GLOB_ERR, NULL, &g);
+        int found = glob(patterns[p], 0, NULL, &g);
         if (found == GLOB_NOMATCH || (found == 0 && g.gl_pathc == 0))
             rc = error_set(ERR_INPUT, "%s: '%s' matches no file", flag, patterns[p]);
         else if (found)
@@ -369,9 +369,9 @@ int shards_prepare(const ShardOptions *given, DataSummary *s, FILE *log, int *re
             return OK;
         }
     }
-    error_clear();
     memset(s, 0, sizeof *s);
     if (!rc) {
+        error_clear();   /* what the reuse check found wrong: the folder is rebuilt */
         if (log) fprintf(log, "meki data: reading %d train and %d val shards whole (once) into %s\n",
                          train.count, val.count, dir);
         rc = build(dir, &o, &train, &val, fingerprint, s, log);
