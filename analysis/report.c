@@ -354,8 +354,6 @@ static int write_provenance(Report *r, FILE *out) {
                          "GROUP BY shape ORDER BY min(d), min(l)")) ||
         /* with the passes over the corpus its runs prepared (corpus_train_tokens): a budget
          * beyond the corpus repeats it, which a reader of the figures must know */
-        /* with the passes over the corpus its runs prepared (corpus_train_tokens): a budget
-         * beyond the corpus repeats it, which a reader of the figures must know */
         (rc = write_list(r, out, "token budgets",
                          "SELECT budget || ' (' || count(*) || ' run' || CASE WHEN count(*) = 1 THEN ')' ELSE 's)' END FROM ("
                          "SELECT tokens, tokens || ' training tokens' || CASE WHEN epochs IS NULL THEN '' ELSE ' (' || CASE WHEN "
