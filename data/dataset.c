@@ -447,6 +447,36 @@ static int write_splits(const char *dir, const Tokenizer *tok, const Split *spli
     return rc;
 }
 
+/* Every file a prepared folder of either kind may hold besides summary.txt: those of the
+ * other kind are removed when one kind is installed, so the folder is never both. */
+static const char *const ALL_FOLDER_FILES[] = {"tokenizer.bin", "train.tok", "val.tok", "val.txt",
+                                               "train.shards", "verified.txt"};
+
+int dataset_install(const char *temp, const char *dir, const char *const *names, int n) {
+    char path[PATH_BYTES], from[PATH_BYTES + 128];
+    /* summary.txt leaves first and comes back last: a kill between the renames leaves a
+     * folder that reads as unprepared, never old files under a new summary */
+    int rc = make_dirs(dir);
+    if (!rc) rc = join(path, dir, "summary.txt");
+    if (!rc && unlink(path) != 0 && errno != ENOENT)
+        rc = error_set(ERR_FAILURE, "cannot remove %s: %s", path, strerror(errno));
+    for (size_t i = 0; !rc && i < sizeof ALL_FOLDER_FILES / sizeof ALL_FOLDER_FILES[0]; i++) {
+        snprintf(from, sizeof from, "%s/%s", temp, ALL_FOLDER_FILES[i]);
+        if (file_exists(from) || join(path, dir, ALL_FOLDER_FILES[i])) continue;
+        if (unlink(path) != 0 && errno != ENOENT)   /* the other kind's, or stale stamps */
+            rc = error_set(ERR_FAILURE, "cannot remove %s: %s", path, strerror(errno));
+    }
+    for (int i = 0; !rc && i <= n; i++) {
+        const char *name = i < n ? names[i] : "summary.txt";
+        snprintf(from, sizeof from, "%s/%s", temp, name);
+        if (i < n && !file_exists(from)) continue;   /* optional (verified.txt) */
+        if ((rc = join(path, dir, name)) == OK) remove_stale_temps(path);   /* as atomic_open would */
+        if (!rc && rename(from, path) != 0)
+            rc = error_set(ERR_FAILURE, "cannot rename %s to %s: %s", from, path, strerror(errno));
+    }
+    return rc;
+}
+
 static int build(const char *dir, const DataOptions *o, const Corpus *corpus, uint64_t fingerprint,
                  DataSummary *s, FILE *log) {
     char path[PATH_BYTES], temp[PATH_BYTES + 64];
@@ -469,20 +499,7 @@ static int build(const char *dir, const DataOptions *o, const Corpus *corpus, ui
     if (!rc) rc = write_splits(temp, tok, &split, s, log);
     s->documents = corpus->count;
     if (!rc) rc = write_summary(temp, s, fingerprint, o, corpus);
-    /* summary.txt leaves first and comes back last: a kill between the renames leaves a
-     * folder that reads as unprepared, never old files under a new summary */
-    if (!rc) rc = make_dirs(dir);
-    if (!rc) rc = join(path, dir, "summary.txt");
-    if (!rc && unlink(path) != 0 && errno != ENOENT)
-        rc = error_set(ERR_FAILURE, "cannot remove %s: %s", path, strerror(errno));
-    for (size_t i = 0; !rc && i <= sizeof FOLDER_FILES / sizeof FOLDER_FILES[0]; i++) {
-        const char *name = i < sizeof FOLDER_FILES / sizeof FOLDER_FILES[0] ? FOLDER_FILES[i] : "summary.txt";
-        char from[PATH_BYTES + 128];
-        snprintf(from, sizeof from, "%s/%s", temp, name);
-        if ((rc = join(path, dir, name)) == OK) remove_stale_temps(path);   /* as atomic_open would */
-        if (!rc && rename(from, path) != 0)
-            rc = error_set(ERR_FAILURE, "cannot rename %s to %s: %s", from, path, strerror(errno));
-    }
+    if (!rc) rc = dataset_install(temp, dir, FOLDER_FILES, sizeof FOLDER_FILES / sizeof FOLDER_FILES[0]);
     remove_flat_dir(temp);
     /* read back whole once, here: their stamps (verified.txt) then spare later opens that */
     for (int k = 0; !rc && k < 2; k++) {

@@ -1,5 +1,7 @@
 /* The prepared corpus: a folder holding tokenizer.bin, train.tok, val.tok, val.txt
- * (the held-out documents as text, for building zero-shot tasks) and summary.txt.
+ * (the held-out documents as text, for building zero-shot tasks), summary.txt and
+ * verified.txt (data/stamps.h). One prepared from token shards (data/shards.h) holds
+ * train.shards in place of train.tok, and no tokenizer.bin or val.txt.
  * The default corpus is the King James Bible (Debian's bible-kjv); each book is a
  * document and about 5% of the books (deterministically chosen) are held out.
  * train.tok and val.tok encode the train and held-out documents back to back, each
@@ -50,6 +52,10 @@ int dataset_summary_load(const char *dir, DataSummary *summary);
 /* Writes DIR/summary.txt: head (the lines saying what was prepared, each ending in a
  * newline), the figures of s, then tail (NULL: none). */
 int dataset_summary_write(const char *dir, const char *head, const char *tail, const DataSummary *s);
+/* Moves the named files (those present) from the finished folder temp into dir, then
+ * temp's summary.txt, after removing dir's summary.txt and the files of a prepared folder
+ * that temp does not hold; other files in dir are left alone. temp is not removed. */
+int dataset_install(const char *temp, const char *dir, const char *const *names, int n);
 /* Opens the "train" or "val" ids of a prepared folder: DIR/<split>.tok, or for train the
  * shards DIR/train.shards names. A file read whole and found intact before (DIR/verified.txt,
  * data/stamps.h) is not read again while its size and mtime stay the same; full reads

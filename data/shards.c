@@ -310,8 +310,9 @@ static int build(const char *dir, const ShardOptions *o, const PathList *train, 
     }
     if (!rc) stamps_save(&b.book, temp);
     stamps_free(&b.book);
-    if (!rc) rc = dir_install(temp, dir);
-    if (rc) remove_flat_dir(temp);
+    static const char *const files[] = {"train.shards", "val.tok", "verified.txt"};
+    if (!rc) rc = dataset_install(temp, dir, files, 3);
+    remove_flat_dir(temp);
     if (!rc && log) fprintf(log, "meki data: %ld train tokens in %d shard%s (read in place), %ld val tokens copied to %s/val.tok\n",
                             s->train_tokens, train->count, train->count == 1 ? "" : "s", s->val_tokens, dir);
     return rc;

@@ -1,9 +1,10 @@
 /* Token files: a 32-byte header (magic "MEKITOK1", u32 vocab_size, u32 reserved,
  * u64 count, u64 checksum of the ids) then count little-endian uint16 ids. Opened
  * read-only through mmap; a short or inconsistent file is refused. A file of any size
- * (larger than RAM too) is streamed: opening checks it a chunk at a time, dropping each
- * chunk's pages, and training reads windows with token_file_window, through the file
- * rather than the mapping (whose fault-around would keep 64 KB per window resident). */
+ * (larger than RAM too) is streamed: a full check reads it a chunk at a time, dropping each
+ * chunk's pages (and is skipped while a stamp vouches for the file: data/stamps.h), and
+ * training reads windows with token_file_window, through the file rather than the mapping
+ * (whose fault-around would keep 64 KB per window resident). */
 #ifndef DATA_TOKENS_H
 #define DATA_TOKENS_H
 #include <stddef.h>

@@ -325,6 +325,54 @@ static void test_shards_second_open_reads_nothing(void **state) {
     free(ids);
 }
 
+/* One --out taking shards, then text, then shards: never both kinds at once (a stale
+ * train.shards would shadow train.tok), and a file of the user's beside them left alone. */
+static void test_out_folder_changes_kind(void **state) {
+    (void)state;
+    static uint16_t ids[3000];
+    fill(ids, 0, 3000, 300);
+    write_shard("k_train.bin", ids, 2500, 0, 0, 0);
+    write_shard("k_val.bin", ids + 2500, 500, 0, 0, 0);
+    char t[256], v[256], out[256], notes[300], a[256], b[256], shards_path[300];
+    path_in(t, sizeof t, "k_train.bin");
+    path_in(v, sizeof v, "k_val.bin");
+    path_in(out, sizeof out, "kinds");
+    assert_int_equal(mkdir(out, 0755), 0);
+    snprintf(notes, sizeof notes, "%s/notes.txt", out);
+    snprintf(shards_path, sizeof shards_path, "%s/train.shards", out);
+    FILE *f = fopen(notes, "w");
+    assert_non_null(f);
+    fclose(f);
+    const char *train_in[] = {t}, *val_in[] = {v};
+    ShardOptions o = {SHARD_RAW, train_in, 1, val_in, 1, 300, out, 0};
+    DataSummary s;
+    assert_int_equal(shards_prepare(&o, &s, NULL, NULL), OK);
+    path_in(a, sizeof a, "a.txt");
+    path_in(b, sizeof b, "b.txt");
+    for (int k = 0; k < 2; k++) {
+        f = fopen(k ? b : a, "w");
+        assert_non_null(f);
+        for (int line = 0; line < 200; line++) fprintf(f, "%s line %d of words and more words\n", k ? "bravo" : "alpha", line);
+        fclose(f);
+    }
+    const char *text_in[] = {a, b};
+    DataOptions text = {.corpus_files = text_in, .n_files = 2, .vocab_size = 300, .out_dir = out};
+    assert_int_equal(dataset_prepare_logged(&text, &s, NULL, NULL), OK);
+    assert_int_equal(s.no_tokenizer, 0);
+    assert_int_equal(access(shards_path, F_OK), -1);
+    TokenFile tf;
+    assert_int_equal(dataset_open_split(out, "train", 0, &tf), OK);
+    assert_non_null(tf.ids);   /* train.tok */
+    assert_int_equal(tf.count, s.train_tokens);
+    token_file_close(&tf);
+    assert_int_equal(shards_prepare(&o, &s, NULL, NULL), OK);
+    char tok[300];
+    snprintf(tok, sizeof tok, "%s/tokenizer.bin", out);
+    assert_int_equal(access(tok, F_OK), -1);
+    assert_int_equal(access(shards_path, F_OK), 0);
+    assert_int_equal(access(notes, F_OK), 0);
+}
+
 /* train on a shard folder: bits per byte reported unavailable, not a number. */
 static void test_train_on_shards(void **state) {
     (void)state;
@@ -357,6 +405,7 @@ int main(void) {
         cmocka_unit_test(test_bad_shards),
         cmocka_unit_test(test_second_open_does_not_read_whole),
         cmocka_unit_test(test_shards_second_open_reads_nothing),
+        cmocka_unit_test(test_out_folder_changes_kind),
         cmocka_unit_test(test_train_on_shards),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
