@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,36 +79,39 @@ typedef struct {
 /* Reads count ids from offset of fd: *checksum of them (from CHECKSUM_SEED), each below
  * the vocabulary (ERR_INPUT naming the file and the id's index otherwise). */
 static int shard_scan(int fd, const char *path, long long offset, long count, Scan *sc, uint64_t *checksum) {
-    static uint16_t buffer[SCAN_IDS];
+    uint16_t *buffer = malloc(sizeof *buffer * SCAN_IDS);
+    if (!buffer) return error_set(ERR_FAILURE, "out of memory reading %s", path);
+    int rc = OK;
     uint64_t sum = CHECKSUM_SEED;
-    for (long at = 0; at < count;) {
+    for (long at = 0; at < count && !rc;) {
         long want = count - at < SCAN_IDS ? count - at : SCAN_IDS;
         ssize_t got = pread(fd, buffer, (size_t)want * 2, (off_t)(offset + 2 * (long long)at));
         if (got < 0 && errno == EINTR) continue;
-        if (got <= 0 || got % 2)
-            return error_set(ERR_INPUT, "%s: cannot read tokens from %ld: %s", path, at,
-                             got < 0 ? strerror(errno) : "short read (truncated?)");
+        if (got <= 0 || got % 2) {
+            rc = error_set(ERR_INPUT, "%s: cannot read tokens from %ld: %s", path, at,
+                           got < 0 ? strerror(errno) : "short read (truncated?)");
+            break;
+        }
         long n = got / 2;
-        for (long i = 0; i < n; i++)
+        for (long i = 0; i < n && !rc; i++)
             if (buffer[i] >= sc->vocab)
-                return error_set(ERR_INPUT, "%s: token id %d at token %ld (byte %lld) is not below the "
-                                 "vocabulary %d (--vocab)", path, buffer[i], at + i, offset + 2 * (at + i), sc->vocab);
+                rc = error_set(ERR_INPUT, "%s: token id %d at token %ld (byte %lld) is not below the "
+                               "vocabulary %d (--vocab)", path, buffer[i], at + i, offset + 2 * (at + i), sc->vocab);
+        if (rc) break;
         sum = checksum_update(sum, buffer, (size_t)n * 2);
         if (sc->counts && !sc->score)
             for (long i = 0; i < n; i++) sc->counts[buffer[i]] += 1;
         if (sc->counts && sc->score)
             for (long i = 0; i < n; i++)
                 sc->nll -= log((sc->counts[buffer[i]] + 1) / (sc->train_total + sc->vocab));
-        if (sc->copy) {
-            int rc = token_writer_add(sc->copy, buffer, n);
-            if (rc) return rc;
-        }
+        if (sc->copy && (rc = token_writer_add(sc->copy, buffer, n))) break;
         at += n;
         sc->done += 2.0 * n;
         progress_update(&sc->progress, sc->done, path);
     }
+    free(buffer);
     *checksum = sum;
-    return OK;
+    return rc;
 }
 
 /* ---- the inputs ---- */
@@ -425,6 +429,23 @@ static int open_shard(const char *path, long long offset, long count, uint64_t c
     return OK;
 }
 
+/* Each shard stays open (windows read through it): raise the soft limit on descriptors
+ * toward the hard one when the shards need more (llm.c's FineWeb-100B has 1001). */
+static int allow_open_files(int shards, const char *manifest) {
+    struct rlimit limit;
+    rlim_t need = (rlim_t)shards + 64;   /* the checkpoint, the database, stdio... */
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= need) return OK;
+    if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < need)
+        return error_set(ERR_INPUT, "%s names %d shards, each kept open, but this process may open %llu "
+                         "files (ulimit -Hn): raise it, or join shards", manifest, shards,
+                         (unsigned long long)limit.rlim_max);
+    limit.rlim_cur = need;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return error_set(ERR_FAILURE, "cannot raise the open file limit to %llu: %s", (unsigned long long)need,
+                         strerror(errno));
+    return OK;
+}
+
 int shards_open(TokenFile *tf, const char *manifest, StampBook *book, int full) {
     memset(tf, 0, sizeof *tf);
     char *text;
@@ -435,8 +456,19 @@ int shards_open(TokenFile *tf, const char *manifest, StampBook *book, int full) 
     int n = 0, vocab = 0, number = 0;
     long total = 0;
     Progress progress;
-    double done = 0;
-    progress_begin_after(&progress, "checking changed token shards", 0, 2);
+    double done = 0, id_bytes = 0;
+    int lines = 0;
+    for (const char *at = strstr(text, "\nshard = "); at; at = strstr(at + 1, "\nshard = ")) {
+        long long offset;
+        long count;
+        lines++;
+        if (sscanf(at + 9, "%lld %ld", &offset, &count) == 2 && count > 0) id_bytes += 2.0 * count;
+    }
+    if ((rc = allow_open_files(lines, manifest))) {
+        free(text);
+        return rc;
+    }
+    progress_begin_after(&progress, "checking changed token shards", id_bytes, 2);
     for (char *line = text, *next; line && *line && !rc; line = next) {
         next = strchr(line, '\n');
         if (next) *next++ = 0;

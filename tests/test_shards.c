@@ -373,6 +373,40 @@ static void test_out_folder_changes_kind(void **state) {
     assert_int_equal(access(notes, F_OK), 0);
 }
 
+/* More shards than the soft limit on open files: the limit is raised for them. */
+static void test_many_shards(void **state) {
+    (void)state;
+    enum { SHARDS = 300 };
+    char name[64], pattern[256], v[256], out[256];
+    uint16_t ids[4];
+    for (int i = 0; i < SHARDS; i++) {
+        fill(ids, 4L * i, 4, 300);
+        snprintf(name, sizeof name, "many_%04d.bin", i);
+        write_shard(name, ids, 4, 0, 0, 0);
+    }
+    write_shard("many_val.bin", ids, 4, 0, 0, 0);
+    path_in(pattern, sizeof pattern, "many_0*.bin");
+    path_in(v, sizeof v, "many_val.bin");
+    path_in(out, sizeof out, "many");
+    const char *train_in[] = {pattern}, *val_in[] = {v};
+    ShardOptions o = {SHARD_RAW, train_in, 1, val_in, 1, 300, out, 0};
+    DataSummary s;
+    assert_int_equal(shards_prepare(&o, &s, NULL, NULL), OK);
+    struct rlimit before, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &before), 0);
+    low = before;
+    low.rlim_cur = 256;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    TokenFile tf;
+    assert_int_equal(dataset_open_split(out, "train", 0, &tf), OK);
+    assert_int_equal(tf.n_segments, SHARDS);
+    int32_t tokens[8], targets[8];
+    assert_int_equal(token_file_window(&tf, 4L * 150 - 3, 8, tokens, targets), OK);
+    for (int t = 0; t < 8; t++) assert_int_equal(tokens[t], id_at(4L * 150 - 3 + t, 300));
+    token_file_close(&tf);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &before), 0);
+}
+
 /* train on a shard folder: bits per byte reported unavailable, not a number. */
 static void test_train_on_shards(void **state) {
     (void)state;
@@ -406,6 +440,7 @@ int main(void) {
         cmocka_unit_test(test_second_open_does_not_read_whole),
         cmocka_unit_test(test_shards_second_open_reads_nothing),
         cmocka_unit_test(test_out_folder_changes_kind),
+        cmocka_unit_test(test_many_shards),
         cmocka_unit_test(test_train_on_shards),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
