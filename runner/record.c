@@ -64,6 +64,10 @@ int run_settings_set_data_dir(RunSettings *s, const char *data_dir) {
     if (rc) return rc;
     s->data.n_files = f.n_files;
     for (int i = 0; i < f.n_files; i++) snprintf(s->data.files[i], EXP_TEXT, "%s", f.files[i]);
+    if (!strcmp(f.corpus, "token shards")) {   /* the folder is the input, as a sweep's [data] corpus names it */
+        s->data.n_files = 1;
+        snprintf(s->data.files[0], EXP_TEXT, "%s", data_dir);
+    }
     snprintf(s->data.content_hash, sizeof s->data.content_hash, "%.16s", f.fingerprint);
     return OK;
 }
