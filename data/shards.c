@@ -240,12 +240,6 @@ static double total_bytes(const PathList *l) {
     return total;
 }
 
-static int write_manifest_head(FILE *f, const ShardOptions *o) {
-    fprintf(f, "# meki data: the train token shards, read in place: offset count checksum path\n"
-               "shard_format = %s\nvocab_size = %d\n", format_name(o->format), o->vocab_size);
-    return OK;
-}
-
 static int build(const char *dir, const ShardOptions *o, const PathList *train, const PathList *val,
                  uint64_t fingerprint, DataSummary *s, FILE *log) {
     char temp[PATH_BYTES + 64], path[PATH_BYTES + 96];
@@ -266,10 +260,11 @@ static int build(const char *dir, const ShardOptions *o, const PathList *train, 
         rc = error_set(ERR_FAILURE, "cannot write %s: %s", path, strerror(errno));
     progress_begin_after(&sc.progress, "checking token shards", total_bytes(train) + total_bytes(val), 2);
     if (!rc) {
-        write_manifest_head(b.manifest, o);
+        fprintf(b.manifest, "# meki data: the train token shards, read in place: offset count checksum path\n"
+                            "shard_format = %s\nvocab_size = %d\n", format_name(o->format), o->vocab_size);
         rc = scan_list(train, o->format, &sc, &b, &s->train_tokens);
     }
-    if (b.manifest && fclose(b.manifest) != 0 && !rc)
+    if (b.manifest && (ferror(b.manifest) | fclose(b.manifest)) && !rc)
         rc = error_set(ERR_FAILURE, "cannot write %s: %s", path, strerror(errno));
     b.manifest = NULL;
     snprintf(path, sizeof path, "%s/val.tok", temp);
