@@ -45,20 +45,22 @@ static void print_json(const DataSummary *s, int reused, double seconds) {
 
 static int data_main(int argc, char **argv, ArgList *corpus) {
     int vocab = 4096, json = 0;
-    const char *out = NULL, *jsonl_field = NULL;
+    const char *out = NULL, *jsonl_field = NULL, *tokenizer = NULL;
     const ArgSpec specs[] = {
         {"--corpus", ARG_STRINGS, corpus, "text files (one document each; FILE.jsonl: one a line), folders (their files, recursively, sorted by name; hidden ones skipped) or @LIST (a file naming one input a line, relative to it; # comments); default: the KJV Bible", 0, 0},
         {"--jsonl-field", ARG_STRING, &jsonl_field, "the field holding the document in .jsonl inputs (one JSON object a line; default text)", 0, 0},
+        {"--tokenizer", ARG_STRING, &tokenizer, "a Hugging Face tokenizer.json (byte-level BPE) used in place of learning a BPE; --vocab is then ignored (docs/interop.md)", 0, 0},
         {"--vocab", ARG_INT, &vocab, "BPE vocabulary size, 256..32768 (default 4096)", 256, 32768},
         {"--out", ARG_STRING, &out, "output folder (default data/cache/<corpus>-v<vocab>)", 0, 0},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON object on the last line", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
-                        "[--corpus FILE|DIR|@LIST...] [--vocab N] [--out DIR] [--json]");
+                        "[--corpus FILE|DIR|@LIST...] [--vocab N | --tokenizer tokenizer.json] [--out DIR] [--json]");
     if (rc) return rc == 1 ? 0 : 2;
     if (out && args_check_out_dir("data", "--out", out)) return 2;
     DataOptions options = {.corpus_files = corpus->items, .n_files = corpus->count,
-                           .vocab_size = vocab, .out_dir = out, .jsonl_field = jsonl_field};
+                           .vocab_size = vocab, .out_dir = out, .jsonl_field = jsonl_field,
+                           .tokenizer = tokenizer};
     DataSummary summary;
     int reused = 0;
     double start = now_seconds();
@@ -68,7 +70,7 @@ static int data_main(int argc, char **argv, ArgList *corpus) {
         return rc == ERR_INPUT ? 2 : 1;
     }
     double seconds = now_seconds() - start;
-    print_summary(&summary, vocab, reused, seconds);
+    print_summary(&summary, tokenizer ? summary.vocab_size : vocab, reused, seconds);
     if (json) print_json(&summary, reused, seconds);
     return 0;
 }
