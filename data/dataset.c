@@ -416,6 +416,11 @@ static int build(const char *dir, const DataOptions *o, const Corpus *corpus, ui
         rc = train_tokenizer(temp, o, &split, &tok, log);
     }
     if (!rc) rc = write_splits(temp, tok, &split, s, log);
+    if (rc == ERR_INPUT && o->tokenizer) {   /* text the outside tokenizer cannot encode: name it */
+        char reason[1024];
+        snprintf(reason, sizeof reason, "%s", error_message());
+        error_set(rc, "%s: %s", o->tokenizer, reason);
+    }
     s->documents = corpus->count;
     if (!rc) rc = write_summary(temp, s, fingerprint, o, corpus);
     /* summary.txt leaves first and comes back last: a kill between the renames leaves a

@@ -294,7 +294,7 @@ static int encode_outside_word(const Tokenizer *tok, const unsigned char *word, 
     for (int i = 0; i < n; i++) {
         id[i] = tok->outside->byte_id[word[i]];
         if (id[i] < 0) {
-            rc = error_set(ERR_INPUT, "byte 0x%02x at offset %zu has no token in the tokenizer.json's "
+            rc = error_set(ERR_INPUT, "byte 0x%02x at offset %zu of the text has no token in the "
                            "vocabulary (Hugging Face would drop it)", word[i], offset + (size_t)i);
             break;
         }
