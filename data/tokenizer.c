@@ -62,6 +62,11 @@ void tokenizer_free(Tokenizer *tok) {
 
 int tokenizer_vocab_size(const Tokenizer *tok) { return tok->vocab_size; }
 
+const char *tokenizer_outside_json(const Tokenizer *tok, size_t *bytes) {
+    *bytes = tok->outside ? tok->outside->json_bytes : 0;
+    return tok->outside ? tok->outside->json : NULL;
+}
+
 int tokenizer_merge_pair(const Tokenizer *tok, int i, int *left, int *right) {
     if (tok->outside)   /* its merges make other ids than 256 + i: the exports cannot write them */
         return error_set(ERR_INPUT, "an outside tokenizer (tokenizer.json) has no merge list in the harness's form");

@@ -130,6 +130,16 @@ static void test_fixture_ids(void **state) {
     assert_int_equal(bytes, strlen(json));
     assert_memory_equal(saved, json, bytes);
     free(saved);
+    /* the HF export writes it back as it is too, with no eos of the harness's */
+    char out[128];
+    snprintf(out, sizeof out, "%s/export", dir);
+    assert_int_equal(tokenizer_json_write(tok, out, 64), OK);
+    snprintf(path, sizeof path, "%s/tokenizer.json", out);
+    assert_int_equal(read_file(path, &saved, &bytes), OK);
+    assert_int_equal(bytes, strlen(json));
+    assert_memory_equal(saved, json, bytes);
+    free(saved);
+    assert_int_equal(tokenizer_eos_id(tok), -1);
     tokenizer_free(tok);
     free(json);
 }
