@@ -116,8 +116,9 @@ static int read_pre_tokenizer(const Loader *l, const JsonValue *root, BpeOutside
     const JsonValue *pt = json_get(root, "pre_tokenizer");
     if (is_null(pt)) return refuse(l, "pre_tokenizer", "null: only a byte-level pre-tokenizer can be represented");
     if (is_string(json_get(pt, "type"), "ByteLevel")) {
-        int prefix = flag(pt, "add_prefix_space", 1), regex = flag(pt, "use_regex", 1);
-        if (prefix < 0) return refuse(l, "pre_tokenizer.add_prefix_space", "not a boolean");
+        /* HF requires add_prefix_space (no default); use_regex defaults to true */
+        int prefix = flag(pt, "add_prefix_space", -1), regex = flag(pt, "use_regex", 1);
+        if (prefix < 0) return refuse(l, "pre_tokenizer.add_prefix_space", "missing or not true or false");
         if (regex != 1) return refuse(l, "pre_tokenizer.use_regex", "must be true (without a Split, the text would be one word)");
         o->split = BPE_SPLIT_GPT2, o->prefix_space = prefix;
         return OK;
@@ -164,8 +165,9 @@ static int read_vocab(Loader *l, const JsonValue *root, BpeOutside *o) {
             const JsonValue *content = pass ? json_get(&added->items[i], "content") : NULL;
             if (pass && (!content || content->type != JSON_STRING))
                 return refuse(l, "added_tokens", "entry %d has no content string", i);
-            if (!v || v->type != JSON_NUMBER || v->number != (double)(long)v->number || v->number < 0 ||
-                v->number >= BPE_OUTSIDE_VOCAB_MAX)
+            /* the range first: a cast of 1e40 to an integer is undefined */
+            if (!v || v->type != JSON_NUMBER || !(v->number >= 0 && v->number < BPE_OUTSIDE_VOCAB_MAX) ||
+                v->number != (double)(int)v->number)
                 return refuse(l, pass ? "added_tokens" : "model.vocab", "entry %d: the id must be an integer "
                               "0..%d (ids are stored as 16 bits)", i, BPE_OUTSIDE_VOCAB_MAX - 1);
             if ((int)v->number > max_id) max_id = (int)v->number;

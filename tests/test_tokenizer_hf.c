@@ -288,6 +288,7 @@ static void test_refusals(void **state) {
         {"\"\xc4\xa0 w\"", "\"h e\"", "model.merges[4]"},   /* a repeated pair */
         {"\"pre_tokenizer\":{\"type\":\"ByteLevel\"", "\"pre_tokenizer\":{\"type\":\"Whitespace\"", "pre_tokenizer"},
         {"\"use_regex\":true", "\"use_regex\":false", "pre_tokenizer.use_regex"},
+        {"\"add_prefix_space\":false,", "", "pre_tokenizer.add_prefix_space"},   /* HF requires it */
         {"\"normalizer\":null", "\"normalizer\":{\"type\":\"NFC\"}", "normalizer"},
         {"\"truncation\":null", "\"truncation\":{\"max_length\":8}", "truncation"},
         {"\"post_processor\":null", "\"post_processor\":{\"type\":\"TemplateProcessing\"}", "post_processor.type"},

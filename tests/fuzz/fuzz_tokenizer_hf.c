@@ -1,6 +1,7 @@
 /* Any bytes as a Hugging Face tokenizer.json: the JSON reader alone, then tokenizer_load (which
  * takes a file starting with '{' as one). A tokenizer that loads must round-trip text: decode of
- * encode gives the bytes back, or encoding refuses a byte its vocabulary lacks. */
+ * encode gives the bytes back (after one space when add_prefix_space put it there), or
+ * encoding refuses a byte its vocabulary lacks. */
 #include "data/tokenizer.h"
 #include "util/error.h"
 #include "util/json_read.h"
@@ -14,7 +15,9 @@ static void round_trip(const Tokenizer *tok, const unsigned char *text, size_t b
     if (rc) abort();
     char *back;
     size_t back_bytes;
-    if (tokenizer_decode(tok, ids, n, &back, &back_bytes) || back_bytes != bytes || memcmp(back, text, bytes)) abort();
+    if (tokenizer_decode(tok, ids, n, &back, &back_bytes)) abort();
+    int spaced = bytes && text[0] != ' ' && back_bytes == bytes + 1 && back[0] == ' ';
+    if (back_bytes != bytes + (size_t)spaced || memcmp(back + spaced, text, bytes)) abort();
     free(back);
     free(ids);
 }
