@@ -51,7 +51,10 @@ check "HF tokenizers trains a tokenizer.json (Bible and mixed text)" \
   node tests/interop/hf_train.cjs "$NODE" "$T/hf_mixed.json" "$T/bible.txt" "$T"/mixed/*.txt
 check "meki data --tokenizer (Bible)" $M data --tokenizer "$T/hf_bible.json" --out "$T/hfdata_bible"
 check "meki data --tokenizer (mixed text)" $M data --corpus "$T/mixed" --tokenizer "$T/hf_mixed.json" --out "$T/hfdata_mixed"
-for c in bible mixed; do
+# the Bible's tokenizer with add_prefix_space switched on (the JS binding trains without it)
+sed 's/"add_prefix_space":false/"add_prefix_space":true/' "$T/hf_bible.json" > "$T/hf_prefix.json"
+check "meki data --tokenizer (add_prefix_space)" $M data --tokenizer "$T/hf_prefix.json" --out "$T/hfdata_prefix"
+for c in bible mixed prefix; do
   node tests/interop/hf_tokenizer_check.mjs "$NODE" "$T/hf_$c.json" "$T/hfdata_$c" "outside tokenizer, $c" > "$T/hf.out" 2>&1
   cat "$T/hf.out"; grep -E '^(PASS|FAIL)' "$T/hf.out" >> "$LOG"
   [ "$(grep -cE '^(PASS|FAIL)' "$T/hf.out")" -ge 2 ] || fail "outside tokenizer, $c: a verdict for every check"
