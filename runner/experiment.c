@@ -94,10 +94,11 @@ static const KeySpec KEYS[] = {
     {"bench", "cold", K_SWITCH, KEY_IDENTITY_IF_BENCH, 1, RS(bench.cold), 0, 1},
     {"bench", "prefetch", K_SWITCH, KEY_IDENTITY_IF_BENCH, 1, RS(bench.prefetch), 0, 1},
     /* the files' content hash goes into the identity, not their paths */
-    {"data", "corpus", K_FILES, ID, 1, RS(data), 0, 0},
+    {"data", "corpus", K_FILES, ID, 1, offsetof(RunSettings, data), offsetof(DataSettings, tokenizer), 0, 0},
     /* issue 27: an outside tokenizer; its content hash joins the identity only when set, so
      * that runs stored before the key keep their hashes */
-    {"data", "tokenizer", K_TOKENIZER, KEY_IDENTITY_IF_SET, 1, RS(data), 0, 0},
+    {"data", "tokenizer", K_TOKENIZER, KEY_IDENTITY_IF_SET, 1, offsetof(RunSettings, data.tokenizer),
+     sizeof(DataSettings) - offsetof(DataSettings, tokenizer), 0, 0},
 };
 #undef ID
 #undef OP
@@ -238,15 +239,15 @@ static int parse_files(const KeySpec *k, const char *text, DataSettings *data, P
 
 /* [data] tokenizer: loaded here once, so that a file the loader cannot represent stops the
  * load naming it and its JSON field. */
-static int parse_tokenizer(const KeySpec *k, const char *text, DataSettings *data, Problem *pr) {
-    data->tokenizer[0] = 0;
+static int parse_tokenizer(const KeySpec *k, const char *text, char *path, Problem *pr) {
+    path[0] = 0;   /* DataSettings.tokenizer, EXP_TEXT bytes */
     if (!text[0] || !strcmp(text, "none")) return 0;
-    if (strlen(text) >= sizeof data->tokenizer)
-        return problem(pr, "[%s] %s: a path of at most %d bytes", k->section, k->key, (int)sizeof data->tokenizer - 1);
+    if (strlen(text) >= EXP_TEXT)
+        return problem(pr, "[%s] %s: a path of at most %d bytes", k->section, k->key, EXP_TEXT - 1);
     Tokenizer *tok;
     if (tokenizer_load(&tok, text)) return problem(pr, "[%s] %s: %s", k->section, k->key, error_message());
     tokenizer_free(tok);
-    snprintf(data->tokenizer, sizeof data->tokenizer, "%s", text);
+    snprintf(path, EXP_TEXT, "%s", text);
     return 0;
 }
 
