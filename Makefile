@@ -101,7 +101,8 @@ docs: build
 	./$(MEKI) reference > docs/reference.md.tmp && mv docs/reference.md.tmp docs/reference.md
 
 # Exports checked by outside tools (PyTorch, HF tokenizers.js, @huggingface/gguf, llama.cpp
-# through node-llama-cpp), which this target installs itself: python3-torch from Debian, the
+# through node-llama-cpp), and outside tokenizers trained by HF tokenizers (npm "tokenizers",
+# the Rust library with its prebuilt binaries inside), which this target installs itself: python3-torch from Debian, the
 # npm packages under build/. node-llama-cpp without its install script and optional packages
 # (no llama.cpp download or build, no CUDA/Vulkan builds), plus its prebuilt CPU binary package.
 INTEROP_NODE := $(BUILD)/interop-node
@@ -109,10 +110,12 @@ test-interop: build
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-numpy; }
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
-	@mkdir -p $(INTEROP_NODE) && [ -d $(INTEROP_NODE)/node_modules/@node-llama-cpp/linux-x64 ] || \
+	@mkdir -p $(INTEROP_NODE) && [ -d $(INTEROP_NODE)/node_modules/@node-llama-cpp/linux-x64 ] && \
+	  [ -d $(INTEROP_NODE)/node_modules/tokenizers ] || \
 	  (cd $(INTEROP_NODE) && echo '{"private":true}' > package.json && \
 	   NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --no-audit --no-fund --silent --ignore-scripts --omit=optional \
-	     @huggingface/tokenizers@0.2.0 @huggingface/gguf@0.4.6 node-llama-cpp@3.22.1 @node-llama-cpp/linux-x64@3.22.1)
+	     @huggingface/tokenizers@0.2.0 @huggingface/gguf@0.4.6 node-llama-cpp@3.22.1 @node-llama-cpp/linux-x64@3.22.1 \
+	     tokenizers@0.23.2)
 	tests/interop/run.sh ./meki $(INTEROP_NODE)/node_modules
 
 # make test-slurm: a one-node Slurm (slurm-wlm, munge; root) runs experiments/slurm/*.sbatch

@@ -61,10 +61,11 @@ static int prepare_shards(const ArgList *train, const ArgList *val, const char *
 
 static int data_main(int argc, char **argv, ArgList *corpus, ArgList *shards, ArgList *val_shards) {
     int vocab = 0, json = 0, verify = 0;
-    const char *out = NULL, *jsonl_field = NULL, *shard_format = "llmc";
+    const char *out = NULL, *jsonl_field = NULL, *shard_format = "llmc", *tokenizer = NULL;
     const ArgSpec specs[] = {
         {"--corpus", ARG_STRINGS, corpus, "text files (one document each; FILE.jsonl: one a line), folders (their files, recursively, sorted by name; hidden ones skipped) or @LIST (a file naming one input a line, relative to it; # comments); default: the KJV Bible", 0, 0},
         {"--jsonl-field", ARG_STRING, &jsonl_field, "the field holding the document in .jsonl inputs (one JSON object a line; default text)", 0, 0},
+        {"--tokenizer", ARG_STRING, &tokenizer, "a Hugging Face tokenizer.json (byte-level BPE) used in place of learning a BPE; --vocab is then ignored (docs/interop.md)", 0, 0},
         {"--vocab", ARG_INT, &vocab, "BPE vocabulary size, 256..32768 (default 4096); with --shards the ids' vocabulary, 256..65536 (default 50257, GPT-2's)", 256, 65536},
         {"--shards", ARG_STRINGS, shards, "pre-tokenized train shards, files or quoted glob patterns ('DIR/*_train_*.bin'): used in place, read whole once to check them", 0, 0},
         {"--val-shards", ARG_STRINGS, val_shards, "the held-out shards that go with --shards (copied into the folder's val.tok)", 0, 0},
@@ -74,11 +75,15 @@ static int data_main(int argc, char **argv, ArgList *corpus, ArgList *shards, Ar
         {"--json", ARG_FLAG, &json, "print the figures as one JSON object on the last line", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
-                        "[--corpus FILE|DIR|@LIST...] [--shards FILES --val-shards FILES] [--vocab N] [--out DIR] [--json]");
+                        "[--corpus FILE|DIR|@LIST...] [--vocab N | --tokenizer tokenizer.json] [--shards FILES --val-shards FILES] [--out DIR] [--json]");
     if (rc) return rc == 1 ? 0 : 2;
     if (out && args_check_out_dir("data", "--out", out)) return 2;
     if ((shards->count || val_shards->count) && (corpus->count || jsonl_field)) {
         fprintf(stderr, "meki data: --shards (token ids) and --corpus (text) do not go together\n");
+        return 2;
+    }
+    if (shards->count && tokenizer) {
+        fprintf(stderr, "meki data: --shards (token ids) and --tokenizer (for text) do not go together\n");
         return 2;
     }
     if (val_shards->count && !shards->count) {
@@ -91,7 +96,7 @@ static int data_main(int argc, char **argv, ArgList *corpus, ArgList *shards, Ar
     }
     DataOptions options = {.corpus_files = corpus->items, .n_files = corpus->count,
                            .vocab_size = vocab, .out_dir = out, .jsonl_field = jsonl_field,
-                           .verify = verify};
+                           .verify = verify, .tokenizer = tokenizer};
     DataSummary summary;
     int reused = 0;
     double start = now_seconds();
@@ -102,7 +107,7 @@ static int data_main(int argc, char **argv, ArgList *corpus, ArgList *shards, Ar
         return rc == ERR_INPUT ? 2 : 1;
     }
     double seconds = now_seconds() - start;
-    print_summary(&summary, summary.no_tokenizer || !vocab ? summary.vocab_size : vocab, reused, seconds);
+    print_summary(&summary, summary.no_tokenizer || tokenizer || !vocab ? summary.vocab_size : vocab, reused, seconds);
     if (json) print_json(&summary, reused, seconds);
     return 0;
 }

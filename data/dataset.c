@@ -10,6 +10,7 @@
 #include "data/corpus.h"
 #include "data/corpus_hash.h"
 #include "data/jsonl.h"
+#include "data/bpe.h"
 #include "data/tokenizer.h"
 #include "data/tokens.h"
 #include "data/shards.h"
@@ -28,7 +29,9 @@
 
 /* Bump when chunking, merging or splitting changes, so that old folders are rebuilt. */
 enum { DATA_FORMAT = 1, DEFAULT_VOCAB = 4096, VOCAB_MIN = 256, VOCAB_MAX = 32768 };
-enum { SHARD_VOCAB_MAX = 65536 };   /* ids from outside: the model's and the uint16 limit */
+/* what summary.txt may hold: ids from outside (token shards, a tokenizer.json) go beyond
+ * VOCAB_MAX, up to the uint16 limit */
+enum { SUMMARY_VOCAB_MAX = BPE_OUTSIDE_VOCAB_MAX };
 enum { PATH_BYTES = 4096 };
 
 static const char *const FOLDER_FILES[] = {"tokenizer.bin", "train.tok", "val.tok", "val.txt"};
@@ -53,14 +56,26 @@ static int join(char *out, const char *dir, const char *name) {
     return OK;
 }
 
+/* The folder name's tail: -v<vocab>, or -hf<hash> naming an outside tokenizer by content. */
+static int tokenizer_suffix(char *out, size_t size, const DataOptions *o) {
+    uint64_t h;
+    if (!o->tokenizer) return snprintf(out, size, "-v%d", vocab_of(o)), OK;
+    int rc = tokenizer_file_hash(o->tokenizer, &h);
+    if (!rc) snprintf(out, size, "-hf%016llx", (unsigned long long)h);
+    return rc;
+}
+
 int data_default_dir(char *out, int size, const DataOptions *o) {
     uint64_t fingerprint;
     if (o->n_files == 1 && o->corpus_files && dataset_shard_folder(o->corpus_files[0], &fingerprint)) {
         snprintf(out, (size_t)size, "%s", o->corpus_files[0]);
         return OK;
     }
+    char suffix[32];
+    int rc = tokenizer_suffix(suffix, sizeof suffix, o);
+    if (rc) return rc;
     if (o->n_files <= 0) {
-        snprintf(out, (size_t)size, "data/cache/bible-v%d", vocab_of(o));
+        snprintf(out, (size_t)size, "data/cache/bible%s", suffix);
         return OK;
     }
     /* by content, as a run's corpus_hash: the same files named another way (a folder, a
@@ -68,14 +83,14 @@ int data_default_dir(char *out, int size, const DataOptions *o) {
     char **files;
     int n_files;
     uint64_t h;
-    int rc = corpus_expand(o->corpus_files, o->n_files, &files, &n_files);
+    rc = corpus_expand(o->corpus_files, o->n_files, &files, &n_files);
     if (rc) return rc;
     rc = corpus_content_hash((const char *const *)files, n_files, &h);
     corpus_files_free(files, n_files);
     if (rc) return rc;
     if (o->jsonl_field && strcmp(o->jsonl_field, JSONL_DEFAULT_FIELD))   /* other documents */
         h = checksum_update(h, o->jsonl_field, strlen(o->jsonl_field) + 1);
-    snprintf(out, (size_t)size, "data/cache/%016llx-v%d", (unsigned long long)h, vocab_of(o));
+    snprintf(out, (size_t)size, "data/cache/%016llx%s", (unsigned long long)h, suffix);
     return OK;
 }
 
@@ -172,7 +187,7 @@ static int parse_summary(const char *path, DataSummary *s, uint64_t *fingerprint
         if (!(found & 1u << k))
             rc = error_set(ERR_INPUT, "%s: missing %s (run ./meki data again)", path,
                            k < N_SUMMARY_KEYS ? SUMMARY_KEYS[k].key : "fingerprint");
-    if (!rc && (s->vocab_size < VOCAB_MIN || s->vocab_size > (s->no_tokenizer ? SHARD_VOCAB_MAX : VOCAB_MAX)))
+    if (!rc && (s->vocab_size < 1 || s->vocab_size > SUMMARY_VOCAB_MAX))
         rc = error_set(ERR_INPUT, "%s: vocab_size %d out of range", path, s->vocab_size);
     return rc;
 }
@@ -332,7 +347,12 @@ static int write_summary(const char *dir, const DataSummary *s, uint64_t fingerp
     }
     if (ok && o->jsonl_field)
         ok = appendf(&text, &length, &capacity, "jsonl_field = %s\n", o->jsonl_field);
-    ok = ok && appendf(&text, &length, &capacity, "requested_vocab = %d\n", vocab_of(o));
+    if (ok && o->tokenizer) {
+        one_line(name, sizeof name, o->tokenizer);
+        ok = appendf(&text, &length, &capacity, "tokenizer = %s\n", name);
+    } else if (ok) {
+        ok = appendf(&text, &length, &capacity, "requested_vocab = %d\n", vocab_of(o));
+    }
     if (ok) tail[0] = 0;
     for (int i = 0; ok && i < corpus->count; i++) {
         if (!corpus_held_out(i, corpus->count)) continue;
@@ -407,6 +427,14 @@ static int encode_to_file(const Tokenizer *tok, const char *dir, const char *nam
 static int train_tokenizer(const char *dir, const DataOptions *o, const Split *split,
                            Tokenizer **tok, FILE *log) {
     double start = now_seconds();
+    char path[PATH_BYTES];
+    if (o->tokenizer) {   /* an outside one, copied into the folder as it is */
+        int rc = tokenizer_load(tok, o->tokenizer);
+        if (rc) return rc;
+        note(log, "loaded the %d-token tokenizer %s", tokenizer_vocab_size(*tok), o->tokenizer);
+        rc = join(path, dir, "tokenizer.bin");
+        return rc ? rc : tokenizer_save(*tok, path);
+    }
     int rc = tokenizer_train(tok, (const unsigned char *)split->train, split->train_bytes,
                              vocab_of(o));
     if (rc) return rc;
@@ -415,7 +443,6 @@ static int train_tokenizer(const char *dir, const DataOptions *o, const Split *s
     if (vocab < vocab_of(o))
         note(log, "the training text has no pairs left to merge: vocabulary %d, not %d", vocab,
              vocab_of(o));
-    char path[PATH_BYTES];
     rc = join(path, dir, "tokenizer.bin");
     return rc ? rc : tokenizer_save(*tok, path);
 }
@@ -497,6 +524,11 @@ static int build(const char *dir, const DataOptions *o, const Corpus *corpus, ui
         rc = train_tokenizer(temp, o, &split, &tok, log);
     }
     if (!rc) rc = write_splits(temp, tok, &split, s, log);
+    if (rc == ERR_INPUT && o->tokenizer) {   /* text the outside tokenizer cannot encode: name it */
+        char reason[1024];
+        snprintf(reason, sizeof reason, "%s", error_message());
+        error_set(rc, "%s: %s", o->tokenizer, reason);
+    }
     s->documents = corpus->count;
     if (!rc) rc = write_summary(temp, s, fingerprint, o, corpus);
     if (!rc) rc = dataset_install(temp, dir, FOLDER_FILES, sizeof FOLDER_FILES / sizeof FOLDER_FILES[0]);
@@ -553,6 +585,8 @@ static int check_options(const DataOptions *o) {
     for (int i = 0; i < o->n_files; i++)
         if (!o->corpus_files[i] || !o->corpus_files[i][0])
             return error_set(ERR_INPUT, "corpus file %d has an empty name", i + 1);
+    if (o->tokenizer && (!o->tokenizer[0] || strchr(o->tokenizer, '\n')))
+        return error_set(ERR_INPUT, "bad tokenizer file name '%s'", o->tokenizer);
     if (o->jsonl_field && (!o->jsonl_field[0] || strchr(o->jsonl_field, '\n')))
         return error_set(ERR_INPUT, "bad JSONL field name '%s'", o->jsonl_field);
     if (o->out_dir && (!o->out_dir[0] || strlen(o->out_dir) >= PATH_BYTES - 32))
@@ -597,10 +631,19 @@ int dataset_prepare_logged(const DataOptions *o, DataSummary *s, FILE *log, int 
         corpus_files_free(files, n_files);
         return rc;
     }
-    unsigned char extra[8];
-    store_u32(extra, (uint32_t)vocab_of(o));
+    /* the vocabulary asked for, or the outside tokenizer's content */
+    unsigned char extra[16] = {0};
+    uint64_t tokenizer_hash = 0;
+    if (o->tokenizer && (rc = tokenizer_file_hash(o->tokenizer, &tokenizer_hash))) {
+        corpus_free(&corpus);
+        corpus_files_free(files, n_files);
+        return rc;
+    }
+    store_u32(extra, o->tokenizer ? 0 : (uint32_t)vocab_of(o));
     store_u32(extra + 4, DATA_FORMAT);
-    uint64_t fingerprint = checksum_update(corpus.fingerprint, extra, sizeof extra);
+    store_u64(extra + 8, tokenizer_hash);
+    /* without a tokenizer the 8 bytes of old, so that existing folders stay valid */
+    uint64_t fingerprint = checksum_update(corpus.fingerprint, extra, o->tokenizer ? 16 : 8);
     if (folder_matches(dir, fingerprint, o->verify, s)) {
         note(log, "%s is up to date for these inputs; nothing to do", dir);
         if (reused) *reused = 1;

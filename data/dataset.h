@@ -24,6 +24,9 @@ typedef struct {
     const char *jsonl_field;                   /* the document of a .jsonl line; NULL: "text" */
     int verify;                                /* an up-to-date folder's token files are read
                                                 * whole again (else their stamps vouch for them) */
+    /* a Hugging Face tokenizer.json (byte-level BPE, data/tokenizer_hf.c) used in place of a
+     * BPE learned here, vocab_size then ignored; NULL: learn one */
+    const char *tokenizer;
 } DataOptions;
 
 typedef struct {
@@ -44,8 +47,9 @@ int dataset_prepare_logged(const DataOptions *options, DataSummary *summary, FIL
                            int *reused);
 /* data/cache/<corpus>-v<vocab>: "bible" for the built-in corpus, else the 16 hex digits of
  * corpus_content_hash of the expanded inputs (a run's corpus_hash), so ./meki data and a
- * sweep naming the same files in other ways share one folder. ERR_INPUT naming an input
- * that cannot be expanded or read. */
+ * sweep naming the same files in other ways share one folder; with an outside tokenizer
+ * data/cache/<corpus>-hf<16 hex digits of its file's content hash>. ERR_INPUT naming an
+ * input that cannot be expanded or read. */
 int data_default_dir(char *out, int size, const DataOptions *options);
 /* Open a prepared folder: ERR_INPUT naming what is missing (run ./meki data). */
 int dataset_summary_load(const char *dir, DataSummary *summary);

@@ -19,9 +19,11 @@
 enum { TOKENIZER_VERSION = 1, HEADER_BYTES = 32 };
 /* no valid tokenizer file is larger: a bigger one is refused before a byte of it is read */
 #define TOKENIZER_MAX_FILE_BYTES (HEADER_BYTES + 4LL * BPE_VOCAB_MAX)
+/* nor a tokenizer.json (GPT-2's, 50257 tokens, is 1.4 MB) */
+#define TOKENIZER_MAX_JSON_BYTES (64LL << 20)
 /* A crafted file could double token lengths merge after merge; real ones stay tiny. */
 enum { MAX_TOKEN_BYTES = 1 << 16, MAX_TOTAL_TOKEN_BYTES = 1 << 26 };
-#define RANK_EMPTY 0xffffffffu
+#define RANK_EMPTY UINT64_MAX
 
 struct Tokenizer {
     int vocab_size;                 /* 256 + n_merges */
@@ -29,10 +31,22 @@ struct Tokenizer {
     uint16_t (*merges)[2];          /* merge i makes token 256 + i */
     uint32_t *offsets, *lengths;    /* token id is bytes[offsets[id] .. + lengths[id]] */
     unsigned char *bytes;
-    uint32_t *rank_keys;            /* open addressing: left << 16 | right, or RANK_EMPTY */
+    uint64_t *rank_keys;            /* open addressing: left << 16 | right, or RANK_EMPTY */
     int32_t *rank_values;           /* the merge's rank (its index) */
     uint32_t rank_mask;
+    BpeOutside *outside;            /* a tokenizer.json's BPE (its own ids), or NULL */
 };
+
+static void outside_free(BpeOutside *o) {
+    if (!o) return;
+    free(o->merges);
+    free(o->merge_result);
+    free(o->offsets);
+    free(o->lengths);
+    free(o->bytes);
+    free(o->json);
+    free(o);
+}
 
 void tokenizer_free(Tokenizer *tok) {
     if (!tok) return;
@@ -42,12 +56,20 @@ void tokenizer_free(Tokenizer *tok) {
     free(tok->bytes);
     free(tok->rank_keys);
     free(tok->rank_values);
+    if (tok->outside) free(tok->outside->merge_result), free(tok->outside->json), free(tok->outside);
     free(tok);
 }
 
 int tokenizer_vocab_size(const Tokenizer *tok) { return tok->vocab_size; }
 
+const char *tokenizer_outside_json(const Tokenizer *tok, size_t *bytes) {
+    *bytes = tok->outside ? tok->outside->json_bytes : 0;
+    return tok->outside ? tok->outside->json : NULL;
+}
+
 int tokenizer_merge_pair(const Tokenizer *tok, int i, int *left, int *right) {
+    if (tok->outside)   /* its merges make other ids than 256 + i: the exports cannot write them */
+        return error_set(ERR_INPUT, "an outside tokenizer (tokenizer.json) has no merge list in the harness's form");
     if (i < 0 || i >= tok->n_merges) return error_set(ERR_INPUT, "merge %d is out of range", i);
     *left = tok->merges[i][0];
     *right = tok->merges[i][1];
@@ -63,11 +85,12 @@ const unsigned char *tokenizer_token_bytes(const Tokenizer *tok, int id, int *le
     return tok->bytes + tok->offsets[id];
 }
 
-static uint32_t rank_slot(uint32_t key, uint32_t mask) { return (uint32_t)hash64(key) & mask; }
+static uint32_t rank_slot(uint64_t key, uint32_t mask) { return (uint32_t)hash64(key) & mask; }
 
 /* Rank of merging (a, b), or -1 when the pair is never merged. */
 static int32_t rank_of(const Tokenizer *tok, uint32_t a, uint32_t b) {
-    uint32_t key = a << 16 | b, s = rank_slot(key, tok->rank_mask);
+    uint64_t key = (uint64_t)a << 16 | b;
+    uint32_t s = rank_slot(key, tok->rank_mask);
     while (tok->rank_keys[s] != RANK_EMPTY) {
         if (tok->rank_keys[s] == key) return tok->rank_values[s];
         s = (s + 1) & tok->rank_mask;
@@ -84,7 +107,7 @@ static int build_ranks(Tokenizer *tok) {
     memset(tok->rank_keys, 0xff, capacity * sizeof *tok->rank_keys);
     tok->rank_mask = capacity - 1;
     for (int i = 0; i < tok->n_merges; i++) {
-        uint32_t key = (uint32_t)tok->merges[i][0] << 16 | tok->merges[i][1];
+        uint64_t key = (uint64_t)tok->merges[i][0] << 16 | tok->merges[i][1];
         uint32_t s = rank_slot(key, tok->rank_mask);
         while (tok->rank_keys[s] != RANK_EMPTY && tok->rank_keys[s] != key)
             s = (s + 1) & tok->rank_mask;
@@ -159,6 +182,31 @@ int tokenizer_from_merges(Tokenizer **out, const uint16_t (*merges)[2], int n_me
     return OK;
 }
 
+int tokenizer_from_outside(Tokenizer **out, BpeOutside *parts) {
+    *out = NULL;
+    Tokenizer *tok = calloc(1, sizeof *tok);
+    BpeOutside *kept = malloc(sizeof *kept);
+    if (!tok || !kept) {
+        free(tok), free(kept);
+        outside_free(parts);
+        return error_set(ERR_FAILURE, "out of memory");
+    }
+    *kept = *parts;
+    free(parts);
+    tok->vocab_size = kept->vocab_size;
+    tok->n_merges = kept->n_merges;
+    tok->merges = kept->merges, tok->offsets = kept->offsets, tok->lengths = kept->lengths, tok->bytes = kept->bytes;
+    kept->merges = NULL, kept->offsets = NULL, kept->lengths = NULL, kept->bytes = NULL;
+    tok->outside = kept;
+    int rc = build_ranks(tok);
+    if (rc) {
+        tokenizer_free(tok);
+        return rc;
+    }
+    *out = tok;
+    return OK;
+}
+
 int tokenizer_train(Tokenizer **out, const unsigned char *text, size_t bytes, int vocab_size) {
     *out = NULL;
     if (vocab_size < BPE_VOCAB_MIN || vocab_size > BPE_VOCAB_MAX)
@@ -207,6 +255,82 @@ static int encode_chunk(const Tokenizer *tok, const unsigned char *chunk, size_t
     }
     for (int i = 0; i < n; i++) out[i] = (uint16_t)s[i];
     return n;
+}
+
+/* An outside tokenizer's word, as Hugging Face's BPE merges it: the lowest (rank, position)
+ * pair first, one at a time, in a heap, so that a chunk of any length costs n log n.
+ * ERR_INPUT when a byte has no token (Hugging Face would drop it silently). */
+typedef struct { int32_t rank, at; } HeapItem;
+
+static int heap_less(HeapItem a, HeapItem b) { return a.rank != b.rank ? a.rank < b.rank : a.at < b.at; }
+
+static void heap_push(HeapItem *h, int *n, HeapItem item) {
+    int i = (*n)++;
+    while (i > 0 && heap_less(item, h[(i - 1) / 2])) h[i] = h[(i - 1) / 2], i = (i - 1) / 2;
+    h[i] = item;
+}
+
+static HeapItem heap_pop(HeapItem *h, int *n) {
+    HeapItem top = h[0], last = h[--*n];
+    int i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && heap_less(h[c + 1], h[c])) c++;
+        if (!heap_less(h[c], last)) break;
+        h[i] = h[c], i = c;
+    }
+    h[i] = last;
+    return top;
+}
+
+static int encode_outside_word(const Tokenizer *tok, const unsigned char *word, size_t length,
+                               size_t offset, uint16_t *out, int *n_out) {
+    /* symbols: id, previous and next live symbol (a doubly linked list over the positions) */
+    int n = (int)length, rc = OK;
+    int32_t *id = malloc(sizeof *id * (size_t)n * 3);
+    HeapItem *heap = malloc(sizeof *heap * (size_t)n * 2 + sizeof *heap);
+    if (!id || !heap) {
+        free(id), free(heap);
+        return error_set(ERR_FAILURE, "out of memory encoding text");
+    }
+    int32_t *prev = id + n, *next = id + 2 * n;
+    int heap_n = 0;
+    for (int i = 0; i < n; i++) {
+        id[i] = tok->outside->byte_id[word[i]];
+        if (id[i] < 0) {
+            rc = error_set(ERR_INPUT, "byte 0x%02x at offset %zu of the text has no token in the "
+                           "vocabulary (Hugging Face would drop it)", word[i], offset + (size_t)i);
+            break;
+        }
+        prev[i] = i - 1, next[i] = i + 1 < n ? i + 1 : -1;
+    }
+    for (int i = 0; !rc && i + 1 < n; i++) {
+        int32_t r = rank_of(tok, (uint32_t)id[i], (uint32_t)id[i + 1]);
+        if (r >= 0) heap_push(heap, &heap_n, (HeapItem){r, i});
+    }
+    while (!rc && heap_n) {
+        HeapItem top = heap_pop(heap, &heap_n);
+        int a = top.at, b = next[a];
+        /* stale: a was merged away or its pair changed since it was queued */
+        if (id[a] < 0 || b < 0 || rank_of(tok, (uint32_t)id[a], (uint32_t)id[b]) != top.rank) continue;
+        id[a] = tok->outside->merge_result[top.rank];
+        id[b] = -1;
+        next[a] = next[b];
+        if (next[b] >= 0) prev[next[b]] = a;
+        /* each merge removes one symbol and queues at most two pairs: the heap holds < 2n */
+        int32_t r;
+        if (prev[a] >= 0 && (r = rank_of(tok, (uint32_t)id[prev[a]], (uint32_t)id[a])) >= 0)
+            heap_push(heap, &heap_n, (HeapItem){r, prev[a]});
+        if (next[a] >= 0 && (r = rank_of(tok, (uint32_t)id[a], (uint32_t)id[next[a]])) >= 0)
+            heap_push(heap, &heap_n, (HeapItem){r, a});
+    }
+    int m = 0;
+    for (int i = 0; !rc && i >= 0 && i < n; i = next[i]) out[m++] = (uint16_t)id[i];
+    *n_out = m;
+    free(id);
+    free(heap);
+    return rc;
 }
 
 /* Encodings of the chunks seen so far in one encode call. Keys point into the text
@@ -280,10 +404,10 @@ static int cache_store(ChunkCache *c, CacheSlot *slot, uint64_t hash, size_t pos
     return OK;
 }
 
-/* Makes room for BPE_CHUNK_MAX more ids in the output. */
-static int reserve_output(uint16_t **ids, size_t *capacity, size_t count) {
-    if (count + BPE_CHUNK_MAX <= *capacity) return OK;
-    size_t cap = *capacity + *capacity / 2 + BPE_CHUNK_MAX;
+/* Makes room for a chunk's ids (at most one a byte) in the output. */
+static int reserve_output(uint16_t **ids, size_t *capacity, size_t count, size_t length) {
+    if (count + length <= *capacity) return OK;
+    size_t cap = *capacity + *capacity / 2 + length;
     uint16_t *bigger = realloc(*ids, cap * sizeof *bigger);
     if (!bigger) return error_set(ERR_FAILURE, "out of memory encoding text");
     *ids = bigger;
@@ -295,6 +419,16 @@ int tokenizer_encode(const Tokenizer *tok, const unsigned char *text, size_t byt
                      uint16_t **ids_out, long *count_out) {
     *ids_out = NULL;
     *count_out = 0;
+    const BpeOutside *outside = tok->outside;
+    unsigned char *spaced = NULL;
+    if (outside && outside->prefix_space && bytes && text[0] != ' ') {   /* as HF's add_prefix_space */
+        if (!(spaced = malloc(bytes + 1))) return error_set(ERR_FAILURE, "out of memory encoding text");
+        spaced[0] = ' ';
+        memcpy(spaced + 1, text, bytes);
+        text = spaced, bytes++;
+    }
+    size_t (*chunk_length)(const unsigned char *, size_t) =
+        outside && outside->split == BPE_SPLIT_GPT2 ? gpt2_chunk_length : bpe_chunk_length;
     ChunkCache cache = {0};
     size_t capacity = bytes / 3 + BPE_CHUNK_MAX, count = 0;
     uint16_t *ids = malloc(capacity * sizeof *ids);
@@ -303,23 +437,27 @@ int tokenizer_encode(const Tokenizer *tok, const unsigned char *text, size_t byt
     progress_begin_after(&progress, "encoding", (double)bytes, 5);
     for (size_t position = 0, chunks = 0; position < bytes && !rc; chunks++) {
         if (chunks % 4096 == 0) progress_update(&progress, (double)position, "");
-        size_t length = bpe_chunk_length(text + position, bytes - position);
-        rc = reserve_output(&ids, &capacity, count);
+        size_t length = chunk_length(text + position, bytes - position);
+        rc = reserve_output(&ids, &capacity, count, length);
         if (rc) break;
         uint64_t hash = checksum_bytes(text + position, length);
-        CacheSlot *slot = cache_find(&cache, text, position, length, hash);
-        if (slot->length) {
+        /* the cache keeps chunks of up to 255 bytes (GPT-2's split has no cap) */
+        CacheSlot *slot = length <= 255 ? cache_find(&cache, text, position, length, hash) : NULL;
+        if (slot && slot->length) {
             memcpy(ids + count, cache.ids + slot->first_id, slot->n_ids * sizeof *ids);
             count += slot->n_ids;
         } else {
-            int n = encode_chunk(tok, text + position, length, ids + count);
-            rc = cache_store(&cache, slot, hash, position, length, ids + count, n);
+            int n = 0;
+            if (outside) rc = encode_outside_word(tok, text + position, length, position - (spaced != NULL), ids + count, &n);
+            else n = encode_chunk(tok, text + position, length, ids + count);
+            if (!rc && slot) rc = cache_store(&cache, slot, hash, position, length, ids + count, n);
             count += (size_t)n;
         }
         position += length;
     }
     progress_end(&progress);
     cache_free(&cache);
+    free(spaced);
     if (rc) {
         free(ids);
         return rc;
@@ -360,7 +498,18 @@ static uint64_t file_checksum(const unsigned char *file, size_t size) {
     return checksum_update(sum, file + HEADER_BYTES, size - HEADER_BYTES);
 }
 
+/* An outside tokenizer is saved as the tokenizer.json it was read from, byte for byte. */
+static int save_outside(const Tokenizer *tok, const char *path) {
+    AtomicFile af;
+    int rc = atomic_open(&af, path);
+    if (rc) return rc;
+    rc = atomic_write(&af, tok->outside->json, tok->outside->json_bytes);
+    if (rc) atomic_abort(&af);
+    return rc ? rc : atomic_commit(&af);
+}
+
 int tokenizer_save(const Tokenizer *tok, const char *path) {
+    if (tok->outside) return save_outside(tok, path);
     size_t size = HEADER_BYTES + 4 * (size_t)tok->n_merges;
     unsigned char *file = calloc(1, size);
     if (!file) return error_set(ERR_FAILURE, "out of memory writing %s", path);
@@ -413,8 +562,17 @@ int tokenizer_load(Tokenizer **out, const char *path) {
     *out = NULL;
     char *data;
     size_t size;
-    int rc = read_file_max(path, TOKENIZER_MAX_FILE_BYTES, &data, &size);
+    int rc = read_file_max(path, TOKENIZER_MAX_JSON_BYTES, &data, &size);
     if (rc) return rc;
+    if (size < 8 || memcmp(data, TOKENIZER_MAGIC, 8)) {   /* not ours: a tokenizer.json? */
+        size_t at = 0;
+        while (at < size && (data[at] == ' ' || data[at] == '\n' || data[at] == '\t' || data[at] == '\r')) at++;
+        if (at < size && data[at] == '{') return tokenizer_hf_parse(out, data, size, path);
+    }
+    if (size > TOKENIZER_MAX_FILE_BYTES) {
+        free(data);
+        return error_set(ERR_INPUT, "%s: oversized tokenizer file (%zu bytes)", path, size);
+    }
     const unsigned char *file = (const unsigned char *)data;
     int n_merges = 0;
     rc = check_header(file, size, path, &n_merges);
@@ -433,8 +591,8 @@ int tokenizer_load(Tokenizer **out, const char *path) {
 
 int tokenizer_file_hash(const char *path, uint64_t *out) {
     long long size = file_size(path);
-    if (size > TOKENIZER_MAX_FILE_BYTES)   /* hashing a 3 GB file took minutes on a loaded machine */
+    if (size > TOKENIZER_MAX_JSON_BYTES)   /* hashing a 3 GB file took minutes on a loaded machine */
         return error_set(ERR_INPUT, "%s: oversized tokenizer file (%lld bytes, at most %lld)", path, size,
-                         (long long)TOKENIZER_MAX_FILE_BYTES);
+                         (long long)TOKENIZER_MAX_JSON_BYTES);
     return file_content_hash(path, out);
 }

@@ -25,6 +25,8 @@ int tokenizer_decode(const Tokenizer *tok, const uint16_t *ids, long count, char
                      size_t *bytes);
 /* Merge i (0 .. vocab_size - 257) makes token 256 + i from left, right; ERR_INPUT if out of range. */
 int tokenizer_merge_pair(const Tokenizer *tok, int i, int *left, int *right);
+/* An outside tokenizer's tokenizer.json as it was read (bytes long), or NULL for the harness's. */
+const char *tokenizer_outside_json(const Tokenizer *tok, size_t *bytes);
 /* The bytes of one token (not NUL-terminated). */
 const unsigned char *tokenizer_token_bytes(const Tokenizer *tok, int id, int *length);
 #endif

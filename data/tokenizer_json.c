@@ -44,6 +44,8 @@ size_t tokenizer_string_room(const Tokenizer *tok) {
 }
 
 int tokenizer_eos_id(const Tokenizer *tok) {
+    size_t bytes;
+    if (tokenizer_outside_json(tok, &bytes)) return -1;   /* its added tokens are its own */
     for (int i = 0; i + 256 < tokenizer_vocab_size(tok); i++) {
         int left, right, length;
         if (tokenizer_merge_pair(tok, i, &left, &right) || left == 0xff || right == 0xff) return -1;
@@ -210,15 +212,23 @@ static int check_unique(const Tokenizer *tok) {
 
 int tokenizer_json_write(const Tokenizer *tok, const char *dir, int max_length) {
     char path[4096];
-    int rc = check_unique(tok);
-    if (!rc) rc = make_dirs(dir);
+    size_t outside_bytes;
+    int outside = tokenizer_outside_json(tok, &outside_bytes) != NULL;
+    /* an outside tokenizer is written back as it was read (tokenizer_save does that) */
+    int rc = outside ? make_dirs(dir) : check_unique(tok);
+    if (outside) {
+        snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+        if (!rc) rc = tokenizer_save(tok, path);
+        if (rc) return rc;
+    }
+    if (!rc && !outside) rc = make_dirs(dir);
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-    if (!rc) rc = write_tokenizer_json(tok, path);
+    if (!rc && !outside) rc = write_tokenizer_json(tok, path);
     if (rc) return rc;
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
     AtomicFile af;
     if (atomic_open(&af, path)) return ERR_FAILURE;
-    const char *eos = tokenizer_eos_id(tok) >= 0 ? "\"" TOKENIZER_EOS_TEXT "\"" : "null";
+    const char *eos = !outside && tokenizer_eos_id(tok) >= 0 ? "\"" TOKENIZER_EOS_TEXT "\"" : "null";
     fprintf(af.file, "{\"tokenizer_class\":\"PreTrainedTokenizerFast\",\"model_max_length\":%d,"
                      "\"add_bos_token\":false,\"add_eos_token\":false,\"bos_token\":%s,\"eos_token\":%s,"
                      "\"unk_token\":null,\"pad_token\":null,\"clean_up_tokenization_spaces\":false}\n",

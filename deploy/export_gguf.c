@@ -97,6 +97,10 @@ static int tokenizer_pairs(const Tokenizer *tok) { return tokenizer_eos_id(tok) 
 /* pre "gpt-2": the llama.cpp pre-tokenizer nearest data/bpe.c's chunks (the same ids on
  * the held-out text; README "Using the models elsewhere" says where the two differ). */
 static int put_tokenizer(Buf *b, const Tokenizer *tok) {
+    size_t json_bytes;
+    if (tokenizer_outside_json(tok, &json_bytes))   /* its merges and added tokens are not in this form */
+        return error_set(ERR_INPUT, "the model was trained with an outside tokenizer.json, which the GGUF "
+                         "export cannot write (--format hf copies it as it is)");
     int V = tokenizer_vocab_size(tok), eos = tokenizer_eos_id(tok);
     size_t room = tokenizer_string_room(tok);
     char *s = malloc(2 * room), *r = malloc(room);

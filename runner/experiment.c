@@ -2,6 +2,7 @@
 #include "data/corpus_hash.h"
 #include "data/corpus.h"
 #include "data/dataset.h"
+#include "data/tokenizer.h"
 #include "models/memory.h"
 #include "models/model.h"
 #include "kernels/gemm.h"
@@ -94,7 +95,11 @@ static const KeySpec KEYS[] = {
     {"bench", "cold", K_SWITCH, KEY_IDENTITY_IF_BENCH, 1, RS(bench.cold), 0, 1},
     {"bench", "prefetch", K_SWITCH, KEY_IDENTITY_IF_BENCH, 1, RS(bench.prefetch), 0, 1},
     /* the files' content hash goes into the identity, not their paths */
-    {"data", "corpus", K_FILES, ID, 1, RS(data), 0, 0},
+    {"data", "corpus", K_FILES, ID, 1, offsetof(RunSettings, data), offsetof(DataSettings, tokenizer), 0, 0},
+    /* issue 27: an outside tokenizer; its content hash joins the identity only when set, so
+     * that runs stored before the key keep their hashes */
+    {"data", "tokenizer", K_TOKENIZER, KEY_IDENTITY_IF_SET, 1, offsetof(RunSettings, data.tokenizer),
+     sizeof(DataSettings) - offsetof(DataSettings, tokenizer), 0, 0},
 };
 #undef ID
 #undef OP
@@ -233,6 +238,20 @@ static int parse_files(const KeySpec *k, const char *text, DataSettings *data, P
     return 0;
 }
 
+/* [data] tokenizer: loaded here once, so that a file the loader cannot represent stops the
+ * load naming it and its JSON field. */
+static int parse_tokenizer(const KeySpec *k, const char *text, char *path, Problem *pr) {
+    path[0] = 0;   /* DataSettings.tokenizer, EXP_TEXT bytes */
+    if (!text[0] || !strcmp(text, "none")) return 0;
+    if (strlen(text) >= EXP_TEXT)
+        return problem(pr, "[%s] %s: a path of at most %d bytes", k->section, k->key, EXP_TEXT - 1);
+    Tokenizer *tok;
+    if (tokenizer_load(&tok, text)) return problem(pr, "[%s] %s: %s", k->section, k->key, error_message());
+    tokenizer_free(tok);
+    snprintf(path, EXP_TEXT, "%s", text);
+    return 0;
+}
+
 /* A known key: either an entry of KEYS or a model field (index into the field table). */
 typedef struct {
     const KeySpec *spec;
@@ -271,6 +290,7 @@ static int parse_value(const KeyRef *ref, const char *text, RunSettings *s, Prob
     case K_DTYPES: return parse_dtypes(k, text, field, pr);
     case K_WEIGHTS_DTYPES: return parse_weights_dtypes(k, text, field, pr);
     case K_FILES: return parse_files(k, text, field, pr);
+    case K_TOKENIZER: return parse_tokenizer(k, text, field, pr);
     case K_SEED:
         if (parse_seed(text, field))
             return problem(pr, "[%s] %s = '%s': expected a non-negative integer", k->section, k->key, text);
@@ -734,7 +754,9 @@ static int resolve(Parser *p, const int *choice, int seed_index, ResolvedRun *ru
                     "[train] min_lr %g exceeds lr %g%s%s", s->train.min_lr, s->train.lr, *where ? " in run " : "",
                     where);
     if (run_settings_hash_corpus(&s->data))
-        return fail(p, key_line(exp, "data", "corpus", 1), "[data] corpus: %s", error_message());
+        return fail(p, key_line(exp, "data", s->data.tokenizer[0] && error_message()[0] &&
+                                strstr(error_message(), s->data.tokenizer) ? "tokenizer" : "corpus", 1),
+                    "[data] %s", error_message());
     /* a run that could never start (rows overflow, activations beyond this machine's
      * memory) is refused now, not hours into the sweep; tokens below one batch stay a
      * run-time failure, recorded with the run (tests/test_sweep.c relies on one) */
@@ -907,8 +929,8 @@ static void section_fields(Json *out, const RunSettings *s, const char *section,
             snprintf(text, sizeof text, "%llu", (unsigned long long)*(const uint64_t *)field);
             json_raw(j, k->key, text);
             break;
-        case K_FILES: case K_PRESET: case K_RECIPE: case K_EXPERIMENT: case K_INTERNAL:
-            break;   /* the corpus is written by run_settings_json; the rest sets other keys */
+        case K_FILES: case K_TOKENIZER: case K_PRESET: case K_RECIPE: case K_EXPERIMENT: case K_INTERNAL:
+            break;   /* the corpus and tokenizer by run_settings_json; the rest sets other keys */
         }
     }
 }
@@ -930,6 +952,9 @@ int run_settings_hash_corpus(DataSettings *d) {
     rc = corpus_content_hash((const char *const *)files, n_files, &h);
     corpus_files_free(files, n_files);
     if (!rc) snprintf(d->content_hash, sizeof d->content_hash, "%016llx", (unsigned long long)h);
+    d->tokenizer_hash[0] = 0;
+    if (!rc && d->tokenizer[0] && !(rc = tokenizer_file_hash(d->tokenizer, &h)))
+        snprintf(d->tokenizer_hash, sizeof d->tokenizer_hash, "%016llx", (unsigned long long)h);
     return rc;
 }
 
@@ -948,6 +973,7 @@ char *run_settings_json(const RunSettings *s) {
     nested(&j, "measure", finish(&measure));
     json_string(&j, "corpus", s->data.n_files ? "files" : "bible");
     json_string(&j, "corpus_hash", s->data.content_hash);
+    if (s->data.tokenizer[0]) json_string(&j, "tokenizer_hash", s->data.tokenizer_hash);
     return finish(&j);
 }
 

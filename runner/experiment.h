@@ -40,6 +40,8 @@ typedef struct {
     int n_files;                /* 0: the built-in Bible corpus */
     char files[EXP_MAX_FILES][EXP_TEXT];   /* inputs: files, folders, @lists (corpus_expand) */
     char content_hash[17];      /* of the expanded files' bytes (corpus_content_hash), set on load */
+    char tokenizer[EXP_TEXT];   /* a Hugging Face tokenizer.json in place of a learned BPE; "": none */
+    char tokenizer_hash[17];    /* its file's content hash (tokenizer_file_hash), set on load */
 } DataSettings;
 
 /* Everything that determines a run's results. */
@@ -95,6 +97,7 @@ typedef enum {
     K_WEIGHTS_DTYPES,  /* [bench] weights_dtypes: a list of kernels/wquant.h names */
     K_PRECISION,   /* [train] precision: f32 | bf16 (kernels/gemm.h) */
     K_RECIPE,      /* [train] recipe: sets the recipe's keys, applied after the preset */
+    K_TOKENIZER,   /* [data] tokenizer: a tokenizer.json path, checked by loading it */
     K_EXPERIMENT,  /* [experiment] keys: stored in ExperimentConfig, not in RunSettings */
     K_INTERNAL     /* set by the program (a command's flag), never from a file */
 } KeyType;
@@ -132,7 +135,8 @@ int run_settings_recipe(RunSettings *s, const char *name);
  * ram_params metric counts them (the training form; MeKi's table and projector are ROM).
  * ERR_INPUT when that is not within 1..1e13 tokens ([train] tokens' range). */
 int run_settings_tokens_per_param(const ModelConfig *m, float k, long *tokens);
-/* Sets d->content_hash from its files' bytes (the Bible's text without files). */
+/* Sets d->content_hash from its files' bytes (the Bible's text without files), and
+ * d->tokenizer_hash from the tokenizer file's when one is named. */
 int run_settings_hash_corpus(DataSettings *d);
 
 /* The canonical JSON of settings (malloc'd, fixed key order, only the active memory

@@ -38,6 +38,7 @@ static const char *const DOCS[][2] = {
     {"bench.cold", "on: also measure decode with the table's pages dropped from the page cache"},
     {"bench.prefetch", "on: the cold measurement prefetches each token's rows"},
     {"data.corpus", "bible (the default), or files, folders and @lists, comma-separated; hashed by content"},
+    {"data.tokenizer", "a Hugging Face tokenizer.json (byte-level BPE) used in place of learning one; hashed by content (docs/interop.md)"},
     {"model.d_model", "hidden width"},
     {"model.n_layers", "decoder blocks"},
     {"model.n_heads", "query heads"},

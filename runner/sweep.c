@@ -326,7 +326,9 @@ void run_follow(const SweepContext *ctx, const ResolvedRun *run, const char *dat
 /* ---------- the sweep ---------- */
 
 static int same_data(const RunSettings *a, const RunSettings *b) {
-    if (a->model.vocab_size != b->model.vocab_size || a->data.n_files != b->data.n_files) return 0;
+    if (a->model.vocab_size != b->model.vocab_size || a->data.n_files != b->data.n_files ||
+        strcmp(a->data.tokenizer, b->data.tokenizer))
+        return 0;
     for (int i = 0; i < a->data.n_files; i++)
         if (strcmp(a->data.files[i], b->data.files[i])) return 0;
     return 1;
@@ -341,6 +343,7 @@ static int prepare_data(const RunSettings *s, char *dir, size_t size) {
     options.corpus_files = inputs;
     options.n_files = s->data.n_files;
     options.vocab_size = s->model.vocab_size;
+    options.tokenizer = s->data.tokenizer[0] ? s->data.tokenizer : NULL;
     int rc = dataset_prepare(&options, &summary);
     if (rc) {
         char reason[1024];   /* copied: error_set must not read the buffer it writes */

@@ -17,6 +17,8 @@
 #include "models/model.h"
 #include "kernels/gemm.h"
 #include "runner/experiment.h"
+#include "data/tokenizer.h"
+#include "data/tokenizer_json.h"
 #include "kernels/wquant.h"
 #include "util/error.h"
 
@@ -549,6 +551,46 @@ static void test_corpus_content_in_hash(void **state) {
     release(after);
 }
 
+/* A tokenizer.json in temp_dir (the harness's own BPE written in that form), for [data] tokenizer. */
+static const char *outside_tokenizer(void) {
+    static char path[4200];
+    char dir[4150];
+    snprintf(dir, sizeof dir, "%s/outside", temp_dir);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    if (access(path, F_OK) == 0) return path;
+    static const char text[] = "a tiny text to learn a few merges from, a tiny text again and again";
+    Tokenizer *tok;
+    assert_int_equal(tokenizer_train(&tok, (const unsigned char *)text, sizeof text - 1, 270), OK);
+    assert_int_equal(tokenizer_json_write(tok, dir, 64), OK);
+    tokenizer_free(tok);
+    return path;
+}
+
+/* [data] tokenizer: its content hash joins the identity only when set; a file the loader
+ * cannot represent stops the load naming the key and the JSON field. */
+static void test_tokenizer_key(void **state) {
+    char text[8400], bad[4200];
+    ExperimentConfig *base = load_ok(HEAD "[train]\ntokens = 1e5\n");
+    snprintf(text, sizeof text, HEAD "[train]\ntokens = 1e5\n[data]\ntokenizer = %s\n", outside_tokenizer());
+    ExperimentConfig *outside = load_ok(text);
+    if (!strstr(outside->runs[0].config_json, "\"tokenizer_hash\":\""))
+        fail_msg("no tokenizer_hash in %s", outside->runs[0].config_json);
+    if (strstr(base->runs[0].config_json, "tokenizer_hash")) fail_msg("tokenizer_hash in %s", base->runs[0].config_json);
+    assert_string_not_equal(outside->runs[0].hash, base->runs[0].hash);
+    snprintf(bad, sizeof bad, "%s/bad-tokenizer.json", temp_dir);
+    FILE *f = fopen(bad, "w");
+    assert_non_null(f);
+    fputs("{\"model\": {\"type\": \"Unigram\"}}", f);
+    fclose(f);
+    snprintf(text, sizeof text, HEAD "[data]\ntokenizer = %s\n", bad);
+    ExperimentConfig exp;
+    assert_int_equal(experiment_load(&exp, write_ini("bad-tokenizer.ini", text)), ERR_INPUT);
+    if (!strstr(error_message(), ":4: [data] tokenizer: ") || !strstr(error_message(), "bad-tokenizer.json: model.type"))
+        fail_msg("%s", error_message());
+    release(outside);
+    release(base);
+}
+
 /* Case 4 of issue 11: every key of the table has a role; every identity key changed alone
  * changes the run's hash and every operational one leaves it. */
 static void test_every_key_changes_the_hash_or_is_operational(void **state) {
@@ -585,6 +627,7 @@ static void test_every_key_changes_the_hash_or_is_operational(void **state) {
         case K_DTYPES: snprintf(value, sizeof value, "q8"); break;
         case K_WEIGHTS_DTYPES: snprintf(value, sizeof value, "q8_0"); break;
         case K_FILES: snprintf(value, sizeof value, "%s", corpus); break;
+        case K_TOKENIZER: snprintf(value, sizeof value, "%s", outside_tokenizer()); break;
         case K_SEED: snprintf(value, sizeof value, "%llu", (unsigned long long)*(const uint64_t *)field + 1); break;
         case K_PRESET: snprintf(value, sizeof value, "small"); break;
         case K_RECIPE: snprintf(value, sizeof value, "reference"); break;
@@ -688,6 +731,7 @@ int main(void) {
         cmocka_unit_test(test_tokens_per_param),
         cmocka_unit_test(test_hash_covers_results),
         cmocka_unit_test(test_corpus_content_in_hash),
+        cmocka_unit_test(test_tokenizer_key),
         cmocka_unit_test(test_every_key_changes_the_hash_or_is_operational),
         cmocka_unit_test(test_key_table_covers_the_settings),
         cmocka_unit_test(test_model_identity_pinned),

@@ -11,7 +11,7 @@ ROOT=$(pwd)
 WORK=$(mktemp -d /tmp/meki-seeds-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 rm -rf "$OUT"
-for t in safetensors checkpoint romtable tokenizer tokens experiment corpus store args dispatch export wquant tokenizer_json; do
+for t in safetensors checkpoint romtable tokenizer tokens experiment corpus store args dispatch export wquant tokenizer_json tokenizer_hf; do
   mkdir -p "$OUT/$t"
 done
 cd "$WORK"
@@ -25,6 +25,10 @@ printf 'tiny: a b c.\n1:1 Verses, digits 123 and UTF-8 \xc3\xa9\xe2\x80\x94 here
 cp t1.txt t4.txt "$OUT/corpus/"
 cat t1.txt > "$OUT/corpus/two_files"; printf '\0' >> "$OUT/corpus/two_files"; cat t4.txt >> "$OUT/corpus/two_files"
 printf 'one\0two\0three\0four words\n' > "$OUT/corpus/four_files"
+
+# outside tokenizers (Hugging Face tokenizer.json): ByteLevel, and Split + ByteLevel
+python3 "$ROOT/tests/badinput/mkhftok.py" good "$OUT/tokenizer_hf/bytelevel.json"
+python3 "$ROOT/tests/badinput/mkhftok.py" sequence "$OUT/tokenizer_hf/sequence.json"
 
 # prepared data: tokenizers of two sizes, token files
 "$MEKI" data --corpus t1.txt t2.txt t3.txt t4.txt --vocab 256 --out d256 >/dev/null 2>&1

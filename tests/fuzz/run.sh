@@ -17,6 +17,7 @@ max_len() {
     export) echo 100000 ;;
     wquant) echo 2048 ;;
     tokenizer_json) echo 1024 ;;
+    tokenizer_hf) echo 8192 ;;
     store) echo 40000 ;;
     romtable) echo 24576 ;;
     tokens|experiment|corpus) echo 4096 ;;

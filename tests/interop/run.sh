@@ -40,6 +40,26 @@ check "export hf dense" $M export --checkpoint "$T/dense" --format hf --out "$T/
 check "tokenizer.json: HF tokenizers ids and bytes on the held-out text" \
   node tests/interop/tokenizer_check.mjs "$NODE" "$T/hf_dense" $D
 
+# An outside tokenizer (./meki data --tokenizer): a byte-level BPE trained by HF tokenizers
+# itself, on the Bible and on mixed text with non-ASCII (tests/interop/mixed_text.py); the
+# harness's ids must equal both HF libraries' on the prepared train and val text
+bible -f 'Genesis1:1-Revelation22:21' > "$T/bible.txt"
+mkdir -p "$T/mixed"
+$PY tests/interop/mixed_text.py "$T/bible.txt" "$T/mixed" 40
+check "HF tokenizers trains a tokenizer.json (Bible)" node tests/interop/hf_train.cjs "$NODE" "$T/hf_bible.json" "$T/bible.txt"
+check "HF tokenizers trains a tokenizer.json (Bible and mixed text)" \
+  node tests/interop/hf_train.cjs "$NODE" "$T/hf_mixed.json" "$T/bible.txt" "$T"/mixed/*.txt
+check "meki data --tokenizer (Bible)" $M data --tokenizer "$T/hf_bible.json" --out "$T/hfdata_bible"
+check "meki data --tokenizer (mixed text)" $M data --corpus "$T/mixed" --tokenizer "$T/hf_mixed.json" --out "$T/hfdata_mixed"
+# the Bible's tokenizer with add_prefix_space switched on (the JS binding trains without it)
+sed 's/"add_prefix_space":false/"add_prefix_space":true/' "$T/hf_bible.json" > "$T/hf_prefix.json"
+check "meki data --tokenizer (add_prefix_space)" $M data --tokenizer "$T/hf_prefix.json" --out "$T/hfdata_prefix"
+for c in bible mixed prefix; do
+  node tests/interop/hf_tokenizer_check.mjs "$NODE" "$T/hf_$c.json" "$T/hfdata_$c" "outside tokenizer, $c" > "$T/hf.out" 2>&1
+  cat "$T/hf.out"; grep -E '^(PASS|FAIL)' "$T/hf.out" >> "$LOG"
+  [ "$(grep -cE '^(PASS|FAIL)' "$T/hf.out")" -ge 2 ] || fail "outside tokenizer, $c: a verdict for every check"
+done
+
 # GGUF read back by @huggingface/gguf against llama.cpp's names and ggml's type sizes
 for dt in f32 f16 q8_0 q4_0; do
   $M export --checkpoint "$T/dense" --format gguf --dtype $dt --out "$T/dense.$dt.gguf" >/dev/null 2>"$T/out" || cat "$T/out"
