@@ -1,6 +1,7 @@
 /* No file-level circles: a module is X.c with X.h under the source folders (the Makefile's
  * SRC_DIRS); module A depends on module B when a file of A has #include "B.h". The test
- * fails on any cycle of that graph and names its modules and the includes that close it. */
+ * fails on any cycle of that graph and names its modules and the includes that close it.
+ * docs/DESIGN.md's file map names every module of the tree, and only those. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@ typedef struct {
     int n;
     char name[MAX_MODULES][128];              /* "models/meki": path without .c/.h */
     unsigned char dep[MAX_MODULES][MAX_MODULES]; /* dep[a][b]: a includes b's header */
+    unsigned char has_file[MAX_MODULES];          /* a file of it was read (else only included) */
 } Graph;
 
 static int module_index(Graph *g, const char *path) {
@@ -36,6 +38,7 @@ static int module_index(Graph *g, const char *path) {
 /* Adds path (a .c or .h) and the quoted .h includes in its text. */
 static void add_file(Graph *g, const char *path, const char *text) {
     int from = module_index(g, path);
+    g->has_file[from] = 1;
     for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
         const char *p = line;
         while (*p == ' ' || *p == '\t') p++;
@@ -131,15 +134,15 @@ static void test_detector_finds_a_circle(void **state) {
     assert_null(strstr(report, "util/w"));
 }
 
-static void test_no_file_level_circles(void **state) {
-    static Graph g;
-    char *makefile = slurp("Makefile"), report[8192];
+/* Every .c and .h of the source folders, as the build lists them. */
+static void load_tree(Graph *g) {
+    char *makefile = slurp("Makefile");
     assert_non_null(makefile);
     char *line = strstr(makefile, "\nSRC_DIRS := ");
-    assert_non_null(line);   /* the source folders, as the build lists them */
+    assert_non_null(line);
     line += strlen("\nSRC_DIRS := ");
     line[strcspn(line, "\n")] = 0;
-    memset(&g, 0, sizeof g);
+    memset(g, 0, sizeof *g);
     int files = 0;
     for (char *dir = strtok(line, " \t"); dir; dir = strtok(NULL, " \t")) {
         DIR *d = opendir(dir);
@@ -151,7 +154,7 @@ static void test_no_file_level_circles(void **state) {
                 snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
                 char *text = slurp(path);
                 assert_non_null(text);
-                add_file(&g, path, text);
+                add_file(g, path, text);
                 free(text);
                 files++;
             }
@@ -159,6 +162,12 @@ static void test_no_file_level_circles(void **state) {
     }
     free(makefile);
     assert_true(files > 100);   /* the folders were found and read */
+}
+
+static void test_no_file_level_circles(void **state) {
+    static Graph g;
+    char report[8192];
+    load_tree(&g);
     find_cycles(&g, report, sizeof report);
     /* Known and not yet untied: the variant registry's header needs Model and ModelConfig,
      * while config.c fills and checks every variant's block through the registry. */
@@ -176,10 +185,47 @@ static void test_no_file_level_circles(void **state) {
         fail_msg("a listed circle is gone or changed; update KNOWN:\n%s", report);
 }
 
+static void test_design_maps_every_module(void **state) {
+    static Graph g;
+    load_tree(&g);
+    char *design = slurp("docs/DESIGN.md");
+    assert_non_null(design);
+    char *map = strstr(design, "\n## File map\n");
+    assert_non_null(map);
+    map += 1;
+    char *next = strstr(map + 3, "\n## ");
+    if (next) *next = 0;
+    int listed = 0, wrong = 0;
+    for (char *line = map; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        if (strncmp(line, "- `", 3)) continue;
+        char name[128];
+        const char *end = strchr(line + 3, '`');
+        assert_non_null(end);
+        snprintf(name, sizeof name, "%.*s", (int)(end - line - 3), line + 3);
+        int found = -1;
+        for (int i = 0; i < g.n; i++)
+            if (g.has_file[i] && !strcmp(g.name[i], name)) found = i;
+        if (found < 0) { fprintf(stderr, "DESIGN.md's file map lists %s, not in the tree\n", name); wrong++; }
+        listed++;
+    }
+    for (int i = 0; i < g.n; i++) {
+        char entry[160];
+        snprintf(entry, sizeof entry, "\n- `%s`:", g.name[i]);
+        if (g.has_file[i] && !strstr(map - 1, entry)) {
+            fprintf(stderr, "DESIGN.md's file map lacks %s\n", g.name[i]);
+            wrong++;
+        }
+    }
+    free(design);
+    assert_true(listed > 100);
+    assert_int_equal(wrong, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_detector_finds_a_circle),
         cmocka_unit_test(test_no_file_level_circles),
+        cmocka_unit_test(test_design_maps_every_module),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
