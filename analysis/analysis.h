@@ -2,12 +2,13 @@
  * over the views, statistics, findings (paper claim vs this run) and plots. */
 #ifndef ANALYSIS_ANALYSIS_H
 #define ANALYSIS_ANALYSIS_H
-#include "analysis/report.h"   /* ReportOptions */
 #include "analysis/verdict.h"
 #include "runner/store.h"
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
+
+struct ReportOptions;   /* analysis/report.h, which includes nothing of this file */
 
 /* n measured runs, their mean and sample standard deviation (NAN below two runs). */
 typedef struct {
@@ -60,7 +61,7 @@ typedef struct {
 } Finding;
 typedef struct {
     Store *store;               /* the results database, read-only */
-    const ReportOptions *options;
+    const struct ReportOptions *options;
     char plots_dir[4096];
     FILE *body;                 /* the sections, written before the summary that heads them */
     char *body_text;

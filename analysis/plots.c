@@ -2,6 +2,7 @@
  * checked by hand) and runs one of the analysis/ gnuplot scripts on it. gnuplot's messages go to
  * plots/gnuplot.log; a plot that fails is named in the report, never fatal. */
 #include "analysis/analysis.h"
+#include "analysis/report.h"
 #include "util/error.h"
 #include <errno.h>
 #include <fcntl.h>

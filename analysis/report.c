@@ -1,5 +1,6 @@
 /* The report: a header describing where the runs came from, a summary of the paper's
  * findings against this run, then one section per experiment in the paper's order. */
+#include "analysis/report.h"
 #include "analysis/analysis.h"
 #include "util/progress.h"
 #include "util/error.h"

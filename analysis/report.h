@@ -5,7 +5,7 @@
 #ifndef ANALYSIS_REPORT_H
 #define ANALYSIS_REPORT_H
 
-typedef struct {
+typedef struct ReportOptions {
     const char *db_path;        /* results database, e.g. results/meki.db */
     const char *out_dir;        /* report.md and plots/ go here, e.g. results */
     const char *analysis_dir;   /* where views.sql and the *.gp scripts are, e.g. analysis */

@@ -2,6 +2,7 @@
  * at matched ROM), and the one-axis ablations (Tables 3 and 4, Fig. 5, projector, layers).
  * Numbers quoted from the paper are those restated in ../shared/docs/PAPER.md. */
 #include "analysis/analysis.h"
+#include "analysis/report.h"
 #include "util/error.h"
 #include <math.h>
 #include <stdio.h>

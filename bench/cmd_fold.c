@@ -35,7 +35,7 @@ int cmd_fold(int argc, char **argv) {
         {"--checkpoint", ARG_STRING, &checkpoint, "training run folder (checkpoint.safetensors)", 0, 0},
         {"--out", ARG_STRING, &out, "bundle folder to write", 0, 0},
         {"--table-dtype", ARG_STRING, &dtype_text, "ROM table dtypes, comma-separated: f32,f16,bf16,q8_0,q4_0 (q8, q4: aliases; default f32). "
-         "q8_0/q4_0 rows narrower than 32 (or not a multiple of it) are not ggml blocks: one block per row in the harness's own layout (README, Layouts)", 0, 0},
+         "q8_0/q4_0 rows narrower than 32 (or not a multiple of it) are not ggml blocks: one block per row in the harness's own layout (docs/DESIGN.md, Files)", 0, 0},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line", 0, 0},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,

@@ -224,7 +224,8 @@ static int sweep_main(int argc, char **argv, ArgList *files) {
     } else {
         ctx.retry_diverged = retry;
         ctx.measure = measure_run;
-        rc = sweep_run(&ctx, exp, shard_index, shard_count, &summary);
+        /* under mpirun rank 0 hands the pending runs out over the ranks (see sweep_dist.h) */
+        rc = sweep_run(&ctx, exp, shard_index, shard_count, dist_world_active() ? sweep_dist_pending : NULL, &summary);
         print_summary(exp, &summary, json, rc);
     }
     if (!dry) sweep_dist_release();   /* MPI workers stop (or the job ends if rank 0 failed) */

@@ -1,9 +1,12 @@
 /* Internals of the byte-level BPE shared by tokenizer.c and bpe.c; not for other folders. */
 #ifndef DATA_BPE_H
 #define DATA_BPE_H
-#include "data/tokenizer.h"
 #include <stddef.h>
 #include <stdint.h>
+
+/* the tokenizer type, declared here too so that this header need not include tokenizer.h
+ * (tokenizer.c includes this one; C11 allows the repeated typedef) */
+typedef struct Tokenizer Tokenizer;
 
 enum {
     BPE_BYTE_TOKENS = 256,
@@ -26,11 +29,6 @@ size_t gpt2_chunk_length(const unsigned char *text, size_t bytes);
  * depends on the text alone. ERR_FAILURE only when memory runs out. */
 int bpe_learn_merges(const unsigned char *text, size_t bytes, int n_merges, uint16_t (*merges)[2],
                      int *learned);
-
-/* Builds a tokenizer from a merge list; ERR_INPUT naming source when a merge refers to a
- * token not yet defined or tokens grow implausibly long (a crafted file). */
-int tokenizer_from_merges(Tokenizer **out, const uint16_t (*merges)[2], int n_merges,
-                          const char *source);
 
 /* An outside byte-level BPE (a Hugging Face tokenizer.json, data/tokenizer_hf.c) in its own
  * ids. Every array is malloc'd and passes to the tokenizer, which frees it. */

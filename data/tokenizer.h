@@ -12,6 +12,11 @@ typedef struct Tokenizer Tokenizer;
 int tokenizer_train(Tokenizer **out, const unsigned char *text, size_t bytes, int vocab_size);
 int tokenizer_save(const Tokenizer *tok, const char *path);      /* atomic write */
 int tokenizer_load(Tokenizer **out, const char *path);           /* ERR_INPUT on a bad file */
+/* Builds a tokenizer from a merge list (merge i makes token 256 + i); ERR_INPUT naming
+ * source when a merge refers to a token not yet defined or tokens grow implausibly long
+ * (a crafted file). */
+int tokenizer_from_merges(Tokenizer **out, const uint16_t (*merges)[2], int n_merges,
+                          const char *source);
 /* The content hash of a tokenizer file (file_content_hash), refusing by its size alone a
  * file larger than any valid tokenizer. */
 int tokenizer_file_hash(const char *path, uint64_t *out);

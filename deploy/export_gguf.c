@@ -95,7 +95,7 @@ static void kv_bool(Buf *b, const char *k, int v) { unsigned char c = (unsigned 
 static int tokenizer_pairs(const Tokenizer *tok) { return tokenizer_eos_id(tok) >= 0 ? 9 : 5; }
 
 /* pre "gpt-2": the llama.cpp pre-tokenizer nearest data/bpe.c's chunks (the same ids on
- * the held-out text; README "Using the models elsewhere" says where the two differ). */
+ * the held-out text; docs/interop.md says where the two differ). */
 static int put_tokenizer(Buf *b, const Tokenizer *tok) {
     size_t json_bytes;
     if (tokenizer_outside_json(tok, &json_bytes))   /* its merges and added tokens are not in this form */

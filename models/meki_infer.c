@@ -3,11 +3,16 @@
  * inference kernels (kernels/inference.h), so that one decoded token costs matrix-vector
  * products and no OpenMP regions. */
 #include "models/meki_infer.h"
+#include "models/memory.h"
 #include "kernels/inference.h"
 #include "formats/romtable.h"
 #include "util/error.h"
 #include <stdlib.h>
 #include <string.h>
+
+/* The engine runs this for MeKi models only, whose active variant block is MeKi's; read
+ * through the registry so this file needs nothing of models/meki.c. */
+static const MekiConfig *config(const ModelConfig *c) { return memory_config(c, memory_ops(c->memory)); }
 
 static int own_norm(const MekiConfig *k) {
     return k->position == POS_AFTER_ATTN || k->position == POS_AFTER_FFN;
@@ -19,7 +24,7 @@ static int multiplicative(MekiFusion f) { return f == FUSION_MUL_SIGMOID || f ==
 
 int meki_infer_create(MekiInfer *s, const ModelConfig *c, int rows) {
     memset(s, 0, sizeof *s);
-    long n = rows, d = c->d_model, dm = meki_config(c)->d_mem, hidden = d / 2;
+    long n = rows, d = c->d_model, dm = config(c)->d_mem, hidden = d / 2;
     MekiActs *a = &s->a;
     float **wide[] = {&a->in, &a->h, &a->o};
     float **narrow[] = {&a->s, &a->q, &a->mix, &a->r, &a->e, &a->gpre};   /* gact, v: in place */
@@ -54,7 +59,7 @@ int meki_infer_check(const Model *m) {
 /* e[n, m] in training form: alpha * RMSNorm_m(M[x] + beta * G(E[x])). */
 static void expert_unfolded(const ModelConfig *c, const MekiWeights *w, const int32_t *tokens,
                             const float *u, int n, MekiActs *a) {
-    const MekiConfig *k = meki_config(c);
+    const MekiConfig *k = config(c);
     int d = c->d_model, dm = k->d_mem, hidden = d / 2;
     long count = (long)n * dm;
     for (int i = 0; i < n; i++) {
@@ -81,7 +86,7 @@ static void expert_unfolded(const ModelConfig *c, const MekiWeights *w, const in
 void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const uint8_t *const *rom_rows,
                         const float *embedded, const float *in, float *out, int n, MekiInfer *s) {
     const ModelConfig *c = &m->cfg;
-    const MekiConfig *k = meki_config(c);
+    const MekiConfig *k = config(c);
     const MekiState *st = m->memory;
     const MekiWeights *w = &st->w[layer];
     MekiActs *a = &s->a;

@@ -1,10 +1,11 @@
 /* MeKi for the inference engine (infer/engine.c): the module applied to a few rows at
  * known positions, with no training buffers and nothing saved for a backward.
  * Folded models read one row per layer (heap table or ROM table); unfolded models
- * (training form) recompute the expert vector, paying the projector on every token. */
+ * (training form) recompute the expert vector, paying the projector on every token.
+ * It depends on MeKi's types only, never on models/meki.c, whose ops table calls it. */
 #ifndef MODELS_MEKI_INFER_H
 #define MODELS_MEKI_INFER_H
-#include "models/meki.h"
+#include "models/meki_types.h"
 #include "models/model.h"
 
 typedef struct {

@@ -130,16 +130,6 @@ static int by_cost(const void *a, const void *b) {
     return *(const int *)a - *(const int *)b;
 }
 
-static void tally(SweepSummary *s, RunOutcome outcome) {
-    switch (outcome) {
-    case OUTCOME_DONE: s->done++; break;
-    case OUTCOME_SKIPPED: s->skipped++; break;
-    case OUTCOME_BUSY: s->busy++; break;
-    case OUTCOME_FAILED: s->failed++; break;
-    case OUTCOME_DIVERGED: s->diverged++; break;
-    }
-}
-
 static void announce(int rank, const ResolvedRun *run, const RunReport *report) {
     S.finished++;
     if (report->outcome == OUTCOME_DONE)
@@ -208,7 +198,7 @@ static int record_result(int rank, const char *buf, long bytes) {
         rc = store_finish_run(S.ctx->store, run->hash, outcome_name(report.outcome), report.error, curve, h.n_curve,
                               &report.metrics);
     if (rc == OK) {
-        tally(S.summary, report.outcome);
+        sweep_tally(S.summary, report.outcome);
         announce(rank, run, &report);
     }
     free(curve);
@@ -257,6 +247,9 @@ int sweep_dist_pending(const SweepContext *ctx, const ExperimentConfig *exp, con
                 exp->name, n_pending, size / K, K);
     else
         fprintf(stderr, "sweep %s: %d pending runs over %d ranks (rank 0 trains too)\n", exp->name, n_pending, size);
+    SweepContext mine = *ctx;   /* rank 0 answers the others between its own steps */
+    mine.between_steps = sweep_dist_service;
+    mine.before_training = sweep_dist_group_train;
     for (int w = K; w < size && S.rc == OK; w += K) S.rc = dispatch(w);
     while (S.rc == OK) {
         sweep_dist_service();
@@ -266,9 +259,9 @@ int sweep_dist_pending(const SweepContext *ctx, const ExperimentConfig *exp, con
             RunReport report;
             fprintf(stderr, "sweep %s: run %s %s seed %llu on rank 0\n", exp->name, exp->runs[r].hash,
                     exp->runs[r].variant, (unsigned long long)exp->runs[r].settings.train.seed);
-            int rc = run_one(ctx, exp, &exp->runs[r], dirs[r], &report);
+            int rc = run_one(&mine, exp, &exp->runs[r], dirs[r], &report);
             if (rc == OK) {
-                tally(summary, report.outcome);
+                sweep_tally(summary, report.outcome);
                 announce(0, &exp->runs[r], &report);
             } else if (S.rc == OK) {
                 S.rc = rc;
@@ -325,6 +318,8 @@ static int send_result(int index, const RunReport *report, const StepRecord *cur
 }
 
 int sweep_dist_worker(const SweepContext *ctx, const ExperimentConfig *exp) {
+    SweepContext mine = *ctx;   /* a group's first rank: the rest of the group trains with it */
+    mine.before_training = sweep_dist_group_train;
     for (;;) {
         Job job;
         int rc = receive_struct(TAG_JOB, &job, sizeof job);
@@ -337,7 +332,7 @@ int sweep_dist_worker(const SweepContext *ctx, const ExperimentConfig *exp) {
         RunReport report;
         StepRecord *curve;
         long n_curve;
-        run_execute(ctx, &exp->runs[job.index], job.data_dir, &report, &curve, &n_curve);
+        run_execute(&mine, &exp->runs[job.index], job.data_dir, &report, &curve, &n_curve);
         rc = send_result(job.index, &report, curve, n_curve);
         free(curve);
         run_report_free(&report);

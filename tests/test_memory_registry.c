@@ -60,9 +60,9 @@ static void test_report_columns_match_views(void **state) {
 static void test_no_variant_named_outside(void **state) {
     const char *command =
         "grep -rnE 'MEMORY_(MEKI|PLE|ENGRAM)|(Meki|Ple|Engram)(Config|State|Infer|Stream)|"
-        "[.>](meki|ple|engram)[.]|models/(meki|ple|engram|meki_infer)[.]h' "
+        "[.>](meki|ple|engram)[.]|models/(meki|ple|engram|meki_infer|meki_types)[.]h' "
         "--include='*.c' --include='*.h' models runner bench analysis util kernels data train infer deploy formats "
-        "| grep -vE '^models/(meki|meki_infer|ple|engram|bias|memory)[.][ch]:' >&2";
+        "| grep -vE '^models/(meki|meki_infer|meki_types|ple|engram|bias|memory)[.][ch]:' >&2";
     int status = system(command);
     assert_int_not_equal(status, -1);
     assert_int_not_equal(WEXITSTATUS(status), 0);   /* grep -v found no line */

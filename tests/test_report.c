@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "analysis/analysis.h"
+#include "analysis/report.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include <ftw.h>

@@ -187,12 +187,13 @@ const char *dist_train_progress(const DistTrain *d) {
     return text;
 }
 
-void dist_train_result(const DistTrain *d, TrainResult *result) {
-    result->ranks = d->size > 0 ? d->size : 1;
+void dist_train_figures(const DistTrain *d, int *ranks, double *seconds, double *bytes_dense,
+                        double *bytes_sparse) {
+    *ranks = d->size > 0 ? d->size : 1;
     if (d->steps == 0) return;
-    result->comm_seconds = d->seconds / d->steps;
-    result->comm_bytes_dense = d->bytes_dense / d->steps;
-    result->comm_bytes_sparse = d->bytes_sparse / d->steps;
+    *seconds = d->seconds / d->steps;
+    *bytes_dense = d->bytes_dense / d->steps;
+    *bytes_sparse = d->bytes_sparse / d->steps;
 }
 
 void dist_train_close(DistTrain *d) {

@@ -7,7 +7,6 @@
 #define TRAIN_DIST_TRAIN_H
 #include "train/checkpoint.h"
 #include "models/model.h"
-#include "train/train.h"
 
 typedef struct {
     int rank, size, b0, b1, B;  /* this rank's sequences [b0, b1) of B */
@@ -33,7 +32,9 @@ int dist_train_exchange(DistTrain *d, ParamSet *ps);
 int dist_train_agree(int rc);
 /* " | comm 1.2 MB/step (dense 3.4)" for the progress line, "" without MPI. */
 const char *dist_train_progress(const DistTrain *d);
-/* The exchange's figures (per step) into the result; ranks = 1 without MPI. */
-void dist_train_result(const DistTrain *d, TrainResult *result);
+/* The exchange's figures for a training result (train/train.h): ranks (1 without MPI); per
+ * step, when any was taken (else left as they are), seconds and bytes per rank. */
+void dist_train_figures(const DistTrain *d, int *ranks, double *seconds, double *bytes_dense,
+                        double *bytes_sparse);
 void dist_train_close(DistTrain *d);
 #endif

@@ -328,7 +328,8 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
         result->val_loss = final_evaluation(&m, t, &val, B, T, data_dir, result);
         result->final_seconds = now_seconds() - final_start;
     }
-    dist_train_result(&dist, result);
+    dist_train_figures(&dist, &result->ranks, &result->comm_seconds, &result->comm_bytes_dense,
+                       &result->comm_bytes_sparse);
     dist_train_close(&dist);
     result->steps = state.step;
     result->tokens = state.tokens;
