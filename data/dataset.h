@@ -18,6 +18,8 @@ typedef struct {
     int vocab_size;                            /* 256..32768, default 4096 */
     const char *out_dir;                       /* NULL: data_default_dir(...) */
     const char *jsonl_field;                   /* the document of a .jsonl line; NULL: "text" */
+    const char *builtin;                       /* "debian": the corpus of data/debian.h (no files);
+                                                * NULL: the files, or the Bible */
 } DataOptions;
 
 typedef struct {
@@ -34,7 +36,7 @@ int dataset_prepare(const DataOptions *options, DataSummary *summary);
  * complete folder for the same inputs and vocabulary was found and nothing was rebuilt. */
 int dataset_prepare_logged(const DataOptions *options, DataSummary *summary, FILE *log,
                            int *reused);
-/* data/cache/<corpus>-v<vocab>: "bible" for the built-in corpus, else the 16 hex digits of
+/* data/cache/<corpus>-v<vocab>: "bible" or "debian" for the built-in corpora, else the 16 hex digits of
  * corpus_content_hash of the expanded inputs (a run's corpus_hash), so ./meki data and a
  * sweep naming the same files in other ways share one folder. ERR_INPUT naming an input
  * that cannot be expanded or read. */
