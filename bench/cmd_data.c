@@ -45,10 +45,12 @@ static void print_json(const DataSummary *s, int reused, double seconds) {
 
 static int data_main(int argc, char **argv, ArgList *corpus) {
     int vocab = 4096, json = 0;
-    const char *out = NULL, *jsonl_field = NULL;
+    const char *out = NULL, *jsonl_field = NULL, *debian_root = NULL, *debian_sources = NULL;
     const ArgSpec specs[] = {
         {"--corpus", ARG_STRINGS, corpus, "text files (one document each; FILE.jsonl: one a line), folders (their files, recursively, sorted by name; hidden ones skipped) or @LIST (a file naming one input a line, relative to it; # comments); debian: the built-in multi-domain corpus from Debian packages (make corpus-debian); default: the KJV Bible", 0, 0},
         {"--jsonl-field", ARG_STRING, &jsonl_field, "the field holding the document in .jsonl inputs (one JSON object a line; default text)", 0, 0},
+        {"--debian-root", ARG_STRING, &debian_root, "with --corpus debian: the installed Debian tree to read (a chroot; its dpkg database in DIR/var/lib/dpkg; default /)", 0, 0},
+        {"--debian-sources", ARG_STRING, &debian_sources, "with --corpus debian: the sources to read, comma-separated (docs/guide.md lists them; default all)", 0, 0},
         {"--vocab", ARG_INT, &vocab, "BPE vocabulary size, 256..32768 (default 4096)", 256, 32768},
         {"--out", ARG_STRING, &out, "output folder (default data/cache/<corpus>-v<vocab>)", 0, 0},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON object on the last line", 0, 0},
@@ -58,7 +60,8 @@ static int data_main(int argc, char **argv, ArgList *corpus) {
     if (rc) return rc == 1 ? 0 : 2;
     if (out && args_check_out_dir("data", "--out", out)) return 2;
     DataOptions options = {.corpus_files = corpus->items, .n_files = corpus->count,
-                           .vocab_size = vocab, .out_dir = out, .jsonl_field = jsonl_field};
+                           .vocab_size = vocab, .out_dir = out, .jsonl_field = jsonl_field,
+                           .debian_root = debian_root, .debian_sources = debian_sources};
     if (corpus->count == 1 && !strcmp(corpus->items[0], "debian")) {   /* ./debian names a folder */
         options.builtin = "debian";
         options.n_files = 0;

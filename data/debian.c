@@ -160,6 +160,9 @@ typedef struct {
 /* Installed versions of every needed package; ERR_INPUT naming the missing ones. */
 static int check_packages(const char *root, Package *packages, int *n) {
     char flag[PATH_BYTES + 96], command[8192];
+    snprintf(command, sizeof command, "%s/var/lib/dpkg/status", root);
+    if (!file_exists(command))
+        return error_set(ERR_INPUT, "no dpkg database at %s: not an installed Debian tree", command);
     admindir_flag(flag, sizeof flag, root);
     const char *list = debian_packages();
     snprintf(command, sizeof command,
@@ -568,9 +571,9 @@ int debian_corpus_read(Corpus *c, const DebianOptions *o, FILE *log) {
         else if (!p->done) rc = list_files(root, p);
         if (!p->done) all.total += p->n_files;
     }
-    if (!rc && all.total) {
+    if (!rc && all.total) {   /* progress on stderr only when there is a log */
         if (log) fprintf(log, "meki data: converting %d files to text in %s (resumable)\n", all.total, work);
-        progress_begin(&all.progress, "converting", all.total);
+        progress_begin_after(&all.progress, "converting", all.total, log ? 0 : 1e30);
     }
     for (int i = 0; i < n_plans && !rc; i++)
         if (!plans[i].done) rc = convert_source(&plans[i], root, threads, &all, log);
