@@ -442,12 +442,15 @@ static int build(const char *dir, const DataOptions *o, const Corpus *corpus, ui
     char *slash = strrchr(path, '/');
     if (slash && slash != path) *slash = 0;
     int rc = slash && slash != path ? make_dirs(path) : OK;   /* the parent: dir itself comes at the end */
+    SourceShare *shares = calloc((size_t)(corpus->n_sources + 1), sizeof *shares);
+    if (!rc && !shares) rc = error_set(ERR_FAILURE, "out of memory");
     if (!rc) rc = temp_dir_create(temp, sizeof temp, dir);
-    if (rc) return rc;
+    if (rc) {
+        free(shares);
+        return rc;
+    }
     Split split;
     Tokenizer *tok = NULL;
-    SourceShare *shares = calloc((size_t)(corpus->n_sources + 1), sizeof *shares);
-    if (!shares) return error_set(ERR_FAILURE, "out of memory");
     rc = split_corpus(corpus, &split);
     if (!rc) {
         note(log, "%d documents, %d held out: %zu train bytes, %zu val bytes", corpus->count,

@@ -116,7 +116,8 @@ static int shell_quote(char *out, size_t size, const char *text) {
  * *status is its wait status. ERR_FAILURE only when it cannot be started or is too large. */
 static int run_capture(const char *command, char **out, size_t *bytes, int *status) {
     *out = NULL, *bytes = 0;
-    FILE *pipe = popen(command, "r");
+    FILE *pipe = popen(command, "re");   /* close-on-exec: converters started at once by other
+                                          * threads must not hold this pipe open */
     if (!pipe) return error_set(ERR_FAILURE, "cannot run `%s`: %s", command, strerror(errno));
     size_t capacity = 1 << 16;
     char *buffer = malloc(capacity);
@@ -261,7 +262,7 @@ static int list_files(const char *root, Plan *p) {
     if (!rc && p->n_files > 1) qsort(p->files, (size_t)p->n_files, sizeof *p->files, by_string);
     if (!rc && !p->n_files)
         rc = error_set(ERR_INPUT, "source %s: its packages (%s) list no file under %s%s ending in '%s'; has the "
-                       "package's layout changed?", p->source->name, p->packages, root, p->source->under,
+                       "package's layout changed, or does a dpkg path-exclude (/etc/dpkg/dpkg.cfg.d) drop them?", p->source->name, p->packages, root, p->source->under,
                        p->source->suffix);
     return rc;
 }
@@ -474,10 +475,9 @@ static int load_source(const Plan *p, int source, Docs *d, CorpusSource *record)
     return rc;
 }
 
-static int selected(const char *only, const char *name) {
-    if (!only) return 1;
-    size_t n = strlen(name);
-    for (const char *p = only; *p;) {
+/* Whether the comma-separated list holds the name name[0..n). */
+static int list_has(const char *list, const char *name, size_t n) {
+    for (const char *p = list; *p;) {
         const char *comma = strchr(p, ',');
         size_t length = comma ? (size_t)(comma - p) : strlen(p);
         if (length == n && !strncmp(p, name, n)) return 1;
@@ -486,17 +486,20 @@ static int selected(const char *only, const char *name) {
     return 0;
 }
 
+static int selected(const char *only, const char *name) { return !only || list_has(only, name, strlen(name)); }
+
+/* ERR_INPUT naming an entry of the list that is no source (an empty one included). */
 static int check_only(const char *only) {
     if (!only) return OK;
-    for (const char *p = only; *p;) {
+    for (const char *p = only;; p++) {
         const char *comma = strchr(p, ',');
         size_t length = comma ? (size_t)(comma - p) : strlen(p);
         int known = 0;
-        for (int i = 0; i < N_SOURCES; i++) known |= strlen(SOURCES[i].name) == length && !strncmp(p, SOURCES[i].name, length);
-        if (!known) return error_set(ERR_INPUT, "unknown debian source '%.*s'", (int)length, p);
-        p += length + (comma != NULL);
+        for (int i = 0; i < N_SOURCES; i++) known |= list_has(SOURCES[i].name, p, length);
+        if (!known) return error_set(ERR_INPUT, "unknown debian source '%.*s' (docs/guide.md lists them)", (int)length, p);
+        if (!comma) return OK;
+        p = comma;
     }
-    return OK;
 }
 
 /* The corpus from the documents kept: in source order, held out within each source. */

@@ -132,7 +132,7 @@ static int setup(void **state) {
         add_file(source_index("perl"), path, text);
         free(text);
     }
-    add_file(source_index("man"), "/usr/share/man/man1/e.txt", "not a man page: wrong suffix, not listed\n");
+    add_file(source_index("man"), "/usr/share/man/man1/e.txt", "listed by the package, but not ending in .gz: not read\n");
     free(twin_body), free(fortune), free(exact), free(near), free(other);
     return 0;
 }
@@ -294,6 +294,47 @@ static void test_fake_tree(void **state) {
     corpus_free(&c);
 }
 
+/* ./meki data --corpus debian killed (SIGKILL) while converting, then run again: the texts
+ * converted before the kill are kept, not redone, and the result is the corpus a run that
+ * was never killed makes. */
+static void test_killed_run_resumes(void **state) {
+    const char *meki = getenv("MEKI_BIN") ? getenv("MEKI_BIN") : "./meki";
+    char bin[1024], command[4096];
+    assert_non_null(realpath(meki, bin));
+    char path[200];
+    for (int p = 0; p < 60; p++) {   /* man pages, about 0.1 s each to render */
+        char *text = words_text(100 + (uint64_t)p, 150);
+        snprintf(path, sizeof path, "/usr/share/man/man5/k%02d.5.gz", p);
+        add_file(source_index("man"), path, text);
+        free(text);
+    }
+    snprintf(command, sizeof command,
+             "cd %s && rm -rf data && (%s data --corpus debian --debian-root %s --debian-sources man --vocab 300 "
+             "--out killed >/dev/null 2>&1 & pid=$!; "
+             "for i in $(seq 600); do n=$(ls data/cache/debian-work/man-*/ 2>/dev/null | grep -c '^0.*txt$'); "
+             "[ \"$n\" -ge 5 ] && break; sleep 0.05; done; kill -KILL $pid; wait $pid; "
+             "ls data/cache/debian-work/man-*/ | grep -c '^0.*txt$' > converted; "
+             "test ! -e data/cache/debian-work/man-*/names.txt && test ! -e killed/summary.txt)",
+             root, bin, fake);
+    assert_int_equal(system(command), 0);
+    char counted[600], *text;
+    size_t bytes;
+    snprintf(counted, sizeof counted, "%s/converted", root);
+    assert_int_equal(read_file(counted, &text, &bytes), OK);
+    int converted = atoi(text);
+    free(text);
+    assert_true(converted >= 5 && converted < 63);   /* killed part way */
+    snprintf(command, sizeof command,
+             "cd %s && touch -d '2001-01-01' data/cache/debian-work/man-*/000000.txt && "
+             "%s data --corpus debian --debian-root %s --debian-sources man --vocab 300 --out killed >/dev/null 2>&1 && "
+             "test \"$(stat -c %%Y data/cache/debian-work/man-*/000000.txt)\" = \"$(date -d 2001-01-01 +%%s)\" && "
+             "mv data resumed-data && %s data --corpus debian --debian-root %s --debian-sources man --vocab 300 "
+             "--out fresh >/dev/null 2>&1 && grep fingerprint killed/summary.txt > a && "
+             "grep fingerprint fresh/summary.txt > b && cmp a b && rm -rf data && mv resumed-data data",
+             root, bin, fake, bin, fake);
+    assert_int_equal(system(command), 0);
+}
+
 static void test_missing_package(void **state) {
     write_status("w3m");
     DebianOptions o = {.root = fake, .work_dir = work, .only = "gcide"};
@@ -344,6 +385,8 @@ static void test_mixture_record(void **state) {
     assert_true(val > 0);
     free(text);
     /* an unknown source is refused before any work */
+    o.debian_sources = "gcide,,man";   /* an empty name */
+    assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), ERR_INPUT);
     o.debian_sources = "gcide,bogus";
     assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), ERR_INPUT);
     assert_non_null(strstr(error_message(), "bogus"));
@@ -355,6 +398,7 @@ int main(void) {
         cmocka_unit_test(test_boilerplate),
         cmocka_unit_test(test_makefile_lists_the_packages),
         cmocka_unit_test(test_fake_tree),
+        cmocka_unit_test(test_killed_run_resumes),
         cmocka_unit_test(test_missing_package),
         cmocka_unit_test(test_mixture_record),
     };
