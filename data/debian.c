@@ -318,9 +318,11 @@ static int convert_one(const Plan *p, const char *root, int i, int *failed) {
     if (file_exists(path)) return OK;
     snprintf(full, sizeof full, "%s%s", root, p->files[i]);
     if (!shell_quote(quoted, sizeof quoted, full)) return error_set(ERR_INPUT, "path too long: %s", full);
-    snprintf(command, sizeof command, COMMANDS[p->source->convert], quoted);
-    size_t at = strlen(command);
-    snprintf(command + at, sizeof command - at, " 2>/dev/null");
+    /* every command of the pipeline quiet (troff's warnings), not only the last; the
+     * cache key holds the command without this wrapper */
+    char inner[5 * PATH_BYTES - 32];
+    snprintf(inner, sizeof inner, COMMANDS[p->source->convert], quoted);
+    snprintf(command, sizeof command, "(%s) 2>/dev/null", inner);
     char *text;
     size_t bytes;
     int status, rc = run_capture(command, &text, &bytes, &status);
