@@ -26,7 +26,15 @@ endif
 
 DEPS_APT := build-essential pkg-config libopenblas-openmp-dev libsqlite3-dev sqlite3 gnuplot-nox \
             libcmocka-dev libinih-dev bible-kjv openmpi-bin libopenmpi-dev \
-            clang libclang-rt-14-dev libomp-dev libgsl-dev libdnnl-dev python3
+            clang libclang-rt-14-dev libomp-dev libgsl-dev libdnnl-dev python3 \
+            w3m man-db groff-base bsdextrautils
+# The built-in Debian corpus (./meki data --corpus debian; data/debian.c lists the same
+# packages, tests/test_debian.c checks): about 400 MB of packages, so not in DEPS_APT.
+DEPS_CORPUS := bible-kjv bsdextrautils cmake-doc debian-faq debian-handbook debian-policy \
+            debian-reference-en developers-reference dict-devil dict-foldoc dict-gcide dict-wn \
+            erlang-doc fortunes git-doc gnu-standards groff-base gzip jargon-text linux-doc-6.1 \
+            man-db manpages manpages-dev maxima-doc nodejs-doc octave-doc perl perl-doc \
+            postgresql-doc-15 python-django-doc python-scipy-doc python3.11-doc w3m bash-doc
 SRC_DIRS := util kernels formats data models train infer deploy runner analysis bench
 # MPI's headers for util/dist.c alone; libmpi itself is dlopen'ed under a launcher.
 MPI_INC  := $(shell pkg-config --cflags ompi-c 2>/dev/null || echo -I/usr/lib/x86_64-linux-gnu/openmpi/include)
@@ -37,7 +45,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 MEKI     := meki$(if $(SANITIZE),-san)
 
-.PHONY: all deps build docs data test test-sanitize test-interop test-slurm fuzz bench-mpi bench-decode bench-peers reproduce report bench clean
+.PHONY: all deps build docs data corpus-debian test test-sanitize test-interop test-slurm fuzz bench-mpi bench-decode bench-peers reproduce report bench clean
 
 # make reproduce [SCALE=quick|cluster] [LAUNCH=...]: every experiment file into one database,
 # then the report. Finished runs are skipped and an interrupted run resumes, so it can be
@@ -95,6 +103,15 @@ $(BUILD)/tests/%: tests/%.c $(LIB_OBJ)
 
 data: build
 	./meki data
+
+# The Debian corpus: installs its packages (as root), then prepares it (resumable; nice'd).
+corpus-debian: build
+	@missing=""; for p in $(DEPS_CORPUS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	nice ./meki data --corpus debian
 
 # docs/reference.md from the program's own flag and key tables (tests/test_docs.c checks it)
 docs: build

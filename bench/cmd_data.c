@@ -62,8 +62,9 @@ static int prepare_shards(const ArgList *train, const ArgList *val, const char *
 static int data_main(int argc, char **argv, ArgList *corpus, ArgList *shards, ArgList *val_shards) {
     int vocab = 0, json = 0, verify = 0;
     const char *out = NULL, *jsonl_field = NULL, *shard_format = "llmc", *tokenizer = NULL;
+    const char *debian_root = NULL, *debian_sources = NULL;
     const ArgSpec specs[] = {
-        {"--corpus", ARG_STRINGS, corpus, "text files (one document each; FILE.jsonl: one a line), folders (their files, recursively, sorted by name; hidden ones skipped) or @LIST (a file naming one input a line, relative to it; # comments); default: the KJV Bible", 0, 0},
+        {"--corpus", ARG_STRINGS, corpus, "text files (one document each; FILE.jsonl: one a line), folders (their files, recursively, sorted by name; hidden ones skipped) or @LIST (a file naming one input a line, relative to it; # comments); debian: the built-in multi-domain corpus from Debian packages (make corpus-debian); default: the KJV Bible", 0, 0},
         {"--jsonl-field", ARG_STRING, &jsonl_field, "the field holding the document in .jsonl inputs (one JSON object a line; default text)", 0, 0},
         {"--tokenizer", ARG_STRING, &tokenizer, "a Hugging Face tokenizer.json (byte-level BPE) used in place of learning a BPE; --vocab is then ignored (docs/interop.md)", 0, 0},
         {"--vocab", ARG_INT, &vocab, "BPE vocabulary size, 256..32768 (default 4096); with --shards the ids' vocabulary, 256..65536 (default 50257, GPT-2's)", 256, 65536},
@@ -71,6 +72,8 @@ static int data_main(int argc, char **argv, ArgList *corpus, ArgList *shards, Ar
         {"--val-shards", ARG_STRINGS, val_shards, "the held-out shards that go with --shards (copied into the folder's val.tok)", 0, 0},
         {"--shard-format", ARG_STRING, &shard_format, "llmc (256 int32 header, magic 20240520, uint16 ids; default) | raw (nanoGPT's uint16 .bin)", 0, 0},
         {"--verify", ARG_FLAG, &verify, "read every token file of the folder whole again, even when it looks unchanged", 0, 0},
+        {"--debian-root", ARG_STRING, &debian_root, "with --corpus debian: the installed Debian tree to read (a chroot; its dpkg database in DIR/var/lib/dpkg; default /)", 0, 0},
+        {"--debian-sources", ARG_STRING, &debian_sources, "with --corpus debian: the sources to read, comma-separated (docs/guide.md lists them; default all)", 0, 0},
         {"--out", ARG_STRING, &out, "output folder (default data/cache/<corpus>-v<vocab>)", 0, 0},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON object on the last line", 0, 0},
     };
@@ -96,7 +99,11 @@ static int data_main(int argc, char **argv, ArgList *corpus, ArgList *shards, Ar
     }
     DataOptions options = {.corpus_files = corpus->items, .n_files = corpus->count,
                            .vocab_size = vocab, .out_dir = out, .jsonl_field = jsonl_field,
-                           .verify = verify, .tokenizer = tokenizer};
+                           .verify = verify, .tokenizer = tokenizer, .debian_root = debian_root, .debian_sources = debian_sources};
+    if (corpus->count == 1 && !strcmp(corpus->items[0], "debian")) {   /* ./debian names a folder */
+        options.builtin = "debian";
+        options.n_files = 0;
+    }
     DataSummary summary;
     int reused = 0;
     double start = now_seconds();

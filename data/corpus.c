@@ -18,6 +18,10 @@ enum { PIECE_BYTES = 65536, MIN_SPLIT_BYTES = 64 };
 
 void corpus_free(Corpus *c) {
     for (int i = 0; i < c->count; i++) free(c->names[i]);
+    for (int i = 0; i < c->n_sources; i++) free(c->sources[i].name), free(c->sources[i].packages);
+    free(c->sources);
+    free(c->doc_source);
+    free(c->held_out);
     free(c->names);
     free(c->starts);
     free(c->lengths);
@@ -29,6 +33,10 @@ int corpus_held_out(int index, int count) {
     long k = (count + 10) / 20 > 0 ? (count + 10) / 20 : 1, phase = count / 2;
     /* exactly k indices make floor((i * k + phase) / count) step up */
     return ((index + 1) * k + phase) / count != (index * k + phase) / count;
+}
+
+int corpus_document_held_out(const Corpus *c, int i) {
+    return c->held_out ? c->held_out[i] : corpus_held_out(i, c->count);
 }
 
 static int out_of_memory(void) { return error_set(ERR_FAILURE, "out of memory reading the corpus"); }
@@ -74,6 +82,15 @@ static int end_document(Corpus *c, size_t *capacity, size_t start, const char *n
     c->lengths[c->count] = c->bytes - start;
     c->names[c->count++] = copy;
     return OK;
+}
+
+int corpus_add_document(Corpus *c, size_t *capacity, const char *text, size_t bytes, const char *name) {
+    size_t start = c->bytes;
+    if ((long long)(start + bytes + 1) > CORPUS_MAX_BYTES)
+        return error_set(ERR_INPUT, "the corpus passes its limit of %lld bytes at %s", (long long)CORPUS_MAX_BYTES,
+                         name);
+    int rc = append_text(c, capacity, text, bytes);
+    return rc ? rc : end_document(c, capacity, start, name, strlen(name));
 }
 
 /* ---- the Bible ---- */

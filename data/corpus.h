@@ -7,6 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A source of a multi-source corpus (the Debian one): its documents are held out apart
+ * from the others', and the summary records its share. */
+typedef struct {
+    char *name;               /* "gcide" */
+    char *packages;           /* "dict-gcide 0.48.5+nmu2", the Debian packages and versions */
+    int files, dropped_exact, dropped_near, dropped_short;
+} CorpusSource;
+
 typedef struct {
     char *text;               /* all documents back to back */
     size_t bytes;
@@ -15,6 +23,12 @@ typedef struct {
     int count, capacity;
     uint64_t fingerprint;     /* hash of the kind of corpus and every byte, files apart; not
                                * the paths: one corpus named two ways is one corpus */
+    /* a multi-source corpus (else NULL and 0): the source of each document, and which are
+     * held out (corpus_held_out applied within each source) */
+    int *doc_source;
+    unsigned char *held_out;
+    CorpusSource *sources;
+    int n_sources;
 } Corpus;
 
 /* Runs `bible -f ...` (Debian's bible-kjv); ERR_FAILURE naming the package if missing. */
@@ -51,4 +65,10 @@ void corpus_files_free(char **files, int n_files);
 /* Whether document index (of count >= 2) is held out: round(count / 20) documents, at
  * least one, evenly spaced and starting mid-corpus, so the split depends on count alone. */
 int corpus_held_out(int index, int count);
+/* Whether document i of the corpus is held out: per source when it has sources. */
+int corpus_document_held_out(const Corpus *corpus, int i);
+/* Appends one document (its text gets a final newline if it lacks one); for builders of
+ * corpora outside corpus.c. *capacity is the text's allocation, 0 at first. */
+int corpus_add_document(Corpus *corpus, size_t *capacity, const char *text, size_t bytes,
+                        const char *name);
 #endif

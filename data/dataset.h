@@ -27,6 +27,11 @@ typedef struct {
     /* a Hugging Face tokenizer.json (byte-level BPE, data/tokenizer_hf.c) used in place of a
      * BPE learned here, vocab_size then ignored; NULL: learn one */
     const char *tokenizer;
+    const char *builtin;                       /* "debian": the corpus of data/debian.h (no files);
+                                                * NULL: the files, or the Bible */
+    const char *debian_root;                   /* builtin "debian": the installed tree to read
+                                                * (a chroot); NULL: / */
+    const char *debian_sources;                /* its sources, comma-separated; NULL: all */
 } DataOptions;
 
 typedef struct {
@@ -45,7 +50,7 @@ int dataset_prepare(const DataOptions *options, DataSummary *summary);
  * complete folder for the same inputs and vocabulary was found and nothing was rebuilt. */
 int dataset_prepare_logged(const DataOptions *options, DataSummary *summary, FILE *log,
                            int *reused);
-/* data/cache/<corpus>-v<vocab>: "bible" for the built-in corpus, else the 16 hex digits of
+/* data/cache/<corpus>-v<vocab>: "bible" or "debian" for the built-in corpora, else the 16 hex digits of
  * corpus_content_hash of the expanded inputs (a run's corpus_hash), so ./meki data and a
  * sweep naming the same files in other ways share one folder; with an outside tokenizer
  * data/cache/<corpus>-hf<16 hex digits of its file's content hash>. ERR_INPUT naming an
