@@ -12,7 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Bump when a converter command or the work folder layout changes: old conversions are redone. */
+/* Bump when a converter command, the work folder layout or the cleaning changes: old
+ * conversions are redone, and sweeps naming the corpus get new run identities. */
 enum { DEBIAN_FORMAT = 1, PATH_BYTES = 4096 };
 #define CONVERTED_MAX (256LL << 20)
 
@@ -537,6 +538,21 @@ static int build_corpus(Corpus *c, const Docs *d, const unsigned char *dropped, 
     c->n_sources = n_sources;
     c->fingerprint = fingerprint;
     return rc;
+}
+
+int debian_identity(const char *root, uint64_t *hash) {
+    Package packages[128];
+    int n = 0, rc = check_packages(root ? root : "", packages, &n);
+    if (rc) return rc;
+    unsigned char format[4];
+    store_u32(format, DEBIAN_FORMAT);
+    uint64_t h = checksum_bytes(format, sizeof format);
+    for (int i = 0; i < n; i++) {
+        h = checksum_update(h, packages[i].name, strlen(packages[i].name) + 1);
+        h = checksum_update(h, packages[i].version, strlen(packages[i].version) + 1);
+    }
+    *hash = h;
+    return OK;
 }
 
 int debian_corpus_read(Corpus *c, const DebianOptions *o, FILE *log) {

@@ -13,6 +13,7 @@
 #ifndef DATA_DEBIAN_H
 #define DATA_DEBIAN_H
 #include "data/corpus.h"
+#include <stdint.h>
 #include <stdio.h>
 
 enum { DEBIAN_PIECE = 65536, DEBIAN_PIECE_MAX = 131072, DEBIAN_MIN_DOC = 200 };
@@ -33,6 +34,10 @@ const char *debian_source_packages(int i);
 /* Every package the corpus needs, sources' and converters', space-separated, sorted. */
 const char *debian_packages(void);
 
+/* What names the corpus before it is built (a sweep's run identity): the installed versions
+ * of every package it reads and DEBIAN_FORMAT (bumped when conversion or cleaning changes).
+ * ERR_INPUT naming missing packages, as debian_corpus_read. root NULL or "": /. */
+int debian_identity(const char *root, uint64_t *hash);
 /* Builds the corpus (sources and held-out marks set). Missing packages: ERR_INPUT naming
  * them and the command that installs them. Progress lines go to log (may be NULL). */
 int debian_corpus_read(Corpus *corpus, const DebianOptions *options, FILE *log);

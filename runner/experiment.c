@@ -2,6 +2,7 @@
 #include "data/corpus_hash.h"
 #include "data/corpus.h"
 #include "data/dataset.h"
+#include "data/debian.h"
 #include "data/tokenizer.h"
 #include "models/memory.h"
 #include "models/model.h"
@@ -221,7 +222,12 @@ static int parse_weights_dtypes(const KeySpec *k, const char *text, unsigned *ma
  * expanded here once so that an empty folder or a bad list line stops the load. */
 static int parse_files(const KeySpec *k, const char *text, DataSettings *data, Problem *pr) {
     data->n_files = 0;
+    data->builtin[0] = 0;
     if (!strcmp(text, "bible")) return 0;
+    if (!strcmp(text, "debian")) {   /* the built-in multi-domain corpus; a folder: ./debian */
+        snprintf(data->builtin, sizeof data->builtin, "debian");
+        return 0;
+    }
     int commas = 0;
     for (const char *c = text; *c; c++) commas += *c == ',';
     if (commas >= EXP_MAX_FILES)
@@ -943,6 +949,14 @@ int run_settings_hash_corpus(DataSettings *d) {
     int n_files;
     uint64_t h;
     for (int i = 0; i < d->n_files; i++) inputs[i] = d->files[i];
+    if (d->builtin[0]) {   /* named before it is built: by its packages' versions */
+        int rc = debian_identity(NULL, &h);
+        if (!rc) snprintf(d->content_hash, sizeof d->content_hash, "%016llx", (unsigned long long)h);
+        d->tokenizer_hash[0] = 0;
+        if (!rc && d->tokenizer[0] && !(rc = tokenizer_file_hash(d->tokenizer, &h)))
+            snprintf(d->tokenizer_hash, sizeof d->tokenizer_hash, "%016llx", (unsigned long long)h);
+        return rc;
+    }
     if (d->n_files == 1 && dataset_shard_folder(inputs[0], &h)) {   /* its shards' identity */
         snprintf(d->content_hash, sizeof d->content_hash, "%016llx", (unsigned long long)h);
         return OK;
@@ -971,7 +985,7 @@ char *run_settings_json(const RunSettings *s) {
     section_fields(&measure, s, "eval", 0);
     section_fields(&measure, s, "bench", s->bench.table_dtypes != 0);
     nested(&j, "measure", finish(&measure));
-    json_string(&j, "corpus", s->data.n_files ? "files" : "bible");
+    json_string(&j, "corpus", s->data.builtin[0] ? s->data.builtin : s->data.n_files ? "files" : "bible");
     json_string(&j, "corpus_hash", s->data.content_hash);
     if (s->data.tokenizer[0]) json_string(&j, "tokenizer_hash", s->data.tokenizer_hash);
     return finish(&j);

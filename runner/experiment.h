@@ -37,7 +37,8 @@ typedef struct {
 } BenchSettings;
 
 typedef struct {
-    int n_files;                /* 0: the built-in Bible corpus */
+    int n_files;                /* 0: a built-in corpus: the Bible, or builtin */
+    char builtin[16];           /* "debian" (data/debian.h, [data] corpus = debian); "": none */
     char files[EXP_MAX_FILES][EXP_TEXT];   /* inputs: files, folders, @lists (corpus_expand) */
     char content_hash[17];      /* of the expanded files' bytes (corpus_content_hash), set on load */
     char tokenizer[EXP_TEXT];   /* a Hugging Face tokenizer.json in place of a learned BPE; "": none */
@@ -135,7 +136,8 @@ int run_settings_recipe(RunSettings *s, const char *name);
  * ram_params metric counts them (the training form; MeKi's table and projector are ROM).
  * ERR_INPUT when that is not within 1..1e13 tokens ([train] tokens' range). */
 int run_settings_tokens_per_param(const ModelConfig *m, float k, long *tokens);
-/* Sets d->content_hash from its files' bytes (the Bible's text without files), and
+/* Sets d->content_hash from its files' bytes (the Bible's text without files; for the
+ * Debian corpus its packages' versions, debian_identity), and
  * d->tokenizer_hash from the tokenizer file's when one is named. */
 int run_settings_hash_corpus(DataSettings *d);
 

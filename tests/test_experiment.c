@@ -17,6 +17,7 @@
 #include "models/model.h"
 #include "kernels/gemm.h"
 #include "runner/experiment.h"
+#include "data/debian.h"
 #include "data/tokenizer.h"
 #include "data/tokenizer_json.h"
 #include "kernels/wquant.h"
@@ -189,6 +190,37 @@ static void test_corpus_inputs(void **state) {
     snprintf(where, sizeof where, "%s:2: ", list);
     assert_non_null(strstr(error_message(), where));
     free(exp);
+}
+
+/* [data] corpus = debian: the built-in corpus, named before it is built by its packages'
+ * versions (debian_identity); without the packages the load stops naming the key and how to
+ * install them. Its identity differs from the Bible's. */
+static void test_debian_corpus(void **state) {
+    (void)state;
+    uint64_t h;
+    int installed = debian_identity(NULL, &h) == OK;
+    error_clear();
+    ExperimentConfig *exp = malloc(sizeof *exp);
+    int rc = experiment_load(exp, write_ini("debian.ini", HEAD "[data]\ncorpus = debian\n"));
+    if (!installed) {
+        assert_int_equal(rc, ERR_INPUT);
+        assert_non_null(strstr(error_message(), ":4: [data] "));
+        assert_non_null(strstr(error_message(), "make corpus-debian"));
+        free(exp);
+        return;
+    }
+    assert_int_equal(rc, OK);
+    const DataSettings *d = &exp->runs[0].settings.data;
+    assert_string_equal(d->builtin, "debian");
+    assert_int_equal(d->n_files, 0);
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+    assert_string_equal(d->content_hash, hex);
+    assert_non_null(strstr(exp->runs[0].config_json, "\"corpus\":\"debian\""));
+    ExperimentConfig *bible = load_ok(HEAD "[data]\ncorpus = bible\n");
+    assert_string_not_equal(bible->runs[0].hash, exp->runs[0].hash);
+    release(bible);
+    release(exp);
 }
 
 static void test_long_line(void **state) {
@@ -717,6 +749,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_corpus_inputs),
+        cmocka_unit_test(test_debian_corpus),
         cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_preset_then_overrides),
