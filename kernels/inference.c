@@ -44,6 +44,44 @@ static void rows_dot(const float *w, int n, int C, const float *x, float *sums) 
     }
     for (int r = 0; r < n; r++) sums[r] = _mm512_reduce_add_ps(_mm512_add_ps(a[r][0], a[r][1]));
 }
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+static float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+/* The AVX-512 kernel's shape at 8 floats (AVX2 machines, and valgrind, which has no AVX-512:
+ * its instruction counts then resemble a vector build's, not a scalar one's). */
+static void rows_dot(const float *w, int n, int C, const float *x, float *sums) {
+    __m256 a[BLOCK][2];
+    for (int r = 0; r < BLOCK; r++) a[r][0] = a[r][1] = _mm256_setzero_ps();
+    int c = 0;
+    if (n == BLOCK) {
+        const float *w0 = w, *w1 = w + C, *w2 = w + 2 * (size_t)C, *w3 = w + 3 * (size_t)C;
+        for (; c + 16 <= C; c += 16) {
+            __m256 x0 = _mm256_loadu_ps(x + c), x1 = _mm256_loadu_ps(x + c + 8);
+            a[0][0] = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + c), x0, a[0][0]);
+            a[1][0] = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + c), x0, a[1][0]);
+            a[2][0] = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + c), x0, a[2][0]);
+            a[3][0] = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + c), x0, a[3][0]);
+            a[0][1] = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + c + 8), x1, a[0][1]);
+            a[1][1] = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + c + 8), x1, a[1][1]);
+            a[2][1] = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + c + 8), x1, a[2][1]);
+            a[3][1] = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + c + 8), x1, a[3][1]);
+        }
+    }
+    for (; c < C; c += 8) {   /* the tail, and blocks of fewer rows, masked */
+        int left = C - c < 8 ? C - c : 8;
+        __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256 xv = _mm256_maskload_ps(x + c, m);
+        for (int r = 0; r < n; r++)
+            a[r][0] = _mm256_fmadd_ps(_mm256_maskload_ps(w + (size_t)r * C + c, m), xv, a[r][0]);
+    }
+    for (int r = 0; r < n; r++) sums[r] = hsum256(_mm256_add_ps(a[r][0], a[r][1]));
+}
 #else
 static void rows_dot(const float *w, int n, int C, const float *x, float *sums) {
     for (int r = 0; r < n; r++) {
