@@ -17,12 +17,27 @@ enum { BLOCK = 4 };
 #ifdef __AVX512F__
 #include <immintrin.h>
 
-/* n <= BLOCK rows of w (stride C) against x; two accumulators per row, 16 floats each. */
-static void rows_dot(const float *w, int n, int C, const float *x, float *sums) {
+/* n < BLOCK rows of w (stride C) against x (a group's last block), masked. */
+static void rows_dot_few(const float *w, int n, int C, const float *x, float *sums) {
+    for (int r = 0; r < n; r++) {
+        __m512 a = _mm512_setzero_ps();
+        for (int c = 0; c < C; c += 16) {
+            __mmask16 m = C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1);
+            a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w + (size_t)r * C + c), _mm512_maskz_loadu_ps(m, x + c), a);
+        }
+        sums[r] = _mm512_reduce_add_ps(a);
+    }
+}
+
+/* BLOCK rows of w (stride C) against x; two accumulators per row, 16 floats each. Every
+ * index is a constant, so the accumulators stay in registers (a loop to a runtime row count
+ * kept them on the stack: a load and a store per FMA, which made a narrow matrix's rows,
+ * MeKi's output product, cost 2.6 instructions per multiply-add). */
+static void rows_dot4(const float *w, int C, const float *x, float *sums) {
     __m512 a[BLOCK][2];
     for (int r = 0; r < BLOCK; r++) a[r][0] = a[r][1] = _mm512_setzero_ps();
     int c = 0;
-    if (n == BLOCK) {
+    {
         const float *w0 = w, *w1 = w + C, *w2 = w + 2 * (size_t)C, *w3 = w + 3 * (size_t)C;
         for (; c + 32 <= C; c += 32) {
             __m512 x0 = _mm512_loadu_ps(x + c), x1 = _mm512_loadu_ps(x + c + 16);
@@ -36,13 +51,22 @@ static void rows_dot(const float *w, int n, int C, const float *x, float *sums) 
             a[3][1] = _mm512_fmadd_ps(_mm512_loadu_ps(w3 + c + 16), x1, a[3][1]);
         }
     }
-    for (; c < C; c += 16) {   /* the tail, and blocks of fewer rows, masked */
+    for (; c < C; c += 16) {   /* the tail, masked */
         __mmask16 m = C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1);
         __m512 xv = _mm512_maskz_loadu_ps(m, x + c);
-        for (int r = 0; r < n; r++)
+        for (int r = 0; r < BLOCK; r++)
             a[r][0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w + (size_t)r * C + c), xv, a[r][0]);
     }
-    for (int r = 0; r < n; r++) sums[r] = _mm512_reduce_add_ps(_mm512_add_ps(a[r][0], a[r][1]));
+    {   /* the four rows reduced together: a third of four reductions' work */
+        __m512 s0 = _mm512_add_ps(a[0][0], a[0][1]), s1 = _mm512_add_ps(a[1][0], a[1][1]);
+        __m512 s2 = _mm512_add_ps(a[2][0], a[2][1]), s3 = _mm512_add_ps(a[3][0], a[3][1]);
+        __m512 t01 = _mm512_add_ps(_mm512_unpacklo_ps(s0, s1), _mm512_unpackhi_ps(s0, s1));
+        __m512 t23 = _mm512_add_ps(_mm512_unpacklo_ps(s2, s3), _mm512_unpackhi_ps(s2, s3));
+        __m512 u = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t01), _mm512_castps_pd(t23))),
+                                 _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t01), _mm512_castps_pd(t23))));
+        __m256 v = _mm256_add_ps(_mm512_castps512_ps256(u), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1)));
+        _mm_storeu_ps(sums, _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
+    }
 }
 #elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -55,11 +79,26 @@ static float hsum256(__m256 v) {
 
 /* The AVX-512 kernel's shape at 8 floats (AVX2 machines, and valgrind, which has no AVX-512:
  * its instruction counts then resemble a vector build's, not a scalar one's). */
-static void rows_dot(const float *w, int n, int C, const float *x, float *sums) {
+static __m256i tail_mask(int left) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(left < 8 ? left : 8), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static void rows_dot_few(const float *w, int n, int C, const float *x, float *sums) {
+    for (int r = 0; r < n; r++) {
+        __m256 a = _mm256_setzero_ps();
+        for (int c = 0; c < C; c += 8) {
+            __m256i m = tail_mask(C - c);
+            a = _mm256_fmadd_ps(_mm256_maskload_ps(w + (size_t)r * C + c, m), _mm256_maskload_ps(x + c, m), a);
+        }
+        sums[r] = hsum256(a);
+    }
+}
+
+static void rows_dot4(const float *w, int C, const float *x, float *sums) {
     __m256 a[BLOCK][2];
     for (int r = 0; r < BLOCK; r++) a[r][0] = a[r][1] = _mm256_setzero_ps();
     int c = 0;
-    if (n == BLOCK) {
+    {
         const float *w0 = w, *w1 = w + C, *w2 = w + 2 * (size_t)C, *w3 = w + 3 * (size_t)C;
         for (; c + 16 <= C; c += 16) {
             __m256 x0 = _mm256_loadu_ps(x + c), x1 = _mm256_loadu_ps(x + c + 8);
@@ -73,17 +112,24 @@ static void rows_dot(const float *w, int n, int C, const float *x, float *sums) 
             a[3][1] = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + c + 8), x1, a[3][1]);
         }
     }
-    for (; c < C; c += 8) {   /* the tail, and blocks of fewer rows, masked */
-        int left = C - c < 8 ? C - c : 8;
-        __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (; c < C; c += 8) {   /* the tail, masked */
+        __m256i m = tail_mask(C - c);
         __m256 xv = _mm256_maskload_ps(x + c, m);
-        for (int r = 0; r < n; r++)
+        for (int r = 0; r < BLOCK; r++)
             a[r][0] = _mm256_fmadd_ps(_mm256_maskload_ps(w + (size_t)r * C + c, m), xv, a[r][0]);
     }
-    for (int r = 0; r < n; r++) sums[r] = hsum256(_mm256_add_ps(a[r][0], a[r][1]));
+    {   /* the four rows reduced together, as the AVX-512 kernel does */
+        __m256 s0 = _mm256_add_ps(a[0][0], a[0][1]), s1 = _mm256_add_ps(a[1][0], a[1][1]);
+        __m256 s2 = _mm256_add_ps(a[2][0], a[2][1]), s3 = _mm256_add_ps(a[3][0], a[3][1]);
+        __m256 t01 = _mm256_add_ps(_mm256_unpacklo_ps(s0, s1), _mm256_unpackhi_ps(s0, s1));
+        __m256 t23 = _mm256_add_ps(_mm256_unpacklo_ps(s2, s3), _mm256_unpackhi_ps(s2, s3));
+        __m256 u = _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t01), _mm256_castps_pd(t23))),
+                                 _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t01), _mm256_castps_pd(t23))));
+        _mm_storeu_ps(sums, _mm_add_ps(_mm256_castps256_ps128(u), _mm256_extractf128_ps(u, 1)));
+    }
 }
 #else
-static void rows_dot(const float *w, int n, int C, const float *x, float *sums) {
+static void rows_dot_few(const float *w, int n, int C, const float *x, float *sums) {
     for (int r = 0; r < n; r++) {
         float s = 0;
 #pragma omp simd reduction(+ : s)
@@ -91,6 +137,8 @@ static void rows_dot(const float *w, int n, int C, const float *x, float *sums) 
         sums[r] = s;
     }
 }
+
+static void rows_dot4(const float *w, int C, const float *x, float *sums) { rows_dot_few(w, BLOCK, C, x, sums); }
 #endif
 
 /* Blocks [first, last) of the group, numbered across its parts in order. */
@@ -108,9 +156,15 @@ static void group_blocks(const MatvecPart *parts, int n_parts, const float *x, i
             if (g->packed)
                 weights_rows_dot(g->packed_dtype, (const uint8_t *)g->packed + (size_t)row * row_bytes,
                                  n, C, x, sums);
+            else if (n == BLOCK)
+                rows_dot4(g->weight + (size_t)row * C, C, x, sums);
             else
-                rows_dot(g->weight + (size_t)row * C, n, C, x, sums);
-            for (int r = 0; r < n; r++) g->out[row + r] = (g->accumulate ? g->out[row + r] : 0) + sums[r];
+                rows_dot_few(g->weight + (size_t)row * C, n, C, x, sums);
+            float *out = g->out + row;
+            if (g->accumulate)
+                for (int r = 0; r < n; r++) out[r] += sums[r];
+            else
+                for (int r = 0; r < n; r++) out[r] = sums[r];
         }
         base += blocks;
     }
