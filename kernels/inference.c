@@ -12,7 +12,7 @@
 
 /* Rows per pass: 4 weight streams, x loaded once for all four. Software prefetch of the
  * next block was tried: no steady gain over the hardware prefetcher on this machine. */
-enum { BLOCK = 4 };
+enum { BLOCK = 4, MATVEC_PARALLEL_WORK = 16384 };
 
 #ifdef __AVX512F__
 #include <immintrin.h>
@@ -173,8 +173,12 @@ static void group_blocks(const MatvecPart *parts, int n_parts, const float *x, i
 void matvec_group(const MatvecPart *parts, int n_parts, const float *x, int C) {
     long blocks = 0;
     for (int p = 0; p < n_parts; p++) blocks += (parts[p].rows + BLOCK - 1) / BLOCK;
+    long work = 0;   /* multiply-adds */
+    for (int p = 0; p < n_parts; p++) work += (long)parts[p].rows * C;
     int threads = kernels_threads();
-    if (threads <= 1 || blocks < 2 * threads) {   /* no region at all: its entry costs ~us */
+    /* no region at all: its entry costs ~2 us, about what a single thread needs for
+     * MATVEC_PARALLEL_WORK multiply-adds (e.g. MeKi's d x d_mem output product) */
+    if (threads <= 1 || blocks < 2 * threads || work < MATVEC_PARALLEL_WORK) {
         group_blocks(parts, n_parts, x, C, 0, blocks);
         return;
     }
