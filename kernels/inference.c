@@ -12,7 +12,7 @@
 
 /* Rows per pass: 4 weight streams, x loaded once for all four. Software prefetch of the
  * next block was tried: no steady gain over the hardware prefetcher on this machine. */
-enum { BLOCK = 4, MATVEC_PARALLEL_WORK = 16384 };
+enum { BLOCK = 4, MATVEC_PARALLEL_WORK = 16384, NARROW_COLS = 32 };
 
 #ifdef __AVX512F__
 #include <immintrin.h>
@@ -67,6 +67,35 @@ static void rows_dot4(const float *w, int C, const float *x, float *sums) {
         __m256 v = _mm256_add_ps(_mm512_castps512_ps256(u), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1)));
         _mm_storeu_ps(sums, _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
     }
+}
+
+enum { NARROW_ROWS = 16 };
+
+/* NARROW_ROWS rows of a narrow matrix (C <= NARROW_COLS, e.g. MeKi's d x d_mem output
+ * product) against x: one accumulator per row, then the sixteen reduced together by a
+ * shuffle tree (lane r of the result is row r's sum), instead of four blocks each paying
+ * its own reduction and bookkeeping for 4 x C multiply-adds. */
+static void rows_dot_narrow(const float *w, int C, const float *x, float *sums) {
+    __m512 p[NARROW_ROWS], t[8], u[4];
+    for (int r = 0; r < NARROW_ROWS; r++) p[r] = _mm512_setzero_ps();
+    for (int c = 0; c < C; c += 16) {
+        __mmask16 m = C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1);
+        __m512 xv = _mm512_maskz_loadu_ps(m, x + c);
+        for (int r = 0; r < NARROW_ROWS; r++)
+            p[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w + (size_t)r * C + c), xv, p[r]);
+    }
+    for (int i = 0; i < 8; i++)   /* per 128-bit lane: rows 2i, 2i+1 interleaved */
+        t[i] = _mm512_add_ps(_mm512_unpacklo_ps(p[2 * i], p[2 * i + 1]), _mm512_unpackhi_ps(p[2 * i], p[2 * i + 1]));
+    for (int i = 0; i < 4; i++) {   /* per 128-bit lane: rows 4i..4i+3 */
+        __m512d a = _mm512_castps_pd(t[2 * i]), b = _mm512_castps_pd(t[2 * i + 1]);
+        u[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+    }
+    __m512 w01 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                               _mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    __m512 w23 = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], _MM_SHUFFLE(2, 0, 2, 0)),
+                               _mm512_shuffle_f32x4(u[2], u[3], _MM_SHUFFLE(3, 1, 3, 1)));
+    _mm512_storeu_ps(sums, _mm512_add_ps(_mm512_shuffle_f32x4(w01, w23, _MM_SHUFFLE(2, 0, 2, 0)),
+                                         _mm512_shuffle_f32x4(w01, w23, _MM_SHUFFLE(3, 1, 3, 1))));
 }
 #elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -128,7 +157,31 @@ static void rows_dot4(const float *w, int C, const float *x, float *sums) {
         _mm_storeu_ps(sums, _mm_add_ps(_mm256_castps256_ps128(u), _mm256_extractf128_ps(u, 1)));
     }
 }
+
+enum { NARROW_ROWS = 8 };
+
+/* The AVX-512 narrow kernel at 8 rows (see there). */
+static void rows_dot_narrow(const float *w, int C, const float *x, float *sums) {
+    __m256 p[NARROW_ROWS], t[4], u[2];
+    for (int r = 0; r < NARROW_ROWS; r++) p[r] = _mm256_setzero_ps();
+    for (int c = 0; c < C; c += 8) {
+        __m256i m = tail_mask(C - c);
+        __m256 xv = _mm256_maskload_ps(x + c, m);
+        for (int r = 0; r < NARROW_ROWS; r++)
+            p[r] = _mm256_fmadd_ps(_mm256_maskload_ps(w + (size_t)r * C + c, m), xv, p[r]);
+    }
+    for (int i = 0; i < 4; i++)
+        t[i] = _mm256_add_ps(_mm256_unpacklo_ps(p[2 * i], p[2 * i + 1]), _mm256_unpackhi_ps(p[2 * i], p[2 * i + 1]));
+    for (int i = 0; i < 2; i++) {
+        __m256d a = _mm256_castps_pd(t[2 * i]), b = _mm256_castps_pd(t[2 * i + 1]);
+        u[i] = _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(a, b)), _mm256_castpd_ps(_mm256_unpackhi_pd(a, b)));
+    }
+    _mm256_storeu_ps(sums, _mm256_add_ps(_mm256_permute2f128_ps(u[0], u[1], 0x20), _mm256_permute2f128_ps(u[0], u[1], 0x31)));
+}
 #else
+enum { NARROW_ROWS = 0 };
+static void rows_dot_narrow(const float *w, int C, const float *x, float *sums) { (void)w; (void)C; (void)x; (void)sums; }
+
 static void rows_dot_few(const float *w, int n, int C, const float *x, float *sums) {
     for (int r = 0; r < n; r++) {
         float s = 0;
@@ -150,10 +203,17 @@ static void group_blocks(const MatvecPart *parts, int n_parts, const float *x, i
         long blocks = (g->rows + BLOCK - 1) / BLOCK;
         size_t row_bytes = g->packed ? weights_bytes(g->packed_dtype, 1, C) : 0;
         long lo = first > base ? first - base : 0, hi = last - base < blocks ? last - base : blocks;
-        for (long b = lo; b < hi; b++) {
+        int narrow = !g->packed && NARROW_ROWS && C <= NARROW_COLS;
+        for (long b = lo, step; b < hi; b += step) {
             int row = (int)(b * BLOCK), n = g->rows - row < BLOCK ? g->rows - row : BLOCK;
-            float sums[BLOCK];
-            if (g->packed)
+            float sums[4 * BLOCK];
+            _Static_assert(NARROW_ROWS <= 4 * BLOCK, "sums holds a narrow pass");
+            step = 1;
+            if (narrow && b + NARROW_ROWS / BLOCK <= hi && row + NARROW_ROWS <= g->rows) {
+                n = NARROW_ROWS;
+                step = NARROW_ROWS / BLOCK;
+                rows_dot_narrow(g->weight + (size_t)row * C, C, x, sums);
+            } else if (g->packed)
                 weights_rows_dot(g->packed_dtype, (const uint8_t *)g->packed + (size_t)row * row_bytes,
                                  n, C, x, sums);
             else if (n == BLOCK)
