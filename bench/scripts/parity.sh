@@ -27,8 +27,8 @@ bundle() {   # bundle PRESET [SET...]: $T/<name>/bundle and run, built once
   [ -d "$T/$name/bundle" ] && return
   local preset=${name%%-*} sets=()
   for kv in "$@"; do sets+=(--set "$kv"); done
-  $MEKI train --preset "$preset" "${sets[@]}" --memory meki --tokens 1024 --batch 4 --seq-len 64 --threads 2 --quiet \
-       --out "$T/$name/run" >/dev/null
+  $MEKI train --preset "$preset" "${sets[@]}" --memory meki --tokens 1024 --batch 4 --seq-len 64 --threads 2 --quiet --final-eval-tokens 4096 \
+       --out "$T/$name/run" >/dev/null 2>"$T/$name.train.log"
   $MEKI fold --checkpoint "$T/$name/run" --out "$T/$name/bundle" --table-dtype f32,q8_0 >/dev/null 2>&1
 }
 number() { sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p" "$1" | tail -n 1; }
