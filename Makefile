@@ -45,7 +45,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 MEKI     := meki$(if $(SANITIZE),-san)
 
-.PHONY: all deps build docs data corpus-debian test test-sanitize test-interop test-slurm fuzz bench-mpi bench-decode bench-peers reproduce report bench clean
+.PHONY: all deps build docs data corpus-debian test test-sanitize test-interop test-slurm fuzz bench-mpi bench-decode bench-parity bench-peers reproduce report bench clean
 
 # make reproduce [SCALE=quick|cluster] [LAUNCH=...]: every experiment file into one database,
 # then the report. Finished runs are skipped and an interrupted run resumes, so it can be
@@ -165,6 +165,12 @@ bench-mpi: build data
 bench-decode: build data
 	bench/scripts/decode_dtypes.sh
 
+# make bench-parity [ROUNDS=3 REPEATS=7 PRESETS="tiny small medium large" INSTR=1]: folded MeKi / dense decode
+# by preset x weights dtype x table dtype x threads (interleaved medians), cold/warm table on val.tok, private
+# RSS from d_mem 16 to 1024; INSTR=1: callgrind instruction ratios instead (an AVX2 build, load-independent)
+bench-parity: build data
+	bench/scripts/parity.sh
+
 # make bench-peers [REPEATS=2] [PRESETS="small large"]: training tok/s (f32 on OpenBLAS, f32 and bf16 on the
 # default backend) against PyTorch eager in f32 and under bf16 autocast
 # (Debian's python3-torch, under jemalloc) on the same shape, interleaved; not part of make test.
@@ -227,6 +233,6 @@ build-fuzz/seeds/.made: tests/fuzz/make_seeds.sh $(MEKI)
 	@touch $@
 
 clean:
-	rm -rf build build-san build-fuzz meki meki-san
+	rm -rf build build-san build-fuzz build-avx2 meki meki-san meki-avx2
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:=.d) $(FUZZ_OBJ:.o=.d)

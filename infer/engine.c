@@ -283,6 +283,20 @@ static void memory_at(Engine *e, int l, MemorySite here, const int32_t *tokens, 
     e->model->ops->infer(e->model, e->memory, l, tokens, e->embedded, in, out, n, pos, e->rom_rows);
 }
 
+/* The memory's product over this site's input, as one more part of the engine's pass over
+ * it (MemoryOps.infer_shared); returns the parts in use. */
+static int shared_part(Engine *e, int l, MemorySite here, MatvecPart *parts, int used) {
+    const Model *m = e->model;
+    const float *weight;
+    float *out;
+    int rows;
+    if (site_of(e, l) != here || !m->ops->infer_shared ||
+        !m->ops->infer_shared(m, e->memory, l, &weight, &out, &rows))
+        return used;
+    parts[used] = (MatvecPart){weight, out, rows, 0, NULL, WEIGHTS_F32};
+    return used + 1;
+}
+
 /* Attention for n new rows: their keys and values join the cache, then row i attends to
  * positions 0..pos+i (causal within the step too). */
 static void attention_step(Engine *e, int l, int n, int pos) {
@@ -328,8 +342,8 @@ static void block(Engine *e, int l, const int32_t *tokens, int n, int pos) {
     if (n == 1) {   /* decoding: Q, K and V in one pass (one thread region) */
         void *const *p = e->packed[l];
         MatvecPart qkv[] = {part(e, w->wq, p[0], e->q, q_dim, 0), part(e, w->wk, p[1], e->k, kv_dim, 0),
-                            part(e, w->wv, p[2], e->v, kv_dim, 0)};
-        matvec_group(qkv, 3, h, d);
+                            part(e, w->wv, p[2], e->v, kv_dim, 0), {0}};
+        matvec_group(qkv, shared_part(e, l, SITE_PARALLEL_ATTN, qkv, 3), h, d);
     } else {
         void *const *p = e->packed[l];
         linear_rows(e, e->q, h, w->wq, p[0], n, d, q_dim, 0);
@@ -349,8 +363,8 @@ static void block(Engine *e, int l, const int32_t *tokens, int n, int pos) {
     rmsnorm_rows(h, x, w->ffn_norm, n, d, c->norm_eps);
     if (n == 1) {
         MatvecPart gate_up[] = {part(e, w->w_gate, e->packed[l][4], e->ffn_gate, F, 0),
-                                part(e, w->w_up, e->packed[l][5], e->ffn_up, F, 0)};
-        matvec_group(gate_up, 2, h, d);
+                                part(e, w->w_up, e->packed[l][5], e->ffn_up, F, 0), {0}};
+        matvec_group(gate_up, shared_part(e, l, SITE_PARALLEL_FFN, gate_up, 2), h, d);
     } else {
         linear_rows(e, e->ffn_gate, h, w->w_gate, e->packed[l][4], n, d, F, 0);
         linear_rows(e, e->ffn_up, h, w->w_up, e->packed[l][5], n, d, F, 0);

@@ -12,17 +12,32 @@
 
 /* Rows per pass: 4 weight streams, x loaded once for all four. Software prefetch of the
  * next block was tried: no steady gain over the hardware prefetcher on this machine. */
-enum { BLOCK = 4 };
+enum { BLOCK = 4, MATVEC_PARALLEL_WORK = 16384, NARROW_COLS = 32 };
 
 #ifdef __AVX512F__
 #include <immintrin.h>
 
-/* n <= BLOCK rows of w (stride C) against x; two accumulators per row, 16 floats each. */
-static void rows_dot(const float *w, int n, int C, const float *x, float *sums) {
+/* n < BLOCK rows of w (stride C) against x (a group's last block), masked. */
+static void rows_dot_few(const float *w, int n, int C, const float *x, float *sums) {
+    for (int r = 0; r < n; r++) {
+        __m512 a = _mm512_setzero_ps();
+        for (int c = 0; c < C; c += 16) {
+            __mmask16 m = C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1);
+            a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w + (size_t)r * C + c), _mm512_maskz_loadu_ps(m, x + c), a);
+        }
+        sums[r] = _mm512_reduce_add_ps(a);
+    }
+}
+
+/* BLOCK rows of w (stride C) against x; two accumulators per row, 16 floats each. Every
+ * index is a constant, so the accumulators stay in registers (a loop to a runtime row count
+ * kept them on the stack: a load and a store per FMA, which made a narrow matrix's rows,
+ * MeKi's output product, cost 2.6 instructions per multiply-add). */
+static void rows_dot4(const float *w, int C, const float *x, float *sums) {
     __m512 a[BLOCK][2];
     for (int r = 0; r < BLOCK; r++) a[r][0] = a[r][1] = _mm512_setzero_ps();
     int c = 0;
-    if (n == BLOCK) {
+    {
         const float *w0 = w, *w1 = w + C, *w2 = w + 2 * (size_t)C, *w3 = w + 3 * (size_t)C;
         for (; c + 32 <= C; c += 32) {
             __m512 x0 = _mm512_loadu_ps(x + c), x1 = _mm512_loadu_ps(x + c + 16);
@@ -36,16 +51,138 @@ static void rows_dot(const float *w, int n, int C, const float *x, float *sums) 
             a[3][1] = _mm512_fmadd_ps(_mm512_loadu_ps(w3 + c + 16), x1, a[3][1]);
         }
     }
-    for (; c < C; c += 16) {   /* the tail, and blocks of fewer rows, masked */
+    for (; c < C; c += 16) {   /* the tail, masked */
         __mmask16 m = C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1);
         __m512 xv = _mm512_maskz_loadu_ps(m, x + c);
-        for (int r = 0; r < n; r++)
+        for (int r = 0; r < BLOCK; r++)
             a[r][0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w + (size_t)r * C + c), xv, a[r][0]);
     }
-    for (int r = 0; r < n; r++) sums[r] = _mm512_reduce_add_ps(_mm512_add_ps(a[r][0], a[r][1]));
+    {   /* the four rows reduced together: a third of four reductions' work */
+        __m512 s0 = _mm512_add_ps(a[0][0], a[0][1]), s1 = _mm512_add_ps(a[1][0], a[1][1]);
+        __m512 s2 = _mm512_add_ps(a[2][0], a[2][1]), s3 = _mm512_add_ps(a[3][0], a[3][1]);
+        __m512 t01 = _mm512_add_ps(_mm512_unpacklo_ps(s0, s1), _mm512_unpackhi_ps(s0, s1));
+        __m512 t23 = _mm512_add_ps(_mm512_unpacklo_ps(s2, s3), _mm512_unpackhi_ps(s2, s3));
+        __m512 u = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t01), _mm512_castps_pd(t23))),
+                                 _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t01), _mm512_castps_pd(t23))));
+        __m256 v = _mm256_add_ps(_mm512_castps512_ps256(u), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1)));
+        _mm_storeu_ps(sums, _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
+    }
+}
+
+enum { NARROW_ROWS = 16 };
+
+/* NARROW_ROWS rows of a narrow matrix (C <= NARROW_COLS, e.g. MeKi's d x d_mem output
+ * product) against x: one accumulator per row, then the sixteen reduced together by a
+ * shuffle tree (lane r of the result is row r's sum), instead of four blocks each paying
+ * its own reduction and bookkeeping for 4 x C multiply-adds. */
+static void rows_dot_narrow(const float *w, int C, const float *x, float *sums) {
+    __m512 p[NARROW_ROWS], t[8], u[4];
+    for (int r = 0; r < NARROW_ROWS; r++) p[r] = _mm512_setzero_ps();
+    for (int c = 0; c < C; c += 16) {
+        __mmask16 m = C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1);
+        __m512 xv = _mm512_maskz_loadu_ps(m, x + c);
+        for (int r = 0; r < NARROW_ROWS; r++)
+            p[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w + (size_t)r * C + c), xv, p[r]);
+    }
+    for (int i = 0; i < 8; i++)   /* per 128-bit lane: rows 2i, 2i+1 interleaved */
+        t[i] = _mm512_add_ps(_mm512_unpacklo_ps(p[2 * i], p[2 * i + 1]), _mm512_unpackhi_ps(p[2 * i], p[2 * i + 1]));
+    for (int i = 0; i < 4; i++) {   /* per 128-bit lane: rows 4i..4i+3 */
+        __m512d a = _mm512_castps_pd(t[2 * i]), b = _mm512_castps_pd(t[2 * i + 1]);
+        u[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+    }
+    __m512 w01 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                               _mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    __m512 w23 = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], _MM_SHUFFLE(2, 0, 2, 0)),
+                               _mm512_shuffle_f32x4(u[2], u[3], _MM_SHUFFLE(3, 1, 3, 1)));
+    _mm512_storeu_ps(sums, _mm512_add_ps(_mm512_shuffle_f32x4(w01, w23, _MM_SHUFFLE(2, 0, 2, 0)),
+                                         _mm512_shuffle_f32x4(w01, w23, _MM_SHUFFLE(3, 1, 3, 1))));
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+static float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+/* The AVX-512 kernel's shape at 8 floats (AVX2 machines, and valgrind, which has no AVX-512:
+ * its instruction counts then resemble a vector build's, not a scalar one's). */
+static __m256i tail_mask(int left) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(left < 8 ? left : 8), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static void rows_dot_few(const float *w, int n, int C, const float *x, float *sums) {
+    for (int r = 0; r < n; r++) {
+        __m256 a = _mm256_setzero_ps();
+        for (int c = 0; c < C; c += 8) {
+            __m256i m = tail_mask(C - c);
+            a = _mm256_fmadd_ps(_mm256_maskload_ps(w + (size_t)r * C + c, m), _mm256_maskload_ps(x + c, m), a);
+        }
+        sums[r] = hsum256(a);
+    }
+}
+
+static void rows_dot4(const float *w, int C, const float *x, float *sums) {
+    __m256 a[BLOCK][2];
+    for (int r = 0; r < BLOCK; r++) a[r][0] = a[r][1] = _mm256_setzero_ps();
+    int c = 0;
+    {
+        const float *w0 = w, *w1 = w + C, *w2 = w + 2 * (size_t)C, *w3 = w + 3 * (size_t)C;
+        for (; c + 16 <= C; c += 16) {
+            __m256 x0 = _mm256_loadu_ps(x + c), x1 = _mm256_loadu_ps(x + c + 8);
+            a[0][0] = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + c), x0, a[0][0]);
+            a[1][0] = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + c), x0, a[1][0]);
+            a[2][0] = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + c), x0, a[2][0]);
+            a[3][0] = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + c), x0, a[3][0]);
+            a[0][1] = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + c + 8), x1, a[0][1]);
+            a[1][1] = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + c + 8), x1, a[1][1]);
+            a[2][1] = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + c + 8), x1, a[2][1]);
+            a[3][1] = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + c + 8), x1, a[3][1]);
+        }
+    }
+    for (; c < C; c += 8) {   /* the tail, masked */
+        __m256i m = tail_mask(C - c);
+        __m256 xv = _mm256_maskload_ps(x + c, m);
+        for (int r = 0; r < BLOCK; r++)
+            a[r][0] = _mm256_fmadd_ps(_mm256_maskload_ps(w + (size_t)r * C + c, m), xv, a[r][0]);
+    }
+    {   /* the four rows reduced together, as the AVX-512 kernel does */
+        __m256 s0 = _mm256_add_ps(a[0][0], a[0][1]), s1 = _mm256_add_ps(a[1][0], a[1][1]);
+        __m256 s2 = _mm256_add_ps(a[2][0], a[2][1]), s3 = _mm256_add_ps(a[3][0], a[3][1]);
+        __m256 t01 = _mm256_add_ps(_mm256_unpacklo_ps(s0, s1), _mm256_unpackhi_ps(s0, s1));
+        __m256 t23 = _mm256_add_ps(_mm256_unpacklo_ps(s2, s3), _mm256_unpackhi_ps(s2, s3));
+        __m256 u = _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t01), _mm256_castps_pd(t23))),
+                                 _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t01), _mm256_castps_pd(t23))));
+        _mm_storeu_ps(sums, _mm_add_ps(_mm256_castps256_ps128(u), _mm256_extractf128_ps(u, 1)));
+    }
+}
+
+enum { NARROW_ROWS = 8 };
+
+/* The AVX-512 narrow kernel at 8 rows (see there). */
+static void rows_dot_narrow(const float *w, int C, const float *x, float *sums) {
+    __m256 p[NARROW_ROWS], t[4], u[2];
+    for (int r = 0; r < NARROW_ROWS; r++) p[r] = _mm256_setzero_ps();
+    for (int c = 0; c < C; c += 8) {
+        __m256i m = tail_mask(C - c);
+        __m256 xv = _mm256_maskload_ps(x + c, m);
+        for (int r = 0; r < NARROW_ROWS; r++)
+            p[r] = _mm256_fmadd_ps(_mm256_maskload_ps(w + (size_t)r * C + c, m), xv, p[r]);
+    }
+    for (int i = 0; i < 4; i++)
+        t[i] = _mm256_add_ps(_mm256_unpacklo_ps(p[2 * i], p[2 * i + 1]), _mm256_unpackhi_ps(p[2 * i], p[2 * i + 1]));
+    for (int i = 0; i < 2; i++) {
+        __m256d a = _mm256_castps_pd(t[2 * i]), b = _mm256_castps_pd(t[2 * i + 1]);
+        u[i] = _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(a, b)), _mm256_castpd_ps(_mm256_unpackhi_pd(a, b)));
+    }
+    _mm256_storeu_ps(sums, _mm256_add_ps(_mm256_permute2f128_ps(u[0], u[1], 0x20), _mm256_permute2f128_ps(u[0], u[1], 0x31)));
 }
 #else
-static void rows_dot(const float *w, int n, int C, const float *x, float *sums) {
+enum { NARROW_ROWS = 0 };
+static void rows_dot_narrow(const float *w, int C, const float *x, float *sums) { (void)w; (void)C; (void)x; (void)sums; }
+
+static void rows_dot_few(const float *w, int n, int C, const float *x, float *sums) {
     for (int r = 0; r < n; r++) {
         float s = 0;
 #pragma omp simd reduction(+ : s)
@@ -53,6 +190,8 @@ static void rows_dot(const float *w, int n, int C, const float *x, float *sums) 
         sums[r] = s;
     }
 }
+
+static void rows_dot4(const float *w, int C, const float *x, float *sums) { rows_dot_few(w, BLOCK, C, x, sums); }
 #endif
 
 /* Blocks [first, last) of the group, numbered across its parts in order. */
@@ -64,15 +203,28 @@ static void group_blocks(const MatvecPart *parts, int n_parts, const float *x, i
         long blocks = (g->rows + BLOCK - 1) / BLOCK;
         size_t row_bytes = g->packed ? weights_bytes(g->packed_dtype, 1, C) : 0;
         long lo = first > base ? first - base : 0, hi = last - base < blocks ? last - base : blocks;
-        for (long b = lo; b < hi; b++) {
+        int narrow = !g->packed && NARROW_ROWS && C <= NARROW_COLS;
+        for (long b = lo, step; b < hi; b += step) {
             int row = (int)(b * BLOCK), n = g->rows - row < BLOCK ? g->rows - row : BLOCK;
-            float sums[BLOCK];
-            if (g->packed)
+            float sums[4 * BLOCK];
+            _Static_assert(NARROW_ROWS <= 4 * BLOCK, "sums holds a narrow pass");
+            step = 1;
+            if (narrow && b + NARROW_ROWS / BLOCK <= hi && row + NARROW_ROWS <= g->rows) {
+                n = NARROW_ROWS;
+                step = NARROW_ROWS / BLOCK;
+                rows_dot_narrow(g->weight + (size_t)row * C, C, x, sums);
+            } else if (g->packed)
                 weights_rows_dot(g->packed_dtype, (const uint8_t *)g->packed + (size_t)row * row_bytes,
                                  n, C, x, sums);
+            else if (n == BLOCK)
+                rows_dot4(g->weight + (size_t)row * C, C, x, sums);
             else
-                rows_dot(g->weight + (size_t)row * C, n, C, x, sums);
-            for (int r = 0; r < n; r++) g->out[row + r] = (g->accumulate ? g->out[row + r] : 0) + sums[r];
+                rows_dot_few(g->weight + (size_t)row * C, n, C, x, sums);
+            float *out = g->out + row;
+            if (g->accumulate)
+                for (int r = 0; r < n; r++) out[r] += sums[r];
+            else
+                for (int r = 0; r < n; r++) out[r] = sums[r];
         }
         base += blocks;
     }
@@ -81,8 +233,12 @@ static void group_blocks(const MatvecPart *parts, int n_parts, const float *x, i
 void matvec_group(const MatvecPart *parts, int n_parts, const float *x, int C) {
     long blocks = 0;
     for (int p = 0; p < n_parts; p++) blocks += (parts[p].rows + BLOCK - 1) / BLOCK;
+    long work = 0;   /* multiply-adds */
+    for (int p = 0; p < n_parts; p++) work += (long)parts[p].rows * C;
     int threads = kernels_threads();
-    if (threads <= 1 || blocks < 2 * threads) {   /* no region at all: its entry costs ~us */
+    /* no region at all: its entry costs ~2 us, about what a single thread needs for
+     * MATVEC_PARALLEL_WORK multiply-adds (e.g. MeKi's d x d_mem output product) */
+    if (threads <= 1 || blocks < 2 * threads || work < MATVEC_PARALLEL_WORK) {
         group_blocks(parts, n_parts, x, C, 0, blocks);
         return;
     }

@@ -416,6 +416,10 @@ static void infer(const Model *m, void *s, int layer, const int32_t *tokens, con
     meki_infer_forward(m, layer, tokens, rom_rows, embedded, in, out, n, s);
 }
 
+static int infer_shared(const Model *m, void *s, int layer, const float **weight, float **out, int *rows) {
+    return meki_infer_shared(m, s, layer, weight, out, rows);
+}
+
 const MemoryOps MEKI_OPS = {
     .name = "meki",
     .fields = FIELDS,
@@ -428,6 +432,7 @@ const MemoryOps MEKI_OPS = {
     .infer_create = infer_create,
     .infer_free = infer_free,
     .infer = infer,
+    .infer_shared = infer_shared,
     .declare = declare,
     .reserve = reserve,
     .site = site,

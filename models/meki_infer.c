@@ -56,6 +56,16 @@ int meki_infer_check(const Model *m) {
     return OK;
 }
 
+int meki_infer_shared(const Model *m, MekiInfer *s, int layer, const float **weight, float **out, int *rows) {
+    const MekiConfig *k = meki_config(&m->cfg);
+    if (own_norm(k)) return 0;
+    *weight = ((const MekiState *)m->memory)->w[layer].w_gate;
+    *out = s->a.gpre;
+    *rows = k->d_mem;
+    s->gate_ready = 1;
+    return 1;
+}
+
 /* e[n, m] in training form: alpha * RMSNorm_m(M[x] + beta * G(E[x])). */
 static void expert_unfolded(const ModelConfig *c, const MekiWeights *w, const int32_t *tokens,
                             const float *u, int n, MekiActs *a) {
@@ -107,7 +117,8 @@ void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const 
     /* the gate is activated in place and v = e (x or +) gate written over e: two narrow
      * buffers touched, not four, so the private scratch grows half as fast with d_mem */
     float *gate = a->gpre, *v = a->e;
-    linear_forward(gate, h, w->w_gate, n, d, dm, 0);
+    if (!s->gate_ready) linear_forward(gate, h, w->w_gate, n, d, dm, 0);
+    s->gate_ready = 0;
     if (sigmoid_gate(k->fusion)) sigmoid_rows(gate, gate, count);
     else silu_rows(gate, gate, count);
     if (multiplicative(k->fusion))

@@ -10,6 +10,7 @@
 
 typedef struct {
     int rows;     /* capacity */
+    int gate_ready;   /* the engine computed the gate's product into a.gpre (meki_infer_shared) */
     MekiActs a;   /* reused as scratch: in, h, s, p_*, q, mix, r, e, gpre, o (gact and v
                      are computed in place, in gpre and e: NULL here) */
 } MekiInfer;
@@ -21,6 +22,9 @@ void meki_infer_free(MekiInfer *s);
  * heap tables, or read here). in may alias out. n <= s->rows. */
 void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const uint8_t *const *rom_rows,
                         const float *embedded, const float *in, float *out, int n, MekiInfer *s);
+/* The gate's product, for the engine's pass over the block's input at a parallel site
+ * (MemoryOps.infer_shared); 0 at the other sites, where the gate reads MeKi's own norm. */
+int meki_infer_shared(const Model *m, MekiInfer *s, int layer, const float **weight, float **out, int *rows);
 /* Can this model's memory be run here? ERR_INPUT naming what is missing. */
 int meki_infer_check(const Model *m);
 #endif

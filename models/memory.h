@@ -80,6 +80,13 @@ typedef struct MemoryOps {
     void (*infer)(const Model *m, void *state, int layer, const int32_t *tokens,
                   const float *embedded, const float *in, float *out, int n, int pos,
                   const uint8_t *const *rom_rows);
+    /* Decoding one row at a parallel site: a product of the memory's over the same normed
+     * input as the block's own first products there (attention's Q, K, V; the FFN's gate
+     * and up), which the engine runs in that pass (kernels/inference.h matvec_group): no
+     * pass or thread region of its own. Returns 1 with out[rows] = weight[rows, d] @ input
+     * promised for the layer's next infer call, 0 when there is none (NULL: never). */
+    int (*infer_shared)(const Model *m, void *state, int layer, const float **weight, float **out,
+                        int *rows);
     /* Request the ROM rows the step of tokens[n] at pos will read. NULL: rows are indexed
      * by token (each table's row tokens[i]), which the engine also requests ahead. */
     void (*prefetch)(const Model *m, const void *state, struct Prefetcher *p,

@@ -821,10 +821,11 @@ static void test_fast_expf_nan(void **state) {
  * the 4-row block, widths with and without a 16-float tail, accumulate or not, parts
  * split across 1 and 2 threads (ranges that cut through a part). */
 static void test_matvec_group_reference(void **state) {
-    const int widths[] = {1, 15, 16, 33, 64, 100}, rows[] = {1, 3, 4, 5, 9, 67};
+    /* width 300 with 67 rows is past MATVEC_PARALLEL_WORK: the only shapes 2 threads split */
+    const int widths[] = {1, 15, 16, 33, 64, 100, 300}, rows[] = {1, 3, 4, 5, 9, 67};
     for (int threads = 1; threads <= 2; threads++) {
         kernels_set_threads(threads);
-        for (int wi = 0; wi < 6; wi++)
+        for (int wi = 0; wi < 7; wi++)
             for (int ri = 0; ri < 6; ri++) {
                 int C = widths[wi], O1 = rows[ri], O2 = rows[(ri + 2) % 6];
                 float *w1 = malloc(sizeof(float) * O1 * C), *w2 = malloc(sizeof(float) * O2 * C);
