@@ -57,7 +57,7 @@ int meki_infer_check(const Model *m) {
 }
 
 int meki_infer_shared(const Model *m, MekiInfer *s, int layer, const float **weight, float **out, int *rows) {
-    const MekiConfig *k = meki_config(&m->cfg);
+    const MekiConfig *k = config(&m->cfg);
     if (own_norm(k)) return 0;
     *weight = ((const MekiState *)m->memory)->w[layer].w_gate;
     *out = s->a.gpre;
