@@ -9,6 +9,7 @@
 #include "kernels/wquant.h"
 #include "models/memory.h"
 #include "train/record.h"
+#include "train/train.h"
 #include "train/zeroshot.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -65,13 +66,17 @@ static void weights_suffix(char *out, size_t size, int weights) {
 }
 
 /* The held-out loss of the bundle through one table dtype, with the RAM weights rounded
- * through a weights dtype (what a decode in it computes; f32: unchanged). */
-static int bundle_loss(const char *bundle, TableDtype table, int weights, const TokenFile *val, double *loss) {
+ * through a weights dtype (what a decode in it computes; f32: unchanged), over the windows
+ * the run's own val_loss scored (train_final_tokens, spread): comparable to it, and as
+ * cheap on a large held-out split as the final evaluation. */
+static int bundle_loss(const RunSettings *s, const char *bundle, TableDtype table, int weights,
+                       const TokenFile *val, double *loss) {
     Model m;
     int rc = bundle_load(&m, bundle, table);
     if (rc) return rc;
+    long cap = train_final_tokens(&s->train, val->count - 1);
     if (!(rc = model_roundtrip_weights(&m, weights)))
-        *loss = evaluate_loss(&m, val->ids, val->count, 8, m.cfg.seq_len, 0, NULL);
+        *loss = evaluate_loss_spread(&m, val->ids, val->count, 8, m.cfg.seq_len, cap, NULL);
     model_free(&m);
     return rc;
 }
@@ -89,7 +94,7 @@ static int bundles(const RunSettings *s, const Model *trained, const TokenFile *
     for (int i = 0; i < n && !rc; i++) {
         char name[64], path[4400];
         double loss;
-        if ((rc = bundle_loss(bundle, dtypes[i], WEIGHTS_F32, val, &loss))) break;
+        if ((rc = bundle_loss(s, bundle, dtypes[i], WEIGHTS_F32, val, &loss))) break;
         bundle_table_path(path, sizeof path, bundle, dtypes[i]);
         snprintf(name, sizeof name, "bundle_val_loss_%s", table_dtype_name(dtypes[i]));
         metrics_add(out, name, loss, "nats");
@@ -102,7 +107,7 @@ static int bundles(const RunSettings *s, const Model *trained, const TokenFile *
         if (!(s->bench.weights_dtypes & (1u << w))) continue;
         char name[64], suffix[32];
         double loss;
-        if ((rc = bundle_loss(bundle, TABLE_F32, w, val, &loss))) break;
+        if ((rc = bundle_loss(s, bundle, TABLE_F32, w, val, &loss))) break;
         weights_suffix(suffix, sizeof suffix, w);
         snprintf(name, sizeof name, "bundle_val_loss%s", suffix);
         metrics_add(out, name, loss, "nats");
