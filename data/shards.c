@@ -180,8 +180,9 @@ static int inputs_fingerprint(const ShardOptions *o, const PathList *train, cons
     uint64_t f = h;
     for (int side = 0; side < 2; side++) {
         const PathList *l = side ? val : train;
-        h = checksum_update(h, side ? "val" : "train", 6);
-        f = checksum_update(f, side ? "val" : "train", 6);
+        const char *name = side ? "val" : "train";   /* its NUL included: "val" is 4 bytes, not 6 */
+        h = checksum_update(h, name, strlen(name) + 1);
+        f = checksum_update(f, name, strlen(name) + 1);
         for (int i = 0; i < l->count; i++) {
             struct stat st;
             if (stat(l->paths[i], &st) != 0)
