@@ -49,14 +49,8 @@ static int load_one_point(const char *path, ModelConfig *cfg, TrainConfig *t, ch
         free(exp);
         return 0;
     }
-    const char *inputs[EXP_MAX_FILES];
-    for (int i = 0; i < s->data.n_files; i++) inputs[i] = s->data.files[i];
-    DataOptions options = {.corpus_files = inputs, .n_files = s->data.n_files,
-                           .vocab_size = s->model.vocab_size,
-                           .tokenizer = s->data.tokenizer[0] ? s->data.tokenizer : NULL,
-                           .builtin = s->data.builtin[0] ? s->data.builtin : NULL};
     DataSummary summary;
-    rc = dataset_prepare(&options, &summary);
+    rc = run_settings_prepare_data(s, &summary);
     if (rc) fprintf(stderr, "meki train: preparing the data: %s\n", error_message());
     else snprintf(data_dir, size, "%s", summary.dir);
     experiment_free(exp);

@@ -943,33 +943,42 @@ static void section_fields(Json *out, const RunSettings *s, const char *section,
 
 /* Hashes the files the inputs expand to (folders and @lists included), so a file added to
  * a corpus folder, or edited in place, makes another run. */
-int run_settings_hash_corpus(DataSettings *d) {
+/* The content hash of [data] corpus's files (folders and @lists expanded). */
+static int files_hash(const DataSettings *d, uint64_t *h) {
     const char *inputs[EXP_MAX_FILES];
     char **files;
     int n_files;
-    uint64_t h;
     for (int i = 0; i < d->n_files; i++) inputs[i] = d->files[i];
-    if (d->builtin[0]) {   /* named before it is built: by its packages' versions */
-        int rc = debian_identity(NULL, &h);
-        if (!rc) snprintf(d->content_hash, sizeof d->content_hash, "%016llx", (unsigned long long)h);
-        d->tokenizer_hash[0] = 0;
-        if (!rc && d->tokenizer[0] && !(rc = tokenizer_file_hash(d->tokenizer, &h)))
-            snprintf(d->tokenizer_hash, sizeof d->tokenizer_hash, "%016llx", (unsigned long long)h);
-        return rc;
-    }
-    if (d->n_files == 1 && dataset_shard_folder(inputs[0], &h)) {   /* its shards' identity */
+    int rc = corpus_expand(inputs, d->n_files, &files, &n_files);
+    if (rc) return rc;
+    rc = corpus_content_hash((const char *const *)files, n_files, h);
+    corpus_files_free(files, n_files);
+    return rc;
+}
+
+int run_settings_hash_corpus(DataSettings *d) {
+    uint64_t h;
+    if (!d->builtin[0] && d->n_files == 1 && dataset_shard_folder(d->files[0], &h)) {   /* its shards' identity */
         snprintf(d->content_hash, sizeof d->content_hash, "%016llx", (unsigned long long)h);
         return OK;
     }
-    int rc = corpus_expand(inputs, d->n_files, &files, &n_files);
-    if (rc) return rc;
-    rc = corpus_content_hash((const char *const *)files, n_files, &h);
-    corpus_files_free(files, n_files);
+    /* the built-in Debian corpus is named before it is built: by its packages' versions */
+    int rc = d->builtin[0] ? debian_identity(NULL, &h) : files_hash(d, &h);
     if (!rc) snprintf(d->content_hash, sizeof d->content_hash, "%016llx", (unsigned long long)h);
     d->tokenizer_hash[0] = 0;
     if (!rc && d->tokenizer[0] && !(rc = tokenizer_file_hash(d->tokenizer, &h)))
         snprintf(d->tokenizer_hash, sizeof d->tokenizer_hash, "%016llx", (unsigned long long)h);
     return rc;
+}
+
+int run_settings_prepare_data(const RunSettings *s, DataSummary *summary) {
+    const char *inputs[EXP_MAX_FILES];
+    for (int i = 0; i < s->data.n_files; i++) inputs[i] = s->data.files[i];
+    DataOptions options = {.corpus_files = inputs, .n_files = s->data.n_files,
+                           .vocab_size = s->model.vocab_size,
+                           .tokenizer = s->data.tokenizer[0] ? s->data.tokenizer : NULL,
+                           .builtin = s->data.builtin[0] ? s->data.builtin : NULL};
+    return dataset_prepare(&options, summary);
 }
 
 /* The run's identity: the model, the identity keys of the table, and the corpus by

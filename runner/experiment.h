@@ -5,6 +5,7 @@
  * else happens: callers run or write nothing for a file that did not load. */
 #ifndef RUNNER_EXPERIMENT_H
 #define RUNNER_EXPERIMENT_H
+#include "data/dataset.h"
 #include "kernels/quant.h"
 #include "models/config.h"
 #include "train/train.h"
@@ -140,6 +141,9 @@ int run_settings_tokens_per_param(const ModelConfig *m, float k, long *tokens);
  * Debian corpus its packages' versions, debian_identity), and
  * d->tokenizer_hash from the tokenizer file's when one is named. */
 int run_settings_hash_corpus(DataSettings *d);
+/* Prepares (or finds up to date) the corpus the settings name, with the model's vocabulary
+ * (data/dataset.h's dataset_prepare); summary->dir is its folder. */
+int run_settings_prepare_data(const RunSettings *s, DataSummary *summary);
 
 /* The canonical JSON of settings (malloc'd, fixed key order, only the active memory
  * variant's parameters) and its 16-hex-digit hash. */

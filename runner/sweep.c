@@ -27,17 +27,8 @@ static int same_data(const RunSettings *a, const RunSettings *b) {
 }
 
 static int prepare_data(const RunSettings *s, char *dir, size_t size) {
-    DataOptions options;
     DataSummary summary;
-    memset(&options, 0, sizeof options);
-    const char *inputs[EXP_MAX_FILES];
-    for (int i = 0; i < s->data.n_files; i++) inputs[i] = s->data.files[i];
-    options.corpus_files = inputs;
-    options.n_files = s->data.n_files;
-    options.vocab_size = s->model.vocab_size;
-    options.tokenizer = s->data.tokenizer[0] ? s->data.tokenizer : NULL;
-    options.builtin = s->data.builtin[0] ? s->data.builtin : NULL;
-    int rc = dataset_prepare(&options, &summary);
+    int rc = run_settings_prepare_data(s, &summary);
     if (rc) {
         char reason[1024];   /* copied: error_set must not read the buffer it writes */
         snprintf(reason, sizeof reason, "%s", error_message());
