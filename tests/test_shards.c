@@ -264,7 +264,7 @@ static void test_second_open_does_not_read_whole(void **state) {
     /* reading 256 MB takes at least 128 faults (2 MB huge pages; 4 KB pages take more); the
      * header alone a few */
     assert_true(faults[0] >= 128);
-    assert_true(faults[1] < 16);
+    assert_true(faults[1] < 64);   /* a whole read is >= 128; ASan's own allocations add ~20 */
     assert_true(faults[2] >= 128);
     /* one id changed in place, the mtime put back: the stamp vouches, a full check refuses */
     struct stat st;
