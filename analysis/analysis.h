@@ -78,8 +78,9 @@ typedef struct {
 } Report;
 
 /* The order variants are listed in, over the "variants" table aliased v: smaller models
- * first, the dense baseline before the memory variants, narrower memory first. */
-#define VARIANT_ORDER "v.d_model, v.n_layers, v.memory_kind != 'none', v.memory_kind, v.d_mem, v.variant"
+ * first, the dense baseline before the memory variants, narrower memory first, then smaller
+ * budgets (numerically: the variant label would sort 10 before 2.5). */
+#define VARIANT_ORDER "v.d_model, v.n_layers, v.memory_kind != 'none', v.memory_kind, v.d_mem, v.train_tokens, v.variant"
 
 /* query.c: every function returns OK or ERR_FAILURE with the SQLite message set. Statements
  * go through the store (store_prepare, store_step, store_finish in runner/store.h). */

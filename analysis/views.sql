@@ -138,7 +138,8 @@ SELECT experiment, variant, count(*) AS n, min(corpus) AS corpus,
        min(scale) AS scale, min(d_model) AS d_model, min(n_layers) AS n_layers,
        min(memory_kind) AS memory_kind, min(d_mem) AS d_mem, min(meki_memory) AS meki_memory,
        min(meki_position) AS meki_position, min(meki_fusion) AS meki_fusion,
-       min(meki_projector) AS meki_projector, min(meki_layers) AS meki_layers
+       min(meki_projector) AS meki_projector, min(meki_layers) AS meki_layers,
+       min(train_tokens) AS train_tokens
 FROM run_figures GROUP BY experiment, variant;
 
 -- Per (experiment, variant, metric): the runs that measured it, their mean and sample
