@@ -5,6 +5,7 @@
 #include "kernels/gemm.h"
 #include "kernels/membw.h"
 #include "kernels/wquant.h"
+#include "models/memory.h"
 #include "bench/decode_bench.h"
 #include "train/record.h"
 #include "bench/speed.h"

@@ -4,6 +4,7 @@
 #include "bench/report.h"
 #include "data/dataset.h"
 #include "kernels/gemm.h"
+#include "models/memory.h"
 #include "train/checkpoint.h"
 #include "train/curve.h"
 #include "train/record.h"

@@ -30,12 +30,7 @@
 
 /* Bump when chunking, merging or splitting changes, so that old folders are rebuilt. */
 enum { DATA_FORMAT = 1, DEFAULT_VOCAB = 4096, VOCAB_MIN = 256, VOCAB_MAX = 32768 };
-/* what summary.txt may hold: ids from outside (token shards, a tokenizer.json) go beyond
- * VOCAB_MAX, up to the uint16 limit */
-enum { SUMMARY_VOCAB_MAX = BPE_OUTSIDE_VOCAB_MAX };
-enum { PATH_BYTES = 4096 };
-
-static const char *const FOLDER_FILES[] = {"tokenizer.bin", "train.tok", "val.tok", "val.txt"};
+enum { PATH_BYTES = DATASET_PATH_BYTES };
 
 static int vocab_of(const DataOptions *o) { return o->vocab_size ? o->vocab_size : DEFAULT_VOCAB; }
 
@@ -49,12 +44,6 @@ static void note(FILE *log, const char *fmt, ...) {
     fprintf(log, "\n");
     fflush(log);
     va_end(ap);
-}
-
-static int join(char *out, const char *dir, const char *name) {
-    int n = snprintf(out, PATH_BYTES, "%s/%s", dir, name);
-    if (n < 0 || n >= PATH_BYTES) return error_set(ERR_INPUT, "path too long: %s/%s", dir, name);
-    return OK;
 }
 
 /* The folder name's tail: -v<vocab>, or -hf<hash> naming an outside tokenizer by content. */
@@ -99,139 +88,15 @@ int data_default_dir(char *out, int size, const DataOptions *o) {
     return OK;
 }
 
-/* ---- summary.txt ---- */
-
-enum { KIND_LONG, KIND_INT, KIND_DOUBLE };
-static const struct {
-    const char *key;
-    int kind;
-    size_t offset;
-} SUMMARY_KEYS[] = {
-    {"vocab_size", KIND_INT, offsetof(DataSummary, vocab_size)},
-    {"documents", KIND_INT, offsetof(DataSummary, documents)},
-    {"val_documents", KIND_INT, offsetof(DataSummary, val_documents)},
-    {"train_tokens", KIND_LONG, offsetof(DataSummary, train_tokens)},
-    {"val_tokens", KIND_LONG, offsetof(DataSummary, val_tokens)},
-    {"train_bytes", KIND_LONG, offsetof(DataSummary, train_bytes)},
-    {"val_bytes", KIND_LONG, offsetof(DataSummary, val_bytes)},
-    {"unigram_val_ppl", KIND_DOUBLE, offsetof(DataSummary, unigram_val_ppl)},
-};
-enum { N_SUMMARY_KEYS = sizeof SUMMARY_KEYS / sizeof SUMMARY_KEYS[0] };
-
-/* Stores one known key's value; 0 when the text is not a valid value. */
-static int set_summary_value(DataSummary *s, int k, const char *text) {
-    char *end;
-    errno = 0;
-    void *field = (char *)s + SUMMARY_KEYS[k].offset;
-    if (SUMMARY_KEYS[k].kind == KIND_DOUBLE) {
-        double v = strtod(text, &end);
-        if (*end || end == text || errno || !isfinite(v) || v <= 0) return 0;
-        *(double *)field = v;
-        return 1;
-    }
-    long v = strtol(text, &end, 10);
-    if (*end || end == text || errno || v < 0) return 0;
-    if (SUMMARY_KEYS[k].kind == KIND_INT) {
-        if (v > 1000000000L) return 0;
-        *(int *)field = (int)v;
-    } else {
-        *(long *)field = v;
-    }
-    return 1;
-}
-
-/* Handles one "key = value" line; unknown keys are notes for people and are skipped. */
-static int parse_summary_line(char *line, const char *path, int number, DataSummary *s,
-                              uint64_t *fingerprint, unsigned *found) {
-    while (*line == ' ' || *line == '\t') line++;
-    if (!*line || *line == '#') return OK;
-    char *eq = strchr(line, '=');
-    if (!eq) return error_set(ERR_INPUT, "%s:%d: expected key = value", path, number);
-    char *key_end = eq, *value = eq + 1;
-    while (key_end > line && (key_end[-1] == ' ' || key_end[-1] == '\t')) key_end--;
-    *key_end = 0;
-    while (*value == ' ' || *value == '\t') value++;
-    size_t n = strlen(value);
-    while (n && (value[n - 1] == ' ' || value[n - 1] == '\r')) value[--n] = 0;
-    if (!strcmp(line, "tokenizer")) {   /* "none": token shards, ids from outside */
-        s->no_tokenizer = !strcmp(value, "none");
-        return OK;
-    }
-    if (!strcmp(line, "fingerprint")) {
-        char *end;
-        errno = 0;
-        *fingerprint = strtoull(value, &end, 16);
-        if (*end || end == value || errno)
-            return error_set(ERR_INPUT, "%s:%d: bad fingerprint", path, number);
-        *found |= 1u << N_SUMMARY_KEYS;
-        return OK;
-    }
-    for (int k = 0; k < N_SUMMARY_KEYS; k++) {
-        if (strcmp(line, SUMMARY_KEYS[k].key)) continue;
-        if (!set_summary_value(s, k, value))
-            return error_set(ERR_INPUT, "%s:%d: bad value '%s' for %s", path, number, value, line);
-        *found |= 1u << k;
-    }
-    return OK;
-}
-
-static int parse_summary(const char *path, DataSummary *s, uint64_t *fingerprint) {
-    char *text;
-    size_t bytes;
-    int rc = read_file(path, &text, &bytes);
-    if (rc) return rc;
-    unsigned found = 0;
-    int number = 0;
-    for (char *line = text, *next; line && !rc; line = next) {
-        next = strchr(line, '\n');
-        if (next) *next++ = 0;
-        rc = parse_summary_line(line, path, ++number, s, fingerprint, &found);
-    }
-    free(text);
-    for (int k = 0; k <= N_SUMMARY_KEYS && !rc; k++)
-        if (!(found & 1u << k))
-            rc = error_set(ERR_INPUT, "%s: missing %s (run ./meki data again)", path,
-                           k < N_SUMMARY_KEYS ? SUMMARY_KEYS[k].key : "fingerprint");
-    if (!rc && (s->vocab_size < 1 || s->vocab_size > SUMMARY_VOCAB_MAX))
-        rc = error_set(ERR_INPUT, "%s: vocab_size %d out of range", path, s->vocab_size);
-    return rc;
-}
-
-static int load_summary(const char *dir, DataSummary *s, uint64_t *fingerprint) {
-    memset(s, 0, sizeof *s);
-    char path[PATH_BYTES];
-    if (strlen(dir) >= sizeof s->dir) return error_set(ERR_INPUT, "path too long: %s", dir);
-    int rc = join(path, dir, "summary.txt");
-    if (rc) return rc;
-    if (!file_exists(path))
-        return error_set(ERR_INPUT, "no prepared corpus in %s: run ./meki data", dir);
-    rc = parse_summary(path, s, fingerprint);
-    static const char *const SHARD_FOLDER_FILES[] = {"train.shards", "val.tok"};
-    const char *const *files = s->no_tokenizer ? SHARD_FOLDER_FILES : FOLDER_FILES;
-    size_t n_files = s->no_tokenizer ? 2 : sizeof FOLDER_FILES / sizeof FOLDER_FILES[0];
-    for (size_t i = 0; !rc && i < n_files; i++) {
-        rc = join(path, dir, files[i]);
-        if (!rc && !file_exists(path))
-            rc = error_set(ERR_INPUT, "%s is missing: run ./meki data again", path);
-    }
-    if (!rc) snprintf(s->dir, sizeof s->dir, "%s", dir);
-    return rc;
-}
-
-int dataset_summary_load(const char *dir, DataSummary *summary) {
-    uint64_t fingerprint;
-    return load_summary(dir, summary, &fingerprint);
-}
-
 int dataset_shard_folder(const char *input, uint64_t *fingerprint) {
     struct stat st;
     char path[PATH_BYTES];
     DataSummary s;
-    if (stat(input, &st) != 0 || !S_ISDIR(st.st_mode) || join(path, input, "summary.txt") || !file_exists(path)) {
+    if (stat(input, &st) != 0 || !S_ISDIR(st.st_mode) || dataset_file_path(path, input, "summary.txt") || !file_exists(path)) {
         error_clear();
         return 0;
     }
-    int shards = load_summary(input, &s, fingerprint) == OK && s.no_tokenizer;
+    int shards = dataset_summary_read(input, &s, fingerprint) == OK && s.no_tokenizer;
     error_clear();
     return shards;
 }
@@ -245,7 +110,7 @@ int dataset_tokenizer_id(const char *dir, char out[17]) {
         snprintf(out, 17, "none");
         return OK;
     }
-    if (!rc) rc = join(path, dir, "tokenizer.bin");
+    if (!rc) rc = dataset_file_path(path, dir, "tokenizer.bin");
     if (!rc) rc = tokenizer_file_hash(path, &h);
     if (!rc) snprintf(out, 17, "%016llx", (unsigned long long)h);
     return rc;
@@ -254,7 +119,7 @@ int dataset_tokenizer_id(const char *dir, char out[17]) {
 int dataset_open_split(const char *dir, const char *split, int full, TokenFile *tf) {
     char path[PATH_BYTES], name[64];
     snprintf(name, sizeof name, "%s.shards", split);
-    int rc = join(path, dir, name);
+    int rc = dataset_file_path(path, dir, name);
     if (rc) return rc;
     StampBook book;
     stamps_load(&book, dir);
@@ -264,7 +129,7 @@ int dataset_open_split(const char *dir, const char *split, int full, TokenFile *
         snprintf(name, sizeof name, "%s.tok", split);
         TokenStamp stamp = stamps_find(&book, name);
         int checked = 0;
-        if (!(rc = join(path, dir, name))) rc = token_file_open_stamped(tf, path, &stamp, full, &checked);
+        if (!(rc = dataset_file_path(path, dir, name))) rc = token_file_open_stamped(tf, path, &stamp, full, &checked);
         if (!rc && checked) rc = stamps_set(&book, name, &stamp);
         if (rc) token_file_close(tf);
     }
@@ -312,28 +177,6 @@ static void one_line(char *out, size_t size, const char *name) {
     snprintf(out, size, "%s", name);
     for (char *p = out; *p; p++)
         if (*p == '\n' || *p == '\r') *p = '?';
-}
-
-int dataset_summary_write(const char *dir, const char *head, const char *tail, const DataSummary *s) {
-    size_t length = 0, capacity = 4096;
-    char *text = malloc(capacity), path[PATH_BYTES];
-    int ok = text != NULL;
-    ok = ok && appendf(&text, &length, &capacity, "%s", head);
-    ok = ok && appendf(&text, &length, &capacity,
-                       "vocab_size = %d\ndocuments = %d\nval_documents = %d\n"
-                       "train_tokens = %ld\nval_tokens = %ld\ntrain_bytes = %ld\nval_bytes = %ld\n"
-                       "unigram_val_ppl = %.6f\n",
-                       s->vocab_size, s->documents, s->val_documents,
-                       s->train_tokens, s->val_tokens, s->train_bytes, s->val_bytes, s->unigram_val_ppl);
-    if (!s->no_tokenizer)   /* token shards have no text: no bytes */
-        ok = ok && appendf(&text, &length, &capacity, "train_bytes_per_token = %.4f\nval_bytes_per_token = %.4f\n",
-                           (double)s->train_bytes / (double)(s->train_tokens ? s->train_tokens : 1),
-                           (double)s->val_bytes / (double)(s->val_tokens ? s->val_tokens : 1));
-    ok = ok && appendf(&text, &length, &capacity, "%s", tail ? tail : "");
-    int rc = ok ? join(path, dir, "summary.txt") : error_set(ERR_FAILURE, "out of memory");
-    if (!rc) rc = write_text(path, text, length);
-    free(text);
-    return rc;
 }
 
 /* Per source of a multi-source corpus: its documents, bytes and tokens in each split. */
@@ -443,7 +286,7 @@ static int encode_to_file(const Tokenizer *tok, const char *dir, const char *nam
                           size_t bytes, const long *segment_bytes, long *segment_tokens, int n,
                           uint16_t **ids, long *count) {
     char path[PATH_BYTES];
-    int rc = join(path, dir, name);
+    int rc = dataset_file_path(path, dir, name);
     if (!rc && !n) rc = tokenizer_encode(tok, (const unsigned char *)text, bytes, ids, count);
     *count = n ? 0 : *count;
     size_t at = 0;
@@ -474,7 +317,7 @@ static int train_tokenizer(const char *dir, const DataOptions *o, const Split *s
         int rc = tokenizer_load(tok, o->tokenizer);
         if (rc) return rc;
         note(log, "loaded the %d-token tokenizer %s", tokenizer_vocab_size(*tok), o->tokenizer);
-        rc = join(path, dir, "tokenizer.bin");
+        rc = dataset_file_path(path, dir, "tokenizer.bin");
         return rc ? rc : tokenizer_save(*tok, path);
     }
     int rc = tokenizer_train(tok, (const unsigned char *)split->train, split->train_bytes,
@@ -485,7 +328,7 @@ static int train_tokenizer(const char *dir, const DataOptions *o, const Split *s
     if (vocab < vocab_of(o))
         note(log, "the training text has no pairs left to merge: vocabulary %d, not %d", vocab,
              vocab_of(o));
-    rc = join(path, dir, "tokenizer.bin");
+    rc = dataset_file_path(path, dir, "tokenizer.bin");
     return rc ? rc : tokenizer_save(*tok, path);
 }
 
@@ -521,7 +364,7 @@ static int write_splits(const char *dir, const Tokenizer *tok, const Split *spli
                                  &val_ids, &s->val_tokens);
     for (int k = 0; k < n; k++) shares[k].train_tokens = train_tokens[k], shares[k].val_tokens = val_tokens[k];
     free(segments);
-    if (!rc) rc = join(path, dir, "val.txt");
+    if (!rc) rc = dataset_file_path(path, dir, "val.txt");
     if (!rc) rc = write_text(path, split->val, split->val_bytes);
     if (!rc) {
         note(log, "encoded %ld train and %ld val tokens in %.2f s", s->train_tokens, s->val_tokens,
@@ -535,36 +378,6 @@ static int write_splits(const char *dir, const Tokenizer *tok, const Split *spli
     }
     free(train_ids);
     free(val_ids);
-    return rc;
-}
-
-/* Every file a prepared folder of either kind may hold besides summary.txt: those of the
- * other kind are removed when one kind is installed, so the folder is never both. */
-static const char *const ALL_FOLDER_FILES[] = {"tokenizer.bin", "train.tok", "val.tok", "val.txt",
-                                               "train.shards", "verified.txt"};
-
-int dataset_install(const char *temp, const char *dir, const char *const *names, int n) {
-    char path[PATH_BYTES], from[PATH_BYTES + 128];
-    /* summary.txt leaves first and comes back last: a kill between the renames leaves a
-     * folder that reads as unprepared, never old files under a new summary */
-    int rc = make_dirs(dir);
-    if (!rc) rc = join(path, dir, "summary.txt");
-    if (!rc && unlink(path) != 0 && errno != ENOENT)
-        rc = error_set(ERR_FAILURE, "cannot remove %s: %s", path, strerror(errno));
-    for (size_t i = 0; !rc && i < sizeof ALL_FOLDER_FILES / sizeof ALL_FOLDER_FILES[0]; i++) {
-        snprintf(from, sizeof from, "%s/%s", temp, ALL_FOLDER_FILES[i]);
-        if (file_exists(from) || join(path, dir, ALL_FOLDER_FILES[i])) continue;
-        if (unlink(path) != 0 && errno != ENOENT)   /* the other kind's, or stale stamps */
-            rc = error_set(ERR_FAILURE, "cannot remove %s: %s", path, strerror(errno));
-    }
-    for (int i = 0; !rc && i <= n; i++) {
-        const char *name = i < n ? names[i] : "summary.txt";
-        snprintf(from, sizeof from, "%s/%s", temp, name);
-        if (i < n && !file_exists(from)) continue;   /* optional (verified.txt) */
-        if ((rc = join(path, dir, name)) == OK) remove_stale_temps(path);   /* as atomic_open would */
-        if (!rc && rename(from, path) != 0)
-            rc = error_set(ERR_FAILURE, "cannot rename %s to %s: %s", from, path, strerror(errno));
-    }
     return rc;
 }
 
@@ -605,7 +418,7 @@ static int build(const char *dir, const DataOptions *o, const Corpus *corpus, ui
              shares[k].val_documents);
     if (!rc) rc = write_summary(temp, s, fingerprint, o, corpus, shares);
     free(shares);
-    if (!rc) rc = dataset_install(temp, dir, FOLDER_FILES, sizeof FOLDER_FILES / sizeof FOLDER_FILES[0]);
+    if (!rc) rc = dataset_install(temp, dir, TEXT_FOLDER_FILES, TEXT_FOLDER_FILE_COUNT);
     remove_flat_dir(temp);
     /* read back whole once, here: their stamps (verified.txt) then spare later opens that */
     for (int k = 0; !rc && k < 2; k++) {
@@ -614,7 +427,7 @@ static int build(const char *dir, const DataOptions *o, const Corpus *corpus, ui
     }
     /* report what the file says, so that a later reuse returns exactly the same figures */
     uint64_t recorded;
-    if (!rc) rc = load_summary(dir, s, &recorded);
+    if (!rc) rc = dataset_summary_read(dir, s, &recorded);
     tokenizer_free(tok);
     free(split.train);
     free(split.val);
@@ -636,8 +449,8 @@ static int folder_matches(const char *dir, uint64_t fingerprint, int full, DataS
     uint64_t recorded = 0;
     char path[PATH_BYTES];
     Tokenizer *tok = NULL;
-    int ok = load_summary(dir, s, &recorded) == OK && recorded == fingerprint &&
-             join(path, dir, "tokenizer.bin") == OK && tokenizer_load(&tok, path) == OK &&
+    int ok = dataset_summary_read(dir, s, &recorded) == OK && recorded == fingerprint &&
+             dataset_file_path(path, dir, "tokenizer.bin") == OK && tokenizer_load(&tok, path) == OK &&
              tokenizer_vocab_size(tok) == s->vocab_size &&
              token_file_matches(dir, "train", s->train_tokens, s->vocab_size, full) &&
              token_file_matches(dir, "val", s->val_tokens, s->vocab_size, full);
@@ -680,7 +493,7 @@ int dataset_prepare_logged(const DataOptions *o, DataSummary *s, FILE *log, int 
     uint64_t recorded;
     if (o->n_files == 1 && o->corpus_files && dataset_shard_folder(o->corpus_files[0], &recorded)) {
         /* token shards prepared by ./meki data --shards: used as they are */
-        int rc = load_summary(o->corpus_files[0], s, &recorded);
+        int rc = dataset_summary_read(o->corpus_files[0], s, &recorded);
         if (!rc && o->vocab_size && o->vocab_size != s->vocab_size)
             rc = error_set(ERR_INPUT, "%s holds token ids of a %d-token vocabulary but the model has %d: set "
                            "[model] vocab_size = %d", o->corpus_files[0], s->vocab_size, o->vocab_size, s->vocab_size);

@@ -1,7 +1,8 @@
 /* The prepared corpus: a folder holding tokenizer.bin, train.tok, val.tok, val.txt
  * (the held-out documents as text, for building zero-shot tasks), summary.txt and
- * verified.txt (data/stamps.h). One prepared from token shards (data/shards.h) holds
- * train.shards in place of train.tok, and no tokenizer.bin or val.txt.
+ * verified.txt (data/stamps.h); summary.txt and the install are data/summary.h's. One
+ * prepared from token shards (data/shards.h) holds train.shards in place of train.tok,
+ * and no tokenizer.bin or val.txt.
  * The default corpus is the King James Bible (Debian's bible-kjv); each book is a
  * document and about 5% of the books (deterministically chosen) are held out.
  * train.tok and val.tok encode the train and held-out documents back to back, each
@@ -10,6 +11,7 @@
  * training text runs out of pairs to merge. */
 #ifndef DATA_DATASET_H
 #define DATA_DATASET_H
+#include "data/summary.h"
 #include "data/tokens.h"
 #include <stdint.h>
 #include <stdio.h>
@@ -34,15 +36,6 @@ typedef struct {
     const char *debian_sources;                /* its sources, comma-separated; NULL: all */
 } DataOptions;
 
-typedef struct {
-    char dir[4096];
-    long train_tokens, val_tokens, train_bytes, val_bytes;
-    int documents, val_documents, vocab_size;
-    double unigram_val_ppl;   /* perplexity of a unigram model fit on train, on val */
-    int no_tokenizer;         /* token shards brought in (data/shards.h): no tokenizer.bin,
-                               * no val.txt, no byte counts; train.shards names the train ids */
-} DataSummary;
-
 /* Builds everything (skips work already done for the same inputs), fills summary.
  * A vocab_size of 0 means the default, 4096. Progress lines go to stderr. */
 int dataset_prepare(const DataOptions *options, DataSummary *summary);
@@ -56,24 +49,15 @@ int dataset_prepare_logged(const DataOptions *options, DataSummary *summary, FIL
  * data/cache/<corpus>-hf<16 hex digits of its file's content hash>. ERR_INPUT naming an
  * input that cannot be expanded or read. */
 int data_default_dir(char *out, int size, const DataOptions *options);
-/* Open a prepared folder: ERR_INPUT naming what is missing (run ./meki data). */
-int dataset_summary_load(const char *dir, DataSummary *summary);
-/* Writes DIR/summary.txt: head (the lines saying what was prepared, each ending in a
- * newline), the figures of s, then tail (NULL: none). */
-int dataset_summary_write(const char *dir, const char *head, const char *tail, const DataSummary *s);
-/* Moves the named files (those present) from the finished folder temp into dir, then
- * temp's summary.txt, after removing dir's summary.txt and the files of a prepared folder
- * that temp does not hold; other files in dir are left alone. temp is not removed. */
-int dataset_install(const char *temp, const char *dir, const char *const *names, int n);
-/* Opens the "train" or "val" ids of a prepared folder: DIR/<split>.tok, or for train the
- * shards DIR/train.shards names. A file read whole and found intact before (DIR/verified.txt,
- * data/stamps.h) is not read again while its size and mtime stay the same; full reads
- * (and checks) every id regardless. ERR_INPUT naming a missing, corrupt or changed file. */
 /* Whether input is a folder prepared from token shards (data/shards.h): then [data] corpus
  * and train's data may name it, it is used as it is, and *fingerprint identifies it. */
 int dataset_shard_folder(const char *input, uint64_t *fingerprint);
 /* What names the folder's tokenizer in a run record: the 16 hex digits of tokenizer.bin's
  * hash, or "none" for token shards (data/shards.h). */
 int dataset_tokenizer_id(const char *dir, char out[17]);
+/* Opens the "train" or "val" ids of a prepared folder: DIR/<split>.tok, or for train the
+ * shards DIR/train.shards names. A file read whole and found intact before (DIR/verified.txt,
+ * data/stamps.h) is not read again while its size and mtime stay the same; full reads
+ * (and checks) every id regardless. ERR_INPUT naming a missing, corrupt or changed file. */
 int dataset_open_split(const char *dir, const char *split, int full, TokenFile *tf);
 #endif

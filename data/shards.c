@@ -1,6 +1,7 @@
 /* Token shards brought in (layouts in shards.h): checked once when prepared, then read in
  * place by window. */
 #include "data/shards.h"
+#include "data/summary.h"
 #include "data/checksum.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -349,26 +350,14 @@ int shards_prepare(const ShardOptions *given, DataSummary *s, FILE *log, int *re
         if (o.out_dir) snprintf(dir, sizeof dir, "%s", o.out_dir);
         else snprintf(dir, sizeof dir, "data/cache/shards-%016" PRIx64 "-v%d", paths_hash, o.vocab_size);
     }
-    char summary_path[PATH_BYTES + 16], recorded[64] = "";
-    snprintf(summary_path, sizeof summary_path, "%s/summary.txt", rc ? "" : dir);
-    if (!rc && !o.verify && dataset_summary_load(dir, s) == OK && s->no_tokenizer) {
-        /* the fingerprint line of the summary: same inputs, same sizes and mtimes */
-        char *text;
-        size_t bytes;
-        if (read_file(summary_path, &text, &bytes) == OK) {
-            const char *at = strstr(text, "\nfingerprint = ");
-            if (at) snprintf(recorded, sizeof recorded, "%.16s", at + 15);
-            free(text);
-        }
-        char want[32];
-        snprintf(want, sizeof want, "%016" PRIx64, fingerprint);
-        if (!strcmp(recorded, want)) {
-            if (log) fprintf(log, "meki data: %s is up to date for these shards; nothing to do\n", dir);
-            if (reused) *reused = 1;
-            paths_free(&train);
-            paths_free(&val);
-            return OK;
-        }
+    uint64_t recorded = 0;   /* the summary's fingerprint: same inputs, same sizes and mtimes */
+    if (!rc && !o.verify && dataset_summary_read(dir, s, &recorded) == OK && s->no_tokenizer &&
+        recorded == fingerprint) {
+        if (log) fprintf(log, "meki data: %s is up to date for these shards; nothing to do\n", dir);
+        if (reused) *reused = 1;
+        paths_free(&train);
+        paths_free(&val);
+        return OK;
     }
     memset(s, 0, sizeof *s);
     if (!rc) {

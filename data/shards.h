@@ -3,13 +3,13 @@
  *   magic 20240520, [1] the version 1, [2] the number of tokens; then that many uint16 ids;
  * - nanoGPT's train.bin / val.bin: uint16 ids and nothing else.
  * Neither says its vocabulary: it is given (default 50257, GPT-2's), and every id is
- * checked below it. shards_prepare makes a prepared folder (dataset.h) that train, eval and
+ * checked below it. shards_prepare makes a prepared folder (data/dataset.h) that train, eval and
  * sweep take as any other: train.shards names the train shards (not copied), val.tok is a
  * copy of the held-out shards (evaluation maps it whole), summary.txt says tokenizer = none
  * (no bits per byte, no zero-shot tasks: there is no text). */
 #ifndef DATA_SHARDS_H
 #define DATA_SHARDS_H
-#include "data/dataset.h"
+#include "data/summary.h"
 #include "data/stamps.h"
 #include "data/tokens.h"
 #include <stdio.h>

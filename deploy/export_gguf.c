@@ -1,5 +1,6 @@
 #include "deploy/export_gguf.h"
 #include "data/tokenizer_json.h"
+#include "models/memory.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include <stdio.h>

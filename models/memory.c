@@ -19,7 +19,7 @@ static const MemoryOps *const VARIANTS[] = {MEMORY_VARIANTS(ENTRY)};
 #undef DECLARE
 #undef ENTRY
 enum { VARIANT_COUNT = sizeof VARIANTS / sizeof VARIANTS[0] };
-_Static_assert((int)VARIANT_COUNT <= (int)MEMORY_MAX_VARIANTS, "raise MEMORY_MAX_VARIANTS (models/config.h)");
+_Static_assert((int)VARIANT_COUNT <= (int)MEMORY_MAX_VARIANTS, "raise MEMORY_MAX_VARIANTS (models/config_types.h)");
 
 int memory_variant_count(void) { return VARIANT_COUNT; }
 

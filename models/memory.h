@@ -4,10 +4,14 @@
  * validation), its report columns, its parameters and training form (declares them,
  * says at which site of a block it sits, adds its output to the residual stream there),
  * its fold into ROM tables, its decoding path in the inference engine and the prefetch
- * of its rows, and what it needs from the prepared data folder. */
+ * of its rows, and what it needs from the prepared data folder.
+ * It sees only the config's and the model's types (models/config_types.h,
+ * models/model_types.h): config.c and model.c call it, not the other way round. */
 #ifndef MODELS_MEMORY_H
 #define MODELS_MEMORY_H
-#include "models/model.h"
+#include "models/model_types.h"
+#include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     SITE_NONE,
@@ -92,6 +96,12 @@ typedef struct MemoryOps {
     void (*prefetch)(const Model *m, const void *state, struct Prefetcher *p,
                      const int32_t *tokens, int n, int pos);
 } MemoryOps;
+
+/* The kind's name (memory.kind), from the registry; "none" for 0. -1 if unknown. */
+const char *memory_kind_name(MemoryKind k);
+int memory_kind_parse(const char *s);
+/* "none" and every variant of the registry, joined by separator (help texts, messages). */
+void memory_kind_names(char *out, size_t size, const char *separator);
 
 /* Registry indices are 1..memory_variant_count(); memory_ops(0) is NULL (dense). */
 int memory_variant_count(void);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include "models/config.h"
 #include "models/memory.h"
 #include "util/fileio.h"
 

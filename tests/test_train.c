@@ -14,6 +14,7 @@
 #include "train/checkpoint.h"
 #include "formats/safetensors.h"
 #include "kernels/gemm.h"
+#include "models/memory.h"
 #include "train/train.h"
 #include "util/error.h"
 #include <sys/stat.h>

@@ -16,6 +16,7 @@
 #include "kernels/adamw.h"
 #include "models/model.h"
 #include "models/config.h"
+#include "models/memory.h"
 #include "train/zeroshot.h"
 #include "util/error.h"
 #include "util/fileio.h"
