@@ -52,9 +52,7 @@ static void note(FILE *log, const char *fmt, ...) {
 }
 
 static int join(char *out, const char *dir, const char *name) {
-    int n = snprintf(out, PATH_BYTES, "%s/%s", dir, name);
-    if (n < 0 || n >= PATH_BYTES) return error_set(ERR_INPUT, "path too long: %s/%s", dir, name);
-    return OK;
+    return path_join(out, PATH_BYTES, dir, name);
 }
 
 /* The folder name's tail: -v<vocab>, or -hf<hash> naming an outside tokenizer by content. */
