@@ -60,6 +60,18 @@ static void write_shard(const char *name, const uint16_t *ids, long count, int l
     assert_int_equal(fclose(f), 0);
 }
 
+/* One llm.c train shard and one val shard of this folder prepared into DIR/out_name (out). */
+static void prepare_llmc(const char *train, const char *val, const char *out_name, char out[256]) {
+    char t[256], v[256];
+    path_in(t, sizeof t, train);
+    path_in(v, sizeof v, val);
+    path_in(out, 256, out_name);
+    const char *train_in[] = {t}, *val_in[] = {v};
+    ShardOptions o = {SHARD_LLMC, train_in, 1, val_in, 1, 0, out, 0};
+    DataSummary s;
+    assert_int_equal(shards_prepare(&o, &s, NULL, NULL), OK);
+}
+
 static uint16_t id_at(long i, int vocab) { return (uint16_t)((i * 7919 + 13) % vocab); }
 
 static void fill(uint16_t *ids, long from, long count, int vocab) {
@@ -236,14 +248,9 @@ static void test_bad_manifests(void **state) {
     fill(ids, 0, 200, 1000);
     write_shard("m_train.bin", ids, 200, 1, 20240520, 1);
     write_shard("m_val.bin", ids, 100, 1, 20240520, 1);
-    char t[256], v[256], out[256], manifest[300], edited[300];
+    char t[256], out[256], manifest[300], edited[300];
+    prepare_llmc("m_train.bin", "m_val.bin", "mprep", out);
     path_in(t, sizeof t, "m_train.bin");
-    path_in(v, sizeof v, "m_val.bin");
-    path_in(out, sizeof out, "mprep");
-    const char *train_in[] = {t}, *val_in[] = {v};
-    ShardOptions o = {SHARD_LLMC, train_in, 1, val_in, 1, 0, out, 0};
-    DataSummary s;
-    assert_int_equal(shards_prepare(&o, &s, NULL, NULL), OK);
     snprintf(manifest, sizeof manifest, "%s/train.shards", out);
     char *text;
     size_t bytes;
@@ -337,14 +344,9 @@ static void test_shards_second_open_reads_nothing(void **state) {
     fill(ids, 0, N, SHARD_DEFAULT_VOCAB);
     write_shard("s_train_1.bin", ids, N, 1, 20240520, 1);
     write_shard("s_val_1.bin", ids, 1000, 1, 20240520, 1);
-    char t[256], v[256], out[256];
+    char t[256], out[256];
+    prepare_llmc("s_train_1.bin", "s_val_1.bin", "sprep", out);
     path_in(t, sizeof t, "s_train_1.bin");
-    path_in(v, sizeof v, "s_val_1.bin");
-    path_in(out, sizeof out, "sprep");
-    const char *train_in[] = {t}, *val_in[] = {v};
-    ShardOptions o = {SHARD_LLMC, train_in, 1, val_in, 1, 0, out, 0};
-    DataSummary s;
-    assert_int_equal(shards_prepare(&o, &s, NULL, NULL), OK);
     TokenFile tf;
     long read[3];
     for (int k = 0; k < 3; k++) {
