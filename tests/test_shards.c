@@ -238,7 +238,8 @@ static void test_bad_shards(void **state) {
     }
 }
 
-/* A train.shards manifest edited by hand (found by tests/fuzz/fuzz_shards.c): a second
+/* A train.shards manifest edited by hand (seen reading data/shards.c for its fuzz target, which
+ * replays both as regressions; fuzzing alone had not hit them): a second
  * vocab_size, after shards checked against the first, once let ids past the vocabulary the
  * sequence then reported; an offset and count past the file's size overflowed the size
  * check. Both are refused naming the manifest's line or the shard. */
