@@ -33,24 +33,19 @@ static int load_model(Model *m, const DecodeArgs *a) {
 }
 
 /* The tokenizer of the prepared corpus the model was trained on (its record says which),
- * or of --data when it is the same tokenizer. */
+ * or of --data when it is the same tokenizer (any, for a model trained on token shards). */
 static int load_tokenizer(Tokenizer **tok, const DecodeArgs *a, const Model *m) {
-    char dir[4096], data_dir[4096], path[4200];
+    char dir[4096], data_dir[4096];
     int vocab_size = m->cfg.vocab_size;
     DataOptions options = {.vocab_size = vocab_size};
     data_default_dir(dir, sizeof dir, &options);
     int rc = record_data_dir(m->record, a->data_dir, dir, data_dir, sizeof data_dir);
     if (rc) return rc;
-    snprintf(path, sizeof path, "%s/tokenizer.bin", data_dir);
-    rc = tokenizer_load(tok, path);
-    if (rc) {
-        char why[1024];   /* error_set writes the buffer error_message reads */
-        snprintf(why, sizeof why, "%s", error_message());
-        return error_set(rc, "%s (run ./meki data, or give --data)", why);
-    }
+    rc = dataset_tokenizer_load(data_dir, tok);
+    if (rc) return rc;
     if (tokenizer_vocab_size(*tok) != vocab_size) {
-        rc = error_set(ERR_INPUT, "%s has %d tokens but the model has a %d-token vocabulary: wrong tokenizer",
-                       path, tokenizer_vocab_size(*tok), vocab_size);
+        rc = error_set(ERR_INPUT, "%s/tokenizer.bin has %d tokens but the model has a %d-token vocabulary: "
+                       "wrong tokenizer", data_dir, tokenizer_vocab_size(*tok), vocab_size);
         tokenizer_free(*tok);
         *tok = NULL;
     }

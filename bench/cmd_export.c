@@ -81,17 +81,16 @@ static int load(Model *m, const char *checkpoint, const char *bundle, const char
 }
 
 static int run(Model *m, const char *format, const char *out, const char *data_dir, const char *dtype_text) {
-    char default_data[4096], chosen[4096], path[4200];
+    char default_data[4096], chosen[4096];
     DataOptions options = {.vocab_size = m->cfg.vocab_size};
     data_default_dir(default_data, sizeof default_data, &options);
     /* the tokenizer the model was trained with, as eval and decode use (--data hash-checked) */
     int rc = record_data_dir(m->record, data_dir, default_data, chosen, sizeof chosen);
     if (rc) return rc;
-    snprintf(path, sizeof path, "%s/tokenizer.bin", chosen);
     Tokenizer *tok = NULL;
-    rc = tokenizer_load(&tok, path);
+    rc = dataset_tokenizer_load(chosen, &tok);
     if (!rc && tokenizer_vocab_size(tok) != m->cfg.vocab_size)
-        rc = error_set(ERR_INPUT, "%s has %d tokens but the model %d: wrong --data", path,
+        rc = error_set(ERR_INPUT, "%s/tokenizer.bin has %d tokens but the model %d: wrong --data", chosen,
                        tokenizer_vocab_size(tok), m->cfg.vocab_size);
     if (!rc && !strcmp(format, "hf")) {
         /* the folder appears whole or not at all: written in a fresh temporary folder beside

@@ -116,6 +116,23 @@ int dataset_tokenizer_id(const char *dir, char out[17]) {
     return rc;
 }
 
+int dataset_tokenizer_load(const char *dir, Tokenizer **tok) {
+    char path[PATH_BYTES];
+    DataSummary s;
+    *tok = NULL;
+    if (dataset_summary_load(dir, &s) == OK && s.no_tokenizer)
+        return error_set(ERR_INPUT, "%s holds token shards (./meki data --shards) and no tokenizer: the model was "
+                         "trained on pre-tokenized ids, so nothing here turns text into ids or ids into text. "
+                         "Prepare a folder with the tokenizer those ids came from (./meki data --tokenizer "
+                         "tokenizer.json; GPT-2's for llm.c and nanoGPT shards) and give it with --data", dir);
+    error_clear();
+    int rc = dataset_file_path(path, dir, "tokenizer.bin");
+    if (rc || (rc = tokenizer_load(tok, path)) == OK) return rc;
+    char why[1024];   /* error_set writes the buffer error_message reads */
+    snprintf(why, sizeof why, "%s", error_message());
+    return error_set(rc, "%s (run ./meki data, or give --data)", why);
+}
+
 int dataset_open_split(const char *dir, const char *split, int full, TokenFile *tf) {
     char path[PATH_BYTES], name[64];
     snprintf(name, sizeof name, "%s.shards", split);

@@ -391,7 +391,7 @@ static int open_shard(const char *path, long long offset, long count, uint64_t c
     int rc = open_input(path, "token shard", &fd, &size);
     if (rc) return rc;
     TokenStamp now, known = stamps_find(book, path);
-    if (size != offset + 2LL * count)
+    if (offset > size || (size - offset) % 2 || (size - offset) / 2 != count)   /* no offset + 2 * count: it may overflow */
         rc = error_set(ERR_INPUT, "%s: %lld bytes, but %ld tokens from byte %lld were prepared: it changed "
                        "since ./meki data (run it again)", path, size, count, offset);
     if (!rc) rc = token_stamp_of(fd, path, &now);
@@ -464,8 +464,10 @@ int shards_open(TokenFile *tf, const char *manifest, StampBook *book, int full) 
         uint64_t checksum;
         char *path;
         if (!strncmp(line, "vocab_size = ", 13)) {
+            /* one only: the shards before a second were checked against another vocabulary */
+            if (vocab) rc = error_set(ERR_INPUT, "%s:%d: a second vocab_size", manifest, number);
             vocab = atoi(line + 13);
-            if (vocab < SHARD_VOCAB_MIN || vocab > SHARD_VOCAB_MAX)
+            if (!rc && (vocab < SHARD_VOCAB_MIN || vocab > SHARD_VOCAB_MAX))
                 rc = error_set(ERR_INPUT, "%s:%d: bad vocab_size", manifest, number);
         } else if (!strncmp(line, "shard_format = ", 15)) {
             continue;

@@ -18,9 +18,7 @@ enum { SUMMARY_VOCAB_MAX = BPE_OUTSIDE_VOCAB_MAX, PATH_BYTES = DATASET_PATH_BYTE
 const char *const TEXT_FOLDER_FILES[TEXT_FOLDER_FILE_COUNT] = {"tokenizer.bin", "train.tok", "val.tok", "val.txt"};
 
 int dataset_file_path(char *out, const char *dir, const char *name) {
-    int n = snprintf(out, PATH_BYTES, "%s/%s", dir, name);
-    if (n < 0 || n >= PATH_BYTES) return error_set(ERR_INPUT, "path too long: %s/%s", dir, name);
-    return OK;
+    return path_join(out, PATH_BYTES, dir, name);
 }
 
 enum { KIND_LONG, KIND_INT, KIND_DOUBLE };

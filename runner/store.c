@@ -1,7 +1,6 @@
 #include "runner/store.h"
 #include "runner/experiment.h"
 #include "runner/machine.h"
-#include "util/csv.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include <sqlite3.h>
@@ -780,94 +779,4 @@ int store_merge(Store *s, const char *source_path, int *runs_taken) {
     s->merging = 0;
     sqlite3_exec(s->db, "DETACH DATABASE source", NULL, NULL, NULL);
     return rc;
-}
-
-
-static const char *RUN_COLUMNS[] = {"hash", "experiment", "variant", "seed", "status", "error",
-                                    "git_revision", "host", "threads", "started_at", "finished_at"};
-#define N_RUN_COLUMNS (int)(sizeof RUN_COLUMNS / sizeof RUN_COLUMNS[0])
-
-typedef struct { char **names; int count; } NameList;
-
-static void free_names(NameList *n) {
-    for (int i = 0; i < n->count; i++) free(n->names[i]);
-    free(n->names);
-}
-
-static int metric_names(Store *s, NameList *names) {
-    sqlite3_stmt *st;
-    memset(names, 0, sizeof *names);
-    int rc = prepare(s, &st, "SELECT DISTINCT name FROM metrics WHERE name IS NOT NULL ORDER BY name");
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 0);
-        char **grown = realloc(names->names, (size_t)(names->count + 1) * sizeof *grown);
-        if (grown) names->names = grown;
-        char *copy = grown && name ? strdup(name) : NULL;
-        if (!copy) { rc = note(s, SQLITE_NOMEM); break; }
-        names->names[names->count++] = copy;
-        rc = SQLITE_OK;
-    }
-    if (rc != SQLITE_DONE) note(s, rc);
-    sqlite3_finalize(st);
-    if (rc == SQLITE_DONE) return SQLITE_OK;
-    free_names(names);   /* a table that breaks part way (a damaged file): the caller gets nothing */
-    memset(names, 0, sizeof *names);
-    return rc;
-}
-
-/* The metric columns of one run, in the order of names; absent figures stay empty. */
-static int write_metric_cells(Store *s, sqlite3_stmt *metrics, const char *hash, const NameList *names,
-                              FILE *out) {
-    char cells[names->count ? names->count : 1][32];
-    for (int i = 0; i < names->count; i++) cells[i][0] = 0;
-    int rc = bind(s, metrics, "t", hash);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(metrics)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(metrics, 0);
-        for (int i = 0; name && i < names->count; i++)
-            if (!strcmp(names->names[i], name) && sqlite3_column_type(metrics, 1) != SQLITE_NULL)
-                snprintf(cells[i], sizeof cells[i], "%.9g", sqlite3_column_double(metrics, 1));
-        rc = SQLITE_OK;
-    }
-    if (rc != SQLITE_DONE) note(s, rc);
-    sqlite3_reset(metrics);
-    for (int i = 0; i < names->count; i++) csv_field(out, cells[i], 0);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-static int export_rows(Store *s, const NameList *names, FILE *out) {
-    sqlite3_stmt *runs, *metrics = NULL;
-    int rc = prepare(s, &runs, "SELECT hash, experiment, variant, seed, status, COALESCE(error, ''), "
-                               "git_revision, host, threads, started_at, COALESCE(finished_at, ''), config_json "
-                               "FROM runs ORDER BY experiment, variant, seed, hash");
-    if (rc == SQLITE_OK) rc = prepare(s, &metrics, "SELECT name, value FROM metrics WHERE hash = ?");
-    while (rc == SQLITE_OK && (rc = sqlite3_step(runs)) == SQLITE_ROW) {
-        for (int c = 0; c < N_RUN_COLUMNS; c++) csv_field(out, (const char *)sqlite3_column_text(runs, c), c == 0);
-        rc = write_metric_cells(s, metrics, (const char *)sqlite3_column_text(runs, 0), names, out);
-        csv_field(out, (const char *)sqlite3_column_text(runs, N_RUN_COLUMNS), 0);
-        fputc('\n', out);
-    }
-    if (rc != SQLITE_DONE) note(s, rc);
-    sqlite3_finalize(runs);
-    sqlite3_finalize(metrics);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-int store_export_csv(Store *s, FILE *out) {
-    NameList names;
-    s->message[0] = 0;
-    /* one read transaction, so the header's metric names match the rows */
-    int rc = exec(s, "BEGIN");
-    if (rc == SQLITE_OK) rc = metric_names(s, &names);
-    if (rc == SQLITE_OK) {
-        for (int c = 0; c < N_RUN_COLUMNS; c++) csv_field(out, RUN_COLUMNS[c], c == 0);
-        for (int i = 0; i < names.count; i++) csv_field(out, names.names[i], 0);
-        csv_field(out, "config_json", 0);
-        fputc('\n', out);
-        rc = export_rows(s, &names, out);
-        free_names(&names);
-    }
-    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-    if (rc != SQLITE_OK) return error_set(failure_code(rc), "%s: export: %s", s->path, s->message);
-    if (fflush(out) != 0 || ferror(out)) return error_set(ERR_FAILURE, "export: write failed: %s", strerror(errno));
-    return OK;
 }

@@ -83,8 +83,6 @@ int store_list_runs(Store *store, const char *experiment, const char *status, Ru
 /* Copies the runs of the database at source_path into store: a run already present is
  * replaced only when it is not done and the source's is. Counts what was taken. */
 int store_merge(Store *store, const char *source_path, int *runs_taken);
-/* Runs joined with their metrics, one CSV row per run, a column per metric name. */
-int store_export_csv(Store *store, FILE *out);
 
 /* Statements for readers beyond the runner (the report): the one SQLite layer, so every
  * failure names the database. Each returns OK or ERR_FAILURE with error_set(...). */

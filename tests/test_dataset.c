@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "data/jsonl.h"
 #include "data/corpus.h"
 #include "data/corpus_hash.h"
 #include "data/dataset.h"
@@ -287,6 +288,20 @@ static int run_meki(const Fixture *f, const char *arguments, char *stderr_text, 
 /* JSON Lines (issue 27): one document a line from the field named (escapes and surrogate
  * pairs decoded, other members of any shape skipped, empty documents left out); a malformed
  * line is refused as FILE:LINE, by the library and by ./meki data (exit 2). */
+typedef struct {
+    char text[256];
+    size_t bytes;
+    long line;
+} Decoded;
+
+static int keep_document(void *user, const char *text, size_t bytes, long line) {
+    Decoded *d = user;
+    if (bytes > sizeof d->text) return ERR_FAILURE;
+    memcpy(d->text, text, bytes);
+    d->bytes = bytes, d->line = line;
+    return OK;
+}
+
 static void test_jsonl_documents(void **state) {
     Fixture *f = *state;
     char path[256], text[65536];
@@ -336,6 +351,20 @@ static void test_jsonl_documents(void **state) {
         assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), ERR_INPUT);
         if (!strstr(error_message(), bad[i].message)) fail_msg("%s: got '%s'", bad[i].line, error_message());
     }
+    /* a corpus's text is bytes: a raw non-UTF-8 byte is kept and a lone surrogate escape read
+     * as U+FFFD (as before the shared reader), where a tokenizer.json would be refused */
+    static const char lenient[] = "{\"text\": \"latin \xe9 lone \\ud800 end\"}\n";
+    Decoded got = {0};
+    assert_int_equal(jsonl_read("mem.jsonl", lenient, sizeof lenient - 1, NULL, keep_document, &got), OK);
+    assert_int_equal(got.line, 1);
+    assert_int_equal(got.bytes, strlen("latin \xe9 lone \xef\xbf\xbd end"));
+    assert_memory_equal(got.text, "latin \xe9 lone \xef\xbf\xbd end", got.bytes);
+    /* the messages give the column where the line went wrong */
+    snprintf(text, sizeof text, "{\"text\": \"a\", \"n\": 01}\n");
+    write_bytes(path, text, strlen(text));
+    assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), ERR_INPUT);
+    if (!strstr(error_message(), "bad.jsonl:1: not a JSON line: expected ',' or '}' at column 21"))
+        fail_msg("got '%s'", error_message());
     /* a line nested past the reader's depth is refused, not a stack overflow */
     used = (size_t)snprintf(text, sizeof text, "{\"text\": \"x\", \"deep\": ");
     for (int i = 0; i < 2000; i++) text[used++] = '[';

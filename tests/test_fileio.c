@@ -191,6 +191,17 @@ static void test_temp_dirs(void **state) {
     assert_int_equal(remove_flat_dir(target), OK);
 }
 
+/* path_join fills a buffer exactly, and one byte too few is an error naming both parts. */
+static void test_path_join(void **state) {
+    (void)state;
+    char out[8];
+    assert_int_equal(path_join(out, sizeof out, "abc", "def"), OK);
+    assert_string_equal(out, "abc/def");
+    assert_int_equal(path_join(out, sizeof out, "abc", "defg"), ERR_INPUT);
+    assert_non_null(strstr(error_message(), "path too long (8 bytes, at most 7): abc/defg"));
+    error_clear();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_planted_symlink_not_followed),
@@ -199,6 +210,7 @@ int main(void) {
         cmocka_unit_test(test_inputs_must_be_regular_files),
         cmocka_unit_test(test_output_must_not_be_special),
         cmocka_unit_test(test_temp_dirs),
+        cmocka_unit_test(test_path_join),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,8 +10,10 @@
 #include "data/checksum.h"
 #include "data/dataset.h"
 #include "data/shards.h"
+#include "data/stamps.h"
 #include "data/tokens.h"
 #include "util/error.h"
+#include "util/fileio.h"
 #include "util/timer.h"
 #include <fcntl.h>
 #include <ftw.h>
@@ -56,6 +58,18 @@ static void write_shard(const char *name, const uint16_t *ids, long count, int l
     }
     assert_int_equal(fwrite(ids, 2, (size_t)count, f), (size_t)count);
     assert_int_equal(fclose(f), 0);
+}
+
+/* One llm.c train shard and one val shard of this folder prepared into DIR/out_name (out). */
+static void prepare_llmc(const char *train, const char *val, const char *out_name, char out[256]) {
+    char t[256], v[256];
+    path_in(t, sizeof t, train);
+    path_in(v, sizeof v, val);
+    path_in(out, 256, out_name);
+    const char *train_in[] = {t}, *val_in[] = {v};
+    ShardOptions o = {SHARD_LLMC, train_in, 1, val_in, 1, 0, out, 0};
+    DataSummary s;
+    assert_int_equal(shards_prepare(&o, &s, NULL, NULL), OK);
 }
 
 static uint16_t id_at(long i, int vocab) { return (uint16_t)((i * 7919 + 13) % vocab); }
@@ -224,6 +238,44 @@ static void test_bad_shards(void **state) {
     }
 }
 
+/* A train.shards manifest edited by hand (seen reading data/shards.c for its fuzz target, which
+ * replays both as regressions; fuzzing alone had not hit them): a second
+ * vocab_size, after shards checked against the first, once let ids past the vocabulary the
+ * sequence then reported; an offset and count past the file's size overflowed the size
+ * check. Both are refused naming the manifest's line or the shard. */
+static void test_bad_manifests(void **state) {
+    (void)state;
+    static uint16_t ids[200];
+    fill(ids, 0, 200, 1000);
+    write_shard("m_train.bin", ids, 200, 1, 20240520, 1);
+    write_shard("m_val.bin", ids, 100, 1, 20240520, 1);
+    char t[256], out[256], manifest[300], edited[300];
+    prepare_llmc("m_train.bin", "m_val.bin", "mprep", out);
+    path_in(t, sizeof t, "m_train.bin");
+    snprintf(manifest, sizeof manifest, "%s/train.shards", out);
+    char *text;
+    size_t bytes;
+    assert_int_equal(read_file(manifest, &text, &bytes), OK);
+    const struct { const char *tail, *word; } cases[] = {
+        {"vocab_size = 256\n", ":5: a second vocab_size"},
+        {"shard = 9223372036854775807 4611686018427387904 0 %s\n", "m_train.bin: 1424 bytes, but 4611686018427387904 tokens"},
+    };
+    path_in(edited, sizeof edited, "edited.shards");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(edited, "w");
+        assert_non_null(f);
+        fputs(text, f);
+        fprintf(f, cases[i].tail, t);
+        assert_int_equal(fclose(f), 0);
+        TokenFile tf;
+        StampBook book = {0};
+        assert_int_equal(shards_open(&tf, edited, &book, 1), ERR_INPUT);
+        stamps_free(&book);
+        if (!strstr(error_message(), cases[i].word)) fail_msg("got '%s'", error_message());
+    }
+    free(text);
+}
+
 /* A 256 MB token file (sparse): the first open reads every id; the second, with its stamp,
  * touches the header alone; a new mtime makes the next read it whole again. A change that
  * keeps size and mtime is caught only by a full check: what the stamps take on trust. */
@@ -293,14 +345,9 @@ static void test_shards_second_open_reads_nothing(void **state) {
     fill(ids, 0, N, SHARD_DEFAULT_VOCAB);
     write_shard("s_train_1.bin", ids, N, 1, 20240520, 1);
     write_shard("s_val_1.bin", ids, 1000, 1, 20240520, 1);
-    char t[256], v[256], out[256];
+    char t[256], out[256];
+    prepare_llmc("s_train_1.bin", "s_val_1.bin", "sprep", out);
     path_in(t, sizeof t, "s_train_1.bin");
-    path_in(v, sizeof v, "s_val_1.bin");
-    path_in(out, sizeof out, "sprep");
-    const char *train_in[] = {t}, *val_in[] = {v};
-    ShardOptions o = {SHARD_LLMC, train_in, 1, val_in, 1, 0, out, 0};
-    DataSummary s;
-    assert_int_equal(shards_prepare(&o, &s, NULL, NULL), OK);
     TokenFile tf;
     long read[3];
     for (int k = 0; k < 3; k++) {
@@ -437,6 +484,7 @@ int main(void) {
         cmocka_unit_test(test_llmc_shards),
         cmocka_unit_test(test_raw_bins),
         cmocka_unit_test(test_bad_shards),
+        cmocka_unit_test(test_bad_manifests),
         cmocka_unit_test(test_second_open_does_not_read_whole),
         cmocka_unit_test(test_shards_second_open_reads_nothing),
         cmocka_unit_test(test_out_folder_changes_kind),

@@ -12,21 +12,23 @@
 
 #define FORMAT "meki-checkpoint-1"
 
-static void path_join(char *out, size_t n, const char *dir, const char *file) {
-    snprintf(out, n, "%s/%s", dir, file);
-}
-
+/* A folder too long to hold the file holds no checkpoint (saving or loading there says why). */
 int checkpoint_exists(const char *dir) {
     char path[4096];
-    path_join(path, sizeof path, dir, "checkpoint.safetensors");
+    if (path_join(path, sizeof path, dir, "checkpoint.safetensors")) {
+        error_clear();
+        return 0;
+    }
     return file_exists(path);
 }
 
 char *checkpoint_record(const char *dir) {
     char path[4096];
     SafeTensors st;
-    path_join(path, sizeof path, dir, "checkpoint.safetensors");
-    if (safetensors_open(&st, path)) { error_clear(); return NULL; }
+    if (path_join(path, sizeof path, dir, "checkpoint.safetensors") || safetensors_open(&st, path)) {
+        error_clear();
+        return NULL;
+    }
     const char *record = safetensors_meta(&st, RECORD_META_KEY);
     char *copy = record ? strdup(record) : NULL;
     safetensors_close(&st);
@@ -91,9 +93,9 @@ int model_save_file(const Model *m, const char *path, const TrainState *s) {
  * of another. */
 int checkpoint_save(const Model *m, const char *dir, const TrainState *s) {
     char path[4096];
-    int rc = make_dirs(dir);
+    int rc = path_join(path, sizeof path, dir, "checkpoint.safetensors");
+    if (!rc) rc = make_dirs(dir);
     if (rc) return rc;
-    path_join(path, sizeof path, dir, "checkpoint.safetensors");
     return write_model(path, m, s, 1);
 }
 
@@ -152,8 +154,9 @@ static int load_tensors(ParamSet *ps, float *base, const char *prefix, const Saf
 
 int checkpoint_load(Model *m, const char *dir, int training, TrainState *s) {
     char path[4096];
-    path_join(path, sizeof path, dir, "checkpoint.safetensors");
-    int rc = model_load_file(m, path, training, s);
+    int rc = path_join(path, sizeof path, dir, "checkpoint.safetensors");
+    if (rc) return rc;
+    rc = model_load_file(m, path, training, s);
     /* a bundle's weights.safetensors copied in: its memory lives in the ROM tables beside
      * it, so the checkpoint paths would read tables that are not there */
     if (!rc && m->folded) {

@@ -170,7 +170,10 @@ int record_data_dir(const char *record, const char *given, const char *default_d
                          "prepare it again with ./meki data, or give --data", recorded_dir, corpus);
     int rc = dataset_tokenizer_id(dir, actual);
     if (rc) return rc;
-    if (recorded_tok[0] && strcmp(actual, recorded_tok))
+    /* a model trained on token shards has no tokenizer to compare: a folder given with one
+     * is taken on the user's word (decode and export still check its vocabulary size) */
+    int shards_model = !strcmp(recorded_tok, "none") && given && strcmp(actual, "none");
+    if (recorded_tok[0] && strcmp(actual, recorded_tok) && !shards_model)
         return error_set(ERR_INPUT, "%s has tokenizer %s but the model was trained with tokenizer %s "
                          "(%s, corpus %s): wrong data", dir, actual, recorded_tok, recorded_dir, corpus);
     snprintf(out, size, "%s", dir);

@@ -307,6 +307,14 @@ int read_file(const char *path, char **data, size_t *bytes) {
     return read_file_max(path, 0, data, bytes);
 }
 
+int path_join(char *out, size_t size, const char *dir, const char *name) {
+    int n = snprintf(out, size, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= size)
+        return error_set(ERR_INPUT, "path too long (%zu bytes, at most %zu): %s/%s", strlen(dir) + 1 + strlen(name),
+                         size - 1, dir, name);
+    return OK;
+}
+
 int make_dirs(const char *path) {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s", path);

@@ -48,6 +48,9 @@ int open_input(const char *path, const char *what, int *fd, long long *size);
 #define READ_FILE_MAX (256LL << 20)
 int read_file_max(const char *path, long long max_bytes, char **data, size_t *bytes);
 int read_file(const char *path, char **data, size_t *bytes);
+/* dir/name into out (size bytes): ERR_INPUT naming both when it does not fit, never a
+ * truncated path (which would name another file). */
+int path_join(char *out, size_t size, const char *dir, const char *name);
 int make_dirs(const char *path);                      /* mkdir -p */
 int file_exists(const char *path);
 long long file_size(const char *path);                /* -1 if missing */

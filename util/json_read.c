@@ -7,6 +7,7 @@
 typedef struct {
     const char *start, *p, *end;
     const char *why;        /* what was expected where the text went wrong */
+    int lenient;            /* JSON_LENIENT_TEXT */
 } Reader;
 
 static int fail(Reader *r, const char *why) {
@@ -70,6 +71,7 @@ static int read_string(Reader *r, char **out, size_t *length) {
         if (c < 0x20) { free(s); return fail(r, "no raw control characters in a string"); }
         if (c != '\\') {
             int n = utf8_length((const unsigned char *)r->p, (const unsigned char *)r->end);
+            if (!n && r->lenient) n = 1;   /* the byte kept as it is */
             if (!n) { free(s); return fail(r, "valid UTF-8 in a string"); }
             memcpy(s + at, r->p, (size_t)n);
             at += (size_t)n, r->p += n;
@@ -84,6 +86,18 @@ static int read_string(Reader *r, char **out, size_t *length) {
         }
         unsigned cp, low;
         if (e != 'u' || hex4(r, &cp)) { free(s); return fail(r, "a valid escape"); }
+        if (r->lenient && cp >= 0xd800 && cp <= 0xdfff) {
+            /* a pair decoded, a lone half read as U+FFFD (what follows it is read afresh) */
+            const char *back = r->p;
+            if (cp <= 0xdbff && r->end - r->p >= 6 && r->p[0] == '\\' && r->p[1] == 'u') {
+                r->p += 2;
+                if (hex4(r, &low)) { free(s); return -1; }
+                if (low >= 0xdc00 && low <= 0xdfff) cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+                else r->p = back, cp = 0xfffd;
+            } else {
+                cp = 0xfffd;
+            }
+        }
         if (cp >= 0xdc00 && cp <= 0xdfff) { free(s); return fail(r, "no lone low surrogate escape"); }
         if (cp >= 0xd800 && cp <= 0xdbff) {
             if (r->end - r->p < 6 || r->p[0] != '\\' || r->p[1] != 'u') { free(s); return fail(r, "a low surrogate after a high one"); }
@@ -171,13 +185,14 @@ static int read_container(Reader *r, JsonValue *v, int depth) {
         skip_space(r);
         if (r->p >= r->end) return fail(r, object ? "',' or '}'" : "',' or ']'");
         if (*r->p == close) { r->p++; return 0; }
-        if (*r->p++ != ',') return fail(r, object ? "',' or '}'" : "',' or ']'");
+        if (*r->p != ',') return fail(r, object ? "',' or '}'" : "',' or ']'");
+        r->p++;
     }
 }
 
 static int read_value(Reader *r, JsonValue *v, int depth) {
     skip_space(r);
-    if (depth > JSON_MAX_DEPTH) return fail(r, "nesting no deeper than 128");
+    if (depth > JSON_MAX_DEPTH) return fail(r, "less nesting (at most 128 levels)");
     if (r->p >= r->end) return fail(r, "a value");
     static const struct { const char *word; int type; } words[] = {
         {"null", JSON_NULL}, {"false", JSON_FALSE}, {"true", JSON_TRUE}};
@@ -216,24 +231,35 @@ void json_value_free(JsonValue *v) {
     free(v);
 }
 
-int json_parse(const char *text, size_t bytes, const char *source, JsonValue **out) {
-    *out = NULL;
-    Reader r = {text, text, text + bytes, NULL};
+int json_read_value(const char *text, size_t bytes, int flags, JsonValue **out, size_t *end, const char **why) {
+    *out = NULL, *why = NULL, *end = 0;
+    Reader r = {text, text, text + bytes, NULL, flags & JSON_LENIENT_TEXT};
     JsonValue *v = calloc(1, sizeof *v);
-    if (!v) return error_set(ERR_FAILURE, "out of memory reading %s", source);
-    int bad = read_value(&r, v, 0);
-    if (!bad) {
-        skip_space(&r);
-        if (r.p != r.end) bad = fail(&r, "the end of the text after one value");
-    }
-    if (bad) {
-        int line = 1;
-        for (const char *p = text; p < r.p && p < r.end; p++) line += *p == '\n';
+    if (!v) return error_set(ERR_FAILURE, "out of memory reading JSON");
+    if (read_value(&r, v, 0)) {
         json_value_free(v);
-        return error_set(ERR_INPUT, "%s: line %d: bad JSON: expected %s", source, line, r.why);
+        *why = r.why, *end = (size_t)(r.p - text);
+        return ERR_INPUT;
     }
-    *out = v;
+    *out = v, *end = (size_t)(r.p - text);
     return OK;
+}
+
+int json_parse(const char *text, size_t bytes, const char *source, JsonValue **out) {
+    size_t end;
+    const char *why;
+    int rc = json_read_value(text, bytes, 0, out, &end, &why);
+    if (rc == ERR_FAILURE) return error_set(ERR_FAILURE, "out of memory reading %s", source);
+    if (rc == OK) {
+        while (end < bytes && (text[end] == ' ' || text[end] == '\t' || text[end] == '\r' || text[end] == '\n')) end++;
+        if (end == bytes) return OK;
+        json_value_free(*out);
+        *out = NULL;
+        why = "the end of the text after one value";
+    }
+    int line = 1;
+    for (size_t i = 0; i < end; i++) line += text[i] == '\n';
+    return error_set(ERR_INPUT, "%s: line %d: bad JSON: expected %s", source, line, why);
 }
 
 const JsonValue *json_get(const JsonValue *v, const char *key) {

@@ -20,6 +20,16 @@ typedef struct JsonValue {
     int count;
 } JsonValue;
 
+/* json_read_value's flags. JSON_LENIENT_TEXT reads strings as a text corpus is taken: raw
+ * bytes kept as they are (not checked as UTF-8), a lone surrogate escape as U+FFFD (Python's
+ * json writes them rather than refuse). */
+enum { JSON_LENIENT_TEXT = 1 };
+
+/* One JSON value at the start of text, for callers whose messages name their own place (a
+ * JSONL file's line): *end is the offset just past the value, or on bad JSON (ERR_INPUT, no
+ * error set) where it went wrong, with what was expected there in *why. Bytes after the value
+ * are left to the caller. ERR_FAILURE when out of memory. */
+int json_read_value(const char *text, size_t bytes, int flags, JsonValue **out, size_t *end, const char **why);
 /* Parses text (bytes long) as one JSON value; ERR_INPUT "SOURCE: line L: why" on bad JSON. */
 int json_parse(const char *text, size_t bytes, const char *source, JsonValue **out);
 void json_value_free(JsonValue *v);

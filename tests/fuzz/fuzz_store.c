@@ -1,5 +1,6 @@
 /* A results database file from arbitrary bytes: opened read-only, its runs listed and
  * exported as CSV, then merged into a fresh database that is exported too. */
+#include "runner/export.h"
 #include "runner/store.h"
 #include "tests/fuzz/fuzz_common.h"
 
@@ -30,12 +31,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         int rows = 0;
         store_list_runs(store, NULL, NULL, count_row, &rows);
         store_list_runs(store, "smoke", "done", count_row, &rows);
-        store_export_csv(store, sink);
+        export_runs_csv(store, sink);
+        export_curves_csv(store, sink);
         store_close(store);
     }
     if (store_open(&store, fresh) == 0) {
         int taken = 0;
-        if (store_merge(store, path, &taken) == 0) store_export_csv(store, sink);
+        if (store_merge(store, path, &taken) == 0) export_runs_csv(store, sink);
         store_close(store);
     }
     return 0;

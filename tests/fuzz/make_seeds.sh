@@ -11,7 +11,7 @@ ROOT=$(pwd)
 WORK=$(mktemp -d /tmp/meki-seeds-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 rm -rf "$OUT"
-for t in safetensors checkpoint romtable tokenizer tokens experiment corpus store args dispatch export wquant tokenizer_json tokenizer_hf; do
+for t in safetensors checkpoint romtable tokenizer tokens experiment corpus store args dispatch export wquant tokenizer_json tokenizer_hf shards; do
   mkdir -p "$OUT/$t"
 done
 cd "$WORK"
@@ -156,3 +156,22 @@ words db export --csv --db a.db > "$OUT/dispatch/db_export"
 words report --db a.db --out r > "$OUT/dispatch/report"
 n=$(find "$OUT" -type f | wc -l)
 echo "fuzz seeds: $n files in $OUT"
+
+# token shards (tests/fuzz/fuzz_shards.c): mode byte, u16 shard length, the shard, then a
+# manifest as ./meki data wrote it for that shard, its path replaced by $S
+shard_seed() {   # MODE FORMAT SHARD NAME
+  rm -rf sp; cp "$3" sv.bin
+  local vocab=50257; [ $(( $1 & 2 )) -ne 0 ] && vocab=256
+  "$MEKI" data --shards "$WORK/$3" --val-shards "$WORK/sv.bin" --shard-format "$2" --vocab "$vocab" --out sp >/dev/null 2>&1
+  python3 -c 'import struct, sys
+shard = open(sys.argv[2], "rb").read(); manifest = open(sys.argv[3], "rb").read().replace(sys.argv[4].encode(), b"$S")
+open(sys.argv[5], "wb").write(bytes([int(sys.argv[1])]) + struct.pack("<H", len(shard)) + shard + manifest)' \
+    "$1" "$3" sp/train.shards "$WORK/$3" "$OUT/shards/$4"
+}
+python3 -c 'import struct
+ids = [(i * 7) % 256 for i in range(200)]
+open("llmc.bin", "wb").write(struct.pack("<256i", 20240520, 1, len(ids), *([0] * 253)) + struct.pack("<%dH" % len(ids), *ids))
+open("raw.bin", "wb").write(struct.pack("<%dH" % len(ids), *ids))'
+shard_seed 2 llmc llmc.bin llmc_v256
+shard_seed 7 raw raw.bin raw_v256_full
+shard_seed 0 llmc llmc.bin llmc_gpt2

@@ -20,7 +20,7 @@ max_len() {
     tokenizer_hf) echo 8192 ;;
     store) echo 40000 ;;
     romtable) echo 24576 ;;
-    tokens|experiment|corpus) echo 4096 ;;
+    tokens|experiment|corpus|shards) echo 4096 ;;
     tokenizer) echo 1024 ;;
     *) echo 512 ;;
   esac
