@@ -1017,7 +1017,6 @@ int main(void) {
         cmocka_unit_test(test_kv_cache_reuse_and_rewind),
         cmocka_unit_test(test_peers_equal_training_forward),
         cmocka_unit_test(test_rom_rows_equal_heap_rows_bitwise),
-        cmocka_unit_test(test_meki_shared_pass_equals_own_gate),
         cmocka_unit_test(test_rom_reads_one_per_token),
         cmocka_unit_test(test_engine_refuses_bad_context),
         cmocka_unit_test(test_sampler),
@@ -1030,6 +1029,7 @@ int main(void) {
         cmocka_unit_test(test_checkpoint_load_peaks_near_one_copy),
         cmocka_unit_test(test_packed_prefill_equals_roundtrip_forward),
         cmocka_unit_test(test_release_drops_f32_weights_from_rss),
+        cmocka_unit_test(test_meki_shared_pass_equals_own_gate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
