@@ -2,6 +2,7 @@
 #include "kernels/activation.h"
 #include "kernels/fastmath.h"
 #include "kernels/gemm.h"
+#include "kernels/rmsnorm.h"
 #include "kernels/wquant.h"
 #include <cblas.h>
 #include <math.h>
@@ -194,6 +195,90 @@ static void rows_dot_few(const float *w, int n, int C, const float *x, float *su
 static void rows_dot4(const float *w, int C, const float *x, float *sums) { rows_dot_few(w, BLOCK, C, x, sums); }
 #endif
 
+/* ---- products with a transposed weight: out[O] = x[C] @ weight_t[C, O] ------------- */
+
+/* Columns [lo, hi) of out, as C axpy passes of x[c] * weight_t's row c: no horizontal
+ * reduction, which is what a narrow C (MeKi's d_mem) would pay per output row. Tiles of 4
+ * vectors keep their accumulators in registers across the passes. */
+#ifdef __AVX512F__
+static void axpy_columns(float *out, const float *x, const float *wt, int C, int O, int lo, int hi) {
+    int o = lo;
+    for (; o + 64 <= hi; o += 64) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int c = 0; c < C; c++) {
+            const float *w = wt + (size_t)c * O + o;
+            __m512 xv = _mm512_set1_ps(x[c]);
+            a0 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w), a0);
+            a1 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w + 16), a1);
+            a2 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w + 32), a2);
+            a3 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w + 48), a3);
+        }
+        _mm512_storeu_ps(out + o, a0); _mm512_storeu_ps(out + o + 16, a1);
+        _mm512_storeu_ps(out + o + 32, a2); _mm512_storeu_ps(out + o + 48, a3);
+    }
+    for (; o < hi; o += 16) {   /* under 64 columns left: one vector at a time, the last masked */
+        __mmask16 m = hi - o >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (hi - o)) - 1);
+        __m512 a = _mm512_setzero_ps();
+        for (int c = 0; c < C; c++)
+            a = _mm512_fmadd_ps(_mm512_set1_ps(x[c]), _mm512_maskz_loadu_ps(m, wt + (size_t)c * O + o), a);
+        _mm512_mask_storeu_ps(out + o, m, a);
+    }
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+static void axpy_columns(float *out, const float *x, const float *wt, int C, int O, int lo, int hi) {
+    int o = lo;
+    for (; o + 32 <= hi; o += 32) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int c = 0; c < C; c++) {
+            const float *w = wt + (size_t)c * O + o;
+            __m256 xv = _mm256_set1_ps(x[c]);
+            a0 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w), a0);
+            a1 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w + 8), a1);
+            a2 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w + 16), a2);
+            a3 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w + 24), a3);
+        }
+        _mm256_storeu_ps(out + o, a0); _mm256_storeu_ps(out + o + 8, a1);
+        _mm256_storeu_ps(out + o + 16, a2); _mm256_storeu_ps(out + o + 24, a3);
+    }
+    for (; o < hi; o += 8) {
+        __m256i m = tail_mask(hi - o);
+        __m256 a = _mm256_setzero_ps();
+        for (int c = 0; c < C; c++)
+            a = _mm256_fmadd_ps(_mm256_set1_ps(x[c]), _mm256_maskload_ps(wt + (size_t)c * O + o, m), a);
+        _mm256_maskstore_ps(out + o, m, a);
+    }
+}
+#else
+static void axpy_columns(float *out, const float *x, const float *wt, int C, int O, int lo, int hi) {
+    for (int o = lo; o < hi; o++) out[o] = 0;
+    for (int c = 0; c < C; c++) {
+        const float *w = wt + (size_t)c * O, xc = x[c];
+#pragma omp simd
+        for (int o = lo; o < hi; o++) out[o] += xc * w[o];
+    }
+}
+#endif
+
+void linear_forward_t(float *out, const float *in, const float *weight_t, int N, int C, int O) {
+    if (N != 1) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, O, C, 1.0f, in, C, weight_t, O,
+                    0.0f, out, O);
+        return;
+    }
+    int threads = kernels_threads(), tiles = (O + 63) / 64;
+    /* as matvec_group: a region only where the work pays for its entry */
+    if (threads <= 1 || tiles < 2 * threads || (long)C * O < MATVEC_PARALLEL_WORK) {
+        axpy_columns(out, in, weight_t, C, O, 0, O);
+        return;
+    }
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), n = omp_get_num_threads();
+        int lo = (int)((long)tiles * t / n) * 64, hi = (int)((long)tiles * (t + 1) / n) * 64;
+        axpy_columns(out, in, weight_t, C, O, lo, hi < O ? hi : O);
+    }
+}
+
 /* Blocks [first, last) of the group, numbered across its parts in order. */
 static void group_blocks(const MatvecPart *parts, int n_parts, const float *x, int C, long first,
                          long last) {
@@ -256,14 +341,13 @@ void linear_forward(float *out, const float *in, const float *weight, int N, int
     matvec_group(&part, 1, in, C);
 }
 
-/* The arithmetic of rmsnorm_forward, step for step, so both round alike. */
+/* The arithmetic of rmsnorm_forward, step for step (its row sum, rmsnorm_rstd, in SIMD
+ * lanes of double: a serial double sum cost 3-4 instructions per element), so both round alike. */
 void rmsnorm_rows(float *out, const float *in, const float *gain, int N, int C, float eps) {
     for (int n = 0; n < N; n++) {
         const float *x = in + (long)n * C;
         float *y = out + (long)n * C;
-        double sum = 0;
-        for (int c = 0; c < C; c++) sum += (double)x[c] * x[c];
-        float r = (float)(1.0 / sqrt(sum / C + eps));
+        float r = rmsnorm_rstd(x, C, eps);
         for (int c = 0; c < C; c++) y[c] = x[c] * r * (gain ? gain[c] : 1.0f);
     }
 }
@@ -272,9 +356,7 @@ void rmsnorm_add_rows(float *out, const float *in, const float *gain, int N, int
     for (int n = 0; n < N; n++) {
         const float *x = in + (long)n * C;
         float *y = out + (long)n * C;
-        double sum = 0;
-        for (int c = 0; c < C; c++) sum += (double)x[c] * x[c];
-        float r = (float)(1.0 / sqrt(sum / C + eps));
+        float r = rmsnorm_rstd(x, C, eps);
         for (int c = 0; c < C; c++) y[c] += x[c] * r * (gain ? gain[c] : 1.0f);
     }
 }

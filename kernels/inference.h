@@ -33,6 +33,10 @@ void matvec_group(const MatvecPart *parts, int n_parts, const float *x, int C);
 /* out[N, O] (=, or += when accumulate) in[N, C] @ weight[O, C]^T */
 void linear_forward(float *out, const float *in, const float *weight, int N, int C, int O,
                     int accumulate);
+/* out[N, O] = in[N, C] @ weight_t[C, O]: a weight stored transposed, for products whose
+ * rows would be short (C small, e.g. MeKi's folded output product, d_mem wide): one row
+ * is C axpy passes over O floats, no horizontal sums. */
+void linear_forward_t(float *out, const float *in, const float *weight_t, int N, int C, int O);
 /* out[N, C] = in / sqrt(mean(in^2) + eps) * gain; out may be in */
 void rmsnorm_rows(float *out, const float *in, const float *gain, int N, int C, float eps);
 /* out[N, C] += in / sqrt(mean(in^2) + eps) * gain (rmsnorm_rows then add_rows, fused) */

@@ -3,19 +3,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The row sums run in double, in SIMD lanes (omp simd: gcc keeps a double reduction serial
+/* The row sum runs in double, in SIMD lanes (omp simd: gcc keeps a double reduction serial
  * otherwise, a 4-cycle add per element); the products are exact in double, so only the
  * order of the additions changes. */
+float rmsnorm_rstd(const float *x, int C, float eps) {
+    double sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int c = 0; c < C; c++) sum += (double)x[c] * x[c];
+    return (float)(1.0 / sqrt(sum / C + eps));
+}
+
 void rmsnorm_forward(float *out, float *rstd, const float *in, const float *gain, int N, int C,
                      float eps) {
 #pragma omp parallel for if (N > 64)
     for (int n = 0; n < N; n++) {
         const float *x = in + (long)n * C;
         float *y = out + (long)n * C;
-        double sum = 0;
-#pragma omp simd reduction(+ : sum)
-        for (int c = 0; c < C; c++) sum += (double)x[c] * x[c];
-        float r = (float)(1.0 / sqrt(sum / C + eps));
+        float r = rmsnorm_rstd(x, C, eps);
         if (rstd) rstd[n] = r;
         if (gain)
             for (int c = 0; c < C; c++) y[c] = x[c] * r * gain[c];

@@ -2,6 +2,9 @@
 #ifndef KERNELS_RMSNORM_H
 #define KERNELS_RMSNORM_H
 
+/* 1 / sqrt(mean(x[C]^2) + eps), summed in double: the one row sum of the training and
+ * the inference kernels (kernels/inference.h), so both round alike. */
+float rmsnorm_rstd(const float *x, int C, float eps);
 /* out[N, C], rstd[N] (saved for backward), in[N, C], gain[C] (NULL: no gain) */
 void rmsnorm_forward(float *out, float *rstd, const float *in, const float *gain, int N, int C,
                      float eps);

@@ -13,6 +13,7 @@
 #include "kernels/activation.h"
 #include "kernels/embedding.h"
 #include "kernels/gemm.h"
+#include "kernels/inference.h"
 #include "kernels/rmsnorm.h"
 #include "formats/romtable.h"
 #include "util/alloc.h"
@@ -150,7 +151,13 @@ static int declare(Model *m) {
         }
         if (has_own_norm(k)) { ADD(in_norm, "in_norm.weight", d, 0, INIT_ONES, 0, 0, 0); }
         ADD(w_gate, "gate.weight", dm, d, INIT_NORMAL, 0.02f, 1, 0);
-        ADD(w_out, "out.weight", d, dm, INIT_NORMAL, 0.02f, 1, 0);
+        /* folded: transposed, so a decoded row is d_mem axpy passes (linear_forward_t)
+         * instead of d dot products d_mem long; the fold writes it from out.weight */
+        if (m->folded) {
+            ADD(w_out_t, "out_t.weight", dm, d, INIT_NORMAL, 0.02f, 1, 0);
+            params_mark_folded_only(&m->params);
+        }
+        else { ADD(w_out, "out.weight", d, dm, INIT_NORMAL, 0.02f, 1, 0); }
         ADD(out_norm, "out_norm.weight", d, 0, INIT_ONES, 0, 0, 0);
 #undef ADD
     }
@@ -261,7 +268,8 @@ static void forward(Model *m, int l, const float *in, float *out, int B, int T) 
         for (long i = 0; i < n; i++) a->v[i] = a->e[i] * a->gact[i];
     else
         for (long i = 0; i < n; i++) a->v[i] = a->e[i] + a->gact[i];
-    matmul_forward(a->o, a->v, w->w_out, N, dm, d, 0);
+    if (m->folded) linear_forward_t(a->o, a->v, w->w_out_t, N, dm, d);
+    else matmul_forward(a->o, a->v, w->w_out, N, dm, d, 0);
     float *y = st->d_wide2;   /* free during the forward */
     rmsnorm_forward(y, a->o_rstd, a->o, w->out_norm, N, d, c->norm_eps);
     vector_add(out, y, (long)N * d);
@@ -318,7 +326,7 @@ static void backward(Model *m, int l, const float *dout, float *din, int B, int 
     zero(d_o, (long)N * d);
     rmsnorm_backward(d_o, g->out_norm, dout, a->o, w->out_norm, a->o_rstd, N, d);
     zero(dv, n);
-    matmul_backward(dv, g->w_out, d_o, a->v, w->w_out, N, dm, d);
+    matmul_backward(dv, g->w_out, d_o, a->v, w->w_out, N, dm, d);   /* training form: never folded */
     /* dv becomes dgact in place once de is taken from it */
     float *de = st->d_e;
     if (multiplicative(k->fusion))
@@ -346,9 +354,16 @@ static void fold_rows(const Model *m, int layer, const int32_t *tokens, const fl
     memcpy(out, a->e, sizeof(float) * (size_t)n * meki_config(&m->cfg)->d_mem);
 }
 
-/* M~_l for all V tokens, through the training-form expert path. */
+/* M~_l for all V tokens, through the training-form expert path; W_out transposed. */
 static int fold(Model *trained, Model *folded) {
     const ModelConfig *c = &trained->cfg;
+    int d = c->d_model, dm = meki_config(c)->d_mem;
+    for (int l = 0; l < c->n_layers; l++) {
+        const MekiWeights *from = &state(trained)->w[l];
+        if (!from->active) continue;
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j < dm; j++) state(folded)->w[l].w_out_t[(size_t)j * d + i] = from->w_out[(size_t)i * dm + j];
+    }
     enum { CHUNK = 256 };
     MekiActs a = {0};
     int rc = alloc_acts(&a, c, CHUNK);

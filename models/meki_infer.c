@@ -125,6 +125,7 @@ void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const 
         for (long i = 0; i < count; i++) v[i] = v[i] * gate[i];
     else
         for (long i = 0; i < count; i++) v[i] = v[i] + gate[i];
-    linear_forward(a->o, v, w->w_out, n, dm, d, 0);
+    if (m->folded) linear_forward_t(a->o, v, w->w_out_t, n, dm, d);
+    else linear_forward(a->o, v, w->w_out, n, dm, d, 0);
     rmsnorm_add_rows(out, a->o, w->out_norm, n, d, c->norm_eps);
 }

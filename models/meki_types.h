@@ -32,6 +32,7 @@ typedef struct {
     float *alpha, *beta, *mix_norm;        /* [1], [1], [m] */
     float *in_norm;                        /* [d] own pre-norm (after_attn, after_ffn) */
     float *w_gate, *w_out, *out_norm;      /* [m, d], [d, m], [d] */
+    float *w_out_t;                        /* [m, d]: W_out transposed, the folded form's (no w_out) */
 } MekiWeights;
 
 typedef struct {

@@ -45,6 +45,10 @@ void params_mark_output(ParamSet *ps) {
     if (ps->count) ps->tensors[ps->count - 1].output = 1;
 }
 
+void params_mark_folded_only(ParamSet *ps) {
+    if (ps->count) ps->tensors[ps->count - 1].folded_only = 1;
+}
+
 void params_set_init_std(ParamSet *ps, float std, float output_std) {
     for (int i = 0; i < ps->count; i++)
         if (ps->tensors[i].init == INIT_NORMAL) ps->tensors[i].init_std = ps->tensors[i].output ? output_std : std;

@@ -20,6 +20,7 @@ typedef struct {
     int own_decay;      /* decay as declared, kept for params_set_decay */
     int output;         /* an output projection (the reference's scaled init) */
     int released;       /* values given back to the OS (params_release); slot is NULL */
+    int folded_only;    /* no tensor of that name in the training form: the fold computes it */
     float **slot;       /* where the model keeps its pointer to the data */
     float **grad_slot;  /* and to the gradient (may be NULL) */
 } ParamTensor;
@@ -37,6 +38,8 @@ void params_add(ParamSet *ps, const char *name, long d0, long d1, long d2, Param
                 float std, int decay, int rom, float **slot, float **grad_slot);
 /* Marks the tensor declared last as an output projection. */
 void params_mark_output(ParamSet *ps);
+/* Marks the tensor declared last as computed by the fold (model_fold copies the others). */
+void params_mark_folded_only(ParamSet *ps);
 /* The std of every normal tensor: std, output projections output_std (the recipe). */
 void params_set_init_std(ParamSet *ps, float std, float output_std);
 /* all_matrices: every tensor of two or more dimensions decays (the reference's rule:

@@ -125,7 +125,9 @@ def meki(p, mk, c, tokens, u, x):
     act = torch.sigmoid if c["meki_fusion"].endswith("sigmoid") else torch.nn.functional.silu
     g = act(pre_gate)
     v = e * g if c["meki_fusion"].startswith("mul") else e + g
-    return rmsnorm(v @ p[mk + "out.weight"].T, p[mk + "out_norm.weight"], eps)
+    # a bundle (and its HF export) holds the output product transposed, [d_mem, d]
+    w_out = p[mk + "out_t.weight"] if mk + "out_t.weight" in p else p[mk + "out.weight"].T
+    return rmsnorm(v @ w_out, p[mk + "out_norm.weight"], eps)
 
 
 def gelu_tanh(x):
@@ -496,6 +498,9 @@ def load_checkpoint(directory):
 def load_bundle(directory, table_dtype="f32"):
     """A bundle (./meki fold --out DIR): weights.safetensors and table.<table_dtype>.rom."""
     weights, meta = read_safetensors(os.path.join(directory, "weights.safetensors"))
+    if meta.get("folded") != "2":   # train/checkpoint.c's FOLDED_FORMAT
+        raise ValueError(f"{directory}/weights.safetensors: folded format {meta.get('folded')}, this "
+                         "reader knows 2: fold the checkpoint again")
     config = config_from_fields(meta)
     _add_tables(weights, config, read_rom_table(os.path.join(directory, f"table.{table_dtype}.rom")))
     return MekiModel(weights, config)

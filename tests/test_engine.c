@@ -20,6 +20,7 @@
 #include "deploy/fold.h"
 #include "models/engram.h"
 #include "models/meki.h"
+#include "models/memory.h"
 #include "models/ple.h"
 #include "models/model.h"
 #include "infer/sampler.h"
@@ -337,6 +338,76 @@ static void engine_steps(const Model *m, const int32_t *tokens, float *out) {
     memcpy(out + (long)(T / 2 - 1) * V, engine_prefill(&e, tokens, T / 2, 0), sizeof(float) * V);
     for (int t = T / 2; t < T; t++) memcpy(out + (long)t * V, engine_forward(&e, tokens[t], t), sizeof(float) * V);
     engine_free(&e);
+}
+
+/* Every step's logits, [T][V], one token at a time from position 0 (the one-row path,
+ * where MemoryOps.infer_shared is used). */
+static void engine_tokens(const Model *m, const int32_t *tokens, float *out) {
+    Engine e;
+    assert_int_equal(engine_create(&e, m, T, 0), 0);
+    for (int t = 0; t < T; t++) memcpy(out + (long)t * V, engine_forward(&e, tokens[t], t), sizeof(float) * V);
+    engine_free(&e);
+}
+
+/* MemoryOps.infer_shared: MeKi's gate product computed as one more part of the engine's
+ * pass over the normed input (the FFN's gate/up for parallel_ffn, Q/K/V for parallel_attn)
+ * gives the logits of MeKi computing it itself (the same model with the hook removed), bit
+ * for bit, and those of the training form within TOLERANCE (the unfolded model for f32
+ * tables; for q8_0, the folded model's forward over the same decoded rows): every fusion,
+ * f32 and q8_0 tables, 1 thread at d 32 and 2 threads at d 128 (a thread region that
+ * splits the group's rows). At the sites with MeKi's own norm the hook declines. */
+static void test_meki_shared_pass_equals_own_gate(void **state) {
+    int checked = 0;
+    for (int wide = 0; wide < 2; wide++)
+        for (int position = 0; position < 4; position++)
+            for (int fusion = 0; fusion < 4; fusion++)
+                for (int table = 0; table < 2; table++) {
+                    ModelConfig c;
+                    small_config(&c, memory_kind_parse("meki"));
+                    if (wide) { c.d_model = 128; c.ffn_hidden = 256; meki_config(&c)->d_mem = 16; }
+                    meki_config(&c)->position = position;
+                    meki_config(&c)->fusion = fusion;
+                    kernels_set_threads(wide ? 2 : 1);
+                    Model trained, folded;
+                    assert_int_equal(model_create(&trained, &c, 0, 0), 0);
+                    randomize(&trained, 900 + position * 8 + fusion * 2 + table);
+                    assert_int_equal(model_fold(&trained, &folded), 0);
+                    if (table) round_heap_tables(&folded, TABLE_Q8);
+                    int parallel = position == POS_PARALLEL_FFN || position == POS_PARALLEL_ATTN;
+                    Engine e;   /* a probe: the hook's answer for layer 0 (it marks the gate computed) */
+                    const float *weight;
+                    float *out;
+                    int rows;
+                    assert_int_equal(engine_create(&e, &folded, T, 0), 0);
+                    assert_int_equal(folded.ops->infer_shared(&folded, e.memory, 0, &weight, &out, &rows), parallel);
+                    engine_free(&e);
+                    int32_t tokens[T];
+                    random_tokens(tokens, T, 950 + position);
+                    float *shared = malloc(sizeof(float) * T * V), *own = malloc(sizeof(float) * T * V);
+                    engine_tokens(&folded, tokens, shared);
+                    MemoryOps without = *folded.ops;
+                    without.infer_shared = NULL;
+                    Model plain = folded;   /* the same weights and tables, read only */
+                    plain.ops = &without;
+                    engine_tokens(&plain, tokens, own);
+                    float *reference = reference_logits(table ? &folded : &trained, tokens);
+                    double err = relative_error(shared, reference, T * V);
+                    if (memcmp(shared, own, sizeof(float) * T * V) || err > TOLERANCE)
+                        fprintf(stderr, "%s %s %s d %d: shared pass differs from the own gate by %.2e, "
+                                "from the training form by %.2e\n", meki_position_name(position),
+                                meki_fusion_name(fusion), table ? "q8_0" : "f32", c.d_model,
+                                relative_error(shared, own, T * V), err);
+                    assert_memory_equal(shared, own, sizeof(float) * T * V);
+                    assert_true(err < TOLERANCE);
+                    checked += parallel;
+                    free(shared);
+                    free(own);
+                    free(reference);
+                    model_free(&folded);
+                    model_free(&trained);
+                }
+    kernels_set_threads(1);
+    assert_int_equal(checked, 2 * 2 * 4 * 2);
 }
 
 /* The read path of a bundle (each token's rows of every layer fetched once, zero-copy from
@@ -958,6 +1029,7 @@ int main(void) {
         cmocka_unit_test(test_checkpoint_load_peaks_near_one_copy),
         cmocka_unit_test(test_packed_prefill_equals_roundtrip_forward),
         cmocka_unit_test(test_release_drops_f32_weights_from_rss),
+        cmocka_unit_test(test_meki_shared_pass_equals_own_gate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

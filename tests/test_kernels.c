@@ -851,6 +851,41 @@ static void test_matvec_group_reference(void **state) {
     kernels_set_threads(1);
 }
 
+/* The transposed product (MeKi's folded output product) against a double reference:
+ * narrow inner widths (d_mem 1, 15, 16, 33), outputs with and without a full 64-float tile
+ * or a 16-float tail, one row (the axpy kernel, 1 and 2 threads; 33 x 700 is past
+ * MATVEC_PARALLEL_WORK, so 2 threads split it) and three (sgemm). Nothing past O is written. */
+static void test_linear_forward_t_reference(void **state) {
+    const int widths[] = {1, 15, 16, 33}, outs[] = {1, 7, 16, 63, 64, 100, 129, 700};
+    for (int threads = 1; threads <= 2; threads++) {
+        kernels_set_threads(threads);
+        for (int wi = 0; wi < 4; wi++)
+            for (int oi = 0; oi < 8; oi++)
+                for (int N = 1; N <= 3; N += 2) {
+                    int C = widths[wi], O = outs[oi];
+                    float *wt = malloc(sizeof(float) * C * O), *x = malloc(sizeof(float) * N * C);
+                    float *y = malloc(sizeof(float) * (N * O + 1));
+                    for (int i = 0; i < C * O; i++) wt[i] = (float)((i * 37 % 23) - 11) / 7;
+                    for (int i = 0; i < N * C; i++) x[i] = (float)((i * 11 % 17) - 8) / 3;
+                    for (int i = 0; i <= N * O; i++) y[i] = 99;
+                    linear_forward_t(y, x, wt, N, C, O);
+                    for (int n = 0; n < N; n++)
+                        for (int o = 0; o < O; o++) {
+                            double ref = 0, scale = 1;
+                            for (int c = 0; c < C; c++) {
+                                double p = (double)x[n * C + c] * wt[(size_t)c * O + o];
+                                ref += p;
+                                scale += fabs(p);
+                            }
+                            assert_true(fabs(y[n * O + o] - ref) <= 1e-5 * scale);
+                        }
+                    assert_true(y[N * O] == 99);
+                    free(wt); free(x); free(y);
+                }
+    }
+    kernels_set_threads(1);
+}
+
 /* ---------------------------------------------------------------- the *_set backwards */
 
 /* A *_set backward run on a buffer full of garbage must leave what the accumulating
@@ -943,6 +978,7 @@ static void test_attention_backward_set_overwrites(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matvec_group_reference),
+        cmocka_unit_test(test_linear_forward_t_reference),
         cmocka_unit_test(test_matmul_backward),
         cmocka_unit_test(test_matmul_backward_sampled),
         cmocka_unit_test(test_matmul_backward_accumulates),

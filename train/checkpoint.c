@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #define FORMAT "meki-checkpoint-1"
+/* The "folded" key: 0 for a training form, else the folded form's layout version. 2: MeKi's
+ * output product stored transposed (out_t.weight); bundles of 1 must be folded again. */
+enum { FOLDED_FORMAT = 2 };
 
 /* A folder too long to hold the file holds no checkpoint (saving or loading there says why). */
 int checkpoint_exists(const char *dir) {
@@ -39,7 +42,7 @@ char *checkpoint_record(const char *dir) {
 static int build_meta(const Model *m, const TrainState *s, char keys[][64], char values[][128]) {
     int n = 0;
     snprintf(keys[n], 64, "format"); snprintf(values[n++], 128, FORMAT);
-    snprintf(keys[n], 64, "folded"); snprintf(values[n++], 128, "%d", m->folded);
+    snprintf(keys[n], 64, "folded"); snprintf(values[n++], 128, "%d", m->folded ? FOLDED_FORMAT : 0);
     for (int i = 0; i < model_config_field_count(); i++) {
         snprintf(keys[n], 64, "%s", model_config_field_key(i));
         model_config_field_value(&m->cfg, i, values[n++], 128);
@@ -115,7 +118,11 @@ static int config_from_file(ModelConfig *cfg, const SafeTensors *st, int *folded
             return error_set(ERR_INPUT, "%s: %s", st->path, error_message());
     }
     const char *f = safetensors_meta(st, "folded");
-    *folded = f && !strcmp(f, "1");
+    *folded = f && strcmp(f, "0");
+    if (*folded && atoi(f) != FOLDED_FORMAT)
+        return error_set(ERR_INPUT, "%s: a bundle in folded format %s, and this build reads format %d "
+                         "(MeKi's output product is stored transposed since 2): fold the checkpoint again",
+                         st->path, f, FOLDED_FORMAT);
     return OK;
 }
 

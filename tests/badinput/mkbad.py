@@ -9,6 +9,8 @@ SOURCE is a valid meki safetensors file (checkpoint or bundle weights); OUT gets
   digits       a 4096-byte file whose header ends in digits (nothing after it to stop on)
   shape-wrap   SOURCE with its first tensor's shape [2^62, 4]: 2^64 bytes wraps to 0
   header-len   SOURCE with a header length of 2^63
+  folded-1     a bundle's weights as a fold of folded format 1 wrote them: MeKi's
+               out_t.weight [d_mem, d] back as out.weight [d, d_mem], "folded" 1
 """
 import json, struct, sys
 
@@ -48,6 +50,16 @@ elif kind == "digits":
 elif kind == "shape-wrap":
     header[first]["shape"] = [1 << 62, 4]
     header[first]["data_offsets"] = [0, 0]
+    write(header, data)
+elif kind == "folded-1":
+    header["__metadata__"]["folded"] = "1"
+    for name in [k for k in tensors if k.endswith(".meki.out_t.weight")]:
+        t = header.pop(name)
+        m, d = t["shape"]
+        lo = t["data_offsets"][0]
+        rows = struct.unpack("<%df" % (m * d), bytes(data[lo:lo + 4 * m * d]))
+        data[lo:lo + 4 * m * d] = struct.pack("<%df" % (m * d), *(rows[j * d + i] for i in range(d) for j in range(m)))
+        header[name.replace("out_t.weight", "out.weight")] = dict(t, shape=[d, m])
     write(header, data)
 elif kind == "header-len":
     open(out, "wb").write(struct.pack("<Q", 1 << 63) + raw[8:])
