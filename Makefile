@@ -188,9 +188,11 @@ bench-peers: build
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-numpy libjemalloc2; }
 	bench/scripts/train_vs_torch.sh
 
-# Each test binary runs from the repository root; a failing binary fails the target.
+# Each test binary runs from the repository root; a failing binary fails the target. Last,
+# README.md's quickstart as written (tests/readme_quickstart.sh, about a minute).
 test: deps $(MEKI) $(TEST_BIN)
 	@fail=0; for t in $(TEST_BIN); do echo "== $$t"; MEKI_BIN=./$(MEKI) ./$$t || fail=1; done; \
+	echo "== tests/readme_quickstart.sh"; tests/readme_quickstart.sh ./$(MEKI) || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
 # The suite under ASan and UBSan, but for the tests that mostly train (slow when

@@ -21,7 +21,8 @@ set grid lc rgb '#dddddd' lt 1
 # this default sets its bottom margin.
 set key noenhanced below box width 1
 set border lw 1
-# A tick step giving about five ticks over a span: 1, 2 or 5 times a power of ten.
-nice_step(span) = (span / 5.0) / 10**floor(log10(span / 5.0)) < 2 ? 2 * 10**floor(log10(span / 5.0)) : \
+# A tick step giving about five ticks over a span: 1, 2 or 5 times a power of ten; 1 for an
+# empty span (runs with one validation point each: log10(0) would stop the plot).
+nice_step(span) = span <= 0 ? 1 : (span / 5.0) / 10**floor(log10(span / 5.0)) < 2 ? 2 * 10**floor(log10(span / 5.0)) : \
                   (span / 5.0) / 10**floor(log10(span / 5.0)) < 5 ? 5 * 10**floor(log10(span / 5.0)) : \
                   10 * 10**floor(log10(span / 5.0))

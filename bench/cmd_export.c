@@ -105,7 +105,8 @@ static int run(Model *m, const char *format, const char *out, const char *data_d
     } else if (!rc) {
         int dtype = table_dtype_parse(dtype_text);
         rc = dtype < 0 ? error_set(ERR_INPUT, "--dtype: unknown dtype '%s' (f32, f16, q8_0, q4_0)", dtype_text)
-                       : export_gguf(m, tok, out, (TableDtype)dtype);
+                       : make_parent_dirs(out);
+        if (!rc) rc = export_gguf(m, tok, out, (TableDtype)dtype);
         const char *differs = rc ? NULL : tokenizer_gpt2_split_differs(tok);
         if (differs)   /* llama.cpp has no pre-tokenizer that is the harness's: say when it matters */
             fprintf(stderr, "note: llama.cpp's gpt-2 pre-tokenizer may split some text unlike the harness: %s; "

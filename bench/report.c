@@ -11,6 +11,9 @@ void report_accounting(const Accounting *a, FILE *out) {
 }
 
 void report_train(const TrainResult *r, const char *out_dir, int json) {
+    /* a run found finished, or resumed, says so: its time and tok/s are not a whole run's */
+    if (r->already_finished) printf("already trained: %s holds this run, finished; nothing trained, evaluated again\n", out_dir);
+    else if (r->resumed_at > 0) printf("resumed at step %ld from the checkpoint in %s\n", r->resumed_at, out_dir);
     printf("trained %ld steps, %ld tokens -> %s\n", r->steps, r->tokens, out_dir);
     printf("time %.1f s: training %.1f s, validation %.1f s, final evaluation %.1f s\n", r->seconds,
            r->train_seconds, r->val_seconds, r->final_seconds);
@@ -18,7 +21,8 @@ void report_train(const TrainResult *r, const char *out_dir, int json) {
     char bpb[96];
     printf("train loss %.4f (last batch)  val loss %.4f nats/token, %s  val ppl %.2f over %ld of %ld held-out tokens\n",
            r->train_loss, r->val_loss, bpb_text(r->val_bpb, 4, bpb, sizeof bpb), r->val_ppl, r->final_tokens, r->val_tokens);
-    printf("train %.0f tok/s  MFU %.1f%% (of sgemm %.1f GFLOP/s)\n", r->train_tok_s, 100 * r->mfu, r->sgemm_flops / 1e9);
+    if (!r->already_finished)
+        printf("train %.0f tok/s  MFU %.1f%% (of sgemm %.1f GFLOP/s)\n", r->train_tok_s, 100 * r->mfu, r->sgemm_flops / 1e9);
     printf("ram params %ld  rom weights %ld  flops/token train %.3g inference %.3g\n", r->ram_params,
            r->rom_weights, r->train_flops_per_token, r->inference_flops_per_token);
     if (r->ranks > 1)

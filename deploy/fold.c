@@ -107,13 +107,6 @@ int bundle_write(const Model *folded, const char *dir, const TableDtype *dtypes,
     snprintf(target, sizeof target, "%s", dir);
     for (size_t len = strlen(target); len > 1 && target[len - 1] == '/'; len--) target[len - 1] = 0;
     if ((rc = check_target(target))) return rc;
-    char parent[4096];
-    snprintf(parent, sizeof parent, "%s", target);
-    char *slash = strrchr(parent, '/');
-    if (slash && slash != parent) {
-        *slash = 0;
-        if ((rc = make_dirs(parent))) return rc;
-    }
     if ((rc = temp_dir_create(temp, sizeof temp, target))) return rc;
     rc = write_files(folded, temp, dtypes, n, &list);
     if (!rc) rc = dir_install(temp, target);

@@ -5,7 +5,6 @@
 #include "util/fileio.h"
 #include <sqlite3.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -339,12 +338,8 @@ static int ensure_schema(Store *s, void *arg) {
     return SQLITE_MISMATCH;
 }
 
-static int make_parent_dirs(const char *path) {
-    char copy[4096];
-    snprintf(copy, sizeof copy, "%s", path);
-    const char *dir = dirname(copy);
-    if (!strcmp(dir, ".") || !strcmp(dir, "/")) return OK;
-    if (make_dirs(dir)) {
+static int make_results_folder(const char *path) {
+    if (make_parent_dirs(path)) {
         char reason[1024];   /* copied: error_set must not read the buffer it writes */
         snprintf(reason, sizeof reason, "%s", error_message());
         return error_set(ERR_FAILURE, "cannot create the results folder of %s: %s", path, reason);
@@ -354,7 +349,7 @@ static int make_parent_dirs(const char *path) {
 
 int store_open(Store **out, const char *path) {
     *out = NULL;
-    int rc = make_parent_dirs(path);
+    int rc = make_results_folder(path);
     if (rc) return rc;
     if ((rc = open_database(out, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))) return rc;
     if ((rc = enable_wal(*out)) || (rc = transaction(*out, ensure_schema, NULL, "preparing the schema"))) {

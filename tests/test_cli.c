@@ -200,6 +200,7 @@ static void test_train_interrupted_resumes(void **state) {
     int stopped_at = curve_lines(curve);
     assert_true(stopped_at >= 2 && stopped_at < 1024);
     assert_int_equal(run(args), 0);
+    assert_non_null(strstr(out, "resumed at step "));
     assert_non_null(strstr(out, "trained 1024 steps"));
     f = fopen(curve, "r");
     assert_non_null(f);
@@ -208,6 +209,10 @@ static void test_train_interrupted_resumes(void **state) {
     while (fgets(line, sizeof line, f) && sscanf(line, "%ld", &step) == 1) assert_int_equal(step, expected++);
     fclose(f);
     assert_int_equal(expected, 1025);
+    /* a third time: the run is finished, and train says so rather than print 0 tok/s */
+    assert_int_equal(run(args), 0);
+    assert_non_null(strstr(out, "already trained: "));
+    assert_null(strstr(out, "tok/s  MFU"));
 }
 
 int main(void) {

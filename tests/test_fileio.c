@@ -189,6 +189,13 @@ static void test_temp_dirs(void **state) {
     assert_false(file_exists(aside));                /* removed: target is there */
     assert_int_equal(remove_flat_dir(temp), OK);
     assert_int_equal(remove_flat_dir(target), OK);
+    /* a target in folders not yet made (export --out export/small in a fresh checkout) */
+    const char *nested = in_dir("made/by/temp/export");
+    assert_int_equal(temp_dir_create(temp, sizeof temp, nested), OK);
+    assert_int_equal(dir_install(temp, nested), OK);
+    assert_int_equal(lstat(nested, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(make_parent_dirs("no_parent.gguf"), OK);   /* the working folder: nothing made */
 }
 
 /* path_join fills a buffer exactly, and one byte too few is an error naming both parts. */

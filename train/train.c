@@ -247,6 +247,8 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
         return rc;
     }
     int already_finished = state.finished;
+    result->resumed_at = state.step;
+    result->already_finished = already_finished;
     long timing_start_step = state.step + (steps - state.step > 20 ? 5 : 1);
     double timed_seconds = 0, loss = state.train_loss, start = now_seconds();
     long timed_tokens = 0;

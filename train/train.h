@@ -69,6 +69,8 @@ typedef struct {
     double train_flops_per_token, inference_flops_per_token;
     int diverged;
     int interrupted;            /* the signal (SIGINT, SIGTERM) that stopped it after a checkpoint; 0: none */
+    long resumed_at;            /* the checkpoint's step this call started from; 0: from scratch */
+    int already_finished;       /* the checkpoint was a finished run: nothing trained, evaluated again */
     char reason[256];
     int ranks;                  /* processes that trained it (MPI); 1 without */
     double comm_seconds;        /* in the gradient exchange, per step */

@@ -141,6 +141,8 @@ static void restore_stale_aside(const char *target) {
 }
 
 int temp_dir_create(char *temp, size_t size, const char *target) {
+    int rc = make_parent_dirs(target);   /* --out export/small in a fresh checkout */
+    if (rc) return rc;
     restore_stale_aside(target);
     remove_stale_temps(target);
     for (int attempt = 0; attempt < TEMP_ATTEMPTS; attempt++) {
@@ -328,6 +330,16 @@ int make_dirs(const char *path) {
     if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
         return error_set(ERR_FAILURE, "cannot create %s: %s", tmp, strerror(errno));
     return OK;
+}
+
+int make_parent_dirs(const char *path) {
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", path);
+    for (size_t len = strlen(parent); len > 1 && parent[len - 1] == '/'; len--) parent[len - 1] = 0;
+    char *slash = strrchr(parent, '/');
+    if (!slash || slash == parent) return OK;   /* the working folder or / */
+    *slash = 0;
+    return make_dirs(parent);
 }
 
 int file_exists(const char *path) {

@@ -32,7 +32,7 @@ int check_output_file(const char *path);
  * <target>.tmp.<pid>.<random> (mkdir, so never through a planted symlink), after removing
  * stale ones and restoring an earlier folder a killed replace left aside; the caller fills
  * it, then dir_install moves it to target, swapping out an earlier folder atomically. On
- * failure the caller removes temp (remove_flat_dir). */
+ * failure the caller removes temp (remove_flat_dir). Target's parent folders are made. */
 int temp_dir_create(char *temp, size_t size, const char *target);
 int dir_install(const char *temp, const char *target);
 /* Removes a folder and the files in it (one level, as bundles are). */
@@ -52,6 +52,7 @@ int read_file(const char *path, char **data, size_t *bytes);
  * truncated path (which would name another file). */
 int path_join(char *out, size_t size, const char *dir, const char *name);
 int make_dirs(const char *path);                      /* mkdir -p */
+int make_parent_dirs(const char *path);               /* mkdir -p of path's folder */
 int file_exists(const char *path);
 long long file_size(const char *path);                /* -1 if missing */
 #endif
