@@ -50,7 +50,8 @@ MEKI     := meki$(if $(SANITIZE),-san)
 # make reproduce [SCALE=quick|cluster] [LAUNCH=...]: every experiment file into one database,
 # then the report. Finished runs are skipped and an interrupted run resumes, so it can be
 # run again after an interruption. full (the default): Table 1 at tiny, 20 tokens per RAM
-# parameter on the Debian corpus (make corpus-debian first; about 2 h on 2 cores, estimated). quick: tiny and small, 150k tokens,
+# parameter on the Debian corpus (make corpus-debian first; 1 h 10 min on 2 cores, measured on a
+# fresh clone 2026-12-07). quick: tiny and small, 150k tokens,
 # one seed (about 8 minutes). cluster: experiments/cluster/NAME.ini where it exists (Table 1
 # over tiny..large at 20 tokens per RAM parameter, about 240 core-hours), else
 # experiments/NAME.ini, into results/cluster.db; LAUNCH prefixes every sweep, e.g.
