@@ -41,15 +41,7 @@ static int load_tokenizer(Tokenizer **tok, const DecodeArgs *a, const Model *m) 
     data_default_dir(dir, sizeof dir, &options);
     int rc = record_data_dir(m->record, a->data_dir, dir, data_dir, sizeof data_dir);
     if (rc) return rc;
-    rc = dataset_tokenizer_load(data_dir, tok);
-    if (rc) return rc;
-    if (tokenizer_vocab_size(*tok) != vocab_size) {
-        rc = error_set(ERR_INPUT, "%s/tokenizer.bin has %d tokens but the model has a %d-token vocabulary: "
-                       "wrong tokenizer", data_dir, tokenizer_vocab_size(*tok), vocab_size);
-        tokenizer_free(*tok);
-        *tok = NULL;
-    }
-    return rc;
+    return dataset_tokenizer_load(data_dir, vocab_size, tok);
 }
 
 static int encode_prompt(const Tokenizer *tok, const char *prompt, int32_t **out, int *n) {

@@ -88,10 +88,7 @@ static int run(Model *m, const char *format, const char *out, const char *data_d
     int rc = record_data_dir(m->record, data_dir, default_data, chosen, sizeof chosen);
     if (rc) return rc;
     Tokenizer *tok = NULL;
-    rc = dataset_tokenizer_load(chosen, &tok);
-    if (!rc && tokenizer_vocab_size(tok) != m->cfg.vocab_size)
-        rc = error_set(ERR_INPUT, "%s/tokenizer.bin has %d tokens but the model %d: wrong --data", chosen,
-                       tokenizer_vocab_size(tok), m->cfg.vocab_size);
+    rc = dataset_tokenizer_load(chosen, m->cfg.vocab_size, &tok);
     if (!rc && !strcmp(format, "hf")) {
         /* the folder appears whole or not at all: written in a fresh temporary folder beside
          * --out (util/fileio.h), then swapped into place (an earlier export there is replaced) */

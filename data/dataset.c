@@ -116,7 +116,7 @@ int dataset_tokenizer_id(const char *dir, char out[17]) {
     return rc;
 }
 
-int dataset_tokenizer_load(const char *dir, Tokenizer **tok) {
+int dataset_tokenizer_load(const char *dir, int vocab_size, Tokenizer **tok) {
     char path[PATH_BYTES];
     DataSummary s;
     *tok = NULL;
@@ -127,10 +127,18 @@ int dataset_tokenizer_load(const char *dir, Tokenizer **tok) {
                          "tokenizer.json; GPT-2's for llm.c and nanoGPT shards) and give it with --data", dir);
     error_clear();
     int rc = dataset_file_path(path, dir, "tokenizer.bin");
-    if (rc || (rc = tokenizer_load(tok, path)) == OK) return rc;
-    char why[1024];   /* error_set writes the buffer error_message reads */
-    snprintf(why, sizeof why, "%s", error_message());
-    return error_set(rc, "%s (run ./meki data, or give --data)", why);
+    if (rc) return rc;
+    if ((rc = tokenizer_load(tok, path))) {
+        char why[1024];   /* error_set writes the buffer error_message reads */
+        snprintf(why, sizeof why, "%s", error_message());
+        return error_set(rc, "%s (run ./meki data, or give --data)", why);
+    }
+    if (tokenizer_vocab_size(*tok) == vocab_size) return OK;
+    rc = error_set(ERR_INPUT, "%s has %d tokens but the model has a %d-token vocabulary: wrong tokenizer "
+                   "(give --data the folder the model was trained on)", path, tokenizer_vocab_size(*tok), vocab_size);
+    tokenizer_free(*tok);
+    *tok = NULL;
+    return rc;
 }
 
 int dataset_open_split(const char *dir, const char *split, int full, TokenFile *tf) {

@@ -55,10 +55,11 @@ int dataset_shard_folder(const char *input, uint64_t *fingerprint);
 /* What names the folder's tokenizer in a run record: the 16 hex digits of tokenizer.bin's
  * hash, or "none" for token shards (data/shards.h). */
 int dataset_tokenizer_id(const char *dir, char out[17]);
-/* DIR/tokenizer.bin, for decode and export. A folder of token shards has none: ERR_INPUT
- * saying so, and that --data takes a folder prepared with the tokenizer the ids came from. */
+/* DIR/tokenizer.bin, for decode and export, checked to have the model's vocab_size (ERR_INPUT
+ * otherwise). A folder of token shards has none: ERR_INPUT saying so, and that --data takes a
+ * folder prepared with the tokenizer the ids came from. */
 struct Tokenizer;
-int dataset_tokenizer_load(const char *dir, struct Tokenizer **tok);
+int dataset_tokenizer_load(const char *dir, int vocab_size, struct Tokenizer **tok);
 /* Opens the "train" or "val" ids of a prepared folder: DIR/<split>.tok, or for train the
  * shards DIR/train.shards names. A file read whole and found intact before (DIR/verified.txt,
  * data/stamps.h) is not read again while its size and mtime stay the same; full reads
