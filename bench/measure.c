@@ -121,13 +121,19 @@ static int bundles(const RunSettings *s, const Model *trained, const TokenFile *
  * dtype. f32 and f32 measure everything, the unfolded checkpoint and the cold table
  * included; another weights dtype (f32 table) the figures it changes: speed and the RAM
  * weights' bytes; another table dtype (f32 weights) the speeds, suffixed _table_<dtype>. */
+/* Paired rounds per decode measurement: the most bench decode allows. A tiny model decodes
+ * its 32 tokens in about a millisecond, so one round's ratio moves by 5-10% (quiet,
+ * 2026-12-07); with 5 rounds Table 1's three runs read 0.970, 1.031, 1.046, too spread to
+ * place against its 0.95 bound. A round costs milliseconds at tiny, about 0.4 s at large. */
+enum { DECODE_REPEATS = DECODE_BENCH_MAX_REPEATS };
+
 static int decode_speed(const RunSettings *s, const char *dir, const char *bundle, int weights,
                         TableDtype table, MetricList *out) {
     int half = s->model.seq_len / 2, f32 = weights == WEIGHTS_F32 && table == TABLE_F32;
     DecodeBenchOptions o = {
         .bundle = bundle, .checkpoint = f32 ? dir : NULL, .dtype = table,
         .context = half, .tokens = s->bench.decode_tokens < half ? s->bench.decode_tokens : half,
-        .repeats = 5, .warmup = 1, .chunk = 64, .cold = f32 && s->bench.cold, .seed = 1, .weights_dtype = weights,
+        .repeats = DECODE_REPEATS, .warmup = 1, .chunk = 64, .cold = f32 && s->bench.cold, .seed = 1, .weights_dtype = weights,
     };
     DecodeBenchResult r;
     char name[80], suffix[32];

@@ -4,6 +4,7 @@
  * [out, in] (PyTorch's nn.Linear), rows are tokens. */
 #include "infer/engine.h"
 #include "infer/sampler.h"
+#include "kernels/gemm.h"
 #include "kernels/inference.h"
 #include "kernels/rope.h"
 #include "kernels/wquant.h"
@@ -253,7 +254,8 @@ int model_roundtrip_weights(Model *m, int dtype) {
 
 /* One decode product through the packed copy when there is one. */
 static MatvecPart part(const Engine *e, const float *w, const void *packed, float *out, int rows, int acc) {
-    return (MatvecPart){w, out, rows, acc, packed, e->weights_dtype};
+    return (MatvecPart){.weight = w, .out = out, .rows = rows, .accumulate = acc, .packed = packed,
+                        .packed_dtype = e->weights_dtype};
 }
 
 /* One prefill product, out[n, rows] (+)= in[n, cols] . w^T: from the packed copy when there
@@ -293,7 +295,21 @@ static int shared_part(Engine *e, int l, MemorySite here, MatvecPart *parts, int
     if (site_of(e, l) != here || !m->ops->infer_shared ||
         !m->ops->infer_shared(m, e->memory, l, &weight, &out, &rows))
         return used;
-    parts[used] = (MatvecPart){weight, out, rows, 0, NULL, WEIGHTS_F32};
+    parts[used] = (MatvecPart){.weight = weight, .out = out, .rows = rows};
+    return used + 1;
+}
+
+/* The memory's last product, as one more part of the pass that closes the block at its
+ * site (MemoryOps.infer_shared_out); returns the parts in use. With one thread there is no
+ * region to share, and the hook's calls cost more than they save (callgrind, small: about
+ * 300 instructions per layer and token), so the memory runs the product itself. */
+static int shared_out_part(Engine *e, int l, MemorySite here, const int32_t *tokens, MatvecPart *parts,
+                           int used) {
+    const Model *m = e->model;
+    if (kernels_threads() <= 1 || site_of(e, l) != here || !m->ops->infer_shared_out ||
+        !m->ops->infer_shared_out(m, e->memory, l, tokens, e->embedded, (const uint8_t *const *)e->rom_rows,
+                                  &parts[used]))
+        return used;
     return used + 1;
 }
 
@@ -352,8 +368,8 @@ static void block(Engine *e, int l, const int32_t *tokens, int n, int pos) {
     }
     attention_step(e, l, n, pos);
     if (n == 1) {
-        MatvecPart o = part(e, w->wo, e->packed[l][3], x, d, 1);
-        matvec_group(&o, 1, e->attn, q_dim);
+        MatvecPart o[] = {part(e, w->wo, e->packed[l][3], x, d, 1), {0}};
+        matvec_group(o, shared_out_part(e, l, SITE_PARALLEL_ATTN, tokens, o, 1), e->attn, q_dim);
     } else {
         linear_rows(e, x, e->attn, w->wo, e->packed[l][3], n, q_dim, d, 1);
     }
@@ -371,8 +387,8 @@ static void block(Engine *e, int l, const int32_t *tokens, int n, int pos) {
     }
     swiglu_rows(e->ffn_gate, e->ffn_gate, e->ffn_up, (long)n * F);
     if (n == 1) {
-        MatvecPart down = part(e, w->w_down, e->packed[l][6], x, d, 1);
-        matvec_group(&down, 1, e->ffn_gate, F);
+        MatvecPart down[] = {part(e, w->w_down, e->packed[l][6], x, d, 1), {0}};
+        matvec_group(down, shared_out_part(e, l, SITE_PARALLEL_FFN, tokens, down, 1), e->ffn_gate, F);
     } else {
         linear_rows(e, x, e->ffn_gate, w->w_down, e->packed[l][6], n, F, d, 1);
     }

@@ -259,79 +259,98 @@ static void axpy_columns(float *out, const float *x, const float *wt, int C, int
 }
 #endif
 
+/* ---- groups ------------------------------------------------------------------------ */
+
+/* A part's unit of work: BLOCK rows, or a transposed part's TILE columns (axpy_columns'
+ * widest pass). */
+enum { TILE = 64 };
+
+static int part_cols(const MatvecPart *g, int C) { return g->x ? g->cols : C; }
+static int part_unit(const MatvecPart *g) { return g->transposed ? TILE : BLOCK; }
+static long part_units(const MatvecPart *g) { return (g->rows + part_unit(g) - 1) / part_unit(g); }
+
+/* Blocks [lo, hi) of a part of rows, over its input x[C]. */
+/* Blocks [lo, hi) of a part of rows, over its input x[C]. */
+static void rows_range(const MatvecPart *g, const float *x, int C, long lo, long hi) {
+    size_t row_bytes = g->packed ? weights_bytes(g->packed_dtype, 1, C) : 0;
+    int narrow = !g->packed && NARROW_ROWS && C <= NARROW_COLS;
+    int end = hi * BLOCK < g->rows ? (int)(hi * BLOCK) : g->rows;
+    for (int row = (int)(lo * BLOCK), n; row < end; row += n) {
+        float sums[4 * BLOCK];
+        _Static_assert(NARROW_ROWS <= 4 * BLOCK, "sums holds a narrow pass");
+        n = end - row < BLOCK ? end - row : BLOCK;
+        const float *w = g->weight + (size_t)row * C;
+        if (narrow && row + NARROW_ROWS <= end) {
+            n = NARROW_ROWS;
+            rows_dot_narrow(w, C, x, sums);
+        } else if (g->packed)
+            weights_rows_dot(g->packed_dtype, (const uint8_t *)g->packed + (size_t)row * row_bytes,
+                             n, C, x, sums);
+        else if (n == BLOCK)
+            rows_dot4(w, C, x, sums);
+        else
+            rows_dot_few(w, n, C, x, sums);
+        float *out = g->out + row;
+        if (g->accumulate)
+            for (int r = 0; r < n; r++) out[r] += sums[r];
+        else
+            for (int r = 0; r < n; r++) out[r] = sums[r];
+    }
+}
+
+/* Units [lo, hi) of one part, over its input x[C]. */
+static void part_range(const MatvecPart *g, const float *x, int C, long lo, long hi) {
+    if (!g->transposed) { rows_range(g, x, C, lo, hi); return; }
+    long end = hi * TILE < g->rows ? hi * TILE : g->rows;
+    axpy_columns(g->out, x, g->weight, C, g->rows, (int)(lo * TILE), (int)end);
+}
+
+/* The units of every part whose first multiply-add, counted across the parts in order,
+ * falls in [first, last): the threads' ranges of work partition the group's units, and a
+ * part whose rows are short (MeKi's output product: d_mem wide) weighs what it costs. */
+static void group_range(const MatvecPart *parts, int n_parts, const float *x, int C, long first,
+                        long last) {
+    long base = 0;
+    for (int p = 0; p < n_parts && base < last; p++) {
+        const MatvecPart *g = &parts[p];
+        int cols = part_cols(g, C);
+        long unit = (long)part_unit(g) * cols, units = part_units(g);
+        if (unit <= 0 || units <= 0) continue;
+        long lo = first > base ? (first - base + unit - 1) / unit : 0;
+        long hi = (last - base + unit - 1) / unit;
+        part_range(g, g->x ? g->x : x, cols, lo, hi < units ? hi : units);
+        base += (long)g->rows * cols;
+    }
+}
+
+void matvec_group(const MatvecPart *parts, int n_parts, const float *x, int C) {
+    long units = 0, work = 0;   /* work: multiply-adds */
+    for (int p = 0; p < n_parts; p++) {
+        units += part_units(&parts[p]);
+        work += (long)parts[p].rows * part_cols(&parts[p], C);
+    }
+    int threads = kernels_threads();
+    /* no region at all: its entry costs ~2 us, about what a single thread needs for
+     * MATVEC_PARALLEL_WORK multiply-adds (e.g. MeKi's d x d_mem output product) */
+    if (threads <= 1 || units < 2 * threads || work < MATVEC_PARALLEL_WORK) {
+        group_range(parts, n_parts, x, C, 0, work);
+        return;
+    }
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), n = omp_get_num_threads();
+        group_range(parts, n_parts, x, C, work * t / n, work * (t + 1) / n);
+    }
+}
+
 void linear_forward_t(float *out, const float *in, const float *weight_t, int N, int C, int O) {
     if (N != 1) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, O, C, 1.0f, in, C, weight_t, O,
                     0.0f, out, O);
         return;
     }
-    int threads = kernels_threads(), tiles = (O + 63) / 64;
-    /* as matvec_group: a region only where the work pays for its entry */
-    if (threads <= 1 || tiles < 2 * threads || (long)C * O < MATVEC_PARALLEL_WORK) {
-        axpy_columns(out, in, weight_t, C, O, 0, O);
-        return;
-    }
-#pragma omp parallel num_threads(threads)
-    {
-        int t = omp_get_thread_num(), n = omp_get_num_threads();
-        int lo = (int)((long)tiles * t / n) * 64, hi = (int)((long)tiles * (t + 1) / n) * 64;
-        axpy_columns(out, in, weight_t, C, O, lo, hi < O ? hi : O);
-    }
-}
-
-/* Blocks [first, last) of the group, numbered across its parts in order. */
-static void group_blocks(const MatvecPart *parts, int n_parts, const float *x, int C, long first,
-                         long last) {
-    long base = 0;
-    for (int p = 0; p < n_parts && base < last; p++) {
-        const MatvecPart *g = &parts[p];
-        long blocks = (g->rows + BLOCK - 1) / BLOCK;
-        size_t row_bytes = g->packed ? weights_bytes(g->packed_dtype, 1, C) : 0;
-        long lo = first > base ? first - base : 0, hi = last - base < blocks ? last - base : blocks;
-        int narrow = !g->packed && NARROW_ROWS && C <= NARROW_COLS;
-        for (long b = lo, step; b < hi; b += step) {
-            int row = (int)(b * BLOCK), n = g->rows - row < BLOCK ? g->rows - row : BLOCK;
-            float sums[4 * BLOCK];
-            _Static_assert(NARROW_ROWS <= 4 * BLOCK, "sums holds a narrow pass");
-            step = 1;
-            if (narrow && b + NARROW_ROWS / BLOCK <= hi && row + NARROW_ROWS <= g->rows) {
-                n = NARROW_ROWS;
-                step = NARROW_ROWS / BLOCK;
-                rows_dot_narrow(g->weight + (size_t)row * C, C, x, sums);
-            } else if (g->packed)
-                weights_rows_dot(g->packed_dtype, (const uint8_t *)g->packed + (size_t)row * row_bytes,
-                                 n, C, x, sums);
-            else if (n == BLOCK)
-                rows_dot4(g->weight + (size_t)row * C, C, x, sums);
-            else
-                rows_dot_few(g->weight + (size_t)row * C, n, C, x, sums);
-            float *out = g->out + row;
-            if (g->accumulate)
-                for (int r = 0; r < n; r++) out[r] += sums[r];
-            else
-                for (int r = 0; r < n; r++) out[r] = sums[r];
-        }
-        base += blocks;
-    }
-}
-
-void matvec_group(const MatvecPart *parts, int n_parts, const float *x, int C) {
-    long blocks = 0;
-    for (int p = 0; p < n_parts; p++) blocks += (parts[p].rows + BLOCK - 1) / BLOCK;
-    long work = 0;   /* multiply-adds */
-    for (int p = 0; p < n_parts; p++) work += (long)parts[p].rows * C;
-    int threads = kernels_threads();
-    /* no region at all: its entry costs ~2 us, about what a single thread needs for
-     * MATVEC_PARALLEL_WORK multiply-adds (e.g. MeKi's d x d_mem output product) */
-    if (threads <= 1 || blocks < 2 * threads || work < MATVEC_PARALLEL_WORK) {
-        group_blocks(parts, n_parts, x, C, 0, blocks);
-        return;
-    }
-#pragma omp parallel num_threads(threads)
-    {
-        int t = omp_get_thread_num(), n = omp_get_num_threads();
-        group_blocks(parts, n_parts, x, C, blocks * t / n, blocks * (t + 1) / n);
-    }
+    MatvecPart part = {.weight = weight_t, .out = out, .rows = O, .x = in, .cols = C, .transposed = 1};
+    matvec_group(&part, 1, in, C);
 }
 
 void linear_forward(float *out, const float *in, const float *weight, int N, int C, int O,

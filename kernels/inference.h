@@ -15,19 +15,25 @@
 
 /* One matrix-vector product of a fused group: out[rows] (=, or += when accumulate)
  * weight[rows, C] @ x; when packed is set, its rows in packed_dtype (kernels/wquant.h)
- * are read instead of weight's. */
-typedef struct {
+ * are read instead of weight's. A part may read its own input: x set, cols its width
+ * (NULL, 0: the group's). transposed: weight is stored [cols, rows] and the product is
+ * x @ weight (linear_forward_t's kernel; f32, not accumulated): a narrow product, MeKi's
+ * output product, joins another group's thread region instead of running alone. */
+typedef struct MatvecPart {
     const float *weight;
     float *out;
     int rows, accumulate;
     const void *packed;
     int packed_dtype;
+    const float *x;
+    int cols, transposed;
 } MatvecPart;
 
-/* Every part of the group over the same x[C], in one pass: decoding's products are
- * memory-bound, so the kernel streams each weight once with several rows in flight, and
- * with kernels_threads() > 1 splits the group's rows (all parts together, e.g. Q, K and V)
- * into one contiguous range per thread inside a single OpenMP region. */
+/* Every part of the group, in one pass: decoding's products are memory-bound, so the
+ * kernel streams each weight once with several rows in flight, and with
+ * kernels_threads() > 1 splits the group's work (all parts together, e.g. Q, K and V) into
+ * one contiguous range of multiply-adds per thread inside a single OpenMP region.
+ * x[C] is the input of the parts that name none. */
 void matvec_group(const MatvecPart *parts, int n_parts, const float *x, int C);
 
 /* out[N, O] (=, or += when accumulate) in[N, C] @ weight[O, C]^T */

@@ -435,6 +435,11 @@ static int infer_shared(const Model *m, void *s, int layer, const float **weight
     return meki_infer_shared(m, s, layer, weight, out, rows);
 }
 
+static int infer_shared_out(const Model *m, void *s, int layer, const int32_t *tokens, const float *embedded,
+                            const uint8_t *const *rom_rows, MatvecPart *part) {
+    return meki_infer_shared_out(m, s, layer, tokens, rom_rows, embedded, part);
+}
+
 const MemoryOps MEKI_OPS = {
     .name = "meki",
     .fields = FIELDS,
@@ -448,6 +453,7 @@ const MemoryOps MEKI_OPS = {
     .infer_free = infer_free,
     .infer = infer,
     .infer_shared = infer_shared,
+    .infer_shared_out = infer_shared_out,
     .declare = declare,
     .reserve = reserve,
     .site = site,

@@ -93,31 +93,23 @@ static void expert_unfolded(const ModelConfig *c, const MekiWeights *w, const in
     for (long i = 0; i < count; i++) a->e[i] = alpha * a->r[i];
 }
 
-void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const uint8_t *const *rom_rows,
-                        const float *embedded, const float *in, float *out, int n, MekiInfer *s) {
+/* v[n, m] = e (x or +) gate, the output product's input: the expert rows, then the gate
+ * (computed here unless the engine's pass did), activated in place, and v written over e:
+ * two narrow buffers touched, not four, so the private scratch grows half as fast with d_mem. */
+static float *fused_input(const Model *m, int layer, const int32_t *tokens, const uint8_t *const *rom_rows,
+                          const float *embedded, const float *h, int n, MekiInfer *s) {
     const ModelConfig *c = &m->cfg;
     const MekiConfig *k = config(c);
     const MekiState *st = m->memory;
     const MekiWeights *w = &st->w[layer];
     MekiActs *a = &s->a;
-    int d = c->d_model, dm = k->d_mem;
-    long count = (long)n * dm;
-    const float *h = in;
-    if (own_norm(k)) {   /* after_attn, after_ffn: in is the residual stream, which out is */
-        rmsnorm_rows(a->h, in, w->in_norm, n, d, c->norm_eps);
-        h = a->h;
-    } else if (in == out) {
-        memcpy(a->in, in, sizeof(float) * n * d);
-        h = a->in;
-    }
+    long count = (long)n * k->d_mem;
     if (m->folded)
         memory_tables_gather(&st->folded, layer, tokens, rom_rows, n, a->e);
     else
         expert_unfolded(c, w, tokens, embedded, n, a);
-    /* the gate is activated in place and v = e (x or +) gate written over e: two narrow
-     * buffers touched, not four, so the private scratch grows half as fast with d_mem */
     float *gate = a->gpre, *v = a->e;
-    if (!s->gate_ready) linear_forward(gate, h, w->w_gate, n, d, dm, 0);
+    if (!s->gate_ready) linear_forward(gate, h, w->w_gate, n, c->d_model, k->d_mem, 0);
     s->gate_ready = 0;
     if (sigmoid_gate(k->fusion)) sigmoid_rows(gate, gate, count);
     else silu_rows(gate, gate, count);
@@ -125,7 +117,41 @@ void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const 
         for (long i = 0; i < count; i++) v[i] = v[i] * gate[i];
     else
         for (long i = 0; i < count; i++) v[i] = v[i] + gate[i];
-    if (m->folded) linear_forward_t(a->o, v, w->w_out_t, n, dm, d);
-    else linear_forward(a->o, v, w->w_out, n, dm, d, 0);
+    return v;
+}
+
+int meki_infer_shared_out(const Model *m, MekiInfer *s, int layer, const int32_t *tokens,
+                          const uint8_t *const *rom_rows, const float *embedded, MatvecPart *part) {
+    const MekiConfig *k = config(&m->cfg);
+    if (own_norm(k) || !s->gate_ready) return 0;   /* no shared gate: infer does it all */
+    const MekiWeights *w = &((const MekiState *)m->memory)->w[layer];
+    const float *v = fused_input(m, layer, tokens, rom_rows, embedded, NULL, 1, s);
+    *part = (MatvecPart){.weight = m->folded ? w->w_out_t : w->w_out, .out = s->a.o, .rows = m->cfg.d_model,
+                         .x = v, .cols = k->d_mem, .transposed = m->folded};
+    s->out_ready = 1;
+    return 1;
+}
+
+void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const uint8_t *const *rom_rows,
+                        const float *embedded, const float *in, float *out, int n, MekiInfer *s) {
+    const ModelConfig *c = &m->cfg;
+    const MekiConfig *k = config(c);
+    const MekiWeights *w = &((const MekiState *)m->memory)->w[layer];
+    MekiActs *a = &s->a;
+    int d = c->d_model, dm = k->d_mem;
+    if (!s->out_ready) {
+        const float *h = in;
+        if (own_norm(k)) {   /* after_attn, after_ffn: in is the residual stream, which out is */
+            rmsnorm_rows(a->h, in, w->in_norm, n, d, c->norm_eps);
+            h = a->h;
+        } else if (in == out) {
+            memcpy(a->in, in, sizeof(float) * n * d);
+            h = a->in;
+        }
+        const float *v = fused_input(m, layer, tokens, rom_rows, embedded, h, n, s);
+        if (m->folded) linear_forward_t(a->o, v, w->w_out_t, n, dm, d);
+        else linear_forward(a->o, v, w->w_out, n, dm, d, 0);
+    }
+    s->out_ready = 0;
     rmsnorm_add_rows(out, a->o, w->out_norm, n, d, c->norm_eps);
 }

@@ -7,10 +7,12 @@
 #define MODELS_MEKI_INFER_H
 #include "models/meki_types.h"
 #include "models/model.h"
+#include "kernels/inference.h"
 
 typedef struct {
     int rows;     /* capacity */
     int gate_ready;   /* the engine computed the gate's product into a.gpre (meki_infer_shared) */
+    int out_ready;    /* ... and the output product into a.o (meki_infer_shared_out) */
     MekiActs a;   /* reused as scratch: in, h, s, p_*, q, mix, r, e, gpre, o (gact and v
                      are computed in place, in gpre and e: NULL here) */
 } MekiInfer;
@@ -25,6 +27,11 @@ void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const 
 /* The gate's product, for the engine's pass over the block's input at a parallel site
  * (MemoryOps.infer_shared); 0 at the other sites, where the gate reads MeKi's own norm. */
 int meki_infer_shared(const Model *m, MekiInfer *s, int layer, const float **weight, float **out, int *rows);
+/* The output product, for the engine's pass that closes the block at a parallel site
+ * (MemoryOps.infer_shared_out): one row, after meki_infer_shared's gate; readies its input
+ * (the expert row, the fusion) and describes it as *part. 0 when the gate was not shared. */
+int meki_infer_shared_out(const Model *m, MekiInfer *s, int layer, const int32_t *tokens,
+                          const uint8_t *const *rom_rows, const float *embedded, MatvecPart *part);
 /* Can this model's memory be run here? ERR_INPUT naming what is missing. */
 int meki_infer_check(const Model *m);
 #endif

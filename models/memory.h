@@ -42,6 +42,7 @@ typedef struct {
 
 struct RomTable;
 struct Prefetcher;
+struct MatvecPart;
 
 typedef struct MemoryOps {
     const char *name;                         /* memory.kind value; its keys are "name.*" */
@@ -91,6 +92,13 @@ typedef struct MemoryOps {
      * promised for the layer's next infer call, 0 when there is none (NULL: never). */
     int (*infer_shared)(const Model *m, void *state, int layer, const float **weight, float **out,
                         int *rows);
+    /* Then, after the block's own products there, the memory's last product as one more
+     * part of the pass that closes the block (attention's output product, the FFN's down
+     * product), so it shares that pass's thread region instead of running on one thread:
+     * the memory readies the part's input for the layer's tokens[1] and returns 1 with
+     * *part described; its next infer call only adds the result. 0: none (NULL: never). */
+    int (*infer_shared_out)(const Model *m, void *state, int layer, const int32_t *tokens,
+                            const float *embedded, const uint8_t *const *rom_rows, struct MatvecPart *part);
     /* Request the ROM rows the step of tokens[n] at pos will read. NULL: rows are indexed
      * by token (each table's row tokens[i]), which the engine also requests ahead. */
     void (*prefetch)(const Model *m, const void *state, struct Prefetcher *p,

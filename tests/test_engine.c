@@ -350,8 +350,10 @@ static void engine_tokens(const Model *m, const int32_t *tokens, float *out) {
 }
 
 /* MemoryOps.infer_shared: MeKi's gate product computed as one more part of the engine's
- * pass over the normed input (the FFN's gate/up for parallel_ffn, Q/K/V for parallel_attn)
- * gives the logits of MeKi computing it itself (the same model with the hook removed), bit
+ * pass over the normed input (the FFN's gate/up for parallel_ffn, Q/K/V for parallel_attn),
+ * and MemoryOps.infer_shared_out: its output product as one more part of the pass that
+ * closes the block (the FFN's down product, attention's output product), give the logits of
+ * MeKi computing them itself (the same model with the hooks removed, one or both), bit
  * for bit, and those of the training form within TOLERANCE (the unfolded model for f32
  * tables; for q8_0, the folded model's forward over the same decoded rows): every fusion,
  * f32 and q8_0 tables, 1 thread at d 32 and 2 threads at d 128 (a thread region that
@@ -385,11 +387,17 @@ static void test_meki_shared_pass_equals_own_gate(void **state) {
                     random_tokens(tokens, T, 950 + position);
                     float *shared = malloc(sizeof(float) * T * V), *own = malloc(sizeof(float) * T * V);
                     engine_tokens(&folded, tokens, shared);
-                    MemoryOps without = *folded.ops;
-                    without.infer_shared = NULL;
+                    MemoryOps without = *folded.ops, gate_only = *folded.ops;
+                    without.infer_shared = NULL;   /* then infer_shared_out declines too */
+                    gate_only.infer_shared_out = NULL;
                     Model plain = folded;   /* the same weights and tables, read only */
                     plain.ops = &without;
                     engine_tokens(&plain, tokens, own);
+                    float *half = malloc(sizeof(float) * T * V);   /* the gate shared, not the output */
+                    plain.ops = &gate_only;
+                    engine_tokens(&plain, tokens, half);
+                    assert_memory_equal(half, own, sizeof(float) * T * V);
+                    free(half);
                     float *reference = reference_logits(table ? &folded : &trained, tokens);
                     double err = relative_error(shared, reference, T * V);
                     if (memcmp(shared, own, sizeof(float) * T * V) || err > TOLERANCE)

@@ -819,7 +819,9 @@ static void test_fast_expf_nan(void **state) {
 
 /* The decode matvec group against a double-precision reference: every row count around
  * the 4-row block, widths with and without a 16-float tail, accumulate or not, parts
- * split across 1 and 2 threads (ranges that cut through a part). */
+ * split across 1 and 2 threads (ranges that cut through a part). With a transposed part of
+ * its own input added, the other parts' results stay bit for bit and the transposed one
+ * equals linear_forward_t's. */
 static void test_matvec_group_reference(void **state) {
     /* width 300 with 67 rows is past MATVEC_PARALLEL_WORK: the only shapes 2 threads split */
     const int widths[] = {1, 15, 16, 33, 64, 100, 300}, rows[] = {1, 3, 4, 5, 9, 67};
@@ -838,6 +840,25 @@ static void test_matvec_group_reference(void **state) {
                 for (int i = 0; i < O2; i++) y2[i] = (float)i;   /* accumulated onto */
                 MatvecPart parts[] = {{.weight = w1, .out = y1, .rows = O1}, {.weight = w2, .out = y2, .rows = O2, .accumulate = 1}};
                 matvec_group(parts, 2, x, C);
+                /* and the same two behind a transposed part with its own narrow input (MeKi's
+                 * output product in the FFN's down pass), which must equal linear_forward_t */
+                enum { TC = 24, TO = 200 };
+                float wt[TC * TO], xt[TC], yt[TO], yt_alone[TO];
+                for (int i = 0; i < TC * TO; i++) wt[i] = (float)((i * 29 % 31) - 15) / 9;
+                for (int i = 0; i < TC; i++) xt[i] = (float)((i * 7 % 13) - 6) / 4;
+                float *y2_again = malloc(sizeof(float) * O2);
+                for (int i = 0; i < O2; i++) y2_again[i] = (float)i;
+                MatvecPart mixed[] = {{.weight = w1, .out = y1, .rows = O1},
+                                      {.weight = w2, .out = y2_again, .rows = O2, .accumulate = 1},
+                                      {.weight = wt, .out = yt, .rows = TO, .x = xt, .cols = TC, .transposed = 1}};
+                float y1_first[67];
+                memcpy(y1_first, y1, sizeof(float) * O1);
+                matvec_group(mixed, 3, x, C);
+                linear_forward_t(yt_alone, xt, wt, 1, TC, TO);
+                assert_memory_equal(yt, yt_alone, sizeof yt);
+                assert_memory_equal(y1, y1_first, sizeof(float) * O1);
+                assert_memory_equal(y2, y2_again, sizeof(float) * O2);
+                free(y2_again);
                 for (int o = 0; o < O1 + O2; o++) {
                     const float *w = o < O1 ? w1 + (size_t)o * C : w2 + (size_t)(o - O1) * C;
                     double ref = o < O1 ? 0 : o - O1, scale = 1;
