@@ -174,12 +174,16 @@ static int corpus_note(Report *r, const char *experiment) {
     text_list_free(&corpora);
     /* the shapes and budgets too, so that every figure below traces to what was trained */
     TextList shapes = {0};
-    if (!rc) rc = query_texts(r, "SELECT DISTINCT 'd_model ' || json_extract(u.config_json, '$.model.d_model') || ', ' || "
-                                 "json_extract(u.config_json, '$.model.n_layers') || ' layers, ' || "
-                                 "json_extract(u.config_json, '$.train.tokens') || ' training tokens' "
+    /* one entry per shape, its budgets in increasing order (a grid's runs list each once) */
+    if (!rc) rc = query_texts(r, "SELECT 'd_model ' || d || ', ' || l || ' layers, ' || group_concat(t, ', ') || "
+                                 "' training tokens' FROM (SELECT DISTINCT json_extract(u.config_json, '$.model.d_model') AS d, "
+                                 "json_extract(u.config_json, '$.model.n_layers') AS l, json_extract(u.config_json, '$.train.tokens') AS n, "
+                                 "CASE WHEN json_extract(u.config_json, '$.train.tokens') >= 100000 "
+                                 "THEN printf('%.2fM', json_extract(u.config_json, '$.train.tokens') / 1e6) "
+                                 "ELSE json_extract(u.config_json, '$.train.tokens') END AS t "
                                  "FROM run_membership m JOIN runs u ON u.hash = m.hash WHERE m.experiment = ?1 "
-                                 "AND json_valid(u.config_json) ORDER BY json_extract(u.config_json, '$.model.d_model'), "
-                                 "json_extract(u.config_json, '$.model.n_layers')", &experiment, 1, &shapes);
+                                 "AND json_valid(u.config_json) ORDER BY d, l, n) GROUP BY d, l ORDER BY d, l",
+                              &experiment, 1, &shapes);
     if (!rc && shapes.count) {
         fprintf(r->body, "Models and budgets: ");
         for (int i = 0; i < shapes.count; i++) fprintf(r->body, "%s%s", i ? "; " : "", shapes.items[i]);
