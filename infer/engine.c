@@ -79,6 +79,8 @@ int engine_create(Engine *e, const Model *m, int context, int chunk) {
         return rc;
     }
     rope_table(e->cos_table, e->sin_table, context, m->cfg.head_dim, m->cfg.rope_theta);
+    for (int l = 0; l < m->cfg.n_layers; l++)   /* the engine asks at every site of every step */
+        e->site[l] = (unsigned char)(m->ops ? m->ops->site(m, l) : SITE_NONE);
     return OK;
 }
 
@@ -273,10 +275,7 @@ static void linear_rows(Engine *e, float *out, const float *in, const float *w, 
 
 /* ---- one block over n rows at positions pos..pos+n-1 ---------------------------------- */
 
-static MemorySite site_of(const Engine *e, int l) {
-    const Model *m = e->model;
-    return m->ops ? m->ops->site(m, l) : SITE_NONE;
-}
+static MemorySite site_of(const Engine *e, int l) { return (MemorySite)e->site[l]; }
 
 /* The memory module where it sits: out[n, d] += memory(in[n, d]) for rows at pos.. */
 static void memory_at(Engine *e, int l, MemorySite here, const int32_t *tokens, const float *in,

@@ -50,6 +50,7 @@ typedef struct {
      * steps directly, prefill's products through `unpacked`, one matrix decoded at a time. */
     int weights_dtype;
     void *packed[MAX_LAYERS][7];   /* wq wk wv wo w_gate w_up w_down */
+    unsigned char site[MAX_LAYERS];   /* each layer's MemorySite (models/memory.h), asked once */
     void *packed_head;
     float *unpacked;               /* [max(q_dim, F) * d]: the largest block matrix */
 } Engine;

@@ -376,19 +376,31 @@ void rmsnorm_add_rows(float *out, const float *in, const float *gain, int N, int
         const float *x = in + (long)n * C;
         float *y = out + (long)n * C;
         float r = rmsnorm_rstd(x, C, eps);
-        for (int c = 0; c < C; c++) y[c] += x[c] * r * (gain ? gain[c] : 1.0f);
+        if (gain) {   /* two loops, each `omp simd`: no aliasing checks (in and out differ) */
+#pragma omp simd
+            for (int c = 0; c < C; c++) y[c] += x[c] * r * gain[c];
+        } else {
+#pragma omp simd
+            for (int c = 0; c < C; c++) y[c] += x[c] * r;
+        }
     }
 }
 
 /* `omp simd` is a compile-time hint: no runtime region. */
-void sigmoid_rows(float *out, const float *in, long n) {
+void gate_fuse_rows(float *v, const float *gate, long n, int silu, int multiply) {
+    if (silu && multiply) {
 #pragma omp simd
-    for (long i = 0; i < n; i++) out[i] = 1.0f / (1.0f + fast_expf(-in[i]));
-}
-
-void silu_rows(float *out, const float *in, long n) {
+        for (long i = 0; i < n; i++) v[i] = v[i] * (gate[i] / (1.0f + fast_expf(-gate[i])));
+    } else if (silu) {
 #pragma omp simd
-    for (long i = 0; i < n; i++) out[i] = in[i] / (1.0f + fast_expf(-in[i]));
+        for (long i = 0; i < n; i++) v[i] = v[i] + gate[i] / (1.0f + fast_expf(-gate[i]));
+    } else if (multiply) {
+#pragma omp simd
+        for (long i = 0; i < n; i++) v[i] = v[i] * (1.0f / (1.0f + fast_expf(-gate[i])));
+    } else {
+#pragma omp simd
+        for (long i = 0; i < n; i++) v[i] = v[i] + 1.0f / (1.0f + fast_expf(-gate[i]));
+    }
 }
 
 void swiglu_rows(float *out, const float *gate, const float *up, long n) {

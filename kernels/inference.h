@@ -45,11 +45,12 @@ void linear_forward(float *out, const float *in, const float *weight, int N, int
 void linear_forward_t(float *out, const float *in, const float *weight_t, int N, int C, int O);
 /* out[N, C] = in / sqrt(mean(in^2) + eps) * gain; out may be in */
 void rmsnorm_rows(float *out, const float *in, const float *gain, int N, int C, float eps);
-/* out[N, C] += in / sqrt(mean(in^2) + eps) * gain (rmsnorm_rows then add_rows, fused) */
+/* out[N, C] += in / sqrt(mean(in^2) + eps) * gain (rmsnorm_rows then add_rows, fused); out and in
+ * must not overlap */
 void rmsnorm_add_rows(float *out, const float *in, const float *gain, int N, int C, float eps);
-/* out = sigmoid(in), out = SiLU(in), with fast_expf (kernels/fastmath.h) so they vectorize */
-void sigmoid_rows(float *out, const float *in, long n);
-void silu_rows(float *out, const float *in, long n);
+/* v = v (x, or + when !multiply) act(gate), act = SiLU when silu, else sigmoid, with
+ * fast_expf (kernels/fastmath.h) so it vectorizes; one pass (MeKi's fusion) */
+void gate_fuse_rows(float *v, const float *gate, long n, int silu, int multiply);
 /* out = SiLU(gate) * up; out may be gate */
 void swiglu_rows(float *out, const float *gate, const float *up, long n);
 /* y += x */

@@ -34,6 +34,7 @@ int meki_infer_create(MekiInfer *s, const ModelConfig *c, int rows) {
     for (size_t i = 0; i < sizeof narrow / sizeof *narrow; i++) failed |= !(*narrow[i] = calloc(n * dm, sizeof(float)));
     for (size_t i = 0; i < sizeof half / sizeof *half; i++) failed |= !(*half[i] = calloc(n * hidden, sizeof(float)));
     s->rows = rows;
+    s->k = config(c);
     if (failed) { meki_infer_free(s); return error_set(ERR_FAILURE, "out of memory for MeKi inference buffers"); }
     return OK;
 }
@@ -57,7 +58,7 @@ int meki_infer_check(const Model *m) {
 }
 
 int meki_infer_shared(const Model *m, MekiInfer *s, int layer, const float **weight, float **out, int *rows) {
-    const MekiConfig *k = config(&m->cfg);
+    const MekiConfig *k = s->k;
     if (own_norm(k)) return 0;
     *weight = ((const MekiState *)m->memory)->w[layer].w_gate;
     *out = s->a.gpre;
@@ -93,13 +94,14 @@ static void expert_unfolded(const ModelConfig *c, const MekiWeights *w, const in
     for (long i = 0; i < count; i++) a->e[i] = alpha * a->r[i];
 }
 
-/* v[n, m] = e (x or +) gate, the output product's input: the expert rows, then the gate
- * (computed here unless the engine's pass did), activated in place, and v written over e:
- * two narrow buffers touched, not four, so the private scratch grows half as fast with d_mem. */
+/* v[n, m] = e (x or +) act(gate), the output product's input: the expert rows, then the
+ * gate (computed here unless the engine's pass did), activated and fused in one pass with v
+ * written over e: two narrow buffers touched, not four, so the private scratch grows half as
+ * fast with d_mem. */
 static float *fused_input(const Model *m, int layer, const int32_t *tokens, const uint8_t *const *rom_rows,
                           const float *embedded, const float *h, int n, MekiInfer *s) {
     const ModelConfig *c = &m->cfg;
-    const MekiConfig *k = config(c);
+    const MekiConfig *k = s->k;
     const MekiState *st = m->memory;
     const MekiWeights *w = &st->w[layer];
     MekiActs *a = &s->a;
@@ -108,21 +110,15 @@ static float *fused_input(const Model *m, int layer, const int32_t *tokens, cons
         memory_tables_gather(&st->folded, layer, tokens, rom_rows, n, a->e);
     else
         expert_unfolded(c, w, tokens, embedded, n, a);
-    float *gate = a->gpre, *v = a->e;
-    if (!s->gate_ready) linear_forward(gate, h, w->w_gate, n, c->d_model, k->d_mem, 0);
+    if (!s->gate_ready) linear_forward(a->gpre, h, w->w_gate, n, c->d_model, k->d_mem, 0);
     s->gate_ready = 0;
-    if (sigmoid_gate(k->fusion)) sigmoid_rows(gate, gate, count);
-    else silu_rows(gate, gate, count);
-    if (multiplicative(k->fusion))
-        for (long i = 0; i < count; i++) v[i] = v[i] * gate[i];
-    else
-        for (long i = 0; i < count; i++) v[i] = v[i] + gate[i];
-    return v;
+    gate_fuse_rows(a->e, a->gpre, count, !sigmoid_gate(k->fusion), multiplicative(k->fusion));
+    return a->e;
 }
 
 int meki_infer_shared_out(const Model *m, MekiInfer *s, int layer, const int32_t *tokens,
                           const uint8_t *const *rom_rows, const float *embedded, MatvecPart *part) {
-    const MekiConfig *k = config(&m->cfg);
+    const MekiConfig *k = s->k;
     if (own_norm(k) || !s->gate_ready) return 0;   /* no shared gate: infer does it all */
     const MekiWeights *w = &((const MekiState *)m->memory)->w[layer];
     const float *v = fused_input(m, layer, tokens, rom_rows, embedded, NULL, 1, s);
@@ -135,7 +131,7 @@ int meki_infer_shared_out(const Model *m, MekiInfer *s, int layer, const int32_t
 void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const uint8_t *const *rom_rows,
                         const float *embedded, const float *in, float *out, int n, MekiInfer *s) {
     const ModelConfig *c = &m->cfg;
-    const MekiConfig *k = config(c);
+    const MekiConfig *k = s->k;
     const MekiWeights *w = &((const MekiState *)m->memory)->w[layer];
     MekiActs *a = &s->a;
     int d = c->d_model, dm = k->d_mem;

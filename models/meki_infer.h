@@ -11,6 +11,7 @@
 
 typedef struct {
     int rows;     /* capacity */
+    const MekiConfig *k;   /* the model's MeKi settings, looked up once (decode asks every layer) */
     int gate_ready;   /* the engine computed the gate's product into a.gpre (meki_infer_shared) */
     int out_ready;    /* ... and the output product into a.o (meki_infer_shared_out) */
     MekiActs a;   /* reused as scratch: in, h, s, p_*, q, mix, r, e, gpre, o (gact and v
