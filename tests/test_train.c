@@ -130,14 +130,16 @@ static void test_bf16_tracks_f32(void **state) {
     assert_true(r[1].val_loss < log(4096.0) - 1);
 }
 
-/* 30 steps straight vs 15, stop, resume for 15 more: identical losses and weights. */
-static void test_resume_is_exact(void **state) {
+/* 30 steps straight vs 15, stop, resume for 15 more: identical losses and weights, in f32
+ * and in bf16 (the scaling grid's precision, whose runs are resumed at every interruption). */
+static void resume_is_exact(int precision) {
     ModelConfig c;
     TrainConfig t;
     tiny(&c, &t, 30 * 8 * 64);
+    t.precision = precision;
     char straight[4200], resumed[4200];
-    snprintf(straight, sizeof straight, "%s/straight", work);
-    snprintf(resumed, sizeof resumed, "%s/resumed", work);
+    snprintf(straight, sizeof straight, "%s/straight-%d", work, precision);
+    snprintf(resumed, sizeof resumed, "%s/resumed-%d", work, precision);
     Curve a = {0}, b = {0};
     TrainResult r;
     assert_int_equal(train_run(&c, &t, data_dir, straight, record, &a, &r), 0);
@@ -163,6 +165,13 @@ static void test_resume_is_exact(void **state) {
     assert_int_equal(train_run(&c, &t, data_dir, resumed, record, &again, &r), 0);
     assert_int_equal(again.count, 0);
     assert_true(fabs(r.val_loss - 0) > 0);
+}
+
+static void test_resume_is_exact(void **state) { resume_is_exact(PRECISION_F32); }
+
+static void test_resume_is_exact_bf16(void **state) {
+    if (gemm_precision_check(PRECISION_BF16)) skip();
+    resume_is_exact(PRECISION_BF16);
 }
 
 /* The recipe reaches training (issue 15): the first checkpoint's output projections start
@@ -365,6 +374,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loss_falls_far_below_uniform),
         cmocka_unit_test(test_resume_is_exact),
+        cmocka_unit_test(test_resume_is_exact_bf16),
         cmocka_unit_test(test_final_evaluation_capped),
         cmocka_unit_test(test_bf16_tracks_f32),
         cmocka_unit_test(test_other_config_refused),
