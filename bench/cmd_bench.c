@@ -140,8 +140,8 @@ static void print_bandwidth(const DecodeBenchResult *r, const Bandwidth *b) {
 static void print_decode(const DecodeBenchResult *r, const char *dtype, const char *stream, int threads) {
     printf("d_model %d, %d layers, d_mem %d (%d MeKi layers), vocab %d; table %s; %d threads\n",
            r->d_model, r->n_layers, r->d_mem, r->meki_layers, r->vocab_size, dtype, threads);
-    printf("prefill %d tokens, then decode %d (%s); median of %d interleaved repeats\n\n",
-           r->context, r->tokens, stream ? stream : "uniformly random ids", r->repeats);
+    printf("prefill %d tokens, then decode %d (%s); median of %d interleaved repeats over %d placement(s)\n\n",
+           r->context, r->tokens, stream ? stream : "uniformly random ids", r->repeats, r->placements);
     printf("%-23s %11s %10s %17s %10s %8s %8s %10s %10s\n", "variant", "prefill t/s", "decode t/s",
            "decode range", "cpu t/s", "/dense", "/warm", "minflt/run", "majflt/run");
     for (int i = 0; i < VARIANT_COUNT; i++) {
@@ -202,6 +202,7 @@ static void json_decode(const DecodeBenchResult *r, const char *bundle, const ch
     json_int(&j, "context", r->context);
     json_int(&j, "decode_tokens", r->tokens);
     json_int(&j, "repeats", r->repeats);
+    json_int(&j, "placements", r->placements);
     json_string(&j, "stream", stream ? stream : "random");
     for (int i = 0; i < VARIANT_COUNT; i++) {
         const VariantFigures *f = &r->v[i];
@@ -292,6 +293,7 @@ static int bench_decode(int argc, char **argv) {
     const char *bundle = NULL, *checkpoint = NULL, *dtype_text = "f32", *stream = NULL, *weights_text = "f32";
     int json = 0, threads = 1, context = 128, tokens = 128, repeats = 9, warmup = 1, chunk = 64, cold = 0;
     int topk = -1;   /* not given: DECODE_BENCH_DEFAULT_TOPK with --cold */
+    int placements = 1;
     long seed = 1;
     ArgSpec specs[] = {
         {"--bundle", ARG_STRING, &bundle, "deploy bundle folder (folded model, ROM table)", 0, 0},
@@ -301,7 +303,8 @@ static int bench_decode(int argc, char **argv) {
         {"--context", ARG_INT, &context, "tokens prefilled before decoding (default 128)", 1, 10000000},
         {"--tokens", ARG_INT, &tokens, "tokens decoded one at a time (default 128)", 1, 10000000},
         {"--repeats", ARG_INT, &repeats, "timed rounds over every variant (default 9)", 1, DECODE_BENCH_MAX_REPEATS},
-        {"--warmup", ARG_INT, &warmup, "untimed rounds first (default 1)", 0, 1000},
+        {"--warmup", ARG_INT, &warmup, "untimed rounds first, per placement (default 1)", 0, 1000},
+        {"--placements", ARG_INT, &placements, "copies of the folded model and of the dense twin, each on its own pages, taken in turn by the rounds: the ratio averages over memory placements, which move a small model's speed by several percent per process (default 1)", 1, DECODE_BENCH_MAX_PLACEMENTS},
         {"--chunk", ARG_INT, &chunk, "rows per batched prefill step (default 64; 1: token by token)", 1, 65536},
         {"--cold", ARG_FLAG, &cold, "also measure with the table evicted from the page cache", 0, 0},
         {"--prefetch-topk", ARG_INT, &topk, "with --cold, also measure prefetching the rows of the K likeliest next tokens (0: not)", 0, 1000000},
@@ -341,7 +344,7 @@ static int bench_decode(int argc, char **argv) {
                             .context = context, .tokens = tokens, .repeats = repeats,
                             .warmup = warmup, .chunk = chunk, .cold = cold, .seed = (uint64_t)seed,
                             .prefetch_topk = cold ? topk : 0,
-                            .weights_dtype = weights_dtype};
+                            .weights_dtype = weights_dtype, .placements = placements};
     DecodeBenchResult r;
     if ((rc = decode_bench_run(&o, &r))) {
         fprintf(stderr, "meki bench decode: %s\n", error_message());

@@ -71,7 +71,8 @@ static long run_once(Engine *e, const int32_t *stream, int context, int tokens, 
 }
 
 typedef struct {
-    Engine *engine;
+    Engine *engines[DECODE_BENCH_MAX_PLACEMENTS];   /* one per placement (the unfolded: one) */
+    int placements;
     int cold, topk;
     PrefetchMode prefetch;
     long topk_steps, topk_hits;             /* sums over the timed runs */
@@ -80,18 +81,21 @@ typedef struct {
     PageFaults decode_faults, prefill_faults;   /* sums over the timed runs */
 } Variant;
 
-static int run_variant(Variant *v, const int32_t *stream, const DecodeBenchOptions *o, int repeat,
+/* Round `round` (0 at the first warm-up round) runs on placement round % placements, so the
+ * timed rounds visit every placement alike. */
+static int run_variant(Variant *v, const int32_t *stream, const DecodeBenchOptions *o, int round, int repeat,
                        long *sink) {
     RunTimes t;
     long steps, hits;
-    int rc = engine_set_prefetch(v->engine, v->prefetch);
-    if (!rc) rc = engine_set_prefetch_topk(v->engine, v->topk);
+    Engine *e = v->engines[round % v->placements];
+    int rc = engine_set_prefetch(e, v->prefetch);
+    if (!rc) rc = engine_set_prefetch_topk(e, v->topk);
     if (rc) return rc;
-    if (!v->cold) engine_table_populate(v->engine);   /* warm: every page mapped, untimed */
-    *sink += run_once(v->engine, stream, o->context, o->tokens, v->cold, &t);
-    engine_prefetch_hits(v->engine, &steps, &hits);
-    if ((rc = engine_set_prefetch(v->engine, PREFETCH_MADVISE)) ||
-        (rc = engine_set_prefetch_topk(v->engine, ENGINE_DEFAULT_PREFETCH_TOPK)) || repeat < 0)
+    if (!v->cold) engine_table_populate(e);   /* warm: every page mapped, untimed */
+    *sink += run_once(e, stream, o->context, o->tokens, v->cold, &t);
+    engine_prefetch_hits(e, &steps, &hits);
+    if ((rc = engine_set_prefetch(e, PREFETCH_MADVISE)) ||
+        (rc = engine_set_prefetch_topk(e, ENGINE_DEFAULT_PREFETCH_TOPK)) || repeat < 0)
         return rc;
     v->topk_steps += steps;
     v->topk_hits += hits;
@@ -173,19 +177,25 @@ static int dense_twin(const Model *m, Model *dense, uint64_t seed) {
     return rc;
 }
 
+/* Placement p of the folded model and of its dense twin: a copy loaded (built) on its own,
+ * so each lands on other physical pages. [0] is the one the footprint figures describe. */
 typedef struct {
-    Model folded, unfolded, dense;
-    int has_unfolded, loaded_folded, loaded_dense;
-    Engine engines[3];   /* dense, unfolded, folded */
-    int engines_made[3];
+    Model folded[DECODE_BENCH_MAX_PLACEMENTS], unfolded, dense[DECODE_BENCH_MAX_PLACEMENTS];
+    Engine folded_e[DECODE_BENCH_MAX_PLACEMENTS], unfolded_e, dense_e[DECODE_BENCH_MAX_PLACEMENTS];
+    int loaded_folded, loaded_dense, has_unfolded;   /* models held: counts, and 0/1 */
+    int made_folded, made_dense, made_unfolded;      /* engines made: counts, and 0/1 */
 } Models;
 
 static void release(Models *s) {
-    for (int i = 0; i < 3; i++) if (s->engines_made[i]) engine_free(&s->engines[i]);
-    if (s->loaded_folded) model_free(&s->folded);
+    for (int p = 0; p < s->made_folded; p++) engine_free(&s->folded_e[p]);
+    for (int p = 0; p < s->made_dense; p++) engine_free(&s->dense_e[p]);
+    if (s->made_unfolded) engine_free(&s->unfolded_e);
+    for (int p = 0; p < s->loaded_folded; p++) model_free(&s->folded[p]);
+    for (int p = 0; p < s->loaded_dense; p++) model_free(&s->dense[p]);
     if (s->has_unfolded) model_free(&s->unfolded);
-    if (s->loaded_dense) model_free(&s->dense);
 }
+
+static int placements(const DecodeBenchOptions *o) { return o->placements > 0 ? o->placements : 1; }
 
 static int check_options(const DecodeBenchOptions *o) {
     if (o->context < 1 || o->tokens < 1)
@@ -193,6 +203,8 @@ static int check_options(const DecodeBenchOptions *o) {
     if (o->repeats < 1 || o->repeats > DECODE_BENCH_MAX_REPEATS)
         return error_set(ERR_INPUT, "--repeats must be in 1..%d", DECODE_BENCH_MAX_REPEATS);
     if (o->warmup < 0) return error_set(ERR_INPUT, "warm-up rounds must be >= 0");
+    if (o->placements < 0 || o->placements > DECODE_BENCH_MAX_PLACEMENTS)
+        return error_set(ERR_INPUT, "--placements must be in 1..%d", DECODE_BENCH_MAX_PLACEMENTS);
     if (o->prefetch_topk < 0) return error_set(ERR_INPUT, "--prefetch-topk must be >= 0");
     if (o->context > INT_MAX - o->tokens)   /* both are positive here */
         return error_set(ERR_INPUT, "--context %d + --tokens %d overflows an int", o->context, o->tokens);
@@ -206,21 +218,26 @@ static int set_weights(Engine *e, Model *m, const DecodeBenchOptions *o) {
     return engine_set_weights_dtype_release(e, m, o->weights_dtype);
 }
 
+/* The engine of placement p of the bundle, loaded. */
+static int folded_engine(Models *s, const DecodeBenchOptions *o, int p) {
+    int rc = engine_create(&s->folded_e[p], &s->folded[p], o->context + o->tokens, o->chunk);
+    if (rc) return rc;
+    s->made_folded = p + 1;
+    return set_weights(&s->folded_e[p], &s->folded[p], o);
+}
+
 static int load_folded(Models *s, const DecodeBenchOptions *o) {
-    int rc = bundle_load(&s->folded, o->bundle, o->dtype);
+    int rc = bundle_load(&s->folded[0], o->bundle, o->dtype);
     if (rc) return rc;
     s->loaded_folded = 1;
-    if (s->folded.cfg.memory == MEMORY_NONE || !s->folded.rom)
+    if (s->folded[0].cfg.memory == MEMORY_NONE || !s->folded[0].rom)
         return error_set(ERR_INPUT, "%s: a bundle of a memory model with a ROM table is needed", o->bundle);
-    if (engine_check_context(&s->folded.cfg, (long)o->context + o->tokens, o->chunk)) {
+    if (engine_check_context(&s->folded[0].cfg, (long)o->context + o->tokens, o->chunk)) {
         char why[1024];   /* error_set must not read the buffer it writes */
         snprintf(why, sizeof why, "%s", error_message());
         return error_set(ERR_INPUT, "--context %d + --tokens %d: %s", o->context, o->tokens, why);
     }
-    if ((rc = engine_create(&s->engines[2], &s->folded, o->context + o->tokens, o->chunk))) return rc;
-    s->engines_made[2] = 1;
-    if ((rc = set_weights(&s->engines[2], &s->folded, o))) return rc;
-    return OK;
+    return folded_engine(s, o, 0);
 }
 
 static void rss_split(RssSplit *out, const RomTable *t) {
@@ -234,26 +251,34 @@ static int load_others(Models *s, const DecodeBenchOptions *o, const int32_t *st
     int rc, context = o->context + o->tokens;
     TrainState state;
     RunTimes t;
-    run_once(&s->engines[2], stream, o->context, o->tokens, 0, &t);   /* as deployed */
+    run_once(&s->folded_e[0], stream, o->context, o->tokens, 0, &t);   /* as deployed */
     r->deploy_peak_rss_bytes = peak_rss_bytes();
-    rss_split(&r->deployed, s->folded.rom);
-    engine_table_populate(&s->engines[2]);
-    run_once(&s->engines[2], stream, o->context, o->tokens, 0, &t);
+    rss_split(&r->deployed, s->folded[0].rom);
+    engine_table_populate(&s->folded_e[0]);
+    run_once(&s->folded_e[0], stream, o->context, o->tokens, 0, &t);
     r->folded_rss_bytes = process_status_bytes("VmRSS");
-    rss_split(&r->warm, s->folded.rom);
+    rss_split(&r->warm, s->folded[0].rom);
     if (o->checkpoint) {
         if ((rc = checkpoint_load(&s->unfolded, o->checkpoint, 0, &state))) return rc;
         s->has_unfolded = 1;
-        if ((rc = check_same_config(&s->folded, &s->unfolded, o))) return rc;
-        if ((rc = engine_create(&s->engines[1], &s->unfolded, context, o->chunk))) return rc;
-        s->engines_made[1] = 1;
-        if ((rc = set_weights(&s->engines[1], &s->unfolded, o))) return rc;
+        if ((rc = check_same_config(&s->folded[0], &s->unfolded, o))) return rc;
+        if ((rc = engine_create(&s->unfolded_e, &s->unfolded, context, o->chunk))) return rc;
+        s->made_unfolded = 1;
+        if ((rc = set_weights(&s->unfolded_e, &s->unfolded, o))) return rc;
     }
-    if ((rc = dense_twin(&s->folded, &s->dense, o->seed))) return rc;
-    s->loaded_dense = 1;
-    if ((rc = engine_create(&s->engines[0], &s->dense, context, o->chunk))) return rc;
-    s->engines_made[0] = 1;
-    if ((rc = set_weights(&s->engines[0], &s->dense, o))) return rc;
+    for (int p = 0; p < placements(o); p++) {   /* the dense twins interleaved with the copies */
+        if (p > 0) {
+            if ((rc = bundle_load(&s->folded[p], o->bundle, o->dtype))) return rc;
+            s->loaded_folded = p + 1;
+            if ((rc = folded_engine(s, o, p))) return rc;
+        }
+        if ((rc = dense_twin(&s->folded[0], &s->dense[p], o->seed))) return rc;
+        s->loaded_dense = p + 1;
+        if ((rc = engine_create(&s->dense_e[p], &s->dense[p], context, o->chunk))) return rc;
+        s->made_dense = p + 1;
+        if ((rc = set_weights(&s->dense_e[p], &s->dense[p], o))) return rc;
+        if (p == 0) r->peak_rss_bytes = peak_rss_bytes();   /* one copy of each model */
+    }
     return OK;
 }
 
@@ -293,8 +318,8 @@ static double bytes_per_token(const Model *m, const DecodeBenchOptions *o) {
 }
 
 static void describe(const Models *s, const DecodeBenchOptions *o, DecodeBenchResult *r) {
-    const ModelConfig *c = &s->folded.cfg;
-    const RomTable *t = s->folded.rom;
+    const ModelConfig *c = &s->folded[0].cfg;
+    const RomTable *t = s->folded[0].rom;
     r->d_model = c->d_model;
     r->n_layers = c->n_layers;
     r->d_mem = t->width;   /* the table's width: d_mem, PLE's p, or Engram's head width */
@@ -305,36 +330,42 @@ static void describe(const Models *s, const DecodeBenchOptions *o, DecodeBenchRe
     r->repeats = o->repeats;
     r->rom_bytes = t->file_bytes;
     r->row_bytes = t->row_bytes;
-    r->dense_weights_bytes = sizeof(float) * (size_t)s->dense.params.total;
-    r->folded_weights_bytes = sizeof(float) * (size_t)s->folded.params.total;
+    r->dense_weights_bytes = sizeof(float) * (size_t)s->dense[0].params.total;
+    r->folded_weights_bytes = sizeof(float) * (size_t)s->folded[0].params.total;
     r->unfolded_weights_bytes = s->has_unfolded ? sizeof(float) * (size_t)s->unfolded.params.total : 0;
     r->kv_cache_bytes = sizeof(float) * 2 * (size_t)c->n_layers * (o->context + o->tokens) *
                         c->n_kv_heads * c->head_dim;
-    r->engine_bytes = engine_bytes(&s->engines[2]);
-    r->dense_ram_weights_bytes = ram_weights_bytes(&s->dense, o->weights_dtype);
-    r->folded_ram_weights_bytes = ram_weights_bytes(&s->folded, o->weights_dtype);
-    r->dense_bytes_per_token = bytes_per_token(&s->dense, o);
-    r->folded_bytes_per_token = bytes_per_token(&s->folded, o) + (double)t->n_tables * t->row_bytes;
+    r->engine_bytes = engine_bytes(&s->folded_e[0]);
+    r->dense_ram_weights_bytes = ram_weights_bytes(&s->dense[0], o->weights_dtype);
+    r->folded_ram_weights_bytes = ram_weights_bytes(&s->folded[0], o->weights_dtype);
+    r->dense_bytes_per_token = bytes_per_token(&s->dense[0], o);
+    r->folded_bytes_per_token = bytes_per_token(&s->folded[0], o) + (double)t->n_tables * t->row_bytes;
+    r->placements = placements(o);
 }
 
-/* Which variants run, on which engine, in which state. */
+/* Which variants run, on which engines, in which state. */
 static int plan(Models *s, const DecodeBenchOptions *o, Variant *v, int *active) {
-    int n = 0;
-    Engine *folded = &s->engines[2];
-    v[VARIANT_DENSE] = (Variant){.engine = &s->engines[0], .prefetch = PREFETCH_MADVISE};
-    v[VARIANT_UNFOLDED] = (Variant){.engine = &s->engines[1], .prefetch = PREFETCH_MADVISE};
-    v[VARIANT_FOLDED] = (Variant){.engine = folded, .prefetch = PREFETCH_MADVISE};
-    v[VARIANT_FOLDED_NOPREFETCH] = (Variant){.engine = folded, .prefetch = PREFETCH_OFF};
-    v[VARIANT_COLD_FOLDED] = (Variant){.engine = folded, .cold = 1, .prefetch = PREFETCH_MADVISE};
-    v[VARIANT_COLD_THREAD_FOLDED] = (Variant){.engine = folded, .cold = 1, .prefetch = PREFETCH_THREAD};
-    v[VARIANT_COLD_NOPREFETCH_FOLDED] = (Variant){.engine = folded, .cold = 1, .prefetch = PREFETCH_OFF};
-    v[VARIANT_COLD_TOPK_FOLDED] = (Variant){.engine = folded, .cold = 1, .prefetch = PREFETCH_MADVISE,
-                                            .topk = o->prefetch_topk};
+    int n = 0, P = placements(o);
+    Variant folded = {.placements = P, .prefetch = PREFETCH_MADVISE}, dense = folded;
+    for (int p = 0; p < P; p++) folded.engines[p] = &s->folded_e[p], dense.engines[p] = &s->dense_e[p];
+    v[VARIANT_DENSE] = dense;
+    v[VARIANT_UNFOLDED] = (Variant){.engines = {&s->unfolded_e}, .placements = 1, .prefetch = PREFETCH_MADVISE};
+    v[VARIANT_FOLDED] = folded;
+    v[VARIANT_FOLDED_NOPREFETCH] = folded;
+    v[VARIANT_FOLDED_NOPREFETCH].prefetch = PREFETCH_OFF;
+    v[VARIANT_COLD_FOLDED] = folded;
+    v[VARIANT_COLD_FOLDED].cold = 1;
+    v[VARIANT_COLD_THREAD_FOLDED] = v[VARIANT_COLD_FOLDED];
+    v[VARIANT_COLD_THREAD_FOLDED].prefetch = PREFETCH_THREAD;
+    v[VARIANT_COLD_NOPREFETCH_FOLDED] = v[VARIANT_COLD_FOLDED];
+    v[VARIANT_COLD_NOPREFETCH_FOLDED].prefetch = PREFETCH_OFF;
+    v[VARIANT_COLD_TOPK_FOLDED] = v[VARIANT_COLD_FOLDED];
+    v[VARIANT_COLD_TOPK_FOLDED].topk = o->prefetch_topk;
     for (int i = 0; i < VARIANT_COUNT; i++) {
         if (i == VARIANT_UNFOLDED && !s->has_unfolded) continue;
         if (i == VARIANT_COLD_TOPK_FOLDED && !o->prefetch_topk) continue;
         /* cold runs need the table's pages under the engine's control (not Engram's yet) */
-        if (v[i].cold && (!o->cold || !engine_has_rom(folded))) continue;
+        if (v[i].cold && (!o->cold || !engine_has_rom(&s->folded_e[0]))) continue;
         active[n++] = i;
     }
     return n;
@@ -343,7 +374,7 @@ static int plan(Models *s, const DecodeBenchOptions *o, Variant *v, int *active)
 /* The warm state at the end: RSS split, table residency; then one cold decode to see how
  * much of the table decoding really needs. */
 static void footprint(Models *s, const DecodeBenchOptions *o, const int32_t *stream, DecodeBenchResult *r) {
-    Engine *folded = &s->engines[2];
+    Engine *folded = &s->folded_e[0];
     RunTimes t;
     engine_table_populate(folded);
     run_once(folded, stream, o->context, o->tokens, 0, &t);
@@ -355,7 +386,6 @@ static void footprint(Models *s, const DecodeBenchOptions *o, const int32_t *str
         run_once(folded, stream, o->context, o->tokens, 1, &t);
         r->cold_table_resident_bytes = engine_table_resident_bytes(folded);
     }
-    r->peak_rss_bytes = peak_rss_bytes();
 }
 
 static int fill_stream(int32_t *stream, int n, const DecodeBenchOptions *o, int vocab_size) {
@@ -384,11 +414,12 @@ static int measure(Models *s, const DecodeBenchOptions *o, Variant *variants, co
     long sink = 0;
     describe(s, o, r);
     Progress progress;
-    progress_begin_after(&progress, "decode bench", (double)(o->warmup + o->repeats) * n, 5);
-    for (int repeat = -o->warmup; !rc && repeat < o->repeats; repeat++)
+    int warm = o->warmup * placements(o);   /* every placement warmed alike */
+    progress_begin_after(&progress, "decode bench", (double)(warm + o->repeats) * n, 5);
+    for (int repeat = -warm; !rc && repeat < o->repeats; repeat++)
         for (int i = 0; !rc && i < n; i++) {
-            progress_update(&progress, (double)(repeat + o->warmup) * n + i, "");
-            rc = run_variant(&variants[active[(i + repeat + o->warmup) % n]], stream, o, repeat, &sink);
+            progress_update(&progress, (double)(repeat + warm) * n + i, "");
+            rc = run_variant(&variants[active[(i + repeat + warm) % n]], stream, o, repeat + warm, repeat, &sink);
         }
     progress_end(&progress);
     if (rc) return rc;
@@ -413,7 +444,7 @@ int decode_bench_run(const DecodeBenchOptions *o, DecodeBenchResult *r) {
     }
     /* the peaks below are this benchmark's: in a sweep the process trained a model before */
     peak_rss_reset();
-    if ((rc = load_folded(s, o)) || (rc = fill_stream(stream, n_stream, o, s->folded.cfg.vocab_size)))
+    if ((rc = load_folded(s, o)) || (rc = fill_stream(stream, n_stream, o, s->folded[0].cfg.vocab_size)))
         goto done;
     rc = load_others(s, o, stream, r);
     if (!rc) rc = measure(s, o, variants, stream, r);

@@ -31,7 +31,7 @@ typedef enum {
     VARIANT_COUNT
 } DecodeVariant;
 
-enum { DECODE_BENCH_MAX_REPEATS = 101, DECODE_BENCH_DEFAULT_TOPK = 4 };
+enum { DECODE_BENCH_MAX_REPEATS = 101, DECODE_BENCH_DEFAULT_TOPK = 4, DECODE_BENCH_MAX_PLACEMENTS = 16 };
 
 typedef struct {
     const char *bundle, *checkpoint;   /* checkpoint may be NULL */
@@ -41,6 +41,10 @@ typedef struct {
     int prefetch_topk;                 /* k of the cold_topk variant; 0: left out */
     uint64_t seed;
     int weights_dtype;                 /* the engines' decode weights (kernels/wquant.h); 0: f32 */
+    int placements;                    /* copies of the folded model and of the dense twin,
+                                          each on its own pages, visited in turn by the rounds
+                                          (0 or 1: one): a process's page placement moves a
+                                          small model's speed by several percent */
 } DecodeBenchOptions;
 
 typedef struct {
@@ -67,9 +71,11 @@ typedef struct {
 
 typedef struct {
     VariantFigures v[VARIANT_COUNT];
-    int d_model, n_layers, d_mem, vocab_size, meki_layers, context, tokens, repeats;
+    int d_model, n_layers, d_mem, vocab_size, meki_layers, context, tokens, repeats, placements;
     size_t rom_bytes, row_bytes;
-    size_t peak_rss_bytes;             /* over this benchmark (every model of it), not before */
+    size_t peak_rss_bytes;             /* over this benchmark with one copy of each model (the
+                                          folded one's table populated), before the other
+                                          placements load; not before the benchmark */
     size_t folded_rss_bytes;           /* VmRSS with only the bundle loaded, after warm-up */
     RssSplit deployed;                 /* only the bundle loaded, after one decode, table not populated */
     RssSplit warm;                     /* the same after a decode with the table populated */

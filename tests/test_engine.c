@@ -693,6 +693,19 @@ static void test_decode_bench_smoke(void **state) {
     assert_true(r.deployed.table_bytes <= r.rom_bytes);
     assert_true(r.warm.file_bytes >= r.warm.table_bytes && r.deployed.file_bytes >= r.deployed.table_bytes);
     assert_true(r.deployed.private_bytes > r.folded_weights_bytes);
+    size_t one_copy_peak = r.peak_rss_bytes;
+
+    /* three placements: every variant measured, the rounds rotating over the copies (the
+     * top-k count covers every copy's steps), and the peak is still one copy's */
+    o.placements = 3;
+    assert_int_equal(decode_bench_run(&o, &r), 0);
+    assert_int_equal(r.placements, 3);
+    for (int v = 0; v < VARIANT_COUNT; v++) assert_true(r.v[v].measured && r.v[v].over_dense > 0);
+    assert_int_equal(r.v[VARIANT_COLD_TOPK_FOLDED].topk_steps, (long)o.repeats * o.tokens);
+    assert_true(r.peak_rss_bytes < one_copy_peak + (4u << 20));
+    o.placements = DECODE_BENCH_MAX_PLACEMENTS + 1;
+    assert_int_equal(decode_bench_run(&o, &r), 2);
+    o.placements = 0;
 
     Model dense;   /* same shape without memory: not the bundle's model */
     small_config(&c, MEMORY_NONE);

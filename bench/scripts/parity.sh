@@ -6,7 +6,7 @@
 # private RSS from d_mem 16 to 1024. Bundles come from a short training run (speed does not
 # depend on the values). A quiet machine is needed for the speed figures; INSTR=1 prints
 # callgrind instruction ratios instead (load-independent; an AVX2 build, valgrind has no
-# AVX-512). Knobs: PRESETS, WEIGHTS, TABLES, THREADS, ROUNDS, REPEATS, KEEP=dir.
+# AVX-512). Knobs: PRESETS, WEIGHTS, TABLES, THREADS, ROUNDS, REPEATS, PLACEMENTS, KEEP=dir.
 set -euo pipefail
 MEKI=${MEKI:-./meki}
 PRESETS=${PRESETS:-tiny small medium large}
@@ -15,6 +15,7 @@ TABLES=${TABLES:-f32 q8_0}
 THREADS=${THREADS:-1 2}
 ROUNDS=${ROUNDS:-3}
 REPEATS=${REPEATS:-7}
+PLACEMENTS=${PLACEMENTS:-4}   # copies of each model per call (bench decode --placements)
 COLD_PRESETS=${COLD_PRESETS:-small medium}
 INSTR=${INSTR:-0}
 VAL=${VAL:-data/cache/bible-v4096/val.tok}
@@ -60,10 +61,10 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$ROUNDS"); do
   for p in $PRESETS; do for w in $WEIGHTS; do for t in $TABLES; do for n in $THREADS; do
     $MEKI bench decode --bundle "$T/$p/bundle" --weights-dtype $w --table-dtype $t --threads $n --repeats "$REPEATS" \
-         --json 2>/dev/null | tail -n 1 >"$T/$p-$w-$t-$n-$r.json"
+         --placements "$PLACEMENTS" --json 2>/dev/null | tail -n 1 >"$T/$p-$w-$t-$n-$r.json"
   done; done; done; done
 done
-echo "folded / dense decode tok/s (median over $ROUNDS rounds of the per-call median of $REPEATS paired repeats)"
+echo "folded / dense decode tok/s (median over $ROUNDS rounds of the per-call median of $REPEATS paired repeats over $PLACEMENTS placements)"
 printf '| %-7s | %-7s | %-5s |' preset weights table
 for n in $THREADS; do printf ' %-10s |' "$n thread(s)"; done; echo
 for p in $PRESETS; do for w in $WEIGHTS; do for t in $TABLES; do
