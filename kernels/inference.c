@@ -270,7 +270,6 @@ static int part_unit(const MatvecPart *g) { return g->transposed ? TILE : BLOCK;
 static long part_units(const MatvecPart *g) { return (g->rows + part_unit(g) - 1) / part_unit(g); }
 
 /* Blocks [lo, hi) of a part of rows, over its input x[C]. */
-/* Blocks [lo, hi) of a part of rows, over its input x[C]. */
 static void rows_range(const MatvecPart *g, const float *x, int C, long lo, long hi) {
     size_t row_bytes = g->packed ? weights_bytes(g->packed_dtype, 1, C) : 0;
     int narrow = !g->packed && NARROW_ROWS && C <= NARROW_COLS;
@@ -390,16 +389,16 @@ void rmsnorm_add_rows(float *out, const float *in, const float *gain, int N, int
 void gate_fuse_rows(float *v, const float *gate, long n, int silu, int multiply) {
     if (silu && multiply) {
 #pragma omp simd
-        for (long i = 0; i < n; i++) v[i] = v[i] * (gate[i] / (1.0f + fast_expf(-gate[i])));
+        for (long i = 0; i < n; i++) v[i] = v[i] * siluf(gate[i]);
     } else if (silu) {
 #pragma omp simd
-        for (long i = 0; i < n; i++) v[i] = v[i] + gate[i] / (1.0f + fast_expf(-gate[i]));
+        for (long i = 0; i < n; i++) v[i] = v[i] + siluf(gate[i]);
     } else if (multiply) {
 #pragma omp simd
-        for (long i = 0; i < n; i++) v[i] = v[i] * (1.0f / (1.0f + fast_expf(-gate[i])));
+        for (long i = 0; i < n; i++) v[i] = v[i] * sigmoidf(gate[i]);
     } else {
 #pragma omp simd
-        for (long i = 0; i < n; i++) v[i] = v[i] + 1.0f / (1.0f + fast_expf(-gate[i]));
+        for (long i = 0; i < n; i++) v[i] = v[i] + sigmoidf(gate[i]);
     }
 }
 

@@ -48,8 +48,8 @@ void rmsnorm_rows(float *out, const float *in, const float *gain, int N, int C, 
 /* out[N, C] += in / sqrt(mean(in^2) + eps) * gain (rmsnorm_rows then add_rows, fused); out and in
  * must not overlap */
 void rmsnorm_add_rows(float *out, const float *in, const float *gain, int N, int C, float eps);
-/* v = v (x, or + when !multiply) act(gate), act = SiLU when silu, else sigmoid, with
- * fast_expf (kernels/fastmath.h) so it vectorizes; one pass (MeKi's fusion) */
+/* v = v (x, or + when !multiply) act(gate), act = siluf when silu, else sigmoidf
+ * (kernels/activation.h, the training forward's), in one pass (MeKi's fusion) */
 void gate_fuse_rows(float *v, const float *gate, long n, int silu, int multiply);
 /* out = SiLU(gate) * up; out may be gate */
 void swiglu_rows(float *out, const float *gate, const float *up, long n);
