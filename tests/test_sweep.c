@@ -473,8 +473,22 @@ static void test_work_left_after_resume(void **state) {
     free(exp);
 }
 
+/* A resumed training run's ETA is its rate since the resume: counting the steps done before
+ * it made a run resumed at 48% print "eta 9s" with two minutes left. */
+static void test_train_eta_after_resume(void **state) {
+    Progress p;
+    progress_begin_from(&p, "train", 1000, 480);
+    /* 20 steps in 10 s since the resume: 500 left at 2 steps/s */
+    assert_float_equal(progress_eta_at(&p, 500, 10), 250, 1e-9);
+    progress_begin(&p, "train", 1000);
+    assert_float_equal(progress_eta_at(&p, 500, 10), 10, 1e-9);
+    progress_begin_from(&p, "train", 1000, 480);
+    assert_true(progress_eta_at(&p, 480, 10) < 0);   /* nothing since the resume: no estimate */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_train_eta_after_resume),
         cmocka_unit_test(test_eta_follows_work),
         cmocka_unit_test(test_bad_input_writes_nothing),
         cmocka_unit_test(test_kill_and_resume),

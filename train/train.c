@@ -253,7 +253,7 @@ int train_run(const ModelConfig *cfg, const TrainConfig *t, const char *data_dir
     double timed_seconds = 0, loss = state.train_loss, start = now_seconds();
     long timed_tokens = 0;
     Progress progress;
-    progress_begin(&progress, "train", (double)steps);
+    progress_begin_from(&progress, "train", (double)steps, (double)state.step);
     double last_save = now_seconds();
     for (long step = state.step; step < steps && !state.finished; step++) {
         double step_start = now_seconds();

@@ -12,6 +12,7 @@ void progress_begin(Progress *p, const char *label, double total) {
     p->interval = p->on_terminal ? 0.2 : 10.0;
     p->quiet = 0;
     p->printed = 0;
+    p->base = 0;
 }
 
 void progress_begin_after(Progress *p, const char *label, double total, double quiet_seconds) {
@@ -19,8 +20,17 @@ void progress_begin_after(Progress *p, const char *label, double total, double q
     p->quiet = quiet_seconds;
 }
 
+void progress_begin_from(Progress *p, const char *label, double total, double done) {
+    progress_begin(p, label, total);
+    p->base = done;
+}
+
 double progress_eta(double elapsed, double done, double total) {
     return done > 0 ? elapsed * (total - done) / done : -1;
+}
+
+double progress_eta_at(const Progress *p, double done, double elapsed) {
+    return progress_eta(elapsed, done - p->base, p->total - p->base);
 }
 
 static void format_duration(char *out, size_t n, double s) {
@@ -37,7 +47,7 @@ void progress_update(Progress *p, double done, const char *detail) {
     if (elapsed < p->quiet) return;
     p->last_print = now;
     p->printed = 1;
-    double eta = progress_eta(elapsed, done, p->total);
+    double eta = progress_eta_at(p, done, elapsed);
     char eta_text[32], elapsed_text[32];
     format_duration(eta_text, sizeof eta_text, eta);
     format_duration(elapsed_text, sizeof elapsed_text, elapsed);
