@@ -115,7 +115,7 @@ static int compare_doubles(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static double median(double *values, int n) {
+double decode_bench_median(double *values, int n) {
     qsort(values, (size_t)n, sizeof(double), compare_doubles);
     return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
@@ -125,7 +125,7 @@ static double median(double *values, int n) {
 static double paired_ratio(const Variant *v, const Variant *base, int n) {
     double ratios[DECODE_BENCH_MAX_REPEATS];
     for (int i = 0; i < n; i++) ratios[i] = base->decode_seconds[i] / v->decode_seconds[i];
-    return median(ratios, n);
+    return decode_bench_median(ratios, n);
 }
 
 /* Before summarize, which sorts the samples. */
@@ -140,11 +140,11 @@ static void ratios(Variant *v, const int *active, int n_active, int repeats, Dec
 static void summarize(Variant *v, const DecodeBenchOptions *o, VariantFigures *f) {
     int n = o->repeats;
     f->measured = 1;
-    f->prefill_tok_s = o->context / median(v->prefill_seconds, n);
-    f->decode_tok_s = o->tokens / median(v->decode_seconds, n);   /* sorted now */
+    f->prefill_tok_s = o->context / decode_bench_median(v->prefill_seconds, n);
+    f->decode_tok_s = o->tokens / decode_bench_median(v->decode_seconds, n);   /* sorted now */
     f->decode_min_tok_s = o->tokens / v->decode_seconds[n - 1];
     f->decode_max_tok_s = o->tokens / v->decode_seconds[0];
-    f->decode_cpu_tok_s = o->tokens / median(v->decode_cpu_seconds, n);
+    f->decode_cpu_tok_s = o->tokens / decode_bench_median(v->decode_cpu_seconds, n);
     f->decode_minor_faults = (double)v->decode_faults.minor / n;
     f->decode_major_faults = (double)v->decode_faults.major / n;
     f->prefill_major_faults = (double)v->prefill_faults.major / n;

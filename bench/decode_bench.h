@@ -100,4 +100,6 @@ const char *decode_variant_name(DecodeVariant v);   /* "dense", "cold_folded", .
 /* Loads the models, measures, frees them. ERR_INPUT for a bad bundle or checkpoint, or a
  * checkpoint whose config is not the bundle's. */
 int decode_bench_run(const DecodeBenchOptions *o, DecodeBenchResult *r);
+/* The median of values[0..n) (n > 0), which it sorts in place. */
+double decode_bench_median(double *values, int n);
 #endif

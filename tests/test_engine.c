@@ -16,6 +16,7 @@
 #include "kernels/wquant.h"
 #include "train/checkpoint.h"
 #include "bench/decode_bench.h"
+#include "bench/decode_processes.h"
 #include "infer/engine.h"
 #include "deploy/fold.h"
 #include "models/engram.h"
@@ -716,6 +717,35 @@ static void test_decode_bench_smoke(void **state) {
     o.checkpoint = NULL;
     o.repeats = 0;
     assert_int_equal(decode_bench_run(&o, &r), 2);
+
+    /* the same in fresh processes (meki bench decode as a child, read back from its JSON):
+     * every process's ratio kept, the figures their medians */
+    o.repeats = 3;
+    o.placements = 2;
+    DecodeProcessFigures p;
+    decode_processes_set_executable(getenv("MEKI_BIN") ? getenv("MEKI_BIN") : "./meki");
+    if (decode_in_processes(&o, 3, &p)) fail_msg("%s", error_message());
+    assert_int_equal(p.processes, 3);
+    double low = p.over_dense[0], high = p.over_dense[0];
+    for (int i = 0; i < 3; i++) {
+        assert_true(p.over_dense[i] > 0);
+        low = p.over_dense[i] < low ? p.over_dense[i] : low;
+        high = p.over_dense[i] > high ? p.over_dense[i] : high;
+    }
+    assert_true(p.median_over_dense >= low && p.median_over_dense <= high);
+    assert_true(p.dense_tok_s > 0 && p.folded_tok_s > 0 && p.dense_cpu_tok_s > 0 && p.folded_cpu_tok_s > 0);
+    o.bundle = other;   /* a checkpoint, not a bundle: the child fails, and so does the call */
+    assert_int_equal(decode_in_processes(&o, 1, &p), ERR_FAILURE);
+    assert_non_null(strstr(error_message(), "exit status 2"));
+    o.bundle = bundle;
+    decode_processes_set_executable("/bin/true");   /* exits 0 without figures */
+    assert_int_equal(decode_in_processes(&o, 1, &p), ERR_FAILURE);
+    assert_non_null(strstr(error_message(), "/bin/true"));
+    decode_processes_set_executable("/nonexistent/meki");
+    assert_int_equal(decode_in_processes(&o, 1, &p), ERR_FAILURE);
+    assert_non_null(strstr(error_message(), "cannot start /nonexistent/meki"));
+    decode_processes_set_executable(NULL);
+    assert_int_equal(decode_in_processes(&o, 1, &p), ERR_FAILURE);
     model_free(&dense);
     remove_tree(dir);
     model_free(&folded);

@@ -402,6 +402,16 @@ static void test_weights_dtypes_recorded(void **state) {
         double ratio = metric(db, q8_name) / metric(db, f32_name);
         assert_true(ratio > 34.0 / 128 && ratio < 0.5);
     }
+    /* the speeds are medians over fresh processes, with their spread beside */
+    assert_float_equal(metric(db, "decode_processes"), 5, 0);
+    for (int i = 0; i < 2; i++) {
+        const char *suffix = i ? "_weights_q8_0" : "";
+        char low[80], mid[80], high[80];
+        snprintf(low, sizeof low, "folded_over_dense_low%s", suffix);
+        snprintf(mid, sizeof mid, "folded_over_dense%s", suffix);
+        snprintf(high, sizeof high, "folded_over_dense_high%s", suffix);
+        assert_true(metric(db, low) <= metric(db, mid) && metric(db, mid) <= metric(db, high));
+    }
     /* bf16 was not asked for */
     assert_int_equal(query_int(db, "SELECT count(*) FROM metrics WHERE name LIKE '%weights_bf16'"), 0);
 }
