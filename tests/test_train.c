@@ -15,6 +15,7 @@
 #include "formats/safetensors.h"
 #include "kernels/gemm.h"
 #include "models/memory.h"
+#include "train/eval.h"
 #include "train/train.h"
 #include "util/error.h"
 #include <sys/stat.h>
@@ -65,6 +66,10 @@ static void test_loss_falls_far_below_uniform(void **state) {
     assert_true(r.train_loss < log(4096.0) - 2.3);
 }
 
+static void record_val(void *user, const StepRecord *s) {
+    if (!isnan(s->val_loss)) *(double *)user = s->val_loss;
+}
+
 /* The final evaluation's cap (issue 27): a tenth of the training tokens by default, at
  * least TRAIN_FINAL_MIN, never past the split; 0 the whole split. A run reports the tokens it
  * scored and its time split into training, validation and final evaluation. */
@@ -87,8 +92,22 @@ static void test_final_evaluation_capped(void **state) {
     char out[4200];
     snprintf(out, sizeof out, "%s/capped", work);
     TrainResult r;
-    assert_int_equal(train_run(&c, &t, data_dir, out, NULL, NULL, &r), 0);
+    double last_val = NAN;
+    assert_int_equal(train_run(&c, &t, data_dir, out, record_val, &last_val, &r), 0);
     assert_int_equal(r.final_tokens, 1000 / 64 * 64);   /* whole windows of seq_len 64 */
+    /* the curve's points score eval_tokens spread over the split, as the final evaluation
+     * does, not its first eval_tokens (one document of a multi-domain corpus) */
+    Model m;
+    TrainState ts;
+    TokenFile val;
+    assert_int_equal(checkpoint_load(&m, out, 0, &ts), 0);
+    assert_int_equal(dataset_open_split(data_dir, "val", 0, &val), 0);
+    double spread = evaluate_loss_spread(&m, val.ids, val.count, t.batch, 64, t.eval_tokens, NULL);
+    double first = evaluate_loss(&m, val.ids, val.count, t.batch, 64, t.eval_tokens, NULL);
+    assert_float_equal(last_val, spread, 1e-6 * spread);
+    assert_true(fabs(first - spread) > 1e-4);
+    token_file_close(&val);
+    model_free(&m);
     assert_int_equal(r.eval_tokens, t.eval_tokens);
     assert_true(r.val_tokens > r.final_tokens);
     assert_true(r.train_seconds > 0 && r.val_seconds > 0 && r.final_seconds > 0);
