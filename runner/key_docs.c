@@ -20,7 +20,7 @@ static const char *const DOCS[][2] = {
     {"train.clip", "gradient clipping by global norm (0: off)"},
     {"train.seed", "seed of initialisation and data order (set by [experiment] seeds)"},
     {"train.eval_every", "validation every N steps (and at the last); 0: only at the end"},
-    {"train.eval_tokens", "held-out tokens scored at each validation step"},
+    {"train.eval_tokens", "held-out tokens scored at each validation step, whole windows spread over the split"},
     {"train.checkpoint_every", "checkpoint every N steps (resume is exact, so where they fall changes nothing)"},
     {"train.recipe", "harness | reference: sets weight_decay_embeddings, init_std, scaled_init and model.qk_norm as the recipe has them"},
     {"train.weight_decay_embeddings", "on: weight decay on every >= 2-D tensor, the embedding and memory tables too (the reference's recipe)"},
