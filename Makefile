@@ -175,7 +175,7 @@ bench-mpi: build data
 bench-decode: build data
 	bench/scripts/decode_dtypes.sh
 
-# make bench-parity [ROUNDS=3 REPEATS=7 PLACEMENTS=4 PRESETS="tiny small medium large" INSTR=1]: folded MeKi / dense decode
+# make bench-parity [ROUNDS=5 REPEATS=7 PLACEMENTS=4 PRESETS="tiny small medium large" INSTR=1]: folded MeKi / dense decode
 # by preset x weights dtype x table dtype x threads (interleaved medians), cold/warm table on val.tok, private
 # RSS from d_mem 16 to 1024; INSTR=1: callgrind instruction ratios instead (an AVX2 build, load-independent)
 bench-parity: build data
