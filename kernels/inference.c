@@ -301,7 +301,8 @@ static void rows_range(const MatvecPart *g, const float *x, int C, long lo, long
 static void part_range(const MatvecPart *g, const float *x, int C, long lo, long hi) {
     if (!g->transposed) { rows_range(g, x, C, lo, hi); return; }
     long end = hi * TILE < g->rows ? hi * TILE : g->rows;
-    axpy_columns(g->out, x, g->weight, C, g->rows, (int)(lo * TILE), (int)end);
+    if (g->packed) weights_axpy_columns(g->packed_dtype, g->packed, C, g->rows, x, g->out, (int)(lo * TILE), (int)end);
+    else axpy_columns(g->out, x, g->weight, C, g->rows, (int)(lo * TILE), (int)end);
 }
 
 /* The units of every part whose first multiply-add, counted across the parts in order,

@@ -17,8 +17,9 @@
  * weight[rows, C] @ x; when packed is set, its rows in packed_dtype (kernels/wquant.h)
  * are read instead of weight's. A part may read its own input: x set, cols its width
  * (NULL, 0: the group's). transposed: weight is stored [cols, rows] and the product is
- * x @ weight (linear_forward_t's kernel; f32, not accumulated): a narrow product, MeKi's
- * output product, joins another group's thread region instead of running alone. */
+ * x @ weight (linear_forward_t's kernel, or weights_axpy_columns' when packed, its rows
+ * [cols] of rows values; not accumulated): a narrow product, MeKi's output product, joins
+ * another group's thread region instead of running alone. */
 typedef struct MatvecPart {
     const float *weight;
     float *out;

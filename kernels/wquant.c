@@ -126,3 +126,38 @@ void weights_rows_dot(WeightsDtype t, const void *packed, int n, int C, const fl
         sums[r] = t == WEIGHTS_BF16 ? dot_bf16((const uint16_t *)w, C, x) : dot_q8_0(w, C, x);
     }
 }
+
+/* Tiles of 64 columns, the f32 path's widest (kernels/inference.c axpy_columns), each summed
+ * over the rows in order with one fused multiply-add per value. */
+void weights_axpy_columns(WeightsDtype t, const void *packed, int C, int O, const float *x, float *out,
+                          int lo, int hi) {
+    size_t row = weights_bytes(t, 1, O);
+    for (int o0 = lo; o0 < hi; o0 += 64) {
+        int n = hi - o0 < 64 ? hi - o0 : 64;
+        float acc[64] = {0};
+        for (int c = 0; c < C; c++) {
+            const uint8_t *w = (const uint8_t *)packed + (size_t)c * row;
+            float xc = x[c];
+            if (t == WEIGHTS_BF16) {
+                const uint16_t *b = (const uint16_t *)w + o0;
+#pragma omp simd
+                for (int i = 0; i < n; i++) {   /* bf16_to_f32, inline: a call would not vectorise */
+                    uint32_t bits = (uint32_t)b[i] << 16;
+                    float v;
+                    memcpy(&v, &bits, sizeof v);
+                    acc[i] = fmaf(xc, v, acc[i]);
+                }
+            } else {   /* q8_0: o0 and n are whole blocks (O % 32 == 0, lo and hi too) */
+                for (int k = 0; k < n; k += QK_BLOCK) {
+                    const uint8_t *block = w + (size_t)((o0 + k) / QK_BLOCK) * Q8_0_BLOCK_BYTES;
+                    uint16_t h;
+                    memcpy(&h, block, 2);
+                    float s = xc * f16_to_f32(h);
+#pragma omp simd
+                    for (int i = 0; i < QK_BLOCK; i++) acc[k + i] = fmaf(s, (float)(int8_t)block[2 + i], acc[k + i]);
+                }
+            }
+        }
+        memcpy(out + o0, acc, sizeof(float) * n);
+    }
+}

@@ -23,4 +23,9 @@ void weights_roundtrip(WeightsDtype t, float *w, long rows, int C);
 void weights_decode_row(WeightsDtype t, const void *packed, long row, int C, float *out);
 /* sums[r] = row r of packed (n rows of C) . x */
 void weights_rows_dot(WeightsDtype t, const void *packed, int n, int C, const float *x, float *sums);
+/* out[o] = sum over c of x[c] * row c of packed (C rows of O, bf16 or q8_0), for o in [lo, hi):
+ * a product with a transposed weight (kernels/inference.h MatvecPart.transposed); for q8_0,
+ * lo and hi on block boundaries (hi == O counts: O % 32 == 0). */
+void weights_axpy_columns(WeightsDtype t, const void *packed, int C, int O, const float *x, float *out,
+                          int lo, int hi);
 #endif

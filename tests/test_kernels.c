@@ -18,6 +18,7 @@
 #include "kernels/fastmath.h"
 #include "kernels/gemm.h"
 #include "kernels/inference.h"
+#include "kernels/wquant.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
 #include "tests/gradcheck.h"
@@ -872,6 +873,46 @@ static void test_matvec_group_reference(void **state) {
     kernels_set_threads(1);
 }
 
+/* The transposed product from packed rows (MeKi's output product under bf16 or q8_0 RAM
+ * weights): bf16 equals linear_forward_t on the values it decodes to, bit for bit (the same
+ * fused multiply-adds in the same order); q8_0 within rounding of it, as its dot products
+ * are; 2 threads (33 x 704 is past MATVEC_PARALLEL_WORK) as 1; nothing past O written. */
+static void test_packed_transposed_part(void **state) {
+    const int widths[] = {1, 15, 24, 33}, outs[] = {32, 64, 96, 192, 704};
+    for (int dtype = WEIGHTS_BF16; dtype <= WEIGHTS_Q8_0; dtype++)
+        for (int wi = 0; wi < 4; wi++)
+            for (int oi = 0; oi < 5; oi++) {
+                int C = widths[wi], O = outs[oi];
+                float *wt = malloc(sizeof(float) * C * O), *x = malloc(sizeof(float) * C);
+                float *ref = malloc(sizeof(float) * O), *y[2];
+                void *packed = malloc(weights_bytes(dtype, C, O));
+                for (int i = 0; i < C * O; i++) wt[i] = (float)((i * 37 % 23) - 11) / 7;
+                for (int i = 0; i < C; i++) x[i] = (float)((i * 11 % 17) - 8) / 3;
+                weights_encode(dtype, packed, wt, C, O);
+                weights_roundtrip(dtype, wt, C, O);
+                kernels_set_threads(1);
+                linear_forward_t(ref, x, wt, 1, C, O);
+                for (int threads = 1; threads <= 2; threads++) {
+                    kernels_set_threads(threads);
+                    y[threads - 1] = malloc(sizeof(float) * (O + 1));
+                    for (int i = 0; i <= O; i++) y[threads - 1][i] = 99;
+                    MatvecPart part = {.out = y[threads - 1], .rows = O, .x = x, .cols = C, .transposed = 1,
+                                       .packed = packed, .packed_dtype = dtype};
+                    matvec_group(&part, 1, x, C);
+                    assert_true(y[threads - 1][O] == 99);
+                }
+                assert_memory_equal(y[0], y[1], sizeof(float) * O);
+                if (dtype == WEIGHTS_BF16) assert_memory_equal(y[0], ref, sizeof(float) * O);
+                for (int o = 0; o < O; o++) {
+                    double scale = 1;
+                    for (int c = 0; c < C; c++) scale += fabs((double)x[c] * wt[(size_t)c * O + o]);
+                    assert_true(fabs(y[0][o] - ref[o]) <= 1e-6 * scale);
+                }
+                free(wt); free(x); free(ref); free(y[0]); free(y[1]); free(packed);
+            }
+    kernels_set_threads(1);
+}
+
 /* The transposed product (MeKi's folded output product) against a double reference:
  * narrow inner widths (d_mem 1, 15, 16, 33), outputs with and without a full 64-float tile
  * or a 16-float tail, one row (the axpy kernel, 1 and 2 threads; 33 x 700 is past
@@ -999,6 +1040,7 @@ static void test_attention_backward_set_overwrites(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matvec_group_reference),
+        cmocka_unit_test(test_packed_transposed_part),
         cmocka_unit_test(test_linear_forward_t_reference),
         cmocka_unit_test(test_matmul_backward),
         cmocka_unit_test(test_matmul_backward_sampled),
