@@ -10,7 +10,7 @@
 #include "util/rng.h"
 #include "util/sysmem.h"
 #include "util/timer.h"
-#include "util/sysmem.h"
+#include "models/memory.h"
 #include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -284,9 +284,10 @@ static int load_others(Models *s, const DecodeBenchOptions *o, const int32_t *st
     return OK;
 }
 
-/* The decode's RAM weights split: the block matrices and head in the weights dtype
- * (packed bytes), and the parameters outside them and the embedding (norms, the memory's
- * RAM part), which stay f32. */
+/* The decode's RAM weights split: the block matrices, the head and the memory's decode
+ * matrices it packs (MemoryOps.packed_values: the folded MeKi's gate and output) in the
+ * weights dtype (packed bytes), and the parameters outside them and the embedding (norms,
+ * the rest of the memory's RAM part), which stay f32. */
 static double packed_weights(const Model *m, int dtype, double *other_params) {
     const ModelConfig *c = &m->cfg;
     int d = c->d_model, F = c->ffn_hidden, V = c->vocab_size;
@@ -296,6 +297,11 @@ static double packed_weights(const Model *m, int dtype, double *other_params) {
         matrices += weights_bytes(dtype, q, d) + 2.0 * weights_bytes(dtype, kv, d) +
                     weights_bytes(dtype, d, (int)q) + 2.0 * weights_bytes(dtype, F, d) + weights_bytes(dtype, d, F);
         matrix_params += (double)d * (2 * q + 2 * kv) + 3.0 * d * F;
+    }
+    if (dtype != WEIGHTS_F32 && m->ops && m->ops->packed_values) {
+        size_t bytes;
+        matrix_params += (double)m->ops->packed_values(m, dtype, &bytes);
+        matrices += (double)bytes;
     }
     *other_params = (double)m->params.total - matrix_params - (double)V * d * (c->tie_embeddings ? 1 : 2);
     return matrices + weights_bytes(dtype, V, d);

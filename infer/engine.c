@@ -198,6 +198,8 @@ static int pack_weights(Engine *e, int dtype, Model *release) {
     if (model->params.released)
         return error_set(ERR_INPUT, "engine: the model's f32 weights were released: its dtype is fixed");
     free_packed(e);
+    const MemoryOps *ops = model->ops && model->ops->infer_pack ? model->ops : NULL;
+    if (ops && (rc = ops->infer_pack(model, e->memory, WEIGHTS_F32, NULL))) return rc;   /* drops its copies */
     if (dtype == WEIGHTS_F32 && !release) return OK;
     if (dtype == WEIGHTS_F32) return error_set(ERR_INPUT, "engine: f32 weights cannot release the f32 ones");
     if (dtype != WEIGHTS_BF16 && dtype != WEIGHTS_Q8_0)
@@ -206,6 +208,8 @@ static int pack_weights(Engine *e, int dtype, Model *release) {
         return error_set(ERR_INPUT, "--weights-dtype %s: widths %d, %d and %d must be multiples of %d",
                          weights_dtype_name(dtype), d, q_dim, F, QK_BLOCK);
     if ((rc = check_model_fits(model, dtype))) return rc;
+    /* the memory's own matrices first: it checks them before releasing any */
+    if (ops && (rc = ops->infer_pack(model, e->memory, dtype, release))) return rc;
     if (!(e->unpacked = floats_zeroed(NULL, (size_t)(q_dim > F ? q_dim : F) * d))) return out_of_memory(e, dtype);
     for (int l = 0; l < c->n_layers; l++) {
         LayerWeights *w = &model->w[l];   /* release's, when given: the same model */
@@ -251,7 +255,7 @@ int model_roundtrip_weights(Model *m, int dtype) {
         for (int j = 0; j < 7; j++) weights_roundtrip(dtype, mat[j], rows[j], cols[j]);
     }
     weights_roundtrip(dtype, m->lm_head, c->vocab_size, d);   /* tied: the embedding too */
-    return OK;
+    return m->ops && m->ops->roundtrip_weights ? m->ops->roundtrip_weights(m, dtype) : OK;
 }
 
 /* One decode product through the packed copy when there is one. */
@@ -288,13 +292,8 @@ static void memory_at(Engine *e, int l, MemorySite here, const int32_t *tokens, 
  * it (MemoryOps.infer_shared); returns the parts in use. */
 static int shared_part(Engine *e, int l, MemorySite here, MatvecPart *parts, int used) {
     const Model *m = e->model;
-    const float *weight;
-    float *out;
-    int rows;
-    if (site_of(e, l) != here || !m->ops->infer_shared ||
-        !m->ops->infer_shared(m, e->memory, l, &weight, &out, &rows))
+    if (site_of(e, l) != here || !m->ops->infer_shared || !m->ops->infer_shared(m, e->memory, l, &parts[used]))
         return used;
-    parts[used] = (MatvecPart){.weight = weight, .out = out, .rows = rows};
     return used + 1;
 }
 

@@ -431,8 +431,12 @@ static void infer(const Model *m, void *s, int layer, const int32_t *tokens, con
     meki_infer_forward(m, layer, tokens, rom_rows, embedded, in, out, n, s);
 }
 
-static int infer_shared(const Model *m, void *s, int layer, const float **weight, float **out, int *rows) {
-    return meki_infer_shared(m, s, layer, weight, out, rows);
+static int infer_shared(const Model *m, void *s, int layer, MatvecPart *part) {
+    return meki_infer_shared(m, s, layer, part);
+}
+
+static int infer_pack(const Model *m, void *s, int dtype, Model *release) {
+    return meki_infer_pack(m, s, dtype, release);
 }
 
 static int infer_shared_out(const Model *m, void *s, int layer, const int32_t *tokens, const float *embedded,
@@ -454,6 +458,9 @@ const MemoryOps MEKI_OPS = {
     .infer = infer,
     .infer_shared = infer_shared,
     .infer_shared_out = infer_shared_out,
+    .infer_pack = infer_pack,
+    .roundtrip_weights = meki_roundtrip_weights,
+    .packed_values = meki_packed_values,
     .declare = declare,
     .reserve = reserve,
     .site = site,

@@ -5,6 +5,7 @@
 #include "models/meki_infer.h"
 #include "models/memory.h"
 #include "kernels/inference.h"
+#include "kernels/wquant.h"
 #include "formats/romtable.h"
 #include "util/error.h"
 #include <stdlib.h>
@@ -39,12 +40,126 @@ int meki_infer_create(MekiInfer *s, const ModelConfig *c, int rows) {
     return OK;
 }
 
+static void free_packed(MekiInfer *s) {
+    for (int l = 0; l < MAX_LAYERS; l++) {
+        free(s->gate_packed[l]);
+        free(s->out_packed[l]);
+        s->gate_packed[l] = s->out_packed[l] = NULL;
+    }
+    free(s->unpacked);
+    s->unpacked = NULL;
+    s->packed_dtype = WEIGHTS_F32;
+}
+
 void meki_infer_free(MekiInfer *s) {
     MekiActs *a = &s->a;
     float *all[] = {a->in, a->h, a->o, a->s, a->q, a->mix, a->r, a->e, a->gpre, a->gact,
                     a->v, a->p_gate, a->p_up, a->p_act};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) free(all[i]);
+    free_packed(s);
     memset(s, 0, sizeof *s);
+}
+
+/* ---- RAM weights dtype: the folded form's gate and output matrices, [d_mem, d] each ---- */
+
+/* Layer l's two matrices, or 0 when the layer has none (not a MeKi layer). */
+static int matrices(const Model *m, int l, float **gate, float **out) {
+    const MekiState *st = m->memory;
+    *gate = st->w[l].w_gate;
+    *out = st->w[l].w_out_t;
+    return *gate != NULL;
+}
+
+static int fits(const Model *m, int dtype) {
+    int d = m->cfg.d_model, dm = config(&m->cfg)->d_mem;
+    if (!weights_bytes(dtype, 1, d))
+        return error_set(ERR_INPUT, "--weights-dtype %s: d_model %d must be a multiple of %d",
+                         weights_dtype_name(dtype), d, QK_BLOCK);
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        float *mats[2];
+        if (!matrices(m, l, &mats[0], &mats[1])) continue;
+        for (int j = 0; j < 2; j++) {
+            long at = weights_find_overflow(dtype, mats[j], dm, d);
+            if (at >= 0)
+                return error_set(ERR_INPUT, "--weights-dtype %s: layer %d's MeKi %s value %g (index %ld) "
+                                 "overflows the format", weights_dtype_name(dtype), l,
+                                 j ? "output (out_t.weight)" : "gate (gate.weight)", mats[j][at], at);
+        }
+    }
+    return OK;
+}
+
+int meki_infer_pack(const Model *m, MekiInfer *s, int dtype, Model *release) {
+    free_packed(s);
+    if (dtype == WEIGHTS_F32 || !m->folded) return OK;
+    int d = m->cfg.d_model, dm = s->k->d_mem, rc;
+    if ((rc = fits(m, dtype))) return rc;
+    size_t bytes = weights_bytes(dtype, dm, d);
+    if (!(s->unpacked = malloc(sizeof(float) * (size_t)dm * d))) goto oom;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        float *gate, *out;
+        if (!matrices(m, l, &gate, &out)) continue;
+        if (!(s->gate_packed[l] = malloc(bytes)) || !(s->out_packed[l] = malloc(bytes))) goto oom;
+        weights_encode(dtype, s->gate_packed[l], gate, dm, d);
+        weights_encode(dtype, s->out_packed[l], out, dm, d);
+        if (!release) continue;
+        MekiWeights *w = &((MekiState *)release->memory)->w[l];
+        if ((rc = params_release(&release->params, &w->w_gate)) || (rc = params_release(&release->params, &w->w_out_t))) {
+            free_packed(s);
+            return rc;
+        }
+    }
+    s->packed_dtype = dtype;
+    return OK;
+oom:
+    free_packed(s);
+    return error_set(ERR_FAILURE, "MeKi: out of memory for %s matrices", weights_dtype_name(dtype));
+}
+
+int meki_roundtrip_weights(Model *m, int dtype) {
+    if (dtype == WEIGHTS_F32 || !m->folded) return OK;
+    int rc = fits(m, dtype), d = m->cfg.d_model, dm = config(&m->cfg)->d_mem;
+    for (int l = 0; l < m->cfg.n_layers && !rc; l++) {
+        float *gate, *out;
+        if (!matrices(m, l, &gate, &out)) continue;
+        weights_roundtrip(dtype, gate, dm, d);
+        weights_roundtrip(dtype, out, dm, d);
+    }
+    return rc;
+}
+
+long meki_packed_values(const Model *m, int dtype, size_t *bytes) {
+    long values = 0;
+    *bytes = 0;
+    if (!m->folded) return 0;
+    int d = m->cfg.d_model, dm = config(&m->cfg)->d_mem;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        if (!config(&m->cfg)->layers[l]) continue;   /* the flags, not the tensors: released ones are NULL */
+        values += 2L * dm * d;
+        *bytes += 2 * weights_bytes(dtype, dm, d);
+    }
+    return values;
+}
+
+/* out[n, O] = x[n, C] @ weight^T (weight [O, C]), or with transposed x @ weight (weight
+ * [C, O]): from the packed copy when there is one, a single row in one pass, more rows by
+ * the f32 kernel over the copy decoded (a prefill, which must read what a decode reads). */
+static void product(MekiInfer *s, float *out, const float *x, const float *weight, const void *packed,
+                    int n, int C, int O, int transposed) {
+    if (packed && n == 1) {
+        MatvecPart part = {.out = out, .rows = O, .x = x, .cols = C, .transposed = transposed,
+                           .packed = packed, .packed_dtype = s->packed_dtype};
+        matvec_group(&part, 1, x, C);
+        return;
+    }
+    if (packed) {
+        int rows = transposed ? C : O, width = transposed ? O : C;
+        for (int r = 0; r < rows; r++)
+            weights_decode_row(s->packed_dtype, packed, r, width, s->unpacked + (size_t)r * width);
+        weight = s->unpacked;
+    }
+    if (transposed) linear_forward_t(out, x, weight, n, C, O);
+    else linear_forward(out, x, weight, n, C, O, 0);
 }
 
 int meki_infer_check(const Model *m) {
@@ -57,12 +172,11 @@ int meki_infer_check(const Model *m) {
     return OK;
 }
 
-int meki_infer_shared(const Model *m, MekiInfer *s, int layer, const float **weight, float **out, int *rows) {
+int meki_infer_shared(const Model *m, MekiInfer *s, int layer, MatvecPart *part) {
     const MekiConfig *k = s->k;
     if (own_norm(k)) return 0;
-    *weight = ((const MekiState *)m->memory)->w[layer].w_gate;
-    *out = s->a.gpre;
-    *rows = k->d_mem;
+    *part = (MatvecPart){.weight = ((const MekiState *)m->memory)->w[layer].w_gate, .out = s->a.gpre,
+                         .rows = k->d_mem, .packed = s->gate_packed[layer], .packed_dtype = s->packed_dtype};
     s->gate_ready = 1;
     return 1;
 }
@@ -110,7 +224,7 @@ static float *fused_input(const Model *m, int layer, const int32_t *tokens, cons
         memory_tables_gather(&st->folded, layer, tokens, rom_rows, n, a->e);
     else
         expert_unfolded(c, w, tokens, embedded, n, a);
-    if (!s->gate_ready) linear_forward(a->gpre, h, w->w_gate, n, c->d_model, k->d_mem, 0);
+    if (!s->gate_ready) product(s, a->gpre, h, w->w_gate, s->gate_packed[layer], n, c->d_model, k->d_mem, 0);
     s->gate_ready = 0;
     gate_fuse_rows(a->e, a->gpre, count, !sigmoid_gate(k->fusion), multiplicative(k->fusion));
     return a->e;
@@ -123,7 +237,8 @@ int meki_infer_shared_out(const Model *m, MekiInfer *s, int layer, const int32_t
     const MekiWeights *w = &((const MekiState *)m->memory)->w[layer];
     const float *v = fused_input(m, layer, tokens, rom_rows, embedded, NULL, 1, s);
     *part = (MatvecPart){.weight = m->folded ? w->w_out_t : w->w_out, .out = s->a.o, .rows = m->cfg.d_model,
-                         .x = v, .cols = k->d_mem, .transposed = m->folded};
+                         .x = v, .cols = k->d_mem, .transposed = m->folded, .packed = s->out_packed[layer],
+                         .packed_dtype = s->packed_dtype};
     s->out_ready = 1;
     return 1;
 }
@@ -145,7 +260,7 @@ void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const 
             h = a->in;
         }
         const float *v = fused_input(m, layer, tokens, rom_rows, embedded, h, n, s);
-        if (m->folded) linear_forward_t(a->o, v, w->w_out_t, n, dm, d);
+        if (m->folded) product(s, a->o, v, w->w_out_t, s->out_packed[layer], n, dm, d, 1);
         else linear_forward(a->o, v, w->w_out, n, dm, d, 0);
     }
     s->out_ready = 0;

@@ -16,6 +16,11 @@ typedef struct {
     int out_ready;    /* ... and the output product into a.o (meki_infer_shared_out) */
     MekiActs a;   /* reused as scratch: in, h, s, p_*, q, mix, r, e, gpre, o (gact and v
                      are computed in place, in gpre and e: NULL here) */
+    /* the folded form's gate and output matrices in the engine's RAM weights dtype (both
+       [d_mem, d]: W_out transposed), per layer; NULL: f32, the model's own */
+    void *gate_packed[MAX_LAYERS], *out_packed[MAX_LAYERS];
+    int packed_dtype;
+    float *unpacked;   /* [d_mem, d]: a packed matrix decoded for a prefill's sgemm */
 } MekiInfer;
 
 int meki_infer_create(MekiInfer *s, const ModelConfig *c, int rows);
@@ -27,7 +32,13 @@ void meki_infer_forward(const Model *m, int layer, const int32_t *tokens, const 
                         const float *embedded, const float *in, float *out, int n, MekiInfer *s);
 /* The gate's product, for the engine's pass over the block's input at a parallel site
  * (MemoryOps.infer_shared); 0 at the other sites, where the gate reads MeKi's own norm. */
-int meki_infer_shared(const Model *m, MekiInfer *s, int layer, const float **weight, float **out, int *rows);
+int meki_infer_shared(const Model *m, MekiInfer *s, int layer, MatvecPart *part);
+/* MemoryOps.infer_pack: the folded form's gate and output matrices in dtype (the training
+ * form keeps f32: it is the reference, not a deploy). */
+int meki_infer_pack(const Model *m, MekiInfer *s, int dtype, Model *release);
+/* MemoryOps.roundtrip_weights and packed_values: the same matrices, of a folded model. */
+int meki_roundtrip_weights(Model *m, int dtype);
+long meki_packed_values(const Model *m, int dtype, size_t *bytes);
 /* The output product, for the engine's pass that closes the block at a parallel site
  * (MemoryOps.infer_shared_out): one row, after meki_infer_shared's gate; readies its input
  * (the expert row, the fusion) and describes it as *part. 0 when the gate was not shared. */

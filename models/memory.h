@@ -88,10 +88,9 @@ typedef struct MemoryOps {
     /* Decoding one row at a parallel site: a product of the memory's over the same normed
      * input as the block's own first products there (attention's Q, K, V; the FFN's gate
      * and up), which the engine runs in that pass (kernels/inference.h matvec_group): no
-     * pass or thread region of its own. Returns 1 with out[rows] = weight[rows, d] @ input
-     * promised for the layer's next infer call, 0 when there is none (NULL: never). */
-    int (*infer_shared)(const Model *m, void *state, int layer, const float **weight, float **out,
-                        int *rows);
+     * pass or thread region of its own. Returns 1 with *part (rows of d, over the pass's
+     * input) promised for the layer's next infer call, 0 when there is none (NULL: never). */
+    int (*infer_shared)(const Model *m, void *state, int layer, struct MatvecPart *part);
     /* Then, after the block's own products there, the memory's last product as one more
      * part of the pass that closes the block (attention's output product, the FFN's down
      * product), so it shares that pass's thread region instead of running on one thread:
@@ -99,6 +98,15 @@ typedef struct MemoryOps {
      * *part described; its next infer call only adds the result. 0: none (NULL: never). */
     int (*infer_shared_out)(const Model *m, void *state, int layer, const int32_t *tokens,
                             const float *embedded, const uint8_t *const *rom_rows, struct MatvecPart *part);
+    /* The engine's RAM weights dtype (kernels/wquant.h; engine_set_weights_dtype) for the
+     * memory's own decode matrices too: copies in dtype kept in state (WEIGHTS_F32: none),
+     * and with release (the model m itself) their f32 tensors leave it. ERR_INPUT naming the
+     * tensor if one does not fit dtype. NULL: the memory's matrices stay f32. */
+    int (*infer_pack)(const Model *m, void *state, int dtype, Model *release);
+    /* Those matrices of m rounded in place through dtype, as infer_pack stores them (what
+     * eval --weights-dtype computes); and their count of values, with *bytes in dtype. */
+    int (*roundtrip_weights)(Model *m, int dtype);
+    long (*packed_values)(const Model *m, int dtype, size_t *bytes);
     /* Request the ROM rows the step of tokens[n] at pos will read. NULL: rows are indexed
      * by token (each table's row tokens[i]), which the engine also requests ahead. */
     void (*prefetch)(const Model *m, const void *state, struct Prefetcher *p,

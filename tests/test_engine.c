@@ -18,6 +18,7 @@
 #include "bench/decode_bench.h"
 #include "bench/decode_processes.h"
 #include "infer/engine.h"
+#include "kernels/inference.h"
 #include "deploy/fold.h"
 #include "models/engram.h"
 #include "models/meki.h"
@@ -343,11 +344,16 @@ static void engine_steps(const Model *m, const int32_t *tokens, float *out) {
 
 /* Every step's logits, [T][V], one token at a time from position 0 (the one-row path,
  * where MemoryOps.infer_shared is used). */
-static void engine_tokens(const Model *m, const int32_t *tokens, float *out) {
+static void engine_tokens_in(const Model *m, int dtype, const int32_t *tokens, float *out) {
     Engine e;
     assert_int_equal(engine_create(&e, m, T, 0), 0);
+    assert_int_equal(engine_set_weights_dtype(&e, dtype), 0);
     for (int t = 0; t < T; t++) memcpy(out + (long)t * V, engine_forward(&e, tokens[t], t), sizeof(float) * V);
     engine_free(&e);
+}
+
+static void engine_tokens(const Model *m, const int32_t *tokens, float *out) {
+    engine_tokens_in(m, WEIGHTS_F32, tokens, out);
 }
 
 /* MemoryOps.infer_shared: MeKi's gate product computed as one more part of the engine's
@@ -358,7 +364,9 @@ static void engine_tokens(const Model *m, const int32_t *tokens, float *out) {
  * for bit, and those of the training form within TOLERANCE (the unfolded model for f32
  * tables; for q8_0, the folded model's forward over the same decoded rows): every fusion,
  * f32 and q8_0 tables, 1 thread at d 32 and 2 threads at d 128 (a thread region that
- * splits the group's rows). At the sites with MeKi's own norm the hook declines. */
+ * splits the group's rows). At the sites with MeKi's own norm the hook declines. And the
+ * same bit-for-bit agreement with bf16 and q8_0 RAM weights, where MeKi's two matrices are
+ * read packed in the shared parts as in its own products (d 128, 2 threads). */
 static void test_meki_shared_pass_equals_own_gate(void **state) {
     int checked = 0;
     for (int wide = 0; wide < 2; wide++)
@@ -378,11 +386,9 @@ static void test_meki_shared_pass_equals_own_gate(void **state) {
                     if (table) round_heap_tables(&folded, TABLE_Q8);
                     int parallel = position == POS_PARALLEL_FFN || position == POS_PARALLEL_ATTN;
                     Engine e;   /* a probe: the hook's answer for layer 0 (it marks the gate computed) */
-                    const float *weight;
-                    float *out;
-                    int rows;
+                    MatvecPart probe;
                     assert_int_equal(engine_create(&e, &folded, T, 0), 0);
-                    assert_int_equal(folded.ops->infer_shared(&folded, e.memory, 0, &weight, &out, &rows), parallel);
+                    assert_int_equal(folded.ops->infer_shared(&folded, e.memory, 0, &probe), parallel);
                     engine_free(&e);
                     int32_t tokens[T];
                     random_tokens(tokens, T, 950 + position);
@@ -409,6 +415,14 @@ static void test_meki_shared_pass_equals_own_gate(void **state) {
                     assert_memory_equal(shared, own, sizeof(float) * T * V);
                     assert_true(err < TOLERANCE);
                     checked += parallel;
+                    for (int dtype = WEIGHTS_BF16; wide && table == 0 && dtype <= WEIGHTS_Q8_0; dtype++) {
+                        plain.ops = folded.ops;
+                        engine_tokens_in(&plain, dtype, tokens, shared);
+                        plain.ops = &without;
+                        engine_tokens_in(&plain, dtype, tokens, own);
+                        assert_memory_equal(shared, own, sizeof(float) * T * V);
+                        assert_true(relative_error(shared, reference, T * V) > 1e-5);   /* packed: not f32 */
+                    }
                     free(shared);
                     free(own);
                     free(reference);
@@ -757,7 +771,7 @@ static void test_decode_bench_smoke(void **state) {
  * dense and MeKi models; and differs from f32, so the packed weights are really read. */
 static void test_weights_dtypes_equal_roundtrip_forward(void **state) {
     for (int dtype = WEIGHTS_BF16; dtype <= WEIGHTS_Q8_0; dtype++)
-        for (int kind = 0; kind < 2; kind++) {
+        for (int kind = 0; kind < 3; kind++) {   /* dense, MeKi, MeKi folded (its two matrices packed too) */
             ModelConfig c;
             small_config(&c, kind ? memory_kind_parse("meki") : MEMORY_NONE);
             c.ffn_hidden = 64;   /* every width a multiple of q8_0's block of 32 */
@@ -766,6 +780,19 @@ static void test_weights_dtypes_equal_roundtrip_forward(void **state) {
             assert_int_equal(model_create(&rounded, &c, 0, 0), 0);
             randomize(&m, 60 + kind);
             randomize(&rounded, 60 + kind);
+            if (kind == 2) {
+                Model folded;
+                assert_int_equal(model_fold(&m, &folded), 0);
+                model_free(&m);
+                m = folded;
+                assert_int_equal(model_fold(&rounded, &folded), 0);
+                model_free(&rounded);
+                rounded = folded;
+                size_t bytes;   /* the folded form's gate and output count among the packed */
+                long values = m.ops->packed_values(&m, dtype, &bytes);
+                assert_int_equal(values, 2L * c.n_layers * meki_config(&c)->d_mem * c.d_model);
+                assert_int_equal(bytes, 2 * c.n_layers * weights_bytes(dtype, meki_config(&c)->d_mem, c.d_model));
+            }
             assert_int_equal(model_roundtrip_weights(&rounded, dtype), 0);
             int32_t tokens[T];
             random_tokens(tokens, T, 70 + kind);
@@ -780,7 +807,7 @@ static void test_weights_dtypes_equal_roundtrip_forward(void **state) {
                 moved = fmax(moved, relative_error(logits, exact + (long)t * V, V));
             }
             fprintf(stderr, "%s %s: engine vs rounded training forward %.2e (vs f32 %.2e)\n",
-                    weights_dtype_name(dtype), kind ? "meki" : "dense", worst, moved);
+                    weights_dtype_name(dtype), kind == 2 ? "meki folded" : kind ? "meki" : "dense", worst, moved);
             assert_true(worst < TOLERANCE);
             assert_true(moved > 10 * worst);
             engine_free(&e);
