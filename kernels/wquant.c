@@ -128,11 +128,52 @@ void weights_rows_dot(WeightsDtype t, const void *packed, int n, int C, const fl
 }
 
 /* Tiles of 64 columns, the f32 path's widest (kernels/inference.c axpy_columns), each summed
- * over the rows in order with one fused multiply-add per value. */
+ * over the rows in order with one fused multiply-add per value: acc = fma(x[c], value, acc)
+ * for bf16 (what the f32 kernel computes on the decoded values), acc = fma(x[c] * scale, q,
+ * acc) for q8_0 (one multiply per block). The AVX-512 tiles keep the 64 sums in registers
+ * and compute the same. */
+#ifdef __AVX512F__
+static int axpy_tiles(WeightsDtype t, const uint8_t *packed, size_t row, int C, const float *x, float *out,
+                      int o0, int hi) {
+    for (; o0 + 64 <= hi; o0 += 64) {
+        __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (int c = 0; c < C; c++) {
+            const uint8_t *w = packed + (size_t)c * row;
+            if (t == WEIGHTS_BF16) {
+                __m512 xc = _mm512_set1_ps(x[c]);
+                const uint16_t *b = (const uint16_t *)w + o0;
+                for (int j = 0; j < 4; j++) {
+                    __m512i v = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(b + 16 * j))), 16);
+                    a[j] = _mm512_fmadd_ps(xc, _mm512_castsi512_ps(v), a[j]);
+                }
+            } else {
+                for (int k = 0; k < 2; k++) {
+                    const uint8_t *block = w + (size_t)(o0 / QK_BLOCK + k) * Q8_0_BLOCK_BYTES;
+                    uint16_t h;
+                    memcpy(&h, block, 2);
+                    __m512 sc = _mm512_set1_ps(x[c] * _cvtsh_ss(h));
+                    __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(block + 2))));
+                    __m512 q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(block + 18))));
+                    a[2 * k] = _mm512_fmadd_ps(sc, q0, a[2 * k]);
+                    a[2 * k + 1] = _mm512_fmadd_ps(sc, q1, a[2 * k + 1]);
+                }
+            }
+        }
+        for (int j = 0; j < 4; j++) _mm512_storeu_ps(out + o0 + 16 * j, a[j]);
+    }
+    return o0;
+}
+#else
+static int axpy_tiles(WeightsDtype t, const uint8_t *packed, size_t row, int C, const float *x, float *out,
+                      int o0, int hi) {
+    return o0;
+}
+#endif
+
 void weights_axpy_columns(WeightsDtype t, const void *packed, int C, int O, const float *x, float *out,
                           int lo, int hi) {
     size_t row = weights_bytes(t, 1, O);
-    for (int o0 = lo; o0 < hi; o0 += 64) {
+    for (int o0 = axpy_tiles(t, packed, row, C, x, out, lo, hi); o0 < hi; o0 += 64) {
         int n = hi - o0 < 64 ? hi - o0 : 64;
         float acc[64] = {0};
         for (int c = 0; c < C; c++) {
