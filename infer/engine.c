@@ -152,6 +152,8 @@ static void *pack(int dtype, const float *w, long rows, int C) {
 
 static int out_of_memory(Engine *e, int dtype) {
     free_packed(e);
+    if (e->memory && e->model->ops->infer_pack)   /* the memory's copies go too: one dtype for all */
+        e->model->ops->infer_pack(e->model, e->memory, WEIGHTS_F32, NULL);
     return error_set(ERR_FAILURE, "engine: out of memory for %s weights", weights_dtype_name(dtype));
 }
 
