@@ -128,10 +128,15 @@ void weights_rows_dot(WeightsDtype t, const void *packed, int n, int C, const fl
 }
 
 /* Tiles of 64 columns, the f32 path's widest (kernels/inference.c axpy_columns), each summed
- * over the rows in order with one fused multiply-add per value: acc = fma(x[c], value, acc)
- * for bf16 (what the f32 kernel computes on the decoded values), acc = fma(x[c] * scale, q,
- * acc) for q8_0 (one multiply per block). The AVX-512 tiles keep the 64 sums in registers
- * and compute the same. */
+ * over the rows in order: acc += x[c] * value for bf16, as the f32 kernel computes on the
+ * decoded values, fused where it fuses (an FMA unit: its AVX2 and AVX-512 tiles), apart
+ * where it is apart (its portable loop); acc += x[c] * scale * q for q8_0 (one multiply per
+ * block). The AVX-512 tiles keep the 64 sums in registers. */
+#ifdef __FMA__
+#define MULADD(a, b, c) fmaf(a, b, c)
+#else
+#define MULADD(a, b, c) ((c) + (a) * (b))
+#endif
 #ifdef __AVX512F__
 static int axpy_tiles(WeightsDtype t, const uint8_t *packed, size_t row, int C, const float *x, float *out,
                       int o0, int hi) {
@@ -186,7 +191,7 @@ void weights_axpy_columns(WeightsDtype t, const void *packed, int C, int O, cons
                     uint32_t bits = (uint32_t)b[i] << 16;
                     float v;
                     memcpy(&v, &bits, sizeof v);
-                    acc[i] = fmaf(xc, v, acc[i]);
+                    acc[i] = MULADD(xc, v, acc[i]);
                 }
             } else {   /* q8_0: o0 and n are whole blocks (O % 32 == 0, lo and hi too) */
                 for (int k = 0; k < n; k += QK_BLOCK) {
@@ -195,7 +200,7 @@ void weights_axpy_columns(WeightsDtype t, const void *packed, int C, int O, cons
                     memcpy(&h, block, 2);
                     float s = xc * f16_to_f32(h);
 #pragma omp simd
-                    for (int i = 0; i < QK_BLOCK; i++) acc[k + i] = fmaf(s, (float)(int8_t)block[2 + i], acc[k + i]);
+                    for (int i = 0; i < QK_BLOCK; i++) acc[k + i] = MULADD(s, (float)(int8_t)block[2 + i], acc[k + i]);
                 }
             }
         }
