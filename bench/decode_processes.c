@@ -134,7 +134,8 @@ int decode_in_processes(const DecodeBenchOptions *o, int processes, DecodeProces
         char *text = NULL;
         JsonValue *v = NULL;
         int rc = run_child(argv, &text);
-        if (!rc && json_parse(last_line(text), strlen(last_line(text)), "bench decode --json", &v))
+        const char *line = rc ? NULL : last_line(text);
+        if (line && json_parse(line, strlen(line), "bench decode --json", &v))
             rc = error_set(ERR_FAILURE, "decode in a fresh process: %s bench decode printed no JSON line",
                            executable);
         if (!rc) rc = figure(v, "folded_over_dense", executable, &out->over_dense[p]);

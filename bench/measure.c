@@ -165,7 +165,7 @@ static int decode_speed(const RunSettings *s, const char *dir, const char *bundl
     const VariantFigures *unfolded = &r.v[VARIANT_UNFOLDED];
     /* the speeds of the sweep's own process, unless fresh ones can be started (main sets the
        executable; a test binary has none) */
-    DecodeProcessFigures p = {.processes = 1, .median_over_dense = folded->over_dense,
+    DecodeProcessFigures p = {.processes = 1, .over_dense = {folded->over_dense}, .median_over_dense = folded->over_dense,
                               .dense_tok_s = dense->decode_tok_s, .folded_tok_s = folded->decode_tok_s,
                               .dense_cpu_tok_s = dense->decode_cpu_tok_s, .folded_cpu_tok_s = folded->decode_cpu_tok_s};
     if (decode_processes_executable()) {
@@ -184,8 +184,8 @@ static int decode_speed(const RunSettings *s, const char *dir, const char *bundl
     ADD("dense_decode_cpu_tok_s", p.dense_cpu_tok_s, "tok/s");
     ADD("folded_decode_cpu_tok_s", p.folded_cpu_tok_s, "tok/s");
     /* the spread over processes, beside the median: how far one process's figure can be */
-    ADD("folded_over_dense_low", p.processes > 1 ? min_of(p.over_dense, p.processes) : p.median_over_dense, "ratio");
-    ADD("folded_over_dense_high", p.processes > 1 ? max_of(p.over_dense, p.processes) : p.median_over_dense, "ratio");
+    ADD("folded_over_dense_low", min_of(p.over_dense, p.processes), "ratio");
+    ADD("folded_over_dense_high", max_of(p.over_dense, p.processes), "ratio");
     if (table == TABLE_F32) {
         ADD("dense_ram_weights_bytes", (double)r.dense_ram_weights_bytes, "bytes");
         ADD("folded_ram_weights_bytes", (double)r.folded_ram_weights_bytes, "bytes");
