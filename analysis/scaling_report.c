@@ -168,53 +168,103 @@ static int write_fit_table(Report *r, KindRuns *kinds, int n_kinds) {
     return OK;
 }
 
-/* Multiplier at each fitted size and budget of the memory kind, and where the gain at 20
- * tokens per parameter falls inside the fit's uncertainty. */
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+enum { OF_N, OF_D, OF_RATIO };
+
+/* v to 2 significant digits when that is within 1% of it, else 3: a budget rounded up to
+ * whole steps, 2.505 tokens per parameter, is 2.5, while 1.25 stays 1.25. */
+static double nice_ratio(double v) {
+    char t[32];
+    snprintf(t, sizeof t, "%.2g", v);
+    double two = strtod(t, NULL);
+    if (fabs(two - v) <= 0.01 * v) return two;
+    snprintf(t, sizeof t, "%.3g", v);
+    return strtod(t, NULL);
+}
+
+/* Distinct values of the runs' N, D or D / N (nice_ratio), at most max, in the runs' order. */
+static int distinct(double *out, int max, const ScalingPoint *p, int n, int of) {
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        double v = of == OF_N ? p[i].N : of == OF_D ? p[i].D : p[i].D / p[i].N;
+        if (of == OF_RATIO) v = nice_ratio(v);
+        int seen = 0;
+        for (int j = 0; j < k; j++) seen |= out[j] == v;
+        if (!seen && k < max) out[k++] = v;
+    }
+    return k;
+}
+
+/* A gain interval (dense - the memory kind) read: the memory kind ahead, behind, or neither. */
+static const char *gain_reading(double lo, double hi) {
+    return lo > 0 ? "ahead" : hi < 0 ? "behind" : "not resolved";
+}
+
+/* Multiplier at each fitted size, per budget: by tokens per parameter when the grid scales
+ * its budgets with size (fewer distinct ratios than budgets), else by budget. Then the gain
+ * at 20 tokens per parameter at each measured size, and where its interval first includes
+ * zero from the smallest size up. */
 static void write_effective(Report *r, const KindRuns *dense, const KindRuns *m) {
+    enum { MAX_COLS = 16 };
+    double Ns[MAX_COLS], cols[MAX_COLS], ratios[MAX_COLS];
+    int nN = distinct(Ns, MAX_COLS, m->points, m->n, OF_N), nD = distinct(cols, MAX_COLS, m->points, m->n, OF_D);
+    int nR = distinct(ratios, MAX_COLS, m->points, m->n, OF_RATIO), by_ratio = nR < nD;
+    if (by_ratio) {
+        memcpy(cols, ratios, sizeof ratios);
+        nD = nR;
+        qsort(cols, (size_t)nD, sizeof *cols, compare_doubles);
+    }
     fprintf(r->body, "**%s's effective parameters.** At each of its sizes and budgets, the dense size that the "
                      "dense law says reaches %s's predicted loss at the same tokens, over %s's size (1: no gain; ∞: "
-                     "below any dense size's loss at that budget), with its 95%% bootstrap interval:\n\n| N \\ D |",
-            m->kind, m->kind, m->kind);
-    double Ns[16], Ds[16];
-    int nN = 0, nD = 0;
-    for (int i = 0; i < m->n; i++) {
-        int seenN = 0, seenD = 0;
-        for (int j = 0; j < nN; j++) seenN |= Ns[j] == m->points[i].N;
-        for (int j = 0; j < nD; j++) seenD |= Ds[j] == m->points[i].D;
-        if (!seenN && nN < 16) Ns[nN++] = m->points[i].N;
-        if (!seenD && nD < 16) Ds[nD++] = m->points[i].D;
-    }
+                     "below any dense size's loss at that budget; –: an interval end the dense law cannot "
+                     "reach), with its 95%% bootstrap interval:\n\n| N \\ %s |",
+            m->kind, m->kind, m->kind, by_ratio ? "tokens per parameter" : "D");
     char t[32];
-    for (int j = 0; j < nD; j++) fprintf(r->body, " D %s |", format_count(t, sizeof t, Ds[j]));
+    for (int j = 0; j < nD; j++)
+        if (by_ratio) fprintf(r->body, " %g |", cols[j]);
+        else fprintf(r->body, " D %s |", format_count(t, sizeof t, cols[j]));
     fprintf(r->body, "\n|---|");
     for (int j = 0; j < nD; j++) fprintf(r->body, "---|");
     fprintf(r->body, "\n");
     for (int i = 0; i < nN; i++) {
         fprintf(r->body, "| N %s |", format_count(t, sizeof t, Ns[i]));
         for (int j = 0; j < nD; j++) {
-            double lo, hi;
+            double lo, hi, D = by_ratio ? cols[j] * Ns[i] : cols[j];
             char cell[96];
-            multiplier_interval(&dense->fit, &m->fit, Ns[i], Ds[j], &lo, &hi);
-            fmt_range(cell, sizeof cell, multiplier(&dense->fit.law, &m->fit.law, Ns[i], Ds[j]), lo, hi, -1);
+            multiplier_interval(&dense->fit, &m->fit, Ns[i], D, &lo, &hi);
+            fmt_range(cell, sizeof cell, multiplier(&dense->fit.law, &m->fit.law, Ns[i], D), lo, hi, -1);
             fprintf(r->body, " %s |", cell);
         }
         fprintf(r->body, "\n");
     }
-    /* the smallest size (at 20 tokens per parameter) whose gain interval includes zero */
-    double fade = NAN;
-    for (double lg = 4; lg <= 11.5; lg += 0.05) {
-        double N = pow(10, lg), lo, hi;
+    fprintf(r->body, "\nGain at 20 tokens per RAM parameter (dense − %s predicted loss, nats; %s ahead: the interval "
+                     "above zero, behind: below it) at each measured size:", m->kind, m->kind);
+    for (int i = 0; i < nN; i++) {
+        double lo, hi, N = Ns[i];
+        gain_interval(&dense->fit, &m->fit, N, 20 * N, &lo, &hi);
+        fprintf(r->body, "%s N %s %+.4f [%+.4f, %+.4f] %s", i ? ";" : "", format_count(t, sizeof t, N),
+                scaling_predict(&dense->fit.law, N, 20 * N) - scaling_predict(&m->fit.law, N, 20 * N), lo, hi,
+                gain_reading(lo, hi));
+    }
+    /* from the smallest measured size up (the runs come ordered by N; past the largest the
+     * laws extrapolate) */
+    double fade = NAN, N0 = Ns[0];
+    int step = 0;
+    for (; log10(N0) + 0.05 * step <= 11.5; step++) {
+        double N = N0 * pow(10, 0.05 * step), lo, hi;
         gain_interval(&dense->fit, &m->fit, N, 20 * N, &lo, &hi);
         if (lo <= 0 && 0 <= hi) { fade = N; break; }
     }
-    double lo, hi, N0 = m->points[0].N;
-    gain_interval(&dense->fit, &m->fit, N0, 20 * N0, &lo, &hi);
-    fprintf(r->body, "\nGain at 20 tokens per RAM parameter (dense − %s predicted loss): at the smallest size (N %s) "
-                     "%+.4f [%+.4f, %+.4f] nats. ", m->kind, format_count(t, sizeof t, N0),
-            scaling_predict(&dense->fit.law, N0, 20 * N0) - scaling_predict(&m->fit.law, N0, 20 * N0), lo, hi);
-    if (isnan(fade)) fprintf(r->body, "Its interval excludes zero at every size from 10^4 to 10^11.5 parameters.\n\n");
-    else fprintf(r->body, "The interval first includes zero at N ≈ %s: from there on the two laws do not tell the "
-                          "variants apart.\n\n", format_count(t, sizeof t, fade));
+    if (isnan(fade)) fprintf(r->body, ". From the smallest measured size to 10^11.5 parameters the interval excludes zero.\n\n");
+    else if (step == 0) fprintf(r->body, ". The interval includes zero already at the smallest measured size: at 20 tokens "
+                                          "per parameter the two laws do not tell the variants apart.\n\n");
+    else fprintf(r->body, ". From the smallest measured size up, the interval first includes zero at N ≈ %s%s: from "
+                          "there on the two laws do not tell the variants apart.\n\n", format_count(t, sizeof t, fade),
+                 fade > Ns[nN - 1] ? " (beyond the measured sizes: an extrapolation)" : "");
 }
 
 static void write_prediction(Report *r, const KindRuns *dense, const KindRuns *m) {

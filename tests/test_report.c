@@ -912,6 +912,22 @@ static void test_scaling_section(void **state) {
                     Figure figures[] = {{"val_loss", L}, {"ram_params", sizes[n]}, {"rom_weights", k ? 4096.0 * 16 : 0}};
                     add_run(f, hash, "grid", variant, json, seed, "done", NULL, figures, 3);
                 }
+    /* budgets that scale with size (tokens per parameter, rounded up to whole steps as a
+     * sweep's are): the multiplier table's columns are the ratios */
+    static const double ratios[] = {2.5, 5, 10, 20};
+    for (int k = 0; k < 2; k++)
+        for (int n = 0; n < 3; n++)
+            for (int d = 0; d < 4; d++) {
+                char hash[17], variant[128], json[512];
+                double D = ceil(ratios[d] * sizes[n] / 2048) * 2048;
+                snprintf(variant, sizeof variant, "memory.kind=%s model.d_model=%d train.tokens_per_param=%g", kinds[k],
+                         64 * (n + 1), ratios[d]);
+                snprintf(json, sizeof json, "{\"model\":{\"d_model\":%d,\"n_layers\":2,\"memory\":\"%s\"},\"train\":"
+                         "{\"tokens\":%.0f},\"corpus\":\"bible\"}", 64 * (n + 1), kinds[k], D);
+                double L = 1.69 + (k ? 0.7 : 1.0) * 406.4 / pow(sizes[n], 0.34) + 410.7 / pow(D, 0.28);
+                Figure figures[] = {{"val_loss", L}, {"ram_params", sizes[n]}};
+                add_run(f, hash, "tpp", variant, json, 1, "done", NULL, figures, 2);
+            }
     for (int seed = 1; seed <= 2; seed++) {
         char hash[17], json[256];
         snprintf(json, sizeof json, "{\"model\":{\"d_model\":64,\"n_layers\":2,\"memory\":\"none\"},\"train\":"
@@ -935,6 +951,18 @@ static void test_scaling_section(void **state) {
     double m;
     assert_int_equal(sscanf(strstr(row, "|") + 1, " N 1M | %*s [%*[^]]] | %*s [%*[^]]] | %lf", &m), 1);
     assert_true(fabs(m - pow(0.7, -1 / 0.34)) < 0.3);
+    free(row);
+    assert_non_null(strstr(report, "| N \\ D | D 1M | D 3M | D 10M | D 30M |"));
+    /* the tokens-per-parameter grid: ratios as columns, and a gain of 0.3 x 406.4 / N^0.34
+     * (1.67 nats at N 300k) read as MeKi ahead at every size */
+    const char *tpp = strstr(report, "| N \\ tokens per parameter | 2.5 | 5 | 10 | 20 |");
+    assert_non_null(tpp);
+    row = line_with(tpp, "Gain at 20 tokens per RAM parameter (dense − meki");
+    assert_non_null(strstr(row, "N 300k +1.67"));
+    assert_non_null(strstr(row, "N 3M"));
+    assert_null(strstr(row, "N 10M"));
+    assert_null(strstr(row, "] not resolved"));
+    assert_null(strstr(row, "] behind"));
     free(row);
     assert_non_null(strstr(report, "| 0.6B |"));
     assert_non_null(strstr(report, "| 1.7B |"));
