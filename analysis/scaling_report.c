@@ -260,11 +260,10 @@ static void write_effective(Report *r, const KindRuns *dense, const KindRuns *m)
         if (lo <= 0 && 0 <= hi) { fade = N; break; }
     }
     if (isnan(fade)) fprintf(r->body, ". From the smallest measured size to 10^11.5 parameters the interval excludes zero.\n\n");
-    else if (step == 0) fprintf(r->body, ". The interval includes zero already at the smallest measured size: at 20 tokens "
-                                          "per parameter the two laws do not tell the variants apart.\n\n");
-    else fprintf(r->body, ". From the smallest measured size up, the interval first includes zero at N ≈ %s%s: from "
-                          "there on the two laws do not tell the variants apart.\n\n", format_count(t, sizeof t, fade),
-                 fade > Ns[nN - 1] ? " (beyond the measured sizes: an extrapolation)" : "");
+    else if (step == 0) fprintf(r->body, ". The interval includes zero already at the smallest measured size: there "
+                                          "the two laws do not tell the variants apart.\n\n");
+    else fprintf(r->body, ". From the smallest measured size up, the interval first includes zero at N ≈ %s%s.\n\n",
+                 format_count(t, sizeof t, fade), fade > Ns[nN - 1] ? " (beyond the measured sizes: an extrapolation)" : "");
 }
 
 static void write_prediction(Report *r, const KindRuns *dense, const KindRuns *m) {
