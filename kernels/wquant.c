@@ -57,14 +57,19 @@ void weights_roundtrip(WeightsDtype t, float *w, long rows, int C) {
 }
 
 #ifdef __AVX512F__
+/* 16 bf16 values widened to f32 (the high half of each float), and 16 q8_0 quants as f32. */
+static __m512 bf16x16(const uint16_t *p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+}
+
+static __m512 q8x16(const uint8_t *p) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p))); }
+
 static float dot_bf16(const uint16_t *w, int C, const float *x) {
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
     int c = 0;
     for (; c + 32 <= C; c += 32) {
-        __m512i lo = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(w + c))), 16);
-        __m512i hi = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(w + c + 16))), 16);
-        a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(lo), _mm512_loadu_ps(x + c), a0);
-        a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(hi), _mm512_loadu_ps(x + c + 16), a1);
+        a0 = _mm512_fmadd_ps(bf16x16(w + c), _mm512_loadu_ps(x + c), a0);
+        a1 = _mm512_fmadd_ps(bf16x16(w + c + 16), _mm512_loadu_ps(x + c + 16), a1);
     }
     float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
     for (; c < C; c++) s += bf16_to_f32(w[c]) * x[c];
@@ -77,9 +82,7 @@ static float dot_q8_0(const uint8_t *w, int C, const float *x) {
         uint16_t h;
         memcpy(&h, w, 2);
         __m512 d = _mm512_set1_ps(_cvtsh_ss(h));
-        __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 2))));
-        __m512 q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 18))));
-        __m512 t = _mm512_fmadd_ps(q1, _mm512_loadu_ps(x + 16), _mm512_mul_ps(q0, _mm512_loadu_ps(x)));
+        __m512 t = _mm512_fmadd_ps(q8x16(w + 18), _mm512_loadu_ps(x + 16), _mm512_mul_ps(q8x16(w + 2), _mm512_loadu_ps(x)));
         if (b & 1) a1 = _mm512_fmadd_ps(t, d, a1);
         else a0 = _mm512_fmadd_ps(t, d, a0);
     }
@@ -147,20 +150,15 @@ static int axpy_tiles(WeightsDtype t, const uint8_t *packed, size_t row, int C, 
             if (t == WEIGHTS_BF16) {
                 __m512 xc = _mm512_set1_ps(x[c]);
                 const uint16_t *b = (const uint16_t *)w + o0;
-                for (int j = 0; j < 4; j++) {
-                    __m512i v = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(b + 16 * j))), 16);
-                    a[j] = _mm512_fmadd_ps(xc, _mm512_castsi512_ps(v), a[j]);
-                }
+                for (int j = 0; j < 4; j++) a[j] = _mm512_fmadd_ps(xc, bf16x16(b + 16 * j), a[j]);
             } else {
                 for (int k = 0; k < 2; k++) {
                     const uint8_t *block = w + (size_t)(o0 / QK_BLOCK + k) * Q8_0_BLOCK_BYTES;
                     uint16_t h;
                     memcpy(&h, block, 2);
                     __m512 sc = _mm512_set1_ps(x[c] * _cvtsh_ss(h));
-                    __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(block + 2))));
-                    __m512 q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(block + 18))));
-                    a[2 * k] = _mm512_fmadd_ps(sc, q0, a[2 * k]);
-                    a[2 * k + 1] = _mm512_fmadd_ps(sc, q1, a[2 * k + 1]);
+                    a[2 * k] = _mm512_fmadd_ps(sc, q8x16(block + 2), a[2 * k]);
+                    a[2 * k + 1] = _mm512_fmadd_ps(sc, q8x16(block + 18), a[2 * k + 1]);
                 }
             }
         }
