@@ -168,11 +168,6 @@ static int write_fit_table(Report *r, KindRuns *kinds, int n_kinds) {
     return OK;
 }
 
-static int compare_doubles(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 enum { OF_N, OF_D, OF_RATIO };
 
 /* v to 2 significant digits when that is within 1% of it, else 3: a budget rounded up to
@@ -186,15 +181,18 @@ static double nice_ratio(double v) {
     return strtod(t, NULL);
 }
 
-/* Distinct values of the runs' N, D or D / N (nice_ratio), at most max, in the runs' order. */
+/* Distinct values of the runs' N, D or D / N (nice_ratio), at most max, ascending. */
 static int distinct(double *out, int max, const ScalingPoint *p, int n, int of) {
     int k = 0;
     for (int i = 0; i < n; i++) {
         double v = of == OF_N ? p[i].N : of == OF_D ? p[i].D : p[i].D / p[i].N;
         if (of == OF_RATIO) v = nice_ratio(v);
-        int seen = 0;
-        for (int j = 0; j < k; j++) seen |= out[j] == v;
-        if (!seen && k < max) out[k++] = v;
+        int at = 0;
+        while (at < k && out[at] < v) at++;
+        if ((at < k && out[at] == v) || k == max) continue;
+        memmove(out + at + 1, out + at, sizeof *out * (size_t)(k - at));
+        out[at] = v;
+        k++;
     }
     return k;
 }
@@ -216,7 +214,6 @@ static void write_effective(Report *r, const KindRuns *dense, const KindRuns *m)
     if (by_ratio) {
         memcpy(cols, ratios, sizeof ratios);
         nD = nR;
-        qsort(cols, (size_t)nD, sizeof *cols, compare_doubles);
     }
     fprintf(r->body, "**%s's effective parameters.** At each of its sizes and budgets, the dense size that the "
                      "dense law says reaches %s's predicted loss at the same tokens, over %s's size (1: no gain; ∞: "
@@ -250,8 +247,7 @@ static void write_effective(Report *r, const KindRuns *dense, const KindRuns *m)
                 scaling_predict(&dense->fit.law, N, 20 * N) - scaling_predict(&m->fit.law, N, 20 * N), lo, hi,
                 gain_reading(lo, hi));
     }
-    /* from the smallest measured size up (the runs come ordered by N; past the largest the
-     * laws extrapolate) */
+    /* from the smallest measured size up (past the largest the laws extrapolate) */
     double fade = NAN, N0 = Ns[0];
     int step = 0;
     for (; log10(N0) + 0.05 * step <= 11.5; step++) {
