@@ -1,8 +1,8 @@
 #include "analysis/scaling.h"
+#include "analysis/scaling_min.h"
 #include "util/error.h"
 #include "util/rng.h"
 #include <gsl/gsl_errno.h>
-#include <gsl/gsl_multimin.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,17 +17,6 @@ typedef struct {
     double delta;
 } Problem;
 
-/* Huber loss of one residual over delta (so the slope far out is 1 whatever delta is) and
- * its derivative. */
-static double huber(double r, double delta, double *slope) {
-    if (fabs(r) <= delta) {
-        *slope = r / delta;
-        return 0.5 * r * r / delta;
-    }
-    *slope = r > 0 ? 1 : -1;
-    return fabs(r) - 0.5 * delta;
-}
-
 static void objective(const gsl_vector *x, void *params, double *f, gsl_vector *g) {
     const Problem *p = params;
     double t[N_THETA];
@@ -39,7 +28,7 @@ static void objective(const gsl_vector *x, void *params, double *f, gsl_vector *
         double m = fmax(u, fmax(v, w));
         double eu = exp(u - m), ev = exp(v - m), ew = exp(w - m), s = eu + ev + ew;
         double r = m + log(s) - p->logL[i], slope;
-        sum += huber(r, p->delta, &slope);
+        sum += scaling_huber(r, p->delta, &slope);
         if (!g) continue;
         double wu = eu / s, wv = ev / s, ww = ew / s;
         grad[P_A] += slope * wu;
@@ -61,83 +50,10 @@ static double obj_f(const gsl_vector *x, void *p) {
 static void obj_df(const gsl_vector *x, void *p, gsl_vector *g) { objective(x, p, NULL, g); }
 static void obj_fdf(const gsl_vector *x, void *p, double *f, gsl_vector *g) { objective(x, p, f, g); }
 
-/* One BFGS descent from start; the minimum's objective (INFINITY if it went non-finite).
- * Run to a gradient norm of 1e-10, or until 100 iterations gain less than 1e-10 relative: a loose stop leaves the fit where
- * the line search gave up, which is what narrowed the original Chinchilla intervals. */
-static double descend(Problem *p, const double start[N_THETA], double out[N_THETA], int *iterations) {
-    gsl_multimin_function_fdf fn = {obj_f, obj_df, obj_fdf, N_THETA, p};
-    gsl_vector *x = gsl_vector_alloc(N_THETA);
-    for (int k = 0; k < N_THETA; k++) gsl_vector_set(x, k, start[k]);
-    gsl_multimin_fdfminimizer *m = gsl_multimin_fdfminimizer_alloc(gsl_multimin_fdfminimizer_vector_bfgs2, N_THETA);
-    gsl_multimin_fdfminimizer_set(m, &fn, x, 0.1, 0.1);
-    int it = 0, status;
-    double last = INFINITY;   /* the objective STALL iterations ago */
-    enum { STALL = 100 };
-    do {
-        it++;
-        status = gsl_multimin_fdfminimizer_iterate(m);
-        if (status) break;   /* no further progress along the line: at the minimum's precision */
-        status = gsl_multimin_test_gradient(m->gradient, 1e-10);
-        if (it % STALL == 0) {   /* Huber's linear arms make BFGS crawl: stop when it has */
-            if (last - m->f <= 1e-10 * fabs(m->f)) break;
-            last = m->f;
-        }
-    } while (status == GSL_CONTINUE && it < 20000);
-    double f = m->f;
-    for (int k = 0; k < N_THETA; k++) out[k] = gsl_vector_get(m->x, k);
-    gsl_multimin_fdfminimizer_free(m);
-    gsl_vector_free(x);
-    *iterations = it;
-    for (int k = 0; k < N_THETA; k++)
-        if (!isfinite(out[k])) return INFINITY;
-    return isfinite(f) ? f : INFINITY;
-}
-
 static ScalingLaw law_of(const double t[N_THETA], double f, int iterations, double delta) {
     ScalingLaw l = {exp(t[P_E]), exp(t[P_A]), t[P_ALPHA], exp(t[P_B]), t[P_BETA], 0, iterations};
     l.objective = f * delta;    /* back to the sum-free Huber scale: mean Huber loss */
     return l;
-}
-
-static int count_distinct(const double *v, const int *take, int n) {
-    int distinct = 0;
-    for (int j = 0; j < n; j++) {
-        int seen = 0;
-        for (int k = 0; k < j && !seen; k++) seen = v[take[k]] == v[take[j]];
-        distinct += !seen;
-    }
-    return distinct;
-}
-
-/* Hoffmann et al.'s grid: alpha, beta in [0, 2], e in [-1, 1], a, b in [0, 25], g values
- * each. The best few minima are kept as the bootstrap's starting points. */
-enum { KEEP = 4 };
-static double grid_fit(Problem *p, int g, double best[KEEP][N_THETA], double best_f[KEEP], int *iterations) {
-    for (int k = 0; k < KEEP; k++) best_f[k] = INFINITY;
-    static const double lo[N_THETA] = {0, 0, 0, 0, -1}, hi[N_THETA] = {25, 2, 25, 2, 1};
-    long total = 1;
-    for (int k = 0; k < N_THETA; k++) total *= g;
-    for (long idx = 0; idx < total; idx++) {
-        double start[N_THETA], t[N_THETA];
-        long r = idx;
-        for (int k = 0; k < N_THETA; k++, r /= g)
-            start[k] = g == 1 ? 0.5 * (lo[k] + hi[k]) : lo[k] + (hi[k] - lo[k]) * (double)(r % g) / (g - 1);
-        int it;
-        double f = descend(p, start, t, &it);
-        /* keep the KEEP best distinct minima, best first */
-        int pos = KEEP;
-        while (pos > 0 && f < best_f[pos - 1]) pos--;
-        if (pos == KEEP) continue;
-        if (pos > 0 && fabs(best_f[pos - 1] - f) < 1e-15) continue;   /* the same minimum again */
-        for (int k = KEEP - 1; k > pos; k--) {
-            best_f[k] = best_f[k - 1];
-            memcpy(best[k], best[k - 1], sizeof best[k]);
-        }
-        best_f[pos] = f;
-        memcpy(best[pos], t, sizeof best[pos]);
-        if (pos == 0) *iterations = it;
-    }
-    return best_f[0];
 }
 
 int scaling_fit(const ScalingPoint *points, int n, const ScalingOptions *options, ScalingFit *out) {
@@ -162,8 +78,8 @@ int scaling_fit(const ScalingPoint *points, int n, const ScalingOptions *options
         logN[i] = log(points[i].N), logD[i] = log(points[i].D), logL[i] = log(points[i].L);
         take[i] = i;
     }
-    out->distinct_N = count_distinct(logN, take, n);
-    out->distinct_D = count_distinct(logD, take, n);
+    out->distinct_N = scaling_count_distinct(logN, take, n);
+    out->distinct_D = scaling_count_distinct(logD, take, n);
     int rc = OK;
     if (out->distinct_N < 3)
         rc = error_set(ERR_INPUT, "scaling fit: a law in N needs runs at 3 or more model sizes; these %d runs have %d (N = %g%s)",
@@ -179,9 +95,11 @@ int scaling_fit(const ScalingPoint *points, int n, const ScalingOptions *options
     }
     gsl_error_handler_t *old = gsl_set_error_handler_off();   /* a failed step is a return code */
     Problem p = {logN, logD, logL, take, n, o.delta};
+    gsl_multimin_function_fdf fn = {obj_f, obj_df, obj_fdf, N_THETA, &p};
+    enum { KEEP = SCALING_KEEP };
     double best[KEEP][N_THETA], best_f[KEEP];
     int it = 0;
-    double f = grid_fit(&p, o.grid, best, best_f, &it);
+    double f = scaling_grid(&fn, o.grid, best[0], best_f, &it);
     out->law = law_of(best[0], f, it, o.delta);
     out->boot = calloc((size_t)o.n_boot, sizeof *out->boot);
     if (!out->boot) {
@@ -196,13 +114,13 @@ int scaling_fit(const ScalingPoint *points, int n, const ScalingOptions *options
     for (int b = 0; b < o.n_boot; b++) {
         do {
             for (int j = 0; j < n; j++) take[j] = (int)rng_below(&rng, (uint64_t)n);
-        } while (count_distinct(logN, take, n) < 3 || count_distinct(logD, take, n) < 3);
+        } while (scaling_count_distinct(logN, take, n) < 3 || scaling_count_distinct(logD, take, n) < 3);
         double t[N_THETA], bt[N_THETA], bf = INFINITY;
         memcpy(bt, best[0], sizeof bt);
         int bit = 0;
         for (int k = 0; k < KEEP && isfinite(best_f[k]); k++) {
             int kit;
-            double kf = descend(&p, best[k], t, &kit);
+            double kf = scaling_descend(&fn, best[k], t, &kit);
             if (kf < bf) bf = kf, bit = kit, memcpy(bt, t, sizeof bt);
         }
         out->boot[b] = isfinite(bf) ? law_of(bt, bf, bit, o.delta)
