@@ -45,6 +45,36 @@ double scaling_predict(const ScalingLaw *law, double N, double D);
  * at or below what any dense size reaches at D (E + B / D^beta), NAN for a bad law. */
 double scaling_params_for_loss(const ScalingLaw *dense, double loss, double D);
 
+/* One law for a dense kind and a memory kind, fitted to both kinds' runs at once: they share
+ * E, A, alpha, B, beta, and the memory kind's RAM parameters count m times over, with
+ *   log m = mu + gamma (log N - cN) + kappa (log D - cD),
+ * cN and cD the memory runs' mean log N and log D. m is the memory kind's effective-parameter
+ * multiplier; gamma and kappa say how it moves with size and tokens. Per-kind laws give each
+ * kind its own data term, so far from the grid their multiplier reads the difference of two
+ * data terms; the shared law keeps the memory kind's whole difference in m. */
+typedef struct {
+    ScalingLaw law;             /* the shared law, which is dense's */
+    double mu, gamma, kappa;
+    double cN, cD;              /* the centre (fixed by the point fit, kept by the bootstrap) */
+} SharedLaw;
+
+typedef struct {
+    SharedLaw law;
+    SharedLaw *boot;
+    int n_boot;
+    int distinct_N, distinct_D; /* of the memory kind's runs; set also when refused */
+} SharedFit;
+
+/* The shared law through dense[n_dense] and memory[n_memory], with bootstrap refits on runs
+ * resampled within each kind. ERR_INPUT, naming what is missing, unless dense spans 3 or more
+ * sizes and budgets, the memory kind 2 or more of each, with 9 or more runs in all. */
+int scaling_fit_shared(const ScalingPoint *dense, int n_dense, const ScalingPoint *memory, int n_memory,
+                       const ScalingOptions *options, SharedFit *out);
+void scaling_shared_free(SharedFit *fit);
+double scaling_shared_multiplier(const SharedLaw *law, double N, double D);
+/* Predicted loss of a dense run (memory 0) or a memory run (memory 1). */
+double scaling_shared_predict(const SharedLaw *law, double N, double D, int memory);
+
 /* Percentile interval [lo, hi] at level (0.95) of values (NaNs dropped; sorted in place);
  * returns how many values were finite. */
 int scaling_percentile_interval(double *values, int n, double level, double *lo, double *hi);

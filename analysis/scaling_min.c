@@ -50,8 +50,9 @@ double scaling_descend(gsl_multimin_function_fdf *fn, const double *start, doubl
 
 double scaling_grid(gsl_multimin_function_fdf *fn, int g, double *best, double *best_f, int *iterations) {
     enum { KEEP = SCALING_KEEP };
-    size_t dim = fn->n, row = sizeof(double) * dim;
+    size_t dim = fn->n;
     for (int k = 0; k < KEEP; k++) best_f[k] = INFINITY;
+    if (dim < SCALING_LAW_PARAMS || dim > SCALING_MAX_PARAMS) return INFINITY;
     static const double lo[SCALING_LAW_PARAMS] = {0, 0, 0, 0, -1}, hi[SCALING_LAW_PARAMS] = {25, 2, 25, 2, 1};
     long total = 1;
     for (int k = 0; k < SCALING_LAW_PARAMS; k++) total *= g;
@@ -62,20 +63,24 @@ double scaling_grid(gsl_multimin_function_fdf *fn, int g, double *best, double *
             start[k] = g == 1 ? 0.5 * (lo[k] + hi[k]) : lo[k] + (hi[k] - lo[k]) * (double)(r % g) / (g - 1);
         int it;
         double f = scaling_descend(fn, start, t, &it);
-        /* keep the KEEP best distinct minima, best first */
-        int pos = KEEP;
-        while (pos > 0 && f < best_f[pos - 1]) pos--;
-        if (pos == KEEP) continue;
-        if (pos > 0 && fabs(best_f[pos - 1] - f) < 1e-15) continue;   /* the same minimum again */
-        for (int k = KEEP - 1; k > pos; k--) {
-            best_f[k] = best_f[k - 1];
-            memcpy(best + k * dim, best + (k - 1) * dim, row);
-        }
-        best_f[pos] = f;
-        memcpy(best + pos * dim, t, row);
-        if (pos == 0) *iterations = it;
+        if (f < best_f[0]) *iterations = it;
+        scaling_keep(best, best_f, dim, t, f);
     }
     return best_f[0];
+}
+
+void scaling_keep(double *best, double *best_f, size_t dim, const double *t, double f) {
+    enum { KEEP = SCALING_KEEP };
+    int pos = KEEP;
+    while (pos > 0 && f < best_f[pos - 1]) pos--;
+    if (pos == KEEP) return;
+    if (pos > 0 && fabs(best_f[pos - 1] - f) < 1e-15) return;   /* the same minimum again */
+    for (int k = KEEP - 1; k > pos; k--) {
+        best_f[k] = best_f[k - 1];
+        memcpy(best + k * dim, best + (k - 1) * dim, sizeof(double) * dim);
+    }
+    best_f[pos] = f;
+    memcpy(best + pos * dim, t, sizeof(double) * dim);
 }
 
 int scaling_count_distinct(const double *v, const int *take, int n) {

@@ -22,6 +22,10 @@ double scaling_descend(gsl_multimin_function_fdf *fn, const double *start, doubl
  * returns best_f[0]. */
 double scaling_grid(gsl_multimin_function_fdf *fn, int g, double *best, double *best_f, int *iterations);
 
+/* Inserts minimum t (objective f) into the SCALING_KEEP best, best first, unless it is worse
+ * than all of them or the same minimum as its better neighbour. */
+void scaling_keep(double *best, double *best_f, size_t dim, const double *t, double f);
+
 /* How many distinct values v[take[j]] has over j < n. */
 int scaling_count_distinct(const double *v, const int *take, int n);
 #endif
