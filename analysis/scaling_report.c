@@ -5,31 +5,21 @@
  * with each kind's compute-optimal frontier, the fit's residuals and the multiplier. */
 #include "analysis/analysis.h"
 #include "analysis/scaling.h"
+#include "analysis/scaling_report.h"
 #include "util/error.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_KINDS = 8, N_BOOT = 200 };
-
-typedef struct {
-    char kind[32];
-    ScalingPoint *points;
-    double *rom;                /* ROM weights of each run (MeKi's folded table), beside N */
-    int n, capacity;
-    ScalingFit fit;
-    int fitted;
-    char why[256];              /* why it was not fitted */
-} KindRuns;
-
 /* The paper's models (docs/PAPER.md): RAM parameters, and 50,000 steps of 256 x 4096
  * tokens. Dense and MeKi have the same RAM parameters; MeKi adds ROM weights. */
-static const struct { const char *name; double N, D; double dense_acc, meki_acc; const char *bracket; double hi; } PAPER[] = {
+const PaperModel SCALING_PAPER[] = {
     {"0.6B", 0.60e9, 50000.0 * 256 * 4096, 53.0, 55.5, "MeKi-0.6B (55.5) sits between dense 0.6B (53.0) and dense 1.7B (56.0)", 1.75 / 0.60},
     {"1.7B", 1.75e9, 50000.0 * 256 * 4096, 56.0, 59.7, "MeKi-1.7B (59.7) sits between dense 1.7B (56.0) and dense 4B (60.5)", 4.12 / 1.75},
 };
-#define N_PAPER ((int)(sizeof PAPER / sizeof PAPER[0]))
+const int SCALING_N_PAPER = (int)(sizeof SCALING_PAPER / sizeof SCALING_PAPER[0]);
+
 
 static int gather(Report *r, const char *experiment, KindRuns *kinds, int *n_kinds) {
     TextList rows = {0};
@@ -123,7 +113,7 @@ static void fmt_mult(char *out, size_t size, double x) {
     else snprintf(out, size, "%.2f", x);
 }
 
-static void fmt_range(char *out, size_t size, double v, double lo, double hi, int digits) {
+void scaling_fmt_range(char *out, size_t size, double v, double lo, double hi, int digits) {
     char a[32], b[32], c[32];
     if (digits < 0) {
         fmt_mult(a, sizeof a, v), fmt_mult(b, sizeof b, lo), fmt_mult(c, sizeof c, hi);
@@ -151,7 +141,7 @@ static int write_fit_table(Report *r, KindRuns *kinds, int n_kinds) {
         for (int p = 0; p < 5; p++) {
             double lo, hi;
             interval_of(&kr->fit, get_param, &p, &lo, &hi);
-            fmt_range(cells[p], sizeof cells[p], get_param(&kr->fit.law, &p), lo, hi, 4);
+            scaling_fmt_range(cells[p], sizeof cells[p], get_param(&kr->fit.law, &p), lo, hi, 4);
         }
         double rss = 0, rom_max = 0;
         for (int i = 0; i < kr->n; i++) {
@@ -168,7 +158,6 @@ static int write_fit_table(Report *r, KindRuns *kinds, int n_kinds) {
     return OK;
 }
 
-enum { OF_N, OF_D, OF_RATIO };
 
 /* v to 2 significant digits when that is within 1% of it, else 3: a budget rounded up to
  * whole steps, 2.505 tokens per parameter, is 2.5, while 1.25 stays 1.25. */
@@ -182,7 +171,7 @@ static double nice_ratio(double v) {
 }
 
 /* Distinct values of the runs' N, D or D / N (nice_ratio), at most max, ascending. */
-static int distinct(double *out, int max, const ScalingPoint *p, int n, int of) {
+int scaling_distinct(double *out, int max, const ScalingPoint *p, int n, int of) {
     int k = 0;
     for (int i = 0; i < n; i++) {
         double v = of == OF_N ? p[i].N : of == OF_D ? p[i].D : p[i].D / p[i].N;
@@ -198,7 +187,7 @@ static int distinct(double *out, int max, const ScalingPoint *p, int n, int of) 
 }
 
 /* A gain interval (dense - the memory kind) read: the memory kind ahead, behind, or neither. */
-static const char *gain_reading(double lo, double hi) {
+const char *scaling_gain_reading(double lo, double hi) {
     return lo > 0 ? "ahead" : hi < 0 ? "behind" : "not resolved";
 }
 
@@ -209,8 +198,8 @@ static const char *gain_reading(double lo, double hi) {
 static void write_effective(Report *r, const KindRuns *dense, const KindRuns *m) {
     enum { MAX_COLS = 16 };
     double Ns[MAX_COLS], cols[MAX_COLS], ratios[MAX_COLS];
-    int nN = distinct(Ns, MAX_COLS, m->points, m->n, OF_N), nD = distinct(cols, MAX_COLS, m->points, m->n, OF_D);
-    int nR = distinct(ratios, MAX_COLS, m->points, m->n, OF_RATIO), by_ratio = nR < nD;
+    int nN = scaling_distinct(Ns, MAX_COLS, m->points, m->n, OF_N), nD = scaling_distinct(cols, MAX_COLS, m->points, m->n, OF_D);
+    int nR = scaling_distinct(ratios, MAX_COLS, m->points, m->n, OF_RATIO), by_ratio = nR < nD;
     if (by_ratio) {
         memcpy(cols, ratios, sizeof ratios);
         nD = nR;
@@ -233,7 +222,7 @@ static void write_effective(Report *r, const KindRuns *dense, const KindRuns *m)
             double lo, hi, D = by_ratio ? cols[j] * Ns[i] : cols[j];
             char cell[96];
             multiplier_interval(&dense->fit, &m->fit, Ns[i], D, &lo, &hi);
-            fmt_range(cell, sizeof cell, multiplier(&dense->fit.law, &m->fit.law, Ns[i], D), lo, hi, -1);
+            scaling_fmt_range(cell, sizeof cell, multiplier(&dense->fit.law, &m->fit.law, Ns[i], D), lo, hi, -1);
             fprintf(r->body, " %s |", cell);
         }
         fprintf(r->body, "\n");
@@ -245,7 +234,7 @@ static void write_effective(Report *r, const KindRuns *dense, const KindRuns *m)
         gain_interval(&dense->fit, &m->fit, N, 20 * N, &lo, &hi);
         fprintf(r->body, "%s N %s %+.4f [%+.4f, %+.4f] %s", i ? ";" : "", format_count(t, sizeof t, N),
                 scaling_predict(&dense->fit.law, N, 20 * N) - scaling_predict(&m->fit.law, N, 20 * N), lo, hi,
-                gain_reading(lo, hi));
+                scaling_gain_reading(lo, hi));
     }
     /* from the smallest measured size up (past the largest the laws extrapolate) */
     double fade = NAN, N0 = Ns[0];
@@ -270,8 +259,8 @@ static void write_prediction(Report *r, const KindRuns *dense, const KindRuns *m
                      "law fitted 2-4 orders of magnitude below is not in them).\n\n"
                      "| paper model | dense loss | %s loss | gain | multiplier | paper's bracket | inside? |\n"
                      "|---|---|---|---|---|---|---|\n", m->kind);
-    for (int p = 0; p < N_PAPER; p++) {
-        At at = {PAPER[p].N, PAPER[p].D};
+    for (int p = 0; p < SCALING_N_PAPER; p++) {
+        At at = {SCALING_PAPER[p].N, SCALING_PAPER[p].D};
         double dlo, dhi, mlo, mhi, glo, ghi, xlo, xhi;
         interval_of(&dense->fit, get_loss, &at, &dlo, &dhi);
         interval_of(&m->fit, get_loss, &at, &mlo, &mhi);
@@ -279,13 +268,13 @@ static void write_prediction(Report *r, const KindRuns *dense, const KindRuns *m
         multiplier_interval(&dense->fit, &m->fit, at.N, at.D, &xlo, &xhi);
         double dl = scaling_predict(&dense->fit.law, at.N, at.D), ml = scaling_predict(&m->fit.law, at.N, at.D);
         char a[96], b[96], g[96], x[96];
-        fmt_range(a, sizeof a, dl, dlo, dhi, 4), fmt_range(b, sizeof b, ml, mlo, mhi, 4);
-        fmt_range(g, sizeof g, dl - ml, glo, ghi, 3);
-        fmt_range(x, sizeof x, multiplier(&dense->fit.law, &m->fit.law, at.N, at.D), xlo, xhi, -1);
+        scaling_fmt_range(a, sizeof a, dl, dlo, dhi, 4), scaling_fmt_range(b, sizeof b, ml, mlo, mhi, 4);
+        scaling_fmt_range(g, sizeof g, dl - ml, glo, ghi, 3);
+        scaling_fmt_range(x, sizeof x, multiplier(&dense->fit.law, &m->fit.law, at.N, at.D), xlo, xhi, -1);
         /* overlap of [xlo, xhi] with the paper's (1, hi) */
-        const char *inside = isnan(xlo) ? "–" : (xhi <= 1 || xlo >= PAPER[p].hi) ? "no" : "overlaps";
-        fprintf(r->body, "| %s | %s | %s | %s | %s | 1 to %.2f: %s | %s |\n", PAPER[p].name, a, b, g, x, PAPER[p].hi,
-                PAPER[p].bracket, inside);
+        const char *inside = isnan(xlo) ? "–" : (xhi <= 1 || xlo >= SCALING_PAPER[p].hi) ? "no" : "overlaps";
+        fprintf(r->body, "| %s | %s | %s | %s | %s | 1 to %.2f: %s | %s |\n", SCALING_PAPER[p].name, a, b, g, x, SCALING_PAPER[p].hi,
+                SCALING_PAPER[p].bracket, inside);
     }
     fprintf(r->body, "\n");
 }
@@ -341,6 +330,8 @@ static int write_plots(Report *r, const char *experiment, KindRuns *kinds, int n
             mblocks++;
         }
     }
+    for (int k = 0; dense && k < n_kinds; k++)
+        if (&kinds[k] != dense) mblocks += scaling_shared_plot_block(h, &kinds[k], mblocks == 0);
     int rc = plot_data_close(r, f, name), rc2 = plot_data_close(r, g, res), rc3 = plot_data_close(r, h, mult);
     if (rc || rc2 || rc3) return ERR_FAILURE;
     char extra[600], title[200];
@@ -376,18 +367,27 @@ int section_scaling(Report *r, const char *experiment, int always) {
         if (!any) fprintf(r->body, "No memory kind of `%s` has runs at 3 or more model sizes and 3 or more token "
                                    "budgets, so no law is fitted.\n\n", experiment);
         write_fit_table(r, kinds, n_kinds);
-        const KindRuns *dense = NULL;
+        KindRuns *dense = NULL;
         for (int k = 0; k < n_kinds; k++)
             if (kinds[k].fitted && !strcmp(kinds[k].kind, "none")) dense = &kinds[k];
-        for (int k = 0; dense && k < n_kinds; k++)
-            if (kinds[k].fitted && &kinds[k] != dense) {
-                write_effective(r, dense, &kinds[k]);
-                write_prediction(r, dense, &kinds[k]);
+        for (int k = 0; dense && k < n_kinds; k++) {
+            KindRuns *kr = &kinds[k];
+            if (kr == dense) continue;
+            if (kr->fitted) {
+                write_effective(r, dense, kr);
+                write_prediction(r, dense, kr);
             }
+            ScalingOptions o = {.grid = 4, .n_boot = N_BOOT, .seed = 1};
+            if (scaling_fit_shared(dense->points, dense->n, kr->points, kr->n, &o, &kr->shared) == OK)
+                kr->shared_fitted = 1;
+            else snprintf(kr->shared_why, sizeof kr->shared_why, "%s", error_message());
+            scaling_write_shared(r, dense, kr);
+        }
         if (any) rc = write_plots(r, experiment, kinds, n_kinds, dense);
     }
     for (int k = 0; k < n_kinds; k++) {
         scaling_fit_free(&kinds[k].fit);
+        scaling_shared_free(&kinds[k].shared);
         free(kinds[k].points), free(kinds[k].rom);
     }
     return rc;

@@ -966,6 +966,25 @@ static void test_scaling_section(void **state) {
     free(row);
     assert_non_null(strstr(report, "| 0.6B |"));
     assert_non_null(strstr(report, "| 1.7B |"));
+    /* one law for both kinds: the multiplier 2.86 at the centre, gamma and kappa near 0; at
+     * 20 tokens per parameter read as ahead at every size */
+    row = line_with(report, "| dense and meki | 32 + 32 |");
+    assert_non_null(row);
+    const char *cell = row;
+    for (int bar = 0; bar < 7; bar++) cell = strchr(cell + 1, '|');   /* to "m at the centre" */
+    double g[3], glo[3], ghi[3];
+    assert_int_equal(sscanf(cell, "| %lf [%lf, %lf] | %lf [%lf, %lf] | %lf [%lf, %lf]", &g[0], &glo[0], &ghi[0], &g[1],
+                            &glo[1], &ghi[1], &g[2], &glo[2], &ghi[2]), 9);
+    assert_true(fabs(g[0] - pow(0.7, -1 / 0.34)) < 0.3);
+    assert_true(glo[0] < g[0] && g[0] < ghi[0]);
+    assert_true(fabs(g[1]) < 0.02 && fabs(g[2]) < 0.02);   /* 0.1% jitter: slopes near 0, not exactly */
+    free(row);
+    row = line_with(tpp, "meki's multiplier at 20 tokens per RAM parameter");
+    assert_non_null(strstr(row, "N 300k 2.8") || strstr(row, "N 300k 2.9"));
+    assert_null(strstr(row, "] not resolved"));
+    assert_null(strstr(row, "] behind"));
+    free(row);
+    assert_non_null(strstr(tpp, "| 1.7B | 2."));
     /* the one-size experiment named scaling */
     assert_non_null(strstr(report, "No memory kind of `scaling` has runs at 3 or more model sizes"));
     assert_non_null(strstr(report, "| none | 2 | 1 | 1 | – | not fitted: 1 model size(s) and 1 budget(s)"));

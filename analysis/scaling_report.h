@@ -1,0 +1,49 @@
+/* What the scaling-law section's two files share: analysis/scaling_report.c (per-kind laws,
+ * effective parameters, extrapolation, plots) and analysis/scaling_shared_report.c (one law
+ * for dense and a memory kind). */
+#ifndef ANALYSIS_SCALING_REPORT_H
+#define ANALYSIS_SCALING_REPORT_H
+#include "analysis/analysis.h"
+#include "analysis/scaling.h"
+#include <stddef.h>
+
+enum { MAX_KINDS = 8, N_BOOT = 200 };
+
+typedef struct {
+    char kind[32];
+    ScalingPoint *points;
+    double *rom;                /* ROM weights of each run (MeKi's folded table), beside N */
+    int n, capacity;
+    ScalingFit fit;
+    int fitted;
+    char why[256];              /* why it was not fitted */
+    SharedFit shared;           /* with dense, for a memory kind */
+    int shared_fitted;
+    char shared_why[256];
+} KindRuns;
+
+/* The paper's models: RAM parameters N, training tokens D, average zero-shot accuracy of
+ * dense and MeKi, and the multiplier bracket (1 to hi) those accuracies imply. */
+typedef struct {
+    const char *name;
+    double N, D;
+    double dense_acc, meki_acc;
+    const char *bracket;
+    double hi;
+} PaperModel;
+extern const PaperModel SCALING_PAPER[];
+extern const int SCALING_N_PAPER;
+
+enum { OF_N, OF_D, OF_RATIO };
+/* Distinct values of the runs' N, D or D / N (rounded to a readable ratio), at most max, ascending. */
+int scaling_distinct(double *out, int max, const ScalingPoint *p, int n, int of);
+/* "v [lo, hi]" to digits significant digits; digits < 0: as a multiplier (∞, –, 2 decimals). */
+void scaling_fmt_range(char *out, size_t size, double v, double lo, double hi, int digits);
+/* A gain interval (dense - the memory kind) read: "ahead", "behind" or "not resolved". */
+const char *scaling_gain_reading(double lo, double hi);
+
+/* The shared law's paragraph, and its multiplier curve as one more block of the multiplier
+ * plot's data (returns 1 when it wrote one). */
+void scaling_write_shared(Report *r, const KindRuns *dense, const KindRuns *m);
+int scaling_shared_plot_block(FILE *h, const KindRuns *m, int first);
+#endif
