@@ -58,10 +58,7 @@ static ScalingLaw law_of(const double t[N_THETA], double f, int iterations, doub
 
 int scaling_fit(const ScalingPoint *points, int n, const ScalingOptions *options, ScalingFit *out) {
     memset(out, 0, sizeof *out);
-    ScalingOptions o = options ? *options : (ScalingOptions){0};
-    if (o.grid <= 0) o.grid = 4;
-    if (o.n_boot <= 0) o.n_boot = 200;
-    if (o.delta <= 0) o.delta = 1e-3;
+    ScalingOptions o = scaling_options(options);
     for (int i = 0; i < n; i++)
         if (!(points[i].N > 0 && points[i].D > 0 && points[i].L > 0) || !isfinite(points[i].N) ||
             !isfinite(points[i].D) || !isfinite(points[i].L))
@@ -115,14 +112,9 @@ int scaling_fit(const ScalingPoint *points, int n, const ScalingOptions *options
         do {
             for (int j = 0; j < n; j++) take[j] = (int)rng_below(&rng, (uint64_t)n);
         } while (scaling_count_distinct(logN, take, n) < 3 || scaling_count_distinct(logD, take, n) < 3);
-        double t[N_THETA], bt[N_THETA], bf = INFINITY;
-        memcpy(bt, best[0], sizeof bt);
-        int bit = 0;
-        for (int k = 0; k < KEEP && isfinite(best_f[k]); k++) {
-            int kit;
-            double kf = scaling_descend(&fn, best[k], t, &kit);
-            if (kf < bf) bf = kf, bit = kit, memcpy(bt, t, sizeof bt);
-        }
+        double bt[N_THETA];
+        int bit;
+        double bf = scaling_refit(&fn, best[0], best_f, KEEP, bt, &bit);
         out->boot[b] = isfinite(bf) ? law_of(bt, bf, bit, o.delta)
                                     : (ScalingLaw){NAN, NAN, NAN, NAN, NAN, NAN, bit};
     }

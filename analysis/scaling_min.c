@@ -2,6 +2,14 @@
 #include <math.h>
 #include <string.h>
 
+ScalingOptions scaling_options(const ScalingOptions *options) {
+    ScalingOptions o = options ? *options : (ScalingOptions){0};
+    if (o.grid <= 0) o.grid = 4;
+    if (o.n_boot <= 0) o.n_boot = 200;
+    if (o.delta <= 0) o.delta = 1e-3;
+    return o;
+}
+
 double scaling_huber(double r, double delta, double *slope) {
     if (fabs(r) <= delta) {
         *slope = r / delta;
@@ -67,6 +75,20 @@ double scaling_grid(gsl_multimin_function_fdf *fn, int g, double *best, double *
         scaling_keep(best, best_f, dim, t, f);
     }
     return best_f[0];
+}
+
+double scaling_refit(gsl_multimin_function_fdf *fn, const double *best, const double *best_f, int count, double *out,
+                     int *iterations) {
+    size_t dim = fn->n;
+    double t[SCALING_MAX_PARAMS], f = INFINITY;
+    memcpy(out, best, sizeof(double) * dim);
+    *iterations = 0;
+    for (int k = 0; k < count && isfinite(best_f[k]); k++) {
+        int it;
+        double kf = scaling_descend(fn, best + k * dim, t, &it);
+        if (kf < f) f = kf, *iterations = it, memcpy(out, t, sizeof(double) * dim);
+    }
+    return f;
 }
 
 void scaling_keep(double *best, double *best_f, size_t dim, const double *t, double f) {

@@ -4,9 +4,13 @@
  * are (a, alpha, b, beta, e) of log L = LSE(a - alpha log N, b - beta log D, e). */
 #ifndef ANALYSIS_SCALING_MIN_H
 #define ANALYSIS_SCALING_MIN_H
+#include "analysis/scaling.h"
 #include <gsl/gsl_multimin.h>
 
 enum { SCALING_LAW_PARAMS = 5, SCALING_MAX_PARAMS = 8, SCALING_KEEP = 4 };
+
+/* options with their zeros replaced by the defaults: a 4^5 grid, 200 resamples, delta 1e-3. */
+ScalingOptions scaling_options(const ScalingOptions *options);
 
 /* Huber loss of residual r over delta (so the slope far out is 1 whatever delta is); its
  * derivative in *slope. */
@@ -21,6 +25,11 @@ double scaling_descend(gsl_multimin_function_fdf *fn, const double *start, doubl
  * distinct minima, best first, in best[k * fn->n ...] and best_f[k] (INFINITY when fewer);
  * returns best_f[0]. */
 double scaling_grid(gsl_multimin_function_fdf *fn, int g, double *best, double *best_f, int *iterations);
+
+/* The best of descents from the first `count` finite minima of best (best first, fn->n
+ * values each) into out: a bootstrap refit. Its objective, INFINITY if none was finite. */
+double scaling_refit(gsl_multimin_function_fdf *fn, const double *best, const double *best_f, int count, double *out,
+                     int *iterations);
 
 /* Inserts minimum t (objective f) into the SCALING_KEEP best, best first, unless it is worse
  * than all of them or the same minimum as its better neighbour. */

@@ -85,10 +85,7 @@ static int enough(const Problem *p, const int *take, int n_dense, int n) {
 int scaling_fit_shared(const ScalingPoint *dense, int n_dense, const ScalingPoint *memory, int n_memory,
                        const ScalingOptions *options, SharedFit *out) {
     memset(out, 0, sizeof *out);
-    ScalingOptions o = options ? *options : (ScalingOptions){0};
-    if (o.grid <= 0) o.grid = 4;
-    if (o.n_boot <= 0) o.n_boot = 200;
-    if (o.delta <= 0) o.delta = 1e-3;
+    ScalingOptions o = scaling_options(options);
     int n = n_dense + n_memory;
     for (int i = 0; i < n; i++) {
         const ScalingPoint *q = i < n_dense ? &dense[i] : &memory[i - n_dense];
@@ -164,14 +161,9 @@ int scaling_fit_shared(const ScalingPoint *dense, int n_dense, const ScalingPoin
     for (int b = 0; b < o.n_boot; b++) {
         do resample(&rng, take, n_dense, n);
         while (!enough(&p, take, n_dense, n));
-        double bt[N_THETA], bf = INFINITY;
-        memcpy(bt, best[0], sizeof bt);
-        int bit = 0;
-        for (int k = 0; k < 2 && isfinite(best_f[k]); k++) {   /* the two best: 8-parameter descents are dear */
-            int kit;
-            double kf = scaling_descend(&fn, best[k], t, &kit);
-            if (kf < bf) bf = kf, bit = kit, memcpy(bt, t, sizeof bt);
-        }
+        double bt[N_THETA];
+        int bit;
+        double bf = scaling_refit(&fn, best[0], best_f, 2, bt, &bit);   /* the two best: 8-parameter descents are dear */
         if (isfinite(bf)) out->boot[b] = law_of(bt, bf, bit, &p);
         else out->boot[b] = (SharedLaw){{NAN, NAN, NAN, NAN, NAN, NAN, bit}, NAN, NAN, NAN, p.cN, p.cD};
     }
