@@ -110,7 +110,7 @@ static void gain_interval(const ScalingFit *d, const ScalingFit *m, double N, do
 static void fmt_mult(char *out, size_t size, double x) {
     if (isinf(x)) snprintf(out, size, "∞");
     else if (isnan(x)) snprintf(out, size, "–");
-    else snprintf(out, size, "%.2f", x);
+    else snprintf(out, size, fabs(x) < 100 ? "%.2f" : "%.3g", x);   /* 1.5e+05, not 150385.09 */
 }
 
 void scaling_fmt_range(char *out, size_t size, double v, double lo, double hi, int digits) {
@@ -195,31 +195,66 @@ const char *scaling_gain_reading(double lo, double hi) {
  * its budgets with size (fewer distinct ratios than budgets), else by budget. Then the gain
  * at 20 tokens per parameter at each measured size, and where its interval first includes
  * zero from the smallest size up. */
-static void write_effective(Report *r, const KindRuns *dense, const KindRuns *m) {
-    enum { MAX_COLS = 16 };
-    double Ns[MAX_COLS], cols[MAX_COLS], ratios[MAX_COLS];
-    int nN = scaling_distinct(Ns, MAX_COLS, m->points, m->n, OF_N), nD = scaling_distinct(cols, MAX_COLS, m->points, m->n, OF_D);
-    int nR = scaling_distinct(ratios, MAX_COLS, m->points, m->n, OF_RATIO), by_ratio = nR < nD;
-    if (by_ratio) {
-        memcpy(cols, ratios, sizeof ratios);
-        nD = nR;
+int scaling_table_grid(const KindRuns *m, ScalingGrid *g) {
+    double ratios[SCALING_MAX_COLS];
+    g->nN = scaling_distinct(g->N, SCALING_MAX_COLS, m->points, m->n, OF_N);
+    g->ncols = scaling_distinct(g->cols, SCALING_MAX_COLS, m->points, m->n, OF_D);
+    int nR = scaling_distinct(ratios, SCALING_MAX_COLS, m->points, m->n, OF_RATIO);
+    g->by_ratio = nR < g->ncols;
+    if (g->by_ratio) {
+        memcpy(g->cols, ratios, sizeof ratios);
+        g->ncols = nR;
     }
+    return g->ncols;
+}
+
+void scaling_table_head(Report *r, const ScalingGrid *g) {
+    char t[32];
+    fprintf(r->body, "| N \\ %s |", g->by_ratio ? "tokens per parameter" : "D");
+    for (int j = 0; j < g->ncols; j++)
+        if (g->by_ratio) fprintf(r->body, " %g |", g->cols[j]);
+        else fprintf(r->body, " D %s |", format_count(t, sizeof t, g->cols[j]));
+    fprintf(r->body, "\n|---|");
+    for (int j = 0; j < g->ncols; j++) fprintf(r->body, "---|");
+    fprintf(r->body, "\n");
+}
+
+double scaling_table_D(const ScalingGrid *g, int i, int j) {
+    return g->by_ratio ? g->cols[j] * g->N[i] : g->cols[j];
+}
+
+double scaling_fade(double N0, void (*interval)(const void *, double, double *, double *), const void *ctx, double null,
+                    int *step) {
+    for (*step = 0; log10(N0) + 0.05 * *step <= 11.5; ++*step) {
+        double N = N0 * pow(10, 0.05 * *step), lo, hi;
+        interval(ctx, N, &lo, &hi);
+        if (lo <= null && null <= hi) return N;
+    }
+    return NAN;
+}
+
+typedef struct { const KindRuns *dense, *m; } PerKind;
+static void gain_at(const void *ctx, double N, double *lo, double *hi) {
+    const PerKind *pk = ctx;
+    gain_interval(&pk->dense->fit, &pk->m->fit, N, 20 * N, lo, hi);
+}
+
+static void write_effective(Report *r, const KindRuns *dense, const KindRuns *m) {
+    ScalingGrid grid;
+    scaling_table_grid(m, &grid);
+    const double *Ns = grid.N;
+    int nN = grid.nN;
     fprintf(r->body, "**%s's effective parameters.** At each of its sizes and budgets, the dense size that the "
                      "dense law says reaches %s's predicted loss at the same tokens, over %s's size (1: no gain; ∞: "
                      "below any dense size's loss at that budget; –: an interval end the dense law cannot "
-                     "reach), with its 95%% bootstrap interval:\n\n| N \\ %s |",
-            m->kind, m->kind, m->kind, by_ratio ? "tokens per parameter" : "D");
+                     "reach), with its 95%% bootstrap interval:\n\n",
+            m->kind, m->kind, m->kind);
+    scaling_table_head(r, &grid);
     char t[32];
-    for (int j = 0; j < nD; j++)
-        if (by_ratio) fprintf(r->body, " %g |", cols[j]);
-        else fprintf(r->body, " D %s |", format_count(t, sizeof t, cols[j]));
-    fprintf(r->body, "\n|---|");
-    for (int j = 0; j < nD; j++) fprintf(r->body, "---|");
-    fprintf(r->body, "\n");
     for (int i = 0; i < nN; i++) {
         fprintf(r->body, "| N %s |", format_count(t, sizeof t, Ns[i]));
-        for (int j = 0; j < nD; j++) {
-            double lo, hi, D = by_ratio ? cols[j] * Ns[i] : cols[j];
+        for (int j = 0; j < grid.ncols; j++) {
+            double lo, hi, D = scaling_table_D(&grid, i, j);
             char cell[96];
             multiplier_interval(&dense->fit, &m->fit, Ns[i], D, &lo, &hi);
             scaling_fmt_range(cell, sizeof cell, multiplier(&dense->fit.law, &m->fit.law, Ns[i], D), lo, hi, -1);
@@ -236,14 +271,9 @@ static void write_effective(Report *r, const KindRuns *dense, const KindRuns *m)
                 scaling_predict(&dense->fit.law, N, 20 * N) - scaling_predict(&m->fit.law, N, 20 * N), lo, hi,
                 scaling_gain_reading(lo, hi));
     }
-    /* from the smallest measured size up (past the largest the laws extrapolate) */
-    double fade = NAN, N0 = Ns[0];
-    int step = 0;
-    for (; log10(N0) + 0.05 * step <= 11.5; step++) {
-        double N = N0 * pow(10, 0.05 * step), lo, hi;
-        gain_interval(&dense->fit, &m->fit, N, 20 * N, &lo, &hi);
-        if (lo <= 0 && 0 <= hi) { fade = N; break; }
-    }
+    int step;
+    PerKind pk = {dense, m};
+    double fade = scaling_fade(Ns[0], gain_at, &pk, 0, &step);
     if (isnan(fade)) fprintf(r->body, ". From the smallest measured size to 10^11.5 parameters the interval excludes zero.\n\n");
     else if (step == 0) fprintf(r->body, ". The interval includes zero already at the smallest measured size: there "
                                           "the two laws do not tell the variants apart.\n\n");

@@ -37,6 +37,20 @@ extern const int SCALING_N_PAPER;
 enum { OF_N, OF_D, OF_RATIO };
 /* Distinct values of the runs' N, D or D / N (rounded to a readable ratio), at most max, ascending. */
 int scaling_distinct(double *out, int max, const ScalingPoint *p, int n, int of);
+/* A kind's runs as a table's grid: rows its sizes N, columns its budgets, as tokens per
+ * parameter when they scale with size (fewer distinct ratios than budgets), else as D. */
+enum { SCALING_MAX_COLS = 16 };
+typedef struct {
+    double N[SCALING_MAX_COLS], cols[SCALING_MAX_COLS];
+    int nN, ncols, by_ratio;
+} ScalingGrid;
+int scaling_table_grid(const KindRuns *m, ScalingGrid *g);
+void scaling_table_head(Report *r, const ScalingGrid *g);   /* "| N \ ... |" and the rule */
+double scaling_table_D(const ScalingGrid *g, int i, int j);   /* the tokens of cell (N[i], column j) */
+/* From N0 up in steps of 10^0.05 to 10^11.5, the first N whose interval (at D = 20 N) includes
+ * null, NAN if none; *step counts the steps taken (0: at N0 already). */
+double scaling_fade(double N0, void (*interval)(const void *ctx, double N, double *lo, double *hi), const void *ctx,
+                    double null, int *step);
 /* "v [lo, hi]" to digits significant digits; digits < 0: as a multiplier (∞, –, 2 decimals). */
 void scaling_fmt_range(char *out, size_t size, double v, double lo, double hi, int digits);
 /* A gain interval (dense - the memory kind) read: "ahead", "behind" or "not resolved". */

@@ -39,6 +39,10 @@ static double value(const SharedFit *f, int what, double N, double D, double *lo
     return get(&f->law, what, at);
 }
 
+static void mult_at(const void *fit, double N, double *lo, double *hi) {
+    value(fit, S_MULT, N, 20 * N, lo, hi);
+}
+
 static double rms_residual(const SharedLaw *l, const KindRuns *dense, const KindRuns *m) {
     double sum = 0;
     for (int k = 0; k < 2; k++) {
@@ -76,25 +80,36 @@ void scaling_write_shared(Report *r, const KindRuns *dense, const KindRuns *m) {
     fprintf(r->body, "| dense and %s | %d + %d | %s | %s | %s | %s | %s | %s | %s | %s | %.4f |\n\n", k, dense->n, m->n,
             cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], rms_residual(&f->law, dense, m));
 
-    enum { MAX_SIZES = 16 };
-    double Ns[MAX_SIZES], lo, hi;
-    int nN = scaling_distinct(Ns, MAX_SIZES, m->points, m->n, OF_N);
-    fprintf(r->body, "%s's multiplier at 20 tokens per RAM parameter (ahead: the interval above 1, behind: below it):", k);
+    ScalingGrid grid;
+    scaling_table_grid(m, &grid);
+    const double *Ns = grid.N;
+    int nN = grid.nN;
+    double lo, hi;
+    /* the per-kind effective parameters' grid, read through this law */
+    fprintf(r->body, "%s's multiplier m under this law at each of its sizes and budgets:\n\n", k);
+    scaling_table_head(r, &grid);
+    for (int i = 0; i < nN; i++) {
+        fprintf(r->body, "| N %s |", format_count(t, sizeof t, Ns[i]));
+        for (int j = 0; j < grid.ncols; j++) {
+            char cell[96];
+            double x = value(f, S_MULT, Ns[i], scaling_table_D(&grid, i, j), &lo, &hi);
+            scaling_fmt_range(cell, sizeof cell, x, lo, hi, -1);
+            fprintf(r->body, " %s |", cell);
+        }
+        fprintf(r->body, "\n");
+    }
+    fprintf(r->body, "\nAt 20 tokens per RAM parameter (ahead: the interval above 1, behind: below it):");
     for (int i = 0; i < nN; i++) {
         double x = value(f, S_MULT, Ns[i], 20 * Ns[i], &lo, &hi);
-        fprintf(r->body, "%s N %s %.2f [%.2f, %.2f] %s", i ? ";" : "", format_count(t, sizeof t, Ns[i]), x, lo, hi,
+        char cell[96];
+        scaling_fmt_range(cell, sizeof cell, x, lo, hi, -1);
+        fprintf(r->body, "%s N %s %s %s", i ? ";" : "", format_count(t, sizeof t, Ns[i]), cell,
                 scaling_gain_reading(lo - 1, hi - 1));
     }
     double slope = value(f, S_SLOPE, 0, 0, &lo, &hi);
     fprintf(r->body, ". Along D = 20 N, m grows as N^%.3f [%.3f, %.3f] (gamma + kappa)", slope, lo, hi);
-    /* from the smallest measured size up, as for the per-kind laws */
-    double fade = NAN;
-    int step = 0;
-    for (; log10(Ns[0]) + 0.05 * step <= 11.5; step++) {
-        double N = Ns[0] * pow(10, 0.05 * step);
-        value(f, S_MULT, N, 20 * N, &lo, &hi);
-        if (lo <= 1 && 1 <= hi) { fade = N; break; }
-    }
+    int step;
+    double fade = scaling_fade(Ns[0], mult_at, f, 1, &step);
     if (isnan(fade)) fprintf(r->body, "; from the smallest measured size to 10^11.5 parameters its interval excludes 1.\n\n");
     else if (step == 0) fprintf(r->body, "; at the smallest measured size its interval already includes 1.\n\n");
     else fprintf(r->body, "; from the smallest measured size up, its interval first includes 1 at N ≈ %s%s.\n\n",

@@ -979,7 +979,9 @@ static void test_scaling_section(void **state) {
     assert_true(glo[0] < g[0] && g[0] < ghi[0]);
     assert_true(fabs(g[1]) < 0.02 && fabs(g[2]) < 0.02);   /* 0.1% jitter: slopes near 0, not exactly */
     free(row);
-    row = line_with(tpp, "meki's multiplier at 20 tokens per RAM parameter");
+    assert_non_null(strstr(tpp, "meki's multiplier m under this law at each of its sizes and budgets:\n\n"
+                                "| N \\ tokens per parameter | 2.5 | 5 | 10 | 20 |"));
+    row = line_with(tpp, "At 20 tokens per RAM parameter (ahead: the interval above 1");
     assert_non_null(strstr(row, "N 300k 2.8") || strstr(row, "N 300k 2.9"));
     assert_null(strstr(row, "] not resolved"));
     assert_null(strstr(row, "] behind"));
