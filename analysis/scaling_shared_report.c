@@ -63,7 +63,7 @@ void scaling_write_shared(Report *r, const KindRuns *dense, const KindRuns *m) {
     }
     const SharedFit *f = &m->shared;
     char t[32], u[32], cells[8][96];
-    fprintf(r->body, "**One law for dense and %s.** The laws above give each kind its own data term, so far from "
+    fprintf(r->body, "**One law for dense and %s.** Per-kind laws give each kind its own data term, so far from "
                      "the runs their multiplier reads the difference of two data terms (∞ where %s's is the "
                      "lower). Here dense and %s share E, A, alpha, B and beta, and %s's N counts m times over, "
                      "log m = mu + gamma (log N − log N_c) + kappa (log D − log D_c), centred on %s's runs (N_c "
@@ -125,7 +125,7 @@ void scaling_write_shared(Report *r, const KindRuns *dense, const KindRuns *m) {
         scaling_fmt_range(xs, sizeof xs, x, xlo, xhi, -1);
         scaling_fmt_range(gs, sizeof gs, g, glo, ghi, 3);
         const char *inside = isnan(xlo) ? "–" : (xhi <= 1 || xlo >= pm->hi) ? "no" : "overlaps";
-        fprintf(r->body, "| %s | %s | %s | 1 to %.2f | %s |\n", pm->name, xs, gs, pm->hi, inside);
+        fprintf(r->body, "| %s | %s | %s | 1 to %.2f: %s | %s |\n", pm->name, xs, gs, pm->hi, pm->bracket, inside);
     }
     fprintf(r->body, "\n");
 }
