@@ -56,6 +56,16 @@ static ScalingLaw law_of(const double t[N_THETA], double f, int iterations, doub
     return l;
 }
 
+typedef struct {
+    const ScalingLaw *law;
+    const double *logN, *logD, *logL;
+} Residual;
+
+static double residual(const void *ctx, int i) {
+    const Residual *r = ctx;
+    return r->logL[i] - log(scaling_predict(r->law, exp(r->logN[i]), exp(r->logD[i])));
+}
+
 int scaling_fit(const ScalingPoint *points, int n, const ScalingOptions *options, ScalingFit *out) {
     memset(out, 0, sizeof *out);
     ScalingOptions o = scaling_options(options);
@@ -99,9 +109,11 @@ int scaling_fit(const ScalingPoint *points, int n, const ScalingOptions *options
     double f = scaling_grid(&fn, o.grid, best[0], best_f, &it);
     out->law = law_of(best[0], f, it, o.delta);
     out->boot = calloc((size_t)o.n_boot, sizeof *out->boot);
-    if (!out->boot) {
+    out->oob = malloc(sizeof(double) * (size_t)o.n_boot * (size_t)n);
+    if (!out->boot || !out->oob) {
         gsl_set_error_handler(old);
         free(logs), free(take);
+        scaling_fit_free(out);
         return error_set(ERR_FAILURE, "scaling fit: out of memory");
     }
     /* Bootstrap: resample the runs with replacement (again when a resample loses a size or
@@ -117,6 +129,10 @@ int scaling_fit(const ScalingPoint *points, int n, const ScalingOptions *options
         double bf = scaling_refit(&fn, best[0], best_f, KEEP, bt, &bit);
         out->boot[b] = isfinite(bf) ? law_of(bt, bf, bit, o.delta)
                                     : (ScalingLaw){NAN, NAN, NAN, NAN, NAN, NAN, bit};
+        if (isfinite(bf)) {
+            Residual res = {&out->boot[b], logN, logD, logL};
+            out->n_oob += scaling_out_of_bag(take, 0, n, residual, &res, out->oob + out->n_oob);
+        }
     }
     out->n_boot = o.n_boot;
     gsl_set_error_handler(old);
@@ -125,9 +141,9 @@ int scaling_fit(const ScalingPoint *points, int n, const ScalingOptions *options
 }
 
 void scaling_fit_free(ScalingFit *fit) {
-    free(fit->boot);
-    fit->boot = NULL;
-    fit->n_boot = 0;
+    free(fit->boot), free(fit->oob);
+    fit->boot = NULL, fit->oob = NULL;
+    fit->n_boot = fit->n_oob = 0;
 }
 
 double scaling_predict(const ScalingLaw *law, double N, double D) {
@@ -162,4 +178,22 @@ int scaling_percentile_interval(double *values, int n, double level, double *lo,
         *out[k] = i + 1 < m ? values[i] + frac * (values[i + 1] - values[i]) : values[m - 1];
     }
     return m;
+}
+
+void scaling_prediction_interval(const double *pa, const double *ra, int na, const double *pb, const double *rb, int nb,
+                                 int n_boot, double *lo, double *hi) {
+    double *v = malloc(sizeof(double) * (size_t)(n_boot ? n_boot : 1));
+    *lo = *hi = NAN;
+    if (!v || !ra || na < 1 || (pb && (!rb || nb < 1))) {
+        free(v);
+        return;
+    }
+    Rng rng;
+    rng_seed(&rng, 0x9e3779b97f4a7c15ull);   /* fixed: the same report from the same runs */
+    for (int b = 0; b < n_boot; b++) {
+        v[b] = pa[b] * exp(ra[rng_below(&rng, (uint64_t)na)]);
+        if (pb) v[b] -= pb[b] * exp(rb[rng_below(&rng, (uint64_t)nb)]);
+    }
+    scaling_percentile_interval(v, n_boot, 0.95, lo, hi);
+    free(v);
 }

@@ -31,6 +31,8 @@ typedef struct {
     ScalingLaw law;
     ScalingLaw *boot;
     int n_boot;
+    double *oob;                /* log residuals of the runs each resample left out, pooled */
+    int n_oob;
     int distinct_N, distinct_D;  /* set also when scaling_fit refuses the points */
 } ScalingFit;
 
@@ -62,6 +64,8 @@ typedef struct {
     SharedLaw law;
     SharedLaw *boot;
     int n_boot;
+    double *oob[2];             /* out-of-bag log residuals of dense [0] and memory [1] runs */
+    int n_oob[2];
     int distinct_N, distinct_D; /* of the memory kind's runs; set also when refused */
 } SharedFit;
 
@@ -75,6 +79,11 @@ double scaling_shared_multiplier(const SharedLaw *law, double N, double D);
 /* Predicted loss of a dense run (memory 0) or a memory run (memory 1). */
 double scaling_shared_predict(const SharedLaw *law, double N, double D, int memory);
 
+/* 95% prediction interval of one new run's loss, pa[b] e^ra[.], or of a difference of two,
+ * pa[b] e^ra[.] - pb[b] e^rb[.] (pb non-NULL): pa, pb the n_boot bootstrap laws' predictions,
+ * each times a residual drawn from ra[na], rb[nb] (a fit's out-of-bag residuals). */
+void scaling_prediction_interval(const double *pa, const double *ra, int na, const double *pb, const double *rb, int nb,
+                                 int n_boot, double *lo, double *hi);
 /* Percentile interval [lo, hi] at level (0.95) of values (NaNs dropped; sorted in place);
  * returns how many values were finite. */
 int scaling_percentile_interval(double *values, int n, double level, double *lo, double *hi);

@@ -91,6 +91,17 @@ double scaling_refit(gsl_multimin_function_fdf *fn, const double *best, const do
     return f;
 }
 
+int scaling_out_of_bag(const int *take, int from, int to, double (*residual)(const void *ctx, int i), const void *ctx,
+                       double *out) {
+    int count = 0;
+    for (int i = from; i < to; i++) {
+        int in = 0;
+        for (int j = from; j < to && !in; j++) in = take[j] == i;
+        if (!in) out[count++] = residual(ctx, i);
+    }
+    return count;
+}
+
 void scaling_keep(double *best, double *best_f, size_t dim, const double *t, double f) {
     enum { KEEP = SCALING_KEEP };
     int pos = KEEP;

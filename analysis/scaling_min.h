@@ -31,6 +31,13 @@ double scaling_grid(gsl_multimin_function_fdf *fn, int g, double *best, double *
 double scaling_refit(gsl_multimin_function_fdf *fn, const double *best, const double *best_f, int count, double *out,
                      int *iterations);
 
+/* The runs i in [from, to) that the resample take[from..to) left out: their log residuals
+ * residual(ctx, i) appended to out; returns how many. Out-of-bag residuals are honest
+ * prediction errors, where the fit's own residuals are shrunk by the fit (a least-absolute
+ * fit passes through some runs exactly). */
+int scaling_out_of_bag(const int *take, int from, int to, double (*residual)(const void *ctx, int i), const void *ctx,
+                       double *out);
+
 /* Inserts minimum t (objective f) into the SCALING_KEEP best, best first, unless it is worse
  * than all of them or the same minimum as its better neighbour. */
 void scaling_keep(double *best, double *best_f, size_t dim, const double *t, double f);

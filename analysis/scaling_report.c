@@ -76,12 +76,6 @@ static double get_param(const ScalingLaw *l, void *arg) {
     return v[*(int *)arg];
 }
 
-typedef struct { double N, D; } At;
-static double get_loss(const ScalingLaw *l, void *arg) {
-    const At *a = arg;
-    return scaling_predict(l, a->N, a->D);
-}
-
 /* The effective-parameter multiplier of memory law m against dense law d at (N, D), and
  * the same over paired bootstrap resamples (dense's b-th with the memory kind's b-th; the
  * two resample independent runs, so pairing by index is an independent draw). */
@@ -281,32 +275,49 @@ static void write_effective(Report *r, const KindRuns *dense, const KindRuns *m)
                  format_count(t, sizeof t, fade), fade > Ns[nN - 1] ? " (beyond the measured sizes: an extrapolation)" : "");
 }
 
+double *scaling_residuals(const KindRuns *kr, double (*predict)(const void *ctx, double N, double D), const void *ctx) {
+    double *res = malloc(sizeof(double) * (size_t)(kr->n ? kr->n : 1));
+    for (int i = 0; res && i < kr->n; i++)
+        res[i] = log(kr->points[i].L / predict(ctx, kr->points[i].N, kr->points[i].D));
+    return res;
+}
+
 static void write_prediction(Report *r, const KindRuns *dense, const KindRuns *m) {
     fprintf(r->body, "**Extrapolated to the paper's models** (50B tokens each: 50,000 steps of 256 x 4096). The "
                      "paper reports zero-shot accuracy, not loss, so the check is on the multiplier: MeKi's "
                      "accuracy sits between two dense sizes, which brackets its effective-parameter multiplier. "
-                     "Intervals are the bootstrap's (parameter uncertainty only: the error of extrapolating a "
-                     "law fitted 2-4 orders of magnitude below is not in them).\n\n"
+                     "Loss and gain intervals are 95%% prediction intervals for one new run (each bootstrap law's "
+                     "prediction times e^r, r drawn from the log residuals of the runs each resample left out: "
+                     "the parameters' uncertainty and the runs' scatter about the law); the multiplier's is the bootstrap's "
+                     "confidence interval. Neither holds the error of extrapolating a law fitted 2-4 orders of "
+                     "magnitude below.\n\n"
                      "| paper model | dense loss | %s loss | gain | multiplier | paper's bracket | inside? |\n"
                      "|---|---|---|---|---|---|---|\n", m->kind);
-    for (int p = 0; p < SCALING_N_PAPER; p++) {
-        At at = {SCALING_PAPER[p].N, SCALING_PAPER[p].D};
+    int nb = dense->fit.n_boot < m->fit.n_boot ? dense->fit.n_boot : m->fit.n_boot;
+    double *pd = malloc(sizeof(double) * (size_t)(nb ? nb : 1)), *pm = malloc(sizeof(double) * (size_t)(nb ? nb : 1));
+    for (int p = 0; pd && pm && p < SCALING_N_PAPER; p++) {
+        const PaperModel *paper = &SCALING_PAPER[p];
         double dlo, dhi, mlo, mhi, glo, ghi, xlo, xhi;
-        interval_of(&dense->fit, get_loss, &at, &dlo, &dhi);
-        interval_of(&m->fit, get_loss, &at, &mlo, &mhi);
-        gain_interval(&dense->fit, &m->fit, at.N, at.D, &glo, &ghi);
-        multiplier_interval(&dense->fit, &m->fit, at.N, at.D, &xlo, &xhi);
-        double dl = scaling_predict(&dense->fit.law, at.N, at.D), ml = scaling_predict(&m->fit.law, at.N, at.D);
+        for (int b = 0; b < nb; b++)
+            pd[b] = scaling_predict(&dense->fit.boot[b], paper->N, paper->D),
+            pm[b] = scaling_predict(&m->fit.boot[b], paper->N, paper->D);
+        const ScalingFit *fd = &dense->fit, *fm = &m->fit;
+        scaling_prediction_interval(pd, fd->oob, fd->n_oob, NULL, NULL, 0, nb, &dlo, &dhi);
+        scaling_prediction_interval(pm, fm->oob, fm->n_oob, NULL, NULL, 0, nb, &mlo, &mhi);
+        scaling_prediction_interval(pd, fd->oob, fd->n_oob, pm, fm->oob, fm->n_oob, nb, &glo, &ghi);
+        multiplier_interval(&dense->fit, &m->fit, paper->N, paper->D, &xlo, &xhi);
+        double dl = scaling_predict(&dense->fit.law, paper->N, paper->D), ml = scaling_predict(&m->fit.law, paper->N, paper->D);
         char a[96], b[96], g[96], x[96];
         scaling_fmt_range(a, sizeof a, dl, dlo, dhi, 4), scaling_fmt_range(b, sizeof b, ml, mlo, mhi, 4);
         scaling_fmt_range(g, sizeof g, dl - ml, glo, ghi, 3);
-        scaling_fmt_range(x, sizeof x, multiplier(&dense->fit.law, &m->fit.law, at.N, at.D), xlo, xhi, -1);
+        scaling_fmt_range(x, sizeof x, multiplier(&dense->fit.law, &m->fit.law, paper->N, paper->D), xlo, xhi, -1);
         /* overlap of [xlo, xhi] with the paper's (1, hi) */
-        const char *inside = isnan(xlo) ? "–" : (xhi <= 1 || xlo >= SCALING_PAPER[p].hi) ? "no" : "overlaps";
-        fprintf(r->body, "| %s | %s | %s | %s | %s | 1 to %.2f: %s | %s |\n", SCALING_PAPER[p].name, a, b, g, x, SCALING_PAPER[p].hi,
-                SCALING_PAPER[p].bracket, inside);
+        const char *inside = isnan(xlo) ? "–" : (xhi <= 1 || xlo >= paper->hi) ? "no" : "overlaps";
+        fprintf(r->body, "| %s | %s | %s | %s | %s | 1 to %.2f: %s | %s |\n", paper->name, a, b, g, x, paper->hi,
+                paper->bracket, inside);
     }
     fprintf(r->body, "\n");
+    free(pd), free(pm);
 }
 
 /* Data for the plots: per kind, its runs (compute, loss, N, log residual) and its frontier. */

@@ -51,6 +51,8 @@ double scaling_table_D(const ScalingGrid *g, int i, int j);   /* the tokens of c
  * null, NAN if none; *step counts the steps taken (0: at N0 already). */
 double scaling_fade(double N0, void (*interval)(const void *ctx, double N, double *lo, double *hi), const void *ctx,
                     double null, int *step);
+/* Log residuals log(L / predicted) of a kind's runs (malloc'd, kr->n of them; NULL when out of memory). */
+double *scaling_residuals(const KindRuns *kr, double (*predict)(const void *ctx, double N, double D), const void *ctx);
 /* "v [lo, hi]" to digits significant digits; digits < 0: as a multiplier (∞, –, 2 decimals). */
 void scaling_fmt_range(char *out, size_t size, double v, double lo, double hi, int digits);
 /* A gain interval (dense - the memory kind) read: "ahead", "behind" or "not resolved". */

@@ -67,6 +67,17 @@ static SharedLaw law_of(const double t[N_THETA], double f, int iterations, const
     return l;
 }
 
+typedef struct {
+    const SharedLaw *law;
+    const Problem *p;
+} Residual;
+
+static double residual(const void *ctx, int i) {
+    const Residual *r = ctx;
+    const Problem *p = r->p;
+    return p->logL[i] - log(scaling_shared_predict(r->law, exp(p->logN[i]), exp(p->logD[i]), i >= p->n_dense));
+}
+
 /* Draws n_dense of the dense runs and n - n_dense of the memory runs, each with replacement. */
 static void resample(Rng *rng, int *take, int n_dense, int n) {
     for (int j = 0; j < n; j++)
@@ -151,9 +162,12 @@ int scaling_fit_shared(const ScalingPoint *dense, int n_dense, const ScalingPoin
     }
     out->law = law_of(best[0], best_f[0], it, &p);
     out->boot = calloc((size_t)o.n_boot, sizeof *out->boot);
-    if (!out->boot) {
+    out->oob[0] = malloc(sizeof(double) * (size_t)o.n_boot * (size_t)(n_dense ? n_dense : 1));
+    out->oob[1] = malloc(sizeof(double) * (size_t)o.n_boot * (size_t)(n_memory ? n_memory : 1));
+    if (!out->boot || !out->oob[0] || !out->oob[1]) {
         gsl_set_error_handler(old);
         free(logs), free(take);
+        scaling_shared_free(out);
         return error_set(ERR_FAILURE, "shared scaling fit: out of memory");
     }
     Rng rng;
@@ -164,8 +178,12 @@ int scaling_fit_shared(const ScalingPoint *dense, int n_dense, const ScalingPoin
         double bt[N_THETA];
         int bit;
         double bf = scaling_refit(&fn, best[0], best_f, 2, bt, &bit);   /* the two best: 8-parameter descents are dear */
-        if (isfinite(bf)) out->boot[b] = law_of(bt, bf, bit, &p);
-        else out->boot[b] = (SharedLaw){{NAN, NAN, NAN, NAN, NAN, NAN, bit}, NAN, NAN, NAN, p.cN, p.cD};
+        if (isfinite(bf)) {
+            out->boot[b] = law_of(bt, bf, bit, &p);
+            Residual res = {&out->boot[b], &p};
+            out->n_oob[0] += scaling_out_of_bag(take, 0, n_dense, residual, &res, out->oob[0] + out->n_oob[0]);
+            out->n_oob[1] += scaling_out_of_bag(take, n_dense, n, residual, &res, out->oob[1] + out->n_oob[1]);
+        } else out->boot[b] = (SharedLaw){{NAN, NAN, NAN, NAN, NAN, NAN, bit}, NAN, NAN, NAN, p.cN, p.cD};
     }
     out->n_boot = o.n_boot;
     gsl_set_error_handler(old);
@@ -174,9 +192,9 @@ int scaling_fit_shared(const ScalingPoint *dense, int n_dense, const ScalingPoin
 }
 
 void scaling_shared_free(SharedFit *fit) {
-    free(fit->boot);
-    fit->boot = NULL;
-    fit->n_boot = 0;
+    free(fit->boot), free(fit->oob[0]), free(fit->oob[1]);
+    fit->boot = NULL, fit->oob[0] = fit->oob[1] = NULL;
+    fit->n_boot = fit->n_oob[0] = fit->n_oob[1] = 0;
 }
 
 double scaling_shared_multiplier(const SharedLaw *l, double N, double D) {

@@ -43,16 +43,18 @@ static void mult_at(const void *fit, double N, double *lo, double *hi) {
     value(fit, S_MULT, N, 20 * N, lo, hi);
 }
 
+static double predict_dense(const void *law, double N, double D) { return scaling_shared_predict(law, N, D, 0); }
+static double predict_memory(const void *law, double N, double D) { return scaling_shared_predict(law, N, D, 1); }
+
 static double rms_residual(const SharedLaw *l, const KindRuns *dense, const KindRuns *m) {
-    double sum = 0;
-    for (int k = 0; k < 2; k++) {
-        const KindRuns *kr = k ? m : dense;
-        for (int i = 0; i < kr->n; i++) {
-            double e = log(scaling_shared_predict(l, kr->points[i].N, kr->points[i].D, k) / kr->points[i].L);
-            sum += e * e;
-        }
+    double *rd = scaling_residuals(dense, predict_dense, l), *rm = scaling_residuals(m, predict_memory, l), sum = 0;
+    for (int i = 0; rd && rm && i < dense->n + m->n; i++) {
+        double e = i < dense->n ? rd[i] : rm[i - dense->n];
+        sum += e * e;
     }
-    return sqrt(sum / (dense->n + m->n));
+    int ok = rd && rm;
+    free(rd), free(rm);
+    return ok ? sqrt(sum / (dense->n + m->n)) : NAN;
 }
 
 void scaling_write_shared(Report *r, const KindRuns *dense, const KindRuns *m) {
@@ -115,19 +117,25 @@ void scaling_write_shared(Report *r, const KindRuns *dense, const KindRuns *m) {
     else fprintf(r->body, "; from the smallest measured size up, its interval first includes 1 at N ≈ %s%s.\n\n",
                  format_count(t, sizeof t, fade), fade > Ns[nN - 1] ? " (beyond the measured sizes: an extrapolation)" : "");
 
-    fprintf(r->body, "At the paper's models under this law (intervals carry the parameters' uncertainty only):\n\n"
+    fprintf(r->body, "At the paper's models under this law (the multiplier's interval is the bootstrap's confidence "
+                     "interval; the gain's a 95%% prediction interval for one new pair of runs, as above):\n\n"
                      "| paper model | %s's multiplier | gain (nats) | paper's bracket | inside? |\n|---|---|---|---|---|\n", k);
-    for (int p = 0; p < SCALING_N_PAPER; p++) {
-        const PaperModel *pm = &SCALING_PAPER[p];
+    double *pd = malloc(sizeof(double) * (size_t)(f->n_boot ? f->n_boot : 1)), *pm = malloc(sizeof(double) * (size_t)(f->n_boot ? f->n_boot : 1));
+    for (int p = 0; pd && pm && p < SCALING_N_PAPER; p++) {
+        const PaperModel *paper = &SCALING_PAPER[p];
         double xlo, xhi, glo, ghi;
-        double x = value(f, S_MULT, pm->N, pm->D, &xlo, &xhi), g = value(f, S_GAIN, pm->N, pm->D, &glo, &ghi);
+        double x = value(f, S_MULT, paper->N, paper->D, &xlo, &xhi), g = get(&f->law, S_GAIN, (double[]){paper->N, paper->D});
+        for (int b = 0; b < f->n_boot; b++)
+            pd[b] = predict_dense(&f->boot[b], paper->N, paper->D), pm[b] = predict_memory(&f->boot[b], paper->N, paper->D);
+        scaling_prediction_interval(pd, f->oob[0], f->n_oob[0], pm, f->oob[1], f->n_oob[1], f->n_boot, &glo, &ghi);
         char xs[96], gs[96];
         scaling_fmt_range(xs, sizeof xs, x, xlo, xhi, -1);
         scaling_fmt_range(gs, sizeof gs, g, glo, ghi, 3);
-        const char *inside = isnan(xlo) ? "–" : (xhi <= 1 || xlo >= pm->hi) ? "no" : "overlaps";
-        fprintf(r->body, "| %s | %s | %s | 1 to %.2f: %s | %s |\n", pm->name, xs, gs, pm->hi, pm->bracket, inside);
+        const char *inside = isnan(xlo) ? "–" : (xhi <= 1 || xlo >= paper->hi) ? "no" : "overlaps";
+        fprintf(r->body, "| %s | %s | %s | 1 to %.2f: %s | %s |\n", paper->name, xs, gs, paper->hi, paper->bracket, inside);
     }
     fprintf(r->body, "\n");
+    free(pd), free(pm);
 }
 
 int scaling_shared_plot_block(FILE *h, const KindRuns *m, int first) {

@@ -124,6 +124,37 @@ static void test_effective_params_inverts_the_law(void **state) {
     assert_true(isinf(scaling_params_for_loss(&TRUTH, TRUTH.E + TRUTH.B / pow(1e7, TRUTH.beta), 1e7)));
 }
 
+/* A prediction interval for a new run at a size and budget of the grid (the bootstrap's laws
+ * with out-of-bag residuals) holds about 95% of new runs drawn from the truth; the bootstrap's
+ * confidence interval of the law alone far fewer. */
+static void test_prediction_interval_covers_new_runs(void **state) {
+    ScalingPoint p[N_POINTS];
+    synthetic(p, 0.02, 4242);
+    ScalingFit fit;
+    ScalingOptions o = {.grid = 2, .n_boot = 100, .seed = 9};
+    assert_int_equal(scaling_fit(p, N_POINTS, &o, &fit), OK);
+    double pred[100], lo, hi, clo, chi;
+    for (int b = 0; b < 100; b++) pred[b] = scaling_predict(&fit.boot[b], 1e6, 1e7);
+    assert_true(fit.n_oob > 100 * N_POINTS / 4);   /* about e^-1 of the runs are left out of each resample */
+    scaling_prediction_interval(pred, fit.oob, fit.n_oob, NULL, NULL, 0, 100, &lo, &hi);
+    scaling_percentile_interval(pred, 100, 0.95, &clo, &chi);
+    Rng rng;
+    rng_seed(&rng, 77);
+    int in_pi = 0, in_ci = 0, draws = 2000;
+    for (int i = 0; i < draws; i++) {
+        double L = scaling_predict(&TRUTH, 1e6, 1e7) * exp(0.02 * rng_normal(&rng));
+        in_pi += lo <= L && L <= hi;
+        in_ci += clo <= L && L <= chi;
+    }
+    printf("  new runs inside: the prediction interval %d of %d, the law's confidence interval %d\n", in_pi, draws, in_ci);
+    assert_true(in_pi >= 0.85 * draws && in_pi <= 0.99 * draws);
+    assert_true(in_ci < 0.6 * draws);
+    /* a difference of two: the gain of a kind with itself is 0 inside an interval of twice the spread */
+    scaling_prediction_interval(pred, fit.oob, fit.n_oob, pred, fit.oob, fit.n_oob, 100, &lo, &hi);
+    assert_true(lo < 0 && 0 < hi);
+    scaling_fit_free(&fit);
+}
+
 static void test_percentile_interval(void **state) {
     /* numpy.percentile([1..10], [2.5, 97.5]) = [1.225, 9.775]; NaNs dropped */
     double v[12] = {10, 9, NAN, 8, 7, 6, 5, 4, 3, 2, 1, NAN}, lo, hi;
@@ -138,6 +169,7 @@ int main(void) {
         cmocka_unit_test(test_interval_widens_with_noise),
         cmocka_unit_test(test_one_size_refused),
         cmocka_unit_test(test_effective_params_inverts_the_law),
+        cmocka_unit_test(test_prediction_interval_covers_new_runs),
         cmocka_unit_test(test_percentile_interval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
