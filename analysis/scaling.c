@@ -94,6 +94,10 @@ int scaling_fit(const ScalingPoint *points, int n, const ScalingOptions *options
     else if (out->distinct_D < 3)
         rc = error_set(ERR_INPUT, "scaling fit: a law in D needs runs at 3 or more token budgets; these %d runs have %d",
                        n, out->distinct_D);
+    else if (scaling_one_ratio(logN, logD, take, n))
+        rc = error_set(ERR_INPUT, "scaling fit: every run has about %.3g tokens per parameter, so N and D move together "
+                                  "and no law can separate their terms; add budgets at other ratios",
+                       points[0].D / points[0].N);
     else if (n < 6)
         rc = error_set(ERR_INPUT, "scaling fit: 5 parameters need at least 6 runs; there are %d", n);
     if (rc != OK) {
@@ -123,7 +127,8 @@ int scaling_fit(const ScalingPoint *points, int n, const ScalingOptions *options
     for (int b = 0; b < o.n_boot; b++) {
         do {
             for (int j = 0; j < n; j++) take[j] = (int)rng_below(&rng, (uint64_t)n);
-        } while (scaling_count_distinct(logN, take, n) < 3 || scaling_count_distinct(logD, take, n) < 3);
+        } while (scaling_count_distinct(logN, take, n) < 3 || scaling_count_distinct(logD, take, n) < 3 ||
+                 scaling_one_ratio(logN, logD, take, n));
         double bt[N_THETA];
         int bit;
         double bf = scaling_refit(&fn, best[0], best_f, KEEP, bt, &bit);

@@ -116,6 +116,12 @@ void scaling_keep(double *best, double *best_f, size_t dim, const double *t, dou
     memcpy(best + pos * dim, t, sizeof(double) * dim);
 }
 
+int scaling_one_ratio(const double *logN, const double *logD, const int *take, int n) {
+    for (int j = 1; j < n; j++)
+        if (fabs((logD[take[j]] - logN[take[j]]) - (logD[take[0]] - logN[take[0]])) > log(1.05)) return 0;
+    return 1;
+}
+
 int scaling_count_distinct(const double *v, const int *take, int n) {
     int distinct = 0;
     for (int j = 0; j < n; j++) {

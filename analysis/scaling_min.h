@@ -42,6 +42,10 @@ int scaling_out_of_bag(const int *take, int from, int to, double (*residual)(con
  * than all of them or the same minimum as its better neighbour. */
 void scaling_keep(double *best, double *best_f, size_t dim, const double *t, double f);
 
+/* Whether the runs take[0..n) all have about one ratio D / N (within 5%, as budgets rounded
+ * up to whole steps do): then N and D move together and no law can separate their terms. */
+int scaling_one_ratio(const double *logN, const double *logD, const int *take, int n);
+
 /* How many distinct values v[take[j]] has over j < n. */
 int scaling_count_distinct(const double *v, const int *take, int n);
 #endif

@@ -89,6 +89,7 @@ static void resample(Rng *rng, int *take, int n_dense, int n) {
  * memory kind over 2+ of each. */
 static int enough(const Problem *p, const int *take, int n_dense, int n) {
     return scaling_count_distinct(p->logN, take, n_dense) >= 3 && scaling_count_distinct(p->logD, take, n_dense) >= 3 &&
+           !scaling_one_ratio(p->logN, p->logD, take, n_dense) &&
            scaling_count_distinct(p->logN, take + n_dense, n - n_dense) >= 2 &&
            scaling_count_distinct(p->logD, take + n_dense, n - n_dense) >= 2;
 }
@@ -124,6 +125,10 @@ int scaling_fit_shared(const ScalingPoint *dense, int n_dense, const ScalingPoin
     if (dN < 3 || dD < 3)
         rc = error_set(ERR_INPUT, "shared scaling fit: the dense law needs runs at 3 or more model sizes and 3 or more "
                                   "budgets; the dense runs have %d and %d", dN, dD);
+    else if (scaling_one_ratio(p.logN, p.logD, take, n_dense))
+        rc = error_set(ERR_INPUT, "shared scaling fit: every dense run has about %.3g tokens per parameter, so N and D "
+                                  "move together and no law can separate their terms; add budgets at other ratios",
+                       dense[0].D / dense[0].N);
     else if (out->distinct_N < 2 || out->distinct_D < 2)
         rc = error_set(ERR_INPUT, "shared scaling fit: the multiplier's slopes need memory runs at 2 or more model sizes "
                                   "and 2 or more budgets; they have %d and %d", out->distinct_N, out->distinct_D);

@@ -115,6 +115,24 @@ static void test_one_size_refused(void **state) {
     assert_non_null(strstr(error_message(), "run 1"));
 }
 
+/* Table 1 at every size, each at 20 tokens per parameter: four sizes and four budgets, but N
+ * and D move together, so the law is refused rather than fitted along a line. */
+static void test_one_ratio_refused(void **state) {
+    ScalingPoint p[N_SIZES * 2];
+    for (int i = 0; i < N_SIZES * 2; i++) {
+        p[i].N = SIZES[i % N_SIZES], p[i].D = ceil(20 * p[i].N / 4096) * 4096;   /* rounded up to whole steps */
+        p[i].L = scaling_predict(&TRUTH, p[i].N, p[i].D);
+    }
+    ScalingFit fit;
+    assert_int_equal(scaling_fit(p, N_SIZES * 2, NULL, &fit), ERR_INPUT);
+    assert_non_null(strstr(error_message(), "about 20 tokens per parameter"));
+    assert_non_null(strstr(error_message(), "N and D move together"));
+    p[0].D *= 2;   /* one run at another ratio is enough to separate them */
+    ScalingOptions o = {.grid = 1, .n_boot = 2};
+    assert_int_equal(scaling_fit(p, N_SIZES * 2, &o, &fit), OK);
+    scaling_fit_free(&fit);
+}
+
 static void test_effective_params_inverts_the_law(void **state) {
     for (int s = 0; s < N_SIZES; s++) {
         double loss = scaling_predict(&TRUTH, SIZES[s], 1e7);
@@ -168,6 +186,7 @@ int main(void) {
         cmocka_unit_test(test_recovers_known_law),
         cmocka_unit_test(test_interval_widens_with_noise),
         cmocka_unit_test(test_one_size_refused),
+        cmocka_unit_test(test_one_ratio_refused),
         cmocka_unit_test(test_effective_params_inverts_the_law),
         cmocka_unit_test(test_prediction_interval_covers_new_runs),
         cmocka_unit_test(test_percentile_interval),
