@@ -36,7 +36,7 @@ static int load_model(Model *m, const char *checkpoint, const char *bundle, cons
 int cmd_eval(int argc, char **argv) {
     const char *checkpoint = NULL, *bundle = NULL, *data_dir = NULL, *dtype_text = "f32", *weights_text = "f32",
                *task = NULL;
-    int json = 0, threads = 0, batch = 8, zero_shot = 0, lens = 0, items = 400;
+    int json = 0, threads = 0, batch = 8, zero_shot = 0, lens = 0, items = 400, spread = 0, seq_len = 0;
     long eval_tokens = 0;
     ArgSpec specs[] = {
         {"--checkpoint", ARG_STRING, &checkpoint, "training run folder (training form)", 0, 0},
@@ -52,6 +52,8 @@ int cmd_eval(int argc, char **argv) {
         {"--logit-lens", ARG_FLAG, &lens, "also the per-layer KL of the logit lens", 0, 0},
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line", 0, 0},
         {"--eval-tokens", ARG_LONG, &eval_tokens, "score only the first N predicted tokens of the held-out split (default: all)", 0, 1e13},
+        {"--spread", ARG_FLAG, &spread, "with --eval-tokens, whole windows spread over the split as a run's final evaluation takes them (its val_loss at the same N and --seq-len)", 0, 0},
+        {"--seq-len", ARG_INT, &seq_len, "tokens per scored window (default: the model's seq_len; a run trained with [train] seq_len was scored at that)", 0, 1 << 20},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
                         "(--checkpoint DIR | --bundle DIR) [options]");
@@ -78,6 +80,10 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "meki eval: --eval-tokens must be positive (0: the whole split)\n");
         return 2;
     }
+    if (spread && eval_tokens == 0) {
+        fprintf(stderr, "meki eval: --spread needs --eval-tokens N (the whole split is scored either way)\n");
+        return 2;
+    }
     kernels_set_threads(threads);
     Model m;
     if ((rc = load_model(&m, checkpoint, bundle, dtype_text))) {
@@ -89,7 +95,13 @@ int cmd_eval(int argc, char **argv) {
         model_free(&m);
         return rc;
     }
-    if (model_check_activations(&m.cfg, batch, m.cfg.seq_len)) {
+    if (seq_len > m.cfg.seq_len) {
+        fprintf(stderr, "meki eval: --seq-len %d is longer than the model's context (seq_len %d)\n", seq_len, m.cfg.seq_len);
+        model_free(&m);
+        return 2;
+    }
+    int T = seq_len > 0 ? seq_len : m.cfg.seq_len;
+    if (model_check_activations(&m.cfg, batch, T)) {
         fprintf(stderr, "meki eval: --batch: %s\n", error_message());
         model_free(&m);
         return 2;
@@ -118,7 +130,8 @@ int cmd_eval(int argc, char **argv) {
     double start = now_seconds();
     long count;
     error_clear();   /* a NaN loss with a message is a failure to evaluate, without one a NaN model */
-    double loss = evaluate_loss(&m, val.ids, val.count, batch, m.cfg.seq_len, eval_tokens, &count);
+    double loss = spread ? evaluate_loss_spread(&m, val.ids, val.count, batch, T, eval_tokens, &count)
+                         : evaluate_loss(&m, val.ids, val.count, batch, T, eval_tokens, &count);
     double seconds = now_seconds() - start;
     if (isnan(loss) && strcmp(error_message(), "unknown error")) {
         fprintf(stderr, "meki eval: %s\n", error_message());
@@ -134,7 +147,7 @@ int cmd_eval(int argc, char **argv) {
     Tokenizer *tok = NULL;
     snprintf(path, sizeof path, "%s/tokenizer.bin", data_dir);
     if (tokenizer_load(&tok, path) == OK)
-        bpb = bits_per_byte(loss, count, evaluate_target_bytes(val.ids, val.count, m.cfg.seq_len, eval_tokens, 0, tok));
+        bpb = bits_per_byte(loss, count, evaluate_target_bytes(val.ids, val.count, T, eval_tokens, spread, tok));
     else
         error_clear();
     tokenizer_free(tok);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,13 +130,24 @@ static void test_one_point_file(void **state) {
     assert_non_null(strstr(out, "./meki sweep grid.ini"));
     write_file("one.ini", "[experiment]\nname = one\n[model]\npreset = tiny\nvocab_size = 300\n"
                           "[train]\ntokens = 1024\nbatch = 2\nseq_len = 32\nwarmup = 1\n");
-    assert_int_equal(run("train one.ini --data data --out run --quiet"), 0);
+    assert_int_equal(run("train one.ini --data data --out run --quiet --final-eval-tokens 64"), 0);
     assert_non_null(strstr(out, "val loss"));
     /* MFU as people quote it: a percentage, not a fraction */
     char *mfu = strstr(out, "MFU ");
     assert_non_null(mfu);
     assert_non_null(strchr(mfu, '%'));
     assert_true(strchr(mfu, '%') < strchr(mfu, '\n'));
+    /* eval --spread at the run's seq_len scores the windows its final evaluation scored: its
+     * val loss (the model's own seq_len, tiny's 64, would cut other windows) */
+    double trained, evaluated;
+    long scored, split;
+    assert_int_equal(sscanf(strstr(out, "val loss"), "val loss %lf nats/token", &trained), 1);
+    assert_int_equal(sscanf(strstr(out, " over ") + 6, "%ld of %ld held-out tokens", &scored, &split), 2);
+    assert_true(scored < split);   /* a part of the split, so which part matters */
+    assert_int_equal(run("eval --checkpoint run --data data --eval-tokens 64 --spread --seq-len 32"), 0);
+    assert_int_equal(sscanf(strstr(out, "val loss"), "val loss %lf nats/token", &evaluated), 1);
+    assert_true(fabs(evaluated - trained) < 6e-5);   /* printed to 4 and 5 decimals */
+    assert_non_null(strstr(out, " over 64 tokens"));
 
     /* decode: the stats line (stderr) starts a line of its own in a joint log */
     assert_int_equal(run("decode --checkpoint run --data data --prompt 'The garden' -n 8"), 0);
