@@ -2,6 +2,7 @@
  * training checkpoint (unfolded path) or a deploy bundle (folded path). */
 #include "bench/args.h"
 #include "bench/commands.h"
+#include "bench/eval_sources.h"
 #include "data/dataset.h"
 #include "data/tokens.h"
 #include "kernels/gemm.h"
@@ -36,7 +37,7 @@ static int load_model(Model *m, const char *checkpoint, const char *bundle, cons
 int cmd_eval(int argc, char **argv) {
     const char *checkpoint = NULL, *bundle = NULL, *data_dir = NULL, *dtype_text = "f32", *weights_text = "f32",
                *task = NULL;
-    int json = 0, threads = 0, batch = 8, zero_shot = 0, lens = 0, items = 400, spread = 0, seq_len = 0;
+    int json = 0, threads = 0, batch = 8, zero_shot = 0, lens = 0, items = 400, spread = 0, seq_len = 0, by_source = 0;
     long eval_tokens = 0;
     ArgSpec specs[] = {
         {"--checkpoint", ARG_STRING, &checkpoint, "training run folder (training form)", 0, 0},
@@ -53,6 +54,7 @@ int cmd_eval(int argc, char **argv) {
         {"--json", ARG_FLAG, &json, "print the figures as one JSON line", 0, 0},
         {"--eval-tokens", ARG_LONG, &eval_tokens, "score only the first N predicted tokens of the held-out split (default: all)", 0, 1e13},
         {"--spread", ARG_FLAG, &spread, "with --eval-tokens, whole windows spread over the split as a run's final evaluation takes them (its val_loss at the same N and --seq-len)", 0, 0},
+        {"--by-source", ARG_FLAG, &by_source, "also the loss of each source of a multi-source corpus (the Debian one); --eval-tokens N then scores N of each", 0, 0},
         {"--seq-len", ARG_INT, &seq_len, "tokens per scored window (default: the model's seq_len; a run trained with [train] seq_len was scored at that)", 0, 1 << 20},
     };
     int rc = args_parse(argc, argv, specs, sizeof specs / sizeof specs[0], NULL,
@@ -127,6 +129,13 @@ int cmd_eval(int argc, char **argv) {
         model_free(&m);
         return rc;
     }
+    SourceScores by = {0};
+    if (by_source && (rc = eval_sources_open(data_dir, &val, &by))) {
+        fprintf(stderr, "meki eval: %s\n", error_message());
+        token_file_close(&val);
+        model_free(&m);
+        return rc;
+    }
     double start = now_seconds();
     long count;
     error_clear();   /* a NaN loss with a message is a failure to evaluate, without one a NaN model */
@@ -135,6 +144,7 @@ int cmd_eval(int argc, char **argv) {
     double seconds = now_seconds() - start;
     if (isnan(loss) && strcmp(error_message(), "unknown error")) {
         fprintf(stderr, "meki eval: %s\n", error_message());
+        eval_sources_free(&by);
         token_file_close(&val);
         model_free(&m);
         return 1;
@@ -150,14 +160,24 @@ int cmd_eval(int argc, char **argv) {
         bpb = bits_per_byte(loss, count, evaluate_target_bytes(val.ids, val.count, T, eval_tokens, spread, tok));
     else
         error_clear();
-    tokenizer_free(tok);
     char bpb_line[96];
     printf("%s (%s form): val loss %.5f nats/token, %s  val ppl %.3f  over %ld tokens in %.1f s\n", source,
            m.folded ? "folded" : "training", loss, bpb_text(bpb, 5, bpb_line, sizeof bpb_line), exp(loss), count, seconds);
+    rc = by_source ? eval_sources_score(&m, &val, tok, batch, T, eval_tokens, spread, &by) : OK;
+    tokenizer_free(tok);
+    if (rc) {
+        fprintf(stderr, "meki eval: %s\n", error_message());
+        eval_sources_free(&by);
+        token_file_close(&val);
+        model_free(&m);
+        return 1;
+    }
+    eval_sources_print(&by);
     DownstreamResult extras = {0};
     if ((zero_shot || lens) && (rc = evaluate_downstream(&m, data_dir, &val, zero_shot, tasks, lens, items, &extras))) {
         fprintf(stderr, "meki eval: %s\n", error_message());
         downstream_free(&extras);
+        eval_sources_free(&by);
         token_file_close(&val);
         model_free(&m);
         return rc;
@@ -177,6 +197,7 @@ int cmd_eval(int argc, char **argv) {
         json_int(&j, "rom_weights", acc.rom_weights);
         json_number(&j, "inference_flops_per_token", acc.inference_flops_per_token);
         json_number(&j, "seconds", seconds);
+        eval_sources_json(&by, &j);
         if (zero_shot) {
             for (int k = 0; k < ZERO_SHOT_TASKS; k++) {
                 char key[64];
@@ -203,6 +224,7 @@ int cmd_eval(int argc, char **argv) {
         json_free(&j);
     }
     downstream_free(&extras);
+    eval_sources_free(&by);
     token_file_close(&val);
     model_free(&m);
     return 0;

@@ -11,9 +11,15 @@
 #include "data/dataset.h"
 #include "data/debian.h"
 #include "data/dedup.h"
+#include "data/tokenizer.h"
+#include "data/val_sources.h"
+#include "bench/eval_sources.h"
+#include "models/model.h"
+#include "train/eval.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/rng.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,6 +390,82 @@ static void test_mixture_record(void **state) {
     assert_int_equal(val, s.val_tokens);
     assert_true(val > 0);
     free(text);
+    /* the held-out split by source: each span decodes to that source's bytes of val.txt */
+    ValSource *vs;
+    int n_sources;
+    assert_int_equal(dataset_val_sources(out, &vs, &n_sources), OK);
+    assert_int_equal(n_sources, 4);
+    const char *expected[] = {"gcide", "man", "perl", "python"};
+    char tok_path[500], val_path[500], *val_text;
+    size_t val_bytes;
+    snprintf(tok_path, sizeof tok_path, "%s/tokenizer.bin", out);
+    snprintf(val_path, sizeof val_path, "%s/val.txt", out);
+    Tokenizer *tok;
+    TokenFile tf;
+    assert_int_equal(tokenizer_load(&tok, tok_path), OK);
+    assert_int_equal(read_file(val_path, &val_text, &val_bytes), OK);
+    assert_int_equal(dataset_open_split(out, "val", 1, &tf), OK);
+    long at = 0, byte_at = 0;
+    for (int k = 0; k < 4; k++) {
+        assert_string_equal(vs[k].name, expected[k]);
+        assert_int_equal(vs[k].start, at);
+        char *decoded;
+        size_t decoded_bytes;
+        assert_int_equal(tokenizer_decode(tok, tf.ids + vs[k].start, vs[k].tokens, &decoded, &decoded_bytes), OK);
+        assert_int_equal((long)decoded_bytes, vs[k].bytes);
+        assert_memory_equal(decoded, val_text + byte_at, decoded_bytes);
+        free(decoded);
+        at += vs[k].tokens, byte_at += vs[k].bytes;
+    }
+    assert_int_equal(at, tf.count);
+    /* eval --by-source scores each span on its own: a model's loss per source is its loss on
+     * that slice of val.tok, every token but the span's first predicted */
+    ModelConfig cfg;
+    model_preset(&cfg, "tiny");
+    cfg.vocab_size = tokenizer_vocab_size(tok), cfg.d_model = 32, cfg.ffn_hidden = 48, cfg.seq_len = 16;
+    assert_int_equal(model_config_validate(&cfg), OK);
+    Model m;
+    assert_int_equal(model_create(&m, &cfg, 0, 0), OK);
+    model_init_weights(&m, 3);
+    SourceScores by;
+    assert_int_equal(eval_sources_open(out, &tf, &by), OK);
+    assert_int_equal(eval_sources_score(&m, &tf, tok, 4, 16, 0, 0, &by), OK);
+    int scored = 0;
+    for (int k = 0; k < 4; k++) {
+        if (vs[k].tokens < 2) {   /* a source with nothing held out of this small tree */
+            assert_int_equal(by.count[k], 0);
+            assert_true(isnan(by.loss[k]));
+            continue;
+        }
+        long count;
+        double alone = evaluate_loss(&m, tf.ids + vs[k].start, vs[k].tokens, 4, 16, 0, &count);
+        assert_int_equal(by.count[k], vs[k].tokens - 1);
+        assert_true(fabs(by.loss[k] - alone) < 1e-12);
+        assert_true(by.bpb[k] > 0);
+        scored++;
+    }
+    assert_true(scored >= 2);
+    eval_sources_free(&by);
+    model_free(&m);
+    token_file_close(&tf);
+    tokenizer_free(tok);
+    free(val_text);
+    free(vs);
+    /* a summary whose sources do not add up is refused, naming it */
+    char *summary_text;
+    size_t summary_bytes;
+    assert_int_equal(read_file(summary, &summary_text, &summary_bytes), OK);
+    char *python = strstr(summary_text, "source = python:"), *val_field = python ? strstr(python, "; val ") : NULL;
+    assert_non_null(val_field);
+    val_field[6] = val_field[6] == '9' ? '8' : '9';   /* its bytes' first digit: still a number */
+    char *tokens_field = strstr(val_field, " bytes ") + 7;
+    memmove(tokens_field + 1, tokens_field, strlen(tokens_field) + 1);   /* the tokens times ten and more */
+    tokens_field[0] = '7';
+    write_file(summary, summary_text);
+    free(summary_text);
+    assert_int_equal(dataset_val_sources(out, &vs, &n_sources), ERR_INPUT);
+    assert_non_null(strstr(error_message(), "summary.txt"));
+    assert_non_null(strstr(error_message(), "val_tokens"));
     /* an unknown source is refused before any work */
     o.debian_sources = "gcide,,man";   /* an empty name */
     assert_int_equal(dataset_prepare_logged(&o, &s, NULL, NULL), ERR_INPUT);
