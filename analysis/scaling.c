@@ -66,6 +66,14 @@ static double residual(const void *ctx, int i) {
     return r->logL[i] - log(scaling_predict(r->law, exp(r->logN[i]), exp(r->logD[i])));
 }
 
+ScalingOptions scaling_options(const ScalingOptions *options) {
+    ScalingOptions o = options ? *options : (ScalingOptions){0};
+    if (o.grid <= 0) o.grid = 4;
+    if (o.n_boot <= 0) o.n_boot = 200;
+    if (o.delta <= 0) o.delta = 1e-3;
+    return o;
+}
+
 int scaling_fit(const ScalingPoint *points, int n, const ScalingOptions *options, ScalingFit *out) {
     memset(out, 0, sizeof *out);
     ScalingOptions o = scaling_options(options);

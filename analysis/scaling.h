@@ -25,6 +25,8 @@ typedef struct {
     double delta;               /* Huber threshold on log residuals; 0: 1e-3 */
     uint64_t seed;              /* of the resampling */
 } ScalingOptions;
+/* options with their zeros replaced by the defaults (options NULL: all defaults). */
+ScalingOptions scaling_options(const ScalingOptions *options);
 
 /* A fit and its bootstrap: the point law and every resample's (boot[n_boot]). */
 typedef struct {

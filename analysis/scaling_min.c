@@ -2,14 +2,6 @@
 #include <math.h>
 #include <string.h>
 
-ScalingOptions scaling_options(const ScalingOptions *options) {
-    ScalingOptions o = options ? *options : (ScalingOptions){0};
-    if (o.grid <= 0) o.grid = 4;
-    if (o.n_boot <= 0) o.n_boot = 200;
-    if (o.delta <= 0) o.delta = 1e-3;
-    return o;
-}
-
 double scaling_huber(double r, double delta, double *slope) {
     if (fabs(r) <= delta) {
         *slope = r / delta;

@@ -4,13 +4,9 @@
  * are (a, alpha, b, beta, e) of log L = LSE(a - alpha log N, b - beta log D, e). */
 #ifndef ANALYSIS_SCALING_MIN_H
 #define ANALYSIS_SCALING_MIN_H
-#include "analysis/scaling.h"
 #include <gsl/gsl_multimin.h>
 
 enum { SCALING_LAW_PARAMS = 5, SCALING_MAX_PARAMS = 8, SCALING_KEEP = 4 };
-
-/* options with their zeros replaced by the defaults: a 4^5 grid, 200 resamples, delta 1e-3. */
-ScalingOptions scaling_options(const ScalingOptions *options);
 
 /* Huber loss of residual r over delta (so the slope far out is 1 whatever delta is); its
  * derivative in *slope. */
