@@ -452,16 +452,20 @@ static void test_mixture_record(void **state) {
     free(val_text);
     free(vs);
     /* a summary whose sources do not add up is refused, naming it */
-    char *summary_text;
+    char *summary_text, *tampered;
     size_t summary_bytes;
     assert_int_equal(read_file(summary, &summary_text, &summary_bytes), OK);
     char *python = strstr(summary_text, "source = python:"), *val_field = python ? strstr(python, "; val ") : NULL;
     assert_non_null(val_field);
-    val_field[6] = val_field[6] == '9' ? '8' : '9';   /* its bytes' first digit: still a number */
-    char *tokens_field = strstr(val_field, " bytes ") + 7;
-    memmove(tokens_field + 1, tokens_field, strlen(tokens_field) + 1);   /* the tokens times ten and more */
-    tokens_field[0] = '7';
-    write_file(summary, summary_text);
+    /* a 7 put before python's held-out tokens: ten times them and more, still a number */
+    size_t cut = (size_t)(strstr(val_field, " bytes ") + 7 - summary_text);
+    tampered = malloc(summary_bytes + 2);
+    assert_non_null(tampered);
+    memcpy(tampered, summary_text, cut);
+    tampered[cut] = '7';
+    memcpy(tampered + cut + 1, summary_text + cut, summary_bytes - cut + 1);
+    write_file(summary, tampered);
+    free(tampered);
     free(summary_text);
     assert_int_equal(dataset_val_sources(out, &vs, &n_sources), ERR_INPUT);
     assert_non_null(strstr(error_message(), "summary.txt"));
