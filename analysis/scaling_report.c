@@ -115,6 +115,8 @@ void scaling_fmt_range(char *out, size_t size, double v, double lo, double hi, i
     } else snprintf(out, size, "%.*g [%.*g, %.*g]", digits, v, digits, lo, digits, hi);
 }
 
+static double predict_kind(const void *law, double N, double D) { return scaling_predict(law, N, D); }
+
 static int write_fit_table(Report *r, KindRuns *kinds, int n_kinds) {
     fprintf(r->body, "L(N, D) = E + A / N^alpha + B / D^beta per memory kind, N = RAM parameters (a MeKi table "
                      "and projector are ROM once folded: their weights are shown beside), D = training tokens, "
@@ -137,12 +139,13 @@ static int write_fit_table(Report *r, KindRuns *kinds, int n_kinds) {
             interval_of(&kr->fit, get_param, &p, &lo, &hi);
             scaling_fmt_range(cells[p], sizeof cells[p], get_param(&kr->fit.law, &p), lo, hi, 4);
         }
-        double rss = 0, rom_max = 0;
+        double rss = 0, rom_max = 0, *res = scaling_residuals(kr, predict_kind, &kr->fit.law);
+        if (!res) return ERR_FAILURE;
         for (int i = 0; i < kr->n; i++) {
-            double e = log(scaling_predict(&kr->fit.law, kr->points[i].N, kr->points[i].D) / kr->points[i].L);
-            rss += e * e;
+            rss += res[i] * res[i];
             if (kr->rom[i] > rom_max) rom_max = kr->rom[i];
         }
+        free(res);
         format_count(rom, sizeof rom, rom_max);
         fprintf(r->body, "| %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %.4f |\n", kr->kind, kr->n,
                 kr->fit.distinct_N, kr->fit.distinct_D, rom_max > 0 ? rom : "0", cells[0], cells[1], cells[2],
@@ -341,13 +344,14 @@ static int write_plots(Report *r, const char *experiment, KindRuns *kinds, int n
         double cmin = INFINITY, cmax = 0;
         fprintf(f, "%s\"%s runs\"\n", blocks ? "\n\n" : "", kr->kind);
         fprintf(g, "%s\"%s\"\n", blocks ? "\n\n" : "", kr->kind);
-        for (int i = 0; i < kr->n; i++) {
+        double *res = scaling_residuals(kr, predict_kind, &kr->fit.law);
+        for (int i = 0; res && i < kr->n; i++) {
             double C = 6 * kr->points[i].N * kr->points[i].D;
             cmin = fmin(cmin, C), cmax = fmax(cmax, C);
             fprintf(f, "%.6g %.6f\n", C, kr->points[i].L);
-            fprintf(g, "%.6g %.6f\n", kr->points[i].N,
-                    log(kr->points[i].L / scaling_predict(&kr->fit.law, kr->points[i].N, kr->points[i].D)));
+            fprintf(g, "%.6g %.6f\n", kr->points[i].N, res[i]);
         }
+        free(res);
         /* the compute-optimal frontier min over N of L(N, C / 6N), a decade beyond the runs each way */
         fprintf(f, "\n\n\"%s frontier\"\n", kr->kind);
         for (double lc = log10(cmin) - 1; lc <= log10(cmax) + 1; lc += 0.05) {
@@ -407,9 +411,9 @@ int section_scaling(Report *r, const char *experiment, int always) {
         fprintf(r->body, "### Scaling law\n\n");
         if (!any) fprintf(r->body, "No memory kind of `%s` has runs at 3 or more model sizes and 3 or more token "
                                    "budgets, so no law is fitted.\n\n", experiment);
-        write_fit_table(r, kinds, n_kinds);
+        rc = write_fit_table(r, kinds, n_kinds);
         KindRuns *dense = NULL;
-        for (int k = 0; k < n_kinds; k++)
+        for (int k = 0; !rc && k < n_kinds; k++)
             if (kinds[k].fitted && !strcmp(kinds[k].kind, "none")) dense = &kinds[k];
         for (int k = 0; dense && k < n_kinds; k++) {
             KindRuns *kr = &kinds[k];
@@ -424,7 +428,7 @@ int section_scaling(Report *r, const char *experiment, int always) {
             else snprintf(kr->shared_why, sizeof kr->shared_why, "%s", error_message());
             scaling_write_shared(r, dense, kr);
         }
-        if (any) rc = write_plots(r, experiment, kinds, n_kinds, dense);
+        if (!rc && any) rc = write_plots(r, experiment, kinds, n_kinds, dense);
     }
     for (int k = 0; k < n_kinds; k++) {
         scaling_fit_free(&kinds[k].fit);
