@@ -336,7 +336,7 @@ static int write_plots(Report *r, const char *experiment, KindRuns *kinds, int n
         if (g) fclose(g);
         return ERR_FAILURE;
     }
-    int blocks = 0, mblocks = 0;
+    int blocks = 0, mblocks = 0, failed = 0;
     char labels[512] = "";
     for (int k = 0; k < n_kinds; k++) {
         KindRuns *kr = &kinds[k];
@@ -344,14 +344,18 @@ static int write_plots(Report *r, const char *experiment, KindRuns *kinds, int n
         double cmin = INFINITY, cmax = 0;
         fprintf(f, "%s\"%s runs\"\n", blocks ? "\n\n" : "", kr->kind);
         fprintf(g, "%s\"%s\"\n", blocks ? "\n\n" : "", kr->kind);
-        double *res = scaling_residuals(kr, predict_kind, &kr->fit.law);
-        for (int i = 0; res && i < kr->n; i++) {
+        double *resid = scaling_residuals(kr, predict_kind, &kr->fit.law);
+        if (!resid) {
+            failed = 1;
+            break;
+        }
+        for (int i = 0; i < kr->n; i++) {
             double C = 6 * kr->points[i].N * kr->points[i].D;
             cmin = fmin(cmin, C), cmax = fmax(cmax, C);
             fprintf(f, "%.6g %.6f\n", C, kr->points[i].L);
-            fprintf(g, "%.6g %.6f\n", kr->points[i].N, res[i]);
+            fprintf(g, "%.6g %.6f\n", kr->points[i].N, resid[i]);
         }
-        free(res);
+        free(resid);
         /* the compute-optimal frontier min over N of L(N, C / 6N), a decade beyond the runs each way */
         fprintf(f, "\n\n\"%s frontier\"\n", kr->kind);
         for (double lc = log10(cmin) - 1; lc <= log10(cmax) + 1; lc += 0.05) {
@@ -375,10 +379,10 @@ static int write_plots(Report *r, const char *experiment, KindRuns *kinds, int n
             mblocks++;
         }
     }
-    for (int k = 0; dense && k < n_kinds; k++)
+    for (int k = 0; !failed && dense && k < n_kinds; k++)
         if (&kinds[k] != dense) mblocks += scaling_shared_plot_block(h, &kinds[k], mblocks == 0);
     int rc = plot_data_close(r, f, name), rc2 = plot_data_close(r, g, res), rc3 = plot_data_close(r, h, mult);
-    if (rc || rc2 || rc3) return ERR_FAILURE;
+    if (failed || rc || rc2 || rc3) return ERR_FAILURE;
     char extra[600], title[200];
     snprintf(extra, sizeof extra, "nblocks = %d; labels = '%s'", blocks / 2, labels);
     snprintf(title, sizeof title, "%s: validation loss against training compute (6 N D), fitted frontier per kind", experiment);
